@@ -1,0 +1,87 @@
+#include "sgsim/flow/conntrack.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace sgsim {
+
+namespace {
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
+constexpr std::uint8_t kFin = 0x01;
+constexpr std::uint8_t kRst = 0x04;
+
+inline std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+}  // namespace
+
+FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport,
+                      const IpAddr& dst, std::uint16_t dport, bool& srcIsA) {
+  srcIsA = std::tie(src, sport) <= std::tie(dst, dport);
+  if (srcIsA) return FlowKey{eni, proto, src, dst, sport, dport};
+  return FlowKey{eni, proto, dst, src, dport, sport};
+}
+
+std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
+  std::uint64_t h = (static_cast<std::uint64_t>(k.eni) << 40) ^ (static_cast<std::uint64_t>(k.proto) << 32) ^
+                    (static_cast<std::uint64_t>(k.pa) << 16) ^ k.pb;
+  h = mix(h, k.a.lo);
+  h = mix(h, k.a.hi);
+  h = mix(h, k.b.lo);
+  h = mix(h, k.b.hi);
+  return static_cast<std::size_t>(h);
+}
+
+ConnTracker::ConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
+    : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {}
+
+std::int64_t ConnTracker::timeoutNs(const FlowEntry& e, const FlowKey& key) const {
+  static const Timeouts kDefaults;
+  const Timeouts& t = key.eni < timeouts_.size() ? timeouts_[key.eni] : kDefaults;
+  std::uint32_t s = t.other;
+  if (key.proto == 6)
+    s = (e.rst || (e.finA && e.finB)) ? t.tcpClosing : t.tcpEstablished;
+  else if (key.proto == 17)
+    s = t.udp;
+  return static_cast<std::int64_t>(s) * kNsPerSec;
+}
+
+bool ConnTracker::alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
+  return nowNs - e.lastNs <= timeoutNs(e, key);
+}
+
+FlowEntry* ConnTracker::findLive(const FlowKey& key, std::int64_t nowNs) {
+  auto it = map_.find(key);
+  if (it == map_.end() || !alive(it->second, key, nowNs)) return nullptr;
+  return &it->second;
+}
+
+void ConnTracker::sweep(std::int64_t nowNs) {
+  boost::unordered::erase_if(map_, [&](const auto& kv) { return !alive(kv.second, kv.first, nowNs); });
+  nextSweep_ = std::max<std::size_t>(1024, map_.size() * 2);
+}
+
+FlowEntry* ConnTracker::create(const FlowKey& key, const FlowEntry& entry, std::int64_t nowNs) {
+  auto it = map_.find(key);
+  if (it != map_.end()) {
+    it->second = entry;
+    return &it->second;
+  }
+  if (map_.size() >= nextSweep_ || map_.size() >= maxFlows_) sweep(nowNs);
+  if (map_.size() >= maxFlows_) {
+    ++capHits_;
+    return nullptr;
+  }
+  return &map_.emplace(key, entry).first->second;
+}
+
+void ConnTracker::update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags,
+                         std::int64_t nowNs) const {
+  e.lastNs = std::max(e.lastNs, nowNs);
+  if (key.proto != 6) return;
+  if (tcpFlags & kRst) e.rst = true;
+  if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
+}
+
+}  // namespace sgsim

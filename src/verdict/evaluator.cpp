@@ -1,0 +1,186 @@
+#include "sgsim/verdict/evaluator.h"
+
+#include <algorithm>
+
+namespace sgsim {
+
+namespace {
+constexpr std::int64_t kFragmentLifetimeNs = 30LL * 1'000'000'000;  // IP reassembly timeout
+
+std::vector<Timeouts> timeoutsOf(const Network& n) {
+  std::vector<Timeouts> t;
+  for (std::size_t i = 0; i < n.eniCount(); ++i) t.push_back(n.eni(i).timeouts);
+  return t;
+}
+
+PacketFields fieldsOf(const PacketKey& k) { return PacketFields{k.proto, k.src, k.dst, k.sport, k.dport}; }
+
+Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
+  return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
+}
+
+FlowOrigin originOf(const PacketKey& k, Direction d, std::int32_t peer, bool hairpin, const Decision& dec) {
+  FlowOrigin o;
+  o.ruleRef = dec.ruleRef;
+  o.reason = static_cast<std::uint8_t>(dec.reason);
+  o.direction = d;
+  o.hairpin = hairpin;
+  o.peerEni = peer;
+  o.proto = k.proto;
+  o.src = k.src;
+  o.dst = k.dst;
+  o.sport = k.sport;
+  o.dport = k.dport;
+  return o;
+}
+}  // namespace
+
+std::size_t Evaluator::FragKeyHash::operator()(const FragKey& k) const noexcept {
+  return IpAddrHash{}(k.src) * 31 + IpAddrHash{}(k.dst) * 17 + (static_cast<std::size_t>(k.id) << 8) + k.proto;
+}
+
+Evaluator::Evaluator(std::shared_ptr<const Network> network, EvalOptions options)
+    : network_(std::move(network)), options_(options), tracker_(timeoutsOf(*network_), options.maxFlows) {}
+
+Check Evaluator::check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
+                       bool& untracked) {
+  bool srcIsA = true;
+  const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
+                                   srcIsA);
+  if (FlowEntry* e = tracker_.findLive(fk, tsNs)) {
+    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
+    Check c{eni, d, Verdict::Accept, Reason::Established, -1, -1};
+    if (e->fate == FlowFate::Blocked) {
+      c.verdict = Verdict::Drop;
+      c.reason = Reason::Blocked;
+    }
+    return c;
+  }
+  const Decision dec = network_->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
+  FlowEntry fresh;
+  fresh.firstNs = fresh.lastNs = tsNs;
+  fresh.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+  fresh.origin = originOf(key, d, peer, false, dec);
+  if (FlowEntry* e = tracker_.create(fk, fresh, tsNs))
+    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
+  else
+    untracked = true;
+  return fromDecision(eni, d, dec);
+}
+
+void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out) {
+  bool srcIsA = true;
+  const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
+                                   srcIsA);
+  if (FlowEntry* e = tracker_.findLive(fk, tsNs)) {
+    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
+    const bool ok = e->fate == FlowFate::Accepted;
+    const Check c{eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop,
+                  ok ? Reason::Established : Reason::Blocked, -1, -1};
+    out.checks[out.checkCount++] = c;
+    if (ok) {
+      Check in = c;
+      in.direction = Direction::Ingress;
+      out.checks[out.checkCount++] = in;
+    }
+    return;
+  }
+  const auto u = static_cast<std::size_t>(eni);
+  const Decision eg = network_->decide(u, Direction::Egress, fieldsOf(key), eni);
+  out.checks[out.checkCount++] = fromDecision(eni, Direction::Egress, eg);
+  Decision last = eg;
+  if (eg.verdict == Verdict::Accept) {
+    last = network_->decide(u, Direction::Ingress, fieldsOf(key), eni);
+    out.checks[out.checkCount++] = fromDecision(eni, Direction::Ingress, last);
+  }
+  FlowEntry fresh;
+  fresh.firstNs = fresh.lastNs = tsNs;
+  fresh.fate = last.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+  fresh.origin = originOf(key, Direction::Egress, eni, true, last);
+  if (FlowEntry* e = tracker_.create(fk, fresh, tsNs))
+    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
+  else
+    out.untracked = true;
+}
+
+PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
+  PacketVerdict out;
+  if (key.status != DecodeStatus::Ok) {
+    out.reason = key.status == DecodeStatus::NotIp ? Reason::NotIp : Reason::Undecodable;
+    return out;
+  }
+  if (key.isFragment && !key.firstFragment) {
+    auto it = frags_.find(FragKey{key.src, key.dst, key.fragId, key.proto});
+    if (it != frags_.end() && tsNs - it->second.tsNs <= kFragmentLifetimeNs) return it->second.verdict;
+    out.reason = Reason::UnmatchedFragment;
+    return out;
+  }
+
+  std::int32_t src = -1, dst = -1;
+  switch (options_.mode) {
+    case DirectionMode::Auto:
+      src = network_->eniOf(key.src);
+      dst = network_->eniOf(key.dst);
+      if (options_.eni >= 0) {
+        if (src != options_.eni) src = -1;
+        if (dst != options_.eni) dst = -1;
+      }
+      break;
+    case DirectionMode::Ingress: dst = options_.eni; break;
+    case DirectionMode::Egress: src = options_.eni; break;
+  }
+  if (src < 0 && dst < 0) {
+    out.reason = Reason::Unmodeled;
+    return out;
+  }
+
+  if (src >= 0 && src == dst) {
+    checkHairpin(src, key, tsNs, out);
+  } else {
+    if (src >= 0) out.checks[out.checkCount++] = check(src, Direction::Egress, key, dst, tsNs, out.untracked);
+    if (dst >= 0 && (out.checkCount == 0 || out.checks[0].verdict == Verdict::Accept))
+      out.checks[out.checkCount++] = check(dst, Direction::Ingress, key, src, tsNs, out.untracked);
+  }
+  out.deciding = static_cast<std::int8_t>(out.checkCount - 1);
+  for (std::uint8_t i = 0; i < out.checkCount; ++i)
+    if (out.checks[i].verdict == Verdict::Drop) {
+      out.deciding = static_cast<std::int8_t>(i);
+      break;
+    }
+  out.verdict = out.checks[out.deciding].verdict;
+  out.reason = out.checks[out.deciding].reason;
+
+  if (key.isFragment && key.firstFragment) {
+    if (frags_.size() >= nextFragSweep_) {
+      boost::unordered::erase_if(frags_, [&](const auto& kv) { return tsNs - kv.second.tsNs > kFragmentLifetimeNs; });
+      nextFragSweep_ = std::max<std::size_t>(1024, frags_.size() * 2);
+    }
+    frags_[FragKey{key.src, key.dst, key.fragId, key.proto}] = FragEntry{tsNs, out};
+  }
+  return out;
+}
+
+bool Evaluator::redecideDrops(const FlowOrigin& o, std::uint32_t eni) const {
+  const PacketFields f{o.proto, o.src, o.dst, o.sport, o.dport};
+  if (o.hairpin) {
+    return network_->decide(eni, Direction::Egress, f, static_cast<std::int32_t>(eni)).verdict != Verdict::Accept ||
+           network_->decide(eni, Direction::Ingress, f, static_cast<std::int32_t>(eni)).verdict != Verdict::Accept;
+  }
+  return network_->decide(eni, o.direction, f, o.peerEni).verdict != Verdict::Accept;
+}
+
+std::size_t Evaluator::replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs,
+                                      bool keepEstablished) {
+  network_ = std::move(network);
+  std::size_t cut = 0;
+  if (keepEstablished) return cut;
+  tracker_.forEachLive(nowNs, [&](const FlowKey& k, FlowEntry& e) {
+    if (e.fate == FlowFate::Accepted && redecideDrops(e.origin, k.eni)) {
+      e.fate = FlowFate::Blocked;
+      ++cut;
+    }
+  });
+  return cut;
+}
+
+}  // namespace sgsim

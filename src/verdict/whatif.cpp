@@ -1,0 +1,84 @@
+#include "sgsim/verdict/whatif.h"
+
+#include <algorithm>
+
+namespace sgsim {
+
+WhatIf::WhatIf(std::shared_ptr<const Network> before, std::shared_ptr<const Network> after, WhatIfOptions options)
+    : before_(before, options.eval),
+      after_(options.atNs ? before : after, options.eval),
+      pending_(options.atNs ? after : nullptr),
+      options_(options) {}
+
+SideDecision WhatIf::describe(const Evaluator& ev, const PacketVerdict& v) const {
+  SideDecision s;
+  s.verdict = v.verdict;
+  s.reason = v.reason;
+  if (const Check* c = v.decidingCheck()) {
+    const Network& n = ev.network();
+    s.eniId = n.eni(static_cast<std::size_t>(c->eni)).id;
+    s.direction = c->direction;
+    if (c->ruleRef >= 0) {
+      const RuleRef& r = n.rules(static_cast<std::size_t>(c->eni), c->direction)[static_cast<std::size_t>(c->ruleRef)];
+      s.ruleId = r.ruleId;
+      s.groupId = r.groupId;
+    } else if (c->intraGroup >= 0) {
+      s.groupId = n.model().groups[static_cast<std::size_t>(c->intraGroup)].id;
+    }
+  }
+  return s;
+}
+
+bool WhatIf::process(const Frame& frame, const PacketKey& key) {
+  ++totals_.frames;
+  if (pending_ && frame.tsNs >= *options_.atNs) {
+    totals_.flowsCutAtInstant += after_.replaceNetwork(std::move(pending_), *options_.atNs, options_.keepEstablished);
+    pending_.reset();
+  }
+  lastBefore_ = before_.evaluate(key, frame.tsNs);
+  lastAfter_ = after_.evaluate(key, frame.tsNs);
+  if (lastBefore_.verdict == lastAfter_.verdict) return false;
+
+  ++totals_.changedPackets;
+  totals_.changedBytes += frame.wireLen;
+  bool srcIsA = true;
+  const FlowKey fk = FlowKey::make(0, key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
+  auto [it, inserted] = index_.try_emplace(fk, flows_.size());
+  if (inserted) {
+    ChangedFlow f;
+    f.proto = key.proto;
+    f.src = key.src;
+    f.dst = key.dst;
+    f.sport = key.sport;
+    f.dport = key.dport;
+    f.firstNs = frame.tsNs;
+    f.firstFrame = frame.number;
+    f.firstFile = frame.fileIndex;
+    f.before = describe(before_, lastBefore_);
+    f.after = describe(after_, lastAfter_);
+    if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop)
+      ++totals_.cut;
+    else if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept)
+      ++totals_.opened;
+    else
+      ++totals_.other;
+    flows_.push_back(std::move(f));
+  }
+  ChangedFlow& f = flows_[it->second];
+  ++f.packets;
+  f.bytes += frame.wireLen;
+  f.lastNs = std::max(f.lastNs, frame.tsNs);
+  return true;
+}
+
+std::vector<ChangedFlow> WhatIf::ranked() const {
+  std::vector<ChangedFlow> out = flows_;
+  std::stable_sort(out.begin(), out.end(), [](const ChangedFlow& a, const ChangedFlow& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.packets != b.packets) return a.packets > b.packets;
+    return a.firstNs < b.firstNs;
+  });
+  return out;
+}
+
+}  // namespace sgsim
