@@ -1,0 +1,87 @@
+#pragma once
+// Reading capture files through libpcap: classic pcap (either byte order, micro- or nanosecond
+// timestamps) and pcapng. Streaming: a reader holds one record at a time, so memory does not grow with
+// the capture's length. <pcap.h> stays in src/capture; callers see only Frame.
+//
+// Errors: open() fails with Error{path, "…"}; a record that cannot be read ends next() and leaves
+// error() = Error{"path: frame N", "truncated record (…)" or "corrupt record (…)"}, where N is the
+// number the bad record would have had. Frames before it were delivered as usual.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sgsim/capture/frame.h"
+#include "sgsim/core/result.h"
+
+struct pcap;  // libpcap's pcap_t
+
+namespace sgsim {
+
+class CaptureReader {
+ public:
+  // fileIndex is copied into every Frame (the file's position on the command line).
+  static Result<std::unique_ptr<CaptureReader>> open(const std::string& path, std::uint16_t fileIndex);
+  ~CaptureReader();
+  CaptureReader(const CaptureReader&) = delete;
+  CaptureReader& operator=(const CaptureReader&) = delete;
+
+  // The next frame; false at the end of the file or at an error (see error()). frame.data stays valid
+  // until the next call.
+  bool next(Frame& frame);
+  const std::optional<Error>& error() const { return error_; }
+  // The DLT value libpcap reports (LINKTYPE_RAW 101 reads as DLT_RAW 12).
+  int linkType() const { return linkType_; }
+  const std::string& path() const { return path_; }
+  std::uint16_t fileIndex() const { return fileIndex_; }
+  std::uint64_t framesRead() const { return framesRead_; }
+
+ private:
+  CaptureReader(pcap* handle, std::string path, std::uint16_t fileIndex);
+
+  pcap* handle_;
+  std::string path_;
+  std::uint16_t fileIndex_;
+  int linkType_;
+  std::uint64_t framesRead_ = 0;
+  bool done_ = false;
+  std::optional<Error> error_;
+};
+
+// Several captures read as one, in timestamp order. Stable: frames with equal timestamps come in file
+// order, and each file's own order is kept. Frames keep their per-file number and fileIndex. Holds one
+// pending frame per file (its bytes copied), nothing more.
+class MergedCapture {
+ public:
+  // Opens every file (fileIndex = position in `paths`); fails with the first file that cannot be opened.
+  static Result<std::unique_ptr<MergedCapture>> open(const std::vector<std::string>& paths);
+
+  // frame.data stays valid until the next call.
+  bool next(Frame& frame);
+  // Errors of every file that ended on a bad record, in the order they happened.
+  const std::vector<Error>& errors() const { return errors_; }
+  const std::vector<std::unique_ptr<CaptureReader>>& readers() const { return readers_; }
+
+ private:
+  struct Pending {
+    Frame frame;
+    std::vector<std::uint8_t> bytes;
+    bool valid = false;
+  };
+  explicit MergedCapture(std::vector<std::unique_ptr<CaptureReader>> readers);
+  void refill(std::size_t file);
+
+  std::vector<std::unique_ptr<CaptureReader>> readers_;
+  std::vector<Pending> pending_;
+  std::optional<std::size_t> lastDelivered_;  // refilled on the next call, so the caller's bytes stay valid
+  std::vector<Error> errors_;
+};
+
+// libpcap's name for a DLT value ("EN10MB", "LINUX_SLL"), or "DLT 147" when it has none.
+std::string linkTypeName(int dlt);
+// libpcap's description ("Ethernet", "Linux cooked v1"), or "DLT 147".
+std::string linkTypeDescription(int dlt);
+
+}  // namespace sgsim

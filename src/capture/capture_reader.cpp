@@ -1,0 +1,128 @@
+// The only place, with the pcap writer, that includes <pcap.h>.
+
+#include "sgsim/capture/capture_reader.h"
+
+#include <pcap.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string_view>
+
+namespace sgsim {
+namespace {
+
+// Timestamps of corrupt records can be anything (pcapng units, negative seconds): saturate rather than
+// overflow.
+std::int64_t toNanoseconds(const timeval& ts) {
+  std::int64_t ns = 0;
+  if (__builtin_mul_overflow(static_cast<std::int64_t>(ts.tv_sec), std::int64_t{1000000000}, &ns) ||
+      __builtin_add_overflow(ns, static_cast<std::int64_t>(ts.tv_usec), &ns)) {
+    return ts.tv_sec < 0 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int64_t>::max();
+  }
+  return ns;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaptureReader>> CaptureReader::open(const std::string& path, std::uint16_t fileIndex) {
+  // fopen first so that "cannot open" and "not a capture" are told apart.
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return Error{path, std::string("cannot open (") + std::strerror(errno) + ")"};
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  if (handle == nullptr) {
+    std::fclose(file);  // libpcap closes it only on success (at pcap_close)
+    return Error{path, std::string("not a pcap or pcapng file (") + errbuf + ")"};
+  }
+  return std::unique_ptr<CaptureReader>(new CaptureReader(handle, path, fileIndex));
+}
+
+CaptureReader::CaptureReader(pcap* handle, std::string path, std::uint16_t fileIndex)
+    : handle_(handle), path_(std::move(path)), fileIndex_(fileIndex), linkType_(pcap_datalink(handle)) {}
+
+CaptureReader::~CaptureReader() { pcap_close(handle_); }
+
+bool CaptureReader::next(Frame& frame) {
+  if (done_) return false;
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  const int rc = pcap_next_ex(handle_, &header, &data);
+  if (rc == 1) {
+    ++framesRead_;
+    frame.number = framesRead_;
+    frame.tsNs = toNanoseconds(header->ts);  // the handle was opened with nanosecond precision
+    frame.capLen = header->caplen;
+    frame.wireLen = header->len;
+    frame.linkType = linkType_;
+    frame.fileIndex = fileIndex_;
+    frame.data = data;
+    return true;
+  }
+  done_ = true;
+  if (rc != PCAP_ERROR_BREAK) {  // PCAP_ERROR_BREAK is the clean end of a savefile
+    const std::string message = pcap_geterr(handle_);
+    const bool truncated = std::string_view(message).starts_with("truncated");
+    error_ = Error{path_ + ": frame " + std::to_string(framesRead_ + 1),
+                   std::string(truncated ? "truncated record (" : "corrupt record (") + message + ")"};
+  }
+  return false;
+}
+
+MergedCapture::MergedCapture(std::vector<std::unique_ptr<CaptureReader>> readers)
+    : readers_(std::move(readers)), pending_(readers_.size()) {
+  for (std::size_t i = 0; i < readers_.size(); ++i) refill(i);
+}
+
+Result<std::unique_ptr<MergedCapture>> MergedCapture::open(const std::vector<std::string>& paths) {
+  if (paths.size() > std::numeric_limits<std::uint16_t>::max()) {
+    return Error{"", "too many capture files (at most 65535)"};
+  }
+  std::vector<std::unique_ptr<CaptureReader>> readers;
+  readers.reserve(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
+    if (!reader) return reader.error();
+    readers.push_back(std::move(reader.value()));
+  }
+  return std::unique_ptr<MergedCapture>(new MergedCapture(std::move(readers)));
+}
+
+void MergedCapture::refill(std::size_t file) {
+  Pending& p = pending_[file];
+  p.valid = readers_[file]->next(p.frame);
+  if (p.valid) {
+    // The reader's buffer is overwritten by its next read: keep our own copy (reused capacity).
+    p.bytes.assign(p.frame.data, p.frame.data + p.frame.capLen);
+    p.frame.data = p.bytes.data();
+  } else if (readers_[file]->error()) {
+    errors_.push_back(*readers_[file]->error());
+  }
+}
+
+bool MergedCapture::next(Frame& frame) {
+  if (lastDelivered_) refill(*lastDelivered_);
+  lastDelivered_.reset();
+  // A linear scan: merges are of a handful of files, and the first minimum found keeps ties in file order.
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (pending_[i].valid && (!best || pending_[i].frame.tsNs < pending_[*best].frame.tsNs)) best = i;
+  }
+  if (!best) return false;
+  frame = pending_[*best].frame;
+  lastDelivered_ = best;
+  return true;
+}
+
+std::string linkTypeName(int dlt) {
+  const char* name = pcap_datalink_val_to_name(dlt);
+  return name != nullptr ? name : "DLT " + std::to_string(dlt);
+}
+
+std::string linkTypeDescription(int dlt) {
+  const char* description = pcap_datalink_val_to_description(dlt);
+  return description != nullptr ? description : "DLT " + std::to_string(dlt);
+}
+
+}  // namespace sgsim
