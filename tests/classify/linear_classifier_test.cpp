@@ -2,20 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "box_helpers.h"
+
 namespace sgsim {
 namespace {
 
-RuleBox box(const char* src, const char* dst, int proto, std::uint16_t dlo, std::uint16_t dhi, std::uint32_t rank) {
-  RuleBox b;
-  b.src = *Cidr::parse(src);
-  b.dst = *Cidr::parse(dst);
-  b.family = b.src.family();
-  b.proto = static_cast<std::int16_t>(proto);
-  b.dportLo = dlo;
-  b.dportHi = dhi;
-  b.rank = rank;
-  return b;
-}
+using test_util::box;
 
 TEST(LinearClassifier, LowestRankWinsRegardlessOfInsertionOrder) {
   LinearClassifier c({box("0.0.0.0/0", "0.0.0.0/0", 6, 22, 22, 5), box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 2)});

@@ -1,0 +1,101 @@
+#pragma once
+// FastClassifier: the packet-path classifier, a drop-in for LinearClassifier (same constructor input, same
+// answer: the index into boxes() of the lowest-rank matching box, or kNoMatch).
+//
+// What it is. A TupleMerge classifier (Daly et al., "TupleMerge: Fast Software Packet Processing for Online
+// Packet Classification", IEEE/ACM ToN 2019) for IPv4, with a plain first-match scan for IPv6.
+//
+// How it works. Tuple-space search (Srinivasan et al. 1999) puts every rule in a hash table keyed by the
+// rule's own field lengths ("tuple"): a lookup masks the packet with each table's masks, probes the table,
+// and keeps the best hit. Here a tuple is (source prefix length, destination prefix length, exact
+// destination port or not, exact protocol or not); the key is the masked source and destination, plus the
+// destination port and protocol when the tuple is exact on them. Port ranges and source ports are checked
+// in the bucket, not hashed. TupleMerge's idea is to put a rule into any table whose lengths are SHORTER
+// than its own (the table's key still selects it; the full rule is checked in the bucket), so a few dozen
+// tables cover thousands of distinct length pairs. A bucket may hold at most `collisionLimit` rules; a rule
+// that would overflow every compatible table opens a new one whose lengths are its own rounded down to a
+// multiple of `lengthStep` (or its exact lengths, if that table is also full). Buckets keep their rules in
+// rank order, tables are sorted by their best rank, and a lookup stops as soon as no remaining table can
+// beat the match it already has: high-priority rules are found early and end the search.
+// Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
+// exactly as the stable sort of LinearClassifier does.
+//
+// Why this algorithm (measured on this machine, release build, ClassBench traces, median ns per lookup;
+// numbers from bench/classify_bench.cpp, see docs/PERFORMANCE.md for the full table and commands):
+//   set         linear     plain TSS    TupleMerge   dpdk-test-acl --alg=scalar
+//   fw1_1k      @L1        @T1          @M1          @D1
+//   fw1_10k     @L2        @T2          @M2          @D2
+//   ipc1_10k    @L3        @T3          @M3          @D3
+// Plain tuple-space search (one table per exact length combination) probes hundreds of tables on the
+// firewall sets. Decision trees (HiCuts/HyperCuts) replicate wildcard-heavy fw rules and are slow and
+// large to build; a DPDK-style multibit trie is what dpdk-test-acl runs (the column above) but its build
+// takes milliseconds to seconds, and a revoke must rebuild a 1,000-rule table in well under 1 ms (target 4):
+// TupleMerge builds in O(n · tables) with one hash insertion per rule (~@B µs for 1k rules).
+//
+// Complexity. Build: O(n · t) where t is the number of tables (t ≪ n); memory O(n). Lookup: at most t hash
+// probes plus at most t·collisionLimit rule checks in the worst case, far fewer with the rank cut-off.
+// IPv6: O(n6) linear scan (security groups hold few IPv6 boxes; the simpler path the issue allows).
+//
+// Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
+// called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
+// swaps it in; nothing mutates a table a lookup is reading.
+
+#include <cstdint>
+#include <vector>
+
+#include "sgsim/classify/rule_box.h"
+
+namespace sgsim {
+
+class FastClassifier {
+ public:
+  struct Options {
+    // false: plain tuple-space search (one table per exact tuple, unbounded buckets) — kept for the
+    // measurements above and as a second configuration for the differential tests.
+    bool mergeTuples = true;
+    std::uint32_t collisionLimit = 8;  // rules per bucket before a rule looks for another table
+    std::uint32_t lengthStep = 4;      // new tables round prefix lengths down to a multiple of this
+  };
+
+  explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
+  FastClassifier(std::vector<RuleBox> boxes, Options options);
+
+  // Index into boxes() of the lowest-rank matching box, or kNoMatch. Never throws, never allocates.
+  std::uint32_t classify(const ClassifyKey& key) const;
+  // Sorted by rank exactly as LinearClassifier sorts (stable).
+  const std::vector<RuleBox>& boxes() const { return boxes_; }
+  // Number of IPv4 hash tables (for the benchmarks and the design notes above).
+  std::size_t tableCount() const { return tables_.size(); }
+
+ private:
+  struct V4Rule {
+    std::uint32_t srcBase, srcMask, dstBase, dstMask;
+    std::uint16_t sportLo, sportHi, dportLo, dportHi;
+    std::int32_t proto;  // -1 = any
+    std::uint32_t pos;   // index into boxes_
+  };
+  struct Slot {
+    std::uint64_t ip = 0;   // masked source << 32 | masked destination
+    std::uint32_t aux = 0;  // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;
+    std::uint32_t count = 0;  // 0 = empty slot
+  };
+  struct Table {
+    std::uint32_t srcMask, dstMask, auxMask;
+    std::uint32_t minPos;     // best position of any rule in the table
+    std::uint32_t slotBegin;  // first slot in slots_
+    std::uint32_t slotMask;   // capacity - 1 (power of two)
+    std::uint32_t shift;      // 64 - log2(capacity)
+  };
+
+  std::uint32_t classifyV4(const ClassifyKey& key) const;
+  std::uint32_t classifyV6(const ClassifyKey& key) const;
+
+  std::vector<RuleBox> boxes_;
+  std::vector<V4Rule> rules_;  // bucket by bucket, each bucket in position order
+  std::vector<Table> tables_;  // ascending minPos
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
+};
+
+}  // namespace sgsim

@@ -1,0 +1,179 @@
+#include "sgsim/classify/fast_classifier.h"
+
+#include <algorithm>
+#include <bit>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <utility>
+
+namespace sgsim {
+
+namespace {
+
+std::uint32_t prefixMask(int len) { return len <= 0 ? 0 : (len >= 32 ? 0xFFFFFFFFu : ~0u << (32 - len)); }
+
+// Multiplicative hash: the top bits of the product depend on every input bit, and the lookup takes the top bits.
+inline std::uint64_t hashKey(std::uint64_t ip, std::uint32_t aux) {
+  return (ip ^ (static_cast<std::uint64_t>(aux) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+}
+
+constexpr std::uint32_t kDportAux = 0xFFFF00u;
+constexpr std::uint32_t kProtoAux = 0xFFu;
+
+struct BucketKey {
+  std::uint64_t ip;
+  std::uint32_t aux;
+  bool operator==(const BucketKey&) const = default;
+};
+
+struct BucketKeyHash {
+  std::size_t operator()(const BucketKey& k) const { return hashKey(k.ip, k.aux) >> 16; }
+};
+
+// A table while it is being filled: buckets are vectors of positions, in insertion (= position) order.
+struct BuildTable {
+  int srcLen, dstLen;
+  std::uint32_t auxMask;
+  boost::unordered_flat_map<BucketKey, std::vector<std::uint32_t>, BucketKeyHash> buckets;
+
+  bool accepts(int sl, int dl, std::uint32_t ruleAux) const {
+    return srcLen <= sl && dstLen <= dl && (auxMask & ~ruleAux) == 0;
+  }
+  bool sameShape(int sl, int dl, std::uint32_t aux) const { return srcLen == sl && dstLen == dl && auxMask == aux; }
+  BucketKey keyOf(const RuleBox& b) const {
+    const std::uint64_t src = b.src.base.v4Value() & prefixMask(srcLen);
+    const std::uint64_t dst = b.dst.base.v4Value() & prefixMask(dstLen);
+    const std::uint32_t aux =
+        ((static_cast<std::uint32_t>(b.dportLo) << 8) | static_cast<std::uint8_t>(b.proto)) & auxMask;
+    return BucketKey{(src << 32) | dst, aux};
+  }
+};
+
+}  // namespace
+
+FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : boxes_(std::move(boxes)) {
+  std::stable_sort(boxes_.begin(), boxes_.end(), [](const RuleBox& a, const RuleBox& b) { return a.rank < b.rank; });
+  const std::uint32_t limit = std::max<std::uint32_t>(1, options.collisionLimit);
+  const int step = static_cast<int>(std::max<std::uint32_t>(1, options.lengthStep));
+
+  std::vector<BuildTable> tables;
+  auto findShape = [&](int sl, int dl, std::uint32_t aux) -> BuildTable* {
+    for (BuildTable& t : tables)
+      if (t.sameShape(sl, dl, aux)) return &t;
+    return nullptr;
+  };
+  auto openTable = [&](int sl, int dl, std::uint32_t aux) -> BuildTable& {
+    tables.push_back(BuildTable{sl, dl, aux, {}});
+    return tables.back();
+  };
+
+  for (std::uint32_t pos = 0; pos < boxes_.size(); ++pos) {
+    const RuleBox& b = boxes_[pos];
+    // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
+    if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
+      continue;
+    if (b.family == Family::V6) {
+      v6_.push_back(pos);
+      continue;
+    }
+    const int sl = b.src.prefix;
+    const int dl = b.dst.prefix;
+    // Which key fields this rule can supply: an exact destination port and an exact protocol.
+    const std::uint32_t ruleAux = (b.dportLo == b.dportHi ? kDportAux : 0u) | (b.proto >= 0 ? kProtoAux : 0u);
+    BuildTable* target = nullptr;
+    if (options.mergeTuples) {
+      for (BuildTable& t : tables) {
+        if (!t.accepts(sl, dl, ruleAux)) continue;
+        auto it = t.buckets.find(t.keyOf(b));
+        if (it == t.buckets.end() || it->second.size() < limit) {
+          target = &t;
+          break;
+        }
+      }
+      if (target == nullptr) {
+        const int rsl = sl - sl % step;
+        const int rdl = dl - dl % step;
+        if (findShape(rsl, rdl, ruleAux) == nullptr) {
+          target = &openTable(rsl, rdl, ruleAux);
+        } else {
+          target = findShape(sl, dl, ruleAux);
+          // Every compatible table is full for this key, the exact one included: rules with equal keys
+          // cannot be told apart by any table, so this bucket simply grows.
+          if (target == nullptr) target = &openTable(sl, dl, ruleAux);
+        }
+      }
+    } else {
+      target = findShape(sl, dl, ruleAux);
+      if (target == nullptr) target = &openTable(sl, dl, ruleAux);
+    }
+    target->buckets[target->keyOf(b)].push_back(pos);
+  }
+
+  // Freeze into flat arrays. Tables were opened in ascending position of their first rule, so tables_ is
+  // already sorted by minPos.
+  for (const BuildTable& t : tables) {
+    const std::uint32_t capacity =
+        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2)));
+    Table out{prefixMask(t.srcLen),
+              prefixMask(t.dstLen),
+              t.auxMask,
+              kNoMatch,
+              static_cast<std::uint32_t>(slots_.size()),
+              capacity - 1,
+              static_cast<std::uint32_t>(64 - std::countr_zero(capacity))};
+    slots_.resize(slots_.size() + capacity);
+    for (const auto& [key, positions] : t.buckets) {
+      std::uint32_t i = static_cast<std::uint32_t>(hashKey(key.ip, key.aux) >> out.shift);
+      while (slots_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
+      slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(rules_.size()),
+                                       static_cast<std::uint32_t>(positions.size())};
+      for (std::uint32_t pos : positions) {
+        const RuleBox& b = boxes_[pos];
+        rules_.push_back(V4Rule{b.src.base.v4Value(), prefixMask(b.src.prefix), b.dst.base.v4Value(),
+                                prefixMask(b.dst.prefix), b.sportLo, b.sportHi, b.dportLo, b.dportHi, b.proto, pos});
+        out.minPos = std::min(out.minPos, pos);
+      }
+    }
+    tables_.push_back(out);
+  }
+}
+
+std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
+  return key.family == Family::V4 ? classifyV4(key) : classifyV6(key);
+}
+
+std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
+  if (!key.src.isV4() || !key.dst.isV4()) return kNoMatch;
+  const std::uint32_t src = key.src.v4Value();
+  const std::uint32_t dst = key.dst.v4Value();
+  const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
+  std::uint32_t best = kNoMatch;
+  for (const Table& t : tables_) {
+    if (t.minPos >= best) break;  // no rule left in this or any later table can beat the match we have
+    const std::uint64_t ip = (static_cast<std::uint64_t>(src & t.srcMask) << 32) | (dst & t.dstMask);
+    const std::uint32_t a = aux & t.auxMask;
+    const Slot* base = slots_.data() + t.slotBegin;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey(ip, a) >> t.shift);; i = (i + 1) & t.slotMask) {
+      const Slot& s = base[i];
+      if (s.count == 0) break;
+      if (s.ip != ip || s.aux != a) continue;
+      for (const V4Rule *r = rules_.data() + s.begin, *end = r + s.count; r != end && r->pos < best; ++r) {
+        if ((src & r->srcMask) == r->srcBase && (dst & r->dstMask) == r->dstBase && key.sport >= r->sportLo &&
+            key.sport <= r->sportHi && key.dport >= r->dportLo && key.dport <= r->dportHi &&
+            (r->proto < 0 || r->proto == key.proto)) {
+          best = r->pos;
+          break;
+        }
+      }
+      break;
+    }
+  }
+  return best;
+}
+
+std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
+  for (std::uint32_t pos : v6_)
+    if (boxMatches(boxes_[pos], key)) return pos;
+  return kNoMatch;
+}
+
+}  // namespace sgsim

@@ -1,0 +1,233 @@
+// The fast classifier must give the linear oracle's answer for every key: random boxes (IPv4 and IPv6,
+// overlapping prefixes, port ranges, any-protocol, shared ranks) probed with uniform keys and with keys on
+// the boxes' corners, in every configuration of the classifier.
+#include "sgsim/classify/fast_classifier.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "box_helpers.h"
+#include "sgsim/classify/linear_classifier.h"
+
+namespace sgsim {
+namespace {
+
+using test_util::box;
+using test_util::key;
+
+const FastClassifier::Options kConfigs[] = {
+    {},                                                            // TupleMerge defaults
+    {.mergeTuples = false, .collisionLimit = 8, .lengthStep = 4},  // plain tuple-space search
+    {.mergeTuples = true, .collisionLimit = 1, .lengthStep = 1},   // every bucket overflows early
+    {.mergeTuples = true, .collisionLimit = 64, .lengthStep = 8},  // long buckets, coarse tables
+};
+
+TEST(FastClassifier, LowestRankWinsRegardlessOfInsertionOrder) {
+  FastClassifier c({box("0.0.0.0/0", "0.0.0.0/0", 6, 22, 22, 5), box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 2)});
+  auto i = c.classify(key("10.1.1.1", "192.0.2.1", 6, 5555, 22));
+  ASSERT_NE(i, kNoMatch);
+  EXPECT_EQ(c.boxes()[i].rank, 2u);
+  i = c.classify(key("11.1.1.1", "192.0.2.1", 6, 5555, 22));
+  ASSERT_NE(i, kNoMatch);
+  EXPECT_EQ(c.boxes()[i].rank, 5u);
+  EXPECT_EQ(c.classify(key("11.1.1.1", "192.0.2.1", 6, 5555, 23)), kNoMatch);
+}
+
+TEST(FastClassifier, EqualRanksResolveToTheFirstBoxInInputOrder) {
+  // Two boxes of one API rule (same rank): the answer is the first of them, as the stable sort leaves it.
+  auto a = box("10.0.0.0/8", "0.0.0.0/0", -1, 0, 65535, 7);
+  a.ruleIndex = 1;
+  auto b = box("10.1.0.0/16", "0.0.0.0/0", 6, 80, 80, 7);
+  b.ruleIndex = 2;
+  FastClassifier c({b, a});
+  auto i = c.classify(key("10.1.2.3", "192.0.2.1", 6, 1, 80));
+  ASSERT_NE(i, kNoMatch);
+  EXPECT_EQ(i, 0u);
+  EXPECT_EQ(c.boxes()[i].ruleIndex, 2u);
+}
+
+TEST(FastClassifier, ProtocolAnyAndFamilies) {
+  FastClassifier c({box("::/0", "2001:db8::/32", -1, 0, 65535, 1), box("0.0.0.0/0", "0.0.0.0/0", 17, 53, 53, 2)});
+  EXPECT_EQ(c.classify(key("2001:db8::1", "2001:db8::2", 58, 0, 0)), 0u);
+  EXPECT_EQ(c.classify(key("2001:db8::1", "2001:db9::2", 6, 1, 2)), kNoMatch);
+  EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 17, 999, 53)), 1u);
+  EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 999, 53)), kNoMatch);
+}
+
+TEST(FastClassifier, EmptyTableMatchesNothing) {
+  FastClassifier c({});
+  EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 1, 2)), kNoMatch);
+  EXPECT_EQ(c.classify(key("::1", "::2", 6, 1, 2)), kNoMatch);
+}
+
+// Random boxes drawn from a small pool of networks so that they overlap and nest.
+class RandomBoxes {
+ public:
+  explicit RandomBoxes(std::uint64_t seed) : rng_(seed) {
+    for (int i = 0; i < 6; ++i) v4Pool_.push_back(static_cast<std::uint32_t>(rng_()));
+    for (int i = 0; i < 4; ++i) v6Pool_.push_back({rng_(), rng_()});
+  }
+
+  std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(rng_() % n); }
+
+  IpAddr address(Family f) {
+    if (f == Family::V4) {
+      std::uint32_t a = v4Pool_[below(v4Pool_.size())];
+      if (below(2)) a ^= static_cast<std::uint32_t>(rng_()) >> below(33);  // perturb some low bits
+      return IpAddr::v4(a);
+    }
+    auto [hi, lo] = v6Pool_[below(v6Pool_.size())];
+    if (below(2)) lo ^= rng_() >> below(64);
+    if (below(4) == 0) hi ^= rng_() >> below(64);
+    return IpAddr{Family::V6, hi, lo};
+  }
+
+  int prefixLength(Family f) {
+    const int bits = f == Family::V4 ? 32 : 128;
+    switch (below(5)) {
+      case 0:
+        return 0;
+      case 1:
+        return bits;
+      case 2:
+        return static_cast<int>(below(4)) * bits / 4;
+      default:
+        return static_cast<int>(below(bits + 1));
+    }
+  }
+
+  void ports(std::uint16_t& lo, std::uint16_t& hi) {
+    static constexpr std::uint16_t kCommon[] = {0, 22, 53, 80, 443, 1024, 8080, 65535};
+    switch (below(4)) {
+      case 0:
+        lo = 0, hi = 65535;
+        break;
+      case 1:
+        lo = hi = kCommon[below(8)];
+        break;
+      case 2:
+        lo = kCommon[below(8)], hi = std::max<std::uint16_t>(lo, kCommon[below(8)]);
+        break;
+      default: {
+        lo = static_cast<std::uint16_t>(below(65536));
+        hi = static_cast<std::uint16_t>(lo + below(65536 - lo));
+      }
+    }
+  }
+
+  std::vector<RuleBox> boxes(std::size_t n) {
+    std::vector<RuleBox> out;
+    for (std::size_t i = 0; i < n; ++i) {
+      RuleBox b;
+      b.family = below(5) == 0 ? Family::V6 : Family::V4;
+      b.src = Cidr::of(address(b.family), prefixLength(b.family));
+      b.dst = Cidr::of(address(b.family), prefixLength(b.family));
+      static constexpr std::int16_t kProtos[] = {-1, -1, 6, 6, 17, 1, 47, 58};
+      b.proto = kProtos[below(8)];
+      if (below(2)) ports(b.sportLo, b.sportHi);
+      ports(b.dportLo, b.dportHi);
+      // Ranks collide on purpose (several boxes of one rule) and do not follow the insertion order.
+      b.rank = below(static_cast<std::uint32_t>(n));
+      b.ruleIndex = static_cast<std::uint32_t>(i);
+      out.push_back(b);
+    }
+    return out;
+  }
+
+  ClassifyKey uniformKey() {
+    ClassifyKey k;
+    k.family = below(5) == 0 ? Family::V6 : Family::V4;
+    k.src =
+        k.family == Family::V4 ? IpAddr::v4(static_cast<std::uint32_t>(rng_())) : IpAddr{Family::V6, rng_(), rng_()};
+    k.dst =
+        k.family == Family::V4 ? IpAddr::v4(static_cast<std::uint32_t>(rng_())) : IpAddr{Family::V6, rng_(), rng_()};
+    k.proto = static_cast<std::uint8_t>(below(256));
+    k.sport = static_cast<std::uint16_t>(below(65536));
+    k.dport = static_cast<std::uint16_t>(below(65536));
+    return k;
+  }
+
+  // A key on a corner of a box (low or high end of each field), sometimes nudged one step outside.
+  ClassifyKey cornerKey(const RuleBox& b) {
+    ClassifyKey k;
+    k.family = b.family;
+    k.src = below(2) ? b.src.base : b.src.last();
+    k.dst = below(2) ? b.dst.base : b.dst.last();
+    k.proto = b.proto >= 0 ? static_cast<std::uint8_t>(b.proto) : static_cast<std::uint8_t>(below(256));
+    k.sport = below(2) ? b.sportLo : b.sportHi;
+    k.dport = below(2) ? b.dportLo : b.dportHi;
+    if (below(4) == 0) {
+      switch (below(3)) {
+        case 0:
+          k.dport = static_cast<std::uint16_t>(k.dport + (below(2) ? 1 : -1));
+          break;
+        case 1:
+          k.sport = static_cast<std::uint16_t>(k.sport + (below(2) ? 1 : -1));
+          break;
+        default:
+          if (k.family == Family::V4)
+            k.src = IpAddr::v4(k.src.v4Value() + (below(2) ? 1 : -1));
+          else
+            k.src.lo ^= 1;
+      }
+    }
+    return k;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+  std::vector<std::uint32_t> v4Pool_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> v6Pool_;
+};
+
+TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) {
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    RandomBoxes gen(seed);
+    const std::size_t n = 1 + gen.below(seed % 3 == 0 ? 2000 : 300);
+    auto boxes = gen.boxes(n);
+    LinearClassifier linear(boxes);
+    std::vector<ClassifyKey> keys;
+    for (int i = 0; i < 3000; ++i) keys.push_back(gen.uniformKey());
+    for (int i = 0; i < 6000; ++i) keys.push_back(gen.cornerKey(boxes[gen.below(static_cast<std::uint32_t>(n))]));
+    for (const auto& options : kConfigs) {
+      FastClassifier fast(boxes, options);
+      ASSERT_EQ(fast.boxes().size(), linear.boxes().size());
+      for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(fast.boxes()[i].ruleIndex, linear.boxes()[i].ruleIndex);
+      std::size_t matched = 0;
+      for (const auto& k : keys) {
+        const auto want = linear.classify(k);
+        matched += want != kNoMatch;
+        ASSERT_EQ(fast.classify(k), want)
+            << "seed " << seed << " boxes " << n << " merge " << options.mergeTuples << " limit "
+            << options.collisionLimit << " key " << k.src.toString() << " -> " << k.dst.toString() << " proto "
+            << int(k.proto) << " " << k.sport << "->" << k.dport;
+      }
+      // The corner keys must actually exercise matches, or the comparison proves little.
+      EXPECT_GT(matched, keys.size() / 4) << "seed " << seed;
+    }
+  }
+}
+
+TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
+  RandomBoxes gen(99);
+  auto boxes = gen.boxes(500);
+  const FastClassifier fast(boxes);
+  std::vector<ClassifyKey> keys;
+  for (int i = 0; i < 4000; ++i) keys.push_back(gen.cornerKey(boxes[gen.below(500)]));
+  std::vector<std::uint32_t> expected;
+  for (const auto& k : keys) expected.push_back(fast.classify(k));
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round)
+        for (std::size_t i = 0; i < keys.size(); ++i) mismatches[t] += fast.classify(keys[i]) != expected[i];
+    });
+  for (auto& th : threads) th.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
+}
+
+}  // namespace
+}  // namespace sgsim
