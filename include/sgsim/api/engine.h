@@ -1,0 +1,47 @@
+#pragma once
+// The request engine: validates a revoke/authorize request against a Model and applies it atomically, the
+// way the ECS and ENS APIs behave (SEMANTICS §5). A CLI needs three calls:
+//   auto req = loadRequestArg(arg);  auto out = applyRequest(model, *req);
+//   print out.bodyJson() (stdout) and renderOutcomeText(out, model) (stderr).
+
+#include <string>
+#include <vector>
+
+#include "sgsim/api/request.h"
+#include "sgsim/api/rule_identity.h"
+#include "sgsim/model/model.h"
+
+namespace sgsim {
+
+// An existing rule that differs from an unmatched description in exactly one identity field.
+struct NearMiss {
+  std::string description;  // "Permissions.1" (or "request" for the flat form)
+  std::string ruleId;
+  FieldDiff diff;
+};
+
+struct ApiOutcome {
+  int httpStatus = 200;
+  std::string requestId;  // UUID-shaped, deterministic
+  std::string hostId;     // "ecs.aliyuncs.com" / "ens.aliyuncs.com"
+  std::string code, message;  // empty code = success
+  std::vector<std::string> removedRuleIds, addedRuleIds;
+  bool replayed = false;  // a ClientToken retry: the first response again, nothing done
+  std::vector<std::string> notes;  // "Permissions.1 matched 0 rules", ignored parameters, …
+  std::vector<NearMiss> nearMisses;
+  std::vector<Rule> removedRules;  // copies, so a report can describe what is gone from the model
+
+  bool ok() const { return code.empty(); }
+  // {"RequestId":…} on success; {"RequestId","HostId","Code","Message"} on error, as the API answers.
+  std::string bodyJson() const;
+};
+
+// Validates, then applies on a copy of `model` and swaps it in only on success: a failed request changes
+// nothing (not even requestCounter). A success increments model.requestCounter and, with a ClientToken,
+// records the response in model.clientTokens.
+ApiOutcome applyRequest(Model& model, const ApiRequest& req);
+
+// The human report for stderr: status, removed/added rules with one line each, notes and near misses.
+std::string renderOutcomeText(const ApiOutcome& outcome, const Model& model);
+
+}  // namespace sgsim

@@ -1,0 +1,235 @@
+// Applying a validated request. Everything happens on a copy of the model that replaces the original only
+// when the whole request succeeded, so one bad entry among a hundred changes nothing.
+
+#include "sgsim/api/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <boost/json.hpp>
+
+#include "sgsim/api/errors.h"
+#include "sgsim/core/text.h"
+#include "validate.h"
+
+namespace sgsim {
+
+namespace {
+
+using E = ApiErrorCode;
+
+std::uint64_t fnv1a(std::string_view s, std::uint64_t seed) {
+  std::uint64_t h = seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  // splitmix64 finaliser: FNV alone leaves the high bits of short inputs poorly mixed.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+// Deterministic so that a run can be reproduced: same counter and same request → same id.
+std::string makeRequestId(std::uint64_t counter, const std::string& canonical) {
+  const std::string in = std::to_string(counter) + "\n" + canonical;
+  const std::uint64_t a = fnv1a(in, 0xcbf29ce484222325ULL), b = fnv1a(in, 0x84222325cbf29ce4ULL);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08X-%04X-%04X-%04X-%012llX", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+bool idInUse(const Model& m, const std::string& id) {
+  for (const auto& g : m.groups)
+    for (const auto& r : g.rules)
+      if (r.id == id) return true;
+  return false;
+}
+
+std::string newRuleId(const Model& m, const std::string& seed) {
+  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  for (std::uint64_t salt = 0;; ++salt) {
+    std::uint64_t h = fnv1a(seed + "#" + std::to_string(salt), 0xcbf29ce484222325ULL);
+    std::uint64_t h2 = fnv1a(seed + "#" + std::to_string(salt), 0x9e3779b97f4a7c15ULL);
+    std::string id = "sgr-";
+    for (int i = 0; i < 20; ++i) {
+      std::uint64_t& src = i < 10 ? h : h2;
+      id += kAlphabet[src % 36];
+      src /= 36;
+    }
+    if (!idInUse(m, id)) return id;
+  }
+}
+
+ApiOutcome failure(ApiOutcome out, const ApiError& e) {
+  out.httpStatus = e.httpStatus();
+  out.code = e.codeString();
+  out.message = e.message();
+  return out;
+}
+
+// AuthorizationLimitExceed: the ENIs' pooled rule count and the distinct groups one basic group references
+// (SEMANTICS §5 quotas). Only checked when the request added rules, so an already-full loaded model still
+// accepts revokes.
+std::optional<ApiError> checkQuotas(const Model& m, const SecurityGroup& target) {
+  for (const Eni* eni : m.membersOf(target.id)) {
+    int rules = 0;
+    for (const auto& gid : eni->groupIds)
+      if (const auto* g = m.findGroup(gid)) rules += static_cast<int>(g->rules.size());
+    if (rules > m.quotas.rulesPerEni) return ApiError{E::AuthorizationLimitExceed, ""};
+  }
+  if (target.type == GroupType::Normal) {
+    std::set<std::string> referenced;
+    for (const auto& r : target.rules)
+      if (r.peer.kind == Peer::Kind::Group) referenced.insert(r.peer.groupId);
+    if (static_cast<int>(referenced.size()) > m.quotas.referencedGroupsPerGroup)
+      return ApiError{E::AuthorizationLimitExceed, ""};
+  }
+  return std::nullopt;
+}
+
+std::string labelOf(const detail::RuleDescription& d) { return detail::labelOrRequest(d.label); }
+
+// Revoke by descriptions; nullopt on success.
+std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::ValidatedRequest& v, ApiOutcome& out) {
+  std::vector<bool> remove(g.rules.size(), false);
+  for (const auto& d : v.descriptions) {
+    std::vector<std::string> matched;
+    std::vector<NearMiss> near;
+    for (std::size_t i = 0; i < g.rules.size(); ++i) {
+      const auto diffs = ruleDifferences(d.rule, g.rules[i], v.product);
+      if (diffs.empty()) {
+        remove[i] = true;
+        matched.push_back(g.rules[i].id);
+      } else if (diffs.size() == 1 && g.rules[i].direction == d.rule.direction) {
+        near.push_back({labelOf(d), g.rules[i].id, diffs.front()});
+      }
+    }
+    if (matched.empty()) {
+      if (v.product == Product::Ens) return ApiError{E::EnsRuleNotFound, ""};
+      std::string note = labelOf(d) + " matched 0 rules";
+      for (std::size_t i = 0; i < near.size(); ++i)
+        note += (i == 0 ? "; nearest: " : ", ") + near[i].ruleId + " (" + describeDiff(near[i].diff) + ")";
+      out.notes.push_back(note);
+      out.nearMisses.insert(out.nearMisses.end(), near.begin(), near.end());
+    } else if (matched.size() > 1) {
+      out.notes.push_back(labelOf(d) + " matched " + std::to_string(matched.size()) + " rules");
+    }
+  }
+  std::vector<Rule> kept;
+  for (std::size_t i = 0; i < g.rules.size(); ++i) {
+    if (remove[i]) {
+      out.removedRuleIds.push_back(g.rules[i].id);
+      out.removedRules.push_back(g.rules[i]);
+    } else {
+      kept.push_back(g.rules[i]);
+    }
+  }
+  g.rules = std::move(kept);
+  return std::nullopt;
+}
+
+void revokeIds(SecurityGroup& g, const detail::ValidatedRequest& v, ApiOutcome& out) {
+  for (const auto& id : v.ruleIds) {
+    auto it = std::find_if(g.rules.begin(), g.rules.end(), [&](const Rule& r) { return r.id == id; });
+    out.removedRuleIds.push_back(id);
+    out.removedRules.push_back(*it);
+    g.rules.erase(it);
+  }
+}
+
+std::optional<ApiError> authorize(Model& work, SecurityGroup& g, const detail::ValidatedRequest& v,
+                                  const std::string& canonical, ApiOutcome& out) {
+  for (std::size_t i = 0; i < v.descriptions.size(); ++i) {
+    const auto& d = v.descriptions[i];
+    const auto it = std::find_if(g.rules.begin(), g.rules.end(),
+                                 [&](const Rule& r) { return sameRule(d.rule, r, v.product); });
+    if (it != g.rules.end()) {
+      if (v.product == Product::Ens) return ApiError{E::EnsRuleDuplicated, ""};
+      out.notes.push_back(labelOf(d) + " already exists as " + it->id + "; nothing created");
+      continue;
+    }
+    Rule r = d.rule;
+    r.id = newRuleId(work, std::to_string(work.requestCounter) + "\n" + canonical + "\n" + std::to_string(i));
+    out.addedRuleIds.push_back(r.id);
+    g.rules.push_back(std::move(r));
+  }
+  if (!out.addedRuleIds.empty())
+    if (auto e = checkQuotas(work, g)) return e;
+  return std::nullopt;
+}
+
+std::string tokenKey(const ApiRequest& req, const std::string& token) {
+  return std::string(req.product == Product::Ens ? "ens" : "ecs") + ":" + req.action + ":" + token;
+}
+
+}  // namespace
+
+std::string ApiOutcome::bodyJson() const {
+  if (ok()) return "{\"RequestId\":\"" + jsonEscape(requestId) + "\"}";
+  return "{\"RequestId\":\"" + jsonEscape(requestId) + "\",\"HostId\":\"" + jsonEscape(hostId) + "\",\"Code\":\"" +
+         jsonEscape(code) + "\",\"Message\":\"" + jsonEscape(message) + "\"}";
+}
+
+ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
+  ApiOutcome out;
+  out.hostId = req.product == Product::Ens ? "ens.aliyuncs.com" : "ecs.aliyuncs.com";
+  const std::string canonical = req.canonical();
+  out.requestId = makeRequestId(model.requestCounter, canonical);
+
+  ApiAction action;
+  if (!actionFromName(req.action, action)) return failure(std::move(out), ApiError{E::ActionNotFound, ""});
+
+  // A retry answers before validation: the first response again, even if the model changed since.
+  const std::string* token = req.product == Product::Ecs ? req.find("ClientToken") : nullptr;
+  if (token && !token->empty()) {
+    if (!detail::validClientToken(*token)) return failure(std::move(out), ApiError{E::ClientTokenInvalid, ""});
+    const auto it = model.clientTokens.find(tokenKey(req, *token));
+    if (it != model.clientTokens.end()) {
+      if (it->second.paramsDigest != req.canonical(true))
+        return failure(std::move(out), ApiError{E::IdempotentParameterMismatch, ""});
+      out.replayed = true;
+      out.httpStatus = it->second.httpStatus;
+      boost::system::error_code ec;
+      const auto body = boost::json::parse(it->second.responseJson, ec);
+      if (!ec && body.is_object() && body.as_object().contains("RequestId") && body.at("RequestId").is_string())
+        out.requestId = std::string(body.at("RequestId").get_string());
+      out.notes.push_back("ClientToken " + *token + " was used before with the same parameters: "
+                          "the first response again, nothing done");
+      return out;
+    }
+  }
+
+  auto validated = detail::validateRequest(model, req, action);
+  if (!validated.ok()) return failure(std::move(out), validated.error());
+  const auto& v = *validated;
+  out.notes = v.notes;
+
+  Model work = model;
+  SecurityGroup& g = *work.findGroup(v.groupId);
+  std::optional<ApiError> err;
+  if (v.byRuleIds) revokeIds(g, v, out);
+  else if (isRevoke(action)) err = revokeDescriptions(g, v, out);
+  else err = authorize(work, g, v, canonical, out);
+  if (err) {
+    ApiOutcome failed = failure(std::move(out), *err);
+    failed.removedRuleIds.clear();
+    failed.removedRules.clear();
+    failed.addedRuleIds.clear();
+    failed.nearMisses.clear();
+    return failed;
+  }
+
+  ++work.requestCounter;
+  if (token && !token->empty())
+    work.clientTokens[tokenKey(req, *token)] = TokenRecord{req.canonical(true), out.bodyJson(), out.httpStatus};
+  model = std::move(work);
+  return out;
+}
+
+}  // namespace sgsim

@@ -1,0 +1,167 @@
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "request_forms.h"
+#include "sgsim/api/request.h"
+#include "sgsim/core/text.h"
+
+namespace sgsim {
+
+namespace {
+
+constexpr std::pair<const char*, ApiAction> kActions[] = {
+    {"RevokeSecurityGroup", ApiAction::RevokeIngress},
+    {"RevokeSecurityGroupEgress", ApiAction::RevokeEgress},
+    {"AuthorizeSecurityGroup", ApiAction::AuthorizeIngress},
+    {"AuthorizeSecurityGroupEgress", ApiAction::AuthorizeEgress},
+};
+
+// RPC common parameters: they address or sign the call and say nothing about the rules.
+bool isCommonParam(std::string_view name) {
+  static constexpr std::string_view kCommon[] = {"RegionId",        "Format",           "AccessKeyId",
+                                                 "Signature",       "SignatureMethod",  "SignatureVersion",
+                                                 "SignatureNonce",  "SignatureType",    "Timestamp",
+                                                 "SecurityToken",   "ResourceOwnerId",  "ResourceOwnerAccount",
+                                                 "OwnerAccount",    "OwnerId"};
+  return std::find(std::begin(kCommon), std::end(kCommon), name) != std::end(kCommon);
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0 && hexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string* ApiRequest::find(std::string_view name) const {
+  const std::string* found = nullptr;
+  for (const auto& [k, v] : params)
+    if (k == name) found = &v;
+  return found;
+}
+
+std::string ApiRequest::canonical(bool withoutClientToken) const {
+  std::vector<std::pair<std::string, std::string>> sorted;
+  for (const auto& [k, v] : params)
+    if (!(withoutClientToken && k == "ClientToken")) sorted.emplace_back(k, v);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out = std::string(product == Product::Ens ? "ens" : "ecs") + "\n" + action + "\n";
+  for (const auto& [k, v] : sorted) out += k + "=" + v + "\n";
+  return out;
+}
+
+bool actionFromName(std::string_view name, ApiAction& out) {
+  for (const auto& [n, a] : kActions)
+    if (name == n) {
+      out = a;
+      return true;
+    }
+  return false;
+}
+
+Direction directionOf(ApiAction a) {
+  return a == ApiAction::RevokeIngress || a == ApiAction::AuthorizeIngress ? Direction::Ingress : Direction::Egress;
+}
+
+bool isRevoke(ApiAction a) { return a == ApiAction::RevokeIngress || a == ApiAction::RevokeEgress; }
+
+namespace detail {
+
+Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product) {
+  ApiRequest req;
+  std::string action;
+  for (auto& [k, v] : raw) {
+    if (k == "Action") {
+      action = v;
+    } else if (k == "Product") {
+      if (iequals(v, "ens")) product = Product::Ens;
+      else if (iequals(v, "ecs")) product = Product::Ecs;
+      else return Error{"request", "Product must be ecs or ens, not '" + v + "'"};
+    } else if (k == "Version") {
+      // ENS's API version; ECS is 2014-05-26.
+      if (v == "2017-11-10") product = Product::Ens;
+    } else if (!isCommonParam(k)) {
+      req.params.emplace_back(std::move(k), std::move(v));
+    }
+  }
+  if (action.empty()) return Error{"request", "no Action (expected RevokeSecurityGroup, RevokeSecurityGroupEgress, "
+                                               "AuthorizeSecurityGroup or AuthorizeSecurityGroupEgress)"};
+  ApiAction a;
+  if (!actionFromName(action, a)) return Error{"request", "unsupported Action '" + action + "'"};
+  req.action = action;
+  req.product = product.value_or(Product::Ecs);
+  return req;
+}
+
+Result<ApiRequest> parseQueryRequest(std::string_view text) {
+  text = trim(text);
+  if (const auto q = text.find('?'); q != std::string_view::npos) text.remove_prefix(q + 1);  // a pasted URL
+  ParamList raw;
+  while (!text.empty()) {
+    const auto amp = text.find('&');
+    const auto part = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+    if (trim(part).empty()) continue;
+    const auto eq = part.find('=');
+    if (eq == std::string_view::npos) return Error{"request", "query parameter without '=': '" + std::string(part) + "'"};
+    raw.emplace_back(percentDecode(trim(part.substr(0, eq))), percentDecode(part.substr(eq + 1)));
+  }
+  return buildRequest(std::move(raw), std::nullopt);
+}
+
+}  // namespace detail
+
+Result<ApiRequest> parseRequest(std::string_view text) {
+  const auto t = trim(text);
+  if (t.empty()) return Error{"request", "empty request"};
+  if (t.substr(0, 7) == "aliyun " || t.substr(0, 7) == "aliyun\t" || t.substr(0, 7) == "aliyun\\")
+    return detail::parseCliRequest(t);
+  const auto at = detail::firstSignificantAt(t);
+  if (at < t.size() && (t[at] == '{' || t[at] == '"')) return detail::parseJsonRequest(text);
+  if (t.find('=') != std::string_view::npos) return detail::parseQueryRequest(t);
+  return Error{"request", "not a JSON request, a query string (Action=…&…) or an aliyun command line"};
+}
+
+Result<ApiRequest> loadRequestArg(std::string_view arg) {
+  if (arg == "-") {
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return parseRequest(text);
+  }
+  std::error_code ec;
+  const std::filesystem::path path{std::string(arg)};
+  // Request text often contains '/' (CIDRs, port ranges): only an existing regular file counts as a path.
+  if (arg.size() < 4096 && std::filesystem::is_regular_file(path, ec)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{std::string(arg), "cannot read the request file"};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    auto r = parseRequest(ss.str());
+    if (!r.ok()) return Error{std::string(arg) + ": " + r.error().where, r.error().message};
+    return r;
+  }
+  return parseRequest(arg);
+}
+
+}  // namespace sgsim
