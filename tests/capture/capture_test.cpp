@@ -1,0 +1,332 @@
+// Reading captures as users hand them to sgsim: both pcap byte orders and timestamp precisions, pcapng,
+// broken files, several files merged by time; and the pcap writer's files read back.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../decode/frame_builder.h"
+#include "sgsim/capture/capture_reader.h"
+#include "sgsim/report/pcap_writer.h"
+
+namespace sgsim {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Bytes;
+
+struct Record {
+  std::int64_t tsNs;
+  Bytes data;
+  std::uint32_t wireLen = 0;  // 0: the data's size
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "sgsim-capture-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void writeFile(const std::string& path, const Bytes& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Classic pcap, byte by byte, as a capture from a machine of either byte order would be.
+Bytes classicPcap(bool bigEndian, bool nano, std::uint32_t linkType, const std::vector<Record>& records) {
+  Bytes b;
+  auto u32 = [&](std::uint32_t v) { bigEndian ? test::put32(b, v) : test::putLe32(b, v); };
+  auto u16 = [&](std::uint16_t v) {
+    if (bigEndian) {
+      test::put16(b, v);
+    } else {
+      b.push_back(static_cast<std::uint8_t>(v));
+      b.push_back(static_cast<std::uint8_t>(v >> 8));
+    }
+  };
+  u32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
+  u16(2);
+  u16(4);
+  u32(0);
+  u32(0);
+  u32(65535);
+  u32(linkType);
+  for (const auto& r : records) {
+    u32(static_cast<std::uint32_t>(r.tsNs / 1000000000));
+    u32(static_cast<std::uint32_t>(nano ? r.tsNs % 1000000000 : r.tsNs % 1000000000 / 1000));
+    u32(static_cast<std::uint32_t>(r.data.size()));
+    u32(r.wireLen != 0 ? r.wireLen : static_cast<std::uint32_t>(r.data.size()));
+    b.insert(b.end(), r.data.begin(), r.data.end());
+  }
+  return b;
+}
+
+// Minimal little-endian pcapng: SHB, one IDB with if_tsresol = 9 (nanoseconds), one EPB per record.
+Bytes pcapng(std::uint16_t linkType, const std::vector<Record>& records) {
+  Bytes b;
+  auto u32 = [&](std::uint32_t v) { test::putLe32(b, v); };
+  auto u16 = [&](std::uint16_t v) {
+    b.push_back(static_cast<std::uint8_t>(v));
+    b.push_back(static_cast<std::uint8_t>(v >> 8));
+  };
+  u32(0x0a0d0d0a); u32(28); u32(0x1a2b3c4d); u16(1); u16(0); u32(0xffffffff); u32(0xffffffff); u32(28);
+  u32(1); u32(32); u16(linkType); u16(0); u32(0);
+  u16(9); u16(1); b.insert(b.end(), {9, 0, 0, 0});  // if_tsresol: 10^-9
+  u16(0); u16(0);                                    // opt_endofopt
+  u32(32);
+  for (const auto& r : records) {
+    const auto padded = static_cast<std::uint32_t>((r.data.size() + 3) / 4 * 4);
+    const std::uint32_t length = 32 + padded;
+    const auto ts = static_cast<std::uint64_t>(r.tsNs);
+    u32(6); u32(length); u32(0); u32(static_cast<std::uint32_t>(ts >> 32)); u32(static_cast<std::uint32_t>(ts));
+    u32(static_cast<std::uint32_t>(r.data.size())); u32(static_cast<std::uint32_t>(r.data.size()));
+    b.insert(b.end(), r.data.begin(), r.data.end());
+    b.resize(b.size() + (padded - r.data.size()), 0);
+    u32(length);
+  }
+  return b;
+}
+
+// A distinct, decodable frame per (file, number), so a test can tell frames apart by their bytes.
+Bytes ethernetFrame(std::uint16_t sport, std::uint16_t dport) {
+  return test::ethernet(0x0800, test::ipv4({}, test::tcpHeader(sport, dport, 0x02)));
+}
+
+std::vector<Frame> readAll(CaptureReader& reader, std::vector<Bytes>* data = nullptr) {
+  std::vector<Frame> frames;
+  Frame f;
+  while (reader.next(f)) {
+    frames.push_back(f);
+    if (data != nullptr) data->emplace_back(f.data, f.data + f.capLen);
+  }
+  return frames;
+}
+
+const std::int64_t kT0 = 1700000000LL * 1000000000LL;
+
+TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
+  TempDir dir;
+  const std::vector<Record> records = {{kT0 + 123456789, ethernetFrame(1, 2)}, {kT0 + 2000000001, ethernetFrame(3, 4), 1514}};
+  for (bool bigEndian : {false, true}) {
+    for (bool nano : {false, true}) {
+      SCOPED_TRACE(testing::Message() << (bigEndian ? "big" : "little") << " endian, " << (nano ? "ns" : "us"));
+      const std::string path = dir.file("t.pcap");
+      writeFile(path, classicPcap(bigEndian, nano, 1, records));
+      auto reader = CaptureReader::open(path, 3);
+      ASSERT_TRUE(reader) << reader.error().toString();
+      EXPECT_EQ((*reader)->linkType(), 1);
+      std::vector<Bytes> data;
+      const auto frames = readAll(**reader, &data);
+      ASSERT_EQ(frames.size(), 2u);
+      EXPECT_FALSE((*reader)->error());
+      // Microsecond files lose the nanoseconds, nothing else.
+      EXPECT_EQ(frames[0].tsNs, nano ? kT0 + 123456789 : kT0 + 123456000);
+      EXPECT_EQ(frames[1].tsNs, nano ? kT0 + 2000000001 : kT0 + 2000000000);
+      EXPECT_EQ(frames[0].number, 1u);
+      EXPECT_EQ(frames[1].number, 2u);
+      EXPECT_EQ(frames[1].wireLen, 1514u);
+      EXPECT_EQ(frames[1].capLen, records[1].data.size());
+      EXPECT_EQ(frames[0].fileIndex, 3);
+      EXPECT_EQ(data[0], records[0].data);
+      EXPECT_EQ(data[1], records[1].data);
+    }
+  }
+}
+
+TEST(CaptureReader, Pcapng) {
+  TempDir dir;
+  const std::string path = dir.file("t.pcapng");
+  writeFile(path, pcapng(113, {{kT0 + 5, test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)))}, {kT0 + 7, {1, 2, 3}}}));
+  auto reader = CaptureReader::open(path, 0);
+  ASSERT_TRUE(reader) << reader.error().toString();
+  EXPECT_EQ((*reader)->linkType(), 113);
+  const auto frames = readAll(**reader);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].tsNs, kT0 + 5);
+  EXPECT_EQ(frames[1].tsNs, kT0 + 7);
+  EXPECT_EQ(frames[1].capLen, 3u);
+  EXPECT_EQ(frames[1].linkType, 113);
+}
+
+TEST(CaptureReader, MissingAndNonCaptureFilesNameTheFile) {
+  TempDir dir;
+  const std::string missing = dir.file("missing.pcap");
+  auto r1 = CaptureReader::open(missing, 0);
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(r1.error().where, missing);
+  EXPECT_NE(r1.error().message.find("No such file"), std::string::npos) << r1.error().message;
+
+  const std::string text = dir.file("notes.pcap");
+  writeFile(text, Bytes(100, 'x'));
+  auto r2 = CaptureReader::open(text, 0);
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().toString().rfind(text + ": not a pcap or pcapng file (", 0), 0u) << r2.error().toString();
+}
+
+TEST(CaptureReader, TruncatedRecordKeepsEarlierFramesAndNamesTheFrame) {
+  TempDir dir;
+  const std::string path = dir.file("cut.pcap");
+  Bytes bytes = classicPcap(false, false, 1, {{kT0, ethernetFrame(1, 2)}, {kT0 + 1000, ethernetFrame(3, 4)},
+                                              {kT0 + 2000, ethernetFrame(5, 6)}});
+  bytes.resize(bytes.size() - 10);
+  writeFile(path, bytes);
+  auto reader = CaptureReader::open(path, 0);
+  ASSERT_TRUE(reader);
+  EXPECT_EQ(readAll(**reader).size(), 2u);
+  ASSERT_TRUE((*reader)->error());
+  EXPECT_EQ((*reader)->error()->where, path + ": frame 3");
+  EXPECT_EQ((*reader)->error()->message.rfind("truncated record (", 0), 0u) << (*reader)->error()->message;
+  Frame f;
+  EXPECT_FALSE((*reader)->next(f));  // stays at the end
+}
+
+TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {
+  TempDir dir;
+  const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
+  // b is big-endian and in microseconds: the merge works on the common nanosecond clock.
+  writeFile(b, classicPcap(true, false, 1, {{kT0 + 2000, ethernetFrame(1, 1)}, {kT0 + 3000, ethernetFrame(1, 2)},
+                                            {kT0 + 3000, ethernetFrame(1, 3)}}));
+  writeFile(a, classicPcap(false, true, 1, {{kT0 + 1000, ethernetFrame(0, 1)}, {kT0 + 3000, ethernetFrame(0, 2)},
+                                            {kT0 + 5000, ethernetFrame(0, 3)}}));
+  auto merged = MergedCapture::open({a, b});
+  ASSERT_TRUE(merged) << merged.error().toString();
+  std::vector<std::pair<int, int>> order;  // (file, number), checked against the bytes the frame carries
+  Frame f;
+  while ((*merged)->next(f)) {
+    const Bytes expected = ethernetFrame(f.fileIndex, static_cast<std::uint16_t>(f.number));
+    ASSERT_EQ(Bytes(f.data, f.data + f.capLen), expected);
+    order.emplace_back(f.fileIndex, static_cast<int>(f.number));
+  }
+  const std::vector<std::pair<int, int>> want = {{0, 1}, {1, 1}, {0, 2}, {1, 2}, {1, 3}, {0, 3}};
+  EXPECT_EQ(order, want);
+  EXPECT_TRUE((*merged)->errors().empty());
+}
+
+TEST(MergedCapture, CollectsErrorsOfEveryFileAndFailsOnUnopenable) {
+  TempDir dir;
+  const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
+  for (const auto& path : {a, b}) {
+    Bytes bytes = classicPcap(false, false, 1, {{kT0, ethernetFrame(1, 1)}, {kT0 + 1000, ethernetFrame(1, 2)}});
+    bytes.resize(bytes.size() - 3);
+    writeFile(path, bytes);
+  }
+  auto merged = MergedCapture::open({a, b});
+  ASSERT_TRUE(merged);
+  Frame f;
+  int frames = 0;
+  while ((*merged)->next(f)) ++frames;
+  EXPECT_EQ(frames, 2);
+  ASSERT_EQ((*merged)->errors().size(), 2u);
+  EXPECT_EQ((*merged)->errors()[0].where, a + ": frame 2");
+  EXPECT_EQ((*merged)->errors()[1].where, b + ": frame 2");
+
+  auto bad = MergedCapture::open({a, dir.file("nope.pcap")});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, dir.file("nope.pcap"));
+}
+
+TEST(LinkTypeName, LibpcapNamesWithFallback) {
+  EXPECT_EQ(linkTypeName(1), "EN10MB");
+  EXPECT_EQ(linkTypeName(113), "LINUX_SLL");
+  EXPECT_EQ(linkTypeDescription(1), "Ethernet");
+  EXPECT_EQ(linkTypeName(9999), "DLT 9999");
+  EXPECT_EQ(linkTypeDescription(9999), "DLT 9999");
+}
+
+TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
+  TempDir dir;
+  const std::string path = dir.file("out.pcap");
+  auto writer = PcapWriter::open(path, 1);
+  ASSERT_TRUE(writer) << writer.error().toString();
+  std::vector<Bytes> sent;
+  for (int i = 0; i < 5; ++i) {
+    sent.push_back(ethernetFrame(static_cast<std::uint16_t>(i), 80));
+    Frame f;
+    f.tsNs = kT0 + i * 1000000007LL;
+    f.capLen = static_cast<std::uint32_t>(sent.back().size());
+    f.wireLen = f.capLen + 100;
+    f.linkType = 1;
+    f.data = sent.back().data();
+    ASSERT_TRUE((*writer)->write(f));
+  }
+  EXPECT_FALSE(fs::exists(path));  // only the temporary exists until close()
+  auto written = (*writer)->close();
+  ASSERT_TRUE(written) << written.error().toString();
+  ASSERT_EQ(written.value(), std::vector<std::string>{path});
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no temporaries left
+
+  auto reader = CaptureReader::open(path, 0);
+  ASSERT_TRUE(reader) << reader.error().toString();
+  EXPECT_EQ((*reader)->linkType(), 1);
+  std::vector<Bytes> data;
+  const auto frames = readAll(**reader, &data);
+  ASSERT_EQ(frames.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(frames[i].tsNs, kT0 + i * 1000000007LL);
+    EXPECT_EQ(frames[i].wireLen, sent[i].size() + 100);
+    EXPECT_EQ(data[i], sent[i]);
+  }
+  // The tools users open reports with accept the file.
+  for (const char* tool : {"/usr/bin/tcpdump", "/usr/bin/tshark"}) {
+    if (!fs::exists(tool)) continue;
+    const std::string command = std::string(tool) + " -r '" + path + "' > /dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+}
+
+TEST(PcapWriter, OtherLinkTypesGoToSiblingFiles) {
+  TempDir dir;
+  const std::string path = dir.file("out.pcap");
+  auto writer = PcapWriter::open(path, 1);
+  ASSERT_TRUE(writer);
+  const Bytes eth = ethernetFrame(1, 2);
+  const Bytes cooked = test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)));
+  Frame f;
+  f.tsNs = kT0;
+  f.linkType = 113;
+  f.data = cooked.data();
+  f.capLen = f.wireLen = static_cast<std::uint32_t>(cooked.size());
+  ASSERT_TRUE((*writer)->write(f));
+  f.linkType = 1;
+  f.data = eth.data();
+  f.capLen = f.wireLen = static_cast<std::uint32_t>(eth.size());
+  ASSERT_TRUE((*writer)->write(f));
+  auto written = (*writer)->close();
+  ASSERT_TRUE(written);
+  const std::string sibling = dir.file("out.LINUX_SLL.pcap");
+  ASSERT_EQ(written.value(), (std::vector<std::string>{path, sibling}));
+  for (const auto& [file, linkType] : {std::pair{path, 1}, std::pair{sibling, 113}}) {
+    auto reader = CaptureReader::open(file, 0);
+    ASSERT_TRUE(reader) << reader.error().toString();
+    EXPECT_EQ((*reader)->linkType(), linkType);
+    EXPECT_EQ(readAll(**reader).size(), 1u);
+  }
+}
+
+TEST(PcapWriter, UnclosedWriterLeavesNothingAndErrorsNameThePath) {
+  TempDir dir;
+  {
+    auto writer = PcapWriter::open(dir.file("out.pcap"), 1);
+    ASSERT_TRUE(writer);
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+  const std::string unwritable = dir.file("no/such/dir/out.pcap");
+  auto bad = PcapWriter::open(unwritable, 1);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, unwritable);
+}
+
+}  // namespace
+}  // namespace sgsim

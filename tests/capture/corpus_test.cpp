@@ -1,0 +1,115 @@
+// The tcpdump project's 830 regression captures, many malformed on purpose: every one is read and every
+// frame decoded without a crash, and sgsim reads as many frames as libpcap delivers to tcpdump.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sgsim/capture/capture_reader.h"
+#include "sgsim/decode/decoder.h"
+
+namespace sgsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct IndexRow {
+  std::string file;
+  long packets = -1;
+  bool tcpdumpOk = false;
+};
+
+// tcpdump-INDEX.tsv: a header line naming the columns, then one row per file.
+std::vector<IndexRow> readIndex(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::vector<IndexRow> rows;
+  if (!std::getline(in, line)) return rows;
+  auto split = [](const std::string& s) {
+    std::vector<std::string> cells;
+    std::stringstream ss(s);
+    std::string cell;
+    while (std::getline(ss, cell, '\t')) cells.push_back(cell);
+    return cells;
+  };
+  const auto header = split(line);
+  auto column = [&](const std::string& name) {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return i;
+    }
+    return header.size();
+  };
+  const std::size_t fileCol = column("file"), packetsCol = column("tcpdump_packets"), statusCol = column("tcpdump_status");
+  while (std::getline(in, line)) {
+    const auto cells = split(line);
+    if (fileCol >= cells.size()) continue;
+    IndexRow row{cells[fileCol]};
+    if (packetsCol < cells.size() && !cells[packetsCol].empty()) row.packets = std::strtol(cells[packetsCol].c_str(), nullptr, 10);
+    row.tcpdumpOk = statusCol < cells.size() && cells[statusCol] == "ok";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(Corpus, TcpdumpCapturesReadAndDecodeLikeLibpcap) {
+  const char* shared = std::getenv("SGSIM_SHARED_DIR");
+  const fs::path corpus = shared != nullptr ? fs::path(shared) / "corpus" : fs::path();
+  if (shared == nullptr || !fs::is_directory(corpus / "tcpdump")) GTEST_SKIP() << "no tcpdump corpus";
+  const auto index = readIndex(corpus / "tcpdump-INDEX.tsv");
+  std::map<std::string, const IndexRow*> byFile;
+  for (const auto& row : index) byFile[row.file] = &row;
+
+  std::map<std::string, long> linkTypes, statuses;
+  long files = 0, unopened = 0, endedOnError = 0, frames = 0, compared = 0;
+  for (const auto& entry : fs::directory_iterator(corpus / "tcpdump")) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    const std::string name = "tcpdump/" + entry.path().filename().string();
+    SCOPED_TRACE(name);
+    auto reader = CaptureReader::open(entry.path().string(), 0);
+    long read = 0;
+    if (reader) {
+      ++linkTypes[linkTypeName((*reader)->linkType())];
+      Frame f;
+      while ((*reader)->next(f)) {
+        ++read;
+        const PacketKey key = decodeFrame(f.linkType, f.data, f.capLen);
+        ASSERT_NE(key.detail, nullptr);
+        ++statuses[decodeStatusName(key.status)];
+      }
+      if ((*reader)->error()) {
+        ++endedOnError;
+        EXPECT_EQ((*reader)->error()->where.rfind(entry.path().string() + ": frame ", 0), 0u);
+      }
+    } else {
+      ++unopened;
+      EXPECT_EQ(reader.error().where, entry.path().string());
+    }
+    frames += read;
+    const auto it = byFile.find(name);
+    if (it != byFile.end() && it->second->tcpdumpOk && it->second->packets >= 0) {
+      ++compared;
+      EXPECT_EQ(read, it->second->packets) << "frames read vs libpcap's count in the index";
+    }
+  }
+  ASSERT_GT(files, 0);
+  EXPECT_GT(compared, files / 2) << "the index should describe most files";
+  EXPECT_GT(statuses["ok"], 0);
+
+  std::cout << "corpus: " << files << " files, " << unopened << " not opened, " << endedOnError
+            << " ended on a bad record, " << frames << " frames, " << compared << " counts compared\n  link types:";
+  for (const auto& [name, n] : linkTypes) std::cout << ' ' << name << '=' << n;
+  std::cout << "\n  decode:";
+  for (const auto& [name, n] : statuses) std::cout << ' ' << name << '=' << n;
+  std::cout << '\n';
+}
+
+}  // namespace
+}  // namespace sgsim
