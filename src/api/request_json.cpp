@@ -105,7 +105,8 @@ Result<ParamList> parseJsonValueParam(std::string_view name, std::string_view te
 Result<ApiRequest> parseJsonRequest(std::string_view text) {
   auto params = parseJsonParams(text);
   if (!params.ok()) return params.error();
-  return buildRequest(std::move(*params), std::nullopt);
+  // The API pages' examples carry only the operation's own parameters; the seed page is RevokeSecurityGroup.
+  return buildRequest(std::move(*params), std::nullopt, "RevokeSecurityGroup");
 }
 
 }  // namespace sgsim::detail

@@ -89,9 +89,9 @@ bool isRevoke(ApiAction a) { return a == ApiAction::RevokeIngress || a == ApiAct
 
 namespace detail {
 
-Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product) {
+Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product, std::string_view defaultAction) {
   ApiRequest req;
-  std::string action;
+  std::string action(defaultAction);
   for (auto& [k, v] : raw) {
     if (k == "Action") {
       action = v;

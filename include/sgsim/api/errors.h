@@ -125,6 +125,10 @@ enum class ApiErrorCode {
 #undef SGSIM_API_ERROR_ENUM
 };
 
+#define SGSIM_API_ERROR_COUNT(name, code, status, message) +1
+inline constexpr int kApiErrorCodeCount = 0 SGSIM_API_ERRORS(SGSIM_API_ERROR_COUNT);
+#undef SGSIM_API_ERROR_COUNT
+
 struct ApiErrorInfo {
   const char* code;
   int httpStatus;

@@ -37,7 +37,8 @@ bool isRevoke(ApiAction a);
 // Detects the form: JSON (comments, a missing outer {}, trailing commas allowed), an RPC query string
 // (`Action=…&…`, percent-decoded, '+' is a space), or an `aliyun <product> <Action> --Name value …` line with
 // shell quoting. Unparseable input is an Error whose `where` is "request" or "request: line L, column C";
-// it is not an API error.
+// it is not an API error. A JSON request without "Action" is a RevokeSecurityGroup, as the examples on that
+// API page are printed without one; the query and command-line forms always name their action.
 Result<ApiRequest> parseRequest(std::string_view text);
 
 // `arg` is "-" (read stdin), the path of an existing file, or the request text itself.

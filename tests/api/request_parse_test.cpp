@@ -1,0 +1,206 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "api_fixture.h"
+
+namespace sgsim {
+namespace {
+
+using test::Params;
+using ::testing::HasSubstr;
+
+Params paramsOf(const ApiRequest& r) { return r.params; }
+
+// The seed page's examples, pasted verbatim (comments, no outer braces).
+constexpr const char* kSeedRuleIds = R"("SecurityGroupId":"sg-bp67acfmxazb4p****", //设置安全组 ID
+"SecurityGroupRuleId":["sgr-bpdfmk****","sgr-bpdfmg****"] //设置安全组规则 ID)";
+
+constexpr const char* kSeedIpRange = R"("SecurityGroupId":"sg-bp67acfmxazb4p****",
+"Permissions":[
+  {
+    "SourceCidrIp":"10.0.0.0/8", //设置源端 IP 地址段
+    "IpProtocol":"TCP", //设置协议类型
+    "PortRange":"80/80", //设置目的端口范围
+    "Policy":"accept" //设置访问策略
+  }
+])";
+
+// The seed's group example: a comma inside the quotes of "TCP," and `]` closing an object.
+constexpr const char* kSeedGroupTypo = R"("SecurityGroupId":"sg-bp67acfmxazb4p****",
+"Permissions":[
+  {
+    "SourceGroupId":"sg-bp67acfmxa123b****", //设置源端安全组 ID
+    "IpProtocol":"TCP,"
+    "PortRange":"80/80",
+    "Policy":"accept"
+  ]
+})";
+
+// The seed's prefix-list example: the opening quote of the value is missing.
+constexpr const char* kSeedPrefixTypo = R"("SecurityGroupId":"sg-bp67acfmxazb4p****",
+"Permissions":[
+  {
+    "SourcePrefixListId":pl-x1j1k5ykzqlixdcy****", //设置源端前缀列表 ID
+    "IpProtocol":"TCP",
+    "PortRange":"80/80",
+    "Policy":"accept"
+  }
+])";
+
+TEST(RequestJson, SeedRuleIdExampleVerbatim) {
+  auto r = parseRequest(kSeedRuleIds);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->product, Product::Ecs);
+  EXPECT_EQ(r->action, "RevokeSecurityGroup");  // the page's examples carry no Action
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-bp67acfmxazb4p****"},
+                                  {"SecurityGroupRuleId.1", "sgr-bpdfmk****"},
+                                  {"SecurityGroupRuleId.2", "sgr-bpdfmg****"}}));
+}
+
+TEST(RequestJson, SeedIpRangeExampleVerbatim) {
+  auto r = parseRequest(kSeedIpRange);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-bp67acfmxazb4p****"},
+                                  {"Permissions.1.SourceCidrIp", "10.0.0.0/8"},
+                                  {"Permissions.1.IpProtocol", "TCP"},
+                                  {"Permissions.1.PortRange", "80/80"},
+                                  {"Permissions.1.Policy", "accept"}}));
+}
+
+// A careful user wants the typo pointed at, not guessed around: the error names the line after "TCP,".
+TEST(RequestJson, SeedGroupExampleTypoNamesTheLine) {
+  auto r = parseRequest(kSeedGroupTypo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().where, "request: line 6, column 5");
+  EXPECT_THAT(r.error().message, HasSubstr("JSON syntax error"));
+}
+
+// With the punctuation repaired, the value itself is still "TCP," — the API would reject it, so do we.
+TEST(RequestJson, SeedGroupExampleRepairedStillRejectsTcpComma) {
+  std::string fixed = kSeedGroupTypo;
+  fixed.replace(fixed.find("\"TCP,\""), 6, "\"TCP,\",");
+  fixed.replace(fixed.find("  ]\n}"), 5, "  }\n]");
+  auto r = parseRequest(fixed);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  Model m = test::makeModel();
+  auto out = applyRequest(m, *r);
+  EXPECT_EQ(out.code, "InvalidIpProtocol.ValueNotSupported");
+}
+
+TEST(RequestJson, SeedPrefixListExampleTypoNamesTheLine) {
+  auto r = parseRequest(kSeedPrefixTypo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().where, HasSubstr("line 4, column"));
+}
+
+TEST(RequestJson, FullObjectWithActionProductNumbersAndTrailingCommas) {
+  auto r = parseRequest(R"({
+    /* block comments too */
+    "Action": "AuthorizeSecurityGroupEgress", "Product": "ens", "RegionId": "cn-x",
+    "SecurityGroupId": "sg-1", "Priority": 7, "IpProtocol": "tcp",
+  })");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->action, "AuthorizeSecurityGroupEgress");
+  EXPECT_EQ(r->product, Product::Ens);
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-1"}, {"Priority", "7"}, {"IpProtocol", "tcp"}}));
+}
+
+TEST(RequestJson, ErrorsAreParseErrorsNotApiErrors) {
+  auto unknown = parseRequest(R"({"Action":"DeleteSecurityGroup","SecurityGroupId":"sg-1"})");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.error().message, HasSubstr("DeleteSecurityGroup"));
+  auto broken = parseRequest("{\"SecurityGroupId\":\n  \"sg-1\" \"x\"}");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().where, "request: line 2, column 10");
+}
+
+TEST(RequestQuery, PercentDecodingPlusAndEnsVersion) {
+  auto r = parseRequest(
+      "https://ecs.aliyuncs.com/?Action=RevokeSecurityGroup&RegionId=cn-hangzhou&SecurityGroupId=sg-1"
+      "&Permissions.1.SourceCidrIp=10.0.0.0%2F8&Permissions.1.Description=office+ssh%21");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->product, Product::Ecs);
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-1"},
+                                  {"Permissions.1.SourceCidrIp", "10.0.0.0/8"},
+                                  {"Permissions.1.Description", "office ssh!"}}));
+  auto ens = parseRequest("Action=RevokeSecurityGroupEgress&Version=2017-11-10&SecurityGroupId=sg-1");
+  ASSERT_TRUE(ens.ok());
+  EXPECT_EQ(ens->product, Product::Ens);
+  auto ens2 = parseRequest("Product=ens&Action=RevokeSecurityGroup&SecurityGroupId=sg-1");
+  ASSERT_TRUE(ens2.ok());
+  EXPECT_EQ(ens2->product, Product::Ens);
+  EXPECT_FALSE(parseRequest("SecurityGroupId=sg-1&IpProtocol=TCP").ok());  // no Action
+}
+
+TEST(RequestCli, QuotingContinuationsAndCliOptions) {
+  auto r = parseRequest(
+      "aliyun ecs RevokeSecurityGroup --RegionId cn-hangzhou --profile prod \\\n"
+      "  --SecurityGroupId 'sg-1' --Permissions.1.IpProtocol=TCP \\\n"
+      "  --Permissions.1.PortRange \"22/22\" --Permissions.1.Description \"it's \\\"quoted\\\"\" \\\n"
+      "  --Permissions.1.SourceCidrIp 10.0.0.0/8 --force --endpoint ecs.example.com\n");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->action, "RevokeSecurityGroup");
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-1"},
+                                  {"Permissions.1.IpProtocol", "TCP"},
+                                  {"Permissions.1.PortRange", "22/22"},
+                                  {"Permissions.1.Description", "it's \"quoted\""},
+                                  {"Permissions.1.SourceCidrIp", "10.0.0.0/8"}}));
+}
+
+TEST(RequestCli, EnsFlatRepeatedListAndJsonList) {
+  auto ens = parseRequest(
+      "aliyun ens RevokeSecurityGroupEgress --SecurityGroupId sg-1 --IpProtocol tcp --PortRange 22/22 "
+      "--DestCidrIp 10.0.0.0/8");
+  ASSERT_TRUE(ens.ok()) << ens.error().toString();
+  EXPECT_EQ(ens->product, Product::Ens);
+  EXPECT_EQ(ens->action, "RevokeSecurityGroupEgress");
+  EXPECT_EQ(ens->params.size(), 4u);
+
+  auto ids = parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --SecurityGroupRuleId.1 sgr-a "
+                          "--SecurityGroupRuleId.2 sgr-b");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(paramsOf(*ids), (Params{{"SecurityGroupId", "sg-1"},
+                                    {"SecurityGroupRuleId.1", "sgr-a"},
+                                    {"SecurityGroupRuleId.2", "sgr-b"}}));
+
+  auto json = parseRequest(
+      "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --Permissions '[{\"IpProtocol\":\"TCP\"}]'");
+  ASSERT_TRUE(json.ok()) << json.error().toString();
+  EXPECT_EQ(paramsOf(*json), (Params{{"SecurityGroupId", "sg-1"}, {"Permissions.1.IpProtocol", "TCP"}}));
+}
+
+TEST(RequestCli, Errors) {
+  EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId 'sg-1").ok());  // unterminated
+  EXPECT_FALSE(parseRequest("aliyun vpc RevokeSecurityGroup --SecurityGroupId sg-1").ok());
+  EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId").ok());
+}
+
+TEST(RequestLoad, FileOrText) {
+  const std::string path = ::testing::TempDir() + "sgsim_api_request.json";
+  {
+    std::ofstream out(path);
+    out << kSeedIpRange;
+  }
+  auto fromFile = loadRequestArg(path);
+  ASSERT_TRUE(fromFile.ok()) << fromFile.error().toString();
+  EXPECT_EQ(fromFile->params.size(), 5u);
+  std::remove(path.c_str());
+  auto fromText = loadRequestArg("Action=RevokeSecurityGroup&SecurityGroupId=sg-1&SecurityGroupRuleId.1=sgr-a");
+  ASSERT_TRUE(fromText.ok());
+  EXPECT_EQ(fromText->params.size(), 2u);
+}
+
+TEST(RequestCanonical, OrderAndClientTokenDoNotMatter) {
+  auto a = parseRequest("Action=RevokeSecurityGroup&SecurityGroupId=sg-1&ClientToken=t1&SecurityGroupRuleId.1=x");
+  auto b = parseRequest("Action=RevokeSecurityGroup&SecurityGroupRuleId.1=x&SecurityGroupId=sg-1&ClientToken=t2");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->canonical(), b->canonical());
+  EXPECT_EQ(a->canonical(true), b->canonical(true));
+}
+
+}  // namespace
+}  // namespace sgsim
