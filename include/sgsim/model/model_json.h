@@ -1,0 +1,46 @@
+#pragma once
+// Reading and writing the model file (docs/MODEL_FORMAT.md). The loader accepts Alibaba's own Describe
+// shapes as real `aliyun` output writes them (empty string = absent, Priority as string or number, any
+// letter case of values, `{"Permission": […]}` or a plain array) and refuses a broken model with the JSON
+// path of the first problem, so that a user never simulates a model that is not the one they meant.
+// The writer produces the canonical form of the same shapes; parseModel(serializeModel(m)) == m for every
+// model the loader produced (and every model the API layer derives from one).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sgsim/core/ip.h"
+#include "sgsim/core/result.h"
+#include "sgsim/model/model.h"
+
+namespace boost::json {
+class value;
+}  // namespace boost::json
+
+namespace sgsim {
+
+// `json`: the document. `host`: with a bare DescribeSecurityGroupAttribute document, the address of the one
+// ENI ("eni-host") put in that group; ignored for a full model. `sourceName` (a file name, "<stdin>") leads
+// every Error's `where`, followed by the JSON path: "model.json: SecurityGroups[0].Permissions.Permission[3]
+// .PortRange".
+Result<Model> parseModel(std::string_view json, const std::optional<IpAddr>& host, std::string_view sourceName);
+
+// readWholeFile(path) ("-" = stdin) then parseModel.
+Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host);
+
+// Pretty JSON in the MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter".
+// ENS rules keep their generated SecurityGroupRuleId so that ids survive a revoke and a reload.
+std::string serializeModel(const Model& model);
+
+// serializeModel, written atomically (core/atomic_file.h): on failure the old file is untouched.
+std::optional<Error> writeModel(const std::string& path, const Model& model);
+
+// Two-space indented JSON, keys in insertion order, ending with a newline; shared by every JSON report.
+std::string toPrettyJson(const boost::json::value& value);
+
+// The stable id of an ENS rule (ENS Describe output has none): "ensr-" + 8 hex digits of a hash of the group
+// id and the rule's identity fields (SEMANTICS §5), without the "-2", "-3" suffix given to exact duplicates.
+std::string ensRuleBaseId(const std::string& groupId, const Rule& rule);
+
+}  // namespace sgsim

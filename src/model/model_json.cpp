@@ -1,0 +1,935 @@
+// The model file reader and writer (docs/MODEL_FORMAT.md). The reader is a small recursive descent over a
+// Boost.JSON DOM with a sticky first error (like a bounds-checked byte reader): every parse step returns
+// false once something is wrong, and the error keeps the JSON path of the first problem.
+
+#include "sgsim/model/model_json.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "sgsim/core/atomic_file.h"
+#include "sgsim/core/text.h"
+
+namespace sgsim {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string quoted(std::string_view s) { return "\"" + jsonEscape(s) + "\""; }
+std::string member(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+std::string item(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+// The wire names of a rule's peer and narrowing fields depend on its direction (SEMANTICS §1).
+struct SideKeys {
+  const char* peerV4;
+  const char* peerV6;
+  const char* group;
+  const char* groupOwnerAccount;
+  const char* groupOwnerId;
+  const char* prefixList;
+  const char* localV4;
+  const char* localV6;
+};
+constexpr SideKeys kIngressKeys{"SourceCidrIp",           "Ipv6SourceCidrIp", "SourceGroupId",
+                                "SourceGroupOwnerAccount", "SourceGroupOwnerId", "SourcePrefixListId",
+                                "DestCidrIp",             "Ipv6DestCidrIp"};
+constexpr SideKeys kEgressKeys{"DestCidrIp",           "Ipv6DestCidrIp", "DestGroupId",
+                               "DestGroupOwnerAccount", "DestGroupOwnerId", "DestPrefixListId",
+                               "SourceCidrIp",         "Ipv6SourceCidrIp"};
+const SideKeys& keysFor(Direction d) { return d == Direction::Ingress ? kIngressKeys : kEgressKeys; }
+
+bool isPortProtocol(Protocol p) { return p == Protocol::Tcp || p == Protocol::Udp; }
+
+struct ListItem {
+  const json::value* value;
+  std::string path;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string_view source) : source_(source) {}
+
+  Result<Model> load(const json::value& root, const std::optional<IpAddr>& host);
+
+ private:
+  bool fail(const std::string& path, std::string message) {
+    if (!error_) error_ = Error{source_.empty() ? path : source_ + ": " + path, std::move(message)};
+    return false;
+  }
+
+  // Scalar fields. Missing, null and "" are all "absent" (real Describe output writes unused fields as "").
+  bool str(const json::object& o, std::string_view key, const std::string& path, std::optional<std::string>& out);
+  bool str(const json::object& o, std::string_view key, const std::string& path, std::string& out);
+  bool integer(const json::object& o, std::string_view key, const std::string& path,
+               std::optional<std::int64_t>& out);
+  bool positive(const json::object& o, std::string_view key, const std::string& path, std::uint32_t& out);
+  const json::object* object(const json::value& v, const std::string& path);
+  // An enumerated value, any letter case. `fallback` is used when absent; without one the field is required.
+  template <class E>
+  bool choice(const json::object& o, std::string_view key, const std::string& path, const char* what,
+              std::initializer_list<std::pair<const char*, E>> names, std::optional<E> fallback, E& out);
+  // A list given as a plain array or wrapped as {"<inner>": [...]}, the shape aliyun prints.
+  bool list(const json::object& o, std::string_view key, std::string_view inner, const std::string& path,
+            std::vector<ListItem>& out);
+
+  bool ports(const std::optional<std::string>& text, Protocol protocol, const std::string& path,
+             std::optional<PortRange>& out);
+  bool cidr(const json::object& o, const char* key, Family family, const std::string& path, std::optional<Cidr>& out);
+  bool oneOfFamilies(const json::object& o, const char* v4Key, const char* v6Key, const std::string& path,
+                     std::optional<Cidr>& out);
+
+  bool parseQuotas(const json::object& root);
+  bool parseGroup(const json::object& o, const std::string& path, SecurityGroup& g);
+  bool parseRule(const json::object& o, const std::string& path, const SecurityGroup& g, Rule& r);
+  bool parsePeer(const json::object& o, const std::string& path, Product product, Rule& r);
+  bool parseEni(const json::object& o, const std::string& path, Eni& e);
+  bool parseEniGroups(const json::object& o, const std::string& path, Eni& e);
+  bool parsePrefixList(const json::object& o, const std::string& path, PrefixList& pl);
+  bool parsePortRangeList(const json::object& o, const std::string& path, PortRangeList& prl);
+  bool parseClientTokens(const json::object& root);
+  bool parseTop(const json::object& root);
+  void assignEnsIds();
+  bool checkUniqueIds();
+  bool checkEnis();
+
+  std::string source_;
+  std::optional<Error> error_;
+  Model model_;
+  std::vector<std::string> groupPaths_;
+  std::vector<std::vector<std::string>> rulePaths_;  // per group, per rule
+  std::vector<std::string> eniPaths_;
+  std::vector<std::string> prefixListPaths_;
+  std::vector<std::string> portRangeListPaths_;
+};
+
+bool Loader::str(const json::object& o, std::string_view key, const std::string& path,
+                 std::optional<std::string>& out) {
+  out.reset();
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return true;
+  if (v->is_string()) {
+    if (!v->get_string().empty()) out = std::string(v->get_string());
+    return true;
+  }
+  // Owner ids and similar sometimes arrive as numbers.
+  if (v->is_int64()) {
+    out = std::to_string(v->get_int64());
+    return true;
+  }
+  if (v->is_uint64()) {
+    out = std::to_string(v->get_uint64());
+    return true;
+  }
+  return fail(member(path, key), "expected a string, found " + json::serialize(*v));
+}
+
+bool Loader::str(const json::object& o, std::string_view key, const std::string& path, std::string& out) {
+  std::optional<std::string> s;
+  if (!str(o, key, path, s)) return false;
+  out = s.value_or("");
+  return true;
+}
+
+bool Loader::integer(const json::object& o, std::string_view key, const std::string& path,
+                     std::optional<std::int64_t>& out) {
+  out.reset();
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return true;
+  if (v->is_int64()) {
+    out = v->get_int64();
+    return true;
+  }
+  if (v->is_uint64()) {
+    if (v->get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return fail(member(path, key), "number too large");
+    out = static_cast<std::int64_t>(v->get_uint64());
+    return true;
+  }
+  if (v->is_string()) {
+    const std::string_view text = trim(v->get_string());
+    if (text.empty()) return true;
+    if (auto n = parseInt(text)) {
+      out = *n;
+      return true;
+    }
+  }
+  return fail(member(path, key), json::serialize(*v) + " is not an integer");
+}
+
+bool Loader::positive(const json::object& o, std::string_view key, const std::string& path, std::uint32_t& out) {
+  std::optional<std::int64_t> n;
+  if (!integer(o, key, path, n)) return false;
+  if (!n) return true;  // keep the default
+  if (*n < 1 || *n > 0x7fffffff) return fail(member(path, key), std::to_string(*n) + " is not a positive integer");
+  out = static_cast<std::uint32_t>(*n);
+  return true;
+}
+
+const json::object* Loader::object(const json::value& v, const std::string& path) {
+  if (v.is_object()) return &v.get_object();
+  fail(path, "expected an object, found " + json::serialize(v));
+  return nullptr;
+}
+
+template <class E>
+bool Loader::choice(const json::object& o, std::string_view key, const std::string& path, const char* what,
+                    std::initializer_list<std::pair<const char*, E>> names, std::optional<E> fallback, E& out) {
+  std::optional<std::string> text;
+  if (!str(o, key, path, text)) return false;
+  std::string expected;
+  for (const auto& [name, value] : names) {
+    if (text && iequals(trim(*text), name)) {
+      out = value;
+      return true;
+    }
+    expected += (expected.empty() ? "" : " or ") + std::string(name);
+  }
+  if (!text && fallback) {
+    out = *fallback;
+    return true;
+  }
+  if (!text) return fail(member(path, key), "missing (required: " + expected + ")");
+  return fail(member(path, key), quoted(*text) + " is not " + what + " (expected " + expected + ")");
+}
+
+bool Loader::list(const json::object& o, std::string_view key, std::string_view inner, const std::string& path,
+                  std::vector<ListItem>& out) {
+  out.clear();
+  const json::value* v = o.if_contains(key);
+  const std::string at = member(path, key);
+  if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty())) return true;
+  const json::array* arr = nullptr;
+  std::string itemPath = at;
+  if (v->is_array()) {
+    arr = &v->get_array();
+  } else if (v->is_object() && !inner.empty()) {
+    const json::object& wrapper = v->get_object();
+    if (wrapper.empty()) return true;
+    const json::value* in = wrapper.if_contains(inner);
+    itemPath = member(at, inner);
+    if (in == nullptr || in->is_null()) return true;
+    if (!in->is_array()) return fail(itemPath, "expected an array, found " + json::serialize(*in));
+    arr = &in->get_array();
+  } else {
+    const std::string shapes =
+        inner.empty() ? "an array" : "an array or {" + quoted(inner) + ": [...]}";
+    return fail(at, "expected " + shapes + ", found " + json::serialize(*v));
+  }
+  for (std::size_t i = 0; i < arr->size(); ++i) out.push_back({&(*arr)[i], item(itemPath, i)});
+  return true;
+}
+
+bool Loader::ports(const std::optional<std::string>& text, Protocol protocol, const std::string& path,
+                   std::optional<PortRange>& out) {
+  out.reset();
+  if (!text) return true;
+  const auto pr = PortRange::parse(trim(*text));
+  if (!pr) return fail(path, quoted(*text) + " is not a port range (expected \"from/to\")");
+  if (pr->isAny()) {
+    if (isPortProtocol(protocol))
+      return fail(path, quoted(*text) + " is not valid for " + toString(protocol) +
+                            " (expected \"from/to\" with 1 <= from <= to <= 65535)");
+  } else if (!isPortProtocol(protocol)) {
+    return fail(path, quoted(*text) + " is not valid for " + std::string(toString(protocol)) +
+                          " (only TCP and UDP have ports; expected \"-1/-1\")");
+  } else if (pr->from < 1 || pr->to > 65535 || pr->from > pr->to) {
+    return fail(path, quoted(*text) + " is not a port range (expected \"from/to\" with 1 <= from <= to <= 65535)");
+  }
+  out = *pr;
+  return true;
+}
+
+bool Loader::cidr(const json::object& o, const char* key, Family family, const std::string& path,
+                  std::optional<Cidr>& out) {
+  std::optional<std::string> text;
+  if (!str(o, key, path, text)) return false;
+  out.reset();
+  if (!text) return true;
+  const auto c = Cidr::parse(trim(*text));
+  const char* fam = family == Family::V4 ? "IPv4" : "IPv6";
+  if (!c) return fail(member(path, key), quoted(*text) + " is not an " + fam + " CIDR block");
+  if (c->family() != family)
+    return fail(member(path, key), quoted(*text) + " is not an " + fam + " CIDR block (wrong address family)");
+  out = *c;
+  return true;
+}
+
+bool Loader::oneOfFamilies(const json::object& o, const char* v4Key, const char* v6Key, const std::string& path,
+                           std::optional<Cidr>& out) {
+  std::optional<Cidr> v4, v6;
+  if (!cidr(o, v4Key, Family::V4, path, v4) || !cidr(o, v6Key, Family::V6, path, v6)) return false;
+  if (v4 && v6)
+    return fail(member(path, v6Key), std::string("both ") + v4Key + " and " + v6Key +
+                                         " are set; a rule is either IPv4 or IPv6");
+  out = v4 ? v4 : v6;
+  return true;
+}
+
+bool Loader::parsePeer(const json::object& o, const std::string& path, Product product, Rule& r) {
+  const SideKeys& k = keysFor(r.direction);
+  std::optional<Cidr> peerCidr, local;
+  if (!oneOfFamilies(o, k.peerV4, k.peerV6, path, peerCidr)) return false;
+  if (!oneOfFamilies(o, k.localV4, k.localV6, path, local)) return false;
+  std::optional<std::string> group, prefixList;
+  if (!str(o, k.group, path, group) || !str(o, k.prefixList, path, prefixList)) return false;
+
+  // Precedence when Describe lists two peers (SEMANTICS §5): a CIDR wins over a group, a prefix list
+  // counts only when nothing else is given.
+  if (peerCidr) {
+    r.peer.kind = Peer::Kind::Cidr;
+    r.peer.cidr = *peerCidr;
+  } else if (group) {
+    r.peer.kind = Peer::Kind::Group;
+    r.peer.groupId = *group;
+    if (!str(o, k.groupOwnerAccount, path, r.peer.groupOwnerAccount) ||
+        !str(o, k.groupOwnerId, path, r.peer.groupOwnerId))
+      return false;
+  } else if (prefixList) {
+    r.peer.kind = Peer::Kind::PrefixList;
+    r.peer.prefixListId = *prefixList;
+  } else {
+    return fail(path, std::string(toString(r.direction)) + " rule has no peer (expected one of " + k.peerV4 + ", " +
+                          k.peerV6 + ", " + k.group + ", " + k.prefixList + ")");
+  }
+  r.local = local;
+
+  const std::optional<Family> peerFamily = peerCidr ? std::optional(peerCidr->family()) : std::nullopt;
+  const std::optional<Family> localFamily = local ? std::optional(local->family()) : std::nullopt;
+  if (peerFamily && localFamily && *peerFamily != *localFamily)
+    return fail(member(path, *localFamily == Family::V4 ? k.localV4 : k.localV6),
+                "the narrowing and the peer are of different address families");
+  const std::optional<Family> family = peerFamily ? peerFamily : localFamily;
+  if (family && r.protocol == Protocol::Icmp && *family == Family::V6)
+    return fail(member(path, "IpProtocol"), "ICMP is IPv4 only but the rule's addresses are IPv6 (use ICMPv6)");
+  if (family && r.protocol == Protocol::Icmpv6 && *family == Family::V4)
+    return fail(member(path, "IpProtocol"), "ICMPv6 is IPv6 only but the rule's addresses are IPv4 (use ICMP)");
+  if (product == Product::Ens && family == Family::V6)
+    return fail(member(path, peerFamily ? k.peerV6 : k.localV6), "ENS security groups are IPv4 only");
+  return true;
+}
+
+bool Loader::parseRule(const json::object& o, const std::string& path, const SecurityGroup& g, Rule& r) {
+  if (!str(o, "SecurityGroupRuleId", path, r.id)) return false;
+  if (r.id.empty() && g.product == Product::Ecs)
+    return fail(member(path, "SecurityGroupRuleId"),
+                "missing (required for ECS rules; an ENS group says \"Product\": \"ens\")");
+
+  if (!choice<Direction>(o, "Direction", path, "a direction",
+                         {{"ingress", Direction::Ingress}, {"egress", Direction::Egress}}, std::nullopt, r.direction))
+    return false;
+
+  std::optional<std::string> text;
+  if (!str(o, "IpProtocol", path, text)) return false;
+  if (!text) return fail(member(path, "IpProtocol"), "missing (required: TCP, UDP, ICMP, ICMPv6, GRE or ALL)");
+  const auto protocol = protocolFromName(trim(*text));
+  if (!protocol)
+    return fail(member(path, "IpProtocol"),
+                quoted(*text) + " is not a protocol (expected TCP, UDP, ICMP, ICMPv6, GRE or ALL)");
+  r.protocol = *protocol;
+
+  std::optional<std::string> portText, sourcePortText, listId;
+  if (!str(o, "PortRange", path, portText) || !str(o, "PortRangeListId", path, listId) ||
+      !str(o, "SourcePortRange", path, sourcePortText))
+    return false;
+  if (!ports(portText, r.protocol, member(path, "PortRange"), r.portRange)) return false;
+  if (!ports(sourcePortText, r.protocol, member(path, "SourcePortRange"), r.sourcePortRange)) return false;
+  // PortRange wins over PortRangeListId (SEMANTICS §5).
+  if (!r.portRange && listId) {
+    if (!isPortProtocol(r.protocol))
+      return fail(member(path, "PortRangeListId"), "a port range list needs TCP or UDP");
+    r.portRangeListId = *listId;
+  }
+  if (!r.portRange && r.portRangeListId.empty()) {
+    if (isPortProtocol(r.protocol))
+      return fail(member(path, "PortRange"), std::string("missing (required for ") + toString(r.protocol) +
+                                                 ", e.g. \"22/22\", unless PortRangeListId is given)");
+    r.portRange = PortRange::anyPort();
+  }
+
+  if (!parsePeer(o, path, g.product, r)) return false;
+
+  if (!choice<Policy>(o, "Policy", path, "a policy", {{"accept", Policy::Accept}, {"drop", Policy::Drop}},
+                      Policy::Accept, r.policy))
+    return false;
+
+  std::optional<std::int64_t> priority;
+  if (!integer(o, "Priority", path, priority)) return false;
+  if (priority && (*priority < 1 || *priority > 100))
+    return fail(member(path, "Priority"), std::to_string(*priority) + " is not a priority (expected 1..100)");
+  r.priority = static_cast<int>(priority.value_or(1));
+
+  if (!str(o, "NicType", path, text)) return false;
+  const std::string nic = toLower(text.value_or("intranet"));
+  if (nic != "intranet" && nic != "internet")
+    return fail(member(path, "NicType"), quoted(*text) + " is not a NIC type (expected intranet or internet)");
+  // A VPC group has only intranet rules; Describe reads internet as intranet there (SEMANTICS §5).
+  r.nicType = g.vpcId.empty() ? nic : "intranet";
+
+  if (!str(o, "Description", path, r.description)) return false;
+  if (!str(o, "CreateTime", path, r.createTime)) return false;
+  if (r.createTime.empty() && !str(o, "CreationTime", path, r.createTime)) return false;
+  return true;
+}
+
+bool Loader::parseGroup(const json::object& o, const std::string& path, SecurityGroup& g) {
+  if (!str(o, "SecurityGroupId", path, g.id)) return false;
+  if (g.id.empty()) return fail(member(path, "SecurityGroupId"), "missing (required)");
+  if (!str(o, "SecurityGroupName", path, g.name) || !str(o, "Description", path, g.description) ||
+      !str(o, "VpcId", path, g.vpcId) || !str(o, "RegionId", path, g.regionId))
+    return false;
+
+  if (!choice<GroupType>(o, "SecurityGroupType", path, "a group type",
+                         {{"normal", GroupType::Normal}, {"enterprise", GroupType::Enterprise}}, GroupType::Normal,
+                         g.type) ||
+      !choice<Policy>(o, "InnerAccessPolicy", path, "a policy", {{"Accept", Policy::Accept}, {"Drop", Policy::Drop}},
+                      Policy::Accept, g.innerAccessPolicy))
+    return false;
+
+  std::vector<ListItem> items;
+  if (!list(o, "Permissions", "Permission", path, items)) return false;
+  std::vector<const json::object*> rules;
+  for (const auto& it : items) {
+    const json::object* r = object(*it.value, it.path);
+    if (r == nullptr) return false;
+    rules.push_back(r);
+  }
+
+  std::optional<std::string> product;
+  if (!str(o, "Product", path, product)) return false;
+  if (product) {
+    if (!choice<Product>(o, "Product", path, "a product", {{"ecs", Product::Ecs}, {"ens", Product::Ens}},
+                         std::nullopt, g.product))
+      return false;
+  } else {
+    // ENS Describe output has no rule ids, says CreationTime and writes Priority as a number.
+    auto hasId = [](const json::object* r) {
+      const json::value* v = r->if_contains("SecurityGroupRuleId");
+      return v != nullptr && !(v->is_string() && v->get_string().empty()) && !v->is_null();
+    };
+    auto ensShaped = [](const json::object* r) {
+      const json::value* prio = r->if_contains("Priority");
+      return r->contains("CreationTime") || (prio != nullptr && (prio->is_int64() || prio->is_uint64()));
+    };
+    const bool ens = !rules.empty() && std::none_of(rules.begin(), rules.end(), hasId) &&
+                     std::any_of(rules.begin(), rules.end(), ensShaped);
+    g.product = ens ? Product::Ens : Product::Ecs;
+  }
+
+  rulePaths_.emplace_back();
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    Rule r;
+    if (!parseRule(*rules[i], items[i].path, g, r)) return false;
+    g.rules.push_back(std::move(r));
+    rulePaths_.back().push_back(items[i].path);
+  }
+  groupPaths_.push_back(path);
+  return true;
+}
+
+bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni& e) {
+  std::vector<ListItem> items;
+  if (!list(o, "SecurityGroupIds", "SecurityGroupId", path, items)) return false;
+  const std::string at = member(path, "SecurityGroupIds");
+  if (items.empty()) return fail(at, "missing (an ENI is in at least one security group)");
+  if (static_cast<int>(items.size()) > model_.quotas.groupsPerEni)
+    return fail(at, std::to_string(items.size()) + " groups, more than Quotas.GroupsPerEni (" +
+                        std::to_string(model_.quotas.groupsPerEni) + ")");
+  const SecurityGroup* first = nullptr;
+  for (const auto& it : items) {
+    if (!it.value->is_string() || it.value->get_string().empty())
+      return fail(it.path, "expected a security group id, found " + json::serialize(*it.value));
+    std::string id(it.value->get_string());
+    if (std::find(e.groupIds.begin(), e.groupIds.end(), id) != e.groupIds.end())
+      return fail(it.path, id + " is listed twice");
+    // A group whose rules are missing would silently change every verdict at this ENI.
+    const SecurityGroup* g = model_.findGroup(id);
+    if (g == nullptr) return fail(it.path, id + " is not in SecurityGroups (add its DescribeSecurityGroupAttribute)");
+    if (first == nullptr) first = g;
+    if (g->type != first->type)
+      return fail(it.path, id + " is " + toString(g->type) + " but " + first->id + " is " + toString(first->type) +
+                               "; the groups of one ENI are all of one type");
+    e.groupIds.push_back(std::move(id));
+  }
+  return true;
+}
+
+bool Loader::parseEni(const json::object& o, const std::string& path, Eni& e) {
+  if (!str(o, "NetworkInterfaceId", path, e.id)) return false;
+  if (e.id.empty()) return fail(member(path, "NetworkInterfaceId"), "missing (required)");
+
+  std::vector<IpAddr> v4, v6;
+  auto add = [&](const json::object& from, const char* key, const std::string& at, Family family) {
+    std::optional<std::string> text;
+    if (!str(from, key, at, text)) return false;
+    if (!text) return true;
+    const auto a = IpAddr::parse(trim(*text));
+    const char* fam = family == Family::V4 ? "IPv4" : "IPv6";
+    if (!a || a->family != family) return fail(member(at, key), quoted(*text) + " is not an " + fam + " address");
+    auto& into = family == Family::V4 ? v4 : v6;
+    if (std::find(into.begin(), into.end(), *a) == into.end()) into.push_back(*a);
+    return true;
+  };
+  if (!add(o, "PrivateIpAddress", path, Family::V4)) return false;
+  std::vector<ListItem> items;
+  if (!list(o, "PrivateIpSets", "PrivateIpSet", path, items)) return false;
+  for (const auto& it : items) {
+    const json::object* s = object(*it.value, it.path);
+    if (s == nullptr || !add(*s, "PrivateIpAddress", it.path, Family::V4)) return false;
+  }
+  if (!list(o, "Ipv6Sets", "Ipv6Set", path, items)) return false;
+  for (const auto& it : items) {
+    const json::object* s = object(*it.value, it.path);
+    if (s == nullptr || !add(*s, "Ipv6Address", it.path, Family::V6)) return false;
+  }
+  if (v4.empty() && v6.empty())
+    return fail(path, "ENI " + e.id + " has no address (expected PrivateIpAddress, PrivateIpSets or Ipv6Sets)");
+  e.addresses = std::move(v4);
+  e.addresses.insert(e.addresses.end(), v6.begin(), v6.end());
+
+  if (!parseEniGroups(o, path, e)) return false;
+
+  if (const json::value* ct = o.if_contains("ConnectionTrackingConfiguration"); ct != nullptr && !ct->is_null()) {
+    const std::string at = member(path, "ConnectionTrackingConfiguration");
+    const json::object* c = object(*ct, at);
+    if (c == nullptr) return false;
+    if (!positive(*c, "TcpEstablishedTimeout", at, e.timeouts.tcpEstablished) ||
+        !positive(*c, "TcpClosedAndTimeWaitTimeout", at, e.timeouts.tcpClosing) ||
+        !positive(*c, "UdpTimeout", at, e.timeouts.udp) || !positive(*c, "OtherTimeout", at, e.timeouts.other))
+      return false;
+  }
+  eniPaths_.push_back(path);
+  return true;
+}
+
+bool Loader::parsePrefixList(const json::object& o, const std::string& path, PrefixList& pl) {
+  if (!str(o, "PrefixListId", path, pl.id)) return false;
+  if (pl.id.empty()) return fail(member(path, "PrefixListId"), "missing (required)");
+  if (!str(o, "PrefixListName", path, pl.name)) return false;
+  if (!choice<Family>(o, "AddressFamily", path, "an address family", {{"IPv4", Family::V4}, {"IPv6", Family::V6}},
+                      Family::V4, pl.family))
+    return false;
+  std::vector<ListItem> items;
+  if (!list(o, "Entries", "Entry", path, items)) return false;
+  for (const auto& it : items) {
+    const json::object* entry = object(*it.value, it.path);
+    std::optional<Cidr> c;
+    if (entry == nullptr || !cidr(*entry, "Cidr", pl.family, it.path, c)) return false;
+    if (!c) return fail(member(it.path, "Cidr"), "missing (required)");
+    pl.entries.push_back(*c);
+  }
+  prefixListPaths_.push_back(path);
+  return true;
+}
+
+bool Loader::parsePortRangeList(const json::object& o, const std::string& path, PortRangeList& prl) {
+  if (!str(o, "PortRangeListId", path, prl.id)) return false;
+  if (prl.id.empty()) return fail(member(path, "PortRangeListId"), "missing (required)");
+  if (!str(o, "PortRangeListName", path, prl.name)) return false;
+  std::vector<ListItem> items;
+  if (!list(o, "Entries", "Entry", path, items)) return false;
+  for (const auto& it : items) {
+    const json::object* entry = object(*it.value, it.path);
+    std::optional<std::string> text;
+    if (entry == nullptr || !str(*entry, "PortRange", it.path, text)) return false;
+    if (!text) return fail(member(it.path, "PortRange"), "missing (required)");
+    std::optional<PortRange> pr;
+    if (!ports(text, Protocol::Tcp, member(it.path, "PortRange"), pr)) return false;
+    prl.entries.push_back(*pr);
+  }
+  portRangeListPaths_.push_back(path);
+  return true;
+}
+
+bool Loader::parseQuotas(const json::object& root) {
+  const json::value* q = root.if_contains("Quotas");
+  if (q == nullptr || q->is_null()) return true;
+  const json::object* o = object(*q, "Quotas");
+  if (o == nullptr) return false;
+  std::uint32_t rules = model_.quotas.rulesPerEni, groups = model_.quotas.groupsPerEni,
+                referenced = model_.quotas.referencedGroupsPerGroup;
+  if (!positive(*o, "RulesPerEni", "Quotas", rules) || !positive(*o, "GroupsPerEni", "Quotas", groups) ||
+      !positive(*o, "ReferencedGroupsPerGroup", "Quotas", referenced))
+    return false;
+  model_.quotas = Quotas{static_cast<int>(rules), static_cast<int>(groups), static_cast<int>(referenced)};
+  return true;
+}
+
+bool Loader::parseClientTokens(const json::object& root) {
+  const json::value* t = root.if_contains("ClientTokens");
+  if (t == nullptr || t->is_null()) return true;
+  const json::object* o = object(*t, "ClientTokens");
+  if (o == nullptr) return false;
+  for (const auto& kv : *o) {
+    const std::string at = member("ClientTokens", kv.key());
+    const json::object* rec = object(kv.value(), at);
+    if (rec == nullptr) return false;
+    TokenRecord tr;
+    std::optional<std::int64_t> status;
+    if (!str(*rec, "ParamsDigest", at, tr.paramsDigest) || !str(*rec, "Response", at, tr.responseJson) ||
+        !integer(*rec, "HttpStatus", at, status))
+      return false;
+    if (status && (*status < 100 || *status > 599))
+      return fail(member(at, "HttpStatus"), std::to_string(*status) + " is not an HTTP status");
+    tr.httpStatus = static_cast<int>(status.value_or(200));
+    model_.clientTokens.emplace(std::string(kv.key()), std::move(tr));
+  }
+  const json::value* c = root.if_contains("RequestCounter");
+  if (c == nullptr || c->is_null()) return true;
+  if (c->is_uint64()) {
+    model_.requestCounter = c->get_uint64();
+    return true;
+  }
+  if (c->is_int64() && c->get_int64() >= 0) {
+    model_.requestCounter = static_cast<std::uint64_t>(c->get_int64());
+    return true;
+  }
+  return fail("RequestCounter", json::serialize(*c) + " is not a non-negative integer");
+}
+
+bool Loader::parseTop(const json::object& root) {
+  if (!parseQuotas(root)) return false;
+  std::vector<ListItem> items;
+  if (!list(root, "SecurityGroups", "", "", items)) return false;
+  for (const auto& it : items) {
+    const json::object* o = object(*it.value, it.path);
+    SecurityGroup g;
+    if (o == nullptr || !parseGroup(*o, it.path, g)) return false;
+    model_.groups.push_back(std::move(g));
+  }
+  assignEnsIds();
+  if (!list(root, "PrefixLists", "", "", items)) return false;
+  for (const auto& it : items) {
+    const json::object* o = object(*it.value, it.path);
+    PrefixList pl;
+    if (o == nullptr || !parsePrefixList(*o, it.path, pl)) return false;
+    model_.prefixLists.push_back(std::move(pl));
+  }
+  if (!list(root, "PortRangeLists", "", "", items)) return false;
+  for (const auto& it : items) {
+    const json::object* o = object(*it.value, it.path);
+    PortRangeList prl;
+    if (o == nullptr || !parsePortRangeList(*o, it.path, prl)) return false;
+    model_.portRangeLists.push_back(std::move(prl));
+  }
+  // Groups are checked for duplicates before ENIs look them up by id.
+  if (!checkUniqueIds()) return false;
+  if (!list(root, "NetworkInterfaces", "", "", items)) return false;
+  for (const auto& it : items) {
+    const json::object* o = object(*it.value, it.path);
+    Eni e;
+    if (o == nullptr || !parseEni(*o, it.path, e)) return false;
+    model_.enis.push_back(std::move(e));
+  }
+  if (!checkEnis()) return false;
+  return parseClientTokens(root);
+}
+
+void Loader::assignEnsIds() {
+  std::map<std::string, int> seen;
+  for (auto& g : model_.groups) {
+    if (g.product != Product::Ens) continue;
+    for (auto& r : g.rules) {
+      if (!r.id.empty()) continue;
+      const std::string base = ensRuleBaseId(g.id, r);
+      const int n = ++seen[base];
+      r.id = n == 1 ? base : base + "-" + std::to_string(n);
+    }
+  }
+}
+
+bool Loader::checkUniqueIds() {
+  auto unique = [&](std::map<std::string, std::string>& seen, const std::string& id, const std::string& path,
+                    const char* field) {
+    auto [it, inserted] = seen.emplace(id, path);
+    if (inserted) return true;
+    return fail(member(path, field), "duplicate id " + quoted(id) + " (also at " + it->second + ")");
+  };
+  std::map<std::string, std::string> groups, rules, prefixLists, portLists;
+  for (std::size_t gi = 0; gi < model_.groups.size(); ++gi) {
+    const auto& g = model_.groups[gi];
+    if (!unique(groups, g.id, groupPaths_[gi], "SecurityGroupId")) return false;
+    for (std::size_t ri = 0; ri < g.rules.size(); ++ri)
+      if (!unique(rules, g.rules[ri].id, rulePaths_[gi][ri], "SecurityGroupRuleId")) return false;
+  }
+  for (std::size_t i = 0; i < model_.prefixLists.size(); ++i)
+    if (!unique(prefixLists, model_.prefixLists[i].id, prefixListPaths_[i], "PrefixListId")) return false;
+  for (std::size_t i = 0; i < model_.portRangeLists.size(); ++i)
+    if (!unique(portLists, model_.portRangeLists[i].id, portRangeListPaths_[i], "PortRangeListId")) return false;
+  return true;
+}
+
+// The verdict stage maps an address to its ENI: an address on two ENIs would make that ambiguous.
+bool Loader::checkEnis() {
+  std::map<std::string, std::string> ids;
+  std::map<IpAddr, std::string> owners;
+  for (std::size_t i = 0; i < model_.enis.size(); ++i) {
+    const Eni& e = model_.enis[i];
+    auto [it, inserted] = ids.emplace(e.id, eniPaths_[i]);
+    if (!inserted)
+      return fail(member(eniPaths_[i], "NetworkInterfaceId"),
+                  "duplicate id " + quoted(e.id) + " (also at " + it->second + ")");
+    for (const IpAddr& a : e.addresses) {
+      auto [owner, fresh] = owners.emplace(a, e.id);
+      if (!fresh) return fail(eniPaths_[i], "address " + a.toString() + " is also on " + owner->second);
+    }
+  }
+  return true;
+}
+
+Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>& host) {
+  const json::object* o = object(root, "(document)");
+  if (o == nullptr) return *error_;
+  const bool bare = !o->contains("SecurityGroups") && o->contains("SecurityGroupId");
+  if (bare) {
+    // One DescribeSecurityGroupAttribute response: the group, plus one ENI for the host (SEMANTICS §1).
+    if (!host) {
+      fail("(document)",
+           "this is a single DescribeSecurityGroupAttribute document; give --host IP to place one ENI in it");
+      return *error_;
+    }
+    if (!parseQuotas(*o)) return *error_;
+    SecurityGroup g;
+    if (!parseGroup(*o, "", g)) return *error_;
+    model_.groups.push_back(std::move(g));
+    assignEnsIds();
+    if (!checkUniqueIds()) return *error_;
+    model_.enis.push_back(Eni{"eni-host", {*host}, {model_.groups.front().id}, Timeouts{}});
+    return std::move(model_);
+  }
+  if (!o->contains("SecurityGroups")) {
+    fail("(document)",
+         "neither a sgsim model (no \"SecurityGroups\") nor a DescribeSecurityGroupAttribute document "
+         "(no \"SecurityGroupId\")");
+    return *error_;
+  }
+  if (!parseTop(*o)) return *error_;
+  return std::move(model_);
+}
+
+}  // namespace
+
+std::string ensRuleBaseId(const std::string& groupId, const Rule& r) {
+  // The identity fields of SEMANTICS §5, in a fixed text form; Description and CreateTime do not take part.
+  std::string key = groupId;
+  key += '|';
+  key += toString(r.direction);
+  key += '|' + std::to_string(protocolNumber(r.protocol));
+  key += '|' + (r.portRange ? r.portRange->toString() : "list:" + r.portRangeListId);
+  key += '|' + (r.sourcePortRange ? r.sourcePortRange->toString() : std::string("-"));
+  switch (r.peer.kind) {
+    case Peer::Kind::Cidr: key += "|cidr:" + r.peer.cidr.toString(); break;
+    case Peer::Kind::Group: key += "|group:" + r.peer.groupId; break;
+    case Peer::Kind::PrefixList: key += "|pl:" + r.peer.prefixListId; break;
+  }
+  key += '|' + (r.local ? r.local->toString() : std::string("-"));
+  key += '|';
+  key += toString(r.policy);
+  key += '|' + std::to_string(r.priority);
+  // FNV-1a: tiny, and the same on every platform and every run, which std::hash does not promise.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((h >> 32) ^ (h & 0xffffffffULL)));
+  return std::string("ensr-") + buf;
+}
+
+Result<Model> parseModel(std::string_view text, const std::optional<IpAddr>& host, std::string_view sourceName) {
+  json::parse_options options;
+  options.allow_comments = true;  // hand-written teaching models carry notes, as MODEL_FORMAT.md does
+  json::stream_parser parser({}, options);
+  json::error_code ec;
+  std::size_t used = parser.write(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    const std::string_view before = text.substr(0, std::min(used, text.size()));
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    const auto lastNl = before.rfind('\n');
+    const auto column = 1 + (lastNl == std::string_view::npos ? before.size() : before.size() - lastNl - 1);
+    return Error{std::string(sourceName) + ":" + std::to_string(line) + ":" + std::to_string(column),
+                 "invalid JSON: " + ec.message()};
+  }
+  return Loader(sourceName).load(parser.release(), host);
+}
+
+Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host) {
+  auto text = readWholeFile(path);
+  if (!text) return text.error();
+  return parseModel(*text, host, path == "-" ? "<stdin>" : path);
+}
+
+namespace {
+
+void setIf(json::object& o, std::string_view key, const std::string& value) {
+  if (!value.empty()) o[key] = value;
+}
+
+json::object ruleJson(const Rule& r, Product product) {
+  json::object o;
+  setIf(o, "SecurityGroupRuleId", r.id);
+  o["Direction"] = toString(r.direction);
+  o["IpProtocol"] = toString(r.protocol, product);
+  if (r.portRange) {
+    o["PortRange"] = r.portRange->toString();
+  } else {
+    setIf(o, "PortRangeListId", r.portRangeListId);
+  }
+  if (r.sourcePortRange) o["SourcePortRange"] = r.sourcePortRange->toString();
+  const SideKeys& k = keysFor(r.direction);
+  switch (r.peer.kind) {
+    case Peer::Kind::Cidr:
+      o[r.peer.cidr.family() == Family::V4 ? k.peerV4 : k.peerV6] = r.peer.cidr.toString();
+      break;
+    case Peer::Kind::Group:
+      o[k.group] = r.peer.groupId;
+      setIf(o, k.groupOwnerAccount, r.peer.groupOwnerAccount);
+      setIf(o, k.groupOwnerId, r.peer.groupOwnerId);
+      break;
+    case Peer::Kind::PrefixList: o[k.prefixList] = r.peer.prefixListId; break;
+  }
+  if (r.local) o[r.local->family() == Family::V4 ? k.localV4 : k.localV6] = r.local->toString();
+  o["Policy"] = r.policy == Policy::Accept ? "Accept" : "Drop";
+  o["Priority"] = r.priority;
+  if (product == Product::Ecs || r.nicType != "intranet") setIf(o, "NicType", r.nicType);
+  setIf(o, "Description", r.description);
+  setIf(o, product == Product::Ens ? "CreationTime" : "CreateTime", r.createTime);
+  return o;
+}
+
+json::object groupJson(const SecurityGroup& g) {
+  json::object o;
+  o["SecurityGroupId"] = g.id;
+  setIf(o, "SecurityGroupName", g.name);
+  setIf(o, "Description", g.description);
+  setIf(o, "VpcId", g.vpcId);
+  setIf(o, "RegionId", g.regionId);
+  o["SecurityGroupType"] = toString(g.type);
+  o["InnerAccessPolicy"] = g.innerAccessPolicy == Policy::Accept ? "Accept" : "Drop";
+  o["Product"] = g.product == Product::Ens ? "ens" : "ecs";
+  json::array rules;
+  for (const auto& r : g.rules) rules.push_back(ruleJson(r, g.product));
+  o["Permissions"] = json::object{{"Permission", std::move(rules)}};
+  return o;
+}
+
+json::object eniJson(const Eni& e) {
+  json::object o;
+  o["NetworkInterfaceId"] = e.id;
+  json::array v4, v6;
+  for (const auto& a : e.addresses) {
+    if (a.isV4()) {
+      if (v4.empty()) o["PrivateIpAddress"] = a.toString();
+      v4.push_back(json::object{{"PrivateIpAddress", a.toString()}, {"Primary", v4.empty()}});
+    } else {
+      v6.push_back(json::object{{"Ipv6Address", a.toString()}});
+    }
+  }
+  if (!v4.empty()) o["PrivateIpSets"] = json::object{{"PrivateIpSet", std::move(v4)}};
+  if (!v6.empty()) o["Ipv6Sets"] = json::object{{"Ipv6Set", std::move(v6)}};
+  json::array groups;
+  for (const auto& id : e.groupIds) groups.push_back(json::string(id));
+  o["SecurityGroupIds"] = json::object{{"SecurityGroupId", std::move(groups)}};
+  o["ConnectionTrackingConfiguration"] = json::object{{"TcpEstablishedTimeout", e.timeouts.tcpEstablished},
+                                                      {"TcpClosedAndTimeWaitTimeout", e.timeouts.tcpClosing},
+                                                      {"UdpTimeout", e.timeouts.udp},
+                                                      {"OtherTimeout", e.timeouts.other}};
+  return o;
+}
+
+void pretty(std::string& out, const json::value& v, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  if (v.is_object() && !v.get_object().empty()) {
+    out += "{\n";
+    bool first = true;
+    for (const auto& kv : v.get_object()) {
+      if (!first) out += ",\n";
+      first = false;
+      out += pad + quoted(kv.key()) + ": ";
+      pretty(out, kv.value(), indent + 2);
+    }
+    out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
+  } else if (v.is_array() && !v.get_array().empty()) {
+    // Short lists of scalars (group ids, addresses) stay on one line.
+    const auto& arr = v.get_array();
+    const bool scalars = std::none_of(arr.begin(), arr.end(), [](const json::value& x) {
+      return x.is_object() || x.is_array();
+    });
+    const std::string flat = json::serialize(v);
+    if (scalars && flat.size() + static_cast<std::size_t>(indent) < 100) {
+      out += flat;
+      return;
+    }
+    out += "[\n";
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      if (i > 0) out += ",\n";
+      out += pad;
+      pretty(out, arr[i], indent + 2);
+    }
+    out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "]";
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+}  // namespace
+
+std::string toPrettyJson(const json::value& value) {
+  std::string out;
+  pretty(out, value, 0);
+  out += '\n';
+  return out;
+}
+
+std::string serializeModel(const Model& m) {
+  json::object root;
+  json::array groups, enis, prefixLists, portLists;
+  for (const auto& g : m.groups) groups.push_back(groupJson(g));
+  for (const auto& e : m.enis) enis.push_back(eniJson(e));
+  for (const auto& pl : m.prefixLists) {
+    json::array entries;
+    for (const auto& c : pl.entries) entries.push_back(json::object{{"Cidr", c.toString()}});
+    json::object o{{"PrefixListId", pl.id}};
+    setIf(o, "PrefixListName", pl.name);
+    o["AddressFamily"] = pl.family == Family::V4 ? "IPv4" : "IPv6";
+    o["Entries"] = json::object{{"Entry", std::move(entries)}};
+    prefixLists.push_back(std::move(o));
+  }
+  for (const auto& prl : m.portRangeLists) {
+    json::array entries;
+    for (const auto& p : prl.entries) entries.push_back(json::object{{"PortRange", p.toString()}});
+    json::object o{{"PortRangeListId", prl.id}};
+    setIf(o, "PortRangeListName", prl.name);
+    o["Entries"] = json::object{{"Entry", std::move(entries)}};
+    portLists.push_back(std::move(o));
+  }
+  root["SecurityGroups"] = std::move(groups);
+  root["NetworkInterfaces"] = std::move(enis);
+  root["PrefixLists"] = std::move(prefixLists);
+  root["PortRangeLists"] = std::move(portLists);
+  root["Quotas"] = json::object{{"RulesPerEni", m.quotas.rulesPerEni},
+                                {"GroupsPerEni", m.quotas.groupsPerEni},
+                                {"ReferencedGroupsPerGroup", m.quotas.referencedGroupsPerGroup}};
+  json::object tokens;
+  for (const auto& [key, rec] : m.clientTokens)
+    tokens[key] = json::object{
+        {"ParamsDigest", rec.paramsDigest}, {"Response", rec.responseJson}, {"HttpStatus", rec.httpStatus}};
+  root["ClientTokens"] = std::move(tokens);
+  root["RequestCounter"] = m.requestCounter;
+  return toPrettyJson(root);
+}
+
+std::optional<Error> writeModel(const std::string& path, const Model& model) {
+  return writeFileAtomically(path, serializeModel(model));
+}
+
+}  // namespace sgsim

@@ -1,0 +1,338 @@
+#include "sgsim/report/show.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include "sgsim/model/describe.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/model/order.h"
+
+namespace sgsim {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kOrderText =
+    "Evaluation order: intra-group accept first (basic groups with InnerAccessPolicy Accept); then the custom "
+    "rules of all the ENI's groups together: priority 1..100 ascending, drop before accept at equal priority, "
+    "then group order on the ENI, then rule order; the first match decides; no match: the implicit default.";
+
+struct Entry {
+  enum class Kind { Rule, IntraGroup, Default };
+  Kind kind = Kind::Rule;
+  int rank = 0;  // 1-based position in the evaluation
+  Policy policy = Policy::Accept;
+  const SecurityGroup* group = nullptr;  // Rule, IntraGroup
+  const Rule* rule = nullptr;            // Rule
+  int shadowedBy = 0;                    // rank of an earlier rule covering this one; 0 = none proven
+  bool missesEni = false;                // the narrowing contains none of the ENI's addresses
+};
+
+struct Table {
+  Direction direction = Direction::Ingress;
+  std::vector<Entry> entries;
+  std::vector<std::string> notes;
+};
+
+struct EniView {
+  const Eni* eni = nullptr;
+  GroupType type = GroupType::Normal;
+  std::vector<Table> tables;  // ingress, egress
+};
+
+bool rangeCovers(const PortRange& outer, const PortRange& inner) {
+  return outer.low() <= inner.low() && inner.high() <= outer.high();
+}
+
+// Whether every packet `later` matches is matched by `earlier` too. Only the simple, provable case: CIDR peers
+// and explicit port ranges; anything else (groups, prefix lists, port lists) answers false.
+bool covers(const Rule& earlier, const Rule& later) {
+  if (earlier.peer.kind != Peer::Kind::Cidr || later.peer.kind != Peer::Kind::Cidr) return false;
+  if (!earlier.peer.cidr.contains(later.peer.cidr)) return false;  // contains() also compares the family
+  if (earlier.protocol != Protocol::All && earlier.protocol != later.protocol) return false;
+  if (!earlier.portRange || !later.portRange || !rangeCovers(*earlier.portRange, *later.portRange)) return false;
+  if (earlier.sourcePortRange && !earlier.sourcePortRange->isAny() &&
+      (!later.sourcePortRange || !rangeCovers(*earlier.sourcePortRange, *later.sourcePortRange)))
+    return false;
+  if (earlier.local && (!later.local || !earlier.local->contains(*later.local))) return false;
+  return true;
+}
+
+bool narrowingMissesEni(const Rule& r, const Eni& eni) {
+  if (!r.local) return false;
+  return std::none_of(eni.addresses.begin(), eni.addresses.end(), [&](const IpAddr& a) { return r.local->contains(a); });
+}
+
+Table buildTable(const Model& model, const Eni& eni, GroupType type, Direction direction) {
+  Table t;
+  t.direction = direction;
+  int rank = 0;
+  // SEMANTICS §3 step 4: only basic groups have an intra-group policy; enterprise members are isolated.
+  if (type == GroupType::Normal) {
+    for (const auto& id : eni.groupIds) {
+      const SecurityGroup* g = model.findGroup(id);
+      if (g == nullptr) continue;
+      if (g->innerAccessPolicy == Policy::Accept) {
+        Entry e;
+        e.kind = Entry::Kind::IntraGroup;
+        e.rank = ++rank;
+        e.group = g;
+        t.entries.push_back(e);
+      } else {
+        t.notes.push_back("members of " + g->id +
+                          " are treated as strangers (InnerAccessPolicy Drop): the custom rules and the default "
+                          "decide their traffic");
+      }
+    }
+  }
+  const std::size_t firstRule = t.entries.size();
+  for (const OrderedRule& o : evaluationOrder(model, eni, direction)) {
+    Entry e;
+    e.kind = Entry::Kind::Rule;
+    e.rank = ++rank;
+    e.policy = o.rule->policy;
+    e.group = o.group;
+    e.rule = o.rule;
+    e.missesEni = narrowingMissesEni(*o.rule, eni);
+    for (std::size_t i = firstRule; i < t.entries.size(); ++i) {
+      if (covers(*t.entries[i].rule, *o.rule)) {
+        e.shadowedBy = t.entries[i].rank;
+        break;
+      }
+    }
+    t.entries.push_back(e);
+  }
+  Entry d;
+  d.kind = Entry::Kind::Default;
+  d.rank = ++rank;
+  d.policy = (type == GroupType::Normal && direction == Direction::Egress) ? Policy::Accept : Policy::Drop;
+  t.entries.push_back(d);
+  return t;
+}
+
+Result<std::vector<EniView>> buildViews(const Model& model, const std::optional<std::string>& eniId) {
+  std::vector<const Eni*> enis;
+  if (eniId) {
+    const Eni* e = model.findEni(*eniId);
+    if (e == nullptr) {
+      std::string known;
+      for (const auto& x : model.enis) known += (known.empty() ? "" : ", ") + x.id;
+      return Error{*eniId, "no such ENI in the model; known ENIs: " + (known.empty() ? "none" : known)};
+    }
+    enis.push_back(e);
+  } else {
+    for (const auto& e : model.enis) enis.push_back(&e);
+  }
+  std::vector<EniView> views;
+  for (const Eni* e : enis) {
+    EniView v;
+    v.eni = e;
+    // The loader guarantees one type per ENI; a hand-built model falls back to the basic defaults.
+    for (const auto& id : e->groupIds)
+      if (const SecurityGroup* g = model.findGroup(id)) {
+        v.type = g->type;
+        break;
+      }
+    for (Direction d : {Direction::Ingress, Direction::Egress}) v.tables.push_back(buildTable(model, *e, v.type, d));
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+std::vector<std::string> unattachedGroups(const Model& model) {
+  std::vector<std::string> out;
+  for (const auto& g : model.groups)
+    if (model.membersOf(g.id).empty()) out.push_back(g.id);
+  return out;
+}
+
+std::string defaultReason(GroupType type, Direction d) {
+  const bool accept = type == GroupType::Normal && d == Direction::Egress;
+  return std::string(type == GroupType::Normal ? "basic" : "enterprise") + " groups " +
+         (accept ? "allow " : "deny ") + toString(d) + " by default";
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string s;
+  for (const auto& x : items) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+std::string portsText(const Rule& r) {
+  std::string s = describePorts(r);
+  if (r.sourcePortRange) s += " (src " + r.sourcePortRange->toString() + ")";
+  return s;
+}
+
+std::string entryNote(const Entry& e, Direction d, GroupType type) {
+  switch (e.kind) {
+    case Entry::Kind::IntraGroup: return "intra-group, evaluated before custom rules";
+    case Entry::Kind::Default: return "implicit default: " + defaultReason(type, d);
+    case Entry::Kind::Rule: break;
+  }
+  std::string note;
+  if (e.shadowedBy > 0) note = "shadowed by #" + std::to_string(e.shadowedBy);
+  if (e.missesEni) note += (note.empty() ? "" : "; ") + std::string("narrowing matches no address of this ENI");
+  return note;
+}
+
+std::vector<std::string> textRow(const Entry& e, Direction d, GroupType type) {
+  const std::string note = entryNote(e, d, type);
+  if (e.kind == Entry::Kind::IntraGroup)
+    return {"#" + std::to_string(e.rank), "-", "accept", "all", "all", "members of " + e.group->id, "-", e.group->id,
+            "-", note};
+  if (e.kind == Entry::Kind::Default)
+    return {"#" + std::to_string(e.rank), "-", toString(e.policy), "all", "all", "anything else", "-", "-", "-", note};
+  const Rule& r = *e.rule;
+  return {"#" + std::to_string(e.rank),
+          std::to_string(r.priority),
+          toString(r.policy),
+          toString(r.protocol, e.group->product),
+          portsText(r),
+          describePeer(r.peer),
+          r.local ? r.local->toString() : "-",
+          e.group->id,
+          r.id,
+          note};
+}
+
+void appendTable(std::string& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line = "    ";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+}
+
+json::object entryJson(const Entry& e, Direction d, GroupType type, const Model& model) {
+  json::object o;
+  o["rank"] = e.rank;
+  switch (e.kind) {
+    case Entry::Kind::IntraGroup: {
+      o["kind"] = "intra-group";
+      o["policy"] = "accept";
+      o["group"] = e.group->id;
+      json::array members;
+      for (const Eni* m : model.membersOf(e.group->id)) members.push_back(json::string(m->id));
+      o["members"] = std::move(members);
+      o["note"] = entryNote(e, d, type);
+      return o;
+    }
+    case Entry::Kind::Default:
+      o["kind"] = "default";
+      o["policy"] = toString(e.policy);
+      o["note"] = entryNote(e, d, type);
+      return o;
+    case Entry::Kind::Rule: break;
+  }
+  const Rule& r = *e.rule;
+  o["kind"] = "rule";
+  o["ruleId"] = r.id;
+  o["group"] = e.group->id;
+  o["priority"] = r.priority;
+  o["policy"] = toString(r.policy);
+  o["protocol"] = toString(r.protocol, e.group->product);
+  if (r.portRange) o["portRange"] = r.portRange->toString();
+  if (!r.portRangeListId.empty()) o["portRangeListId"] = r.portRangeListId;
+  if (r.sourcePortRange) o["sourcePortRange"] = r.sourcePortRange->toString();
+  json::object peer;
+  switch (r.peer.kind) {
+    case Peer::Kind::Cidr: peer = {{"kind", "cidr"}, {"cidr", r.peer.cidr.toString()}}; break;
+    case Peer::Kind::Group: peer = {{"kind", "group"}, {"groupId", r.peer.groupId}}; break;
+    case Peer::Kind::PrefixList: peer = {{"kind", "prefix-list"}, {"prefixListId", r.peer.prefixListId}}; break;
+  }
+  o["peer"] = std::move(peer);
+  o["narrowing"] = r.local ? json::value(r.local->toString()) : json::value(nullptr);
+  if (!r.description.empty()) o["description"] = r.description;
+  o["summary"] = describeRule(r, e.group->product);
+  o["shadowedBy"] = e.shadowedBy > 0 ? json::value(e.shadowedBy) : json::value(nullptr);
+  if (e.missesEni) o["narrowingMissesEni"] = true;
+  return o;
+}
+
+std::vector<std::string> addressTexts(const Eni& eni) {
+  std::vector<std::string> out;
+  for (const auto& a : eni.addresses) out.push_back(a.toString());
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId) {
+  auto views = buildViews(model, eniId);
+  if (!views) return views.error();
+  std::string out = std::string(kOrderText) + "\n";
+  if (views->empty()) out += "\nThe model has no network interfaces: no rule is evaluated anywhere.\n";
+  for (const EniView& v : *views) {
+    out += "\nENI " + v.eni->id + "  " + joined(addressTexts(*v.eni)) + "  groups " + joined(v.eni->groupIds) + " (" +
+           (v.type == GroupType::Normal ? "basic" : "enterprise") + ")\n";
+    for (const Table& t : v.tables) {
+      out += std::string("\n  ") + toString(t.direction) + "\n";
+      std::vector<std::vector<std::string>> rows{
+          {"#", "prio", "policy", "proto", "ports", "peer", "narrowing", "group", "rule", ""}};
+      for (const Entry& e : t.entries) rows.push_back(textRow(e, t.direction, v.type));
+      appendTable(out, rows);
+      for (const auto& n : t.notes) out += "    note: " + n + "\n";
+    }
+  }
+  if (!eniId) {
+    const auto loose = unattachedGroups(model);
+    if (!loose.empty()) out += "\nGroups on no ENI (their rules are never evaluated): " + joined(loose) + "\n";
+  }
+  return out;
+}
+
+Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId) {
+  auto views = buildViews(model, eniId);
+  if (!views) return views.error();
+  json::array enis;
+  for (const EniView& v : *views) {
+    json::object e;
+    e["eni"] = v.eni->id;
+    json::array addresses, groups, directions;
+    for (const auto& a : addressTexts(*v.eni)) addresses.push_back(json::string(a));
+    for (const auto& id : v.eni->groupIds) {
+      const SecurityGroup* g = model.findGroup(id);
+      json::object go{{"id", id}};
+      if (g != nullptr) {
+        go["type"] = toString(g->type);
+        if (g->type == GroupType::Normal) go["innerAccessPolicy"] = toString(g->innerAccessPolicy);
+      }
+      groups.push_back(std::move(go));
+    }
+    for (const Table& t : v.tables) {
+      json::array entries, notes;
+      for (const Entry& en : t.entries) entries.push_back(entryJson(en, t.direction, v.type, model));
+      for (const auto& n : t.notes) notes.push_back(json::string(n));
+      directions.push_back(
+          json::object{{"direction", toString(t.direction)}, {"entries", std::move(entries)}, {"notes", std::move(notes)}});
+    }
+    e["addresses"] = std::move(addresses);
+    e["groups"] = std::move(groups);
+    e["groupType"] = toString(v.type);
+    e["directions"] = std::move(directions);
+    enis.push_back(std::move(e));
+  }
+  json::object root{{"order", kOrderText}, {"enis", std::move(enis)}};
+  if (!eniId) {
+    json::array loose;
+    for (const auto& id : unattachedGroups(model)) loose.push_back(json::string(id));
+    root["unattachedGroups"] = std::move(loose);
+  }
+  return toPrettyJson(root);
+}
+
+}  // namespace sgsim

@@ -1,0 +1,201 @@
+#include "sgsim/report/show.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "sgsim/model/model_json.h"
+
+namespace sgsim {
+namespace {
+
+namespace json = boost::json;
+
+// Two basic groups on eni-a (sg-a first), so that ties between the groups are decided by group order.
+const char* kModel = R"({
+  "SecurityGroups": [
+    {"SecurityGroupId": "sg-a", "InnerAccessPolicy": "Accept", "Permissions": [
+      {"SecurityGroupRuleId": "a-accept-5", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "80/80",
+       "SourceCidrIp": "0.0.0.0/0", "Policy": "Accept", "Priority": 5},
+      {"SecurityGroupRuleId": "a-accept-1", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "22/22",
+       "SourceCidrIp": "10.0.0.0/8", "Policy": "Accept", "Priority": 1},
+      {"SecurityGroupRuleId": "a-drop-1", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "1/65535",
+       "SourceCidrIp": "192.0.2.0/24", "Policy": "Drop", "Priority": 1},
+      {"SecurityGroupRuleId": "a-egress", "Direction": "egress", "IpProtocol": "UDP", "PortRange": "53/53",
+       "DestCidrIp": "8.8.8.8", "Priority": 3}
+    ]},
+    {"SecurityGroupId": "sg-b", "InnerAccessPolicy": "Drop", "Permissions": [
+      {"SecurityGroupRuleId": "b-accept-5", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "443/443",
+       "SourceCidrIp": "0.0.0.0/0", "Policy": "Accept", "Priority": 5},
+      {"SecurityGroupRuleId": "b-group", "Direction": "ingress", "IpProtocol": "ALL", "PortRange": "-1/-1",
+       "SourceGroupId": "sg-a", "Policy": "Accept", "Priority": 5}
+    ]},
+    {"SecurityGroupId": "sg-ent", "SecurityGroupType": "enterprise", "Permissions": [
+      {"SecurityGroupRuleId": "e-wide", "Direction": "ingress", "IpProtocol": "ALL", "PortRange": "-1/-1",
+       "SourceCidrIp": "10.0.0.0/8", "Policy": "Drop", "Priority": 10},
+      {"SecurityGroupRuleId": "e-narrow", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "22/22",
+       "SourceCidrIp": "10.1.0.0/16", "Policy": "Accept", "Priority": 20},
+      {"SecurityGroupRuleId": "e-wider-ports", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "1/65535",
+       "SourceCidrIp": "172.16.0.0/12", "Policy": "Accept", "Priority": 20},
+      {"SecurityGroupRuleId": "e-group", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "22/22",
+       "SourceGroupId": "sg-ent", "Policy": "Accept", "Priority": 30},
+      {"SecurityGroupRuleId": "e-elsewhere", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "80/80",
+       "SourceCidrIp": "172.16.0.0/12", "DestCidrIp": "10.9.9.9", "Policy": "Accept", "Priority": 40}
+    ]},
+    {"SecurityGroupId": "sg-loose", "Permissions": []}
+  ],
+  "NetworkInterfaces": [
+    {"NetworkInterfaceId": "eni-a", "PrivateIpAddress": "10.0.0.1", "SecurityGroupIds": ["sg-a", "sg-b"]},
+    {"NetworkInterfaceId": "eni-b", "PrivateIpAddress": "10.0.0.2", "SecurityGroupIds": ["sg-b", "sg-a"]},
+    {"NetworkInterfaceId": "eni-ent", "PrivateIpAddress": "10.0.0.3", "SecurityGroupIds": ["sg-ent"]}
+  ]
+})";
+
+Model model() {
+  auto m = parseModel(kModel, std::nullopt, "show_test");
+  EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().toString());
+  return m.ok() ? *m : Model{};
+}
+
+// The entries of one ENI and direction from the JSON view.
+json::array entries(const Model& m, const std::string& eni, const char* direction) {
+  auto text = renderShowJson(m, eni);
+  EXPECT_TRUE(text.ok());
+  if (!text.ok()) return {};
+  const json::value v = json::parse(*text);
+  const auto& enis = v.at("enis").as_array();
+  EXPECT_EQ(enis.size(), 1u);
+  for (const auto& d : enis[0].at("directions").as_array())
+    if (d.at("direction") == direction) return d.at("entries").as_array();
+  ADD_FAILURE() << "no direction " << direction;
+  return {};
+}
+
+// Rule ids (or "<intra-group sg-x>" / "<default drop>") in rank order.
+std::vector<std::string> sequence(const json::array& es) {
+  std::vector<std::string> out;
+  int expectedRank = 1;
+  for (const auto& e : es) {
+    EXPECT_EQ(e.at("rank").as_int64(), expectedRank++);
+    const auto& kind = e.at("kind").as_string();
+    if (kind == "rule") {
+      out.emplace_back(e.at("ruleId").as_string());
+    } else if (kind == "intra-group") {
+      out.push_back("<intra-group " + std::string(e.at("group").as_string()) + ">");
+    } else {
+      out.push_back("<default " + std::string(e.at("policy").as_string()) + ">");
+    }
+  }
+  return out;
+}
+
+TEST(Show, OrderIsPriorityThenDropThenGroupThenRule) {
+  const Model m = model();
+  // Priority 1 before 5; at priority 1 the drop wins over the earlier-listed accept; at priority 5 the tie
+  // goes to sg-a (first on eni-a), then the rule order inside sg-b.
+  EXPECT_EQ(sequence(entries(m, "eni-a", "ingress")),
+            (std::vector<std::string>{"<intra-group sg-a>", "a-drop-1", "a-accept-1", "a-accept-5", "b-accept-5",
+                                      "b-group", "<default drop>"}));
+  // eni-b lists sg-b first: the same rules tie the other way.
+  EXPECT_EQ(sequence(entries(m, "eni-b", "ingress")),
+            (std::vector<std::string>{"<intra-group sg-a>", "a-drop-1", "a-accept-1", "b-accept-5", "b-group",
+                                      "a-accept-5", "<default drop>"}));
+}
+
+TEST(Show, BasicGroupsImplicitEntries) {
+  const Model m = model();
+  const auto egress = entries(m, "eni-a", "egress");
+  EXPECT_EQ(sequence(egress), (std::vector<std::string>{"<intra-group sg-a>", "a-egress", "<default accept>"}));
+  EXPECT_EQ(egress[0].at("members"), (json::array{"eni-a", "eni-b"}));
+  // sg-b has InnerAccessPolicy Drop: no intra-group accept, a note instead.
+  auto text = renderShowText(m, std::string("eni-a"));
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("members of sg-b are treated as strangers"), std::string::npos) << *text;
+  EXPECT_NE(text->find("intra-group, evaluated before custom rules"), std::string::npos);
+  EXPECT_NE(text->find("implicit default: basic groups deny ingress by default"), std::string::npos);
+  EXPECT_NE(text->find("implicit default: basic groups allow egress by default"), std::string::npos);
+}
+
+TEST(Show, EnterpriseGroupsDenyBothWaysWithoutIntraGroup) {
+  const Model m = model();
+  const auto ingress = sequence(entries(m, "eni-ent", "ingress"));
+  EXPECT_EQ(ingress.front(), "e-wide");
+  EXPECT_EQ(ingress.back(), "<default drop>");
+  EXPECT_EQ(sequence(entries(m, "eni-ent", "egress")), std::vector<std::string>{"<default drop>"});
+  auto text = renderShowText(m, std::string("eni-ent"));
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->find("intra-group,"), std::string::npos);
+  EXPECT_NE(text->find("enterprise groups deny egress by default"), std::string::npos);
+}
+
+TEST(Show, MarksRulesAnEarlierRuleCovers) {
+  const Model m = model();
+  const auto es = entries(m, "eni-ent", "ingress");
+  auto find = [&](const char* id) -> const json::object& {
+    for (const auto& e : es)
+      if (e.as_object().contains("ruleId") && e.at("ruleId") == id) return e.as_object();
+    ADD_FAILURE() << id;
+    return es[0].as_object();
+  };
+  // ALL from 10.0.0.0/8 covers TCP 22 from 10.1.0.0/16: the accept can never decide.
+  EXPECT_EQ(find("e-narrow").at("shadowedBy"), find("e-wide").at("rank"));
+  EXPECT_TRUE(find("e-wide").at("shadowedBy").is_null());
+  EXPECT_TRUE(find("e-wider-ports").at("shadowedBy").is_null());  // a peer outside 10/8
+  EXPECT_TRUE(find("e-group").at("shadowedBy").is_null());        // group peers are not judged
+  EXPECT_TRUE(find("e-elsewhere").at("narrowingMissesEni").as_bool());
+  // A rule without narrowing covers one with narrowing: same peer, TCP, and 1-65535 contains 80.
+  EXPECT_EQ(find("e-elsewhere").at("shadowedBy"), find("e-wider-ports").at("rank"));
+
+  auto text = renderShowText(m, std::string("eni-ent"));
+  ASSERT_TRUE(text.ok());
+  const std::string wideRank = std::to_string(find("e-wide").at("rank").as_int64());
+  const auto line = text->find("e-narrow");
+  ASSERT_NE(line, std::string::npos);
+  const std::string rest = text->substr(line, text->find('\n', line) - line);
+  EXPECT_EQ(rest.substr(rest.rfind("  ") + 2), "shadowed by #" + wideRank) << rest;
+}
+
+TEST(Show, TextLinesFollowTheOrderAndExplainIt) {
+  const Model m = model();
+  auto text = renderShowText(m, std::nullopt);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("priority 1..100 ascending, drop before accept at equal priority, then group order on the "
+                       "ENI, then rule order"),
+            std::string::npos);
+  // Every ENI is shown when none is asked for, and groups that no ENI uses are named.
+  for (const char* eni : {"ENI eni-a", "ENI eni-b", "ENI eni-ent"}) EXPECT_NE(text->find(eni), std::string::npos);
+  EXPECT_NE(text->find("Groups on no ENI (their rules are never evaluated): sg-loose"), std::string::npos);
+  // Within eni-a's ingress table, the drop comes before the accept listed before it in sg-a.
+  const auto eniA = text->find("ENI eni-a");
+  const auto drop = text->find("a-drop-1", eniA);
+  const auto accept = text->find("a-accept-1", eniA);
+  EXPECT_LT(drop, accept);
+  // One line carries the columns: rank, priority, policy, protocol, ports, peer, narrowing, group, rule id.
+  const auto start = text->rfind('\n', drop) + 1;
+  std::string line = text->substr(start, text->find('\n', drop) - start);
+  std::vector<std::string> cols;
+  for (std::size_t i = 0; i < line.size();) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const auto j = line.find(' ', i);
+    cols.push_back(line.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    i = j == std::string::npos ? line.size() : j;
+  }
+  EXPECT_EQ(cols, (std::vector<std::string>{"#2", "1", "drop", "TCP", "1/65535", "192.0.2.0/24", "-", "sg-a",
+                                            "a-drop-1"}));
+}
+
+TEST(Show, UnknownEniListsTheKnownOnes) {
+  const Model m = model();
+  for (auto render : {renderShowText, renderShowJson}) {
+    auto r = render(m, std::string("eni-zz"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().where, "eni-zz");
+    EXPECT_NE(r.error().message.find("eni-a, eni-b, eni-ent"), std::string::npos) << r.error().toString();
+  }
+  auto one = renderShowText(m, std::string("eni-b"));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->find("ENI eni-a"), std::string::npos);
+  EXPECT_NE(one->find("ENI eni-b"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sgsim
