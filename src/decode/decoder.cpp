@@ -33,15 +33,24 @@ struct NamedLinkType {
 
 // Names of the link types met in real captures, so an unsupported one is recognisable in a report.
 constexpr NamedLinkType kLinkTypeDetails[] = {
-    {8, "link type 8 (SLIP)"},           {9, "link type 9 (PPP)"},
-    {10, "link type 10 (FDDI)"},         {50, "link type 50 (PPP_HDLC)"},
-    {51, "link type 51 (PPP_ETHER)"},    {104, "link type 104 (C_HDLC)"},
-    {105, "link type 105 (IEEE802_11)"}, {107, "link type 107 (FRELAY)"},
-    {119, "link type 119 (PRISM_HEADER)"}, {127, "link type 127 (IEEE802_11_RADIO)"},
-    {143, "link type 143 (DOCSIS)"},     {163, "link type 163 (IEEE802_11_RADIO_AVS)"},
-    {192, "link type 192 (PPI)"},        {195, "link type 195 (IEEE802_15_4_WITHFCS)"},
-    {201, "link type 201 (BLUETOOTH_HCI_H4_WITH_PHDR)"}, {220, "link type 220 (USB_LINUX_MMAPPED)"},
-    {239, "link type 239 (NFLOG)"},      {253, "link type 253 (NETLINK)"},
+    {8, "link type 8 (SLIP)"},
+    {9, "link type 9 (PPP)"},
+    {10, "link type 10 (FDDI)"},
+    {50, "link type 50 (PPP_HDLC)"},
+    {51, "link type 51 (PPP_ETHER)"},
+    {104, "link type 104 (C_HDLC)"},
+    {105, "link type 105 (IEEE802_11)"},
+    {107, "link type 107 (FRELAY)"},
+    {119, "link type 119 (PRISM_HEADER)"},
+    {127, "link type 127 (IEEE802_11_RADIO)"},
+    {143, "link type 143 (DOCSIS)"},
+    {163, "link type 163 (IEEE802_11_RADIO_AVS)"},
+    {192, "link type 192 (PPI)"},
+    {195, "link type 195 (IEEE802_15_4_WITHFCS)"},
+    {201, "link type 201 (BLUETOOTH_HCI_H4_WITH_PHDR)"},
+    {220, "link type 220 (USB_LINUX_MMAPPED)"},
+    {239, "link type 239 (NFLOG)"},
+    {253, "link type 253 (NETLINK)"},
 };
 
 }  // namespace
@@ -59,8 +68,16 @@ const char* internDetail(const std::string& text) {
 
 bool isSupportedLinkType(int linkType) {
   switch (linkType) {
-    case kNull: case kEthernet: case kRaw: case kRawOpenBsd: case kLinktypeRaw: case kLoop:
-    case kLinuxSll: case kIpv4: case kIpv6: case kLinuxSll2:
+    case kNull:
+    case kEthernet:
+    case kRaw:
+    case kRawOpenBsd:
+    case kLinktypeRaw:
+    case kLoop:
+    case kLinuxSll:
+    case kIpv4:
+    case kIpv6:
+    case kLinuxSll2:
       return true;
     default:
       return false;
@@ -71,14 +88,32 @@ PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capL
   PacketKey key;
   ByteReader r(data, capLen);
   switch (linkType) {
-    case kEthernet: decode::ethernet(r, key); break;
-    case kLinuxSll: decode::linuxSll(r, key); break;
-    case kLinuxSll2: decode::linuxSll2(r, key); break;
-    case kNull: decode::loopback(r, key, false); break;
-    case kLoop: decode::loopback(r, key, true); break;
-    case kRaw: case kRawOpenBsd: case kLinktypeRaw: decode::ip(r, key, 0); break;
-    case kIpv4: decode::ip(r, key, 4); break;
-    case kIpv6: decode::ip(r, key, 6); break;
+    case kEthernet:
+      decode::ethernet(r, key);
+      break;
+    case kLinuxSll:
+      decode::linuxSll(r, key);
+      break;
+    case kLinuxSll2:
+      decode::linuxSll2(r, key);
+      break;
+    case kNull:
+      decode::loopback(r, key, false);
+      break;
+    case kLoop:
+      decode::loopback(r, key, true);
+      break;
+    case kRaw:
+    case kRawOpenBsd:
+    case kLinktypeRaw:
+      decode::ip(r, key, 0);
+      break;
+    case kIpv4:
+      decode::ip(r, key, 4);
+      break;
+    case kIpv6:
+      decode::ip(r, key, 6);
+      break;
     default: {
       key.status = DecodeStatus::UnsupportedLinkType;
       key.detail = "unsupported link type";
@@ -97,10 +132,14 @@ PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capL
 
 const char* decodeStatusName(DecodeStatus status) {
   switch (status) {
-    case DecodeStatus::Ok: return "ok";
-    case DecodeStatus::NotIp: return "not-ip";
-    case DecodeStatus::Undecodable: return "undecodable";
-    case DecodeStatus::UnsupportedLinkType: return "unsupported-link-type";
+    case DecodeStatus::Ok:
+      return "ok";
+    case DecodeStatus::NotIp:
+      return "not-ip";
+    case DecodeStatus::Undecodable:
+      return "undecodable";
+    case DecodeStatus::UnsupportedLinkType:
+      return "unsupported-link-type";
   }
   return "undecodable";
 }

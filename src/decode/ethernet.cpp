@@ -16,28 +16,52 @@ bool isVlanTpid(std::uint16_t type) { return type == 0x8100 || type == 0x88a8 ||
 
 const char* etherTypeName(std::uint16_t type) {
   switch (type) {
-    case 0x0806: return "ARP";
-    case 0x8035: return "RARP";
-    case 0x88cc: return "LLDP";
-    case 0x8847: case 0x8848: return "MPLS";
-    case 0x8863: return "PPPoE discovery";
-    case 0x8864: return "PPPoE session";
-    case 0x8137: case 0x8138: return "IPX";
-    case 0x809b: return "AppleTalk";
-    case 0x80f3: return "AARP";
-    case 0x6003: return "DECnet";
-    case 0x888e: return "EAPOL";
-    case 0x8809: return "slow protocols (LACP)";
-    case 0x88e5: return "MACsec";
-    case 0x88f7: return "PTP";
-    case 0x8902: return "CFM";
-    case 0x9000: return "Ethernet loopback";
-    case 0x88a2: return "ATA over Ethernet";
-    case 0x8906: return "FCoE";
-    case 0x22f3: return "TRILL";
-    case 0x88e7: return "PBB";
-    case 0x893a: return "IEEE 1905.1";
-    case 0x0842: return "Wake-on-LAN";
+    case 0x0806:
+      return "ARP";
+    case 0x8035:
+      return "RARP";
+    case 0x88cc:
+      return "LLDP";
+    case 0x8847:
+    case 0x8848:
+      return "MPLS";
+    case 0x8863:
+      return "PPPoE discovery";
+    case 0x8864:
+      return "PPPoE session";
+    case 0x8137:
+    case 0x8138:
+      return "IPX";
+    case 0x809b:
+      return "AppleTalk";
+    case 0x80f3:
+      return "AARP";
+    case 0x6003:
+      return "DECnet";
+    case 0x888e:
+      return "EAPOL";
+    case 0x8809:
+      return "slow protocols (LACP)";
+    case 0x88e5:
+      return "MACsec";
+    case 0x88f7:
+      return "PTP";
+    case 0x8902:
+      return "CFM";
+    case 0x9000:
+      return "Ethernet loopback";
+    case 0x88a2:
+      return "ATA over Ethernet";
+    case 0x8906:
+      return "FCoE";
+    case 0x22f3:
+      return "TRILL";
+    case 0x88e7:
+      return "PBB";
+    case 0x893a:
+      return "IEEE 1905.1";
+    case 0x0842:
+      return "Wake-on-LAN";
     default: {
       char text[24];
       std::snprintf(text, sizeof text, "ethertype 0x%04x", type);

@@ -9,7 +9,8 @@ void icmp(ByteReader& r, PacketKey& key, std::uint8_t echoRequest, std::uint8_t 
   const bool v6 = key.family == Family::V6;
   const std::uint8_t type = r.u8();
   const std::uint8_t code = r.u8();
-  if (r.overflow()) return fail(key, DecodeStatus::Undecodable, v6 ? "truncated ICMPv6 header" : "truncated ICMP header");
+  if (r.overflow())
+    return fail(key, DecodeStatus::Undecodable, v6 ? "truncated ICMPv6 header" : "truncated ICMP header");
   key.icmpType = type;
   key.icmpCode = code;
   if (type != echoRequest && type != echoReply) return;

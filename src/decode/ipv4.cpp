@@ -48,7 +48,8 @@ void ipv4(std::uint8_t versionIhl, ByteReader& r, PacketKey& key) {
   if (r.overflow()) return fail(key, DecodeStatus::Undecodable, "truncated IPv4 options");
   // Total length 0 is what a capture of a TCP-segmentation-offloading sender shows: bound by caplen only.
   if (totalLength != 0) {
-    if (totalLength < headerLength) return fail(key, DecodeStatus::Undecodable, "IPv4 total length below header length");
+    if (totalLength < headerLength)
+      return fail(key, DecodeStatus::Undecodable, "IPv4 total length below header length");
     r.limit(totalLength - headerLength);  // Ethernet padding is not transport header
   }
   key.status = DecodeStatus::Ok;

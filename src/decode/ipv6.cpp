@@ -39,7 +39,12 @@ void ipv6(std::uint8_t firstByte, ByteReader& r, PacketKey& key) {
 
   for (int headers = 0; headers < kMaxIpv6ExtHeaders; ++headers) {
     switch (next) {
-      case kHopByHop: case kRouting: case kDestinationOptions: case kMobility: case kHip: case kShim6: {
+      case kHopByHop:
+      case kRouting:
+      case kDestinationOptions:
+      case kMobility:
+      case kHip:
+      case kShim6: {
         next = r.u8();
         const std::uint8_t units = r.u8();
         r.skip(units * 8u + 6);  // length in 8-byte units, not counting the first 8

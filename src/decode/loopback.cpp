@@ -20,8 +20,8 @@ void loopback(ByteReader& r, PacketKey& key, bool networkOrderOnly) {
   const std::uint32_t bigEndian = r.be32();
   if (r.overflow()) return fail(key, DecodeStatus::Undecodable, "truncated loopback header");
   // DLT_NULL is in the capturing host's byte order, which the file does not record: try both.
-  const std::uint32_t swapped = (bigEndian >> 24) | ((bigEndian >> 8) & 0xff00) | ((bigEndian << 8) & 0xff0000) |
-                                (bigEndian << 24);
+  const std::uint32_t swapped =
+      (bigEndian >> 24) | ((bigEndian >> 8) & 0xff00) | ((bigEndian << 8) & 0xff0000) | (bigEndian << 24);
   LoopFamily family = classify(bigEndian);
   if (family == LoopFamily::Other && !networkOrderOnly) family = classify(swapped);
   if (family == LoopFamily::Other) return fail(key, DecodeStatus::NotIp, "loopback family not IP");

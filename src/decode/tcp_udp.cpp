@@ -24,8 +24,10 @@ bool ports(ByteReader& r, PacketKey& key, const char* truncated) {
 
 void transport(ByteReader& r, PacketKey& key) {
   switch (key.proto) {
-    case kTcp: return tcp(r, key);
-    case kUdp: return udp(r, key);
+    case kTcp:
+      return tcp(r, key);
+    case kUdp:
+      return udp(r, key);
     case kIcmp:
       if (key.family == Family::V4) icmp(r, key, 8, 0);
       return;

@@ -3,9 +3,8 @@
 #include "sgsim/report/pcap_writer.h"
 
 #include <pcap.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>

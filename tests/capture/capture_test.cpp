@@ -41,7 +41,8 @@ class TempDir {
 };
 
 void writeFile(const std::string& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 // Classic pcap, byte by byte, as a capture from a machine of either byte order would be.
@@ -81,17 +82,36 @@ Bytes pcapng(std::uint16_t linkType, const std::vector<Record>& records) {
     b.push_back(static_cast<std::uint8_t>(v));
     b.push_back(static_cast<std::uint8_t>(v >> 8));
   };
-  u32(0x0a0d0d0a); u32(28); u32(0x1a2b3c4d); u16(1); u16(0); u32(0xffffffff); u32(0xffffffff); u32(28);
-  u32(1); u32(32); u16(linkType); u16(0); u32(0);
-  u16(9); u16(1); b.insert(b.end(), {9, 0, 0, 0});  // if_tsresol: 10^-9
-  u16(0); u16(0);                                    // opt_endofopt
+  u32(0x0a0d0d0a);
+  u32(28);
+  u32(0x1a2b3c4d);
+  u16(1);
+  u16(0);
+  u32(0xffffffff);
+  u32(0xffffffff);
+  u32(28);
+  u32(1);
+  u32(32);
+  u16(linkType);
+  u16(0);
+  u32(0);
+  u16(9);
+  u16(1);
+  b.insert(b.end(), {9, 0, 0, 0});  // if_tsresol: 10^-9
+  u16(0);
+  u16(0);  // opt_endofopt
   u32(32);
   for (const auto& r : records) {
     const auto padded = static_cast<std::uint32_t>((r.data.size() + 3) / 4 * 4);
     const std::uint32_t length = 32 + padded;
     const auto ts = static_cast<std::uint64_t>(r.tsNs);
-    u32(6); u32(length); u32(0); u32(static_cast<std::uint32_t>(ts >> 32)); u32(static_cast<std::uint32_t>(ts));
-    u32(static_cast<std::uint32_t>(r.data.size())); u32(static_cast<std::uint32_t>(r.data.size()));
+    u32(6);
+    u32(length);
+    u32(0);
+    u32(static_cast<std::uint32_t>(ts >> 32));
+    u32(static_cast<std::uint32_t>(ts));
+    u32(static_cast<std::uint32_t>(r.data.size()));
+    u32(static_cast<std::uint32_t>(r.data.size()));
     b.insert(b.end(), r.data.begin(), r.data.end());
     b.resize(b.size() + (padded - r.data.size()), 0);
     u32(length);
@@ -118,7 +138,8 @@ const std::int64_t kT0 = 1700000000LL * 1000000000LL;
 
 TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
   TempDir dir;
-  const std::vector<Record> records = {{kT0 + 123456789, ethernetFrame(1, 2)}, {kT0 + 2000000001, ethernetFrame(3, 4), 1514}};
+  const std::vector<Record> records = {{kT0 + 123456789, ethernetFrame(1, 2)},
+                                       {kT0 + 2000000001, ethernetFrame(3, 4), 1514}};
   for (bool bigEndian : {false, true}) {
     for (bool nano : {false, true}) {
       SCOPED_TRACE(testing::Message() << (bigEndian ? "big" : "little") << " endian, " << (nano ? "ns" : "us"));
@@ -148,7 +169,8 @@ TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
 TEST(CaptureReader, Pcapng) {
   TempDir dir;
   const std::string path = dir.file("t.pcapng");
-  writeFile(path, pcapng(113, {{kT0 + 5, test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)))}, {kT0 + 7, {1, 2, 3}}}));
+  writeFile(path,
+            pcapng(113, {{kT0 + 5, test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)))}, {kT0 + 7, {1, 2, 3}}}));
   auto reader = CaptureReader::open(path, 0);
   ASSERT_TRUE(reader) << reader.error().toString();
   EXPECT_EQ((*reader)->linkType(), 113);
@@ -178,8 +200,9 @@ TEST(CaptureReader, MissingAndNonCaptureFilesNameTheFile) {
 TEST(CaptureReader, TruncatedRecordKeepsEarlierFramesAndNamesTheFrame) {
   TempDir dir;
   const std::string path = dir.file("cut.pcap");
-  Bytes bytes = classicPcap(false, false, 1, {{kT0, ethernetFrame(1, 2)}, {kT0 + 1000, ethernetFrame(3, 4)},
-                                              {kT0 + 2000, ethernetFrame(5, 6)}});
+  Bytes bytes =
+      classicPcap(false, false, 1,
+                  {{kT0, ethernetFrame(1, 2)}, {kT0 + 1000, ethernetFrame(3, 4)}, {kT0 + 2000, ethernetFrame(5, 6)}});
   bytes.resize(bytes.size() - 10);
   writeFile(path, bytes);
   auto reader = CaptureReader::open(path, 0);
@@ -196,10 +219,14 @@ TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {
   TempDir dir;
   const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
   // b is big-endian and in microseconds: the merge works on the common nanosecond clock.
-  writeFile(b, classicPcap(true, false, 1, {{kT0 + 2000, ethernetFrame(1, 1)}, {kT0 + 3000, ethernetFrame(1, 2)},
-                                            {kT0 + 3000, ethernetFrame(1, 3)}}));
-  writeFile(a, classicPcap(false, true, 1, {{kT0 + 1000, ethernetFrame(0, 1)}, {kT0 + 3000, ethernetFrame(0, 2)},
-                                            {kT0 + 5000, ethernetFrame(0, 3)}}));
+  writeFile(b, classicPcap(true, false, 1,
+                           {{kT0 + 2000, ethernetFrame(1, 1)},
+                            {kT0 + 3000, ethernetFrame(1, 2)},
+                            {kT0 + 3000, ethernetFrame(1, 3)}}));
+  writeFile(a, classicPcap(false, true, 1,
+                           {{kT0 + 1000, ethernetFrame(0, 1)},
+                            {kT0 + 3000, ethernetFrame(0, 2)},
+                            {kT0 + 5000, ethernetFrame(0, 3)}}));
   auto merged = MergedCapture::open({a, b});
   ASSERT_TRUE(merged) << merged.error().toString();
   std::vector<std::pair<int, int>> order;  // (file, number), checked against the bytes the frame carries
@@ -279,7 +306,7 @@ TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
     EXPECT_EQ(data[i], sent[i]);
   }
   // The tools users open reports with accept the file.
-  for (const char* tool : {"/usr/bin/tcpdump", "/usr/bin/tshark"}) {
+  for (const char* tool : {"/usr/bin/tcpdump", "/usr/sbin/tcpdump", "/usr/bin/tshark"}) {
     if (!fs::exists(tool)) continue;
     const std::string command = std::string(tool) + " -r '" + path + "' > /dev/null 2>&1";
     EXPECT_EQ(std::system(command.c_str()), 0) << command;

@@ -46,12 +46,14 @@ std::vector<IndexRow> readIndex(const fs::path& path) {
     }
     return header.size();
   };
-  const std::size_t fileCol = column("file"), packetsCol = column("tcpdump_packets"), statusCol = column("tcpdump_status");
+  const std::size_t fileCol = column("file"), packetsCol = column("tcpdump_packets"),
+                    statusCol = column("tcpdump_status");
   while (std::getline(in, line)) {
     const auto cells = split(line);
     if (fileCol >= cells.size()) continue;
     IndexRow row{cells[fileCol]};
-    if (packetsCol < cells.size() && !cells[packetsCol].empty()) row.packets = std::strtol(cells[packetsCol].c_str(), nullptr, 10);
+    if (packetsCol < cells.size() && !cells[packetsCol].empty())
+      row.packets = std::strtol(cells[packetsCol].c_str(), nullptr, 10);
     row.tcpdumpOk = statusCol < cells.size() && cells[statusCol] == "ok";
     rows.push_back(row);
   }

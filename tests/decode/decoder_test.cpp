@@ -19,8 +19,8 @@ namespace {
 using test::Bytes;
 using test::cat;
 
-constexpr int kEthernet = 1, kRaw = 12, kRawOpenBsd = 14, kLinktypeRaw = 101, kNull = 0, kLoop = 108,
-              kSll = 113, kSll2 = 276, kIpv4Only = 228, kIpv6Only = 229;
+constexpr int kEthernet = 1, kRaw = 12, kRawOpenBsd = 14, kLinktypeRaw = 101, kNull = 0, kLoop = 108, kSll = 113,
+              kSll2 = 276, kIpv4Only = 228, kIpv6Only = 229;
 
 // Exact-size heap copy, so that a sanitizer sees any read past capLen.
 PacketKey decode(int linkType, const Bytes& frame) {
@@ -82,12 +82,22 @@ TEST(Decoder, VlanTagsOuterIdRecordedUpToEightTags) {
   EXPECT_EQ(old.vlan, 7);
   EXPECT_EQ(decode(kEthernet, test::ethernet(0x0800, tcpV4())).vlan, 0);
 
-  const auto eight = decode(kEthernet, test::ethernet(0x0800, tcpV4(),
-      {{0x8100, 1}, {0x8100, 2}, {0x8100, 3}, {0x8100, 4}, {0x8100, 5}, {0x8100, 6}, {0x8100, 7}, {0x8100, 8}}));
+  const auto eight = decode(
+      kEthernet,
+      test::ethernet(
+          0x0800, tcpV4(),
+          {{0x8100, 1}, {0x8100, 2}, {0x8100, 3}, {0x8100, 4}, {0x8100, 5}, {0x8100, 6}, {0x8100, 7}, {0x8100, 8}}));
   expectTcpV4(eight);
   const auto nine = decode(kEthernet, test::ethernet(0x0800, tcpV4(),
-      {{0x8100, 1}, {0x8100, 2}, {0x8100, 3}, {0x8100, 4}, {0x8100, 5}, {0x8100, 6}, {0x8100, 7}, {0x8100, 8},
-       {0x8100, 9}}));
+                                                     {{0x8100, 1},
+                                                      {0x8100, 2},
+                                                      {0x8100, 3},
+                                                      {0x8100, 4},
+                                                      {0x8100, 5},
+                                                      {0x8100, 6},
+                                                      {0x8100, 7},
+                                                      {0x8100, 8},
+                                                      {0x8100, 9}}));
   EXPECT_EQ(nine.status, DecodeStatus::Undecodable);
   EXPECT_STREQ(nine.detail, "too many VLAN tags");
 }
@@ -164,7 +174,8 @@ TEST(Decoder, UnsupportedLinkTypeIsNamed) {
 }
 
 TEST(Decoder, Ipv4OptionsAreSkipped) {
-  const Bytes frame = test::ipv4({.options = {0x94, 0x04, 0, 0, 0x01, 0x01, 0x01, 0x00}}, test::tcpHeader(40000, 443, 2));
+  const Bytes frame =
+      test::ipv4({.options = {0x94, 0x04, 0, 0, 0x01, 0x01, 0x01, 0x00}}, test::tcpHeader(40000, 443, 2));
   const auto k = decode(kRaw, frame);
   ASSERT_EQ(k.status, DecodeStatus::Ok);
   EXPECT_EQ(k.sport, 40000);
@@ -173,7 +184,8 @@ TEST(Decoder, Ipv4OptionsAreSkipped) {
 }
 
 TEST(Decoder, Ipv4FragmentsFirstCarriesPortsLaterDoNot) {
-  const auto first = decode(kRaw, test::ipv4({.proto = 17, .id = 777, .moreFragments = true}, test::udpHeader(1000, 53, 16)));
+  const auto first =
+      decode(kRaw, test::ipv4({.proto = 17, .id = 777, .moreFragments = true}, test::udpHeader(1000, 53, 16)));
   ASSERT_EQ(first.status, DecodeStatus::Ok);
   EXPECT_TRUE(first.isFragment);
   EXPECT_TRUE(first.firstFragment);
@@ -244,14 +256,16 @@ TEST(Decoder, Ipv6ExtensionHeaderChain) {
 }
 
 TEST(Decoder, Ipv6Fragments) {
-  const auto first = decode(kRaw, test::ipv6(44, cat({test::ipv6Fragment(17, 0, true, 0xdeadbeef), test::udpHeader(7, 8)})));
+  const auto first =
+      decode(kRaw, test::ipv6(44, cat({test::ipv6Fragment(17, 0, true, 0xdeadbeef), test::udpHeader(7, 8)})));
   ASSERT_EQ(first.status, DecodeStatus::Ok);
   EXPECT_TRUE(first.isFragment);
   EXPECT_TRUE(first.firstFragment);
   EXPECT_EQ(first.fragId, 0xdeadbeefu);
   EXPECT_EQ(first.proto, 17);
   EXPECT_EQ(first.dport, 8);
-  const auto later = decode(kRaw, test::ipv6(44, cat({test::ipv6Fragment(17, 100, false, 0xdeadbeef), test::udpHeader(7, 8)})));
+  const auto later =
+      decode(kRaw, test::ipv6(44, cat({test::ipv6Fragment(17, 100, false, 0xdeadbeef), test::udpHeader(7, 8)})));
   ASSERT_EQ(later.status, DecodeStatus::Ok);
   EXPECT_TRUE(later.isFragment);
   EXPECT_FALSE(later.firstFragment);
@@ -354,8 +368,8 @@ TEST(Decoder, EveryPrefixOfValidFramesDecodesConsistently) {
 TEST(Decoder, RandomBytesNeverCrash) {
   std::mt19937 rng(20261123);
   const int linkTypes[] = {kEthernet, kRaw, kLinktypeRaw, kNull, kLoop, kSll, kSll2, kIpv4Only, kIpv6Only, 105};
-  const Bytes seed = test::ethernet(0x86dd, test::ipv6(0, cat({test::ipv6Ext(44), test::ipv6Fragment(6, 0, true, 1),
-                                                              test::tcpHeader(1, 2, 2)})));
+  const Bytes seed = test::ethernet(
+      0x86dd, test::ipv6(0, cat({test::ipv6Ext(44), test::ipv6Fragment(6, 0, true, 1), test::tcpHeader(1, 2, 2)})));
   int ok = 0;
   for (int i = 0; i < 50000; ++i) {
     Bytes frame;

@@ -20,8 +20,8 @@
 
 namespace sgsim {
 
-inline constexpr int kMaxVlanTags = 8;          // deeper stacks are Undecodable (Suricata bounds layers too)
-inline constexpr int kMaxIpv6ExtHeaders = 16;   // a longer IPv6 extension chain is Undecodable
+inline constexpr int kMaxVlanTags = 8;         // deeper stacks are Undecodable (Suricata bounds layers too)
+inline constexpr int kMaxIpv6ExtHeaders = 16;  // a longer IPv6 extension chain is Undecodable
 
 PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen);
 

@@ -23,7 +23,7 @@ class PcapWriter {
 
   // Creates the temporary file for `path`; the error names the path.
   static Result<std::unique_ptr<PcapWriter>> open(const std::string& path, int linkType,
-                                                   std::uint32_t snapLen = kDefaultSnapLen);
+                                                  std::uint32_t snapLen = kDefaultSnapLen);
   // Without close(), the temporary files are removed and `path` is left untouched.
   ~PcapWriter();
   PcapWriter(const PcapWriter&) = delete;
