@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <set>
 
 #include <boost/json.hpp>
@@ -93,6 +94,17 @@ std::optional<ApiError> checkQuotas(const Model& m, const SecurityGroup& target)
   return std::nullopt;
 }
 
+// Near misses that differ in a field users tend to leave out (Priority, Policy, …) are the likelier typo,
+// so they are named first; a different port or protocol is more often simply another rule.
+int nearMissRank(const FieldDiff& d) {
+  static constexpr std::string_view kOrder[] = {"Priority", "Policy", "NicType", "SourcePortRange", "PortRangeListId"};
+  for (std::size_t i = 0; i < std::size(kOrder); ++i)
+    if (d.field == kOrder[i]) return static_cast<int>(i);
+  if (d.field == "PortRange") return 7;
+  if (d.field == "IpProtocol") return 8;
+  return 6;  // peer and five-tuple addresses
+}
+
 std::string labelOf(const detail::RuleDescription& d) { return detail::labelOrRequest(d.label); }
 
 // Revoke by descriptions; nullopt on success.
@@ -112,6 +124,8 @@ std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::Valid
     }
     if (matched.empty()) {
       if (v.product == Product::Ens) return ApiError{E::EnsRuleNotFound, ""};
+      std::stable_sort(near.begin(), near.end(),
+                       [](const NearMiss& a, const NearMiss& b) { return nearMissRank(a.diff) < nearMissRank(b.diff); });
       std::string note = labelOf(d) + " matched 0 rules";
       for (std::size_t i = 0; i < near.size(); ++i)
         note += (i == 0 ? "; nearest: " : ", ") + near[i].ruleId + " (" + describeDiff(near[i].diff) + ")";

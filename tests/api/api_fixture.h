@@ -2,6 +2,8 @@
 // A small network built in C++ (the JSON loader is a separate stage): one basic web group with rules of
 // every peer kind, its neighbours in and out of its VPC, an enterprise group and an ENS group.
 
+#include <gtest/gtest.h>
+
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -108,6 +110,13 @@ inline const Rule* findRule(const Model& m, const std::string& id) {
     for (const auto& r : g.rules)
       if (r.id == id) return &r;
   return nullptr;
+}
+
+// Parses a request the way a user would paste it and applies it.
+inline ApiOutcome run(Model& m, const std::string& text) {
+  auto req = parseRequest(text);
+  EXPECT_TRUE(req.ok()) << req.error().toString();
+  return req.ok() ? applyRequest(m, *req) : ApiOutcome{};
 }
 
 }  // namespace sgsim::test
