@@ -90,16 +90,17 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
         }
       }
       if (target == nullptr) {
+        // Open the coarsest table this rule may use that does not exist yet: rounded lengths, then exact
+        // lengths, first on the addresses alone, then with the port and protocol the rule pins down. Rules
+        // equal on every keyed field cannot be told apart by any table: they share the last bucket.
         const int rsl = sl - sl % step;
         const int rdl = dl - dl % step;
-        if (findShape(rsl, rdl, ruleAux) == nullptr) {
-          target = &openTable(rsl, rdl, ruleAux);
-        } else {
-          target = findShape(sl, dl, ruleAux);
-          // Every compatible table is full for this key, the exact one included: rules with equal keys
-          // cannot be told apart by any table, so this bucket simply grows.
-          if (target == nullptr) target = &openTable(sl, dl, ruleAux);
+        const std::pair<int, int> lengths[] = {{rsl, rdl}, {sl, dl}};
+        for (std::uint32_t aux : {0u, ruleAux}) {
+          for (auto [s, d] : lengths)
+            if (target == nullptr && findShape(s, d, aux) == nullptr) target = &openTable(s, d, aux);
         }
+        if (target == nullptr) target = findShape(sl, dl, ruleAux);
       }
     } else {
       target = findShape(sl, dl, ruleAux);
@@ -129,7 +130,10 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
       for (std::uint32_t pos : positions) {
         const RuleBox& b = boxes_[pos];
         rules_.push_back(V4Rule{b.src.base.v4Value(), prefixMask(b.src.prefix), b.dst.base.v4Value(),
-                                prefixMask(b.dst.prefix), b.sportLo, b.sportHi, b.dportLo, b.dportHi, b.proto, pos});
+                                prefixMask(b.dst.prefix), b.sportLo, static_cast<std::uint16_t>(b.sportHi - b.sportLo),
+                                b.dportLo, static_cast<std::uint16_t>(b.dportHi - b.dportLo),
+                                static_cast<std::uint8_t>(b.proto < 0 ? 0 : b.proto),
+                                static_cast<std::uint8_t>(b.proto < 0 ? 0 : 0xFF), pos});
         out.minPos = std::min(out.minPos, pos);
       }
     }
@@ -157,9 +161,12 @@ std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
       if (s.count == 0) break;
       if (s.ip != ip || s.aux != a) continue;
       for (const V4Rule *r = rules_.data() + s.begin, *end = r + s.count; r != end && r->pos < best; ++r) {
-        if ((src & r->srcMask) == r->srcBase && (dst & r->dstMask) == r->dstBase && key.sport >= r->sportLo &&
-            key.sport <= r->sportHi && key.dport >= r->dportLo && key.dport <= r->dportHi &&
-            (r->proto < 0 || r->proto == key.proto)) {
+        // One branch per rule instead of six: buckets mix rules that differ in any field.
+        const bool hit = ((src & r->srcMask) == r->srcBase) & ((dst & r->dstMask) == r->dstBase) &
+                         (static_cast<std::uint16_t>(key.sport - r->sportLo) <= r->sportSpan) &
+                         (static_cast<std::uint16_t>(key.dport - r->dportLo) <= r->dportSpan) &
+                         ((key.proto & r->protoMask) == r->proto);
+        if (hit) {
           best = r->pos;
           break;
         }

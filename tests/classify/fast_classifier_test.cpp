@@ -18,10 +18,10 @@ using test_util::box;
 using test_util::key;
 
 const FastClassifier::Options kConfigs[] = {
-    {},                                                            // TupleMerge defaults
-    {.mergeTuples = false, .collisionLimit = 8, .lengthStep = 4},  // plain tuple-space search
-    {.mergeTuples = true, .collisionLimit = 1, .lengthStep = 1},   // every bucket overflows early
-    {.mergeTuples = true, .collisionLimit = 64, .lengthStep = 8},  // long buckets, coarse tables
+    {},                                                              // TupleMerge defaults
+    {.mergeTuples = false, .collisionLimit = 64, .lengthStep = 16},  // plain tuple-space search
+    {.mergeTuples = true, .collisionLimit = 1, .lengthStep = 1},     // buckets overflow at once: port/proto keys
+    {.mergeTuples = true, .collisionLimit = 2, .lengthStep = 8},     // a few rules per bucket, coarse tables
 };
 
 TEST(FastClassifier, LowestRankWinsRegardlessOfInsertionOrder) {

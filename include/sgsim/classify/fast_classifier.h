@@ -53,8 +53,8 @@ class FastClassifier {
     // false: plain tuple-space search (one table per exact tuple, unbounded buckets) — kept for the
     // measurements above and as a second configuration for the differential tests.
     bool mergeTuples = true;
-    std::uint32_t collisionLimit = 8;  // rules per bucket before a rule looks for another table
-    std::uint32_t lengthStep = 4;      // new tables round prefix lengths down to a multiple of this
+    std::uint32_t collisionLimit = 64;  // rules per bucket before a rule looks for another table
+    std::uint32_t lengthStep = 16;      // new tables round prefix lengths down to a multiple of this
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
@@ -70,9 +70,9 @@ class FastClassifier {
  private:
   struct V4Rule {
     std::uint32_t srcBase, srcMask, dstBase, dstMask;
-    std::uint16_t sportLo, sportHi, dportLo, dportHi;
-    std::int32_t proto;  // -1 = any
-    std::uint32_t pos;   // index into boxes_
+    std::uint16_t sportLo, sportSpan, dportLo, dportSpan;  // range = [lo, lo + span]
+    std::uint8_t proto, protoMask;                         // any protocol: 0/0
+    std::uint32_t pos;                                     // index into boxes_
   };
   struct Slot {
     std::uint64_t ip = 0;   // masked source << 32 | masked destination
