@@ -124,6 +124,35 @@ TEST(ModelJson, RoundTripsRandomModels) {
   }
 }
 
+TEST(ModelJson, DamagedDocumentsAreRefusedOrRoundTrip) {
+  // Whatever the damage, the loader answers with a model or an Error, never a crash or an exception, and any
+  // model it accepts survives a write and a reload unchanged.
+  std::mt19937 rng(7);
+  const std::string base = kBaseModel;
+  const std::string alphabet = "{}[]\":,0123456789-/. aA";
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits && !text.empty(); ++k) {
+      const std::size_t at = rng() % text.size();
+      if (rng() % 2 == 0) {
+        text.erase(at, 1);
+      } else {
+        text[at] = alphabet[rng() % alphabet.size()];
+      }
+    }
+    Result<Model> m = Error{};
+    ASSERT_NO_THROW(m = parseModel(text, std::nullopt, "fuzz")) << text;
+    if (!m.ok()) {
+      EXPECT_FALSE(m.error().message.empty());
+      continue;
+    }
+    auto back = parseModel(serializeModel(*m), std::nullopt, "again");
+    ASSERT_TRUE(back.ok()) << back.error().toString() << "\n" << text;
+    EXPECT_EQ(*back, *m) << text;
+  }
+}
+
 TEST(ModelJson, ErrorNamesThePathAndTheProblem) {
   EXPECT_EQ(errorFor([](json::object& root) {
               root["SecurityGroups"].as_array()[0].as_object()["Permissions"].as_object()["Permission"].as_array().push_back(
@@ -264,6 +293,42 @@ std::vector<BadCase> badCases() {
        "NetworkInterfaces[0].SecurityGroupIds", "11 groups, more than Quotas.GroupsPerEni (10)"},
       {"bad narrowing", [](json::object& o) { ruleOf(o, 0, 0)["DestCidrIp"] = "10.0.0.5/40"; }, dest,
        "is not an IPv4 CIDR block"},
+      {"ICMP with IPv6 addresses",
+       [](json::object& o) {
+         ruleOf(o, 0, 0)["IpProtocol"] = "ICMP";
+         ruleOf(o, 0, 0)["PortRange"] = "-1/-1";
+         ruleOf(o, 0, 0)["SourceCidrIp"] = "";
+         ruleOf(o, 0, 0)["Ipv6SourceCidrIp"] = "::/0";
+       },
+       proto, "ICMP is IPv4 only"},
+      {"zero timeout",
+       [](json::object& o) { eni0(o)["ConnectionTrackingConfiguration"] = json::object{{"UdpTimeout", 0}}; },
+       "NetworkInterfaces[0].ConnectionTrackingConfiguration.UdpTimeout", "0 is not a positive integer"},
+      {"bad quota", [](json::object& o) { o["Quotas"] = json::object{{"GroupsPerEni", "many"}}; },
+       "Quotas.GroupsPerEni", "is not an integer"},
+      {"prefix list entry of the other family",
+       [](json::object& o) {
+         o["PrefixLists"] = json::parse(R"([{"PrefixListId": "pl-1", "AddressFamily": "IPv6",
+                                            "Entries": {"Entry": [{"Cidr": "10.0.0.0/8"}]}}])");
+       },
+       "PrefixLists[0].Entries.Entry[0].Cidr", "is not an IPv6 CIDR block"},
+      {"duplicate prefix list id",
+       [](json::object& o) {
+         o["PrefixLists"] = json::parse(R"([{"PrefixListId": "pl-1"}, {"PrefixListId": "pl-1"}])");
+       },
+       "PrefixLists[1].PrefixListId", "duplicate id \"pl-1\""},
+      {"bad port range list entry",
+       [](json::object& o) {
+         o["PortRangeLists"] = json::parse(R"([{"PortRangeListId": "prl-1", "Entries": [{"PortRange": "80"}]}])");
+       },
+       "PortRangeLists[0].Entries[0].PortRange", "is not a port range"},
+      {"port range list on ICMP",
+       [](json::object& o) {
+         ruleOf(o, 0, 0)["IpProtocol"] = "ICMP";
+         ruleOf(o, 0, 0)["PortRange"] = "";
+         ruleOf(o, 0, 0)["PortRangeListId"] = "prl-1";
+       },
+       r + ".PortRangeListId", "needs TCP or UDP"},
       {"permissions of the wrong shape",
        [](json::object& o) { o["SecurityGroups"].as_array()[0].as_object()["Permissions"] = 3; },
        "SecurityGroups[0].Permissions", "expected an array or {\"Permission\": [...]}"},
@@ -297,6 +362,19 @@ TEST(ModelJson, InvalidJsonSaysWhere) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().where, "bad.json:3:6");
   EXPECT_NE(m.error().message.find("invalid JSON"), std::string::npos);
+}
+
+TEST(ModelJson, AcceptsCommentsAsInTheFormatDocument) {
+  const std::string text = std::string("// a hand-written teaching model\n") + kBaseModel;
+  EXPECT_EQ(mustParse(text), mustParse(kBaseModel));
+}
+
+TEST(ModelJson, IcmpWithoutPortRangeMeansEveryPacket) {
+  const Model m = mustParse(editedModel([](json::object& o) {
+    ruleOf(o, 0, 0)["IpProtocol"] = "icmp";
+    ruleOf(o, 0, 0).erase("PortRange");
+  }));
+  EXPECT_EQ(m.groups[0].rules[0].portRange, PortRange::anyPort());
 }
 
 TEST(ModelJson, EmptyStringIsAbsent) {
