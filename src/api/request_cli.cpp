@@ -112,6 +112,9 @@ Result<ApiRequest> parseCliRequest(std::string_view text) {
     }
   }
   if (positional.size() < 2) return Error{"request", "expected `aliyun <ecs|ens> <Action> --Name value …`"};
+  // A stray word is usually a second list value (`--SecurityGroupRuleId a b`): dropping it would revoke less.
+  if (positional.size() > 2)
+    return Error{"request", "unexpected word '" + positional[2] + "' (give list values as --Name.1 a --Name.2 b)"};
   std::optional<Product> product;
   if (iequals(positional[0], "ecs")) product = Product::Ecs;
   else if (iequals(positional[0], "ens")) product = Product::Ens;

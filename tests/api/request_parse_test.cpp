@@ -177,6 +177,9 @@ TEST(RequestCli, Errors) {
   EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId 'sg-1").ok());  // unterminated
   EXPECT_FALSE(parseRequest("aliyun vpc RevokeSecurityGroup --SecurityGroupId sg-1").ok());
   EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId").ok());
+  auto stray = parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --SecurityGroupRuleId sgr-a sgr-b");
+  ASSERT_FALSE(stray.ok());
+  EXPECT_THAT(stray.error().message, HasSubstr("sgr-b"));
 }
 
 TEST(RequestLoad, FileOrText) {
