@@ -37,7 +37,11 @@ Mac Capture::macOf(const IpAddr& a, bool local) {
   // which answers with ee:ff:ff:ff:ff:ff.
   if (!local) return Mac{0xee, 0xff, 0xff, 0xff, 0xff, 0xff};
   const std::uint64_t h = (a.hi ^ a.lo) * 0x9e3779b97f4a7c15ULL;
-  return Mac{0x00, 0x16, 0x3e, static_cast<std::uint8_t>(h >> 56), static_cast<std::uint8_t>(h >> 48),
+  return Mac{0x00,
+             0x16,
+             0x3e,
+             static_cast<std::uint8_t>(h >> 56),
+             static_cast<std::uint8_t>(h >> 48),
              static_cast<std::uint8_t>(a.lo)};
 }
 

@@ -19,8 +19,8 @@ Bytes Rng::bytes(std::size_t n) {
   return b;
 }
 
-void sendIp(Capture& cap, std::int64_t tsNs, const IpAddr& src, const IpAddr& dst, std::uint8_t proto,
-            const Bytes& l4, std::uint8_t ttl, const std::vector<Ipv6Ext>& v6Ext) {
+void sendIp(Capture& cap, std::int64_t tsNs, const IpAddr& src, const IpAddr& dst, std::uint8_t proto, const Bytes& l4,
+            std::uint8_t ttl, const std::vector<Ipv6Ext>& v6Ext) {
   IpOptions opt;
   opt.ttl = ttl;
   if (!src.isV4()) opt.v6Ext = v6Ext;
@@ -251,8 +251,8 @@ Bytes printable(Rng& rng, std::size_t n) {
   return b;
 }
 
-constexpr std::uint32_t kMysqlCaps = 0x00000001 | 0x00000004 | 0x00000008 | 0x00000200 | 0x00002000 |
-                                     0x00008000 | 0x00010000 | 0x00020000 | 0x00080000 | 0x00200000;
+constexpr std::uint32_t kMysqlCaps = 0x00000001 | 0x00000004 | 0x00000008 | 0x00000200 | 0x00002000 | 0x00008000 |
+                                     0x00010000 | 0x00020000 | 0x00080000 | 0x00200000;
 
 }  // namespace
 

@@ -29,8 +29,8 @@ class Rng {
 };
 
 // Send one IP packet with the next IPv4 identification of its source.
-void sendIp(Capture& cap, std::int64_t tsNs, const IpAddr& src, const IpAddr& dst, std::uint8_t proto,
-            const Bytes& l4, std::uint8_t ttl = 64, const std::vector<Ipv6Ext>& v6Ext = {});
+void sendIp(Capture& cap, std::int64_t tsNs, const IpAddr& src, const IpAddr& dst, std::uint8_t proto, const Bytes& l4,
+            std::uint8_t ttl = 64, const std::vector<Ipv6Ext>& v6Ext = {});
 
 class TcpConn {
  public:

@@ -68,7 +68,7 @@ struct Ipv6Ext {
 
 struct IpOptions {
   std::uint8_t ttl = 64;
-  std::uint16_t id = 0;     // IPv4 identification
+  std::uint16_t id = 0;  // IPv4 identification
   bool dontFragment = true;
   std::vector<Ipv6Ext> v6Ext;  // in order, before the transport header
 };

@@ -53,8 +53,7 @@ void webVisit(Capture& cap, Rng& rng, const IpAddr& client, const IpAddr& server
 }
 
 // An interactive SSH session: banners, key exchange, then keystrokes echoed for `seconds`.
-void sshSession(Capture& cap, Rng& rng, const IpAddr& client, const IpAddr& server, std::int64_t start,
-                int seconds) {
+void sshSession(Capture& cap, Rng& rng, const IpAddr& client, const IpAddr& server, std::int64_t start, int seconds) {
   TcpConn c(cap, rng, client, ephemeralPort(rng), server, 22, start, rng.range(15, 40) * kMs);
   c.handshake();
   c.serverSends(sshBanner("OpenSSH_9.2p1 Debian-2+deb12u3"));
@@ -83,8 +82,8 @@ void dnsLookup(Capture& cap, Rng& rng, std::int64_t t, std::uint16_t sport, cons
 Capture webBasic() {
   Capture cap(Link::Ethernet, {kWeb, kWeb6});
   Rng rng(1);
-  const std::array clients4 = {ip("198.18.5.20"), ip("198.19.77.3"), kClient, ip("192.0.2.200"), kOffice1,
-                               ip("198.18.200.9")};
+  const std::array clients4 = {ip("198.18.5.20"), ip("198.19.77.3"), kClient,
+                               ip("192.0.2.200"), kOffice1,          ip("198.18.200.9")};
   const std::array clients6 = {kClient6, ip("2001:db8:bbbb::20")};
   for (int i = 0; i < 36; ++i) {
     const IpAddr& c = clients4[static_cast<std::size_t>(rng.range(0, clients4.size() - 1))];
@@ -138,8 +137,7 @@ Capture webBasic() {
   return cap;
 }
 
-void mysqlSession(Capture& cap, Rng& rng, const IpAddr& client, std::int64_t start, int queries,
-                  std::int64_t spacing) {
+void mysqlSession(Capture& cap, Rng& rng, const IpAddr& client, std::int64_t start, int queries, std::int64_t spacing) {
   TcpConn c(cap, rng, client, ephemeralPort(rng), kDb, 3306, start, kMs / 2);
   c.handshake();
   c.serverSends(mysqlGreeting(rng, static_cast<std::uint32_t>(rng.range(10, 9999))));
@@ -184,8 +182,7 @@ Capture twoTierInternal() {
   for (int i = 0; i < 4; ++i) {
     const auto id = static_cast<std::uint16_t>(rng.next());
     udpExchange(cap, kT0 + (30 + 60 * i) * kSec, kDb, ephemeralPort(rng), kResolver, 53,
-                dnsQuery(id, "repo.example.org", 1), dnsResponse(id, "repo.example.org", 1, Bytes{47, 88, 9, 9}),
-                kMs);
+                dnsQuery(id, "repo.example.org", 1), dnsResponse(id, "repo.example.org", 1, Bytes{47, 88, 9, 9}), kMs);
   }
   return cap;
 }
@@ -290,8 +287,8 @@ Capture fragmentsV4V6() {
   sendFragments(kT0 + kSec + kMs, v4(kWeb, kMonitor, kProtoIcmp, icmpEcho(false, 0x0abc, 1, echoData)), 1480, 0);
   // Fragmented UDP to a closed port (dropped): every fragment shares the first's fate.
   const IpAddr outsider = ip("198.18.5.20");
-  sendFragments(kT0 + 3 * kSec, v4(outsider, kWeb, kProtoUdp, udpDatagram(outsider, kWeb, 40000, 9999, rng.bytes(4000))),
-                1480, 0);
+  sendFragments(kT0 + 3 * kSec,
+                v4(outsider, kWeb, kProtoUdp, udpDatagram(outsider, kWeb, 40000, 9999, rng.bytes(4000))), 1480, 0);
   // The server's small request and a fragmented answer (established).
   sendIp(cap, kT0 + 5 * kSec, kWeb, kUpstream, kProtoUdp, udpDatagram(kWeb, kUpstream, 40001, 40000, rng.bytes(64)));
   sendFragments(kT0 + 5 * kSec + 30 * kMs,
@@ -302,12 +299,13 @@ Capture fragmentsV4V6() {
     cap.addIp(kT0 + 7 * kSec, fragmentIpv4(lost, 1480).back());
   }
   // IPv6: fragmented UDP to a closed port (dropped), a large ICMPv6 echo out and its fragmented reply.
-  sendFragments(kT0 + 9 * kSec, ipPacket(kClient6, kWeb6, kProtoUdp, udpDatagram(kClient6, kWeb6, 40003, 9999,
-                                                                                   rng.bytes(3000))),
-                1448, 0x11111111);
+  sendFragments(kT0 + 9 * kSec,
+                ipPacket(kClient6, kWeb6, kProtoUdp, udpDatagram(kClient6, kWeb6, 40003, 9999, rng.bytes(3000))), 1448,
+                0x11111111);
   const Bytes echo6 = pingPayload(kT0 + 11 * kSec, 2000);
-  sendFragments(kT0 + 11 * kSec, ipPacket(kWeb6, kClient6, kProtoIcmpv6, icmpv6Echo(kWeb6, kClient6, true, 7, 1, echo6)),
-                1448, 0x22222222);
+  sendFragments(kT0 + 11 * kSec,
+                ipPacket(kWeb6, kClient6, kProtoIcmpv6, icmpv6Echo(kWeb6, kClient6, true, 7, 1, echo6)), 1448,
+                0x22222222);
   sendFragments(kT0 + 11 * kSec + 40 * kMs,
                 ipPacket(kClient6, kWeb6, kProtoIcmpv6, icmpv6Echo(kClient6, kWeb6, false, 7, 1, echo6)), 1448,
                 0x33333333);
@@ -342,8 +340,8 @@ Capture linkExchange(Link link) {
   c.serverSends(httpResponse(rng, 200, 600));
   c.closeFin(true);
   udpExchange(cap, start + 500 * kMs + 777, kWeb, 42000, kResolver, 53, dnsQuery(0x4242, "www.example.com", 28),
-              dnsResponse(0x4242, "www.example.com", 28, Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                0x05}),
+              dnsResponse(0x4242, "www.example.com", 28,
+                          Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05}),
               1234567);
   ping(cap, start + 700 * kMs + 1, kMonitor, kWeb, 0x0042, 2, kSec, 987654);
   TcpConn s(cap, rng, kClient6, 51001, kWeb6, 443, start + 3 * kSec + 3, 31234567);
@@ -424,8 +422,7 @@ Capture nonIpMixed() {
     put16(b, 2 * 256);
     put16(b, 15 * 256);
     const Mac stp{0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
-    cap.addFrame(kT0 + (3 + 2 * i) * kSec,
-                 padded(ethernetFrame(stp, bridge, static_cast<std::uint16_t>(b.size()), b)));
+    cap.addFrame(kT0 + (3 + 2 * i) * kSec, padded(ethernetFrame(stp, bridge, static_cast<std::uint16_t>(b.size()), b)));
   }
   // A frame of a local experimental EtherType.
   cap.addFrame(kT0 + 12 * kSec, padded(ethernetFrame(broadcast, bridge, 0x88b5, rng.bytes(20))));
@@ -436,8 +433,7 @@ Capture nonIpMixed() {
     IpOptions o;
     o.ttl = 255;
     const Mac mcast{0x33, 0x33, 0xff, 0x00, 0x00, 0x05};
-    cap.addFrame(kT0 + 13 * kSec,
-                 ethernetFrame(mcast, me, 0x86dd, ipPacket(ip("::"), solicited, kProtoIcmpv6, ns, o)));
+    cap.addFrame(kT0 + 13 * kSec, ethernetFrame(mcast, me, 0x86dd, ipPacket(ip("::"), solicited, kProtoIcmpv6, ns, o)));
   }
   // Ordinary IP traffic in between.
   ping(cap, kT0 + 5 * kSec, kMonitor, kWeb, 0x0303, 3, kSec, kMs);
@@ -461,13 +457,15 @@ Capture tunnelGre() {
     const Bytes data = pingPayload(t, 56);
     IpOptions o;
     o.id = static_cast<std::uint16_t>(100 + i);
-    tunnel(t, kWeb, peer, ipPacket(innerA, innerB, kProtoIcmp, icmpEcho(true, 0x0505, static_cast<std::uint16_t>(i + 1), data), o));
+    tunnel(t, kWeb, peer,
+           ipPacket(innerA, innerB, kProtoIcmp, icmpEcho(true, 0x0505, static_cast<std::uint16_t>(i + 1), data), o));
     tunnel(t + 2 * kMs, peer, kWeb,
            ipPacket(innerB, innerA, kProtoIcmp, icmpEcho(false, 0x0505, static_cast<std::uint16_t>(i + 1), data), o));
   }
   const auto id = static_cast<std::uint16_t>(rng.next());
-  tunnel(kT0 + 6 * kSec, kWeb, peer,
-         ipPacket(innerA, innerB, kProtoUdp, udpDatagram(innerA, innerB, 45000, 53, dnsQuery(id, "tunnel.example", 1))));
+  tunnel(
+      kT0 + 6 * kSec, kWeb, peer,
+      ipPacket(innerA, innerB, kProtoUdp, udpDatagram(innerA, innerB, 45000, 53, dnsQuery(id, "tunnel.example", 1))));
   tunnel(kT0 + 6 * kSec + 3 * kMs, peer, kWeb,
          ipPacket(innerB, innerA, kProtoUdp,
                   udpDatagram(innerB, innerA, 53, 45000, dnsResponse(id, "tunnel.example", 1, Bytes{172, 16, 0, 9}))));
@@ -481,8 +479,7 @@ Capture tunnelGre() {
 
 const std::vector<Scenario>& scenarios() {
   static const std::vector<Scenario> all = {
-      {"web_basic", FileFormat::Micro, "web server 10.0.0.5 over ~10 minutes: HTTP(S), admin SSH, scan, DNS",
-       webBasic},
+      {"web_basic", FileFormat::Micro, "web server 10.0.0.5 over ~10 minutes: HTTP(S), admin SSH, scan, DNS", webBasic},
       {"two_tier_internal", FileFormat::Micro, "web/app/db ENIs: MySQL via SourceGroupId, intra-group, prefix list",
        twoTierInternal},
       {"tcp_close_timeouts", FileFormat::Micro, "FIN/RST closes, port reuse, UDP/ICMP/TCP idle timeouts",
