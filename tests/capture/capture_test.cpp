@@ -136,6 +136,16 @@ std::vector<Frame> readAll(CaptureReader& reader, std::vector<Bytes>* data = nul
 
 const std::int64_t kT0 = 1700000000LL * 1000000000LL;
 
+// A frame to hand to the writer; `bytes` must outlive it.
+Frame frameOf(const Bytes& bytes, std::int64_t tsNs, int linkType = 1) {
+  Frame f;
+  f.tsNs = tsNs;
+  f.linkType = linkType;
+  f.data = bytes.data();
+  f.capLen = f.wireLen = static_cast<std::uint32_t>(bytes.size());
+  return f;
+}
+
 TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
   TempDir dir;
   const std::vector<Record> records = {{kT0 + 123456789, ethernetFrame(1, 2)},
@@ -215,6 +225,32 @@ TEST(CaptureReader, TruncatedRecordKeepsEarlierFramesAndNamesTheFrame) {
   EXPECT_FALSE((*reader)->next(f));  // stays at the end
 }
 
+// A capture cut at any byte (a copy interrupted, a disk full): either it is refused at open, or the whole
+// records before the cut are delivered and the first incomplete one is named.
+TEST(CaptureReader, FileCutAtEveryByte) {
+  TempDir dir;
+  const std::string path = dir.file("cut.pcap");
+  const Bytes whole = classicPcap(true, true, 1, {{kT0, ethernetFrame(1, 1)}, {kT0 + 1, ethernetFrame(1, 2)}});
+  const std::size_t firstRecordEnd = 24 + 16 + ethernetFrame(1, 1).size();
+  for (std::size_t n = 0; n <= whole.size(); ++n) {
+    SCOPED_TRACE(n);
+    writeFile(path, Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n)));
+    auto reader = CaptureReader::open(path, 0);
+    if (n < 24) {
+      EXPECT_FALSE(reader);
+      continue;
+    }
+    ASSERT_TRUE(reader) << reader.error().toString();
+    const std::size_t expected = n == whole.size() ? 2 : n >= firstRecordEnd ? 1 : 0;
+    EXPECT_EQ(readAll(**reader).size(), expected);
+    const bool cleanEnd = n == 24 || n == firstRecordEnd || n == whole.size();
+    ASSERT_EQ((*reader)->error().has_value(), !cleanEnd);
+    if (!cleanEnd) {
+      EXPECT_EQ((*reader)->error()->where, path + ": frame " + std::to_string(expected + 1));
+    }
+  }
+}
+
 TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {
   TempDir dir;
   const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
@@ -280,12 +316,8 @@ TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
   std::vector<Bytes> sent;
   for (int i = 0; i < 5; ++i) {
     sent.push_back(ethernetFrame(static_cast<std::uint16_t>(i), 80));
-    Frame f;
-    f.tsNs = kT0 + i * 1000000007LL;
-    f.capLen = static_cast<std::uint32_t>(sent.back().size());
+    Frame f = frameOf(sent.back(), kT0 + i * 1000000007LL);
     f.wireLen = f.capLen + 100;
-    f.linkType = 1;
-    f.data = sent.back().data();
     ASSERT_TRUE((*writer)->write(f));
   }
   EXPECT_FALSE(fs::exists(path));  // only the temporary exists until close()
@@ -313,6 +345,52 @@ TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
   }
 }
 
+// pcapng as Wireshark writes it (options in every block), when editcap is installed.
+TEST(PcapWriter, WiresharkPcapngOfOurOutputReadsBackAlike) {
+  if (!fs::exists("/usr/bin/editcap")) GTEST_SKIP() << "editcap not installed";
+  TempDir dir;
+  const std::string path = dir.file("out.pcap"), converted = dir.file("out.pcapng");
+  auto writer = PcapWriter::open(path, 1);
+  ASSERT_TRUE(writer);
+  const Bytes frame = ethernetFrame(5, 6);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*writer)->write(frameOf(frame, kT0 + i * 333333333LL)));
+  }
+  ASSERT_TRUE((*writer)->close());
+  const std::string command = "/usr/bin/editcap -F pcapng '" + path + "' '" + converted + "' > /dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  auto reader = CaptureReader::open(converted, 0);
+  ASSERT_TRUE(reader) << reader.error().toString();
+  std::vector<Bytes> data;
+  const auto frames = readAll(**reader, &data);
+  ASSERT_EQ(frames.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(frames[i].tsNs, kT0 + i * 333333333LL);
+    EXPECT_EQ(data[i], frame);
+  }
+}
+
+TEST(PcapWriter, CutsFramesToTheSnapLengthAndRefusesWritesAfterClose) {
+  TempDir dir;
+  const std::string path = dir.file("snap.pcap");
+  auto writer = PcapWriter::open(path, 1, 20);
+  ASSERT_TRUE(writer);
+  const Bytes frame = ethernetFrame(1, 2);
+  const Frame f = frameOf(frame, kT0);
+  ASSERT_TRUE((*writer)->write(f));
+  ASSERT_TRUE((*writer)->close());
+  EXPECT_FALSE((*writer)->write(f));
+  EXPECT_FALSE((*writer)->close());
+  auto reader = CaptureReader::open(path, 0);
+  ASSERT_TRUE(reader);
+  std::vector<Bytes> data;
+  const auto frames = readAll(**reader, &data);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].capLen, 20u);
+  EXPECT_EQ(frames[0].wireLen, frame.size());
+  EXPECT_EQ(data[0], Bytes(frame.begin(), frame.begin() + 20));
+}
+
 TEST(PcapWriter, OtherLinkTypesGoToSiblingFiles) {
   TempDir dir;
   const std::string path = dir.file("out.pcap");
@@ -320,16 +398,8 @@ TEST(PcapWriter, OtherLinkTypesGoToSiblingFiles) {
   ASSERT_TRUE(writer);
   const Bytes eth = ethernetFrame(1, 2);
   const Bytes cooked = test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)));
-  Frame f;
-  f.tsNs = kT0;
-  f.linkType = 113;
-  f.data = cooked.data();
-  f.capLen = f.wireLen = static_cast<std::uint32_t>(cooked.size());
-  ASSERT_TRUE((*writer)->write(f));
-  f.linkType = 1;
-  f.data = eth.data();
-  f.capLen = f.wireLen = static_cast<std::uint32_t>(eth.size());
-  ASSERT_TRUE((*writer)->write(f));
+  ASSERT_TRUE((*writer)->write(frameOf(cooked, kT0, 113)));
+  ASSERT_TRUE((*writer)->write(frameOf(eth, kT0)));
   auto written = (*writer)->close();
   ASSERT_TRUE(written);
   const std::string sibling = dir.file("out.LINUX_SLL.pcap");
