@@ -70,7 +70,10 @@ std::optional<Error> writeFileAtomically(const std::string& path, std::string_vi
   std::string tmp;
   int rawFd = -1;
   for (int attempt = 0; attempt < 100 && rawFd < 0; ++attempt) {
-    tmp = dir + "/." + base + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    tmp = dir;
+    tmp += "/.";
+    tmp += base;
+    tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
     rawFd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (rawFd < 0 && errno != EEXIST) return Error{path, sysError("cannot create a temporary file beside it")};
   }
@@ -82,7 +85,8 @@ std::optional<Error> writeFileAtomically(const std::string& path, std::string_vi
     ::unlink(tmp.c_str());
     return Error{path, why};
   };
-  if (haveExisting && ::fchmod(fd.get(), existing.st_mode & 07777) != 0) return fail(sysError("cannot set permissions"));
+  if (haveExisting && ::fchmod(fd.get(), existing.st_mode & 07777) != 0)
+    return fail(sysError("cannot set permissions"));
   if (!writeAll(fd.get(), content)) return fail(sysError("cannot write"));
   if (::fsync(fd.get()) != 0) return fail(sysError("cannot flush to disk"));
   if (::close(fd.release()) != 0) {

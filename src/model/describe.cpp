@@ -4,9 +4,12 @@ namespace sgsim {
 
 std::string describePeer(const Peer& peer) {
   switch (peer.kind) {
-    case Peer::Kind::Cidr: return peer.cidr.toString();
-    case Peer::Kind::Group: return "group " + peer.groupId;
-    case Peer::Kind::PrefixList: return "prefix list " + peer.prefixListId;
+    case Peer::Kind::Cidr:
+      return peer.cidr.toString();
+    case Peer::Kind::Group:
+      return "group " + peer.groupId;
+    case Peer::Kind::PrefixList:
+      return "prefix list " + peer.prefixListId;
   }
   return "?";
 }

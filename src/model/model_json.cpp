@@ -4,9 +4,8 @@
 
 #include "sgsim/model/model_json.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
@@ -39,12 +38,10 @@ struct SideKeys {
   const char* localV4;
   const char* localV6;
 };
-constexpr SideKeys kIngressKeys{"SourceCidrIp",           "Ipv6SourceCidrIp", "SourceGroupId",
-                                "SourceGroupOwnerAccount", "SourceGroupOwnerId", "SourcePrefixListId",
-                                "DestCidrIp",             "Ipv6DestCidrIp"};
-constexpr SideKeys kEgressKeys{"DestCidrIp",           "Ipv6DestCidrIp", "DestGroupId",
-                               "DestGroupOwnerAccount", "DestGroupOwnerId", "DestPrefixListId",
-                               "SourceCidrIp",         "Ipv6SourceCidrIp"};
+constexpr SideKeys kIngressKeys{"SourceCidrIp",       "Ipv6SourceCidrIp",   "SourceGroupId", "SourceGroupOwnerAccount",
+                                "SourceGroupOwnerId", "SourcePrefixListId", "DestCidrIp",    "Ipv6DestCidrIp"};
+constexpr SideKeys kEgressKeys{"DestCidrIp",       "Ipv6DestCidrIp",   "DestGroupId",  "DestGroupOwnerAccount",
+                               "DestGroupOwnerId", "DestPrefixListId", "SourceCidrIp", "Ipv6SourceCidrIp"};
 const SideKeys& keysFor(Direction d) { return d == Direction::Ingress ? kIngressKeys : kEgressKeys; }
 
 bool isPortProtocol(Protocol p) { return p == Protocol::Tcp || p == Protocol::Udp; }
@@ -69,8 +66,7 @@ class Loader {
   // Scalar fields. Missing, null and "" are all "absent" (real Describe output writes unused fields as "").
   bool str(const json::object& o, std::string_view key, const std::string& path, std::optional<std::string>& out);
   bool str(const json::object& o, std::string_view key, const std::string& path, std::string& out);
-  bool integer(const json::object& o, std::string_view key, const std::string& path,
-               std::optional<std::int64_t>& out);
+  bool integer(const json::object& o, std::string_view key, const std::string& path, std::optional<std::int64_t>& out);
   bool positive(const json::object& o, std::string_view key, const std::string& path, std::uint32_t& out);
   const json::object* object(const json::value& v, const std::string& path);
   // An enumerated value, any letter case. `fallback` is used when absent; without one the field is required.
@@ -219,8 +215,7 @@ bool Loader::list(const json::object& o, std::string_view key, std::string_view 
     if (!in->is_array()) return fail(itemPath, "expected an array, found " + json::serialize(*in));
     arr = &in->get_array();
   } else {
-    const std::string shapes =
-        inner.empty() ? "an array" : "an array or {" + quoted(inner) + ": [...]}";
+    const std::string shapes = inner.empty() ? "an array" : "an array or {" + quoted(inner) + ": [...]}";
     return fail(at, "expected " + shapes + ", found " + json::serialize(*v));
   }
   for (std::size_t i = 0; i < arr->size(); ++i) out.push_back({&(*arr)[i], item(itemPath, i)});
@@ -267,8 +262,8 @@ bool Loader::oneOfFamilies(const json::object& o, const char* v4Key, const char*
   std::optional<Cidr> v4, v6;
   if (!cidr(o, v4Key, Family::V4, path, v4) || !cidr(o, v6Key, Family::V6, path, v6)) return false;
   if (v4 && v6)
-    return fail(member(path, v6Key), std::string("both ") + v4Key + " and " + v6Key +
-                                         " are set; a rule is either IPv4 or IPv6");
+    return fail(member(path, v6Key),
+                std::string("both ") + v4Key + " and " + v6Key + " are set; a rule is either IPv4 or IPv6");
   out = v4 ? v4 : v6;
   return true;
 }
@@ -343,8 +338,7 @@ bool Loader::parseRule(const json::object& o, const std::string& path, const Sec
   if (!ports(sourcePortText, r.protocol, member(path, "SourcePortRange"), r.sourcePortRange)) return false;
   // PortRange wins over PortRangeListId (SEMANTICS §5).
   if (!r.portRange && listId) {
-    if (!isPortProtocol(r.protocol))
-      return fail(member(path, "PortRangeListId"), "a port range list needs TCP or UDP");
+    if (!isPortProtocol(r.protocol)) return fail(member(path, "PortRangeListId"), "a port range list needs TCP or UDP");
     r.portRangeListId = *listId;
   }
   if (!r.portRange && r.portRangeListId.empty()) {
@@ -405,8 +399,8 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
   std::optional<std::string> product;
   if (!str(o, "Product", path, product)) return false;
   if (product) {
-    if (!choice<Product>(o, "Product", path, "a product", {{"ecs", Product::Ecs}, {"ens", Product::Ens}},
-                         std::nullopt, g.product))
+    if (!choice<Product>(o, "Product", path, "a product", {{"ecs", Product::Ecs}, {"ens", Product::Ens}}, std::nullopt,
+                         g.product))
       return false;
   } else {
     // ENS Describe output has no rule ids, says CreationTime and writes Priority as a number.
@@ -725,9 +719,15 @@ std::string ensRuleBaseId(const std::string& groupId, const Rule& r) {
   key += '|' + (r.portRange ? r.portRange->toString() : "list:" + r.portRangeListId);
   key += '|' + (r.sourcePortRange ? r.sourcePortRange->toString() : std::string("-"));
   switch (r.peer.kind) {
-    case Peer::Kind::Cidr: key += "|cidr:" + r.peer.cidr.toString(); break;
-    case Peer::Kind::Group: key += "|group:" + r.peer.groupId; break;
-    case Peer::Kind::PrefixList: key += "|pl:" + r.peer.prefixListId; break;
+    case Peer::Kind::Cidr:
+      key += "|cidr:" + r.peer.cidr.toString();
+      break;
+    case Peer::Kind::Group:
+      key += "|group:" + r.peer.groupId;
+      break;
+    case Peer::Kind::PrefixList:
+      key += "|pl:" + r.peer.prefixListId;
+      break;
   }
   key += '|' + (r.local ? r.local->toString() : std::string("-"));
   key += '|';
@@ -795,7 +795,9 @@ json::object ruleJson(const Rule& r, Product product) {
       setIf(o, k.groupOwnerAccount, r.peer.groupOwnerAccount);
       setIf(o, k.groupOwnerId, r.peer.groupOwnerId);
       break;
-    case Peer::Kind::PrefixList: o[k.prefixList] = r.peer.prefixListId; break;
+    case Peer::Kind::PrefixList:
+      o[k.prefixList] = r.peer.prefixListId;
+      break;
   }
   if (r.local) o[r.local->family() == Family::V4 ? k.localV4 : k.localV6] = r.local->toString();
   o["Policy"] = r.policy == Policy::Accept ? "Accept" : "Drop";
@@ -861,9 +863,8 @@ void pretty(std::string& out, const json::value& v, int indent) {
   } else if (v.is_array() && !v.get_array().empty()) {
     // Short lists of scalars (group ids, addresses) stay on one line.
     const auto& arr = v.get_array();
-    const bool scalars = std::none_of(arr.begin(), arr.end(), [](const json::value& x) {
-      return x.is_object() || x.is_array();
-    });
+    const bool scalars =
+        std::none_of(arr.begin(), arr.end(), [](const json::value& x) { return x.is_object() || x.is_array(); });
     const std::string flat = json::serialize(v);
     if (scalars && flat.size() + static_cast<std::size_t>(indent) < 100) {
       out += flat;

@@ -1,8 +1,7 @@
 #include "sgsim/report/show.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <vector>
 
 #include "sgsim/model/describe.h"
@@ -63,7 +62,8 @@ bool covers(const Rule& earlier, const Rule& later) {
 
 bool narrowingMissesEni(const Rule& r, const Eni& eni) {
   if (!r.local) return false;
-  return std::none_of(eni.addresses.begin(), eni.addresses.end(), [&](const IpAddr& a) { return r.local->contains(a); });
+  return std::none_of(eni.addresses.begin(), eni.addresses.end(),
+                      [&](const IpAddr& a) { return r.local->contains(a); });
 }
 
 Table buildTable(const Model& model, const Eni& eni, GroupType type, Direction direction) {
@@ -151,8 +151,8 @@ std::vector<std::string> unattachedGroups(const Model& model) {
 
 std::string defaultReason(GroupType type, Direction d) {
   const bool accept = type == GroupType::Normal && d == Direction::Egress;
-  return std::string(type == GroupType::Normal ? "basic" : "enterprise") + " groups " +
-         (accept ? "allow " : "deny ") + toString(d) + " by default";
+  return std::string(type == GroupType::Normal ? "basic" : "enterprise") + " groups " + (accept ? "allow " : "deny ") +
+         toString(d) + " by default";
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -169,9 +169,12 @@ std::string portsText(const Rule& r) {
 
 std::string entryNote(const Entry& e, Direction d, GroupType type) {
   switch (e.kind) {
-    case Entry::Kind::IntraGroup: return "intra-group, evaluated before custom rules";
-    case Entry::Kind::Default: return "implicit default: " + defaultReason(type, d);
-    case Entry::Kind::Rule: break;
+    case Entry::Kind::IntraGroup:
+      return "intra-group, evaluated before custom rules";
+    case Entry::Kind::Default:
+      return "implicit default: " + defaultReason(type, d);
+    case Entry::Kind::Rule:
+      break;
   }
   std::string note;
   if (e.shadowedBy > 0) note = "shadowed by #" + std::to_string(e.shadowedBy);
@@ -182,8 +185,8 @@ std::string entryNote(const Entry& e, Direction d, GroupType type) {
 std::vector<std::string> textRow(const Entry& e, Direction d, GroupType type) {
   const std::string note = entryNote(e, d, type);
   if (e.kind == Entry::Kind::IntraGroup)
-    return {"#" + std::to_string(e.rank), "-", "accept", "all", "all", "members of " + e.group->id, "-", e.group->id,
-            "-", note};
+    return {"#" + std::to_string(e.rank), "-", "accept",    "all", "all",
+            "members of " + e.group->id,  "-", e.group->id, "-",   note};
   if (e.kind == Entry::Kind::Default)
     return {"#" + std::to_string(e.rank), "-", toString(e.policy), "all", "all", "anything else", "-", "-", "-", note};
   const Rule& r = *e.rule;
@@ -236,7 +239,8 @@ json::object entryJson(const Entry& e, Direction d, GroupType type, const Model&
       o["policy"] = toString(e.policy);
       o["note"] = entryNote(e, d, type);
       return o;
-    case Entry::Kind::Rule: break;
+    case Entry::Kind::Rule:
+      break;
   }
   const Rule& r = *e.rule;
   o["kind"] = "rule";
@@ -250,9 +254,15 @@ json::object entryJson(const Entry& e, Direction d, GroupType type, const Model&
   if (r.sourcePortRange) o["sourcePortRange"] = r.sourcePortRange->toString();
   json::object peer;
   switch (r.peer.kind) {
-    case Peer::Kind::Cidr: peer = {{"kind", "cidr"}, {"cidr", r.peer.cidr.toString()}}; break;
-    case Peer::Kind::Group: peer = {{"kind", "group"}, {"groupId", r.peer.groupId}}; break;
-    case Peer::Kind::PrefixList: peer = {{"kind", "prefix-list"}, {"prefixListId", r.peer.prefixListId}}; break;
+    case Peer::Kind::Cidr:
+      peer = {{"kind", "cidr"}, {"cidr", r.peer.cidr.toString()}};
+      break;
+    case Peer::Kind::Group:
+      peer = {{"kind", "group"}, {"groupId", r.peer.groupId}};
+      break;
+    case Peer::Kind::PrefixList:
+      peer = {{"kind", "prefix-list"}, {"prefixListId", r.peer.prefixListId}};
+      break;
   }
   o["peer"] = std::move(peer);
   o["narrowing"] = r.local ? json::value(r.local->toString()) : json::value(nullptr);
@@ -317,8 +327,8 @@ Result<std::string> renderShowJson(const Model& model, const std::optional<std::
       json::array entries, notes;
       for (const Entry& en : t.entries) entries.push_back(entryJson(en, t.direction, v.type, model));
       for (const auto& n : t.notes) notes.push_back(json::string(n));
-      directions.push_back(
-          json::object{{"direction", toString(t.direction)}, {"entries", std::move(entries)}, {"notes", std::move(notes)}});
+      directions.push_back(json::object{
+          {"direction", toString(t.direction)}, {"entries", std::move(entries)}, {"notes", std::move(notes)}});
     }
     e["addresses"] = std::move(addresses);
     e["groups"] = std::move(groups);

@@ -102,7 +102,6 @@ TEST_F(AtomicFile, WriteModelThenLoadModel) {
   auto back = loadModel(path, std::nullopt);
   ASSERT_TRUE(back.ok()) << back.error().toString();
   EXPECT_EQ(*back, *m);
-
 }
 
 TEST_F(AtomicFile, FailedWriteMidwayLeavesTheOldFile) {

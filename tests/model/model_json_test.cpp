@@ -154,17 +154,18 @@ TEST(ModelJson, DamagedDocumentsAreRefusedOrRoundTrip) {
 }
 
 TEST(ModelJson, ErrorNamesThePathAndTheProblem) {
-  EXPECT_EQ(errorFor([](json::object& root) {
-              root["SecurityGroups"].as_array()[0].as_object()["Permissions"].as_object()["Permission"].as_array().push_back(
-                  json::parse(R"({"SecurityGroupRuleId": "a", "Direction": "ingress", "IpProtocol": "TCP",
+  EXPECT_EQ(
+      errorFor([](json::object& root) {
+        root["SecurityGroups"].as_array()[0].as_object()["Permissions"].as_object()["Permission"].as_array().push_back(
+            json::parse(R"({"SecurityGroupRuleId": "a", "Direction": "ingress", "IpProtocol": "TCP",
                                   "SourceCidrIp": "0.0.0.0/0"})"));
-              root["SecurityGroups"].as_array()[0].as_object()["Permissions"].as_object()["Permission"].as_array().push_back(
-                  json::parse(R"({"SecurityGroupRuleId": "b", "Direction": "ingress", "IpProtocol": "TCP",
+        root["SecurityGroups"].as_array()[0].as_object()["Permissions"].as_object()["Permission"].as_array().push_back(
+            json::parse(R"({"SecurityGroupRuleId": "b", "Direction": "ingress", "IpProtocol": "TCP",
                                   "PortRange": "22-80", "SourceCidrIp": "0.0.0.0/0"})"));
-            }),
-            // rule [2] lacks a PortRange, which is reported before rule [3]
-            "t.json: SecurityGroups[0].Permissions.Permission[2].PortRange: missing (required for TCP, e.g. "
-            "\"22/22\", unless PortRangeListId is given)");
+      }),
+      // rule [2] lacks a PortRange, which is reported before rule [3]
+      "t.json: SecurityGroups[0].Permissions.Permission[2].PortRange: missing (required for TCP, e.g. "
+      "\"22/22\", unless PortRangeListId is given)");
   EXPECT_EQ(errorFor([](json::object& root) { ruleOf(root, 0, 0)["PortRange"] = "22-80"; }),
             "t.json: SecurityGroups[0].Permissions.Permission[0].PortRange: \"22-80\" is not a port range "
             "(expected \"from/to\")");
@@ -210,15 +211,10 @@ std::vector<BadCase> badCases() {
        "is not a port range (expected \"from/to\")"},
       {"port range order", [](json::object& o) { ruleOf(o, 0, 0)["PortRange"] = "80/22"; }, ports,
        "1 <= from <= to <= 65535"},
-      {"port zero", [](json::object& o) { ruleOf(o, 0, 0)["PortRange"] = "0/22"; }, ports,
-       "1 <= from <= to <= 65535"},
-      {"any port on TCP", [](json::object& o) { ruleOf(o, 0, 0)["PortRange"] = "-1/-1"; }, ports,
-       "not valid for TCP"},
-      {"ports on ICMP",
-       [](json::object& o) {
-         ruleOf(o, 0, 0)["IpProtocol"] = "ICMP";
-       },
-       ports, "only TCP and UDP have ports"},
+      {"port zero", [](json::object& o) { ruleOf(o, 0, 0)["PortRange"] = "0/22"; }, ports, "1 <= from <= to <= 65535"},
+      {"any port on TCP", [](json::object& o) { ruleOf(o, 0, 0)["PortRange"] = "-1/-1"; }, ports, "not valid for TCP"},
+      {"ports on ICMP", [](json::object& o) { ruleOf(o, 0, 0)["IpProtocol"] = "ICMP"; }, ports,
+       "only TCP and UDP have ports"},
       {"bad source port range", [](json::object& o) { ruleOf(o, 0, 0)["SourcePortRange"] = "x"; },
        r + ".SourcePortRange", "is not a port range"},
       {"bad cidr", [](json::object& o) { ruleOf(o, 0, 0)["SourceCidrIp"] = "10.0.0.300/24"; }, cidr,
@@ -235,12 +231,9 @@ std::vector<BadCase> badCases() {
        r + ".Ipv6DestCidrIp", "different address families"},
       {"priority zero", [](json::object& o) { ruleOf(o, 0, 0)["Priority"] = 0; }, prio,
        "0 is not a priority (expected 1..100)"},
-      {"priority 101", [](json::object& o) { ruleOf(o, 0, 0)["Priority"] = "101"; }, prio,
-       "101 is not a priority"},
-      {"priority word", [](json::object& o) { ruleOf(o, 0, 0)["Priority"] = "high"; }, prio,
-       "is not an integer"},
-      {"bad policy", [](json::object& o) { ruleOf(o, 0, 0)["Policy"] = "allow"; }, policy,
-       "\"allow\" is not a policy"},
+      {"priority 101", [](json::object& o) { ruleOf(o, 0, 0)["Priority"] = "101"; }, prio, "101 is not a priority"},
+      {"priority word", [](json::object& o) { ruleOf(o, 0, 0)["Priority"] = "high"; }, prio, "is not an integer"},
+      {"bad policy", [](json::object& o) { ruleOf(o, 0, 0)["Policy"] = "allow"; }, policy, "\"allow\" is not a policy"},
       {"ECS rule without id", [](json::object& o) { ruleOf(o, 0, 0).erase("SecurityGroupRuleId"); },
        r + ".SecurityGroupRuleId", "missing"},
       {"duplicate rule id", [](json::object& o) { ruleOf(o, 0, 1)["SecurityGroupRuleId"] = "sgr-ssh"; }, id,
@@ -248,7 +241,8 @@ std::vector<BadCase> badCases() {
       {"duplicate group id",
        [](json::object& o) { o["SecurityGroups"].as_array()[1].as_object()["SecurityGroupId"] = "sg-web"; },
        "SecurityGroups[1].SecurityGroupId", "duplicate id \"sg-web\" (also at SecurityGroups[0])"},
-      {"missing group id", [](json::object& o) { o["SecurityGroups"].as_array()[1].as_object().erase("SecurityGroupId"); },
+      {"missing group id",
+       [](json::object& o) { o["SecurityGroups"].as_array()[1].as_object().erase("SecurityGroupId"); },
        "SecurityGroups[1].SecurityGroupId", "missing"},
       {"duplicate ENI id",
        [](json::object& o) {
@@ -278,7 +272,9 @@ std::vector<BadCase> badCases() {
       {"ENI with an unknown group", [](json::object& o) { eni0(o)["SecurityGroupIds"] = json::array{"sg-nope"}; },
        "NetworkInterfaces[0].SecurityGroupIds[0]", "sg-nope is not in SecurityGroups"},
       {"ENI with mixed group types",
-       [](json::object& o) { eni0(o)["SecurityGroupIds"] = json::object{{"SecurityGroupId", {"sg-web", "sg-ent"}}}; },
+       [](json::object& o) {
+         eni0(o)["SecurityGroupIds"] = json::object{{"SecurityGroupId", {"sg-web", "sg-ent"}}};
+       },
        "NetworkInterfaces[0].SecurityGroupIds.SecurityGroupId[1]", "all of one type"},
       {"ENI with 11 groups",
        [](json::object& o) {
@@ -302,9 +298,14 @@ std::vector<BadCase> badCases() {
        },
        proto, "ICMP is IPv4 only"},
       {"zero timeout",
-       [](json::object& o) { eni0(o)["ConnectionTrackingConfiguration"] = json::object{{"UdpTimeout", 0}}; },
+       [](json::object& o) {
+         eni0(o)["ConnectionTrackingConfiguration"] = json::object{{"UdpTimeout", 0}};
+       },
        "NetworkInterfaces[0].ConnectionTrackingConfiguration.UdpTimeout", "0 is not a positive integer"},
-      {"bad quota", [](json::object& o) { o["Quotas"] = json::object{{"GroupsPerEni", "many"}}; },
+      {"bad quota",
+       [](json::object& o) {
+         o["Quotas"] = json::object{{"GroupsPerEni", "many"}};
+       },
        "Quotas.GroupsPerEni", "is not an integer"},
       {"prefix list entry of the other family",
        [](json::object& o) {
@@ -380,9 +381,9 @@ TEST(ModelJson, IcmpWithoutPortRangeMeansEveryPacket) {
 TEST(ModelJson, EmptyStringIsAbsent) {
   const Model plain = mustParse(kBaseModel);
   const Model padded = mustParse(editedModel([](json::object& o) {
-    for (const char* k : {"SourcePortRange", "PortRangeListId", "Ipv6SourceCidrIp", "SourceGroupId",
-                          "SourceGroupOwnerAccount", "SourcePrefixListId", "DestCidrIp", "Ipv6DestCidrIp",
-                          "DestGroupId", "DestPrefixListId"})
+    for (const char* k :
+         {"SourcePortRange", "PortRangeListId", "Ipv6SourceCidrIp", "SourceGroupId", "SourceGroupOwnerAccount",
+          "SourcePrefixListId", "DestCidrIp", "Ipv6DestCidrIp", "DestGroupId", "DestPrefixListId"})
       ruleOf(o, 0, 0)[k] = "";
     ruleOf(o, 0, 1)["SourceCidrIp"] = "";
     ruleOf(o, 0, 1)["Ipv6SourceCidrIp"] = "";
@@ -575,7 +576,8 @@ TEST(Describe, OneLineSummary) {
     ruleOf(o, 0, 1)["SourceCidrIp"] = "10.0.0.5";
     ruleOf(o, 0, 1)["SourcePortRange"] = "";
   }));
-  EXPECT_EQ(describeRule(m.groups[0].rules[0], Product::Ecs), "sgr-ssh ingress TCP 22/22 from 203.0.113.0/24 accept prio 1");
+  EXPECT_EQ(describeRule(m.groups[0].rules[0], Product::Ecs),
+            "sgr-ssh ingress TCP 22/22 from 203.0.113.0/24 accept prio 1");
   EXPECT_EQ(describeRule(m.groups[0].rules[1], Product::Ecs),
             "sgr-out egress ALL -1/-1 to 0.0.0.0/0 at 10.0.0.5/32 accept prio 100");
   Rule r = m.groups[0].rules[0];
@@ -584,7 +586,8 @@ TEST(Describe, OneLineSummary) {
   r.sourcePortRange = PortRange{1024, 65535};
   r.peer = Peer{Peer::Kind::Group, {}, "sg-db", {}, {}, {}};
   r.policy = Policy::Drop;
-  EXPECT_EQ(describeRule(r, Product::Ens), "sgr-ssh ingress tcp ports prl-web sport 1024/65535 from group sg-db drop prio 1");
+  EXPECT_EQ(describeRule(r, Product::Ens),
+            "sgr-ssh ingress tcp ports prl-web sport 1024/65535 from group sg-db drop prio 1");
   r.peer = Peer{Peer::Kind::PrefixList, {}, {}, {}, {}, "pl-office"};
   EXPECT_NE(describeRule(r, Product::Ecs).find("from prefix list pl-office"), std::string::npos);
 }

@@ -3,7 +3,6 @@
 // breaks.
 
 #include <boost/json.hpp>
-
 #include <functional>
 #include <string>
 

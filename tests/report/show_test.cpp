@@ -1,7 +1,8 @@
 #include "sgsim/report/show.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include "sgsim/model/model_json.h"
 
@@ -179,8 +180,8 @@ TEST(Show, TextLinesFollowTheOrderAndExplainIt) {
     cols.push_back(line.substr(i, j == std::string::npos ? std::string::npos : j - i));
     i = j == std::string::npos ? line.size() : j;
   }
-  EXPECT_EQ(cols, (std::vector<std::string>{"#2", "1", "drop", "TCP", "1/65535", "192.0.2.0/24", "-", "sg-a",
-                                            "a-drop-1"}));
+  EXPECT_EQ(cols,
+            (std::vector<std::string>{"#2", "1", "drop", "TCP", "1/65535", "192.0.2.0/24", "-", "sg-a", "a-drop-1"}));
 }
 
 TEST(Show, UnknownEniListsTheKnownOnes) {
