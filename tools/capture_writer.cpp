@@ -100,7 +100,7 @@ Result<bool> Capture::write(const std::string& path, FileFormat format) const {
       pcap_close);
   if (!p) return Error{path, "pcap_open_dead failed"};
   std::unique_ptr<pcap_dumper_t, void (*)(pcap_dumper_t*)> d(pcap_dump_open(p.get(), path.c_str()), pcap_dump_close);
-  if (!d) return Error{path, pcap_geterr(p.get())};
+  if (!d) return Error{"", pcap_geterr(p.get())};  // libpcap names the file itself
   for (const Record* r : order) {
     pcap_pkthdr h{};
     h.ts.tv_sec = static_cast<time_t>(r->tsNs / 1000000000);
