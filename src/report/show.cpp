@@ -36,10 +36,21 @@ struct Table {
   std::vector<std::string> notes;
 };
 
+// What a group, prefix-list or port-list id in the tables stands for, so that a reader sees why a rule matches.
+struct Reference {
+  enum class Kind { Group, PrefixList, PortRangeList };
+  Kind kind = Kind::Group;
+  std::string id;
+  bool inModel = false;
+  std::vector<const Eni*> members;  // Group
+  std::vector<std::string> values;  // PrefixList: CIDRs; PortRangeList: ranges
+};
+
 struct EniView {
   const Eni* eni = nullptr;
   GroupType type = GroupType::Normal;
   std::vector<Table> tables;  // ingress, egress
+  std::vector<Reference> references;
 };
 
 bool rangeCovers(const PortRange& outer, const PortRange& inner) {
@@ -113,6 +124,49 @@ Table buildTable(const Model& model, const Eni& eni, GroupType type, Direction d
   return t;
 }
 
+void addReference(const Model& model, Reference::Kind kind, const std::string& id, std::vector<Reference>& out) {
+  if (id.empty()) return;
+  for (const auto& r : out)
+    if (r.kind == kind && r.id == id) return;
+  Reference ref;
+  ref.kind = kind;
+  ref.id = id;
+  switch (kind) {
+    case Reference::Kind::Group:
+      ref.inModel = model.findGroup(id) != nullptr;
+      ref.members = model.membersOf(id);
+      break;
+    case Reference::Kind::PrefixList:
+      if (const PrefixList* pl = model.findPrefixList(id)) {
+        ref.inModel = true;
+        for (const auto& c : pl->entries) ref.values.push_back(c.toString());
+      }
+      break;
+    case Reference::Kind::PortRangeList:
+      if (const PortRangeList* prl = model.findPortRangeList(id)) {
+        ref.inModel = true;
+        for (const auto& p : prl->entries) ref.values.push_back(p.toString());
+      }
+      break;
+  }
+  out.push_back(std::move(ref));
+}
+
+std::vector<Reference> referencesOf(const Model& model, const std::vector<Table>& tables) {
+  std::vector<Reference> out;
+  for (const Table& t : tables)
+    for (const Entry& e : t.entries) {
+      if (e.kind == Entry::Kind::IntraGroup) addReference(model, Reference::Kind::Group, e.group->id, out);
+      if (e.rule == nullptr) continue;
+      if (e.rule->peer.kind == Peer::Kind::Group)
+        addReference(model, Reference::Kind::Group, e.rule->peer.groupId, out);
+      if (e.rule->peer.kind == Peer::Kind::PrefixList)
+        addReference(model, Reference::Kind::PrefixList, e.rule->peer.prefixListId, out);
+      addReference(model, Reference::Kind::PortRangeList, e.rule->portRangeListId, out);
+    }
+  return out;
+}
+
 Result<std::vector<EniView>> buildViews(const Model& model, const std::optional<std::string>& eniId) {
   std::vector<const Eni*> enis;
   if (eniId) {
@@ -137,6 +191,7 @@ Result<std::vector<EniView>> buildViews(const Model& model, const std::optional<
         break;
       }
     for (Direction d : {Direction::Ingress, Direction::Egress}) v.tables.push_back(buildTable(model, *e, v.type, d));
+    v.references = referencesOf(model, v.tables);
     views.push_back(std::move(v));
   }
   return views;
@@ -279,6 +334,40 @@ std::vector<std::string> addressTexts(const Eni& eni) {
   return out;
 }
 
+std::string referenceText(const Reference& r) {
+  switch (r.kind) {
+    case Reference::Kind::Group: {
+      std::vector<std::string> members;
+      for (const Eni* m : r.members) members.push_back(m->id + " (" + joined(addressTexts(*m)) + ")");
+      return "group " + r.id + ": " + (members.empty() ? "no ENI in the model, matches no address" : joined(members));
+    }
+    case Reference::Kind::PrefixList:
+      return "prefix list " + r.id + ": " + (r.inModel ? joined(r.values) : "not in the model, matches no address");
+    case Reference::Kind::PortRangeList:
+      return "port list " + r.id + ": " + (r.inModel ? joined(r.values) : "not in the model, matches no port");
+  }
+  return {};
+}
+
+json::object referenceJson(const Reference& r) {
+  static constexpr const char* kKinds[] = {"group", "prefix-list", "port-range-list"};
+  json::object o{{"kind", kKinds[static_cast<int>(r.kind)]}, {"id", r.id}, {"inModel", r.inModel}};
+  if (r.kind == Reference::Kind::Group) {
+    json::array members;
+    for (const Eni* m : r.members) {
+      json::array addresses;
+      for (const auto& a : addressTexts(*m)) addresses.push_back(json::string(a));
+      members.push_back(json::object{{"eni", m->id}, {"addresses", std::move(addresses)}});
+    }
+    o["members"] = std::move(members);
+  } else {
+    json::array values;
+    for (const auto& x : r.values) values.push_back(json::string(x));
+    o["entries"] = std::move(values);
+  }
+  return o;
+}
+
 }  // namespace
 
 Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId) {
@@ -297,6 +386,8 @@ Result<std::string> renderShowText(const Model& model, const std::optional<std::
       appendTable(out, rows);
       for (const auto& n : t.notes) out += "    note: " + n + "\n";
     }
+    if (!v.references.empty()) out += "\n  where\n";
+    for (const Reference& r : v.references) out += "    " + referenceText(r) + "\n";
   }
   if (!eniId) {
     const auto loose = unattachedGroups(model);
@@ -334,6 +425,9 @@ Result<std::string> renderShowJson(const Model& model, const std::optional<std::
     e["groups"] = std::move(groups);
     e["groupType"] = toString(v.type);
     e["directions"] = std::move(directions);
+    json::array references;
+    for (const Reference& r : v.references) references.push_back(referenceJson(r));
+    e["references"] = std::move(references);
     enis.push_back(std::move(e));
   }
   json::object root{{"order", kOrderText}, {"enis", std::move(enis)}};

@@ -184,6 +184,43 @@ TEST(Show, TextLinesFollowTheOrderAndExplainIt) {
             (std::vector<std::string>{"#2", "1", "drop", "TCP", "1/65535", "192.0.2.0/24", "-", "sg-a", "a-drop-1"}));
 }
 
+TEST(Show, SaysWhatReferencedIdsStandFor) {
+  Model m = model();
+  m.portRangeLists.push_back(PortRangeList{"prl-web", "web", {PortRange{80, 80}, PortRange{8080, 8081}}});
+  Rule viaList = m.groups[0].rules[0];
+  viaList.id = "a-list";
+  viaList.portRange.reset();
+  viaList.portRangeListId = "prl-web";
+  m.groups[0].rules.push_back(viaList);
+  Rule viaPrefix = m.groups[0].rules[0];
+  viaPrefix.id = "a-prefix";
+  viaPrefix.peer = Peer{Peer::Kind::PrefixList, {}, {}, {}, {}, "pl-missing"};
+  m.groups[0].rules.push_back(viaPrefix);
+
+  auto text = renderShowText(m, std::string("eni-a"));
+  ASSERT_TRUE(text.ok());
+  const auto where = text->find("\n  where\n");
+  ASSERT_NE(where, std::string::npos) << *text;
+  const std::string tail = text->substr(where);
+  // Members of a group peer (and of the intra-group accept) with their addresses, list entries, missing lists.
+  EXPECT_NE(tail.find("group sg-a: eni-a (10.0.0.1), eni-b (10.0.0.2)"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("port list prl-web: 80/80, 8080/8081"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("prefix list pl-missing: not in the model, matches no address"), std::string::npos) << tail;
+
+  auto js = renderShowJson(m, std::string("eni-a"));
+  ASSERT_TRUE(js.ok());
+  const json::value v = json::parse(*js);
+  const auto& refs = v.at("enis").as_array()[0].at("references").as_array();
+  bool sawList = false;
+  for (const auto& r : refs)
+    if (r.at("id") == "prl-web") {
+      sawList = true;
+      EXPECT_EQ(r.at("kind"), "port-range-list");
+      EXPECT_EQ(r.at("entries"), (json::array{"80/80", "8080/8081"}));
+    }
+  EXPECT_TRUE(sawList);
+}
+
 TEST(Show, UnknownEniListsTheKnownOnes) {
   const Model m = model();
   for (auto render : {renderShowText, renderShowJson}) {

@@ -18,7 +18,8 @@ Result<std::string> renderShowText(const Model& model, const std::optional<std::
 
 // The same information as pretty JSON: {"order", "enis": [{"eni", "addresses", "groups", "groupType",
 // "directions": [{"direction", "entries": [{"rank", "kind": "rule"|"intra-group"|"default", "policy", …}],
-// "notes"}]}], "unattachedGroups"}.
+// "notes"}], "references": [{"kind": "group"|"prefix-list"|"port-range-list", "id", "inModel", "members"|"entries"}]}],
+// "unattachedGroups"}. The text view prints the references under "where" after each ENI's tables.
 Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId);
 
 }  // namespace sgsim
