@@ -59,7 +59,9 @@ class Loader {
 
  private:
   bool fail(const std::string& path, std::string message) {
-    if (!error_) error_ = Error{source_.empty() ? path : source_ + ": " + path, std::move(message)};
+    // The document as a whole has no path: the error then names the source alone.
+    if (!error_)
+      error_ = Error{source_.empty() || path.empty() ? source_ + path : source_ + ": " + path, std::move(message)};
     return false;
   }
 
@@ -679,14 +681,13 @@ bool Loader::checkEnis() {
 }
 
 Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>& host) {
-  const json::object* o = object(root, "(document)");
+  const json::object* o = object(root, "");
   if (o == nullptr) return *error_;
   const bool bare = !o->contains("SecurityGroups") && o->contains("SecurityGroupId");
   if (bare) {
     // One DescribeSecurityGroupAttribute response: the group, plus one ENI for the host (SEMANTICS §1).
     if (!host) {
-      fail("(document)",
-           "this is a single DescribeSecurityGroupAttribute document; give --host IP to place one ENI in it");
+      fail("", "this is a single DescribeSecurityGroupAttribute document; give --host IP to place one ENI in it");
       return *error_;
     }
     if (!parseQuotas(*o)) return *error_;
@@ -699,7 +700,7 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
     return std::move(model_);
   }
   if (!o->contains("SecurityGroups")) {
-    fail("(document)",
+    fail("",
          "neither a sgsim model (no \"SecurityGroups\") nor a DescribeSecurityGroupAttribute document "
          "(no \"SecurityGroupId\")");
     return *error_;

@@ -553,6 +553,7 @@ TEST(ModelJson, BareDocumentWithHostBecomesOneEni) {
 TEST(ModelJson, BareDocumentNeedsHost) {
   auto m = parseModel(kBareDoc, std::nullopt, "t.json");
   ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().where, "t.json");  // the whole document is the problem
   EXPECT_NE(m.error().message.find("--host"), std::string::npos) << m.error().toString();
 }
 
