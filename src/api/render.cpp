@@ -25,14 +25,13 @@ std::string renderOutcomeText(const ApiOutcome& o, const Model& model) {
   s += "\n";
   if (!o.ok()) s += "error " + o.code + ": " + o.message + "\n";
   for (std::size_t i = 0; i < o.removedRuleIds.size(); ++i) {
-    s += "removed " + o.removedRuleIds[i];
-    if (i < o.removedRules.size()) s += ": " + describeRule(o.removedRules[i], product);
+    s += "removed " + (i < o.removedRules.size() ? describeRule(o.removedRules[i], product) : o.removedRuleIds[i]);
     s += "\n";
   }
   for (const auto& id : o.addedRuleIds) {
     Product p = product;
     const Rule* r = findRule(model, id, p);
-    s += "added " + id + (r ? ": " + describeRule(*r, p) : std::string()) + "\n";
+    s += "added " + (r ? describeRule(*r, p) : id) + "\n";
   }
   for (const auto& n : o.notes) s += "note: " + n + "\n";
   if (o.ok() && o.removedRuleIds.empty() && o.addedRuleIds.empty() && !o.replayed) s += "no rule changed\n";

@@ -77,17 +77,4 @@ bool sameRule(const Rule& description, const Rule& existing, Product product) {
   return ruleDifferences(description, existing, product).empty();
 }
 
-std::string describeRule(const Rule& r, Product product) {
-  std::string s = std::string(toString(r.direction)) + " " + toString(r.protocol, product);
-  if (r.portRange) s += " " + r.portRange->toString();
-  if (!r.portRangeListId.empty()) s += " ports " + r.portRangeListId;
-  if (r.sourcePortRange) s += " sport " + r.sourcePortRange->toString();
-  s += r.direction == Direction::Ingress ? " from " : " to ";
-  s += peerValue(r.peer);
-  if (r.local) s += (r.direction == Direction::Ingress ? " to " : " from ") + r.local->toString();
-  s += std::string(" ") + toString(r.policy) + " priority " + std::to_string(r.priority);
-  if (!r.description.empty()) s += " \"" + r.description + "\"";
-  return s;
-}
-
 }  // namespace sgsim

@@ -39,6 +39,13 @@ std::size_t Evaluator::FragKeyHash::operator()(const FragKey& k) const noexcept 
   return IpAddrHash{}(k.src) * 31 + IpAddrHash{}(k.dst) * 17 + (static_cast<std::size_t>(k.id) << 8) + k.proto;
 }
 
+Evaluator::FragKey Evaluator::fragKeyOf(const PacketKey& k) {
+  // IPv6 identifies a packet by (source, destination, identification) alone (RFC 8200 §4.5), and a later
+  // fragment only knows the header that follows the fragment header, not the transport the first fragment
+  // decoded to: leave the protocol out for IPv6.
+  return FragKey{k.src, k.dst, k.fragId, k.family == Family::V6 ? std::uint8_t{0} : k.proto};
+}
+
 Evaluator::Evaluator(std::shared_ptr<const Network> network, EvalOptions options)
     : network_(std::move(network)), options_(options), tracker_(timeoutsOf(*network_), options.maxFlows) {}
 
@@ -110,7 +117,7 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
     return out;
   }
   if (key.isFragment && !key.firstFragment) {
-    auto it = frags_.find(FragKey{key.src, key.dst, key.fragId, key.proto});
+    auto it = frags_.find(fragKeyOf(key));
     if (it != frags_.end() && tsNs - it->second.tsNs <= kFragmentLifetimeNs) return it->second.verdict;
     out.reason = Reason::UnmatchedFragment;
     return out;
@@ -155,7 +162,7 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
       boost::unordered::erase_if(frags_, [&](const auto& kv) { return tsNs - kv.second.tsNs > kFragmentLifetimeNs; });
       nextFragSweep_ = std::max<std::size_t>(1024, frags_.size() * 2);
     }
-    frags_[FragKey{key.src, key.dst, key.fragId, key.proto}] = FragEntry{tsNs, out};
+    frags_[fragKeyOf(key)] = FragEntry{tsNs, out};
   }
   return out;
 }

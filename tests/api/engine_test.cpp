@@ -269,7 +269,7 @@ TEST(Authorize, CreatesRuleWithFreshDeterministicId) {
   EXPECT_EQ(r->peer.groupId, "sg-app");
   EXPECT_EQ(r->priority, 5);
   EXPECT_EQ(r->description, "db from app");
-  EXPECT_THAT(renderOutcomeText(out, a), HasSubstr("added " + out.addedRuleIds[0] + ": ingress TCP 3306/3306"));
+  EXPECT_THAT(renderOutcomeText(out, a), HasSubstr("added " + out.addedRuleIds[0] + " ingress TCP 3306/3306 from group sg-app accept prio 5"));
 }
 
 TEST(Authorize, ExistingRuleSucceedsAndCreatesNothing) {
@@ -324,7 +324,7 @@ TEST(Render, RemovedRulesAreDescribed) {
   auto out = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-ssh");
   const std::string text = renderOutcomeText(out, m);
   EXPECT_THAT(text, HasSubstr("HTTP 200"));
-  EXPECT_THAT(text, HasSubstr("removed sgr-ssh: ingress TCP 22/22 from 10.0.0.0/8 accept priority 1"));
+  EXPECT_THAT(text, HasSubstr("removed sgr-ssh ingress TCP 22/22 from 10.0.0.0/8 accept prio 1"));
   auto err = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-ssh");
   EXPECT_THAT(renderOutcomeText(err, m), HasSubstr("HTTP 400"));
   EXPECT_THAT(renderOutcomeText(err, m), HasSubstr("InvalidParam.SecurityGroupRuleId"));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sgsim/model/describe.h"
 #include "sgsim/model/model.h"
 
 namespace sgsim {
@@ -30,7 +31,5 @@ std::string describeDiff(const FieldDiff& diff);
 
 // The API parameter name of the rule's peer field ("SourceCidrIp", "Ipv6DestCidrIp", "SourceGroupId", …).
 std::string peerFieldName(const Rule& rule);
-// "TCP 22/22 from 10.0.0.0/8 accept priority 1": one line for reports.
-std::string describeRule(const Rule& rule, Product product);
 
 }  // namespace sgsim

@@ -81,6 +81,7 @@ class Evaluator {
     PacketVerdict verdict;
   };
 
+  static FragKey fragKeyOf(const PacketKey& k);
   Check check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
               bool& untracked);
   void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out);

@@ -1,0 +1,42 @@
+#pragma once
+// Outputs of `sgsim whatif`: the changed flows ranked by impact, with totals and, per request, the rules
+// it removed or added.
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "sgsim/model/model.h"
+#include "sgsim/report/replay_report.h"
+#include "sgsim/verdict/whatif.h"
+
+namespace sgsim {
+
+struct AppliedRequest {
+  std::string source;  // as the user gave it (path or text)
+  std::string action;
+  std::string groupId;
+  std::string requestId;
+  std::vector<Rule> removed;
+  std::vector<Rule> added;
+  Product product = Product::Ecs;
+  std::vector<std::string> notes;
+};
+
+struct WhatIfReport {
+  std::vector<std::string> captures;
+  std::vector<AppliedRequest> requests;
+  WhatIfTotals totals;
+  ReplayStats stats;  // of the "before" pass: accounts for every frame
+  std::vector<ChangedFlow> flows;
+  std::int64_t originNs = 0;
+  std::optional<std::int64_t> atNs;
+  bool keepEstablished = false;
+  std::size_t limit = 0;  // text: show at most this many flows (0 = all)
+};
+
+std::string renderWhatIfText(const WhatIfReport& r);
+std::string renderWhatIfJson(const WhatIfReport& r);
+std::string renderWhatIfCsv(const WhatIfReport& r);
+
+}  // namespace sgsim

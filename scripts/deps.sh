@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what sgsim needs to build and test on Debian 12 (as root, or with sudo). Idempotent: does
+# nothing when every package is already there.
+set -euo pipefail
+pkgs=(meson ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+      libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev tcpdump)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

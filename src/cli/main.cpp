@@ -1,0 +1,581 @@
+// The sgsim command line: the only code the tests do not link (STYLE.md). Every command is a thin layer
+// over the libraries: load the model, apply requests, read captures, hand results to a report.
+//
+// Exit status (README "Exit codes"): 0 success; 1 the API rejected a request (its error body is printed);
+// 2 bad usage or bad input (model, request syntax, capture), including a capture that turned out truncated
+// or corrupt part-way (the report of what was read is still printed); 3 --fail-on-change and the change
+// affects traffic; 4 an internal error.
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sgsim/api/engine.h"
+#include "sgsim/api/request.h"
+#include "sgsim/capture/capture_reader.h"
+#include "sgsim/core/atomic_file.h"
+#include "sgsim/core/text.h"
+#include "sgsim/decode/decoder.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/report/pcap_writer.h"
+#include "sgsim/report/replay_report.h"
+#include "sgsim/report/show.h"
+#include "sgsim/report/whatif_report.h"
+#include "sgsim/verdict/evaluator.h"
+#include "sgsim/verdict/explain.h"
+#include "sgsim/verdict/whatif.h"
+
+namespace po = boost::program_options;
+
+namespace sgsim {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitApiError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitChanged = 3;
+constexpr int kExitInternal = 4;
+
+struct UsageError {
+  std::string message;
+};
+
+const char* kTopUsage = R"(sgsim — security-group packet-filter simulator (Alibaba Cloud ECS/ENS semantics)
+
+usage: sgsim <command> [options]
+
+commands:
+  show       print each interface's effective rule table in evaluation order
+  revoke     apply a RevokeSecurityGroup[Egress] request and print the API's response
+  authorize  apply an AuthorizeSecurityGroup[Egress] request and print the API's response
+  replay     give every frame of captures its verdict under the model
+  whatif     compare a capture under the table as it is and as it would be after requests
+  explain    walk one packet through the evaluation, rule by rule
+
+`sgsim <command> --help` describes each command's options.
+exit status: 0 ok, 1 request rejected by the API, 2 bad usage or input, 3 --fail-on-change saw a change,
+             4 internal error
+)";
+
+// ---- shared pieces -------------------------------------------------------------------------------------
+
+struct RequestArg {
+  bool revoke = true;
+  std::string text;
+};
+
+struct Common {
+  std::string modelPath;
+  std::optional<IpAddr> host;
+  std::vector<RequestArg> requests;  // in command-line order
+};
+
+void addCommon(po::options_description& d) {
+  d.add_options()("model,m", po::value<std::string>()->required(), "model file (docs/MODEL_FORMAT.md)")(
+      "host", po::value<std::string>(),
+      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI");
+}
+
+void addRequests(po::options_description& d) {
+  d.add_options()("revoke", po::value<std::vector<std::string>>()->composing(),
+                  "a revoke request: file, '-' for stdin, or the text (JSON, query string or aliyun line); repeatable")(
+      "authorize", po::value<std::vector<std::string>>()->composing(), "an authorize request, likewise; repeatable");
+}
+
+// Parses argv with `desc` (+ positional), keeping --revoke/--authorize in the order given.
+po::variables_map parseArgs(int argc, char** argv, const po::options_description& desc,
+                            const po::positional_options_description* pos, std::vector<RequestArg>* requests) {
+  po::command_line_parser parser(argc, argv);
+  parser.options(desc);
+  if (pos) parser.positional(*pos);
+  po::parsed_options parsed = parser.run();
+  po::variables_map vm;
+  po::store(parsed, vm);
+  if (vm.count("help")) return vm;
+  po::notify(vm);
+  if (requests) {
+    for (const auto& o : parsed.options)
+      if (o.string_key == "revoke" || o.string_key == "authorize")
+        for (const auto& v : o.value) requests->push_back({o.string_key == "revoke", v});
+  }
+  return vm;
+}
+
+Common commonFrom(const po::variables_map& vm) {
+  Common c;
+  c.modelPath = vm["model"].as<std::string>();
+  if (vm.count("host")) {
+    auto ip = IpAddr::parse(vm["host"].as<std::string>());
+    if (!ip) throw UsageError{"--host: \"" + vm["host"].as<std::string>() + "\" is not an IP address"};
+    c.host = ip;
+  }
+  return c;
+}
+
+Model loadModelOrThrow(const Common& c) {
+  auto m = loadModel(c.modelPath, c.host);
+  if (!m) throw UsageError{m.error().toString()};
+  return std::move(*m);
+}
+
+struct ApiFailure {
+  std::string body;    // the API's error response
+  std::string report;  // the human report
+  std::string source;  // the request as given
+};
+
+// Applies the requests in order; an API error stops everything (the model is left as it was before it).
+std::vector<AppliedRequest> applyRequests(Model& model, const std::vector<RequestArg>& reqs) {
+  std::vector<AppliedRequest> out;
+  for (const RequestArg& r : reqs) {
+    auto req = loadRequestArg(r.text);
+    if (!req) throw UsageError{(r.revoke ? "--revoke: " : "--authorize: ") + req.error().toString()};
+    ApiAction action{};
+    if (!actionFromName(req->action, action))
+      throw UsageError{"request \"" + r.text + "\": unsupported Action \"" + req->action + "\""};
+    if (isRevoke(action) != r.revoke)
+      throw UsageError{std::string(r.revoke ? "--revoke" : "--authorize") + " was given a " + req->action + " request"};
+    ApiOutcome o = applyRequest(model, *req);
+    if (!o.ok()) throw ApiFailure{o.bodyJson(), renderOutcomeText(o, model), r.text};
+    AppliedRequest a;
+    a.source = r.text;
+    a.action = req->action;
+    if (const std::string* g = req->find("SecurityGroupId")) a.groupId = *g;
+    a.requestId = o.requestId;
+    a.removed = o.removedRules;
+    a.product = req->product;
+    a.notes = o.notes;
+    for (const std::string& id : o.addedRuleIds)
+      for (const auto& g : model.groups)
+        for (const auto& rule : g.rules)
+          if (rule.id == id) a.added.push_back(rule);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::int32_t selectEni(const Network& net, const Common& c) {
+  if (!c.host) return -1;
+  std::int32_t e = net.eniOf(*c.host);
+  if (e < 0) throw UsageError{"--host " + c.host->toString() + ": no interface of the model has this address"};
+  return e;
+}
+
+EvalOptions evalOptions(const po::variables_map& vm, const Network& net, const Common& c) {
+  EvalOptions o;
+  o.eni = selectEni(net, c);
+  const std::string dir = vm.count("direction") ? vm["direction"].as<std::string>() : "auto";
+  if (dir == "auto") {
+    o.mode = DirectionMode::Auto;
+  } else if (dir == "ingress" || dir == "egress") {
+    o.mode = dir == "ingress" ? DirectionMode::Ingress : DirectionMode::Egress;
+    if (o.eni < 0) {
+      if (net.eniCount() != 1)
+        throw UsageError{"--direction " + dir + " needs --host to pick one of the model's " +
+                         std::to_string(net.eniCount()) + " interfaces"};
+      o.eni = 0;
+    }
+  } else {
+    throw UsageError{"--direction: expected auto, ingress or egress, not \"" + dir + "\""};
+  }
+  if (vm.count("max-flows")) o.maxFlows = vm["max-flows"].as<std::size_t>();
+  return o;
+}
+
+// Progress on stderr, only when it is a terminal.
+class Progress {
+ public:
+  Progress() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void tick(std::uint64_t frames) {
+    if (!enabled_ || (frames & 0xFFFF) != 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    double s = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\r%llu frames, %.1f s, %.0f frames/s ", static_cast<unsigned long long>(frames), s,
+                 frames / (s > 0 ? s : 1));
+    shown_ = true;
+  }
+  void done() {
+    if (shown_) std::fputs("\r\033[K", stderr);
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_{};
+};
+
+std::unique_ptr<MergedCapture> openCaptures(const std::vector<std::string>& paths) {
+  if (paths.empty()) throw UsageError{"no capture file given"};
+  auto cap = MergedCapture::open(paths);
+  if (!cap) throw UsageError{cap.error().toString()};
+  return std::move(*cap);
+}
+
+int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
+  for (const Error& e : cap.errors()) {
+    stats.captureErrors.push_back(e.toString());
+    std::cerr << "sgsim: " << e.toString() << '\n';
+  }
+  return cap.errors().empty() ? kExitOk : kExitUsage;
+}
+
+void printHelp(const char* cmd, const char* synopsis, const po::options_description& d) {
+  std::cout << "usage: sgsim " << cmd << " " << synopsis << "\n\n" << d << '\n';
+}
+
+// ---- commands --------------------------------------------------------------------------------------------
+
+int cmdShow(int argc, char** argv) {
+  po::options_description d("show options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  d.add_options()("eni", po::value<std::string>(), "only this interface")(
+      "format", po::value<std::string>()->default_value("text"), "text or json");
+  addRequests(d);
+  Common c;
+  auto vm = parseArgs(argc, argv, d, nullptr, &c.requests);
+  if (vm.count("help")) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
+  auto reqs = c.requests;
+  c = commonFrom(vm);
+  c.requests = reqs;
+  Model model = loadModelOrThrow(c);
+  applyRequests(model, c.requests);
+  std::optional<std::string> eni;
+  if (vm.count("eni")) eni = vm["eni"].as<std::string>();
+  if (!eni && c.host) {
+    Network net(model);
+    eni = net.eni(static_cast<std::size_t>(selectEni(net, c))).id;
+  }
+  const std::string fmt = vm["format"].as<std::string>();
+  if (fmt != "text" && fmt != "json") throw UsageError{"--format: expected text or json"};
+  auto out = fmt == "text" ? renderShowText(model, eni) : renderShowJson(model, eni);
+  if (!out) throw UsageError{out.error().toString()};
+  std::cout << *out;
+  return kExitOk;
+}
+
+int cmdApi(int argc, char** argv, bool revoke) {
+  const char* name = revoke ? "revoke" : "authorize";
+  po::options_description d(std::string(name) + " options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  d.add_options()("request,r", po::value<std::string>()->required(),
+                  "the request: a file, '-' for stdin, or the text itself (JSON, RPC query string or aliyun line)")(
+      "write,w", po::value<std::string>(), "write the changed model here (atomically; nothing on error)")(
+      "quiet,q", "no human report on stderr");
+  po::positional_options_description pos;
+  pos.add("request", 1);
+  auto vm = parseArgs(argc, argv, d, &pos, nullptr);
+  if (vm.count("help")) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
+  Common c = commonFrom(vm);
+  Model model = loadModelOrThrow(c);
+  const std::string text = vm["request"].as<std::string>();
+  auto req = loadRequestArg(text);
+  if (!req) throw UsageError{req.error().toString()};
+  ApiAction action{};
+  if (!actionFromName(req->action, action))
+    throw UsageError{"request: unsupported Action \"" + req->action +
+                     "\" (RevokeSecurityGroup, RevokeSecurityGroupEgress, AuthorizeSecurityGroup, "
+                     "AuthorizeSecurityGroupEgress)"};
+  if (isRevoke(action) != revoke)
+    throw UsageError{std::string("`sgsim ") + name + "` was given a " + req->action + " request"};
+  ApiOutcome o = applyRequest(model, *req);
+  std::cout << o.bodyJson() << '\n';
+  if (!vm.count("quiet")) std::cerr << renderOutcomeText(o, model);
+  if (!o.ok()) return kExitApiError;
+  if (vm.count("write")) {
+    if (auto err = writeModel(vm["write"].as<std::string>(), model)) throw UsageError{err->toString()};
+    if (!vm.count("quiet")) std::cerr << "model written to " << vm["write"].as<std::string>() << '\n';
+  }
+  return kExitOk;
+}
+
+int cmdReplay(int argc, char** argv) {
+  po::options_description d("replay options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  addRequests(d);
+  d.add_options()("direction", po::value<std::string>()->default_value("auto"),
+                  "auto (by address), ingress or egress (every packet at the one interface)")(
+      "format,f", po::value<std::string>()->default_value("text"), "text, jsonl, csv or summary")(
+      "output,o", po::value<std::string>(), "write the records to this file (atomically) instead of stdout")(
+      "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
+      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+  Common c;
+  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
+  if (vm.count("help"))
+    return printHelp("replay",
+                     "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
+                     "[--format text|jsonl|csv|summary] CAPTURE...",
+                     d),
+           kExitOk;
+  auto reqs = c.requests;
+  c = commonFrom(vm);
+  c.requests = reqs;
+  const std::string fmt = vm["format"].as<std::string>();
+  ReplayFormat format;
+  if (fmt == "text") format = ReplayFormat::Text;
+  else if (fmt == "jsonl") format = ReplayFormat::Jsonl;
+  else if (fmt == "csv") format = ReplayFormat::Csv;
+  else if (fmt == "summary") format = ReplayFormat::Summary;
+  else throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
+
+  Model model = loadModelOrThrow(c);
+  applyRequests(model, c.requests);
+  auto net = std::make_shared<const Network>(std::move(model));
+  Evaluator ev(net, evalOptions(vm, *net, c));
+  const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  auto cap = openCaptures(paths);
+
+  std::ostringstream buffered;
+  std::ostream& out = vm.count("output") ? static_cast<std::ostream&>(buffered) : std::cout;
+  auto writer = makeReplayWriter(format, out);
+  ReplayStats stats;
+  stats.maxFlows = ev.tracker().maxFlows();
+  ReplayContext ctx;
+  ctx.network = net.get();
+  ctx.captureNames = paths;
+  Frame f;
+  Progress progress;
+  bool begun = false;
+  while (cap->next(f)) {
+    if (!begun) {
+      ctx.originNs = f.tsNs;
+      writer->begin(ctx);
+      begun = true;
+    }
+    const PacketKey k = decodeFrame(f.linkType, f.data, f.capLen);
+    const PacketVerdict v = ev.evaluate(k, f.tsNs);
+    stats.add(f, k, v);
+    writer->frame(f, k, v);
+    progress.tick(stats.frames);
+  }
+  progress.done();
+  if (!begun) writer->begin(ctx);
+  stats.flowCapHits = ev.tracker().capHits();
+  const int rc = captureErrors(*cap, stats);
+  writer->finish(stats);
+  if (format == ReplayFormat::Jsonl || format == ReplayFormat::Csv) {
+    std::cerr << renderSummary(stats);
+  }
+  if (vm.count("output")) {
+    if (auto err = writeFileAtomically(vm["output"].as<std::string>(), buffered.str()))
+      throw UsageError{err->toString()};
+  }
+  return rc;
+}
+
+// "+30", "30s", "+1.5" (seconds after the first frame), "@1700000000.5" (epoch) or RFC 3339 UTC.
+std::int64_t parseAt(const std::string& s, std::int64_t originNs) {
+  std::string t = s;
+  if (!t.empty() && t.back() == 's') t.pop_back();
+  char* end = nullptr;
+  if (!t.empty() && t[0] == '@') {
+    double v = std::strtod(t.c_str() + 1, &end);
+    if (end && *end == '\0' && end != t.c_str() + 1) return static_cast<std::int64_t>(v * 1e9);
+  } else if (t.find('T') != std::string::npos) {
+    std::tm tm{};
+    double frac = 0;
+    const char* p = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p) {
+      if (*p == '.') frac = std::strtod(p, const_cast<char**>(&p));
+      if (*p == 'Z' && p[1] == '\0') return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 +
+                                            static_cast<std::int64_t>(frac * 1e9);
+    }
+  } else {
+    double v = std::strtod(t.c_str(), &end);
+    if (end && *end == '\0' && !t.empty()) return originNs + static_cast<std::int64_t>(v * 1e9);
+  }
+  throw UsageError{"--at: \"" + s +
+                   "\" is not a time: use seconds after the capture's first frame (+30), epoch (@1700000000.5) "
+                   "or RFC 3339 UTC (2026-11-23T10:00:00Z)"};
+}
+
+int cmdWhatIf(int argc, char** argv) {
+  po::options_description d("whatif options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  addRequests(d);
+  d.add_options()("direction", po::value<std::string>()->default_value("auto"), "auto, ingress or egress")(
+      "at", po::value<std::string>(), "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
+      "keep-established", "with --at: live connections keep flowing")(
+      "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
+      "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
+      "write-affected", po::value<std::string>(), "write the packets whose verdict changes to this pcap")(
+      "fail-on-change", "exit 3 when any traffic changes fate")(
+      "max-flows", po::value<std::size_t>(), "cap on live tracked flows per table (default 4000000)")(
+      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+  Common c;
+  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
+  if (vm.count("help"))
+    return printHelp("whatif",
+                     "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--keep-established] "
+                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
+                     d),
+           kExitOk;
+  auto reqs = c.requests;
+  c = commonFrom(vm);
+  c.requests = reqs;
+  if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
+  const std::string fmt = vm["format"].as<std::string>();
+  if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
+  if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
+
+  Model model = loadModelOrThrow(c);
+  auto before = std::make_shared<const Network>(model);
+  WhatIfReport report;
+  report.requests = applyRequests(model, c.requests);
+  auto after = std::make_shared<const Network>(std::move(model));
+  const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  auto cap = openCaptures(paths);
+  report.captures = paths;
+  report.limit = vm["limit"].as<std::size_t>();
+  report.keepEstablished = vm.count("keep-established") > 0;
+
+  WhatIfOptions opt;
+  opt.eval = evalOptions(vm, *before, c);
+  opt.keepEstablished = report.keepEstablished;
+  std::unique_ptr<WhatIf> engine;
+  std::unique_ptr<PcapWriter> affected;
+  Frame f;
+  Progress progress;
+  while (cap->next(f)) {
+    if (!engine) {
+      report.originNs = f.tsNs;
+      if (vm.count("at")) opt.atNs = parseAt(vm["at"].as<std::string>(), f.tsNs);
+      report.atNs = opt.atNs;
+      engine = std::make_unique<WhatIf>(before, after, opt);
+      if (vm.count("write-affected")) {
+        auto w = PcapWriter::open(vm["write-affected"].as<std::string>(), f.linkType);
+        if (!w) throw UsageError{w.error().toString()};
+        affected = std::move(*w);
+      }
+    }
+    const PacketKey k = decodeFrame(f.linkType, f.data, f.capLen);
+    const bool changed = engine->process(f, k);
+    report.stats.add(f, k, engine->lastBefore());
+    if (changed && affected) {
+      auto w = affected->write(f);
+      if (!w) throw UsageError{w.error().toString()};
+    }
+    progress.tick(report.stats.frames);
+  }
+  progress.done();
+  if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
+  const int rc = captureErrors(*cap, report.stats);
+  report.totals = engine->totals();
+  report.flows = engine->ranked();
+  if (affected) {
+    auto paths2 = affected->close();
+    if (!paths2) throw UsageError{paths2.error().toString()};
+    for (const auto& p : *paths2)
+      std::cerr << "wrote " << affected->framesWritten() << " affected packets to " << p << '\n';
+  }
+  if (fmt == "text") std::cout << renderWhatIfText(report);
+  else if (fmt == "json") std::cout << renderWhatIfJson(report) << '\n';
+  else std::cout << renderWhatIfCsv(report);
+  if (rc != kExitOk) return rc;
+  if (vm.count("fail-on-change") && !report.flows.empty()) return kExitChanged;
+  return kExitOk;
+}
+
+int cmdExplain(int argc, char** argv) {
+  po::options_description d("explain options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  addRequests(d);
+  d.add_options()("direction", po::value<std::string>()->default_value("auto"), "auto, ingress or egress")(
+      "packet", po::value<std::vector<std::string>>(), "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\"");
+  po::positional_options_description pos;
+  pos.add("packet", -1);
+  Common c;
+  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
+  if (vm.count("help"))
+    return printHelp("explain", "--model FILE [--host IP] [--direction ingress|egress] \"PROTO SRC:PORT > DST:PORT\"",
+                     d),
+           kExitOk;
+  auto reqs = c.requests;
+  c = commonFrom(vm);
+  c.requests = reqs;
+  if (!vm.count("packet")) throw UsageError{"explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\""};
+  std::string spec;
+  for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
+  auto p = parsePacketSpec(spec);
+  if (!p) throw UsageError{p.error().toString()};
+  Model model = loadModelOrThrow(c);
+  applyRequests(model, c.requests);
+  Network net(std::move(model));
+  ExplainOptions eo;
+  EvalOptions ev = evalOptions(vm, net, c);
+  eo.eni = ev.eni;
+  if (ev.mode == DirectionMode::Ingress) eo.forced = Direction::Ingress;
+  if (ev.mode == DirectionMode::Egress) eo.forced = Direction::Egress;
+  auto text = explainPacket(net, *p, eo);
+  if (!text) throw UsageError{text.error().toString()};
+  std::cout << *text;
+  return kExitOk;
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kTopUsage;
+    return kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::cout << kTopUsage;
+    return kExitOk;
+  }
+  if (cmd == "--version") {
+    std::cout << "sgsim " << SGSIM_VERSION << '\n';
+    return kExitOk;
+  }
+  // Each command parses argv[1..] (its own name stands in for the program name).
+  int subArgc = argc - 1;
+  char** subArgv = argv + 1;
+  if (cmd == "show") return cmdShow(subArgc, subArgv);
+  if (cmd == "revoke") return cmdApi(subArgc, subArgv, true);
+  if (cmd == "authorize") return cmdApi(subArgc, subArgv, false);
+  if (cmd == "replay") return cmdReplay(subArgc, subArgv);
+  if (cmd == "whatif") return cmdWhatIf(subArgc, subArgv);
+  if (cmd == "explain") return cmdExplain(subArgc, subArgv);
+  std::cerr << "sgsim: unknown command \"" << cmd << "\"\n\n" << kTopUsage;
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace sgsim
+
+int main(int argc, char** argv) {
+  using namespace sgsim;
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "sgsim: " << e.message << '\n';
+    return kExitUsage;
+  } catch (const ApiFailure& f) {
+    std::cout << f.body << '\n';
+    std::cerr << "sgsim: request " << f.source << " was rejected:\n" << f.report;
+    return kExitApiError;
+  } catch (const po::error& e) {
+    std::cerr << "sgsim: " << e.what() << " (see `sgsim " << (argc > 1 ? argv[1] : "") << " --help`)\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "sgsim: internal error: " << e.what() << '\n';
+    return kExitInternal;
+  }
+}

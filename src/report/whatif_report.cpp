@@ -1,0 +1,169 @@
+#include "sgsim/report/whatif_report.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <sstream>
+
+#include "sgsim/model/describe.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/report/format.h"
+
+namespace sgsim {
+
+namespace {
+
+std::string sideText(const SideDecision& s) {
+  std::string t = std::string(toString(s.verdict)) + " " + toString(s.reason);
+  if (!s.ruleId.empty()) t += " " + s.ruleId;
+  if (s.reason == Reason::IntraGroup && !s.groupId.empty()) t += " " + s.groupId;
+  return t;
+}
+
+std::string flowText(const ChangedFlow& f) {
+  return protoName(f.proto) + " " + endpoint(f.src, f.sport, f.proto) + " > " + endpoint(f.dst, f.dport, f.proto);
+}
+
+std::string changeKind(const ChangedFlow& f) {
+  if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop) return "cut";
+  if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept) return "opened";
+  return "changed";
+}
+
+boost::json::object sideJson(const SideDecision& s) {
+  boost::json::object o;
+  o["verdict"] = toString(s.verdict);
+  o["reason"] = toString(s.reason);
+  o["rule"] = s.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(s.ruleId);
+  o["group"] = s.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(s.groupId);
+  o["eni"] = s.eniId.empty() ? boost::json::value(nullptr) : boost::json::value(s.eniId);
+  o["direction"] = toString(s.direction);
+  return o;
+}
+
+}  // namespace
+
+std::string renderWhatIfText(const WhatIfReport& r) {
+  std::ostringstream o;
+  char line[512];
+  o << "What-if over";
+  for (const auto& c : r.captures) o << ' ' << c;
+  std::snprintf(line, sizeof line, ": %llu frames, %.3f s of capture\n",
+                static_cast<unsigned long long>(r.totals.frames),
+                r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
+  o << line;
+  if (r.atNs)
+    o << "Change applied at " << relativeSeconds(*r.atNs, r.originNs) << " (" << isoTime(*r.atNs) << "); "
+      << (r.keepEstablished ? "established connections kept" : "live connections it would now drop are cut") << ": "
+      << r.totals.flowsCutAtInstant << " cut at that instant\n";
+  for (std::size_t i = 0; i < r.requests.size(); ++i) {
+    const AppliedRequest& q = r.requests[i];
+    o << "Request " << i + 1 << ": " << q.action << " " << q.groupId << " (RequestId " << q.requestId << ")\n";
+    for (const Rule& x : q.removed) o << "  removes " << describeRule(x, q.product) << '\n';
+    for (const Rule& x : q.added) o << "  adds    " << describeRule(x, q.product) << '\n';
+    if (q.removed.empty() && q.added.empty()) o << "  changes no rule\n";
+    for (const auto& n : q.notes) o << "  note: " << n << '\n';
+  }
+  o << '\n';
+  if (r.flows.empty()) {
+    o << "No traffic in the capture changes fate: every packet gets the same verdict before and after.\n";
+  } else {
+    std::snprintf(line, sizeof line, "%zu flow%s change fate (%llu cut, %llu opened): %llu packets, %s\n",
+                  r.flows.size(), r.flows.size() == 1 ? "" : "s", static_cast<unsigned long long>(r.totals.cut),
+                  static_cast<unsigned long long>(r.totals.opened),
+                  static_cast<unsigned long long>(r.totals.changedPackets), humanBytes(r.totals.changedBytes).c_str());
+    o << line << '\n';
+    std::size_t shown = r.limit ? std::min(r.limit, r.flows.size()) : r.flows.size();
+    for (std::size_t i = 0; i < shown; ++i) {
+      const ChangedFlow& f = r.flows[i];
+      std::snprintf(line, sizeof line, "%3zu. %-6s %s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str());
+      o << line;
+      const std::string eni = !f.before.eniId.empty() ? f.before.eniId : f.after.eniId;
+      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu)\n", eni.c_str(),
+                    toString(f.before.eniId.empty() ? f.after.direction : f.before.direction),
+                    static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
+                    relativeSeconds(f.firstNs, r.originNs).c_str(), relativeSeconds(f.lastNs, r.originNs).c_str(),
+                    static_cast<unsigned long long>(f.firstFrame));
+      o << line;
+      o << "     before: " << sideText(f.before) << "\n     after:  " << sideText(f.after) << '\n';
+    }
+    if (shown < r.flows.size()) o << "… and " << r.flows.size() - shown << " more (--limit 0 shows all)\n";
+  }
+  return o.str();
+}
+
+std::string renderWhatIfJson(const WhatIfReport& r) {
+  boost::json::object root;
+  boost::json::array caps;
+  for (const auto& c : r.captures) caps.emplace_back(c);
+  root["captures"] = caps;
+  boost::json::array reqs;
+  for (const AppliedRequest& q : r.requests) {
+    boost::json::object o;
+    o["source"] = q.source;
+    o["action"] = q.action;
+    o["securityGroupId"] = q.groupId;
+    o["requestId"] = q.requestId;
+    boost::json::array rem, add;
+    for (const Rule& x : q.removed) rem.emplace_back(x.id);
+    for (const Rule& x : q.added) add.emplace_back(x.id);
+    o["removedRules"] = rem;
+    o["addedRules"] = add;
+    boost::json::array notes;
+    for (const auto& n : q.notes) notes.emplace_back(n);
+    o["notes"] = notes;
+    reqs.push_back(o);
+  }
+  root["requests"] = reqs;
+  if (r.atNs) {
+    root["at"] = isoTime(*r.atNs);
+    root["keepEstablished"] = r.keepEstablished;
+  }
+  boost::json::object t;
+  t["frames"] = r.totals.frames;
+  t["changedFlows"] = r.flows.size();
+  t["cutFlows"] = r.totals.cut;
+  t["openedFlows"] = r.totals.opened;
+  t["changedPackets"] = r.totals.changedPackets;
+  t["changedBytes"] = r.totals.changedBytes;
+  t["flowsCutAtInstant"] = r.totals.flowsCutAtInstant;
+  root["totals"] = t;
+  boost::json::array flows;
+  for (const ChangedFlow& f : r.flows) {
+    boost::json::object o;
+    o["change"] = changeKind(f);
+    o["proto"] = protoName(f.proto);
+    o["src"] = f.src.toString();
+    o["sport"] = f.sport;
+    o["dst"] = f.dst.toString();
+    o["dport"] = f.dport;
+    o["packets"] = f.packets;
+    o["bytes"] = f.bytes;
+    o["first"] = isoTime(f.firstNs);
+    o["last"] = isoTime(f.lastNs);
+    o["firstFrame"] = f.firstFrame;
+    if (r.captures.size() > 1) o["capture"] = r.captures[f.firstFile];
+    o["before"] = sideJson(f.before);
+    o["after"] = sideJson(f.after);
+    flows.push_back(o);
+  }
+  root["flows"] = flows;
+  return toPrettyJson(root);
+}
+
+std::string renderWhatIfCsv(const WhatIfReport& r) {
+  std::ostringstream o;
+  o << "rank,change,proto,src,sport,dst,dport,packets,bytes,first,last,first_frame,before_verdict,before_reason,"
+       "before_rule,before_eni,after_verdict,after_reason,after_rule,after_eni\n";
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const ChangedFlow& f = r.flows[i];
+    o << i + 1 << ',' << changeKind(f) << ',' << protoName(f.proto) << ',' << f.src.toString() << ',' << f.sport << ','
+      << f.dst.toString() << ',' << f.dport << ',' << f.packets << ',' << f.bytes << ',' << epochSeconds(f.firstNs)
+      << ',' << epochSeconds(f.lastNs) << ',' << f.firstFrame << ',' << toString(f.before.verdict) << ','
+      << toString(f.before.reason) << ',' << csvField(f.before.ruleId) << ',' << csvField(f.before.eniId) << ','
+      << toString(f.after.verdict) << ',' << toString(f.after.reason) << ',' << csvField(f.after.ruleId) << ','
+      << csvField(f.after.eniId) << '\n';
+  }
+  return o.str();
+}
+
+}  // namespace sgsim
