@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <utility>
 
 namespace sgsim {
@@ -14,6 +19,26 @@ std::uint32_t prefixMask(int len) { return len <= 0 ? 0 : (len >= 32 ? 0xFFFFFFF
 // Multiplicative hash: the top bits of the product depend on every input bit, and the lookup takes the top bits.
 inline std::uint64_t hashKey(std::uint64_t ip, std::uint32_t aux) {
   return (ip ^ (static_cast<std::uint64_t>(aux) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+}
+
+// Four 32-bit lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM); comparisons give -1 / 0 lanes.
+typedef std::int32_t Lanes __attribute__((vector_size(16)));
+
+inline Lanes load(const void* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline Lanes splat(std::uint32_t x) { return Lanes{} + static_cast<std::int32_t>(x); }
+
+// Bit i set when lane i is all ones.
+inline unsigned laneBits(Lanes m) {
+#if defined(__SSE2__)
+  return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(reinterpret_cast<__m128i>(m))));
+#else
+  return (m[0] & 1u) | (m[1] & 2u) | (m[2] & 4u) | (m[3] & 8u);
+#endif
 }
 
 constexpr std::uint32_t kDportAux = 0xFFFF00u;
@@ -125,16 +150,32 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     for (const auto& [key, positions] : t.buckets) {
       std::uint32_t i = static_cast<std::uint32_t>(hashKey(key.ip, key.aux) >> out.shift);
       while (slots_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
-      slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(rules_.size()),
-                                       static_cast<std::uint32_t>(positions.size())};
-      for (std::uint32_t pos : positions) {
-        const RuleBox& b = boxes_[pos];
-        rules_.push_back(V4Rule{b.src.base.v4Value(), prefixMask(b.src.prefix), b.dst.base.v4Value(),
-                                prefixMask(b.dst.prefix), b.sportLo, static_cast<std::uint16_t>(b.sportHi - b.sportLo),
-                                b.dportLo, static_cast<std::uint16_t>(b.dportHi - b.dportLo),
-                                static_cast<std::uint8_t>(b.proto < 0 ? 0 : b.proto),
-                                static_cast<std::uint8_t>(b.proto < 0 ? 0 : 0xFF), pos});
-        out.minPos = std::min(out.minPos, pos);
+      const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
+      slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(groups_.size()), groups};
+      for (std::size_t g = 0; g < positions.size(); g += 4) {
+        RuleGroup rg{};
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          if (g + lane >= positions.size()) {
+            rg.srcBase[lane] = 1;  // with srcMask 0: never matches
+            rg.pos[lane] = kNoMatch;
+            continue;
+          }
+          const std::uint32_t pos = positions[g + lane];
+          const RuleBox& b = boxes_[pos];
+          rg.srcBase[lane] = b.src.base.v4Value();
+          rg.srcMask[lane] = prefixMask(b.src.prefix);
+          rg.dstBase[lane] = b.dst.base.v4Value();
+          rg.dstMask[lane] = prefixMask(b.dst.prefix);
+          rg.sportLo[lane] = b.sportLo;
+          rg.sportHi[lane] = b.sportHi;
+          rg.dportLo[lane] = b.dportLo;
+          rg.dportHi[lane] = b.dportHi;
+          rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
+          rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
+          rg.pos[lane] = pos;
+          out.minPos = std::min(out.minPos, pos);
+        }
+        groups_.push_back(rg);
       }
     }
     tables_.push_back(out);
@@ -150,6 +191,8 @@ std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
+  const Lanes vsrc = splat(src), vdst = splat(dst), vsport = splat(key.sport), vdport = splat(key.dport),
+              vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
   for (const Table& t : tables_) {
     if (t.minPos >= best) break;  // no rule left in this or any later table can beat the match we have
@@ -160,14 +203,14 @@ std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
       const Slot& s = base[i];
       if (s.count == 0) break;
       if (s.ip != ip || s.aux != a) continue;
-      for (const V4Rule *r = rules_.data() + s.begin, *end = r + s.count; r != end && r->pos < best; ++r) {
-        // One branch per rule instead of six: buckets mix rules that differ in any field.
-        const bool hit = ((src & r->srcMask) == r->srcBase) & ((dst & r->dstMask) == r->dstBase) &
-                         (static_cast<std::uint16_t>(key.sport - r->sportLo) <= r->sportSpan) &
-                         (static_cast<std::uint16_t>(key.dport - r->dportLo) <= r->dportSpan) &
-                         ((key.proto & r->protoMask) == r->proto);
-        if (hit) {
-          best = r->pos;
+      for (const RuleGroup *g = groups_.data() + s.begin, *end = g + s.count; g != end && g->pos[0] < best; ++g) {
+        const Lanes hit = ((vsrc & load(g->srcMask)) == load(g->srcBase)) &
+                          ((vdst & load(g->dstMask)) == load(g->dstBase)) & (vsport >= load(g->sportLo)) &
+                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
+                          ((vproto & load(g->protoMask)) == load(g->proto));
+        if (const unsigned bits = laneBits(hit); bits != 0) {
+          // Lanes ascend in position: the first hit is the bucket's best.
+          best = std::min(best, g->pos[std::countr_zero(bits)]);
           break;
         }
       }

@@ -68,17 +68,20 @@ class FastClassifier {
   std::size_t tableCount() const { return tables_.size(); }
 
  private:
-  struct V4Rule {
-    std::uint32_t srcBase, srcMask, dstBase, dstMask;
-    std::uint16_t sportLo, sportSpan, dportLo, dportSpan;  // range = [lo, lo + span]
-    std::uint8_t proto, protoMask;                         // any protocol: 0/0
-    std::uint32_t pos;                                     // index into boxes_
+  // Four rules of one bucket stored field by field, so that one SIMD comparison checks all four. Padding
+  // lanes never match (mask 0, base 1) and have position kNoMatch.
+  struct alignas(16) RuleGroup {
+    std::uint32_t srcBase[4], srcMask[4], dstBase[4], dstMask[4];
+    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
+    std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
+    std::uint32_t pos[4];                  // index into boxes_, ascending
   };
+
   struct Slot {
-    std::uint64_t ip = 0;   // masked source << 32 | masked destination
-    std::uint32_t aux = 0;  // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;
-    std::uint32_t count = 0;  // 0 = empty slot
+    std::uint64_t ip = 0;     // masked source << 32 | masked destination
+    std::uint32_t aux = 0;    // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;  // first RuleGroup
+    std::uint32_t count = 0;  // RuleGroups in the bucket; 0 = empty slot
   };
   struct Table {
     std::uint32_t srcMask, dstMask, auxMask;
@@ -92,8 +95,8 @@ class FastClassifier {
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
   std::vector<RuleBox> boxes_;
-  std::vector<V4Rule> rules_;  // bucket by bucket, each bucket in position order
-  std::vector<Table> tables_;  // ascending minPos
+  std::vector<RuleGroup> groups_;  // bucket by bucket, each bucket in position order
+  std::vector<Table> tables_;      // ascending minPos
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
 };
