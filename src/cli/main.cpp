@@ -477,6 +477,9 @@ int cmdWhatIf(int argc, char** argv) {
   progress.done();
   if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
   const int rc = captureErrors(*cap, report.stats);
+  report.stats.maxFlows = opt.eval.maxFlows;
+  report.stats.flowCapHits =
+      engine->beforeEvaluator().tracker().capHits() + engine->afterEvaluator().tracker().capHits();
   report.totals = engine->totals();
   report.flows = engine->ranked();
   if (affected) {

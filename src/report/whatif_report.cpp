@@ -55,6 +55,10 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     o << "Change applied at " << relativeSeconds(*r.atNs, r.originNs) << " (" << isoTime(*r.atNs) << "); "
       << (r.keepEstablished ? "established connections kept" : "live connections it would now drop are cut") << ": "
       << r.totals.flowsCutAtInstant << " cut at that instant\n";
+  if (r.stats.flowCapHits > 0)
+    o << "Warning: the flow table was full (--max-flows " << r.stats.maxFlows << "): " << r.stats.flowCapHits
+      << " packets were decided without connection state\n";
+  for (const auto& e : r.stats.captureErrors) o << "Capture error: " << e << " (the report covers the frames before it)\n";
   for (std::size_t i = 0; i < r.requests.size(); ++i) {
     const AppliedRequest& q = r.requests[i];
     o << "Request " << i + 1 << ": " << q.action << " " << q.groupId << " (RequestId " << q.requestId << ")\n";

@@ -132,7 +132,9 @@ TEST(Network, AgreesWithDirectRuleMatchingOnRandomTables) {
       if (got.reason == Reason::IntraGroup) gotId = "intra";
       if (got.reason == Reason::Rule) gotId = net.rules(e, d)[got.ruleRef].ruleId;
       ASSERT_EQ(gotId, want) << "round " << round << " packet " << k;
-      if (got.reason == Reason::Default) EXPECT_EQ(got.verdict, net.defaultVerdict(e, d));
+      if (got.reason == Reason::Default) {
+        EXPECT_EQ(got.verdict, net.defaultVerdict(e, d));
+      }
     }
   }
 }
