@@ -96,7 +96,7 @@ Network::Network(Model model) : model_(std::move(model)) {
         auto b = ruleBoxes(model_, *o.rule, k, k);
         boxes.insert(boxes.end(), b.begin(), b.end());
       }
-      dt.classifier = std::make_unique<LinearClassifier>(std::move(boxes));
+      dt.classifier = std::make_unique<FastClassifier>(std::move(boxes));
     }
     for (const std::string& gid : eni.groupIds) {
       const SecurityGroup* g = model_.findGroup(gid);

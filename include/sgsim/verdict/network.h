@@ -13,7 +13,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
-#include "sgsim/classify/linear_classifier.h"
+#include "sgsim/classify/fast_classifier.h"
 #include "sgsim/model/model.h"
 
 namespace sgsim {
@@ -91,7 +91,7 @@ class Network {
   static int dirIndex(Direction d) { return d == Direction::Ingress ? 0 : 1; }
   struct DirTable {
     std::vector<RuleRef> refs;
-    std::unique_ptr<LinearClassifier> classifier;
+    std::unique_ptr<FastClassifier> classifier;  // checked against LinearClassifier in tests/verdict and tests/classify
   };
   struct EniTable {
     DirTable dir[2];
