@@ -339,8 +339,15 @@ int cmdReplay(int argc, char** argv) {
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
   auto cap = openCaptures(paths);
 
-  std::ostringstream buffered;
-  std::ostream& out = vm.count("output") ? static_cast<std::ostream&>(buffered) : std::cout;
+  // --output streams into a temporary file renamed into place at the end: the output may be far larger than
+  // memory, and a failed run leaves no half-written file.
+  std::unique_ptr<AtomicFile> outFile;
+  if (vm.count("output")) {
+    auto f = AtomicFile::create(vm["output"].as<std::string>());
+    if (!f) throw UsageError{f.error().toString()};
+    outFile = std::move(*f);
+  }
+  std::ostream& out = outFile ? outFile->stream() : std::cout;
   auto writer = makeReplayWriter(format, out);
   ReplayStats stats;
   stats.maxFlows = ev.tracker().maxFlows();
@@ -370,9 +377,8 @@ int cmdReplay(int argc, char** argv) {
   if (format == ReplayFormat::Jsonl || format == ReplayFormat::Csv) {
     std::cerr << renderSummary(stats);
   }
-  if (vm.count("output")) {
-    if (auto err = writeFileAtomically(vm["output"].as<std::string>(), buffered.str()))
-      throw UsageError{err->toString()};
+  if (outFile) {
+    if (auto err = outFile->commit()) throw UsageError{err->toString()};
   }
   return rc;
 }

@@ -54,54 +54,96 @@ bool writeAll(int fd, std::string_view content) {
 
 }  // namespace
 
-std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content) {
+Result<std::unique_ptr<AtomicFile>> AtomicFile::create(const std::string& path) {
   if (path.empty()) return Error{path, "no file name given"};
   const std::string dir = directoryOf(path);
   const std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   if (base.empty()) return Error{path, "names a directory, not a file"};
 
   struct stat existing {};
-  // A directory in the way is caught by rename() below, after the temporary file exists, like any late failure.
+  // A directory in the way is caught by rename() in commit(), after the temporary file exists, like any late
+  // failure.
   const bool haveExisting = ::stat(path.c_str(), &existing) == 0 && S_ISREG(existing.st_mode);
 
   // O_EXCL with a per-process counter instead of mkstemp: the file is created with the umask applied,
   // as a plain open() of the target would have been.
   static std::atomic<unsigned> counter{0};
   std::string tmp;
-  int rawFd = -1;
-  for (int attempt = 0; attempt < 100 && rawFd < 0; ++attempt) {
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
     tmp = dir;
     tmp += "/.";
     tmp += base;
     tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    rawFd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (rawFd < 0 && errno != EEXIST) return Error{path, sysError("cannot create a temporary file beside it")};
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) return Error{path, sysError("cannot create a temporary file beside it")};
   }
-  if (rawFd < 0) return Error{path, "cannot create a unique temporary file in " + dir};
-  Fd fd(rawFd);
+  if (fd < 0) return Error{path, "cannot create a unique temporary file in " + dir};
+  return std::unique_ptr<AtomicFile>(
+      new AtomicFile(path, tmp, fd, haveExisting, static_cast<unsigned>(existing.st_mode & 07777)));
+}
 
-  auto fail = [&](const std::string& why) -> std::optional<Error> {
-    ::close(fd.release());
-    ::unlink(tmp.c_str());
-    return Error{path, why};
-  };
-  if (haveExisting && ::fchmod(fd.get(), existing.st_mode & 07777) != 0)
-    return fail(sysError("cannot set permissions"));
-  if (!writeAll(fd.get(), content)) return fail(sysError("cannot write"));
-  if (::fsync(fd.get()) != 0) return fail(sysError("cannot flush to disk"));
-  if (::close(fd.release()) != 0) {
-    ::unlink(tmp.c_str());
-    return Error{path, sysError("cannot close")};
+AtomicFile::AtomicFile(std::string path, std::string tmp, int fd, bool keepMode, unsigned mode)
+    : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), keepMode_(keepMode), mode_(mode), buf_(fd),
+      stream_(&buf_) {}
+
+AtomicFile::~AtomicFile() {
+  if (done_) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+AtomicFile::Buf::Buf(int fd) : fd_(fd) { setp(buf_, buf_ + sizeof buf_); }
+
+bool AtomicFile::Buf::flushAll() {
+  if (!failed_ && !writeAll(fd_, std::string_view(pbase(), static_cast<std::size_t>(pptr() - pbase()))))
+    failed_ = true;
+  setp(buf_, buf_ + sizeof buf_);
+  return !failed_;
+}
+
+AtomicFile::Buf::int_type AtomicFile::Buf::overflow(int_type c) {
+  if (!flushAll()) return traits_type::eof();
+  if (!traits_type::eq_int_type(c, traits_type::eof())) {
+    *pptr() = traits_type::to_char_type(c);
+    pbump(1);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  return traits_type::not_eof(c);
+}
+
+std::optional<Error> AtomicFile::commit() {
+  if (done_) return Error{path_, "already written"};
+  done_ = true;
+  auto fail = [&](const std::string& why) -> std::optional<Error> {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+    return Error{path_, why};
+  };
+  stream_.flush();
+  if (!buf_.flushAll() || buf_.failed()) return fail(sysError("cannot write"));
+  if (keepMode_ && ::fchmod(fd_, mode_) != 0) return fail(sysError("cannot set permissions"));
+  if (::fsync(fd_) != 0) return fail(sysError("cannot flush to disk"));
+  if (::close(fd_) != 0) {
+    const std::string why = sysError("cannot close");
+    ::unlink(tmp_.c_str());
+    return Error{path_, why};
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const std::string why = sysError("cannot replace");
-    ::unlink(tmp.c_str());
-    return Error{path, why};
+    ::unlink(tmp_.c_str());
+    return Error{path_, why};
   }
   // Make the rename itself durable; failing here cannot undo it, so it is not reported.
-  Fd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd dirFd(::open(directoryOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() >= 0) ::fsync(dirFd.get());
   return std::nullopt;
+}
+
+std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content) {
+  auto file = AtomicFile::create(path);
+  if (!file) return file.error();
+  (*file)->stream().write(content.data(), static_cast<std::streamsize>(content.size()));
+  return (*file)->commit();
 }
 
 Result<std::string> readWholeFile(const std::string& path) {
