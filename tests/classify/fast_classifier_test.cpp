@@ -75,7 +75,9 @@ class RandomBoxes {
   IpAddr address(Family f) {
     if (f == Family::V4) {
       std::uint32_t a = v4Pool_[below(v4Pool_.size())];
-      if (below(2)) a ^= static_cast<std::uint32_t>(rng_()) >> below(33);  // perturb some low bits
+      if (below(2)) {  // perturb some low bits (a 64-bit shift: shifting a 32-bit value by 32 is undefined)
+        a ^= static_cast<std::uint32_t>((rng_() & 0xFFFFFFFFu) >> below(33));
+      }
       return IpAddr::v4(a);
     }
     auto [hi, lo] = v6Pool_[below(v6Pool_.size())];
