@@ -120,6 +120,35 @@ Common commonFrom(const po::variables_map& vm) {
   return c;
 }
 
+struct Parsed {
+  po::variables_map vm;
+  Common common;
+  bool help = false;
+};
+
+// Parses a command's options; unless --help was asked, also the options every command shares.
+Parsed parseCommand(int argc, char** argv, const po::options_description& d,
+                    const po::positional_options_description* pos) {
+  Parsed p;
+  std::vector<RequestArg> requests;
+  p.vm = parseArgs(argc, argv, d, pos, &requests);
+  p.help = p.vm.count("help") > 0;
+  if (!p.help) {
+    p.common = commonFrom(p.vm);
+    p.common.requests = std::move(requests);
+  }
+  return p;
+}
+
+// Options of the commands that read captures.
+void addCaptureOptions(po::options_description& d, po::positional_options_description& pos) {
+  d.add_options()("direction", po::value<std::string>()->default_value("auto"),
+                  "auto (by address), ingress or egress (every packet at the one interface)")(
+      "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
+      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+  pos.add("capture", -1);
+}
+
 Model loadModelOrThrow(const Common& c) {
   auto m = loadModel(c.modelPath, c.host);
   if (!m) throw UsageError{m.error().toString()};
@@ -242,12 +271,10 @@ int cmdShow(int argc, char** argv) {
   d.add_options()("eni", po::value<std::string>(), "only this interface")(
       "format", po::value<std::string>()->default_value("text"), "text or json");
   addRequests(d);
-  Common c;
-  auto vm = parseArgs(argc, argv, d, nullptr, &c.requests);
-  if (vm.count("help")) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
-  auto reqs = c.requests;
-  c = commonFrom(vm);
-  c.requests = reqs;
+  const Parsed p = parseCommand(argc, argv, d, nullptr);
+  if (p.help) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
+  const Common& c = p.common;
+  const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
   applyRequests(model, c.requests);
   std::optional<std::string> eni;
@@ -275,9 +302,10 @@ int cmdApi(int argc, char** argv, bool revoke) {
       "quiet,q", "no human report on stderr");
   po::positional_options_description pos;
   pos.add("request", 1);
-  auto vm = parseArgs(argc, argv, d, &pos, nullptr);
-  if (vm.count("help")) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
-  Common c = commonFrom(vm);
+  const Parsed p = parseCommand(argc, argv, d, &pos);
+  if (p.help) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
+  const Common& c = p.common;
+  const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
   const std::string text = vm["request"].as<std::string>();
   auto req = loadRequestArg(text);
@@ -305,25 +333,19 @@ int cmdReplay(int argc, char** argv) {
   d.add_options()("help,h", "this help");
   addCommon(d);
   addRequests(d);
-  d.add_options()("direction", po::value<std::string>()->default_value("auto"),
-                  "auto (by address), ingress or egress (every packet at the one interface)")(
-      "format,f", po::value<std::string>()->default_value("text"), "text, jsonl, csv or summary")(
-      "output,o", po::value<std::string>(), "write the records to this file (atomically) instead of stdout")(
-      "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
-      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+  d.add_options()("format,f", po::value<std::string>()->default_value("text"), "text, jsonl, csv or summary")(
+      "output,o", po::value<std::string>(), "write the records to this file (atomically) instead of stdout");
   po::positional_options_description pos;
-  pos.add("capture", -1);
-  Common c;
-  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
-  if (vm.count("help"))
+  addCaptureOptions(d, pos);
+  const Parsed p = parseCommand(argc, argv, d, &pos);
+  const po::variables_map& vm = p.vm;
+  if (p.help)
     return printHelp("replay",
                      "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
                      "[--format text|jsonl|csv|summary] CAPTURE...",
                      d),
            kExitOk;
-  auto reqs = c.requests;
-  c = commonFrom(vm);
-  c.requests = reqs;
+  const Common& c = p.common;
   const std::string fmt = vm["format"].as<std::string>();
   ReplayFormat format;
   if (fmt == "text") format = ReplayFormat::Text;
@@ -414,28 +436,24 @@ int cmdWhatIf(int argc, char** argv) {
   d.add_options()("help,h", "this help");
   addCommon(d);
   addRequests(d);
-  d.add_options()("direction", po::value<std::string>()->default_value("auto"), "auto, ingress or egress")(
+  d.add_options()(
       "at", po::value<std::string>(), "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
       "keep-established", "with --at: live connections keep flowing")(
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
       "write-affected", po::value<std::string>(), "write the packets whose verdict changes to this pcap")(
-      "fail-on-change", "exit 3 when any traffic changes fate")(
-      "max-flows", po::value<std::size_t>(), "cap on live tracked flows per table (default 4000000)")(
-      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+      "fail-on-change", "exit 3 when any traffic changes fate");
   po::positional_options_description pos;
-  pos.add("capture", -1);
-  Common c;
-  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
-  if (vm.count("help"))
+  addCaptureOptions(d, pos);
+  const Parsed p = parseCommand(argc, argv, d, &pos);
+  const po::variables_map& vm = p.vm;
+  if (p.help)
     return printHelp("whatif",
                      "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--keep-established] "
                      "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
                      d),
            kExitOk;
-  auto reqs = c.requests;
-  c = commonFrom(vm);
-  c.requests = reqs;
+  const Common& c = p.common;
   if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
@@ -511,20 +529,18 @@ int cmdExplain(int argc, char** argv) {
       "packet", po::value<std::vector<std::string>>(), "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\"");
   po::positional_options_description pos;
   pos.add("packet", -1);
-  Common c;
-  auto vm = parseArgs(argc, argv, d, &pos, &c.requests);
-  if (vm.count("help"))
+  const Parsed p = parseCommand(argc, argv, d, &pos);
+  const po::variables_map& vm = p.vm;
+  if (p.help)
     return printHelp("explain", "--model FILE [--host IP] [--direction ingress|egress] \"PROTO SRC:PORT > DST:PORT\"",
                      d),
            kExitOk;
-  auto reqs = c.requests;
-  c = commonFrom(vm);
-  c.requests = reqs;
+  const Common& c = p.common;
   if (!vm.count("packet")) throw UsageError{"explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\""};
   std::string spec;
   for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
-  auto p = parsePacketSpec(spec);
-  if (!p) throw UsageError{p.error().toString()};
+  auto packet = parsePacketSpec(spec);
+  if (!packet) throw UsageError{packet.error().toString()};
   Model model = loadModelOrThrow(c);
   applyRequests(model, c.requests);
   Network net(std::move(model));
@@ -533,7 +549,7 @@ int cmdExplain(int argc, char** argv) {
   eo.eni = ev.eni;
   if (ev.mode == DirectionMode::Ingress) eo.forced = Direction::Ingress;
   if (ev.mode == DirectionMode::Egress) eo.forced = Direction::Egress;
-  auto text = explainPacket(net, *p, eo);
+  auto text = explainPacket(net, *packet, eo);
   if (!text) throw UsageError{text.error().toString()};
   std::cout << *text;
   return kExitOk;
