@@ -53,7 +53,9 @@ json::array permissions(const std::vector<RuleBox>& rules, const ConvertOptions&
       const bool hasPorts = name == "TCP" || name == "UDP";
       stats.droppedPorts += !hasPorts && !portsFull;
       json::object p;
-      p["SecurityGroupRuleId"] = classBenchRuleId(i, protocols.size() > 1 ? "-" + toLower(name) : "");
+      std::string suffix;  // split rules: "-tcp" / "-udp"
+      if (protocols.size() > 1) suffix.append("-").append(toLower(name));
+      p["SecurityGroupRuleId"] = classBenchRuleId(i, suffix);
       p["Direction"] = options.ingress ? "ingress" : "egress";
       p["IpProtocol"] = name;
       p["PortRange"] = hasPorts ? portText(b.dportLo, b.dportHi) : "-1/-1";

@@ -115,17 +115,22 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
         }
       }
       if (target == nullptr) {
-        // Open the coarsest table this rule may use that does not exist yet: rounded lengths, then exact
-        // lengths, first on the addresses alone, then with the port and protocol the rule pins down. Rules
-        // equal on every keyed field cannot be told apart by any table: they share the last bucket.
-        const int rsl = sl - sl % step;
-        const int rdl = dl - dl % step;
-        const std::pair<int, int> lengths[] = {{rsl, rdl}, {sl, dl}};
-        for (std::uint32_t aux : {0u, ruleAux}) {
-          for (auto [s, d] : lengths)
+        // Open the coarsest table this rule may use that does not exist yet: lengths rounded down to
+        // `step`, then to step/2, step/4 … and finally exact, each first on the addresses alone and then with
+        // the port and protocol the rule pins down. The intermediate roundings matter on large sets: without
+        // them overflowing rules scatter over one exact-length table per length pair (fw1_100k: 393 tables
+        // instead of 64). Rules equal on every keyed field cannot be told apart by any table: they share
+        // the last bucket.
+        for (int st = step; target == nullptr; st /= 2) {
+          const int s = sl - sl % st;
+          const int d = dl - dl % st;
+          for (std::uint32_t aux : {0u, ruleAux})
             if (target == nullptr && findShape(s, d, aux) == nullptr) target = &openTable(s, d, aux);
+          if (st == 1) {
+            if (target == nullptr) target = findShape(sl, dl, ruleAux);
+            break;
+          }
         }
-        if (target == nullptr) target = findShape(sl, dl, ruleAux);
       }
     } else {
       target = findShape(sl, dl, ruleAux);

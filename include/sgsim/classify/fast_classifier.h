@@ -53,8 +53,8 @@ class FastClassifier {
     // false: plain tuple-space search (one table per exact tuple, unbounded buckets) — kept for the
     // measurements above and as a second configuration for the differential tests.
     bool mergeTuples = true;
-    std::uint32_t collisionLimit = 64;  // rules per bucket before a rule looks for another table
-    std::uint32_t lengthStep = 16;      // new tables round prefix lengths down to a multiple of this
+    std::uint32_t collisionLimit = 128;  // rules per bucket before a rule looks for another table
+    std::uint32_t lengthStep = 16;       // new tables round prefix lengths down to a multiple of this
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
