@@ -123,29 +123,34 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
     return out;
   }
 
-  std::int32_t src = -1, dst = -1;
+  // src/dst identify the ENIs at both ends (also when only one end is checked: the other still counts
+  // as a peer for the intra-group policy); checkSrc/checkDst say which checks are made.
+  std::int32_t src = network_->eniOf(key.src), dst = network_->eniOf(key.dst);
+  bool checkSrc = false, checkDst = false;
   switch (options_.mode) {
     case DirectionMode::Auto:
-      src = network_->eniOf(key.src);
-      dst = network_->eniOf(key.dst);
-      if (options_.eni >= 0) {
-        if (src != options_.eni) src = -1;
-        if (dst != options_.eni) dst = -1;
-      }
+      checkSrc = src >= 0 && (options_.eni < 0 || src == options_.eni);
+      checkDst = dst >= 0 && (options_.eni < 0 || dst == options_.eni);
       break;
-    case DirectionMode::Ingress: dst = options_.eni; break;
-    case DirectionMode::Egress: src = options_.eni; break;
+    case DirectionMode::Ingress:
+      dst = options_.eni;
+      checkDst = true;
+      break;
+    case DirectionMode::Egress:
+      src = options_.eni;
+      checkSrc = true;
+      break;
   }
-  if (src < 0 && dst < 0) {
+  if (!checkSrc && !checkDst) {
     out.reason = Reason::Unmodeled;
     return out;
   }
 
-  if (src >= 0 && src == dst) {
+  if (checkSrc && checkDst && src == dst) {
     checkHairpin(src, key, tsNs, out);
   } else {
-    if (src >= 0) out.checks[out.checkCount++] = check(src, Direction::Egress, key, dst, tsNs, out.untracked);
-    if (dst >= 0 && (out.checkCount == 0 || out.checks[0].verdict == Verdict::Accept))
+    if (checkSrc) out.checks[out.checkCount++] = check(src, Direction::Egress, key, dst, tsNs, out.untracked);
+    if (checkDst && (out.checkCount == 0 || out.checks[0].verdict == Verdict::Accept))
       out.checks[out.checkCount++] = check(dst, Direction::Ingress, key, src, tsNs, out.untracked);
   }
   out.deciding = static_cast<std::int8_t>(out.checkCount - 1);

@@ -196,15 +196,17 @@ Result<PacketFields> parsePacketSpec(std::string_view text) {
 
 Result<std::string> explainPacket(const Network& net, const PacketFields& p, const ExplainOptions& opt) {
   std::ostringstream o;
+  // As in the evaluator: src/dst identify both ends (peers for the intra-group policy), checkSrc/checkDst
+  // say which checks are made.
   std::int32_t src = net.eniOf(p.src), dst = net.eniOf(p.dst);
+  bool checkSrc = src >= 0 && (opt.eni < 0 || src == opt.eni);
+  bool checkDst = dst >= 0 && (opt.eni < 0 || dst == opt.eni);
   if (opt.forced) {
-    src = *opt.forced == Direction::Egress ? opt.eni : -1;
-    dst = *opt.forced == Direction::Ingress ? opt.eni : -1;
-  } else if (opt.eni >= 0) {
-    if (src != opt.eni) src = -1;
-    if (dst != opt.eni) dst = -1;
+    checkSrc = *opt.forced == Direction::Egress;
+    checkDst = *opt.forced == Direction::Ingress;
+    (checkSrc ? src : dst) = opt.eni;
   }
-  if (src < 0 && dst < 0)
+  if (!checkSrc && !checkDst)
     return Error{"packet", p.src.toString() + " and " + p.dst.toString() +
                                " belong to no modeled ENI (use --direction with --host to evaluate it anyway)"};
   auto ep = [&](const IpAddr& a, std::uint16_t port) {
@@ -220,15 +222,15 @@ Result<std::string> explainPacket(const Network& net, const PacketFields& p, con
     << " (taken as the first packet of a new flow)\n";
   o << "Order: intra-group first; then rules by priority 1..100 ascending, drop before accept at equal priority,\n"
        "then group order on the ENI, then rule order in the group; no match: the implicit default.\n";
-  if (src >= 0 && dst >= 0) o << "Both ends are modeled: egress at the sender, then ingress at the receiver.\n";
+  if (checkSrc && checkDst) o << "Both ends are modeled: egress at the sender, then ingress at the receiver.\n";
   o << '\n';
   bool ok = true;
-  if (src >= 0) {
+  if (checkSrc) {
     explainCheck(o, net, static_cast<std::size_t>(src), Direction::Egress, p, dst, ok);
-    if (!ok && dst >= 0) o << "\n(dropped at the sender: the receiver never sees it, so no ingress check)\n";
+    if (!ok && checkDst) o << "\n(dropped at the sender: the receiver never sees it, so no ingress check)\n";
   }
-  if (ok && dst >= 0) {
-    if (src >= 0) o << '\n';
+  if (ok && checkDst) {
+    if (checkSrc) o << '\n';
     explainCheck(o, net, static_cast<std::size_t>(dst), Direction::Ingress, p, src, ok);
   }
   o << "\nResult: " << (ok ? "ACCEPT" : "DROP")

@@ -220,6 +220,16 @@ TEST(Evaluator, IntraGroupAcceptComesBeforeCustomRules) {
   EXPECT_EQ(v.checks[0].reason, Reason::IntraGroup);
 }
 
+TEST(Evaluator, RestrictingToOneEniKeepsTheOtherEndAsIntraGroupPeer) {
+  EvalOptions o;
+  o.eni = 1;  // --host 10.0.1.7: only eni-db is checked
+  Evaluator ev(twoTier(Policy::Drop, /*shareGroup=*/true), o);
+  auto v = ev.evaluate(pkt("10.0.0.5", 40000, "10.0.1.7", 22, 6, kSyn), sec(0));
+  ASSERT_EQ(v.checkCount, 1);
+  EXPECT_EQ(v.checks[0].direction, Direction::Ingress);
+  EXPECT_EQ(v.reason, Reason::IntraGroup);
+}
+
 TEST(Evaluator, DropInnerPolicyTreatsMembersAsStrangers) {
   Evaluator ev(twoTier(Policy::Accept, /*shareGroup=*/true, Policy::Drop), {});
   auto v = ev.evaluate(pkt("10.0.0.5", 40000, "10.0.1.7", 3306, 6, kSyn), sec(0));
