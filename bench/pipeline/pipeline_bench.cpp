@@ -1,0 +1,229 @@
+// Pipeline benchmarks (issue 4, targets 2–4; docs/PERFORMANCE.md): decoding frames, connection tracking, the
+// whole stateful evaluator on decoded keys, and what a revoke costs before classification can resume.
+// Inputs come from traffic_mix.h and model_mix.h with fixed seeds, so every run sees the same frames and rules.
+//
+//   build-perf-rel/bench/pipeline/pipeline_bench [--benchmark_filter=Rebuild] [--benchmark_repetitions=5]
+
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "model_mix.h"
+#include "sgsim/api/engine.h"
+#include "sgsim/api/request.h"
+#include "sgsim/decode/decoder.h"
+#include "sgsim/flow/conntrack.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/verdict/evaluator.h"
+#include "sgsim/verdict/network.h"
+#include "traffic_mix.h"
+
+namespace sgsim {
+namespace {
+
+constexpr std::size_t kFrames = 1 << 20;  // ~21 s of capture at the mix's 50,000 frames/s
+const IpAddr kHost = IpAddr::v4(0x0a000001);
+
+[[noreturn]] void die(const Error& e) {
+  std::cerr << "pipeline_bench: " << e.where << ": " << e.message << "\n";
+  std::exit(2);
+}
+
+const Model& benchModelOf(std::size_t rules) {
+  static std::map<std::size_t, Model> cache;
+  auto it = cache.find(rules);
+  if (it == cache.end()) {
+    auto m = parseModel(boost::json::serialize(benchModel(rules, kHost, 1)), std::nullopt, "bench");
+    if (!m) die(m.error());
+    it = cache.emplace(rules, std::move(*m)).first;
+  }
+  return it->second;
+}
+
+struct Capture {
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::pair<std::size_t, std::uint32_t>> frames;  // offset, capLen
+  std::vector<std::int64_t> ts;
+  std::vector<PacketKey> keys;
+  std::uint64_t wireBytes = 0;
+};
+
+// kFrames frames of the 1,000-rule mix: `flows` live conversations, or a new flow per frame when flows == 0.
+const Capture& captureOf(std::uint32_t flows) {
+  static std::map<std::uint32_t, Capture> cache;
+  auto it = cache.find(flows);
+  if (it != cache.end()) return it->second;
+  TrafficOptions o;
+  o.flows = flows;
+  o.newFlowEveryPacket = flows == 0;
+  TrafficMix mix(o, trafficTargets(benchModelOf(1000), kHost));
+  Capture c;
+  GenFrame f;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    mix.next(f);
+    c.frames.emplace_back(c.bytes.size(), f.capLen);
+    c.bytes.insert(c.bytes.end(), f.data, f.data + f.capLen);
+    c.ts.push_back(f.tsNs);
+    c.wireBytes += f.wireLen;
+  }
+  for (const auto& [off, len] : c.frames) c.keys.push_back(decodeFrame(1, c.bytes.data() + off, len));
+  return cache.emplace(flows, std::move(c)).first->second;
+}
+
+void BM_Decode(benchmark::State& state) {
+  const Capture& c = captureOf(100'000);
+  std::size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const auto& [off, len] = c.frames[i];
+    benchmark::DoNotOptimize(decodeFrame(1, c.bytes.data() + off, len));
+    bytes += len;
+    if (++i == c.frames.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_Decode);
+
+FlowEntry freshEntry(std::int64_t now) {
+  FlowEntry e;
+  e.firstNs = e.lastNs = now;
+  return e;
+}
+
+// The tracking path of one packet: canonical key, live lookup, then refresh or create. The time offset per
+// pass over the frames keeps capture time moving forward, as in a long capture.
+void trackAll(benchmark::State& state, std::uint32_t flows, bool resetEachPass) {
+  const Capture& c = captureOf(flows);
+  const std::int64_t span = c.ts.back() - c.ts.front() + 1;
+  auto tracker = std::make_unique<ConnTracker>(std::vector<Timeouts>{Timeouts{}}, 4'000'000);
+  std::size_t i = 0;
+  std::int64_t offset = 0;
+  for (auto _ : state) {
+    const PacketKey& k = c.keys[i];
+    const std::int64_t now = c.ts[i] + offset;
+    bool srcIsA = false;
+    const FlowKey key = FlowKey::make(0, k.proto, k.src, k.sport, k.dst, k.dport, srcIsA);
+    if (FlowEntry* e = tracker->findLive(key, now))
+      tracker->update(*e, key, srcIsA, k.tcpFlags, now);
+    else
+      benchmark::DoNotOptimize(tracker->create(key, freshEntry(now), now));
+    if (++i == c.keys.size()) {
+      i = 0;
+      offset += span;
+      if (resetEachPass) {
+        state.PauseTiming();
+        tracker = std::make_unique<ConnTracker>(std::vector<Timeouts>{Timeouts{}}, 4'000'000);
+        offset = 0;
+        state.ResumeTiming();
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["entries"] = static_cast<double>(tracker->size());
+}
+void BM_ConnTrack_Established(benchmark::State& state) {
+  trackAll(state, static_cast<std::uint32_t>(state.range(0)), false);
+}
+BENCHMARK(BM_ConnTrack_Established)->Arg(10'000)->Arg(100'000);
+void BM_ConnTrack_NewFlowEveryPacket(benchmark::State& state) { trackAll(state, 0, true); }
+BENCHMARK(BM_ConnTrack_NewFlowEveryPacket);
+
+// Evaluator::evaluate on decoded keys: arg 0 = rules on the ENI, arg 1 = live flows (0 = a new flow per packet).
+void BM_Evaluate(benchmark::State& state) {
+  const auto rules = static_cast<std::size_t>(state.range(0));
+  const auto flows = static_cast<std::uint32_t>(state.range(1));
+  const Capture& c = captureOf(flows);
+  const auto network = std::make_shared<const Network>(benchModelOf(rules));
+  auto evaluator = std::make_unique<Evaluator>(network, EvalOptions{});
+  const std::int64_t span = c.ts.back() - c.ts.front() + 1;
+  std::size_t i = 0, accepted = 0;
+  std::int64_t offset = 0;
+  for (auto _ : state) {
+    const PacketVerdict v = evaluator->evaluate(c.keys[i], c.ts[i] + offset);
+    accepted += v.verdict == Verdict::Accept;
+    if (++i == c.keys.size()) {
+      i = 0;
+      offset += span;
+      if (flows == 0) {  // every pass must start with an empty table, or the "new" flows would be known
+        state.PauseTiming();
+        evaluator = std::make_unique<Evaluator>(network, EvalOptions{});
+        offset = 0;
+        state.ResumeTiming();
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["accept%"] = 100.0 * static_cast<double>(accepted) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_Evaluate)
+    ->ArgNames({"rules", "flows"})
+    ->Args({1000, 100'000})
+    ->Args({1000, 0})
+    ->Args({100, 100'000})
+    ->Args({100, 0})
+    ->Args({10'000, 100'000})
+    ->Args({10'000, 0});
+
+ApiRequest revokeRequest(const char* text) {
+  auto r = parseRequest(text);
+  if (!r) die(r.error());
+  return *r;
+}
+// A rule in the middle of the table, by id, and one described by its Permissions (matched field by field).
+ApiRequest revokeById() {
+  return revokeRequest(
+      R"({"Action":"RevokeSecurityGroup","SecurityGroupId":"sg-bench","SecurityGroupRuleId":["sgr-bench000500"]})");
+}
+ApiRequest revokeByPermissions(const Model& m) {
+  const Rule* r = nullptr;
+  for (const Rule& x : m.groups[0].rules)
+    if (x.direction == Direction::Ingress && x.peer.kind == Peer::Kind::Cidr && x.id >= "sgr-bench000500") {
+      r = &x;
+      break;
+    }
+  std::string text = "Action=RevokeSecurityGroup&SecurityGroupId=sg-bench&Permissions.1.IpProtocol=";
+  text += toString(r->protocol);
+  text += "&Permissions.1.PortRange=" + r->portRange->toString() + "&Permissions.1.SourceCidrIp=" +
+          r->peer.cidr.toString() + "&Permissions.1.Policy=" + toString(r->policy) +
+          "&Permissions.1.Priority=" + std::to_string(r->priority);
+  return revokeRequest(text.c_str());
+}
+
+// Target 4: from a model with the 1,000-rule ENI to a Network ready to classify, after a revoke. The model copy
+// that a caller keeps to apply the request on is made outside the timing (applyRequest copies it again).
+void rebuild(benchmark::State& state, const ApiRequest& req, bool apply, bool build) {
+  const Model& base = benchModelOf(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    Model m = base;
+    state.ResumeTiming();
+    if (apply) {
+      const ApiOutcome out = applyRequest(m, req);
+      if (!out.ok() || out.removedRuleIds.size() != 1) {
+        state.SkipWithError("the revoke did not remove exactly one rule");
+        break;
+      }
+    }
+    if (build) benchmark::DoNotOptimize(std::make_shared<const Network>(m));
+  }
+}
+void BM_Rebuild_RevokeById(benchmark::State& state) { rebuild(state, revokeById(), true, true); }
+void BM_Rebuild_RevokeByPermissions(benchmark::State& state) {
+  rebuild(state, revokeByPermissions(benchModelOf(static_cast<std::size_t>(state.range(0)))), true, true);
+}
+void BM_Rebuild_ApplyOnly(benchmark::State& state) { rebuild(state, revokeById(), true, false); }
+void BM_Rebuild_NetworkOnly(benchmark::State& state) { rebuild(state, revokeById(), false, true); }
+BENCHMARK(BM_Rebuild_RevokeById)->ArgName("rules")->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Rebuild_RevokeByPermissions)->ArgName("rules")->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Rebuild_ApplyOnly)->ArgName("rules")->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Rebuild_NetworkOnly)->ArgName("rules")->Arg(1000)->Arg(10'000)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace sgsim
+
+BENCHMARK_MAIN();

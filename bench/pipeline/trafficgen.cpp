@@ -1,0 +1,111 @@
+// trafficgen: writes the traffic mix of traffic_mix.h to a pcap file (libpcap's dump writer), for end-to-end
+// runs of sgsim against tcpdump (docs/PERFORMANCE.md).
+//
+//   trafficgen --packets N --flows F --rules-host 10.0.0.1 [--model M] [--new-flow-every-packet]
+//              [--seed S] [--snaplen L] [--gap-ns G] out.pcap
+//
+// --model aims flows at the TCP/UDP/ALL rules of the ENI that owns --rules-host (without it every flow is
+// random). --snaplen cuts frames like `tcpdump -s`, for captures of tens of millions of packets that must not
+// fill the disk; wire lengths stay those of the full frames.
+
+#include <pcap/pcap.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bench_tool.h"
+#include "sgsim/model/model_json.h"
+#include "traffic_mix.h"
+
+namespace sgsim {
+namespace {
+
+int run(int argc, char** argv) {
+  TrafficOptions options;
+  std::uint64_t packets = 1'000'000;
+  std::string modelPath, out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--packets") {
+      packets = std::stoull(value());
+    } else if (a == "--flows") {
+      options.flows = static_cast<std::uint32_t>(std::stoul(value()));
+    } else if (a == "--rules-host") {
+      const auto host = IpAddr::parse(value());
+      if (!host || !host->isV4()) throw std::runtime_error("--rules-host: not an IPv4 address");
+      options.host = *host;
+    } else if (a == "--model") {
+      modelPath = value();
+    } else if (a == "--new-flow-every-packet") {
+      options.newFlowEveryPacket = true;
+    } else if (a == "--seed") {
+      options.seed = std::stoull(value());
+    } else if (a == "--snaplen") {
+      options.snaplen = static_cast<std::uint32_t>(std::stoul(value()));
+    } else if (a == "--gap-ns") {
+      options.gapNs = std::stoll(value());
+    } else if (a == "--help") {
+      std::cout << "trafficgen --packets N --flows F --rules-host IP [--model M] [--new-flow-every-packet]\n"
+                   "           [--seed S] [--snaplen L] [--gap-ns G] out.pcap\n";
+      return 0;
+    } else if (!a.empty() && a[0] != '-' && out.empty()) {
+      out = a;
+    } else {
+      throw std::runtime_error("unknown argument " + a);
+    }
+  }
+  if (out.empty()) throw std::runtime_error("no output file (trafficgen --help)");
+  if (options.snaplen < 64) throw std::runtime_error("--snaplen: at least 64, so that headers are kept");
+
+  TrafficTargets targets;
+  if (!modelPath.empty()) {
+    auto model = loadModel(modelPath, std::nullopt);
+    if (!model) throw std::runtime_error(model.error().where + ": " + model.error().message);
+    targets = trafficTargets(*model, options.host);
+    if (targets.inbound.empty() && targets.outbound.empty())
+      std::cerr << "trafficgen: no TCP/UDP rule of " << modelPath << " applies to " << options.host.toString()
+                << "; traffic is not aimed\n";
+  }
+
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(
+      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(options.snaplen), PCAP_TSTAMP_PRECISION_MICRO),
+      &pcap_close);
+  std::FILE* file = std::fopen(out.c_str(), "wb");
+  if (!file) throw std::runtime_error(out + ": cannot create");
+  static char buffer[1 << 20];  // large stdio buffer: the writer is bound by write calls otherwise
+  std::setvbuf(file, buffer, _IOFBF, sizeof buffer);
+  pcap_dumper_t* dumper = pcap_dump_fopen(dead.get(), file);
+  if (!dumper) throw std::runtime_error(out + ": " + pcap_geterr(dead.get()));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  TrafficMix mix(options, std::move(targets));
+  GenFrame f;
+  pcap_pkthdr h{};
+  for (std::uint64_t n = 0; n < packets; ++n) {
+    mix.next(f);
+    h.ts.tv_sec = static_cast<time_t>(f.tsNs / 1'000'000'000);
+    h.ts.tv_usec = static_cast<suseconds_t>(f.tsNs % 1'000'000'000 / 1000);
+    h.caplen = f.capLen;
+    h.len = f.wireLen;
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &h, f.data);
+  }
+  const bool failed = pcap_dump_flush(dumper) != 0 || std::ferror(file);
+  pcap_dump_close(dumper);
+  if (failed) throw std::runtime_error(out + ": write failed");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "trafficgen: " << packets << " packets, " << mix.conversations() << " conversations to " << out << " in " << s << " s\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace sgsim
+
+int main(int argc, char** argv) { return sgsim::runTool("trafficgen", sgsim::run, argc, argv); }
