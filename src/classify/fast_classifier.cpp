@@ -16,9 +16,10 @@ namespace {
 
 std::uint32_t prefixMask(int len) { return len <= 0 ? 0 : (len >= 32 ? 0xFFFFFFFFu : ~0u << (32 - len)); }
 
-// Multiplicative hash: the top bits of the product depend on every input bit, and the lookup takes the top bits.
+// Multiplicative hash, one multiply (aux, at most 24 bits, is folded into the source half); the top bits of the
+// product depend on every input bit, and the lookup takes the top bits.
 inline std::uint64_t hashKey(std::uint64_t ip, std::uint32_t aux) {
-  return (ip ^ (static_cast<std::uint64_t>(aux) * 0x9E3779B97F4A7C15ull)) * 0xFF51AFD7ED558CCDull;
+  return (ip ^ (static_cast<std::uint64_t>(aux) << 40)) * 0xFF51AFD7ED558CCDull;
 }
 
 // Four 32-bit lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM); comparisons give -1 / 0 lanes.

@@ -13,27 +13,39 @@
 // in the bucket, not hashed. TupleMerge's idea is to put a rule into any table whose lengths are SHORTER
 // than its own (the table's key still selects it; the full rule is checked in the bucket), so a few dozen
 // tables cover thousands of distinct length pairs. A bucket may hold at most `collisionLimit` rules; a rule
-// that would overflow every compatible table opens a new one whose lengths are its own rounded down to a
-// multiple of `lengthStep` (or its exact lengths, if that table is also full). Buckets keep their rules in
-// rank order, tables are sorted by their best rank, and a lookup stops as soon as no remaining table can
-// beat the match it already has: high-priority rules are found early and end the search.
+// that would overflow every compatible table opens the coarsest new table it may: its lengths rounded down
+// to a multiple of `lengthStep`, then of lengthStep/2 … 1, first on the addresses alone, then with its exact
+// port/protocol. Buckets keep their rules in rank order, four to a SIMD group; tables are sorted by their
+// best rank, and a lookup stops as soon as no remaining table can beat the match it already has:
+// high-priority rules are found early and end the search.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
 // exactly as the stable sort of LinearClassifier does.
 //
-// Why this algorithm (measured on this machine, release build, ClassBench traces, median ns per lookup;
-// numbers from bench/classify_bench.cpp, see docs/PERFORMANCE.md for the full table and commands):
-//   set         linear     plain TSS    TupleMerge   dpdk-test-acl --alg=scalar
-//   fw1_1k      @L1        @T1          @M1          @D1
-//   fw1_10k     @L2        @T2          @M2          @D2
-//   ipc1_10k    @L3        @T3          @M3          @D3
-// Plain tuple-space search (one table per exact length combination) probes hundreds of tables on the
-// firewall sets. Decision trees (HiCuts/HyperCuts) replicate wildcard-heavy fw rules and are slow and
-// large to build; a DPDK-style multibit trie is what dpdk-test-acl runs (the column above) but its build
-// takes milliseconds to seconds, and a revoke must rebuild a 1,000-rule table in well under 1 ms (target 4):
-// TupleMerge builds in O(n · tables) with one hash insertion per rule (~@B µs for 1k rules).
+// Why this algorithm (measured on this machine in one sitting, release build, ClassBench traces, median of 5
+// runs, ns per lookup; commands and the full table in docs/PERFORMANCE.md):
+//   set          linear   plain TSS   TupleMerge (this)   dpdk-test-acl --alg=scalar
+//   acl1_1k         687         123                  24                           40
+//   fw1_1k          551         192                  29                           57
+//   ipc1_1k         822         640                  45                           56
+//   acl2_10k     11,213       1,457                  77                          196
+//   fw1_10k       8,176         509                  43                          410
+//   ipc1_10k      9,090       1,246                  72                          121
+//   fw1_100k     64,309      13,124                 639                          605
+// Plain tuple-space search (one table per exact length/port/protocol combination: 104-2,371 tables) probes
+// hundreds of tables per lookup. Merging tables was the big step (TupleMerge with 4-bit length steps and
+// 8-rule buckets: fw1_10k 192 ns, ipc1_1k 241 ns); coarser 16-bit steps with 64-128-rule buckets cut the
+// probes again (ipc1_1k: 91 tables -> 8), and checking bucket rules four at a time with SIMD compares cut
+// another third (ipc1_1k 72 -> 45 ns). A DPDK-style multibit trie is what dpdk-test-acl runs (last column):
+// faster on the 50k-100k sets (acl1_100k 141 vs 402 ns), but dpdk-test-acl needs 0.34 s from start to first
+// lookup on fw1_1k and 3.3 s on fw1_10k (EAL start-up included), while a revoke must rebuild a 1,000-rule
+// table in well under 1 ms (target 4). Decision trees (HiCuts/HyperCuts/CutSplit) replicate wildcard-heavy
+// firewall rules and are known for long builds; they were not tried.
+// Build: 36-59 us for the 1k sets after a revoke, 0.7-1.4 ms for 10k, 3-5 ms for 50k-100k.
 //
-// Complexity. Build: O(n · t) where t is the number of tables (t ≪ n); memory O(n). Lookup: at most t hash
-// probes plus at most t·collisionLimit rule checks in the worst case, far fewer with the rank cut-off.
+// Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 6-18 on the 1k/10k sets, ~50 at 100k);
+// memory O(n). Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four; the
+// worst case is a bucket of rules equal on every keyed field (they cannot be separated by any table), and
+// the rank cut-off stops most lookups long before the last table.
 // IPv6: O(n6) linear scan (security groups hold few IPv6 boxes; the simpler path the issue allows).
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
