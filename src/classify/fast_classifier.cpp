@@ -42,6 +42,11 @@ inline unsigned laneBits(Lanes m) {
 #endif
 }
 
+constexpr std::size_t kPartitions = 4;
+
+// TCP, UDP, ICMP, everything else.
+inline std::size_t partitionOf(std::uint8_t proto) { return proto == 6 ? 0 : proto == 17 ? 1 : proto == 1 ? 2 : 3; }
+
 constexpr std::uint32_t kDportAux = 0xFFFF00u;
 constexpr std::uint32_t kProtoAux = 0xFFu;
 
@@ -78,9 +83,33 @@ struct BuildTable {
 
 FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : boxes_(std::move(boxes)) {
   std::stable_sort(boxes_.begin(), boxes_.end(), [](const RuleBox& a, const RuleBox& b) { return a.rank < b.rank; });
+
+  // Protocol partitions: a lookup only searches the tables of its protocol's partition; any-protocol
+  // rules are in all of them.
+  std::vector<std::uint32_t> members[kPartitions];
+  for (std::uint32_t pos = 0; pos < boxes_.size(); ++pos) {
+    const RuleBox& b = boxes_[pos];
+    // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
+    if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
+      continue;
+    if (b.family == Family::V6) {
+      v6_.push_back(pos);
+    } else if (b.proto < 0) {
+      for (auto& m : members) m.push_back(pos);
+    } else {
+      members[partitionOf(static_cast<std::uint8_t>(b.proto))].push_back(pos);
+    }
+  }
+  for (std::size_t p = 0; p < kPartitions; ++p) {
+    partitions_[p].begin = static_cast<std::uint32_t>(tables_.size());
+    buildTables(members[p], options);
+    partitions_[p].end = static_cast<std::uint32_t>(tables_.size());
+  }
+}
+
+void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, const Options& options) {
   const std::uint32_t limit = std::max<std::uint32_t>(1, options.collisionLimit);
   const int step = static_cast<int>(std::max<std::uint32_t>(1, options.lengthStep));
-
   std::vector<BuildTable> tables;
   auto findShape = [&](int sl, int dl, std::uint32_t aux) -> BuildTable* {
     for (BuildTable& t : tables)
@@ -92,15 +121,8 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     return tables.back();
   };
 
-  for (std::uint32_t pos = 0; pos < boxes_.size(); ++pos) {
+  for (std::uint32_t pos : members) {
     const RuleBox& b = boxes_[pos];
-    // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
-    if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
-      continue;
-    if (b.family == Family::V6) {
-      v6_.push_back(pos);
-      continue;
-    }
     const int sl = b.src.prefix;
     const int dl = b.dst.prefix;
     // Which key fields this rule can supply: an exact destination port and an exact protocol.
@@ -120,7 +142,7 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
         // `step`, then to step/2, step/4 … and finally exact, each first on the addresses alone and then with
         // the port and protocol the rule pins down. The intermediate roundings matter on large sets: without
         // them overflowing rules scatter over one exact-length table per length pair (fw1_100k: 393 tables
-        // instead of 64). Rules equal on every keyed field cannot be told apart by any table: they share
+        // instead of 48). Rules equal on every keyed field cannot be told apart by any table: they share
         // the last bucket.
         for (int st = step; target == nullptr; st /= 2) {
           const int s = sl - sl % st;
@@ -200,12 +222,13 @@ std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
   const Lanes vsrc = splat(src), vdst = splat(dst), vsport = splat(key.sport), vdport = splat(key.dport),
               vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
-  for (const Table& t : tables_) {
-    if (t.minPos >= best) break;  // no rule left in this or any later table can beat the match we have
-    const std::uint64_t ip = (static_cast<std::uint64_t>(src & t.srcMask) << 32) | (dst & t.dstMask);
-    const std::uint32_t a = aux & t.auxMask;
-    const Slot* base = slots_.data() + t.slotBegin;
-    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey(ip, a) >> t.shift);; i = (i + 1) & t.slotMask) {
+  const Range part = partitions_[partitionOf(key.proto)];
+  for (const Table *t = tables_.data() + part.begin, *tend = tables_.data() + part.end; t != tend; ++t) {
+    if (t->minPos >= best) break;  // no rule left in this or any later table can beat the match we have
+    const std::uint64_t ip = (static_cast<std::uint64_t>(src & t->srcMask) << 32) | (dst & t->dstMask);
+    const std::uint32_t a = aux & t->auxMask;
+    const Slot* base = slots_.data() + t->slotBegin;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey(ip, a) >> t->shift);; i = (i + 1) & t->slotMask) {
       const Slot& s = base[i];
       if (s.count == 0) break;
       if (s.ip != ip || s.aux != a) continue;

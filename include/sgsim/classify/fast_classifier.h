@@ -103,12 +103,18 @@ class FastClassifier {
     std::uint32_t shift;      // 64 - log2(capacity)
   };
 
+  struct Range {
+    std::uint32_t begin = 0, end = 0;
+  };
+
+  void buildTables(const std::vector<std::uint32_t>& members, const Options& options);
   std::uint32_t classifyV4(const ClassifyKey& key) const;
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
   std::vector<RuleBox> boxes_;
   std::vector<RuleGroup> groups_;  // bucket by bucket, each bucket in position order
-  std::vector<Table> tables_;      // ascending minPos
+  std::vector<Table> tables_;      // partition by partition, each in ascending minPos
+  Range partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
 };
