@@ -39,6 +39,7 @@ prepare() {
   echo '{"Action":"RevokeSecurityGroup","SecurityGroupId":"sg-bench","SecurityGroupRuleId":["sgr-bench000020"]}' \
     > "$DATA/revoke020.json"
   gen_pcap cap2m.pcap 2000000 1000
+  gen_pcap cap2m_b4.pcap 2000000 1000 --burst 4
   gen_pcap cap500000.pcap 500000 1000
   gen_pcap cap8000000.pcap 8000000 1000
   gen_pcap cap2m_r100.pcap 2000000 100
@@ -80,6 +81,10 @@ step_2a() {
   echo "peak RSS kB: whatif $(rss "$S" whatif --model "$DATA/m1000.json" --revoke "$DATA/revoke930.json" "$DATA/cap2m.pcap")" \
     "replay $(rss "$S" replay --model "$DATA/m1000.json" --format summary "$DATA/cap2m.pcap")" \
     "tcpdump $(rss tcpdump -r "$DATA/cap2m.pcap" -w /dev/null)"
+  echo "== the same with trains of 4 frames on average per conversation (--burst 4)"
+  compare 2a_burst "$DATA/cap2m_b4.pcap" \
+    "$S whatif --model $DATA/m1000.json --revoke $DATA/revoke930.json $DATA/cap2m_b4.pcap" \
+    "$S replay --model $DATA/m1000.json --format summary $DATA/cap2m_b4.pcap"
   # For scale: a display filter with a handful of the model's conditions (rules 930, 500, 45, 20 and an egress
   # one), one run.
   /usr/bin/time -f "tshark: %e s, %M kB" tshark -r "$DATA/cap2m.pcap" -Y \

@@ -130,7 +130,13 @@ void TrafficMix::next(GenFrame& out) {
   if (options_.newFlowEveryPacket) {
     start(fresh);
   } else {
-    c = &slots_[rng_.below(static_cast<std::uint32_t>(slots_.size()))];
+    if (trainLeft_ > 0 && slots_[slot_].sent < slots_[slot_].total) {
+      --trainLeft_;
+    } else {
+      slot_ = rng_.below(static_cast<std::uint32_t>(slots_.size()));
+      if (options_.burst > 1) trainLeft_ = rng_.below(2 * options_.burst - 1);  // no draw at 1: same frames
+    }
+    c = &slots_[slot_];
     if (c->sent == c->total) start(*c);
   }
   const std::uint16_t i = c->sent++;

@@ -6,6 +6,7 @@
 // conversation has sent its packets starts a new one, so about `flows` flows are live at any instant and the
 // capture's length only adds more of them over time. A conversation has 2..40 packets, both ways: TCP opens
 // with SYN, SYN-ACK, carries ACK/PSH-ACK data and closes with a FIN from each side; UDP is request/response.
+// With burst > 1 a conversation sends trains of consecutive frames, as TCP windows do on a real wire.
 // Frames are 60..1514 bytes (server to client mostly large, client to server mostly small). Timestamps
 // increase by `gapNs` on average (uniform jitter of ±50%), from 2024-05-01T00:00:00Z.
 // Who talks. Of the conversations, 50% come in aimed at a random inbound target box (remote address, source
@@ -34,6 +35,9 @@ struct TrafficOptions {
   std::uint64_t seed = 1;
   std::uint32_t snaplen = 65535;       // frames longer than this are cut, as a capture with -s would
   std::int64_t gapNs = 20'000;         // mean time between frames (50,000 frames/s)
+  // Mean packets a conversation sends in a row (a train of 1..2·burst−1, uniform) before another frame goes to
+  // a random conversation. 1 = every frame to a random conversation, the default and the worst case for caches.
+  std::uint32_t burst = 1;
 };
 
 struct GenFrame {
@@ -74,6 +78,8 @@ class TrafficMix {
   TrafficTargets targets_;
   BenchRng rng_;
   std::vector<Conversation> slots_;
+  std::size_t slot_ = 0;
+  std::uint32_t trainLeft_ = 0;
   std::vector<std::uint16_t> targetUse_;  // frames sent per inbound+outbound box (newFlowEveryPacket)
   std::uint32_t freshRemote_ = 0;
   std::uint64_t conversations_ = 0;

@@ -142,5 +142,27 @@ TEST(TrafficMix, FlowsHitManyRulesBothPoliciesAndTheDefaults) {
   EXPECT_GT(acceptDefault * 20, decided);
 }
 
+// --burst: frames come in trains from one conversation; the default sends each frame to a random one.
+TEST(TrafficMix, BurstSendsTrainsFromOneConversation) {
+  auto sameAsPrevious = [](std::uint32_t burst) {
+    TrafficOptions o;
+    o.flows = 10'000;
+    o.burst = burst;
+    TrafficMix mix(o, TrafficTargets{});
+    GenFrame f;
+    Tuple previous{};
+    int same = 0;
+    for (int i = 0; i < 100'000; ++i) {
+      mix.next(f);
+      const Tuple t = canonical(decodeFrame(1, f.data, f.capLen));
+      same += t == previous;
+      previous = t;
+    }
+    return same / 100'000.0;
+  };
+  EXPECT_LT(sameAsPrevious(1), 0.01);
+  EXPECT_GT(sameAsPrevious(4), 0.6);
+}
+
 }  // namespace
 }  // namespace sgsim

@@ -2,14 +2,16 @@
 // runs of sgsim against tcpdump (docs/PERFORMANCE.md).
 //
 //   trafficgen --packets N --flows F --rules-host 10.0.0.1 [--model M] [--new-flow-every-packet]
-//              [--seed S] [--snaplen L] [--gap-ns G] out.pcap
+//              [--seed S] [--snaplen L] [--gap-ns G] [--burst B] out.pcap
 //
 // --model aims flows at the TCP/UDP/ALL rules of the ENI that owns --rules-host (without it every flow is
 // random). --snaplen cuts frames like `tcpdump -s`, for captures of tens of millions of packets that must not
-// fill the disk; wire lengths stay those of the full frames.
+// fill the disk; wire lengths stay those of the full frames. --burst B sends trains of B frames on average from
+// one conversation (default 1: every frame to a random conversation).
 
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -50,11 +52,13 @@ int run(int argc, char** argv) {
       options.seed = std::stoull(value());
     } else if (a == "--snaplen") {
       options.snaplen = static_cast<std::uint32_t>(std::stoul(value()));
+    } else if (a == "--burst") {
+      options.burst = static_cast<std::uint32_t>(std::max(1ul, std::stoul(value())));
     } else if (a == "--gap-ns") {
       options.gapNs = std::stoll(value());
     } else if (a == "--help") {
       std::cout << "trafficgen --packets N --flows F --rules-host IP [--model M] [--new-flow-every-packet]\n"
-                   "           [--seed S] [--snaplen L] [--gap-ns G] out.pcap\n";
+                   "           [--seed S] [--snaplen L] [--gap-ns G] [--burst B] out.pcap\n";
       return 0;
     } else if (!a.empty() && a[0] != '-' && out.empty()) {
       out = a;
