@@ -18,35 +18,42 @@
 // port/protocol. Buckets keep their rules in rank order, four to a SIMD group; tables are sorted by their
 // best rank, and a lookup stops as soon as no remaining table can beat the match it already has:
 // high-priority rules are found early and end the search.
+// All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
+// any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
 // exactly as the stable sort of LinearClassifier does.
 //
 // Why this algorithm (measured on this machine in one sitting, release build, ClassBench traces, median of 5
 // runs, ns per lookup; commands and the full table in docs/PERFORMANCE.md):
 //   set          linear   plain TSS   TupleMerge (this)   dpdk-test-acl --alg=scalar
-//   acl1_1k         687         123                  24                           40
-//   fw1_1k          551         192                  29                           57
-//   ipc1_1k         822         640                  45                           56
-//   acl2_10k     11,213       1,457                  77                          196
-//   fw1_10k       8,176         509                  43                          410
-//   ipc1_10k      9,090       1,246                  72                          121
-//   fw1_100k     64,309      13,124                 639                          605
-// Plain tuple-space search (one table per exact length/port/protocol combination: 104-2,371 tables) probes
-// hundreds of tables per lookup. Merging tables was the big step (TupleMerge with 4-bit length steps and
-// 8-rule buckets: fw1_10k 192 ns, ipc1_1k 241 ns); coarser 16-bit steps with 64-128-rule buckets cut the
-// probes again (ipc1_1k: 91 tables -> 8), and checking bucket rules four at a time with SIMD compares cut
-// another third (ipc1_1k 72 -> 45 ns). A DPDK-style multibit trie is what dpdk-test-acl runs (last column):
-// faster on the 50k-100k sets (acl1_100k 141 vs 402 ns), but dpdk-test-acl needs 0.34 s from start to first
-// lookup on fw1_1k and 3.3 s on fw1_10k (EAL start-up included), while a revoke must rebuild a 1,000-rule
-// table in well under 1 ms (target 4). Decision trees (HiCuts/HyperCuts/CutSplit) replicate wildcard-heavy
-// firewall rules and are known for long builds; they were not tried.
-// Build: 36-59 us for the 1k sets after a revoke, 0.7-1.4 ms for 10k, 3-5 ms for 50k-100k.
+//   acl1_1k         683          98                  25                           44
+//   fw1_1k          553         125                  27                           58
+//   ipc1_1k         803         295                  23                           56
+//   acl2_10k     11,088         936                  75                          215
+//   fw1_10k       8,238         396                  58                          412
+//   ipc1_10k      9,053         737                  64                          163
+//   acl1_100k    62,372       1,757                 370                          195
+//   fw1_100k     64,811       8,807                 448                          755
+// Plain tuple-space search (one table per exact length/port/protocol combination, per partition: 213-7,304
+// tables) probes hundreds of tables per lookup. Merging tables was the big step (TupleMerge with 4-bit
+// length steps and 8-rule buckets, no partitions: fw1_10k 192 ns, ipc1_1k 241 ns); coarser 16-bit steps
+// with 64-128-rule buckets cut the probes (ipc1_1k: 91 tables -> 8, 72 ns), checking bucket rules four
+// at a time with SIMD compares cut a third (ipc1_1k 45-57 ns across sittings), intermediate roundings for
+// overflowing rules cut the 100k sets' tables from ~400-750 to ~50 (fw1_100k 3.2 us -> 0.64 us), and the
+// protocol partitions cut up to half more (ipc1_1k 45 -> 23 ns, fw1_100k 639 -> 448 ns; 2-11% on most
+// other sets; acl1_1k unchanged; fw1_10k worse, 43 -> 58 ns). A DPDK-style multibit trie is what
+// dpdk-test-acl runs (last column): faster on acl1_100k, but dpdk-test-acl needs 0.34 s from start to
+// first lookup on fw1_1k and 3.3 s on fw1_10k (EAL start-up included), while a revoke must rebuild a
+// 1,000-rule table in well under 1 ms (target 4). Decision trees (HiCuts/HyperCuts/CutSplit) replicate
+// wildcard-heavy firewall rules and are known for long builds; they were not tried.
+// Build: 48-111 us for the 1k sets after a revoke, 1.3-2.9 ms for 10k, 4.6-4.9 ms for 32k-51k.
 //
-// Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 6-18 on the 1k/10k sets, ~50 at 100k);
-// memory O(n). Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four; the
-// worst case is a bucket of rules equal on every keyed field (they cannot be separated by any table), and
-// the rank cut-off stops most lookups long before the last table.
-// IPv6: O(n6) linear scan (security groups hold few IPv6 boxes; the simpler path the issue allows).
+// Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
+// of the 1k/10k sets, 110-168 at 32k-51k); memory O(n) plus the any-protocol rules copied into each
+// partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four; the worst
+// case is a bucket of rules equal on every keyed field (no table can separate them), and the rank cut-off
+// stops most lookups long before the last table. IPv6: O(n6) linear scan (security groups hold few IPv6
+// boxes; the simpler path the issue allows).
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
