@@ -94,12 +94,6 @@ void BM_Decode(benchmark::State& state) {
 }
 BENCHMARK(BM_Decode)->ArgName("frames")->Arg(1024)->Arg(kFrames);
 
-FlowEntry freshEntry(std::int64_t now) {
-  FlowEntry e;
-  e.firstNs = e.lastNs = now;
-  return e;
-}
-
 // The tracking path of one packet: canonical key, live lookup, then refresh or create. The time offset per
 // pass over the frames keeps capture time moving forward, as in a long capture.
 void trackAll(benchmark::State& state, std::uint32_t flows, bool resetEachPass) {
@@ -113,10 +107,12 @@ void trackAll(benchmark::State& state, std::uint32_t flows, bool resetEachPass) 
     const std::int64_t now = c.ts[i] + offset;
     bool srcIsA = false;
     const FlowKey key = FlowKey::make(0, k.proto, k.src, k.sport, k.dst, k.dport, srcIsA);
-    if (FlowEntry* e = tracker->findLive(key, now))
-      tracker->update(*e, key, srcIsA, k.tcpFlags, now);
-    else
-      benchmark::DoNotOptimize(tracker->create(key, freshEntry(now), now));
+    const ConnTracker::Slot slot = tracker->acquire(key, now);
+    if (slot.entry != nullptr) {
+      if (!slot.live) slot.entry->lastNs = now;
+      tracker->update(*slot.entry, key, srcIsA, k.tcpFlags, now);
+    }
+    benchmark::DoNotOptimize(slot.entry);
     if (++i == c.keys.size()) {
       i = 0;
       offset += span;

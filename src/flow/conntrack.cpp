@@ -19,17 +19,30 @@ inline std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport,
                       const IpAddr& dst, std::uint16_t dport, bool& srcIsA) {
   srcIsA = std::tie(src, sport) <= std::tie(dst, dport);
-  if (srcIsA) return FlowKey{eni, proto, src, dst, sport, dport};
-  return FlowKey{eni, proto, dst, src, dport, sport};
+  const IpAddr& a = srcIsA ? src : dst;
+  const IpAddr& b = srcIsA ? dst : src;
+  FlowKey k;
+  k.ahi = a.hi;
+  k.alo = a.lo;
+  k.bhi = b.hi;
+  k.blo = b.lo;
+  k.eni = eni;
+  k.pa = srcIsA ? sport : dport;
+  k.pb = srcIsA ? dport : sport;
+  k.proto = proto;
+  k.family = src.family;
+  return k;
 }
 
 std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
   std::uint64_t h = (static_cast<std::uint64_t>(k.eni) << 40) ^ (static_cast<std::uint64_t>(k.proto) << 32) ^
                     (static_cast<std::uint64_t>(k.pa) << 16) ^ k.pb;
-  h = mix(h, k.a.lo);
-  h = mix(h, k.a.hi);
-  h = mix(h, k.b.lo);
-  h = mix(h, k.b.hi);
+  h = mix(h, k.alo);
+  h = mix(h, k.blo);
+  if (k.family == Family::V6) {
+    h = mix(h, k.ahi);
+    h = mix(h, k.bhi);
+  }
   return static_cast<std::size_t>(h);
 }
 
@@ -59,21 +72,38 @@ FlowEntry* ConnTracker::findLive(const FlowKey& key, std::int64_t nowNs) {
 
 void ConnTracker::sweep(std::int64_t nowNs) {
   boost::unordered::erase_if(map_, [&](const auto& kv) { return !alive(kv.second, kv.first, nowNs); });
-  nextSweep_ = std::max<std::size_t>(1024, map_.size() * 2);
 }
 
-FlowEntry* ConnTracker::create(const FlowKey& key, const FlowEntry& entry, std::int64_t nowNs) {
+ConnTracker::Slot ConnTracker::acquire(const FlowKey& key, std::int64_t nowNs) {
+  // Fast path: below the sweep threshold, one probe finds or inserts.
+  if (map_.size() < sweepAt_ && map_.size() < maxFlows_ && map_.size() < map_.max_load()) {
+    auto [it, inserted] = map_.try_emplace(key);
+    if (!inserted && alive(it->second, key, nowNs)) return Slot{&it->second, true};
+    it->second = FlowEntry{};
+    return Slot{&it->second, false};
+  }
+  return insertSlow(key, nowNs);
+}
+
+ConnTracker::Slot ConnTracker::insertSlow(const FlowKey& key, std::int64_t nowNs) {
   auto it = map_.find(key);
   if (it != map_.end()) {
-    it->second = entry;
-    return &it->second;
+    if (alive(it->second, key, nowNs)) return Slot{&it->second, true};
+    it->second = FlowEntry{};
+    return Slot{&it->second, false};
   }
-  if (map_.size() >= nextSweep_ || map_.size() >= maxFlows_) sweep(nowNs);
-  if (map_.size() >= maxFlows_) {
+  sweep(nowNs);
+  const std::size_t after = map_.size();
+  // Next sweep: when the table holds twice the entries that survived (so at most as many dead entries as
+  // live ones), but no later than the moment its present capacity is used up, when there is room to reuse:
+  // dead entries are then swept out instead of making the table grow.
+  const std::size_t ml = map_.max_load();
+  sweepAt_ = ml >= after + after / 4 + 1024 ? std::min(2 * after + 1024, ml) : std::max<std::size_t>(2 * after, 1024);
+  if (after >= maxFlows_) {
     ++capHits_;
-    return nullptr;
+    return Slot{};
   }
-  return &map_.emplace(key, entry).first->second;
+  return Slot{&map_.try_emplace(key).first->second, false};
 }
 
 void ConnTracker::update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags,

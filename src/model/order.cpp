@@ -13,16 +13,20 @@ std::uint64_t evaluationRank(const Rule& rule, int groupIndex, int ruleIndex) {
 }
 
 std::vector<OrderedRule> evaluationOrder(const Model& model, const Eni& eni, Direction direction) {
-  std::vector<OrderedRule> out;
+  // Ranks are computed once per rule, not in every comparison of the sort.
+  std::vector<std::pair<std::uint64_t, OrderedRule>> ranked;
   for (int gi = 0; gi < static_cast<int>(eni.groupIds.size()); ++gi) {
     const SecurityGroup* g = model.findGroup(eni.groupIds[gi]);
     if (g == nullptr) continue;
-    for (int ri = 0; ri < static_cast<int>(g->rules.size()); ++ri)
-      if (g->rules[ri].direction == direction) out.push_back({g, &g->rules[ri], gi, ri});
+    for (int ri = 0; ri < static_cast<int>(g->rules.size()); ++ri) {
+      const Rule& r = g->rules[ri];
+      if (r.direction == direction) ranked.push_back({evaluationRank(r, gi, ri), OrderedRule{g, &r, gi, ri}});
+    }
   }
-  std::sort(out.begin(), out.end(), [](const OrderedRule& a, const OrderedRule& b) {
-    return evaluationRank(*a.rule, a.groupIndex, a.ruleIndex) < evaluationRank(*b.rule, b.groupIndex, b.ruleIndex);
-  });
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<OrderedRule> out;
+  out.reserve(ranked.size());
+  for (const auto& [rank, o] : ranked) out.push_back(o);
   return out;
 }
 

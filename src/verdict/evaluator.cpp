@@ -19,18 +19,13 @@ Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
   return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
 }
 
-FlowOrigin originOf(const PacketKey& k, Direction d, std::int32_t peer, bool hairpin, const Decision& dec) {
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const Decision& dec) {
   FlowOrigin o;
-  o.ruleRef = dec.ruleRef;
   o.reason = static_cast<std::uint8_t>(dec.reason);
   o.direction = d;
   o.hairpin = hairpin;
+  o.initiatorIsA = srcIsA;
   o.peerEni = peer;
-  o.proto = k.proto;
-  o.src = k.src;
-  o.dst = k.dst;
-  o.sport = k.sport;
-  o.dport = k.dport;
   return o;
 }
 }  // namespace
@@ -54,24 +49,23 @@ Check Evaluator::check(std::int32_t eni, Direction d, const PacketKey& key, std:
   bool srcIsA = true;
   const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
                                    srcIsA);
-  if (FlowEntry* e = tracker_.findLive(fk, tsNs)) {
-    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
-    Check c{eni, d, Verdict::Accept, Reason::Established, -1, -1};
-    if (e->fate == FlowFate::Blocked) {
-      c.verdict = Verdict::Drop;
-      c.reason = Reason::Blocked;
-    }
-    return c;
+  const ConnTracker::Slot slot = tracker_.acquire(fk, tsNs);
+  if (slot.live) {
+    FlowEntry& e = *slot.entry;
+    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+    if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
+    return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
   }
   const Decision dec = network_->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
-  FlowEntry fresh;
-  fresh.firstNs = fresh.lastNs = tsNs;
-  fresh.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
-  fresh.origin = originOf(key, d, peer, false, dec);
-  if (FlowEntry* e = tracker_.create(fk, fresh, tsNs))
-    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
-  else
+  if (slot.entry != nullptr) {
+    FlowEntry& e = *slot.entry;
+    e.lastNs = tsNs;
+    e.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+    e.origin = originOf(d, peer, false, srcIsA, dec);
+    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+  } else {
     untracked = true;
+  }
   return fromDecision(eni, d, dec);
 }
 
@@ -79,9 +73,11 @@ void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_
   bool srcIsA = true;
   const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
                                    srcIsA);
-  if (FlowEntry* e = tracker_.findLive(fk, tsNs)) {
-    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
-    const bool ok = e->fate == FlowFate::Accepted;
+  const ConnTracker::Slot slot = tracker_.acquire(fk, tsNs);
+  if (slot.live) {
+    FlowEntry& e = *slot.entry;
+    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+    const bool ok = e.fate == FlowFate::Accepted;
     const Check c{eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop,
                   ok ? Reason::Established : Reason::Blocked, -1, -1};
     out.checks[out.checkCount++] = c;
@@ -100,14 +96,15 @@ void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_
     last = network_->decide(u, Direction::Ingress, fieldsOf(key), eni);
     out.checks[out.checkCount++] = fromDecision(eni, Direction::Ingress, last);
   }
-  FlowEntry fresh;
-  fresh.firstNs = fresh.lastNs = tsNs;
-  fresh.fate = last.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
-  fresh.origin = originOf(key, Direction::Egress, eni, true, last);
-  if (FlowEntry* e = tracker_.create(fk, fresh, tsNs))
-    tracker_.update(*e, fk, srcIsA, key.tcpFlags, tsNs);
-  else
+  if (slot.entry != nullptr) {
+    FlowEntry& e = *slot.entry;
+    e.lastNs = tsNs;
+    e.fate = last.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+    e.origin = originOf(Direction::Egress, eni, true, srcIsA, last);
+    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+  } else {
     out.untracked = true;
+  }
 }
 
 PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
@@ -172,11 +169,14 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
   return out;
 }
 
-bool Evaluator::redecideDrops(const FlowOrigin& o, std::uint32_t eni) const {
-  const PacketFields f{o.proto, o.src, o.dst, o.sport, o.dport};
+bool Evaluator::redecideDrops(const FlowKey& k, const FlowOrigin& o) const {
+  const IpAddr a = k.a(), b = k.b();
+  const PacketFields f = o.initiatorIsA ? PacketFields{k.proto, a, b, k.pa, k.pb} : PacketFields{k.proto, b, a, k.pb, k.pa};
+  const std::size_t eni = k.eni;
   if (o.hairpin) {
-    return network_->decide(eni, Direction::Egress, f, static_cast<std::int32_t>(eni)).verdict != Verdict::Accept ||
-           network_->decide(eni, Direction::Ingress, f, static_cast<std::int32_t>(eni)).verdict != Verdict::Accept;
+    const auto self = static_cast<std::int32_t>(eni);
+    return network_->decide(eni, Direction::Egress, f, self).verdict != Verdict::Accept ||
+           network_->decide(eni, Direction::Ingress, f, self).verdict != Verdict::Accept;
   }
   return network_->decide(eni, o.direction, f, o.peerEni).verdict != Verdict::Accept;
 }
@@ -187,7 +187,7 @@ std::size_t Evaluator::replaceNetwork(std::shared_ptr<const Network> network, st
   std::size_t cut = 0;
   if (keepEstablished) return cut;
   tracker_.forEachLive(nowNs, [&](const FlowKey& k, FlowEntry& e) {
-    if (e.fate == FlowFate::Accepted && redecideDrops(e.origin, k.eni)) {
+    if (e.fate == FlowFate::Accepted && redecideDrops(k, e.origin)) {
       e.fate = FlowFate::Blocked;
       ++cut;
     }

@@ -97,6 +97,9 @@ Network::Network(Model model) : model_(std::move(model)) {
         boxes.insert(boxes.end(), b.begin(), b.end());
       }
       dt.classifier = std::make_unique<FastClassifier>(std::move(boxes));
+      dt.hitInfo.reserve(dt.classifier->boxes().size());
+      for (const RuleBox& b : dt.classifier->boxes())
+        dt.hitInfo.push_back(b.ruleIndex << 1 | (dt.refs[b.ruleIndex].policy == Policy::Drop ? 1u : 0u));
     }
     for (const std::string& gid : eni.groupIds) {
       const SecurityGroup* g = model_.findGroup(gid);
@@ -151,8 +154,9 @@ Decision Network::decide(std::size_t eni, Direction d, const PacketFields& p, st
   ClassifyKey k{p.src.family, p.proto, p.src, p.dst, p.sport, p.dport};
   std::uint32_t hit = dt.classifier->classify(k);
   if (hit != kNoMatch) {
-    out.ruleRef = static_cast<std::int32_t>(dt.classifier->boxes()[hit].ruleIndex);
-    out.verdict = dt.refs[out.ruleRef].policy == Policy::Accept ? Verdict::Accept : Verdict::Drop;
+    const std::uint32_t info = dt.hitInfo[hit];
+    out.ruleRef = static_cast<std::int32_t>(info >> 1);
+    out.verdict = (info & 1) ? Verdict::Drop : Verdict::Accept;
     out.reason = Reason::Rule;
     return out;
   }

@@ -7,6 +7,15 @@ namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
 
+// Starts a flow as the evaluator does: acquire a slot, fill it in.
+FlowEntry* start(ConnTracker& ct, const FlowKey& k, std::int64_t now) {
+  ConnTracker::Slot s = ct.acquire(k, now);
+  if (s.entry == nullptr) return nullptr;
+  EXPECT_FALSE(s.live);
+  s.entry->lastNs = now;
+  return s.entry;
+}
+
 FlowKey key(std::uint8_t proto, const char* a, std::uint16_t pa, const char* b, std::uint16_t pb, bool& srcIsA) {
   return FlowKey::make(0, proto, *IpAddr::parse(a), pa, *IpAddr::parse(b), pb, srcIsA);
 }
@@ -34,9 +43,7 @@ TEST(ConnTracker, TimeoutsComeFromTheEniConfiguration) {
   bool a = false;
   for (auto [proto, timeout] : {std::pair<std::uint8_t, int>{6, 100}, {17, 7}, {1, 9}, {47, 9}}) {
     auto k = key(proto, "10.0.0.5", 1, "192.0.2.1", 2, a);
-    FlowEntry e;
-    e.lastNs = 0;
-    ASSERT_NE(ct.create(k, e, 0), nullptr);
+    ASSERT_NE(start(ct, k, 0), nullptr);
     EXPECT_NE(ct.findLive(k, timeout * kSec), nullptr) << int(proto);  // exactly the timeout: alive
     EXPECT_EQ(ct.findLive(k, timeout * kSec + 1), nullptr) << int(proto);
   }
@@ -46,7 +53,7 @@ TEST(ConnTracker, FinFromBothSidesOrRstShortensTcp) {
   ConnTracker ct({Timeouts{}}, 100);
   bool srcIsA = false;
   auto k = key(6, "10.0.0.5", 1, "192.0.2.1", 2, srcIsA);
-  FlowEntry* e = ct.create(k, FlowEntry{}, 0);
+  FlowEntry* e = start(ct, k, 0);
   ASSERT_NE(e, nullptr);
   ct.update(*e, k, srcIsA, 0x01, 10 * kSec);  // FIN from one side only
   EXPECT_NE(ct.findLive(k, 500 * kSec), nullptr);
@@ -56,7 +63,7 @@ TEST(ConnTracker, FinFromBothSidesOrRstShortensTcp) {
   EXPECT_EQ(ct.findLive(k, 503 * kSec + 1), nullptr);
 
   auto k2 = key(6, "10.0.0.5", 3, "192.0.2.1", 4, srcIsA);
-  e = ct.create(k2, FlowEntry{}, 0);
+  e = start(ct, k2, 0);
   ct.update(*e, k2, srcIsA, 0x04, 0);  // RST
   EXPECT_EQ(ct.findLive(k2, 4 * kSec), nullptr);
 }
@@ -69,13 +76,41 @@ TEST(ConnTracker, MemoryFollowsLiveFlowsNotCaptureLength) {
   for (std::uint32_t i = 0; i < 200'000; ++i) {
     const std::int64_t now = static_cast<std::int64_t>(i) * 1'000'000;
     auto k = FlowKey::make(0, 17, IpAddr::v4(0x0A000005), 53, IpAddr::v4(0xC0000000 + i), 4000, a);
-    FlowEntry e;
-    e.lastNs = now;
-    ASSERT_NE(ct.create(k, e, now), nullptr);
+    ASSERT_NE(start(ct, k, now), nullptr);
     peak = std::max(peak, ct.size());
   }
   EXPECT_LT(peak, 2 * 31'000u);
   EXPECT_EQ(ct.capHits(), 0u);
+}
+
+TEST(ConnTracker, AcquireFindsLiveEntriesAndResetsExpiredOnes) {
+  ConnTracker ct({Timeouts{}}, 100);
+  bool a = false;
+  auto k = key(17, "10.0.0.5", 1, "192.0.2.1", 2, a);
+  FlowEntry* e = start(ct, k, 0);
+  ASSERT_NE(e, nullptr);
+  e->fate = FlowFate::Blocked;
+  e->origin.peerEni = 7;
+  auto live = ct.acquire(k, 30 * kSec);
+  EXPECT_TRUE(live.live);
+  EXPECT_EQ(live.entry->fate, FlowFate::Blocked);
+  auto expired = ct.acquire(k, 61 * kSec);  // 30 s UDP timeout since the last packet at 0
+  EXPECT_FALSE(expired.live);
+  EXPECT_EQ(expired.entry->fate, FlowFate::Accepted);  // reset for the caller
+  EXPECT_EQ(expired.entry->origin.peerEni, -1);
+  EXPECT_EQ(ct.size(), 1u);
+}
+
+TEST(FlowKey, EndpointsRoundTrip) {
+  bool srcIsA = false;
+  auto k = key(6, "2001:db8::9", 443, "2001:db8::1", 5000, srcIsA);
+  EXPECT_FALSE(srcIsA);
+  EXPECT_EQ(k.a().toString(), "2001:db8::1");
+  EXPECT_EQ(k.b().toString(), "2001:db8::9");
+  EXPECT_EQ(k.pa, 5000);
+  EXPECT_EQ(k.pb, 443);
+  EXPECT_EQ(sizeof(FlowKey), 48u);
+  EXPECT_EQ(sizeof(FlowEntry), 24u);
 }
 
 TEST(ConnTracker, CapRefusesNewFlowsOnlyWhileAllAreAlive) {
@@ -84,13 +119,12 @@ TEST(ConnTracker, CapRefusesNewFlowsOnlyWhileAllAreAlive) {
   auto k1 = key(17, "10.0.0.5", 1, "192.0.2.1", 1, a);
   auto k2 = key(17, "10.0.0.5", 2, "192.0.2.1", 2, a);
   auto k3 = key(17, "10.0.0.5", 3, "192.0.2.1", 3, a);
-  ASSERT_NE(ct.create(k1, FlowEntry{}, 0), nullptr);
-  ASSERT_NE(ct.create(k2, FlowEntry{}, 0), nullptr);
-  EXPECT_EQ(ct.create(k3, FlowEntry{}, kSec), nullptr);
+  ASSERT_NE(start(ct, k1, 0), nullptr);
+  ASSERT_NE(start(ct, k2, 0), nullptr);
+  EXPECT_EQ(start(ct, k3, kSec), nullptr);
   EXPECT_EQ(ct.capHits(), 1u);
-  FlowEntry late;
-  late.lastNs = 60 * kSec;
-  EXPECT_NE(ct.create(k3, late, 60 * kSec), nullptr);  // the first two expired and were swept
+  EXPECT_TRUE(ct.acquire(k1, 2 * kSec).live);             // existing flows are still found when full
+  EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);           // the first two expired and were swept
 }
 
 }  // namespace

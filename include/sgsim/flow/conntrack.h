@@ -10,9 +10,10 @@
 // from the ENI's ConnectionTrackingConfiguration: TCP 910 s, TCP after a RST or a FIN from each side 3 s,
 // UDP 30 s, anything else 30 s. Every packet refreshes the timer. Time is always the capture's own
 // timestamp, passed in; there is no clock here.
-// Memory: expired entries are swept when the table has doubled since the last sweep (amortised O(1) per
-// insert), so the table holds the live flows and at most as many dead ones; a hard cap on entries is
-// reported by the caller when reached (new flows are then not tracked).
+// Memory: before an insert would make the table grow, expired entries are swept out; only when a sweep frees
+// less than a quarter of the table does it grow (amortised O(1) per insert). So the table's size follows the
+// live flows, not the capture's length. A hard cap on entries is reported by the caller when reached (new
+// flows are then decided without state).
 // Threads: none; one tracker belongs to one evaluator.
 
 #include <cstdint>
@@ -25,17 +26,22 @@
 
 namespace sgsim {
 
+// 48 bytes: the two endpoints as raw 128-bit halves (the family is stored once), so that an entry of the
+// flow table spans as few cache lines as possible (each established packet costs one probe of this table).
 struct FlowKey {
+  std::uint64_t ahi = 0, alo = 0;  // canonical lower endpoint (address, port)
+  std::uint64_t bhi = 0, blo = 0;
   std::uint32_t eni = 0;
-  std::uint8_t proto = 0;
-  IpAddr a;  // canonical lower endpoint (address, port)
-  IpAddr b;
   std::uint16_t pa = 0;
   std::uint16_t pb = 0;
+  std::uint8_t proto = 0;
+  Family family = Family::V4;
 
   // Builds the canonical key and tells whether (src, sport) is endpoint a.
   static FlowKey make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport,
                       const IpAddr& dst, std::uint16_t dport, bool& srcIsA);
+  IpAddr a() const { return IpAddr{family, ahi, alo}; }
+  IpAddr b() const { return IpAddr{family, bhi, blo}; }
   bool operator==(const FlowKey&) const = default;
 };
 
@@ -45,25 +51,21 @@ struct FlowKeyHash {
 
 enum class FlowFate : std::uint8_t { Accepted, Blocked };
 
-// What the evaluator remembers about the decision that created a flow (for reports and for --at).
+// What the evaluator remembers about the decision that created a flow, so that a rule change can re-decide
+// it (--at). The first packet's addresses and ports are the key's, oriented by initiatorIsA.
 struct FlowOrigin {
-  std::int32_t ruleRef = -1;  // index into the ENI's rule table, or -1
-  std::uint8_t reason = 0;    // verdict::Reason of the creating decision
-  Direction direction = Direction::Ingress;  // direction of the first packet at this ENI
-  bool hairpin = false;       // source and destination are both this ENI (both checks made)
   std::int32_t peerEni = -1;
-  // The first packet as seen by the classifier, so a rule change can re-decide the flow.
-  std::uint8_t proto = 0;
-  IpAddr src, dst;
-  std::uint16_t sport = 0, dport = 0;
+  Direction direction = Direction::Ingress;  // direction of the first packet at this ENI
+  bool hairpin = false;                      // source and destination are both this ENI (both checks made)
+  bool initiatorIsA = true;                  // the first packet came from endpoint a
+  std::uint8_t reason = 0;                   // Reason of the creating decision
 };
 
-struct FlowEntry {
-  std::int64_t firstNs = 0;
+struct FlowEntry {  // 24 bytes
   std::int64_t lastNs = 0;
+  FlowOrigin origin;
   FlowFate fate = FlowFate::Accepted;
   bool finA = false, finB = false, rst = false;
-  FlowOrigin origin;
 };
 
 class ConnTracker {
@@ -71,10 +73,17 @@ class ConnTracker {
   // timeouts[i] belongs to ENI index i.
   ConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows);
 
+  // One probe for the common case: the entry of `key`, either `live` (alive at nowNs) or fresh (it was
+  // absent or had expired: reset, for the caller to fill in). `entry` is null when the table is full of
+  // live flows. The pointer is valid until the next call that may insert.
+  struct Slot {
+    FlowEntry* entry = nullptr;
+    bool live = false;
+  };
+  Slot acquire(const FlowKey& key, std::int64_t nowNs);
+
   // The live entry for key at time nowNs, or nullptr if there is none (absent or expired).
   FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs);
-  // Creates (or replaces an expired) entry; nullptr when the table is full of live flows.
-  FlowEntry* create(const FlowKey& key, const FlowEntry& entry, std::int64_t nowNs);
   // Refreshes the timer and records TCP FIN/RST from the sending side.
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs) const;
 
@@ -93,11 +102,12 @@ class ConnTracker {
  private:
   std::int64_t timeoutNs(const FlowEntry& e, const FlowKey& key) const;
   void sweep(std::int64_t nowNs);
+  Slot insertSlow(const FlowKey& key, std::int64_t nowNs);
 
   std::vector<Timeouts> timeouts_;
   std::size_t maxFlows_;
-  std::size_t nextSweep_ = 1024;
   std::size_t capHits_ = 0;
+  std::size_t sweepAt_ = 1024;  // table size at which expired entries are swept out next
   boost::unordered_flat_map<FlowKey, FlowEntry, FlowKeyHash> map_;
 };
 

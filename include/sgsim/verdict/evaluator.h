@@ -85,7 +85,7 @@ class Evaluator {
   Check check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
               bool& untracked);
   void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out);
-  bool redecideDrops(const FlowOrigin& o, std::uint32_t eni) const;
+  bool redecideDrops(const FlowKey& k, const FlowOrigin& o) const;
 
   std::shared_ptr<const Network> network_;
   EvalOptions options_;

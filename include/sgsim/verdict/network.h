@@ -91,7 +91,9 @@ class Network {
   static int dirIndex(Direction d) { return d == Direction::Ingress ? 0 : 1; }
   struct DirTable {
     std::vector<RuleRef> refs;
-    std::unique_ptr<FastClassifier> classifier;  // checked against LinearClassifier in tests/verdict and tests/classify
+    std::unique_ptr<FastClassifier> classifier;
+    // Per classifier box: rule index << 1 | 1 for drop, so that a hit costs one more load, not two.
+    std::vector<std::uint32_t> hitInfo;  // checked against LinearClassifier in tests/verdict and tests/classify
   };
   struct EniTable {
     DirTable dir[2];
