@@ -1,5 +1,7 @@
-// Applying a validated request. Everything happens on a copy of the model that replaces the original only
-// when the whole request succeeded, so one bad entry among a hundred changes nothing.
+// Applying a validated request. A request either succeeds whole or leaves the model as it was, so one bad
+// entry among a hundred changes nothing. Copying the model for that cost more than the revoke itself, so the
+// group is changed in place: revokes only once every check has passed, authorize by appending and cutting
+// back on failure.
 
 #include "sgsim/api/engine.h"
 
@@ -107,23 +109,27 @@ int nearMissRank(const FieldDiff& d) {
 
 std::string labelOf(const detail::RuleDescription& d) { return detail::labelOrRequest(d.label); }
 
-// Revoke by descriptions; nullopt on success.
+// Revoke by descriptions; nullopt on success. The group is only changed once nothing can fail any more.
 std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::ValidatedRequest& v, ApiOutcome& out) {
   std::vector<bool> remove(g.rules.size(), false);
+  std::vector<std::size_t> oneOff;  // rules one identity field away: described only when nothing matched
   for (const auto& d : v.descriptions) {
-    std::vector<std::string> matched;
-    std::vector<NearMiss> near;
+    std::size_t matched = 0;
+    oneOff.clear();
     for (std::size_t i = 0; i < g.rules.size(); ++i) {
-      const auto diffs = ruleDifferences(d.rule, g.rules[i], v.product);
-      if (diffs.empty()) {
+      const int n = countRuleDifferences(d.rule, g.rules[i], v.product, 2);
+      if (n == 0) {
         remove[i] = true;
-        matched.push_back(g.rules[i].id);
-      } else if (diffs.size() == 1 && g.rules[i].direction == d.rule.direction) {
-        near.push_back({labelOf(d), g.rules[i].id, diffs.front()});
+        ++matched;
+      } else if (n == 1 && g.rules[i].direction == d.rule.direction) {
+        oneOff.push_back(i);
       }
     }
-    if (matched.empty()) {
+    if (matched == 0) {
       if (v.product == Product::Ens) return ApiError{E::EnsRuleNotFound, ""};
+      std::vector<NearMiss> near;
+      for (const std::size_t i : oneOff)
+        near.push_back({labelOf(d), g.rules[i].id, ruleDifferences(d.rule, g.rules[i], v.product).front()});
       std::stable_sort(near.begin(), near.end(),
                        [](const NearMiss& a, const NearMiss& b) { return nearMissRank(a.diff) < nearMissRank(b.diff); });
       std::string note = labelOf(d) + " matched 0 rules";
@@ -131,23 +137,27 @@ std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::Valid
         note += (i == 0 ? "; nearest: " : ", ") + near[i].ruleId + " (" + describeDiff(near[i].diff) + ")";
       out.notes.push_back(note);
       out.nearMisses.insert(out.nearMisses.end(), near.begin(), near.end());
-    } else if (matched.size() > 1) {
-      out.notes.push_back(labelOf(d) + " matched " + std::to_string(matched.size()) + " rules");
+    } else if (matched > 1) {
+      out.notes.push_back(labelOf(d) + " matched " + std::to_string(matched) + " rules");
     }
   }
-  std::vector<Rule> kept;
+  // Copy what goes first (the only step that can throw), then close the gaps by moving, which cannot.
   for (std::size_t i = 0; i < g.rules.size(); ++i) {
-    if (remove[i]) {
-      out.removedRuleIds.push_back(g.rules[i].id);
-      out.removedRules.push_back(g.rules[i]);
-    } else {
-      kept.push_back(g.rules[i]);
-    }
+    if (!remove[i]) continue;
+    out.removedRuleIds.push_back(g.rules[i].id);
+    out.removedRules.push_back(g.rules[i]);
   }
-  g.rules = std::move(kept);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < g.rules.size(); ++i)
+    if (!remove[i]) {
+      if (kept != i) g.rules[kept] = std::move(g.rules[i]);
+      ++kept;
+    }
+  g.rules.erase(g.rules.begin() + static_cast<std::ptrdiff_t>(kept), g.rules.end());
   return std::nullopt;
 }
 
+// Validation guarantees that every id names a rule of this group and direction, once: nothing here can fail.
 void revokeIds(SecurityGroup& g, const detail::ValidatedRequest& v, ApiOutcome& out) {
   for (const auto& id : v.ruleIds) {
     auto it = std::find_if(g.rules.begin(), g.rules.end(), [&](const Rule& r) { return r.id == id; });
@@ -157,24 +167,38 @@ void revokeIds(SecurityGroup& g, const detail::ValidatedRequest& v, ApiOutcome& 
   }
 }
 
-std::optional<ApiError> authorize(Model& work, SecurityGroup& g, const detail::ValidatedRequest& v,
+// Rules are only appended, so cutting the group back to its old size undoes a failed (or throwing) authorize.
+std::optional<ApiError> authorize(Model& model, SecurityGroup& g, const detail::ValidatedRequest& v,
                                   const std::string& canonical, ApiOutcome& out) {
-  for (std::size_t i = 0; i < v.descriptions.size(); ++i) {
-    const auto& d = v.descriptions[i];
-    const auto it = std::find_if(g.rules.begin(), g.rules.end(),
-                                 [&](const Rule& r) { return sameRule(d.rule, r, v.product); });
-    if (it != g.rules.end()) {
-      if (v.product == Product::Ens) return ApiError{E::EnsRuleDuplicated, ""};
-      out.notes.push_back(labelOf(d) + " already exists as " + it->id + "; nothing created");
-      continue;
+  const std::size_t before = g.rules.size();
+  auto rollBack = [&] { g.rules.erase(g.rules.begin() + static_cast<std::ptrdiff_t>(before), g.rules.end()); };
+  try {
+    for (std::size_t i = 0; i < v.descriptions.size(); ++i) {
+      const auto& d = v.descriptions[i];
+      const auto it = std::find_if(g.rules.begin(), g.rules.end(),
+                                   [&](const Rule& r) { return sameRule(d.rule, r, v.product); });
+      if (it != g.rules.end()) {
+        if (v.product == Product::Ens) {
+          rollBack();
+          return ApiError{E::EnsRuleDuplicated, ""};
+        }
+        out.notes.push_back(labelOf(d) + " already exists as " + it->id + "; nothing created");
+        continue;
+      }
+      Rule r = d.rule;
+      r.id = newRuleId(model, std::to_string(model.requestCounter) + "\n" + canonical + "\n" + std::to_string(i));
+      out.addedRuleIds.push_back(r.id);
+      g.rules.push_back(std::move(r));
     }
-    Rule r = d.rule;
-    r.id = newRuleId(work, std::to_string(work.requestCounter) + "\n" + canonical + "\n" + std::to_string(i));
-    out.addedRuleIds.push_back(r.id);
-    g.rules.push_back(std::move(r));
+    if (!out.addedRuleIds.empty())
+      if (auto e = checkQuotas(model, g)) {
+        rollBack();
+        return e;
+      }
+  } catch (...) {
+    rollBack();
+    throw;
   }
-  if (!out.addedRuleIds.empty())
-    if (auto e = checkQuotas(work, g)) return e;
   return std::nullopt;
 }
 
@@ -224,12 +248,12 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
   const auto& v = *validated;
   out.notes = v.notes;
 
-  Model work = model;
-  SecurityGroup& g = *work.findGroup(v.groupId);
+  // No copy of the model: each path changes the group only when it can no longer fail, or undoes its change.
+  SecurityGroup& g = *model.findGroup(v.groupId);
   std::optional<ApiError> err;
   if (v.byRuleIds) revokeIds(g, v, out);
   else if (isRevoke(action)) err = revokeDescriptions(g, v, out);
-  else err = authorize(work, g, v, canonical, out);
+  else err = authorize(model, g, v, canonical, out);
   if (err) {
     ApiOutcome failed = failure(std::move(out), *err);
     failed.removedRuleIds.clear();
@@ -239,10 +263,9 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
     return failed;
   }
 
-  ++work.requestCounter;
+  ++model.requestCounter;
   if (token && !token->empty())
-    work.clientTokens[tokenKey(req, *token)] = TokenRecord{req.canonical(true), out.bodyJson(), out.httpStatus};
-  model = std::move(work);
+    model.clientTokens[tokenKey(req, *token)] = TokenRecord{req.canonical(true), out.bodyJson(), out.httpStatus};
   return out;
 }
 

@@ -319,6 +319,28 @@ TEST(Quotas, RulesPerEniAndReferencedGroups) {
   EXPECT_EQ(third.code, "AuthorizationLimitExceed");
 }
 
+// The engine changes the group in place: rules an authorize already appended are taken back when a later
+// check fails, and the request counter (hence the next RequestId and rule ids) does not move.
+TEST(Atomicity, AuthorizeOverQuotaTakesBackEveryRuleItAdded) {
+  Model m = makeModel();
+  m.quotas.rulesPerEni = static_cast<int>(m.groups[0].rules.size()) + 2;  // room for two of three
+  std::string add = "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web";
+  for (int i = 1; i <= 3; ++i)
+    add += "&Permissions." + std::to_string(i) + ".IpProtocol=TCP&Permissions." + std::to_string(i) +
+           ".PortRange=" + std::to_string(900 + i) + "/" + std::to_string(900 + i) + "&Permissions." +
+           std::to_string(i) + ".SourceCidrIp=10.0.0.0/8";
+  const Model before = m;
+  const auto out = run(m, add);
+  EXPECT_EQ(out.code, "AuthorizationLimitExceed");
+  EXPECT_TRUE(out.addedRuleIds.empty());
+  EXPECT_TRUE(m == before);
+  m.quotas.rulesPerEni += 1;
+  const auto ok = run(m, add);
+  ASSERT_TRUE(ok.ok()) << ok.code;
+  EXPECT_EQ(ok.addedRuleIds.size(), 3u);
+  EXPECT_EQ(m.groups[0].rules.size(), before.groups[0].rules.size() + 3);
+}
+
 TEST(Render, RemovedRulesAreDescribed) {
   Model m = makeModel();
   auto out = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-ssh");

@@ -36,8 +36,7 @@ struct ApiOutcome {
   std::string bodyJson() const;
 };
 
-// Validates, then applies on a copy of `model` and swaps it in only on success: a failed request changes
-// nothing (not even requestCounter). A success increments model.requestCounter and, with a ClientToken,
+// Validates, then applies in place, atomically: a failed request changes nothing (not even requestCounter). A success increments model.requestCounter and, with a ClientToken,
 // records the response in model.clientTokens.
 ApiOutcome applyRequest(Model& model, const ApiRequest& req);
 

@@ -1,7 +1,9 @@
 #pragma once
 // When a rule description names an existing rule (SEMANTICS §5 "DECISION (rule identity)"). This is the one
 // place that decides it: revoke by Permissions, authorize-duplicate detection, DuplicatePermissions and the
-// near-miss report all call ruleDifferences().
+// near-miss report all go through the one walk over the identity fields in rule_identity.cpp, either counting
+// differences on the typed values (no text, no allocation: the revoke scan over a 1,000-rule group) or
+// describing them (only for the rules that are reported).
 
 #include <string>
 #include <vector>
@@ -25,6 +27,10 @@ struct FieldDiff {
 // five-tuple narrowing, Policy, Priority, NicType ("" and "internet" read as "intranet").
 // Description and CreateTime never take part.
 std::vector<FieldDiff> ruleDifferences(const Rule& description, const Rule& existing, Product product);
+// ruleDifferences(...).size(), but counting no further than `limit` (the walk stops there) and formatting
+// nothing: countRuleDifferences(d, e, p, 2) == 1 tells a near miss without describing it.
+int countRuleDifferences(const Rule& description, const Rule& existing, Product product, int limit);
+// ruleDifferences(...).empty(), stopping at the first difference.
 bool sameRule(const Rule& description, const Rule& existing, Product product);
 // "Priority 2, not 1": the existing value first, then what the description asked for.
 std::string describeDiff(const FieldDiff& diff);
