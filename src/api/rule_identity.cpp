@@ -75,7 +75,8 @@ void walkIdentity(const Rule& d, const Rule& e, Product product, Differs&& diffe
   if (!field(samePeerKind && samePeerValue(d.peer, e.peer), [&] {
         // A different kind of peer: name both, since the field itself differs.
         if (!samePeerKind)
-          return FieldDiff{"peer", peerFieldName(d) + " " + peerValue(d.peer), peerFieldName(e) + " " + peerValue(e.peer)};
+          return FieldDiff{"peer", peerFieldName(d) + " " + peerValue(d.peer),
+                           peerFieldName(e) + " " + peerValue(e.peer)};
         return FieldDiff{peerFieldName(d), peerValue(d.peer), peerValue(e.peer)};
       }))
     return;

@@ -36,8 +36,8 @@ struct ApiOutcome {
   std::string bodyJson() const;
 };
 
-// Validates, then applies in place, atomically: a failed request changes nothing (not even requestCounter). A success increments model.requestCounter and, with a ClientToken,
-// records the response in model.clientTokens.
+// Validates, then applies in place, atomically: a failed request changes nothing (not even requestCounter).
+// A success increments model.requestCounter and, with a ClientToken, records the response in model.clientTokens.
 ApiOutcome applyRequest(Model& model, const ApiRequest& req);
 
 // The human report for stderr: status, removed/added rules with one line each, notes and near misses.
