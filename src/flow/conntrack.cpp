@@ -76,7 +76,7 @@ void ConnTracker::sweep(std::int64_t nowNs) {
 
 ConnTracker::Slot ConnTracker::acquire(const FlowKey& key, std::int64_t nowNs) {
   // Fast path: below the sweep threshold, one probe finds or inserts.
-  if (map_.size() < sweepAt_ && map_.size() < maxFlows_ && map_.size() < map_.max_load()) {
+  if (map_.size() < sweepAt_ && map_.size() < maxFlows_) {
     auto [it, inserted] = map_.try_emplace(key);
     if (!inserted && alive(it->second, key, nowNs)) return Slot{&it->second, true};
     it->second = FlowEntry{};
@@ -94,11 +94,18 @@ ConnTracker::Slot ConnTracker::insertSlow(const FlowKey& key, std::int64_t nowNs
   }
   sweep(nowNs);
   const std::size_t after = map_.size();
-  // Next sweep: when the table holds twice the entries that survived (so at most as many dead entries as
-  // live ones), but no later than the moment its present capacity is used up, when there is room to reuse:
-  // dead entries are then swept out instead of making the table grow.
-  const std::size_t ml = map_.max_load();
-  sweepAt_ = ml >= after + after / 4 + 1024 ? std::min(2 * after + 1024, ml) : std::max<std::size_t>(2 * after, 1024);
+  // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
+  // two live ones, so its size follows the live flows. Erasing wears down the flat map's load budget
+  // (max_load), and a map that runs out of it rehashes to a doubled capacity: when the budget left is short of
+  // that room, rebuild the map with the live entries only, sized for the room.
+  const std::size_t room = after + after / 2 + 1024;
+  if (map_.max_load() < room) {
+    Map fresh;
+    fresh.reserve(room);
+    for (const auto& kv : map_) fresh.emplace(kv.first, kv.second);
+    map_.swap(fresh);
+  }
+  sweepAt_ = room;
   if (after >= maxFlows_) {
     ++capHits_;
     return Slot{};

@@ -108,7 +108,8 @@ class ConnTracker {
   std::size_t maxFlows_;
   std::size_t capHits_ = 0;
   std::size_t sweepAt_ = 1024;  // table size at which expired entries are swept out next
-  boost::unordered_flat_map<FlowKey, FlowEntry, FlowKeyHash> map_;
+  using Map = boost::unordered_flat_map<FlowKey, FlowEntry, FlowKeyHash>;
+  Map map_;
 };
 
 }  // namespace sgsim
