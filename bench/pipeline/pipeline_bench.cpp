@@ -226,7 +226,7 @@ ApiRequest revokeByPermissions(const Model& m) {
 }
 
 // Target 4: from a model with the 1,000-rule ENI to a Network ready to classify, after a revoke. The model copy
-// that a caller keeps to apply the request on is made outside the timing (applyRequest copies it again).
+// that a caller keeps to apply the request on is made outside the timing (applyRequest changes it in place).
 void rebuild(benchmark::State& state, const ApiRequest& req, bool apply, bool build) {
   const Model& base = benchModelOf(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
