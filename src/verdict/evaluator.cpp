@@ -44,40 +44,41 @@ Evaluator::FragKey Evaluator::fragKeyOf(const PacketKey& k) {
 Evaluator::Evaluator(std::shared_ptr<const Network> network, EvalOptions options)
     : network_(std::move(network)), options_(options), tracker_(timeoutsOf(*network_), options.maxFlows) {}
 
+Evaluator::Tracked Evaluator::track(std::int32_t eni, const PacketKey& key, std::int64_t tsNs) {
+  Tracked t;
+  t.key = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, t.srcIsA);
+  t.slot = tracker_.acquire(t.key, tsNs);
+  if (t.slot.live) tracker_.update(*t.slot.entry, t.key, t.srcIsA, key.tcpFlags, tsNs);
+  return t;
+}
+
+bool Evaluator::remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec,
+                         Direction d, std::int32_t peer, bool hairpin) {
+  if (t.slot.entry == nullptr) return false;
+  FlowEntry& e = *t.slot.entry;
+  e.lastNs = tsNs;
+  e.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+  e.origin = originOf(d, peer, hairpin, t.srcIsA, dec);
+  tracker_.update(e, t.key, t.srcIsA, key.tcpFlags, tsNs);
+  return true;
+}
+
 Check Evaluator::check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
                        bool& untracked) {
-  bool srcIsA = true;
-  const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
-                                   srcIsA);
-  const ConnTracker::Slot slot = tracker_.acquire(fk, tsNs);
-  if (slot.live) {
-    FlowEntry& e = *slot.entry;
-    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
-    if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
+  const Tracked t = track(eni, key, tsNs);
+  if (t.slot.live) {
+    if (t.slot.entry->fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
     return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
   }
   const Decision dec = network_->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
-  if (slot.entry != nullptr) {
-    FlowEntry& e = *slot.entry;
-    e.lastNs = tsNs;
-    e.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
-    e.origin = originOf(d, peer, false, srcIsA, dec);
-    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
-  } else {
-    untracked = true;
-  }
+  if (!remember(t, key, tsNs, dec, d, peer, false)) untracked = true;
   return fromDecision(eni, d, dec);
 }
 
 void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out) {
-  bool srcIsA = true;
-  const FlowKey fk = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport,
-                                   srcIsA);
-  const ConnTracker::Slot slot = tracker_.acquire(fk, tsNs);
-  if (slot.live) {
-    FlowEntry& e = *slot.entry;
-    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
-    const bool ok = e.fate == FlowFate::Accepted;
+  const Tracked t = track(eni, key, tsNs);
+  if (t.slot.live) {
+    const bool ok = t.slot.entry->fate == FlowFate::Accepted;
     const Check c{eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop,
                   ok ? Reason::Established : Reason::Blocked, -1, -1};
     out.checks[out.checkCount++] = c;
@@ -96,15 +97,7 @@ void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_
     last = network_->decide(u, Direction::Ingress, fieldsOf(key), eni);
     out.checks[out.checkCount++] = fromDecision(eni, Direction::Ingress, last);
   }
-  if (slot.entry != nullptr) {
-    FlowEntry& e = *slot.entry;
-    e.lastNs = tsNs;
-    e.fate = last.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
-    e.origin = originOf(Direction::Egress, eni, true, srcIsA, last);
-    tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
-  } else {
-    out.untracked = true;
-  }
+  if (!remember(t, key, tsNs, last, Direction::Egress, eni, true)) out.untracked = true;
 }
 
 PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {

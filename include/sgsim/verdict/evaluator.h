@@ -82,6 +82,16 @@ class Evaluator {
   };
 
   static FragKey fragKeyOf(const PacketKey& k);
+  // A packet's flow at one ENI: looked up (or made room for) once, refreshed when it is live.
+  struct Tracked {
+    FlowKey key;
+    bool srcIsA = true;
+    ConnTracker::Slot slot;
+  };
+  Tracked track(std::int32_t eni, const PacketKey& key, std::int64_t tsNs);
+  // Records the fate of a new flow; false when the flow table is full.
+  bool remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec, Direction d,
+                std::int32_t peer, bool hairpin);
   Check check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
               bool& untracked);
   void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out);
