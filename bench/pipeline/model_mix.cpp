@@ -82,9 +82,10 @@ boost::json::object benchModel(std::size_t rules, const IpAddr& host, std::uint6
                             {"SecurityGroupType", "normal"},
                             {"InnerAccessPolicy", "Accept"},
                             {"Permissions", boost::json::object{{"Permission", std::move(perms)}}}};
-  boost::json::object eni{{"NetworkInterfaceId", "eni-bench"},
-                          {"PrivateIpAddress", host.toString()},
-                          {"SecurityGroupIds", boost::json::object{{"SecurityGroupId", boost::json::array{"sg-bench"}}}}};
+  boost::json::object eni{
+      {"NetworkInterfaceId", "eni-bench"},
+      {"PrivateIpAddress", host.toString()},
+      {"SecurityGroupIds", boost::json::object{{"SecurityGroupId", boost::json::array{"sg-bench"}}}}};
   boost::json::object model{{"SecurityGroups", boost::json::array{std::move(group)}},
                             {"NetworkInterfaces", boost::json::array{std::move(eni)}}};
   if (rules > 1000)

@@ -219,8 +219,8 @@ ApiRequest revokeByPermissions(const Model& m) {
     }
   std::string text = "Action=RevokeSecurityGroup&SecurityGroupId=sg-bench&Permissions.1.IpProtocol=";
   text += toString(r->protocol);
-  text += "&Permissions.1.PortRange=" + r->portRange->toString() + "&Permissions.1.SourceCidrIp=" +
-          r->peer.cidr.toString() + "&Permissions.1.Policy=" + toString(r->policy) +
+  text += "&Permissions.1.PortRange=" + r->portRange->toString() +
+          "&Permissions.1.SourceCidrIp=" + r->peer.cidr.toString() + "&Permissions.1.Policy=" + toString(r->policy) +
           "&Permissions.1.Priority=" + std::to_string(r->priority);
   return revokeRequest(text.c_str());
 }

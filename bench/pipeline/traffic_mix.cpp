@@ -80,7 +80,8 @@ void TrafficMix::start(Conversation& c) {
   };
   auto fresh = [&]() {
     // A new remote address per conversation in new-flow mode (100.64.0.0/10 and upwards), else random.
-    return options_.newFlowEveryPacket ? awayFromEni(0x64400000u + freshRemote_++) : awayFromEni(static_cast<std::uint32_t>(rng_.next()));
+    return options_.newFlowEveryPacket ? awayFromEni(0x64400000u + freshRemote_++)
+                                       : awayFromEni(static_cast<std::uint32_t>(rng_.next()));
   };
   const std::uint32_t kind = rng_.below(100);
   const RuleBox* box = nullptr;
@@ -167,8 +168,7 @@ void TrafficMix::next(GenFrame& out) {
     writeFrame(c->client, c->server, c->cport, c->sport, c->proto, flags, wireLen);
   else
     writeFrame(c->server, c->client, c->sport, c->cport, c->proto, flags, wireLen);
-  if (options_.gapNs > 0)
-    nowNs_ += options_.gapNs / 2 + rng_.below(static_cast<std::uint32_t>(options_.gapNs));
+  if (options_.gapNs > 0) nowNs_ += options_.gapNs / 2 + rng_.below(static_cast<std::uint32_t>(options_.gapNs));
   out.tsNs = nowNs_;
   out.wireLen = wireLen;
   out.capLen = std::min(wireLen, options_.snaplen);

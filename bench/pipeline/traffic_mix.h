@@ -33,8 +33,8 @@ struct TrafficOptions {
   IpAddr host = IpAddr::v4(0x0a000001);  // 10.0.0.1
   bool newFlowEveryPacket = false;
   std::uint64_t seed = 1;
-  std::uint32_t snaplen = 65535;       // frames longer than this are cut, as a capture with -s would
-  std::int64_t gapNs = 20'000;         // mean time between frames (50,000 frames/s)
+  std::uint32_t snaplen = 65535;  // frames longer than this are cut, as a capture with -s would
+  std::int64_t gapNs = 20'000;    // mean time between frames (50,000 frames/s)
   // Mean packets a conversation sends in a row (a train of 1..2·burst−1, uniform) before another frame goes to
   // a random conversation. 1 = every frame to a random conversation, the default and the worst case for caches.
   std::uint32_t burst = 1;
@@ -71,8 +71,8 @@ class TrafficMix {
   };
   void start(Conversation& c);
   std::uint32_t frameLength(const Conversation& c, bool fromClient);
-  void writeFrame(std::uint32_t src, std::uint32_t dst, std::uint16_t sport, std::uint16_t dport,
-                  std::uint8_t proto, std::uint8_t tcpFlags, std::uint32_t wireLen);
+  void writeFrame(std::uint32_t src, std::uint32_t dst, std::uint16_t sport, std::uint16_t dport, std::uint8_t proto,
+                  std::uint8_t tcpFlags, std::uint32_t wireLen);
 
   TrafficOptions options_;
   TrafficTargets targets_;

@@ -1,6 +1,8 @@
 // The generators behind every end-to-end figure in docs/PERFORMANCE.md: these tests check the properties the
 // figures rely on (live-flow count, new flows, rule coverage, well-formed and reproducible frames).
 
+#include "traffic_mix.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,7 +14,6 @@
 #include "sgsim/decode/decoder.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/verdict/evaluator.h"
-#include "traffic_mix.h"
 
 namespace sgsim {
 namespace {

@@ -105,7 +105,8 @@ int run(int argc, char** argv) {
   pcap_dump_close(dumper);
   if (failed) throw std::runtime_error(out + ": write failed");
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cerr << "trafficgen: " << packets << " packets, " << mix.conversations() << " conversations to " << out << " in " << s << " s\n";
+  std::cerr << "trafficgen: " << packets << " packets, " << mix.conversations() << " conversations to " << out << " in "
+            << s << " s\n";
   return 0;
 }
 

@@ -6,11 +6,10 @@
 #include "sgsim/api/engine.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <iterator>
 #include <set>
-
-#include <boost/json.hpp>
 
 #include "sgsim/api/errors.h"
 #include "sgsim/core/text.h"
@@ -130,8 +129,9 @@ std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::Valid
       std::vector<NearMiss> near;
       for (const std::size_t i : oneOff)
         near.push_back({labelOf(d), g.rules[i].id, ruleDifferences(d.rule, g.rules[i], v.product).front()});
-      std::stable_sort(near.begin(), near.end(),
-                       [](const NearMiss& a, const NearMiss& b) { return nearMissRank(a.diff) < nearMissRank(b.diff); });
+      std::stable_sort(near.begin(), near.end(), [](const NearMiss& a, const NearMiss& b) {
+        return nearMissRank(a.diff) < nearMissRank(b.diff);
+      });
       std::string note = labelOf(d) + " matched 0 rules";
       for (std::size_t i = 0; i < near.size(); ++i)
         note += (i == 0 ? "; nearest: " : ", ") + near[i].ruleId + " (" + describeDiff(near[i].diff) + ")";
@@ -175,8 +175,8 @@ std::optional<ApiError> authorize(Model& model, SecurityGroup& g, const detail::
   try {
     for (std::size_t i = 0; i < v.descriptions.size(); ++i) {
       const auto& d = v.descriptions[i];
-      const auto it = std::find_if(g.rules.begin(), g.rules.end(),
-                                   [&](const Rule& r) { return sameRule(d.rule, r, v.product); });
+      const auto it =
+          std::find_if(g.rules.begin(), g.rules.end(), [&](const Rule& r) { return sameRule(d.rule, r, v.product); });
       if (it != g.rules.end()) {
         if (v.product == Product::Ens) {
           rollBack();
@@ -237,7 +237,8 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
       const auto body = boost::json::parse(it->second.responseJson, ec);
       if (!ec && body.is_object() && body.as_object().contains("RequestId") && body.at("RequestId").is_string())
         out.requestId = std::string(body.at("RequestId").get_string());
-      out.notes.push_back("ClientToken " + *token + " was used before with the same parameters: "
+      out.notes.push_back("ClientToken " + *token +
+                          " was used before with the same parameters: "
                           "the first response again, nothing done");
       return out;
     }
@@ -251,9 +252,12 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
   // No copy of the model: each path changes the group only when it can no longer fail, or undoes its change.
   SecurityGroup& g = *model.findGroup(v.groupId);
   std::optional<ApiError> err;
-  if (v.byRuleIds) revokeIds(g, v, out);
-  else if (isRevoke(action)) err = revokeDescriptions(g, v, out);
-  else err = authorize(model, g, v, canonical, out);
+  if (v.byRuleIds)
+    revokeIds(g, v, out);
+  else if (isRevoke(action))
+    err = revokeDescriptions(g, v, out);
+  else
+    err = authorize(model, g, v, canonical, out);
   if (err) {
     ApiOutcome failed = failure(std::move(out), *err);
     failed.removedRuleIds.clear();

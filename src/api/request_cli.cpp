@@ -64,12 +64,14 @@ Result<std::vector<std::string>> shellWords(std::string_view s) {
 
 // aliyun CLI flags that take no value.
 bool isValuelessFlag(std::string_view name) {
-  static constexpr std::string_view kFlags[] = {"force", "dryrun", "quiet", "secure", "insecure",
-                                                "skip-secure-verify", "help", "pager"};
+  static constexpr std::string_view kFlags[] = {"force", "dryrun", "quiet", "secure", "insecure", "skip-secure-verify",
+                                                "help",  "pager"};
   return std::find(std::begin(kFlags), std::end(kFlags), name) != std::end(kFlags);
 }
 
-bool isApiParamName(std::string_view name) { return !name.empty() && std::isupper(static_cast<unsigned char>(name[0])); }
+bool isApiParamName(std::string_view name) {
+  return !name.empty() && std::isupper(static_cast<unsigned char>(name[0]));
+}
 
 }  // namespace
 
@@ -116,9 +118,12 @@ Result<ApiRequest> parseCliRequest(std::string_view text) {
   if (positional.size() > 2)
     return Error{"request", "unexpected word '" + positional[2] + "' (give list values as --Name.1 a --Name.2 b)"};
   std::optional<Product> product;
-  if (iequals(positional[0], "ecs")) product = Product::Ecs;
-  else if (iequals(positional[0], "ens")) product = Product::Ens;
-  else return Error{"request", "aliyun product must be ecs or ens, not '" + positional[0] + "'"};
+  if (iequals(positional[0], "ecs"))
+    product = Product::Ecs;
+  else if (iequals(positional[0], "ens"))
+    product = Product::Ens;
+  else
+    return Error{"request", "aliyun product must be ecs or ens, not '" + positional[0] + "'"};
   raw.insert(raw.begin(), {"Action", positional[1]});
   return buildRequest(std::move(raw), product);
 }

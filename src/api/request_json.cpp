@@ -2,7 +2,6 @@
 // sometimes a trailing comma. Arrays and objects flatten to RPC names (Permissions.1.IpProtocol).
 
 #include <boost/json.hpp>
-
 #include <cctype>
 
 #include "request_forms.h"

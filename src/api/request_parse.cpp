@@ -23,11 +23,10 @@ constexpr std::pair<const char*, ApiAction> kActions[] = {
 
 // RPC common parameters: they address or sign the call and say nothing about the rules.
 bool isCommonParam(std::string_view name) {
-  static constexpr std::string_view kCommon[] = {"RegionId",        "Format",           "AccessKeyId",
-                                                 "Signature",       "SignatureMethod",  "SignatureVersion",
-                                                 "SignatureNonce",  "SignatureType",    "Timestamp",
-                                                 "SecurityToken",   "ResourceOwnerId",  "ResourceOwnerAccount",
-                                                 "OwnerAccount",    "OwnerId"};
+  static constexpr std::string_view kCommon[] = {
+      "RegionId",       "Format",        "AccessKeyId", "Signature",     "SignatureMethod", "SignatureVersion",
+      "SignatureNonce", "SignatureType", "Timestamp",   "SecurityToken", "ResourceOwnerId", "ResourceOwnerAccount",
+      "OwnerAccount",   "OwnerId"};
   return std::find(std::begin(kCommon), std::end(kCommon), name) != std::end(kCommon);
 }
 
@@ -96,9 +95,12 @@ Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product, s
     if (k == "Action") {
       action = v;
     } else if (k == "Product") {
-      if (iequals(v, "ens")) product = Product::Ens;
-      else if (iequals(v, "ecs")) product = Product::Ecs;
-      else return Error{"request", "Product must be ecs or ens, not '" + v + "'"};
+      if (iequals(v, "ens"))
+        product = Product::Ens;
+      else if (iequals(v, "ecs"))
+        product = Product::Ecs;
+      else
+        return Error{"request", "Product must be ecs or ens, not '" + v + "'"};
     } else if (k == "Version") {
       // ENS's API version; ECS is 2014-05-26.
       if (v == "2017-11-10") product = Product::Ens;
@@ -106,8 +108,10 @@ Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product, s
       req.params.emplace_back(std::move(k), std::move(v));
     }
   }
-  if (action.empty()) return Error{"request", "no Action (expected RevokeSecurityGroup, RevokeSecurityGroupEgress, "
-                                               "AuthorizeSecurityGroup or AuthorizeSecurityGroupEgress)"};
+  if (action.empty())
+    return Error{"request",
+                 "no Action (expected RevokeSecurityGroup, RevokeSecurityGroupEgress, "
+                 "AuthorizeSecurityGroup or AuthorizeSecurityGroupEgress)"};
   ApiAction a;
   if (!actionFromName(action, a)) return Error{"request", "unsupported Action '" + action + "'"};
   req.action = action;
@@ -125,7 +129,8 @@ Result<ApiRequest> parseQueryRequest(std::string_view text) {
     text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
     if (trim(part).empty()) continue;
     const auto eq = part.find('=');
-    if (eq == std::string_view::npos) return Error{"request", "query parameter without '=': '" + std::string(part) + "'"};
+    if (eq == std::string_view::npos)
+      return Error{"request", "query parameter without '=': '" + std::string(part) + "'"};
     raw.emplace_back(percentDecode(trim(part.substr(0, eq))), percentDecode(part.substr(eq + 1)));
   }
   return buildRequest(std::move(raw), std::nullopt);

@@ -12,9 +12,12 @@ std::string text(const std::optional<Cidr>& c) { return c ? c->toString() : ""; 
 // The peer as one comparable value: kind and the value that identifies it (owner fields are informational).
 std::string peerValue(const Peer& p) {
   switch (p.kind) {
-    case Peer::Kind::Cidr: return p.cidr.toString();
-    case Peer::Kind::Group: return p.groupId;
-    case Peer::Kind::PrefixList: return p.prefixListId;
+    case Peer::Kind::Cidr:
+      return p.cidr.toString();
+    case Peer::Kind::Group:
+      return p.groupId;
+    case Peer::Kind::PrefixList:
+      return p.prefixListId;
   }
   return "";
 }
@@ -40,9 +43,12 @@ bool samePeerField(const Rule& d, const Rule& e) {
 // peerValue(d) == peerValue(e), for peers of the same kind.
 bool samePeerValue(const Peer& d, const Peer& e) {
   switch (d.kind) {
-    case Peer::Kind::Cidr: return d.cidr == e.cidr;
-    case Peer::Kind::Group: return d.groupId == e.groupId;
-    case Peer::Kind::PrefixList: return d.prefixListId == e.prefixListId;
+    case Peer::Kind::Cidr:
+      return d.cidr == e.cidr;
+    case Peer::Kind::Group:
+      return d.groupId == e.groupId;
+    case Peer::Kind::PrefixList:
+      return d.prefixListId == e.prefixListId;
   }
   return true;
 }
@@ -55,21 +61,24 @@ bool samePeerValue(const Peer& d, const Peer& e) {
 template <class Differs>
 void walkIdentity(const Rule& d, const Rule& e, Product product, Differs&& differs) {
   auto field = [&](bool same, auto&& describe) { return same || differs(describe); };
-  if (!field(d.direction == e.direction,
-             [&] { return FieldDiff{"Direction", toString(d.direction), toString(e.direction)}; }))
+  if (!field(d.direction == e.direction, [&] {
+        return FieldDiff{"Direction", toString(d.direction), toString(e.direction)};
+      }))
     return;
   // Case only matters on ENS, where the validator already insists on lowercase; the enum compares exactly.
-  if (!field(d.protocol == e.protocol,
-             [&] { return FieldDiff{"IpProtocol", toString(d.protocol, product), toString(e.protocol, product)}; }))
+  if (!field(d.protocol == e.protocol, [&] {
+        return FieldDiff{"IpProtocol", toString(d.protocol, product), toString(e.protocol, product)};
+      }))
     return;
-  if (!field(d.portRange == e.portRange,
-             [&] { return FieldDiff{"PortRange", text(d.portRange), text(e.portRange)}; }))
+  if (!field(d.portRange == e.portRange, [&] { return FieldDiff{"PortRange", text(d.portRange), text(e.portRange)}; }))
     return;
-  if (!field(d.portRangeListId == e.portRangeListId,
-             [&] { return FieldDiff{"PortRangeListId", d.portRangeListId, e.portRangeListId}; }))
+  if (!field(d.portRangeListId == e.portRangeListId, [&] {
+        return FieldDiff{"PortRangeListId", d.portRangeListId, e.portRangeListId};
+      }))
     return;
-  if (!field(d.sourcePortRange == e.sourcePortRange,
-             [&] { return FieldDiff{"SourcePortRange", text(d.sourcePortRange), text(e.sourcePortRange)}; }))
+  if (!field(d.sourcePortRange == e.sourcePortRange, [&] {
+        return FieldDiff{"SourcePortRange", text(d.sourcePortRange), text(e.sourcePortRange)};
+      }))
     return;
   const bool samePeerKind = samePeerField(d, e);
   if (!field(samePeerKind && samePeerValue(d.peer, e.peer), [&] {
@@ -80,16 +89,18 @@ void walkIdentity(const Rule& d, const Rule& e, Product product, Differs&& diffe
         return FieldDiff{peerFieldName(d), peerValue(d.peer), peerValue(e.peer)};
       }))
     return;
-  if (!field(d.local == e.local,
-             [&] { return FieldDiff{d.local ? localFieldName(d) : localFieldName(e), text(d.local), text(e.local)}; }))
+  if (!field(d.local == e.local, [&] {
+        return FieldDiff{d.local ? localFieldName(d) : localFieldName(e), text(d.local), text(e.local)};
+      }))
     return;
-  if (!field(d.policy == e.policy, [&] { return FieldDiff{"Policy", toString(d.policy), toString(e.policy)}; }))
+  if (!field(d.policy == e.policy, [&] { return FieldDiff{"Policy", toString(d.policy), toString(e.policy)}; })) return;
+  if (!field(d.priority == e.priority, [&] {
+        return FieldDiff{"Priority", std::to_string(d.priority), std::to_string(e.priority)};
+      }))
     return;
-  if (!field(d.priority == e.priority,
-             [&] { return FieldDiff{"Priority", std::to_string(d.priority), std::to_string(e.priority)}; }))
-    return;
-  field(iequals(normalNicTypeView(d.nicType), normalNicTypeView(e.nicType)),
-        [&] { return FieldDiff{"NicType", normalNicType(d.nicType), normalNicType(e.nicType)}; });
+  field(iequals(normalNicTypeView(d.nicType), normalNicTypeView(e.nicType)), [&] {
+    return FieldDiff{"NicType", normalNicType(d.nicType), normalNicType(e.nicType)};
+  });
 }
 
 }  // namespace
@@ -97,9 +108,12 @@ void walkIdentity(const Rule& d, const Rule& e, Product product, Differs&& diffe
 std::string peerFieldName(const Rule& r) {
   const std::string side = r.direction == Direction::Ingress ? "Source" : "Dest";
   switch (r.peer.kind) {
-    case Peer::Kind::Cidr: return r.peer.cidr.base.isV4() ? side + "CidrIp" : "Ipv6" + side + "CidrIp";
-    case Peer::Kind::Group: return side + "GroupId";
-    case Peer::Kind::PrefixList: return side + "PrefixListId";
+    case Peer::Kind::Cidr:
+      return r.peer.cidr.base.isV4() ? side + "CidrIp" : "Ipv6" + side + "CidrIp";
+    case Peer::Kind::Group:
+      return side + "GroupId";
+    case Peer::Kind::PrefixList:
+      return side + "PrefixListId";
   }
   return side;
 }

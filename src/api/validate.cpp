@@ -32,12 +32,26 @@ namespace {
 using E = ApiErrorCode;
 
 // The parameters of one rule description (without any "Permissions.N." prefix).
-constexpr std::string_view kRuleFields[] = {
-    "IpProtocol",       "PortRange",        "PortRangeListId",         "SourcePortRange",
-    "SourceCidrIp",     "Ipv6SourceCidrIp", "SourceGroupId",           "SourceGroupOwnerAccount",
-    "SourceGroupOwnerId", "SourcePrefixListId", "DestCidrIp",          "Ipv6DestCidrIp",
-    "DestGroupId",      "DestGroupOwnerAccount", "DestGroupOwnerId",   "DestPrefixListId",
-    "Policy",           "Priority",         "NicType",                 "Description"};
+constexpr std::string_view kRuleFields[] = {"IpProtocol",
+                                            "PortRange",
+                                            "PortRangeListId",
+                                            "SourcePortRange",
+                                            "SourceCidrIp",
+                                            "Ipv6SourceCidrIp",
+                                            "SourceGroupId",
+                                            "SourceGroupOwnerAccount",
+                                            "SourceGroupOwnerId",
+                                            "SourcePrefixListId",
+                                            "DestCidrIp",
+                                            "Ipv6DestCidrIp",
+                                            "DestGroupId",
+                                            "DestGroupOwnerAccount",
+                                            "DestGroupOwnerId",
+                                            "DestPrefixListId",
+                                            "Policy",
+                                            "Priority",
+                                            "NicType",
+                                            "Description"};
 
 bool isRuleField(std::string_view name) {
   return std::find(std::begin(kRuleFields), std::end(kRuleFields), name) != std::end(kRuleFields);
@@ -77,7 +91,9 @@ struct FieldReader {
     auto it = fields.find(std::string(name));
     return it == fields.end() || it->second.empty() ? nullptr : &it->second;
   }
-  std::string param(std::string_view name) const { return label.empty() ? std::string(name) : label + "." + std::string(name); }
+  std::string param(std::string_view name) const {
+    return label.empty() ? std::string(name) : label + "." + std::string(name);
+  }
 };
 
 enum class PortCheck { Ok, Syntax, Semantic };
@@ -126,7 +142,8 @@ Result<std::optional<Cidr>, ApiError> readCidrPair(const FieldReader& f, const s
   return found;
 }
 
-Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direction dir, std::vector<std::string>& notes) {
+Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direction dir,
+                                                     std::vector<std::string>& notes) {
   RuleDescription d;
   d.label = f.label;
   Rule& r = d.rule;
@@ -138,9 +155,12 @@ Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direc
   r.protocol = *p;
 
   if (const auto* v = f.get("Policy")) {
-    if (iequals(*v, "accept")) r.policy = Policy::Accept;
-    else if (iequals(*v, "drop")) r.policy = Policy::Drop;
-    else return ApiError{E::PolicyMalformed, f.param("Policy")};
+    if (iequals(*v, "accept"))
+      r.policy = Policy::Accept;
+    else if (iequals(*v, "drop"))
+      r.policy = Policy::Drop;
+    else
+      return ApiError{E::PolicyMalformed, f.param("Policy")};
   }
   if (const auto* v = f.get("Priority")) {
     const auto n = parseInt(trim(*v));
@@ -149,8 +169,10 @@ Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direc
     r.priority = static_cast<int>(*n);
   }
   if (const auto* v = f.get("NicType")) {
-    if (iequals(*v, "internet")) d.nicTypeInternet = true;
-    else if (!iequals(*v, "intranet")) return ApiError{E::NicTypeNotSupported, f.param("NicType")};
+    if (iequals(*v, "internet"))
+      d.nicTypeInternet = true;
+    else if (!iequals(*v, "intranet"))
+      return ApiError{E::NicTypeNotSupported, f.param("NicType")};
   }
   r.nicType = "intranet";  // VPC groups: internet is read as intranet (SEMANTICS §5)
   if (const auto* v = f.get("Description")) {
@@ -162,9 +184,12 @@ Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direc
   const auto* portList = f.get("PortRangeListId");
   if (portRange) {
     switch (checkPortRange(std::string(trim(*portRange)), r.protocol, r.portRange)) {
-      case PortCheck::Syntax: return ApiError{E::ParamPortRange, f.param("PortRange")};
-      case PortCheck::Semantic: return ApiError{E::IpPortRangeMalformed, f.param("PortRange")};
-      case PortCheck::Ok: break;
+      case PortCheck::Syntax:
+        return ApiError{E::ParamPortRange, f.param("PortRange")};
+      case PortCheck::Semantic:
+        return ApiError{E::IpPortRangeMalformed, f.param("PortRange")};
+      case PortCheck::Ok:
+        break;
     }
     if (portList) notes.push_back(f.param("PortRangeListId") + " ignored: PortRange takes precedence");
   } else if (portList) {
@@ -212,7 +237,8 @@ Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direc
   if (prefixList && r.peer.kind != Peer::Kind::PrefixList)
     notes.push_back(f.param(peerSide + "PrefixListId") + " ignored: another " + peerSide + " peer is given");
 
-  const bool anyV6 = (r.peer.kind == Peer::Kind::Cidr && !r.peer.cidr.base.isV4()) || (r.local && !r.local->base.isV4());
+  const bool anyV6 =
+      (r.peer.kind == Peer::Kind::Cidr && !r.peer.cidr.base.isV4()) || (r.local && !r.local->base.isV4());
   const bool anyV4 = (r.peer.kind == Peer::Kind::Cidr && r.peer.cidr.base.isV4()) || (r.local && r.local->base.isV4());
   if (r.protocol == Protocol::Icmp && anyV6) return ApiError{E::Ipv4ProtocolWithIpv6, ""};
   if (r.protocol == Protocol::Icmpv6 && anyV4) return ApiError{E::Ipv6ProtocolWithIpv4, ""};
@@ -245,9 +271,12 @@ Result<RuleDescription, ApiError> readEnsDescription(const FieldReader& f, Direc
     r.sourcePortRange = spr;
   }
   if (const auto* v = f.get("Policy")) {
-    if (iequals(*v, "accept")) r.policy = Policy::Accept;
-    else if (iequals(*v, "drop")) r.policy = Policy::Drop;
-    else return ApiError{E::EnsInvalidField, "Policy"};
+    if (iequals(*v, "accept"))
+      r.policy = Policy::Accept;
+    else if (iequals(*v, "drop"))
+      r.policy = Policy::Drop;
+    else
+      return ApiError{E::EnsInvalidField, "Policy"};
   }
   if (const auto* v = f.get("Priority")) {
     const auto n = parseInt(*v);
@@ -277,7 +306,8 @@ std::optional<ApiError> checkConflicts(const Model& m, const SecurityGroup& targ
   const Rule& r = d.rule;
   const bool ingress = r.direction == Direction::Ingress;
   const bool groupPeer = r.peer.kind == Peer::Kind::Group;
-  if (groupPeer && r.peer.groupId == target.id) return ApiError{ingress ? E::SourceGroupIsSelf : E::DestGroupIsSelf, ""};
+  if (groupPeer && r.peer.groupId == target.id)
+    return ApiError{ingress ? E::SourceGroupIsSelf : E::DestGroupIsSelf, ""};
   if (target.type == GroupType::Enterprise && (groupPeer || r.policy == Policy::Drop))
     return ApiError{E::GroupParameterDenied, ""};
   if (groupPeer) {
@@ -329,7 +359,8 @@ Result<ValidatedRequest, ApiError> validateEns(const Model& model, const ApiRequ
   for (const auto& [name, value] : req.params) {
     const bool allowed = name == "SecurityGroupId" || name == "IpProtocol" || name == "PortRange" ||
                          name == "SourcePortRange" || name == "Policy" || name == "Priority" || name == peerField;
-    if (!allowed) return ApiError{E::EnsInvalidParameter, "parameter " + name + " is not supported by ENS " + req.action};
+    if (!allowed)
+      return ApiError{E::EnsInvalidParameter, "parameter " + name + " is not supported by ENS " + req.action};
     fields[name] = value;
   }
   FieldReader f{fields, ""};

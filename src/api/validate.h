@@ -23,10 +23,10 @@ struct ValidatedRequest {
   Product product = Product::Ecs;
   std::string groupId;
   bool byRuleIds = false;
-  std::vector<std::string> ruleIds;             // byRuleIds
-  std::vector<RuleDescription> descriptions;    // otherwise
-  std::string clientToken;                      // ECS, may be empty
-  std::vector<std::string> notes;               // ignored parameters and precedence decisions
+  std::vector<std::string> ruleIds;           // byRuleIds
+  std::vector<RuleDescription> descriptions;  // otherwise
+  std::string clientToken;                    // ECS, may be empty
+  std::vector<std::string> notes;             // ignored parameters and precedence decisions
 };
 
 // "Permissions.1" for a description, "the request" for the flat form: what "in %s" names.

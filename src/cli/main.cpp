@@ -340,19 +340,25 @@ int cmdReplay(int argc, char** argv) {
   const Parsed p = parseCommand(argc, argv, d, &pos);
   const po::variables_map& vm = p.vm;
   if (p.help)
-    return printHelp("replay",
-                     "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
-                     "[--format text|jsonl|csv|summary] CAPTURE...",
-                     d),
+    return printHelp(
+               "replay",
+               "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
+               "[--format text|jsonl|csv|summary] CAPTURE...",
+               d),
            kExitOk;
   const Common& c = p.common;
   const std::string fmt = vm["format"].as<std::string>();
   ReplayFormat format;
-  if (fmt == "text") format = ReplayFormat::Text;
-  else if (fmt == "jsonl") format = ReplayFormat::Jsonl;
-  else if (fmt == "csv") format = ReplayFormat::Csv;
-  else if (fmt == "summary") format = ReplayFormat::Summary;
-  else throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
+  if (fmt == "text")
+    format = ReplayFormat::Text;
+  else if (fmt == "jsonl")
+    format = ReplayFormat::Jsonl;
+  else if (fmt == "csv")
+    format = ReplayFormat::Csv;
+  else if (fmt == "summary")
+    format = ReplayFormat::Summary;
+  else
+    throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
 
   Model model = loadModelOrThrow(c);
   applyRequests(model, c.requests);
@@ -419,8 +425,8 @@ std::int64_t parseAt(const std::string& s, std::int64_t originNs) {
     const char* p = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
     if (p) {
       if (*p == '.') frac = std::strtod(p, const_cast<char**>(&p));
-      if (*p == 'Z' && p[1] == '\0') return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 +
-                                            static_cast<std::int64_t>(frac * 1e9);
+      if (*p == 'Z' && p[1] == '\0')
+        return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 + static_cast<std::int64_t>(frac * 1e9);
     }
   } else {
     double v = std::strtod(t.c_str(), &end);
@@ -436,8 +442,8 @@ int cmdWhatIf(int argc, char** argv) {
   d.add_options()("help,h", "this help");
   addCommon(d);
   addRequests(d);
-  d.add_options()(
-      "at", po::value<std::string>(), "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
+  d.add_options()("at", po::value<std::string>(),
+                  "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
       "keep-established", "with --at: live connections keep flowing")(
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
@@ -512,9 +518,12 @@ int cmdWhatIf(int argc, char** argv) {
     for (const auto& p : *paths2)
       std::cerr << "wrote " << affected->framesWritten() << " affected packets to " << p << '\n';
   }
-  if (fmt == "text") std::cout << renderWhatIfText(report);
-  else if (fmt == "json") std::cout << renderWhatIfJson(report) << '\n';
-  else std::cout << renderWhatIfCsv(report);
+  if (fmt == "text")
+    std::cout << renderWhatIfText(report);
+  else if (fmt == "json")
+    std::cout << renderWhatIfJson(report) << '\n';
+  else
+    std::cout << renderWhatIfCsv(report);
   if (rc != kExitOk) return rc;
   if (vm.count("fail-on-change") && !report.flows.empty()) return kExitChanged;
   return kExitOk;

@@ -84,7 +84,12 @@ Result<std::unique_ptr<AtomicFile>> AtomicFile::create(const std::string& path) 
 }
 
 AtomicFile::AtomicFile(std::string path, std::string tmp, int fd, bool keepMode, unsigned mode)
-    : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), keepMode_(keepMode), mode_(mode), buf_(fd),
+    : path_(std::move(path)),
+      tmp_(std::move(tmp)),
+      fd_(fd),
+      keepMode_(keepMode),
+      mode_(mode),
+      buf_(fd),
       stream_(&buf_) {}
 
 AtomicFile::~AtomicFile() {
@@ -96,8 +101,7 @@ AtomicFile::~AtomicFile() {
 AtomicFile::Buf::Buf(int fd) : fd_(fd) { setp(buf_, buf_ + sizeof buf_); }
 
 bool AtomicFile::Buf::flushAll() {
-  if (!failed_ && !writeAll(fd_, std::string_view(pbase(), static_cast<std::size_t>(pptr() - pbase()))))
-    failed_ = true;
+  if (!failed_ && !writeAll(fd_, std::string_view(pbase(), static_cast<std::size_t>(pptr() - pbase())))) failed_ = true;
   setp(buf_, buf_ + sizeof buf_);
   return !failed_;
 }

@@ -16,8 +16,8 @@ inline std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
 }
 }  // namespace
 
-FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport,
-                      const IpAddr& dst, std::uint16_t dport, bool& srcIsA) {
+FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
+                      std::uint16_t dport, bool& srcIsA) {
   srcIsA = std::tie(src, sport) <= std::tie(dst, dport);
   const IpAddr& a = srcIsA ? src : dst;
   const IpAddr& b = srcIsA ? dst : src;

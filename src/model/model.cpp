@@ -13,20 +13,26 @@ const char* toString(GroupType t) { return t == GroupType::Normal ? "normal" : "
 const char* toString(Protocol p, Product product) {
   const bool ens = product == Product::Ens;
   switch (p) {
-    case Protocol::Tcp: return ens ? "tcp" : "TCP";
-    case Protocol::Udp: return ens ? "udp" : "UDP";
-    case Protocol::Icmp: return ens ? "icmp" : "ICMP";
-    case Protocol::Icmpv6: return ens ? "icmpv6" : "ICMPv6";
-    case Protocol::Gre: return ens ? "gre" : "GRE";
-    case Protocol::All: return ens ? "all" : "ALL";
+    case Protocol::Tcp:
+      return ens ? "tcp" : "TCP";
+    case Protocol::Udp:
+      return ens ? "udp" : "UDP";
+    case Protocol::Icmp:
+      return ens ? "icmp" : "ICMP";
+    case Protocol::Icmpv6:
+      return ens ? "icmpv6" : "ICMPv6";
+    case Protocol::Gre:
+      return ens ? "gre" : "GRE";
+    case Protocol::All:
+      return ens ? "all" : "ALL";
   }
   return "?";
 }
 
 std::optional<Protocol> protocolFromName(std::string_view name) {
-  static constexpr std::pair<const char*, Protocol> kNames[] = {
-      {"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}, {"icmp", Protocol::Icmp},
-      {"icmpv6", Protocol::Icmpv6}, {"gre", Protocol::Gre}, {"all", Protocol::All}};
+  static constexpr std::pair<const char*, Protocol> kNames[] = {{"tcp", Protocol::Tcp},   {"udp", Protocol::Udp},
+                                                                {"icmp", Protocol::Icmp}, {"icmpv6", Protocol::Icmpv6},
+                                                                {"gre", Protocol::Gre},   {"all", Protocol::All}};
   for (const auto& [n, p] : kNames)
     if (iequals(name, n)) return p;
   return std::nullopt;
@@ -34,12 +40,18 @@ std::optional<Protocol> protocolFromName(std::string_view name) {
 
 int protocolNumber(Protocol p) {
   switch (p) {
-    case Protocol::Tcp: return 6;
-    case Protocol::Udp: return 17;
-    case Protocol::Icmp: return 1;
-    case Protocol::Icmpv6: return 58;
-    case Protocol::Gre: return 47;
-    case Protocol::All: return -1;
+    case Protocol::Tcp:
+      return 6;
+    case Protocol::Udp:
+      return 17;
+    case Protocol::Icmp:
+      return 1;
+    case Protocol::Icmpv6:
+      return 58;
+    case Protocol::Gre:
+      return 47;
+    case Protocol::All:
+      return -1;
   }
   return -1;
 }

@@ -7,12 +7,18 @@ namespace sgsim {
 
 std::string protoName(std::uint8_t proto) {
   switch (proto) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
-    case 47: return "gre";
-    default: return std::to_string(proto);
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 1:
+      return "icmp";
+    case 58:
+      return "icmpv6";
+    case 47:
+      return "gre";
+    default:
+      return std::to_string(proto);
   }
 }
 

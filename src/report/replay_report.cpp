@@ -62,8 +62,9 @@ class JsonlWriter : public ReplayWriter {
     s += ",\"eni\":" + jsonStrOrNull(eniName(n, d));
     s += ",\"direction\":" + (d ? std::string("\"") + toString(d->direction) + "\"" : std::string("null"));
     if (k.status == DecodeStatus::Ok) {
-      s += ",\"proto\":\"" + protoName(k.proto) + "\",\"src\":\"" + k.src.toString() + "\",\"sport\":" +
-           std::to_string(k.sport) + ",\"dst\":\"" + k.dst.toString() + "\",\"dport\":" + std::to_string(k.dport);
+      s += ",\"proto\":\"" + protoName(k.proto) + "\",\"src\":\"" + k.src.toString() +
+           "\",\"sport\":" + std::to_string(k.sport) + ",\"dst\":\"" + k.dst.toString() +
+           "\",\"dport\":" + std::to_string(k.dport);
       if (k.isFragment) s += std::string(",\"fragment\":") + (k.firstFragment ? "\"first\"" : "\"later\"");
     } else {
       s += ",\"proto\":null,\"src\":null,\"sport\":null,\"dst\":null,\"dport\":null";
@@ -110,10 +111,10 @@ class CsvWriter : public ReplayWriter {
     out_ << csvField(ctx_.captureNames.empty() ? "" : ctx_.captureNames[f.fileIndex]) << ',' << f.number << ','
          << epochSeconds(f.tsNs) << ',' << f.wireLen << ',' << toString(v.verdict) << ',' << toString(v.reason) << ','
          << csvField(d ? checkRuleId(n, *d) : "") << ',' << csvField(d ? checkGroupId(n, *d) : "") << ','
-         << csvField(eniName(n, d)) << ',' << (d ? toString(d->direction) : "") << ','
-         << (ok ? protoName(k.proto) : "") << ',' << (ok ? k.src.toString() : "") << ','
-         << (ok ? std::to_string(k.sport) : "") << ',' << (ok ? k.dst.toString() : "") << ','
-         << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks) << '\n';
+         << csvField(eniName(n, d)) << ',' << (d ? toString(d->direction) : "") << ',' << (ok ? protoName(k.proto) : "")
+         << ',' << (ok ? k.src.toString() : "") << ',' << (ok ? std::to_string(k.sport) : "") << ','
+         << (ok ? k.dst.toString() : "") << ',' << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks)
+         << '\n';
   }
   void finish(const ReplayStats&) override { out_.flush(); }
 
@@ -172,10 +173,14 @@ class SummaryWriter : public ReplayWriter {
 
 std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream& out) {
   switch (format) {
-    case ReplayFormat::Text: return std::make_unique<TextWriter>(out);
-    case ReplayFormat::Jsonl: return std::make_unique<JsonlWriter>(out);
-    case ReplayFormat::Csv: return std::make_unique<CsvWriter>(out);
-    case ReplayFormat::Summary: return std::make_unique<SummaryWriter>(out);
+    case ReplayFormat::Text:
+      return std::make_unique<TextWriter>(out);
+    case ReplayFormat::Jsonl:
+      return std::make_unique<JsonlWriter>(out);
+    case ReplayFormat::Csv:
+      return std::make_unique<CsvWriter>(out);
+    case ReplayFormat::Summary:
+      return std::make_unique<SummaryWriter>(out);
   }
   return nullptr;
 }
@@ -194,7 +199,8 @@ std::string renderSummary(const ReplayStats& s) {
     o << line;
     for (const auto& [key, n] : s.byOutcome)
       if (key.first == v) {
-        std::snprintf(line, sizeof line, "    %-20s %10llu\n", toString(key.second), static_cast<unsigned long long>(n));
+        std::snprintf(line, sizeof line, "    %-20s %10llu\n", toString(key.second),
+                      static_cast<unsigned long long>(n));
         o << line;
       }
   }

@@ -58,7 +58,8 @@ std::string renderWhatIfText(const WhatIfReport& r) {
   if (r.stats.flowCapHits > 0)
     o << "Warning: the flow table was full (--max-flows " << r.stats.maxFlows << "): " << r.stats.flowCapHits
       << " packets were decided without connection state\n";
-  for (const auto& e : r.stats.captureErrors) o << "Capture error: " << e << " (the report covers the frames before it)\n";
+  for (const auto& e : r.stats.captureErrors)
+    o << "Capture error: " << e << " (the report covers the frames before it)\n";
   for (std::size_t i = 0; i < r.requests.size(); ++i) {
     const AppliedRequest& q = r.requests[i];
     o << "Request " << i + 1 << ": " << q.action << " " << q.groupId << " (RequestId " << q.requestId << ")\n";

@@ -52,8 +52,8 @@ Evaluator::Tracked Evaluator::track(std::int32_t eni, const PacketKey& key, std:
   return t;
 }
 
-bool Evaluator::remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec,
-                         Direction d, std::int32_t peer, bool hairpin) {
+bool Evaluator::remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec, Direction d,
+                         std::int32_t peer, bool hairpin) {
   if (t.slot.entry == nullptr) return false;
   FlowEntry& e = *t.slot.entry;
   e.lastNs = tsNs;
@@ -79,8 +79,9 @@ void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_
   const Tracked t = track(eni, key, tsNs);
   if (t.slot.live) {
     const bool ok = t.slot.entry->fate == FlowFate::Accepted;
-    const Check c{eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop,
-                  ok ? Reason::Established : Reason::Blocked, -1, -1};
+    const Check c{
+        eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop, ok ? Reason::Established : Reason::Blocked, -1,
+        -1};
     out.checks[out.checkCount++] = c;
     if (ok) {
       Check in = c;
@@ -164,7 +165,8 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
 
 bool Evaluator::redecideDrops(const FlowKey& k, const FlowOrigin& o) const {
   const IpAddr a = k.a(), b = k.b();
-  const PacketFields f = o.initiatorIsA ? PacketFields{k.proto, a, b, k.pa, k.pb} : PacketFields{k.proto, b, a, k.pb, k.pa};
+  const PacketFields f =
+      o.initiatorIsA ? PacketFields{k.proto, a, b, k.pa, k.pb} : PacketFields{k.proto, b, a, k.pb, k.pa};
   const std::size_t eni = k.eni;
   if (o.hairpin) {
     const auto self = static_cast<std::int32_t>(eni);

@@ -71,7 +71,9 @@ std::vector<FieldCheck> fieldChecks(const Model& m, const Rule& r, const PacketF
   bool peerOk = false;
   std::string peerText = describePeer(r.peer);
   switch (r.peer.kind) {
-    case Peer::Kind::Cidr: peerOk = r.peer.cidr.contains(remote); break;
+    case Peer::Kind::Cidr:
+      peerOk = r.peer.cidr.contains(remote);
+      break;
     case Peer::Kind::Group: {
       auto members = m.membersOf(r.peer.groupId);
       for (const Eni* e : members)
@@ -144,10 +146,11 @@ void explainCheck(std::ostringstream& o, const Network& net, std::size_t eni, Di
   }
   const Verdict def = net.defaultVerdict(eni, d);
   if (dec.reason == Reason::Default) {
-    o << "  => no rule matches: the implicit default of " << e.id << " for " << toString(d) << " is "
-      << toString(def) << " (" << (def == Verdict::Accept ? "basic groups allow all outbound traffic"
-                                   : d == Direction::Ingress ? "inbound traffic is denied unless a rule allows it"
-                                                              : "enterprise groups deny outbound traffic unless a rule allows it")
+    o << "  => no rule matches: the implicit default of " << e.id << " for " << toString(d) << " is " << toString(def)
+      << " ("
+      << (def == Verdict::Accept    ? "basic groups allow all outbound traffic"
+          : d == Direction::Ingress ? "inbound traffic is denied unless a rule allows it"
+                                    : "enterprise groups deny outbound traffic unless a rule allows it")
       << ")\n";
   }
   o << "  verdict: " << toString(dec.verdict) << " (" << toString(dec.reason) << ")\n";
@@ -163,11 +166,16 @@ Result<PacketFields> parsePacketSpec(std::string_view text) {
   if (w.empty()) return bad;
   PacketFields p;
   std::string proto = toLower(w[i++]);
-  if (proto == "tcp") p.proto = 6;
-  else if (proto == "udp") p.proto = 17;
-  else if (proto == "icmp") p.proto = 1;
-  else if (proto == "icmpv6") p.proto = 58;
-  else if (proto == "gre") p.proto = 47;
+  if (proto == "tcp")
+    p.proto = 6;
+  else if (proto == "udp")
+    p.proto = 17;
+  else if (proto == "icmp")
+    p.proto = 1;
+  else if (proto == "icmpv6")
+    p.proto = 58;
+  else if (proto == "gre")
+    p.proto = 47;
   else if (proto == "proto" && i < w.size()) {
     auto n = parseInt(w[i++]);
     if (!n || *n < 0 || *n > 255) return bad;

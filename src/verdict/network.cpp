@@ -8,24 +8,36 @@ namespace sgsim {
 
 const char* toString(Reason r) {
   switch (r) {
-    case Reason::Rule: return "rule";
-    case Reason::Default: return "default";
-    case Reason::IntraGroup: return "intra-group";
-    case Reason::Established: return "established";
-    case Reason::Blocked: return "blocked";
-    case Reason::Unmodeled: return "unmodeled";
-    case Reason::NotIp: return "not-ip";
-    case Reason::UnmatchedFragment: return "unmatched-fragment";
-    case Reason::Undecodable: return "undecodable";
+    case Reason::Rule:
+      return "rule";
+    case Reason::Default:
+      return "default";
+    case Reason::IntraGroup:
+      return "intra-group";
+    case Reason::Established:
+      return "established";
+    case Reason::Blocked:
+      return "blocked";
+    case Reason::Unmodeled:
+      return "unmodeled";
+    case Reason::NotIp:
+      return "not-ip";
+    case Reason::UnmatchedFragment:
+      return "unmatched-fragment";
+    case Reason::Undecodable:
+      return "undecodable";
   }
   return "?";
 }
 
 const char* toString(Verdict v) {
   switch (v) {
-    case Verdict::Accept: return "accept";
-    case Verdict::Drop: return "drop";
-    case Verdict::None: return "none";
+    case Verdict::Accept:
+      return "accept";
+    case Verdict::Drop:
+      return "drop";
+    case Verdict::None:
+      return "none";
   }
   return "?";
 }

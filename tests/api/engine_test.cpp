@@ -26,7 +26,8 @@ struct RevokeCase {
 };
 
 const RevokeCase kRevokes[] = {
-    {"EgressIds", "aliyun ecs RevokeSecurityGroupEgress --SecurityGroupId sg-web --SecurityGroupRuleId.1 sgr-dns",
+    {"EgressIds",
+     "aliyun ecs RevokeSecurityGroupEgress --SecurityGroupId sg-web --SecurityGroupRuleId.1 sgr-dns",
      {"sgr-dns"}},
     {"BareHostAddressEqualsSlash32",
      "Action=RevokeSecurityGroupEgress&SecurityGroupId=sg-web&Permissions.1.IpProtocol=UDP"
@@ -71,8 +72,9 @@ INSTANTIATE_TEST_SUITE_P(Api, Revokes, ::testing::ValuesIn(kRevokes),
 
 TEST(RevokeByIds, RemovesExactlyThoseRules) {
   Model m = makeModel();
-  auto out = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-http"
-                    "&SecurityGroupRuleId.2=sgr-ssh");
+  auto out = run(m,
+                 "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-http"
+                 "&SecurityGroupRuleId.2=sgr-ssh");
   ASSERT_TRUE(out.ok()) << out.code;
   EXPECT_EQ(out.httpStatus, 200);
   EXPECT_THAT(out.removedRuleIds, ElementsAre("sgr-http", "sgr-ssh"));
@@ -102,8 +104,9 @@ TEST(RevokeByPermissions, NoMatchSucceedsAndNamesTheNearestRule) {
   Model m = makeModel();
   const Model before = m;
   // sgr-tls2 has Priority 2; the user forgot it. sgr-ssh and sgr-http differ only in their port: named after it.
-  auto out = run(m, "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-web --Permissions.1.IpProtocol TCP "
-                    "--Permissions.1.PortRange 443/443 --Permissions.1.SourceCidrIp 10.0.0.0/8");
+  auto out = run(m,
+                 "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-web --Permissions.1.IpProtocol TCP "
+                 "--Permissions.1.PortRange 443/443 --Permissions.1.SourceCidrIp 10.0.0.0/8");
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out.removedRuleIds.empty());
   ASSERT_EQ(out.nearMisses.size(), 3u);
@@ -111,8 +114,9 @@ TEST(RevokeByPermissions, NoMatchSucceedsAndNamesTheNearestRule) {
   EXPECT_EQ(out.nearMisses[0].diff.field, "Priority");
   EXPECT_EQ(out.nearMisses[0].diff.existing, "2");
   EXPECT_EQ(out.nearMisses[0].diff.wanted, "1");
-  EXPECT_THAT(out.notes, ElementsAre("Permissions.1 matched 0 rules; nearest: sgr-tls2 (Priority 2, not 1), "
-                                     "sgr-ssh (PortRange 22/22, not 443/443), sgr-http (PortRange 80/80, not 443/443)"));
+  EXPECT_THAT(out.notes,
+              ElementsAre("Permissions.1 matched 0 rules; nearest: sgr-tls2 (Priority 2, not 1), "
+                          "sgr-ssh (PortRange 22/22, not 443/443), sgr-http (PortRange 80/80, not 443/443)"));
   EXPECT_THAT(renderOutcomeText(out, m), HasSubstr("nearest: sgr-tls2 (Priority 2, not 1)"));
   // The model only moves its request counter.
   Model expected = before;
@@ -122,34 +126,36 @@ TEST(RevokeByPermissions, NoMatchSucceedsAndNamesTheNearestRule) {
 
 TEST(RevokeByPermissions, NearMissOnPeerKindAndPort) {
   Model m = makeModel();
-  auto out = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
-                    "&Permissions.1.PortRange=23/23&Permissions.1.SourceCidrIp=10.0.0.0/8");
+  auto out = run(m,
+                 "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
+                 "&Permissions.1.PortRange=23/23&Permissions.1.SourceCidrIp=10.0.0.0/8");
   ASSERT_TRUE(out.ok());
   ASSERT_EQ(out.nearMisses.size(), 2u);  // sgr-ssh (22/22) and sgr-http (80/80)
   EXPECT_EQ(describeDiff(out.nearMisses[0].diff), "PortRange 22/22, not 23/23");
-  auto kind = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=ALL"
-                     "&Permissions.1.PortRange=-1/-1&Permissions.1.SourceCidrIp=10.0.0.0/8");
+  auto kind = run(m,
+                  "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=ALL"
+                  "&Permissions.1.PortRange=-1/-1&Permissions.1.SourceCidrIp=10.0.0.0/8");
   ASSERT_EQ(kind.nearMisses.size(), 1u);
   EXPECT_EQ(describeDiff(kind.nearMisses[0].diff), "SourceGroupId sg-app, not SourceCidrIp 10.0.0.0/8");
 }
 
 TEST(RevokeByPermissions, GroupPrefixListAndPortListReferences) {
   Model m = makeModel();
-  auto out = applyRequest(m, request("RevokeSecurityGroup",
-                                     {{"SecurityGroupId", "sg-web"},
-                                      {"Permissions.1.IpProtocol", "ALL"},
-                                      {"Permissions.1.PortRange", "-1/-1"},
-                                      {"Permissions.1.SourceGroupId", "sg-app"},
-                                      {"Permissions.2.IpProtocol", "TCP"},
-                                      {"Permissions.2.PortRange", "8080/8080"},
-                                      {"Permissions.2.SourcePrefixListId", "pl-office"},
-                                      {"Permissions.3.IpProtocol", "TCP"},
-                                      {"Permissions.3.PortRangeListId", "prl-web"},
-                                      {"Permissions.3.SourceCidrIp", "192.168.0.0/16"},
-                                      // named by a rule but not in the model: exists for "not found" purposes
-                                      {"Permissions.4.IpProtocol", "TCP"},
-                                      {"Permissions.4.PortRange", "5432/5432"},
-                                      {"Permissions.4.SourceGroupId", "sg-elsewhere"}}));
+  auto out = applyRequest(
+      m, request("RevokeSecurityGroup", {{"SecurityGroupId", "sg-web"},
+                                         {"Permissions.1.IpProtocol", "ALL"},
+                                         {"Permissions.1.PortRange", "-1/-1"},
+                                         {"Permissions.1.SourceGroupId", "sg-app"},
+                                         {"Permissions.2.IpProtocol", "TCP"},
+                                         {"Permissions.2.PortRange", "8080/8080"},
+                                         {"Permissions.2.SourcePrefixListId", "pl-office"},
+                                         {"Permissions.3.IpProtocol", "TCP"},
+                                         {"Permissions.3.PortRangeListId", "prl-web"},
+                                         {"Permissions.3.SourceCidrIp", "192.168.0.0/16"},
+                                         // named by a rule but not in the model: exists for "not found" purposes
+                                         {"Permissions.4.IpProtocol", "TCP"},
+                                         {"Permissions.4.PortRange", "5432/5432"},
+                                         {"Permissions.4.SourceGroupId", "sg-elsewhere"}}));
   ASSERT_TRUE(out.ok()) << out.code << " " << out.message;
   EXPECT_THAT(out.removedRuleIds, ElementsAre("sgr-grp", "sgr-pl", "sgr-prl", "sgr-ext"));
 }
@@ -158,11 +164,11 @@ TEST(RevokeByPermissions, PeerPrecedenceFollowsTheSeed) {
   Model m = makeModel();
   // SourceCidrIp wins over SourceGroupId; PortRange wins over PortRangeListId; both are reported.
   auto out = applyRequest(m, request("RevokeSecurityGroup", {{"SecurityGroupId", "sg-web"},
-                                                              {"Permissions.1.IpProtocol", "TCP"},
-                                                              {"Permissions.1.PortRange", "22/22"},
-                                                              {"Permissions.1.PortRangeListId", "prl-web"},
-                                                              {"Permissions.1.SourceCidrIp", "10.0.0.0/8"},
-                                                              {"Permissions.1.SourceGroupId", "sg-nope"}}));
+                                                             {"Permissions.1.IpProtocol", "TCP"},
+                                                             {"Permissions.1.PortRange", "22/22"},
+                                                             {"Permissions.1.PortRangeListId", "prl-web"},
+                                                             {"Permissions.1.SourceCidrIp", "10.0.0.0/8"},
+                                                             {"Permissions.1.SourceGroupId", "sg-nope"}}));
   ASSERT_TRUE(out.ok()) << out.code;
   EXPECT_THAT(out.removedRuleIds, ElementsAre("sgr-ssh"));
   EXPECT_THAT(out.notes, ElementsAre(HasSubstr("PortRangeListId ignored"), HasSubstr("SourceGroupId ignored")));
@@ -181,8 +187,8 @@ TEST(Atomicity, HundredPermissionsWithOneBadChangeNothing) {
   for (int i = 0; i < 100; ++i) {
     const std::string pre = "Permissions." + std::to_string(i + 1) + ".";
     p.emplace_back(pre + "IpProtocol", "TCP");
-    p.emplace_back(pre + "PortRange", ports[i] == 1050 ? "1050/1049" : std::to_string(ports[i]) + "/" +
-                                                                        std::to_string(ports[i]));
+    p.emplace_back(pre + "PortRange",
+                   ports[i] == 1050 ? "1050/1049" : std::to_string(ports[i]) + "/" + std::to_string(ports[i]));
     p.emplace_back(pre + "SourceCidrIp", "10.0.0.0/8");
   }
   const Model before = m;
@@ -210,8 +216,9 @@ TEST(Atomicity, MoreThanHundredRuleIds) {
 
 TEST(ClientToken, RetryReturnsTheFirstResponseAndActsOnce) {
   Model m = makeModel();
-  const std::string req = "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-ssh"
-                          "&ClientToken=123e4567-e89b-12d3-a456-426655440000";
+  const std::string req =
+      "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-ssh"
+      "&ClientToken=123e4567-e89b-12d3-a456-426655440000";
   auto first = run(m, req);
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(m.clientTokens.size(), 1u);  // persisted in the model, so a written model remembers it
@@ -224,8 +231,9 @@ TEST(ClientToken, RetryReturnsTheFirstResponseAndActsOnce) {
   EXPECT_EQ(retry.bodyJson(), first.bodyJson());
   EXPECT_TRUE(m == afterFirst);
 
-  auto other = run(m, "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-http"
-                      "&ClientToken=123e4567-e89b-12d3-a456-426655440000");
+  auto other = run(m,
+                   "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-http"
+                   "&ClientToken=123e4567-e89b-12d3-a456-426655440000");
   EXPECT_EQ(other.code, "IdempotentParameterMismatch");
   EXPECT_EQ(other.httpStatus, 400);
   EXPECT_EQ(other.message, "The request uses the same client token as a previous, but non-identical request.");
@@ -234,8 +242,9 @@ TEST(ClientToken, RetryReturnsTheFirstResponseAndActsOnce) {
 
 TEST(ClientToken, FailedRequestsAreNotRemembered) {
   Model m = makeModel();
-  const std::string bad = "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-none"
-                          "&ClientToken=t-1";
+  const std::string bad =
+      "Action=RevokeSecurityGroup&SecurityGroupId=sg-web&SecurityGroupRuleId.1=sgr-none"
+      "&ClientToken=t-1";
   EXPECT_FALSE(run(m, bad).ok());
   EXPECT_TRUE(m.clientTokens.empty());
 }
@@ -254,9 +263,10 @@ TEST(RequestId, UuidShapedDeterministicAndFreshPerRequest) {
 
 TEST(Authorize, CreatesRuleWithFreshDeterministicId) {
   Model a = makeModel(), b = makeModel();
-  const std::string req = "aliyun ecs AuthorizeSecurityGroup --SecurityGroupId sg-web --Permissions.1.IpProtocol TCP "
-                          "--Permissions.1.PortRange 3306/3306 --Permissions.1.SourceGroupId sg-app "
-                          "--Permissions.1.Priority 5 --Permissions.1.Description 'db from app'";
+  const std::string req =
+      "aliyun ecs AuthorizeSecurityGroup --SecurityGroupId sg-web --Permissions.1.IpProtocol TCP "
+      "--Permissions.1.PortRange 3306/3306 --Permissions.1.SourceGroupId sg-app "
+      "--Permissions.1.Priority 5 --Permissions.1.Description 'db from app'";
   auto out = run(a, req);
   ASSERT_TRUE(out.ok()) << out.code << " " << out.message;
   ASSERT_EQ(out.addedRuleIds.size(), 1u);
@@ -269,14 +279,16 @@ TEST(Authorize, CreatesRuleWithFreshDeterministicId) {
   EXPECT_EQ(r->peer.groupId, "sg-app");
   EXPECT_EQ(r->priority, 5);
   EXPECT_EQ(r->description, "db from app");
-  EXPECT_THAT(renderOutcomeText(out, a), HasSubstr("added " + out.addedRuleIds[0] + " ingress TCP 3306/3306 from group sg-app accept prio 5"));
+  EXPECT_THAT(renderOutcomeText(out, a),
+              HasSubstr("added " + out.addedRuleIds[0] + " ingress TCP 3306/3306 from group sg-app accept prio 5"));
 }
 
 TEST(Authorize, ExistingRuleSucceedsAndCreatesNothing) {
   Model m = makeModel();
-  auto out = run(m, "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
-                    "&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIp=10.0.0.0/8"
-                    "&Permissions.1.Description=different+text");
+  auto out = run(m,
+                 "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
+                 "&Permissions.1.PortRange=22/22&Permissions.1.SourceCidrIp=10.0.0.0/8"
+                 "&Permissions.1.Description=different+text");
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out.addedRuleIds.empty());
   EXPECT_THAT(out.notes, ElementsAre("Permissions.1 already exists as sgr-ssh; nothing created"));
@@ -285,9 +297,10 @@ TEST(Authorize, ExistingRuleSucceedsAndCreatesNothing) {
 
 TEST(Authorize, EgressIpv6WithFiveTupleNarrowing) {
   Model m = makeModel();
-  auto out = run(m, "Action=AuthorizeSecurityGroupEgress&SecurityGroupId=sg-web&Permissions.1.IpProtocol=ICMPv6"
-                    "&Permissions.1.PortRange=-1/-1&Permissions.1.Ipv6DestCidrIp=2001:db8:1::/48"
-                    "&Permissions.1.Ipv6SourceCidrIp=2001:db8:2::5");
+  auto out = run(m,
+                 "Action=AuthorizeSecurityGroupEgress&SecurityGroupId=sg-web&Permissions.1.IpProtocol=ICMPv6"
+                 "&Permissions.1.PortRange=-1/-1&Permissions.1.Ipv6DestCidrIp=2001:db8:1::/48"
+                 "&Permissions.1.Ipv6SourceCidrIp=2001:db8:2::5");
   ASSERT_TRUE(out.ok()) << out.code << " " << out.message;
   const Rule* r = findRule(m, out.addedRuleIds.at(0));
   ASSERT_NE(r, nullptr);
@@ -299,8 +312,9 @@ TEST(Authorize, EgressIpv6WithFiveTupleNarrowing) {
 TEST(Quotas, RulesPerEniAndReferencedGroups) {
   Model m = makeModel();
   m.quotas.rulesPerEni = static_cast<int>(m.groups[0].rules.size());  // eni-web is full
-  const std::string add = "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
-                          "&Permissions.1.PortRange=9/9&Permissions.1.SourceCidrIp=10.0.0.0/8";
+  const std::string add =
+      "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
+      "&Permissions.1.PortRange=9/9&Permissions.1.SourceCidrIp=10.0.0.0/8";
   const Model before = m;
   auto out = run(m, add);
   EXPECT_EQ(out.code, "AuthorizationLimitExceed");
@@ -314,8 +328,9 @@ TEST(Quotas, RulesPerEniAndReferencedGroups) {
   Model g = makeModel();
   g.quotas.referencedGroupsPerGroup = 2;  // sg-web references sg-app and sg-elsewhere already
   g.groups.push_back(test::group("sg-third", "vpc-1"));
-  auto third = run(g, "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
-                      "&Permissions.1.PortRange=9/9&Permissions.1.SourceGroupId=sg-third");
+  auto third = run(g,
+                   "Action=AuthorizeSecurityGroup&SecurityGroupId=sg-web&Permissions.1.IpProtocol=TCP"
+                   "&Permissions.1.PortRange=9/9&Permissions.1.SourceGroupId=sg-third");
   EXPECT_EQ(third.code, "AuthorizationLimitExceed");
 }
 

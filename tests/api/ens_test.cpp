@@ -14,16 +14,18 @@ using test::run;
 TEST(Ens, PriorityAndPolicyDefaultsTakePartInIdentity) {
   Model m = makeModel();
   const Model before = m;
-  auto out = run(m, "aliyun ens RevokeSecurityGroupEgress --SecurityGroupId sg-ens --IpProtocol tcp "
-                    "--PortRange 22/22 --DestCidrIp 10.0.0.0/8 --Priority 2");
+  auto out = run(m,
+                 "aliyun ens RevokeSecurityGroupEgress --SecurityGroupId sg-ens --IpProtocol tcp "
+                 "--PortRange 22/22 --DestCidrIp 10.0.0.0/8 --Priority 2");
   EXPECT_EQ(out.code, "SecurityGroupRule.NotFound");
   EXPECT_TRUE(m == before);
 }
 
 TEST(Ens, AuthorizeCreatesAndThenRefusesTheDuplicate) {
   Model m = makeModel();
-  const std::string req = "aliyun ens AuthorizeSecurityGroup --SecurityGroupId sg-ens --IpProtocol udp "
-                          "--PortRange 53/53 --SourceCidrIp 192.168.0.0/16 --Policy drop --Priority 3";
+  const std::string req =
+      "aliyun ens AuthorizeSecurityGroup --SecurityGroupId sg-ens --IpProtocol udp "
+      "--PortRange 53/53 --SourceCidrIp 192.168.0.0/16 --Policy drop --Priority 3";
   auto first = run(m, req);
   ASSERT_TRUE(first.ok()) << first.code << " " << first.message;
   ASSERT_EQ(first.addedRuleIds.size(), 1u);
@@ -37,8 +39,9 @@ TEST(Ens, AuthorizeCreatesAndThenRefusesTheDuplicate) {
 
 TEST(Ens, ClientTokenIsNotAnEnsParameter) {
   Model m = makeModel();
-  auto out = run(m, "aliyun ens RevokeSecurityGroupEgress --SecurityGroupId sg-ens --IpProtocol tcp "
-                    "--PortRange 22/22 --DestCidrIp 10.0.0.0/8 --ClientToken abc");
+  auto out = run(m,
+                 "aliyun ens RevokeSecurityGroupEgress --SecurityGroupId sg-ens --IpProtocol tcp "
+                 "--PortRange 22/22 --DestCidrIp 10.0.0.0/8 --ClientToken abc");
   EXPECT_EQ(out.code, "InvalidParameter");
   EXPECT_TRUE(m.clientTokens.empty());
 }
@@ -50,8 +53,9 @@ TEST(Ens, QuotaOnAuthorize) {
   e.groupIds = {"sg-ens"};
   m.enis.push_back(e);
   m.quotas.rulesPerEni = 2;
-  auto out = run(m, "aliyun ens AuthorizeSecurityGroup --SecurityGroupId sg-ens --IpProtocol all "
-                    "--PortRange -1/-1 --SourceCidrIp 0.0.0.0/0");
+  auto out = run(m,
+                 "aliyun ens AuthorizeSecurityGroup --SecurityGroupId sg-ens --IpProtocol all "
+                 "--PortRange -1/-1 --SourceCidrIp 0.0.0.0/0");
   EXPECT_EQ(out.code, "AuthorizationLimitExceed");
 }
 

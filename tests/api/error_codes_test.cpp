@@ -32,7 +32,8 @@ constexpr const char* kAuthIn = "AuthorizeSecurityGroup";
 constexpr const char* kAuthOut = "AuthorizeSecurityGroupEgress";
 
 // A valid ingress description of sg-web with one field replaced or added.
-Params perm(Params extra, Params base = {{"IpProtocol", "TCP"}, {"PortRange", "22/22"}, {"SourceCidrIp", "10.0.0.0/8"}}) {
+Params perm(Params extra,
+            Params base = {{"IpProtocol", "TCP"}, {"PortRange", "22/22"}, {"SourceCidrIp", "10.0.0.0/8"}}) {
   for (const auto& [k, v] : extra) {
     bool replaced = false;
     for (auto& [bk, bv] : base)
@@ -256,9 +257,16 @@ INSTANTIATE_TEST_SUITE_P(Api, ErrorCodes, ::testing::ValuesIn(kCases),
 // the 2024-07-08 behaviour (InvalidParam.SecurityGroupRuleId) and by "a description that matches nothing
 // succeeds" (SEMANTICS §5).
 const std::set<ApiErrorCode> kNotDecidableOffline = {
-    C::ClassicNetworkPrefixList, C::InvalidNetworkType, C::SecurityGroupNotAuthorized, C::InternalError,
-    C::GroupAuthItemNotFound,    C::ManagedByCloudProduct, C::RuleIdNotFound,          C::EnsNoPermission,
-    C::EnsInterfaceError,        C::EnsCallInterface,
+    C::ClassicNetworkPrefixList,
+    C::InvalidNetworkType,
+    C::SecurityGroupNotAuthorized,
+    C::InternalError,
+    C::GroupAuthItemNotFound,
+    C::ManagedByCloudProduct,
+    C::RuleIdNotFound,
+    C::EnsNoPermission,
+    C::EnsInterfaceError,
+    C::EnsCallInterface,
     C::AuthorizationLimitExceed,     // triggered by quota tests in engine_test.cpp (needs a tuned model)
     C::IdempotentParameterMismatch,  // triggered by the ClientToken tests in engine_test.cpp (needs two requests)
 };

@@ -160,15 +160,16 @@ TEST(RequestCli, EnsFlatRepeatedListAndJsonList) {
   EXPECT_EQ(ens->action, "RevokeSecurityGroupEgress");
   EXPECT_EQ(ens->params.size(), 4u);
 
-  auto ids = parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --SecurityGroupRuleId.1 sgr-a "
-                          "--SecurityGroupRuleId.2 sgr-b");
+  auto ids = parseRequest(
+      "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --SecurityGroupRuleId.1 sgr-a "
+      "--SecurityGroupRuleId.2 sgr-b");
   ASSERT_TRUE(ids.ok());
-  EXPECT_EQ(paramsOf(*ids), (Params{{"SecurityGroupId", "sg-1"},
-                                    {"SecurityGroupRuleId.1", "sgr-a"},
-                                    {"SecurityGroupRuleId.2", "sgr-b"}}));
+  EXPECT_EQ(
+      paramsOf(*ids),
+      (Params{{"SecurityGroupId", "sg-1"}, {"SecurityGroupRuleId.1", "sgr-a"}, {"SecurityGroupRuleId.2", "sgr-b"}}));
 
-  auto json = parseRequest(
-      "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --Permissions '[{\"IpProtocol\":\"TCP\"}]'");
+  auto json =
+      parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-1 --Permissions '[{\"IpProtocol\":\"TCP\"}]'");
   ASSERT_TRUE(json.ok()) << json.error().toString();
   EXPECT_EQ(paramsOf(*json), (Params{{"SecurityGroupId", "sg-1"}, {"Permissions.1.IpProtocol", "TCP"}}));
 }

@@ -2,6 +2,8 @@
 // (ruleDifferences, what the near-miss report shows). These tests pin the typed walk to the text comparison
 // the API documents: two rules are the same exactly when every identity field prints the same.
 
+#include "sgsim/api/rule_identity.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "sgsim/api/rule_identity.h"
 #include "sgsim/core/text.h"
 
 namespace sgsim {
@@ -72,8 +73,10 @@ class RuleGen {
     r.id = "sgr-" + std::to_string(upTo(1000));
     r.direction = coin() ? Direction::Ingress : Direction::Egress;
     r.protocol = static_cast<Protocol>(upTo(6));
-    if (upTo(4) == 0) r.portRangeListId = pick(kPortLists);
-    else r.portRange = ports();
+    if (upTo(4) == 0)
+      r.portRangeListId = pick(kPortLists);
+    else
+      r.portRange = ports();
     if (coin()) r.sourcePortRange = ports();
     setPeer(r, upTo(3));
     if (upTo(3) == 0) r.local = cidr();
@@ -99,37 +102,74 @@ class RuleGen {
   // Changes one field, identity or not (ids, Description, CreateTime, owner fields, NicType spelling).
   void mutate(Rule& r) {
     switch (upTo(17)) {
-      case 0: r.direction = r.direction == Direction::Ingress ? Direction::Egress : Direction::Ingress; break;
-      case 1: r.protocol = static_cast<Protocol>(upTo(6)); break;
-      case 2: r.portRange = ports(); break;
-      case 3: r.portRange.reset(); r.portRangeListId = pick(kPortLists); break;
-      case 4: r.portRangeListId = coin() ? "" : pick(kPortLists); break;
-      case 5: r.sourcePortRange = coin() ? std::optional<PortRange>() : ports(); break;
-      case 6: setPeer(r, upTo(3)); break;
-      case 7: r.peer.cidr = cidr(); break;
-      case 8: r.peer.groupId = pick(kGroups); break;
-      case 9: r.peer.prefixListId = pick(kPrefixLists); break;
-      case 10: r.peer.groupOwnerAccount = "acct-other"; r.peer.groupOwnerId = "9"; break;
-      case 11: r.local = coin() ? std::optional<Cidr>() : cidr(); break;
-      case 12: r.policy = r.policy == Policy::Accept ? Policy::Drop : Policy::Accept; break;
-      case 13: r.priority = pick(kPriorities); break;
-      case 14: r.nicType = nicType(); break;
-      case 15: r.description = "changed"; r.createTime = "2025-01-01T00:00:00Z"; break;
-      default: r.id = "sgr-other"; break;
+      case 0:
+        r.direction = r.direction == Direction::Ingress ? Direction::Egress : Direction::Ingress;
+        break;
+      case 1:
+        r.protocol = static_cast<Protocol>(upTo(6));
+        break;
+      case 2:
+        r.portRange = ports();
+        break;
+      case 3:
+        r.portRange.reset();
+        r.portRangeListId = pick(kPortLists);
+        break;
+      case 4:
+        r.portRangeListId = coin() ? "" : pick(kPortLists);
+        break;
+      case 5:
+        r.sourcePortRange = coin() ? std::optional<PortRange>() : ports();
+        break;
+      case 6:
+        setPeer(r, upTo(3));
+        break;
+      case 7:
+        r.peer.cidr = cidr();
+        break;
+      case 8:
+        r.peer.groupId = pick(kGroups);
+        break;
+      case 9:
+        r.peer.prefixListId = pick(kPrefixLists);
+        break;
+      case 10:
+        r.peer.groupOwnerAccount = "acct-other";
+        r.peer.groupOwnerId = "9";
+        break;
+      case 11:
+        r.local = coin() ? std::optional<Cidr>() : cidr();
+        break;
+      case 12:
+        r.policy = r.policy == Policy::Accept ? Policy::Drop : Policy::Accept;
+        break;
+      case 13:
+        r.priority = pick(kPriorities);
+        break;
+      case 14:
+        r.nicType = nicType();
+        break;
+      case 15:
+        r.description = "changed";
+        r.createTime = "2025-01-01T00:00:00Z";
+        break;
+      default:
+        r.id = "sgr-other";
+        break;
     }
   }
 
  private:
   static constexpr std::array<const char*, 6> kPorts = {"-1/-1", "22/22", "80/80", "1/65535", "22/23", "23/23"};
-  static constexpr std::array<const char*, 9> kCidrs = {"0.0.0.0/0", "10.0.0.0/8",   "10.0.0.0/16",
-                                                         "10.0.0.5/32", "::/0",       "2001:db8::/32",
-                                                         "2001:db8::/48", "2001:db8::1/128", "::ffff:10.0.0.0/104"};
+  static constexpr std::array<const char*, 9> kCidrs = {
+      "0.0.0.0/0",     "10.0.0.0/8",    "10.0.0.0/16",     "10.0.0.5/32",        "::/0",
+      "2001:db8::/32", "2001:db8::/48", "2001:db8::1/128", "::ffff:10.0.0.0/104"};
   static constexpr std::array<const char*, 3> kGroups = {"sg-a", "sg-b", "sg-A"};
   static constexpr std::array<const char*, 2> kPrefixLists = {"pl-a", "pl-b"};
   static constexpr std::array<const char*, 2> kPortLists = {"prl-a", "prl-b"};
   static constexpr std::array<int, 4> kPriorities = {1, 2, 10, 100};
-  static constexpr std::array<const char*, 7> kNicTypes = {"", "intranet", "Intranet", "internet", "INTERNET",
-                                                           "other", "OTHER"};
+  static constexpr std::array<const char*, 7> kNicTypes = {"",         "intranet", "Intranet", "internet",
+                                                           "INTERNET", "other",    "OTHER"};
   std::mt19937 rng_;
 };
 
@@ -163,9 +203,16 @@ TEST(RuleIdentity, TypedComparisonAgreesWithTheTextComparisonOnRandomPairs) {
     const Rule a = gen.rule();
     Rule b = a;
     switch (i % 3) {
-      case 0: b = gen.rule(); break;     // unrelated
-      case 1: gen.mutate(b); break;      // one field changed (or re-spelt)
-      default: gen.mutate(b); gen.mutate(b); break;
+      case 0:
+        b = gen.rule();
+        break;  // unrelated
+      case 1:
+        gen.mutate(b);
+        break;  // one field changed (or re-spelt)
+      default:
+        gen.mutate(b);
+        gen.mutate(b);
+        break;
     }
     checkPair(a, b, p, seen);
     checkPair(b, a, p, seen);

@@ -123,8 +123,8 @@ TEST(ConnTracker, CapRefusesNewFlowsOnlyWhileAllAreAlive) {
   ASSERT_NE(start(ct, k2, 0), nullptr);
   EXPECT_EQ(start(ct, k3, kSec), nullptr);
   EXPECT_EQ(ct.capHits(), 1u);
-  EXPECT_TRUE(ct.acquire(k1, 2 * kSec).live);             // existing flows are still found when full
-  EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);           // the first two expired and were swept
+  EXPECT_TRUE(ct.acquire(k1, 2 * kSec).live);    // existing flows are still found when full
+  EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);  // the first two expired and were swept
 }
 
 }  // namespace

@@ -40,13 +40,13 @@ TEST(Evaluator, EnterpriseDefaultsDropBothWays) {
 }
 
 TEST(Evaluator, LowerPriorityNumberWinsAndDropBeatsAcceptAtEqualPriority) {
-  Evaluator ev(webNetwork({
-                   rule("sgr-allow-all", Direction::Ingress, Protocol::Tcp, "1/65535", "0.0.0.0/0", Policy::Accept, 2),
-                   rule("sgr-deny-net", Direction::Ingress, Protocol::Tcp, "22/22", "198.51.100.0/24", Policy::Drop, 1),
-                   rule("sgr-accept-host", Direction::Ingress, Protocol::Tcp, "22/22", "198.51.100.7/32",
-                        Policy::Accept, 1),
-               }),
-               {});
+  Evaluator ev(
+      webNetwork({
+          rule("sgr-allow-all", Direction::Ingress, Protocol::Tcp, "1/65535", "0.0.0.0/0", Policy::Accept, 2),
+          rule("sgr-deny-net", Direction::Ingress, Protocol::Tcp, "22/22", "198.51.100.0/24", Policy::Drop, 1),
+          rule("sgr-accept-host", Direction::Ingress, Protocol::Tcp, "22/22", "198.51.100.7/32", Policy::Accept, 1),
+      }),
+      {});
   auto v = ev.evaluate(pkt("198.51.100.7", 4000, "10.0.0.5", 22, 6, kSyn), sec(0));
   EXPECT_EQ(v.verdict, Verdict::Drop);
   EXPECT_EQ(ruleOf(ev, v), "sgr-deny-net");
@@ -72,7 +72,7 @@ TEST(Evaluator, ADroppedFlowStaysBlockedInBothDirectionsUntilItTimesOut) {
   auto back = ev.evaluate(reversed(syn), sec(1));  // egress would be allowed by default, but the flow is blocked
   EXPECT_EQ(back.verdict, Verdict::Drop);
   EXPECT_EQ(back.reason, Reason::Blocked);
-  EXPECT_EQ(ev.evaluate(syn, sec(1 + 910)).reason, Reason::Blocked);       // refreshed at 1 s: alive at 911
+  EXPECT_EQ(ev.evaluate(syn, sec(1 + 910)).reason, Reason::Blocked);      // refreshed at 1 s: alive at 911
   EXPECT_EQ(ev.evaluate(syn, sec(911 + 910.5)).reason, Reason::Default);  // expired: decided afresh
 }
 
@@ -164,9 +164,10 @@ TEST(Evaluator, LaterFragmentsTakeTheFateOfTheirFirst) {
 std::shared_ptr<const Network> twoTier(Policy dbEgressPolicy = Policy::Accept, bool shareGroup = false,
                                        Policy innerPolicy = Policy::Accept) {
   Model m;
-  m.groups.push_back(group("sg-web", {rule("sgr-web-out", Direction::Egress, Protocol::Tcp, "3306/3306",
-                                           "10.0.1.0/24", dbEgressPolicy, 1)}));
-  m.groups.push_back(group("sg-db", {groupRule("sgr-db-in", Direction::Ingress, Protocol::Tcp, "3306/3306", "sg-web")}));
+  m.groups.push_back(group("sg-web", {rule("sgr-web-out", Direction::Egress, Protocol::Tcp, "3306/3306", "10.0.1.0/24",
+                                           dbEgressPolicy, 1)}));
+  m.groups.push_back(
+      group("sg-db", {groupRule("sgr-db-in", Direction::Ingress, Protocol::Tcp, "3306/3306", "sg-web")}));
   m.groups.push_back(group("sg-shared", {}, GroupType::Normal, innerPolicy));
   std::vector<std::string> webGroups{"sg-web"}, dbGroups{"sg-db"};
   if (shareGroup) {

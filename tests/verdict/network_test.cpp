@@ -16,7 +16,8 @@ using namespace sgsim::testing;
 
 bool peerContains(const Model& m, const Rule& r, const IpAddr& a) {
   switch (r.peer.kind) {
-    case Peer::Kind::Cidr: return r.peer.cidr.contains(a);
+    case Peer::Kind::Cidr:
+      return r.peer.cidr.contains(a);
     case Peer::Kind::Group:
       for (const Eni* e : m.membersOf(r.peer.groupId))
         for (const IpAddr& x : e->addresses)
@@ -72,24 +73,29 @@ TEST(Network, AgreesWithDirectRuleMatchingOnRandomTables) {
   const char* cidrs4[] = {"0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/24", "192.0.2.0/25", "192.0.2.1/32", "198.51.100.0/24"};
   const char* cidrs6[] = {"::/0", "2001:db8::/32", "2001:db8::/64", "2001:db8:ff::1/128"};
   const char* ports[] = {"22/22", "80/80", "1/1024", "1000/2000", "-1/-1", "443/443"};
-  const Protocol protos[] = {Protocol::Tcp, Protocol::Udp, Protocol::Icmp, Protocol::Icmpv6, Protocol::Gre, Protocol::All};
+  const Protocol protos[] = {Protocol::Tcp,    Protocol::Udp, Protocol::Icmp,
+                             Protocol::Icmpv6, Protocol::Gre, Protocol::All};
   const std::uint8_t protoNums[] = {6, 17, 1, 58, 47, 132};
   const std::uint16_t portSamples[] = {0, 1, 22, 80, 443, 1000, 1500, 2000, 2001, 65535};
 
   for (int round = 0; round < 60; ++round) {
     Model m;
-    m.prefixLists.push_back(PrefixList{"pl-1", "", Family::V4, {*Cidr::parse("192.0.2.0/24"), *Cidr::parse("10.0.1.0/24")}});
-    m.portRangeLists.push_back(PortRangeList{"prl-1", "", {*PortRange::parse("80/80"), *PortRange::parse("1500/1600")}});
+    m.prefixLists.push_back(
+        PrefixList{"pl-1", "", Family::V4, {*Cidr::parse("192.0.2.0/24"), *Cidr::parse("10.0.1.0/24")}});
+    m.portRangeLists.push_back(
+        PortRangeList{"prl-1", "", {*PortRange::parse("80/80"), *PortRange::parse("1500/1600")}});
     for (int gi = 0; gi < 3; ++gi) {
-      SecurityGroup g = group("sg-" + std::to_string(gi), {}, GroupType::Normal, pick(3) == 0 ? Policy::Drop : Policy::Accept);
+      SecurityGroup g =
+          group("sg-" + std::to_string(gi), {}, GroupType::Normal, pick(3) == 0 ? Policy::Drop : Policy::Accept);
       const int n = 1 + pick(12);
       for (int ri = 0; ri < n; ++ri) {
         const bool v6 = pick(4) == 0;
         const Protocol pr = protos[pick(6)];
         const bool portless = pr != Protocol::Tcp && pr != Protocol::Udp;
-        Rule r = rule("sgr-" + std::to_string(gi) + "-" + std::to_string(ri), pick(2) ? Direction::Ingress : Direction::Egress,
-                      pr, portless ? "-1/-1" : ports[pick(6)], v6 ? cidrs6[pick(4)] : cidrs4[pick(6)],
-                      pick(3) == 0 ? Policy::Drop : Policy::Accept, 1 + pick(4));
+        Rule r =
+            rule("sgr-" + std::to_string(gi) + "-" + std::to_string(ri),
+                 pick(2) ? Direction::Ingress : Direction::Egress, pr, portless ? "-1/-1" : ports[pick(6)],
+                 v6 ? cidrs6[pick(4)] : cidrs4[pick(6)], pick(3) == 0 ? Policy::Drop : Policy::Accept, 1 + pick(4));
         const int peerKind = pick(6);
         if (peerKind == 0) {
           r.peer = Peer{};

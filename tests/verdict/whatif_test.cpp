@@ -70,7 +70,7 @@ TEST(WhatIf, AtAnInstantCutsLiveConnectionsUnlessKept) {
     o.atNs = sec(10);
     o.keepEstablished = keep;
     WhatIf w(net(true), net(false), o);
-    EXPECT_FALSE(w.process(frame(1, 0), ssh));   // before the change: same table
+    EXPECT_FALSE(w.process(frame(1, 0), ssh));  // before the change: same table
     EXPECT_FALSE(w.process(frame(2, 5), reversed(ssh)));
     EXPECT_EQ(w.process(frame(3, 12), ssh), !keep);  // after: cut unless kept
     EXPECT_EQ(w.totals().flowsCutAtInstant, keep ? 0u : 1u);

@@ -22,11 +22,11 @@ struct NearMiss {
 
 struct ApiOutcome {
   int httpStatus = 200;
-  std::string requestId;  // UUID-shaped, deterministic
-  std::string hostId;     // "ecs.aliyuncs.com" / "ens.aliyuncs.com"
+  std::string requestId;      // UUID-shaped, deterministic
+  std::string hostId;         // "ecs.aliyuncs.com" / "ens.aliyuncs.com"
   std::string code, message;  // empty code = success
   std::vector<std::string> removedRuleIds, addedRuleIds;
-  bool replayed = false;  // a ClientToken retry: the first response again, nothing done
+  bool replayed = false;           // a ClientToken retry: the first response again, nothing done
   std::vector<std::string> notes;  // "Permissions.1 matched 0 rules", ignored parameters, …
   std::vector<NearMiss> nearMisses;
   std::vector<Rule> removedRules;  // copies, so a report can describe what is gone from the model

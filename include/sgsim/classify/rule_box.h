@@ -18,7 +18,7 @@ struct RuleBox {
   Cidr dst;                 // packet destination must be inside
   std::uint16_t sportLo = 0, sportHi = 65535;
   std::uint16_t dportLo = 0, dportHi = 65535;
-  std::uint32_t rank = 0;  // strict order: smaller wins; equal only for boxes of the same rule
+  std::uint32_t rank = 0;       // strict order: smaller wins; equal only for boxes of the same rule
   std::uint32_t ruleIndex = 0;  // caller's index of the rule this box came from
 };
 
@@ -32,9 +32,8 @@ struct ClassifyKey {
 };
 
 inline bool boxMatches(const RuleBox& b, const ClassifyKey& k) {
-  return b.family == k.family && (b.proto < 0 || b.proto == k.proto) && k.sport >= b.sportLo &&
-         k.sport <= b.sportHi && k.dport >= b.dportLo && k.dport <= b.dportHi && b.src.contains(k.src) &&
-         b.dst.contains(k.dst);
+  return b.family == k.family && (b.proto < 0 || b.proto == k.proto) && k.sport >= b.sportLo && k.sport <= b.sportHi &&
+         k.dport >= b.dportLo && k.dport <= b.dportHi && b.src.contains(k.src) && b.dst.contains(k.dst);
 }
 
 constexpr std::uint32_t kNoMatch = 0xFFFFFFFFu;

@@ -1,10 +1,10 @@
 #pragma once
 // Small string helpers shared by the model loader, the request parser and the reports.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <optional>
-#include <cstdint>
 
 namespace sgsim {
 

@@ -9,9 +9,9 @@
 namespace sgsim {
 
 enum class DecodeStatus : std::uint8_t {
-  Ok,           // an IPv4/IPv6 packet; the fields below are valid
-  NotIp,        // a well-formed frame carrying something other than IP (ARP, STP, LLDP…)
-  Undecodable,  // truncated or malformed headers; `detail` says what
+  Ok,                   // an IPv4/IPv6 packet; the fields below are valid
+  NotIp,                // a well-formed frame carrying something other than IP (ARP, STP, LLDP…)
+  Undecodable,          // truncated or malformed headers; `detail` says what
   UnsupportedLinkType,  // the capture's link type is not one the decoder reads
 };
 

@@ -16,10 +16,9 @@
 // flows are then decided without state).
 // Threads: none; one tracker belongs to one evaluator.
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "sgsim/core/ip.h"
 #include "sgsim/model/model.h"
@@ -38,8 +37,8 @@ struct FlowKey {
   Family family = Family::V4;
 
   // Builds the canonical key and tells whether (src, sport) is endpoint a.
-  static FlowKey make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport,
-                      const IpAddr& dst, std::uint16_t dport, bool& srcIsA);
+  static FlowKey make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
+                      std::uint16_t dport, bool& srcIsA);
   IpAddr a() const { return IpAddr{family, ahi, alo}; }
   IpAddr b() const { return IpAddr{family, bhi, blo}; }
   bool operator==(const FlowKey&) const = default;

@@ -35,11 +35,11 @@ int protocolNumber(Protocol p);
 struct Peer {
   enum class Kind : std::uint8_t { Cidr, Group, PrefixList };
   Kind kind = Kind::Cidr;
-  Cidr cidr;                 // Kind::Cidr (IPv4 or IPv6 family tells SourceCidrIp from Ipv6SourceCidrIp)
-  std::string groupId;       // Kind::Group
+  Cidr cidr;                      // Kind::Cidr (IPv4 or IPv6 family tells SourceCidrIp from Ipv6SourceCidrIp)
+  std::string groupId;            // Kind::Group
   std::string groupOwnerAccount;  // Kind::Group, informational
   std::string groupOwnerId;       // Kind::Group, informational
-  std::string prefixListId;  // Kind::PrefixList
+  std::string prefixListId;       // Kind::PrefixList
 
   bool operator==(const Peer&) const = default;
 };
@@ -91,7 +91,7 @@ struct Timeouts {
 
 struct Eni {
   std::string id;
-  std::vector<IpAddr> addresses;  // IPv4 then IPv6, as listed
+  std::vector<IpAddr> addresses;      // IPv4 then IPv6, as listed
   std::vector<std::string> groupIds;  // evaluation tie order (SEMANTICS §3)
   Timeouts timeouts;
 

@@ -21,10 +21,10 @@ struct ReplayStats {
   std::uint64_t bytes = 0;
   std::int64_t firstNs = 0, lastNs = 0;
   std::map<std::pair<Verdict, Reason>, std::uint64_t> byOutcome;
-  std::map<std::string, std::uint64_t> notIp;         // detail ("ARP", "ethertype 0x88cc") → frames
-  std::map<std::string, std::uint64_t> undecodable;   // detail ("truncated IPv4 header", "link type …") → frames
-  std::uint64_t untracked = 0;                         // decided while the flow table was full
-  std::vector<std::string> captureErrors;              // file/frame problems met while reading
+  std::map<std::string, std::uint64_t> notIp;        // detail ("ARP", "ethertype 0x88cc") → frames
+  std::map<std::string, std::uint64_t> undecodable;  // detail ("truncated IPv4 header", "link type …") → frames
+  std::uint64_t untracked = 0;                       // decided while the flow table was full
+  std::vector<std::string> captureErrors;            // file/frame problems met while reading
   std::uint64_t flowCapHits = 0;
   std::size_t maxFlows = 0;
 

@@ -10,10 +10,9 @@
 // protocol and IP identification), else they are `unmatched-fragment`.
 
 #include <array>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <memory>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/flow/conntrack.h"

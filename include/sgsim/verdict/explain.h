@@ -15,7 +15,7 @@ namespace sgsim {
 Result<PacketFields> parsePacketSpec(std::string_view text);
 
 struct ExplainOptions {
-  std::int32_t eni = -1;  // only this ENI (--host), else every modeled ENI the packet touches
+  std::int32_t eni = -1;            // only this ENI (--host), else every modeled ENI the packet touches
   std::optional<Direction> forced;  // --direction ingress|egress at `eni`
 };
 

@@ -5,13 +5,12 @@
 // Per ENI and direction it holds the rules in evaluation order (model/order.h) flattened into RuleBoxes
 // for a classifier, the intra-group relations (SEMANTICS §3 step 4) and the implicit defaults (step 3).
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "sgsim/classify/fast_classifier.h"
 #include "sgsim/model/model.h"
@@ -46,8 +45,8 @@ struct RuleRef {
 struct Decision {
   Verdict verdict = Verdict::None;
   Reason reason = Reason::Default;
-  std::int32_t ruleRef = -1;      // index into rules(eni, dir) when reason == Rule
-  std::int32_t intraGroup = -1;   // index into model().groups when reason == IntraGroup
+  std::int32_t ruleRef = -1;     // index into rules(eni, dir) when reason == Rule
+  std::int32_t intraGroup = -1;  // index into model().groups when reason == IntraGroup
 };
 
 struct PacketFields {  // the parts of a packet a rule looks at, in the packet's own orientation

@@ -47,9 +47,9 @@ struct WhatIfTotals {
   std::uint64_t frames = 0;
   std::uint64_t changedPackets = 0;
   std::uint64_t changedBytes = 0;
-  std::uint64_t cut = 0;     // flows accepted before, dropped after
-  std::uint64_t opened = 0;  // flows dropped before, accepted after
-  std::uint64_t other = 0;   // any other change (e.g. none ↔ accept cannot happen, kept for honesty)
+  std::uint64_t cut = 0;              // flows accepted before, dropped after
+  std::uint64_t opened = 0;           // flows dropped before, accepted after
+  std::uint64_t other = 0;            // any other change (e.g. none ↔ accept cannot happen, kept for honesty)
   std::size_t flowsCutAtInstant = 0;  // live connections cut when the change applied (--at)
 };
 
