@@ -127,6 +127,7 @@ std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::Valid
     if (matched == 0) {
       if (v.product == Product::Ens) return ApiError{E::EnsRuleNotFound, ""};
       std::vector<NearMiss> near;
+      near.reserve(oneOff.size());
       for (const std::size_t i : oneOff)
         near.push_back({labelOf(d), g.rules[i].id, ruleDifferences(d.rule, g.rules[i], v.product).front()});
       std::stable_sort(near.begin(), near.end(), [](const NearMiss& a, const NearMiss& b) {

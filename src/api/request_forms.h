@@ -16,7 +16,8 @@ using ParamList = std::vector<std::pair<std::string, std::string>>;
 
 // Takes Action, Product, Version and the common RPC fields out of `raw`; `product` is what the form itself
 // said (the `aliyun ens` word), if anything. `defaultAction` answers for a missing Action ("" = required).
-Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product, std::string_view defaultAction = "");
+Result<ApiRequest> buildRequest(const ParamList& raw, std::optional<Product> product,
+                                std::string_view defaultAction = "");
 
 // Index of the first character that is neither whitespace nor a // or /* */ comment; text.size() if none.
 std::size_t firstSignificantAt(std::string_view text);

@@ -67,7 +67,12 @@ std::string ApiRequest::canonical(bool withoutClientToken) const {
     if (!(withoutClientToken && k == "ClientToken")) sorted.emplace_back(k, v);
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out = std::string(product == Product::Ens ? "ens" : "ecs") + "\n" + action + "\n";
-  for (const auto& [k, v] : sorted) out += k + "=" + v + "\n";
+  for (const auto& [k, v] : sorted) {
+    out += k;
+    out += '=';
+    out += v;
+    out += '\n';
+  }
   return out;
 }
 
@@ -88,7 +93,7 @@ bool isRevoke(ApiAction a) { return a == ApiAction::RevokeIngress || a == ApiAct
 
 namespace detail {
 
-Result<ApiRequest> buildRequest(ParamList raw, std::optional<Product> product, std::string_view defaultAction) {
+Result<ApiRequest> buildRequest(const ParamList& raw, std::optional<Product> product, std::string_view defaultAction) {
   ApiRequest req;
   std::string action(defaultAction);
   for (auto& [k, v] : raw) {

@@ -106,7 +106,7 @@ void walkIdentity(const Rule& d, const Rule& e, Product product, Differs&& diffe
 }  // namespace
 
 std::string peerFieldName(const Rule& r) {
-  const std::string side = r.direction == Direction::Ingress ? "Source" : "Dest";
+  std::string side = r.direction == Direction::Ingress ? "Source" : "Dest";
   switch (r.peer.kind) {
     case Peer::Kind::Cidr:
       return r.peer.cidr.base.isV4() ? side + "CidrIp" : "Ipv6" + side + "CidrIp";

@@ -230,7 +230,7 @@ class Progress {
     last_ = now;
     double s = std::chrono::duration<double>(now - start_).count();
     std::fprintf(stderr, "\r%llu frames, %.1f s, %.0f frames/s ", static_cast<unsigned long long>(frames), s,
-                 frames / (s > 0 ? s : 1));
+                 static_cast<double>(frames) / (s > 0 ? s : 1));
     shown_ = true;
   }
   void done() {

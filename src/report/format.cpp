@@ -70,7 +70,7 @@ std::string humanBytes(std::uint64_t bytes) {
   char buf[32];
   if (bytes < 1000) {
     std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  } else if (bytes < 1000 * 1000) {
+  } else if (bytes < 1000ULL * 1000) {
     std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(bytes) / 1e3);
   } else if (bytes < 1000ULL * 1000 * 1000) {
     std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);

@@ -4,7 +4,8 @@
 
 namespace sgsim {
 
-WhatIf::WhatIf(std::shared_ptr<const Network> before, std::shared_ptr<const Network> after, WhatIfOptions options)
+WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
+               WhatIfOptions options)
     : before_(before, options.eval),
       after_(options.atNs ? before : after, options.eval),
       pending_(options.atNs ? after : nullptr),

@@ -55,7 +55,8 @@ struct WhatIfTotals {
 
 class WhatIf {
  public:
-  WhatIf(std::shared_ptr<const Network> before, std::shared_ptr<const Network> after, WhatIfOptions options);
+  WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
+         WhatIfOptions options);
 
   // Evaluates one frame under both tables. Returns true when its verdict differs.
   bool process(const Frame& frame, const PacketKey& key);
