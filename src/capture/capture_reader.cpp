@@ -72,6 +72,8 @@ bool CaptureReader::next(Frame& frame) {
 
 MergedCapture::MergedCapture(std::vector<std::unique_ptr<CaptureReader>> readers)
     : readers_(std::move(readers)), pending_(readers_.size()) {
+  // One file needs no merge: its frames are handed on from the reader's own buffer, without a copy.
+  if (readers_.size() == 1) return;
   for (std::size_t i = 0; i < readers_.size(); ++i) refill(i);
 }
 
@@ -102,6 +104,11 @@ void MergedCapture::refill(std::size_t file) {
 }
 
 bool MergedCapture::next(Frame& frame) {
+  if (readers_.size() == 1) {
+    if (readers_[0]->next(frame)) return true;
+    if (readers_[0]->error() && errors_.empty()) errors_.push_back(*readers_[0]->error());
+    return false;
+  }
   if (lastDelivered_) refill(*lastDelivered_);
   lastDelivered_.reset();
   // A linear scan: merges are of a handful of files, and the first minimum found keeps ties in file order.
