@@ -11,7 +11,14 @@ run_suite() {  # build-dir, extra meson options…
   local dir=$1; shift
   if [ -d "$dir" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null; else meson setup "$dir" "$@" >/dev/null; fi
   meson compile -C "$dir"
-  meson test -C "$dir" --print-errorlogs --num-processes 2
+  local log="$dir/test-summary.txt" rc=0
+  meson test -C "$dir" --print-errorlogs --num-processes 2 | tee "$log" || rc=$?
+  # The plain closing line CI reads: counts of test programs (each a whole suite) that passed and failed.
+  local ok fail
+  ok=$(awk '/^Ok:/ {print $2}' "$log")
+  fail=$(awk '/^Fail:/ {print $2}' "$log")
+  echo "$dir: ${ok:-0} passed, ${fail:-0} failed"
+  return $rc
 }
 
 run_suite build-test -Dbuildtype=debug
