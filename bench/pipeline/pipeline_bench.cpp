@@ -107,12 +107,17 @@ void trackAll(benchmark::State& state, std::uint32_t flows, bool resetEachPass) 
     const std::int64_t now = c.ts[i] + offset;
     bool srcIsA = false;
     const FlowKey key = FlowKey::make(0, k.proto, k.src, k.sport, k.dst, k.dport, srcIsA);
-    const ConnTracker::Slot slot = tracker->acquire(key, now);
-    if (slot.entry != nullptr) {
-      if (!slot.live) slot.entry->lastNs = now;
-      tracker->update(*slot.entry, key, srcIsA, k.tcpFlags, now);
+    FlowSlot<1>* slot = tracker->acquire(key, now);
+    if (slot != nullptr) {
+      FlowEntry& e = slot->side[0];
+      if (!tracker->live(e, key, now)) {
+        e = FlowEntry{};
+        e.present = true;
+        e.lastNs = now;
+      }
+      tracker->update(e, key, srcIsA, k.tcpFlags, now);
     }
-    benchmark::DoNotOptimize(slot.entry);
+    benchmark::DoNotOptimize(slot);
     if (++i == c.keys.size()) {
       i = 0;
       offset += span;

@@ -508,8 +508,7 @@ int cmdWhatIf(int argc, char** argv) {
   if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
   const int rc = captureErrors(*cap, report.stats);
   report.stats.maxFlows = opt.eval.maxFlows;
-  report.stats.flowCapHits =
-      engine->beforeEvaluator().tracker().capHits() + engine->afterEvaluator().tracker().capHits();
+  report.stats.flowCapHits = engine->evaluator().tracker().capHits();
   report.totals = engine->totals();
   report.flows = engine->ranked();
   if (affected) {

@@ -46,10 +46,12 @@ std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
   return static_cast<std::size_t>(h);
 }
 
-ConnTracker::ConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
+template <int Sides>
+BasicConnTracker<Sides>::BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
     : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {}
 
-std::int64_t ConnTracker::timeoutNs(const FlowEntry& e, const FlowKey& key) const {
+template <int Sides>
+std::int64_t BasicConnTracker<Sides>::timeoutNs(const FlowEntry& e, const FlowKey& key) const {
   static const Timeouts kDefaults;
   const Timeouts& t = key.eni < timeouts_.size() ? timeouts_[key.eni] : kDefaults;
   std::uint32_t s = t.other;
@@ -60,38 +62,41 @@ std::int64_t ConnTracker::timeoutNs(const FlowEntry& e, const FlowKey& key) cons
   return static_cast<std::int64_t>(s) * kNsPerSec;
 }
 
-bool ConnTracker::alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
+template <int Sides>
+bool BasicConnTracker<Sides>::alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
   return nowNs - e.lastNs <= timeoutNs(e, key);
 }
 
-FlowEntry* ConnTracker::findLive(const FlowKey& key, std::int64_t nowNs) {
+template <int Sides>
+bool BasicConnTracker<Sides>::anyLive(const FlowSlot<Sides>& slot, const FlowKey& key, std::int64_t nowNs) const {
+  for (const FlowEntry& e : slot.side)
+    if (live(e, key, nowNs)) return true;
+  return false;
+}
+
+template <int Sides>
+FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) {
   auto it = map_.find(key);
-  if (it == map_.end() || !alive(it->second, key, nowNs)) return nullptr;
-  return &it->second;
+  if (it == map_.end() || !live(it->second.side[side], key, nowNs)) return nullptr;
+  return &it->second.side[side];
 }
 
-void ConnTracker::sweep(std::int64_t nowNs) {
-  boost::unordered::erase_if(map_, [&](const auto& kv) { return !alive(kv.second, kv.first, nowNs); });
+template <int Sides>
+void BasicConnTracker<Sides>::sweep(std::int64_t nowNs) {
+  boost::unordered::erase_if(map_, [&](const auto& kv) { return !anyLive(kv.second, kv.first, nowNs); });
 }
 
-ConnTracker::Slot ConnTracker::acquire(const FlowKey& key, std::int64_t nowNs) {
+template <int Sides>
+FlowSlot<Sides>* BasicConnTracker<Sides>::acquire(const FlowKey& key, std::int64_t nowNs) {
   // Fast path: below the sweep threshold, one probe finds or inserts.
-  if (map_.size() < sweepAt_ && map_.size() < maxFlows_) {
-    auto [it, inserted] = map_.try_emplace(key);
-    if (!inserted && alive(it->second, key, nowNs)) return Slot{&it->second, true};
-    it->second = FlowEntry{};
-    return Slot{&it->second, false};
-  }
+  if (map_.size() < sweepAt_ && map_.size() < maxFlows_) return &map_.try_emplace(key).first->second;
   return insertSlow(key, nowNs);
 }
 
-ConnTracker::Slot ConnTracker::insertSlow(const FlowKey& key, std::int64_t nowNs) {
+template <int Sides>
+FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::int64_t nowNs) {
   auto it = map_.find(key);
-  if (it != map_.end()) {
-    if (alive(it->second, key, nowNs)) return Slot{&it->second, true};
-    it->second = FlowEntry{};
-    return Slot{&it->second, false};
-  }
+  if (it != map_.end()) return &it->second;
   sweep(nowNs);
   const std::size_t after = map_.size();
   // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
@@ -108,17 +113,21 @@ ConnTracker::Slot ConnTracker::insertSlow(const FlowKey& key, std::int64_t nowNs
   sweepAt_ = room;
   if (after >= maxFlows_) {
     ++capHits_;
-    return Slot{};
+    return nullptr;
   }
-  return Slot{&map_.try_emplace(key).first->second, false};
+  return &map_.try_emplace(key).first->second;
 }
 
-void ConnTracker::update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags,
-                         std::int64_t nowNs) const {
+template <int Sides>
+void BasicConnTracker<Sides>::update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags,
+                                     std::int64_t nowNs) const {
   e.lastNs = std::max(e.lastNs, nowNs);
   if (key.proto != 6) return;
   if (tcpFlags & kRst) e.rst = true;
   if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
 }
+
+template class BasicConnTracker<1>;
+template class BasicConnTracker<2>;
 
 }  // namespace sgsim

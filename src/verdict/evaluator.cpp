@@ -28,95 +28,120 @@ FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, c
   o.peerEni = peer;
   return o;
 }
+
+// Starts a side's entry for a new flow at this ENI.
+void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowOrigin& origin) {
+  e = FlowEntry{};
+  e.present = true;
+  e.lastNs = tsNs;
+  e.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
+  e.origin = origin;
+}
+
+Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
+  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
+  return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
+}
 }  // namespace
 
-std::size_t Evaluator::FragKeyHash::operator()(const FragKey& k) const noexcept {
+template <int Sides>
+std::size_t BasicEvaluator<Sides>::FragKeyHash::operator()(const FragKey& k) const noexcept {
   return IpAddrHash{}(k.src) * 31 + IpAddrHash{}(k.dst) * 17 + (static_cast<std::size_t>(k.id) << 8) + k.proto;
 }
 
-Evaluator::FragKey Evaluator::fragKeyOf(const PacketKey& k) {
+template <int Sides>
+typename BasicEvaluator<Sides>::FragKey BasicEvaluator<Sides>::fragKeyOf(const PacketKey& k) {
   // IPv6 identifies a packet by (source, destination, identification) alone (RFC 8200 §4.5), and a later
   // fragment only knows the header that follows the fragment header, not the transport the first fragment
   // decoded to: leave the protocol out for IPv6.
   return FragKey{k.src, k.dst, k.fragId, k.family == Family::V6 ? std::uint8_t{0} : k.proto};
 }
 
-Evaluator::Evaluator(std::shared_ptr<const Network> network, EvalOptions options)
-    : network_(std::move(network)), options_(options), tracker_(timeoutsOf(*network_), options.maxFlows) {}
+template <int Sides>
+BasicEvaluator<Sides>::BasicEvaluator(std::array<std::shared_ptr<const Network>, Sides> networks, EvalOptions options)
+    : networks_(std::move(networks)), options_(options), tracker_(timeoutsOf(*networks_[0]), options.maxFlows) {}
 
-Evaluator::Tracked Evaluator::track(std::int32_t eni, const PacketKey& key, std::int64_t tsNs) {
-  Tracked t;
-  t.key = FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, t.srcIsA);
-  t.slot = tracker_.acquire(t.key, tsNs);
-  if (t.slot.live) tracker_.update(*t.slot.entry, t.key, t.srcIsA, key.tcpFlags, tsNs);
-  return t;
-}
-
-bool Evaluator::remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec, Direction d,
-                         std::int32_t peer, bool hairpin) {
-  if (t.slot.entry == nullptr) return false;
-  FlowEntry& e = *t.slot.entry;
-  e.lastNs = tsNs;
-  e.fate = dec.verdict == Verdict::Accept ? FlowFate::Accepted : FlowFate::Blocked;
-  e.origin = originOf(d, peer, hairpin, t.srcIsA, dec);
-  tracker_.update(e, t.key, t.srcIsA, key.tcpFlags, tsNs);
-  return true;
-}
-
-Check Evaluator::check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
-                       bool& untracked) {
-  const Tracked t = track(eni, key, tsNs);
-  if (t.slot.live) {
-    if (t.slot.entry->fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
-    return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
-  }
-  const Decision dec = network_->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
-  if (!remember(t, key, tsNs, dec, d, peer, false)) untracked = true;
-  return fromDecision(eni, d, dec);
-}
-
-void Evaluator::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out) {
-  const Tracked t = track(eni, key, tsNs);
-  if (t.slot.live) {
-    const bool ok = t.slot.entry->fate == FlowFate::Accepted;
-    const Check c{
-        eni, Direction::Egress, ok ? Verdict::Accept : Verdict::Drop, ok ? Reason::Established : Reason::Blocked, -1,
-        -1};
-    out.checks[out.checkCount++] = c;
-    if (ok) {
-      Check in = c;
-      in.direction = Direction::Ingress;
-      out.checks[out.checkCount++] = in;
+template <int Sides>
+void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer,
+                                  std::int64_t tsNs, const std::array<bool, Sides>& need, Verdicts& out) {
+  bool srcIsA = true;
+  const FlowKey fk =
+      FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
+  FlowSlot<Sides>* slot = tracker_.acquire(fk, tsNs);
+  for (int s = 0; s < Sides; ++s) {
+    if (!need[s]) continue;
+    PacketVerdict& v = out[s];
+    if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+      v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s]);
+      continue;
     }
-    return;
+    const Decision dec = networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
+    if (slot != nullptr) {
+      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, dec));
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+    } else {
+      v.untracked = true;
+    }
+    v.checks[v.checkCount++] = fromDecision(eni, d, dec);
   }
-  const auto u = static_cast<std::size_t>(eni);
-  const Decision eg = network_->decide(u, Direction::Egress, fieldsOf(key), eni);
-  out.checks[out.checkCount++] = fromDecision(eni, Direction::Egress, eg);
-  Decision last = eg;
-  if (eg.verdict == Verdict::Accept) {
-    last = network_->decide(u, Direction::Ingress, fieldsOf(key), eni);
-    out.checks[out.checkCount++] = fromDecision(eni, Direction::Ingress, last);
-  }
-  if (!remember(t, key, tsNs, last, Direction::Egress, eni, true)) out.untracked = true;
 }
 
-PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
-  PacketVerdict out;
+template <int Sides>
+void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, Verdicts& out) {
+  bool srcIsA = true;
+  const FlowKey fk =
+      FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
+  FlowSlot<Sides>* slot = tracker_.acquire(fk, tsNs);
+  const auto u = static_cast<std::size_t>(eni);
+  for (int s = 0; s < Sides; ++s) {
+    PacketVerdict& v = out[s];
+    if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
+      FlowEntry& e = slot->side[s];
+      tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+      const Check c = stateCheck(eni, Direction::Egress, e);
+      v.checks[v.checkCount++] = c;
+      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, e);
+      continue;
+    }
+    const Network& net = *networks_[s];
+    const Decision eg = net.decide(u, Direction::Egress, fieldsOf(key), eni);
+    v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg);
+    Decision last = eg;
+    if (eg.verdict == Verdict::Accept) {
+      last = net.decide(u, Direction::Ingress, fieldsOf(key), eni);
+      v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
+    }
+    if (slot != nullptr) {
+      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, last));
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+    } else {
+      v.untracked = true;
+    }
+  }
+}
+
+template <int Sides>
+void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out) {
+  out = Verdicts{};
   if (key.status != DecodeStatus::Ok) {
-    out.reason = key.status == DecodeStatus::NotIp ? Reason::NotIp : Reason::Undecodable;
-    return out;
+    for (PacketVerdict& v : out) v.reason = key.status == DecodeStatus::NotIp ? Reason::NotIp : Reason::Undecodable;
+    return;
   }
   if (key.isFragment && !key.firstFragment) {
     auto it = frags_.find(fragKeyOf(key));
-    if (it != frags_.end() && tsNs - it->second.tsNs <= kFragmentLifetimeNs) return it->second.verdict;
-    out.reason = Reason::UnmatchedFragment;
-    return out;
+    if (it != frags_.end() && tsNs - it->second.tsNs <= kFragmentLifetimeNs) {
+      out = it->second.verdicts;
+      return;
+    }
+    for (PacketVerdict& v : out) v.reason = Reason::UnmatchedFragment;
+    return;
   }
 
   // src/dst identify the ENIs at both ends (also when only one end is checked: the other still counts
   // as a peer for the intra-group policy); checkSrc/checkDst say which checks are made.
-  std::int32_t src = network_->eniOf(key.src), dst = network_->eniOf(key.dst);
+  const Network& topology = *networks_[0];
+  std::int32_t src = topology.eniOf(key.src), dst = topology.eniOf(key.dst);
   bool checkSrc = false, checkDst = false;
   switch (options_.mode) {
     case DirectionMode::Auto:
@@ -133,25 +158,36 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
       break;
   }
   if (!checkSrc && !checkDst) {
-    out.reason = Reason::Unmodeled;
-    return out;
+    for (PacketVerdict& v : out) v.reason = Reason::Unmodeled;
+    return;
   }
 
   if (checkSrc && checkDst && src == dst) {
     checkHairpin(src, key, tsNs, out);
   } else {
-    if (checkSrc) out.checks[out.checkCount++] = check(src, Direction::Egress, key, dst, tsNs, out.untracked);
-    if (checkDst && (out.checkCount == 0 || out.checks[0].verdict == Verdict::Accept))
-      out.checks[out.checkCount++] = check(dst, Direction::Ingress, key, src, tsNs, out.untracked);
-  }
-  out.deciding = static_cast<std::int8_t>(out.checkCount - 1);
-  for (std::uint8_t i = 0; i < out.checkCount; ++i)
-    if (out.checks[i].verdict == Verdict::Drop) {
-      out.deciding = static_cast<std::int8_t>(i);
-      break;
+    std::array<bool, Sides> need;
+    need.fill(true);
+    if (checkSrc) check(src, Direction::Egress, key, dst, tsNs, need, out);
+    if (checkDst) {
+      // A packet dropped at the sender's egress never reaches the receiver: no check, state untouched.
+      bool any = false;
+      for (int s = 0; s < Sides; ++s) {
+        need[s] = out[s].checkCount == 0 || out[s].checks[0].verdict == Verdict::Accept;
+        any = any || need[s];
+      }
+      if (any) check(dst, Direction::Ingress, key, src, tsNs, need, out);
     }
-  out.verdict = out.checks[out.deciding].verdict;
-  out.reason = out.checks[out.deciding].reason;
+  }
+  for (PacketVerdict& v : out) {
+    v.deciding = static_cast<std::int8_t>(v.checkCount - 1);
+    for (std::uint8_t i = 0; i < v.checkCount; ++i)
+      if (v.checks[i].verdict == Verdict::Drop) {
+        v.deciding = static_cast<std::int8_t>(i);
+        break;
+      }
+    v.verdict = v.checks[v.deciding].verdict;
+    v.reason = v.checks[v.deciding].reason;
+  }
 
   if (key.isFragment && key.firstFragment) {
     if (frags_.size() >= nextFragSweep_) {
@@ -160,34 +196,39 @@ PacketVerdict Evaluator::evaluate(const PacketKey& key, std::int64_t tsNs) {
     }
     frags_[fragKeyOf(key)] = FragEntry{tsNs, out};
   }
-  return out;
 }
 
-bool Evaluator::redecideDrops(const FlowKey& k, const FlowOrigin& o) const {
+template <int Sides>
+bool BasicEvaluator<Sides>::redecideDrops(const Network& net, const FlowKey& k, const FlowOrigin& o) const {
   const IpAddr a = k.a(), b = k.b();
   const PacketFields f =
       o.initiatorIsA ? PacketFields{k.proto, a, b, k.pa, k.pb} : PacketFields{k.proto, b, a, k.pb, k.pa};
   const std::size_t eni = k.eni;
   if (o.hairpin) {
     const auto self = static_cast<std::int32_t>(eni);
-    return network_->decide(eni, Direction::Egress, f, self).verdict != Verdict::Accept ||
-           network_->decide(eni, Direction::Ingress, f, self).verdict != Verdict::Accept;
+    return net.decide(eni, Direction::Egress, f, self).verdict != Verdict::Accept ||
+           net.decide(eni, Direction::Ingress, f, self).verdict != Verdict::Accept;
   }
-  return network_->decide(eni, o.direction, f, o.peerEni).verdict != Verdict::Accept;
+  return net.decide(eni, o.direction, f, o.peerEni).verdict != Verdict::Accept;
 }
 
-std::size_t Evaluator::replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs,
-                                      bool keepEstablished) {
-  network_ = std::move(network);
+template <int Sides>
+std::size_t BasicEvaluator<Sides>::replaceNetwork(int side, std::shared_ptr<const Network> network, std::int64_t nowNs,
+                                                  bool keepEstablished) {
+  networks_[side] = std::move(network);
   std::size_t cut = 0;
   if (keepEstablished) return cut;
-  tracker_.forEachLive(nowNs, [&](const FlowKey& k, FlowEntry& e) {
-    if (e.fate == FlowFate::Accepted && redecideDrops(k, e.origin)) {
+  const Network& net = *networks_[side];
+  tracker_.forEachLive(side, nowNs, [&](const FlowKey& k, FlowEntry& e) {
+    if (e.fate == FlowFate::Accepted && redecideDrops(net, k, e.origin)) {
       e.fate = FlowFate::Blocked;
       ++cut;
     }
   });
   return cut;
 }
+
+template class BasicEvaluator<1>;
+template class BasicEvaluator<2>;
 
 }  // namespace sgsim

@@ -6,17 +6,16 @@ namespace sgsim {
 
 WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
                WhatIfOptions options)
-    : before_(before, options.eval),
-      after_(options.atNs ? before : after, options.eval),
+    : evaluator_({before, options.atNs ? before : after}, options.eval),
       pending_(options.atNs ? after : nullptr),
       options_(options) {}
 
-SideDecision WhatIf::describe(const Evaluator& ev, const PacketVerdict& v) const {
+SideDecision WhatIf::describe(int side, const PacketVerdict& v) const {
   SideDecision s;
   s.verdict = v.verdict;
   s.reason = v.reason;
   if (const Check* c = v.decidingCheck()) {
-    const Network& n = ev.network();
+    const Network& n = evaluator_.network(side);
     s.eniId = n.eni(static_cast<std::size_t>(c->eni)).id;
     s.direction = c->direction;
     if (c->ruleRef >= 0) {
@@ -33,12 +32,12 @@ SideDecision WhatIf::describe(const Evaluator& ev, const PacketVerdict& v) const
 bool WhatIf::process(const Frame& frame, const PacketKey& key) {
   ++totals_.frames;
   if (pending_ && frame.tsNs >= *options_.atNs) {
-    totals_.flowsCutAtInstant += after_.replaceNetwork(std::move(pending_), *options_.atNs, options_.keepEstablished);
+    totals_.flowsCutAtInstant +=
+        evaluator_.replaceNetwork(1, std::move(pending_), *options_.atNs, options_.keepEstablished);
     pending_.reset();
   }
-  lastBefore_ = before_.evaluate(key, frame.tsNs);
-  lastAfter_ = after_.evaluate(key, frame.tsNs);
-  if (lastBefore_.verdict == lastAfter_.verdict) return false;
+  evaluator_.evaluate(key, frame.tsNs, last_);
+  if (last_[0].verdict == last_[1].verdict) return false;
 
   ++totals_.changedPackets;
   totals_.changedBytes += frame.wireLen;
@@ -55,8 +54,8 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key) {
     f.firstNs = frame.tsNs;
     f.firstFrame = frame.number;
     f.firstFile = frame.fileIndex;
-    f.before = describe(before_, lastBefore_);
-    f.after = describe(after_, lastAfter_);
+    f.before = describe(0, last_[0]);
+    f.after = describe(1, last_[1]);
     if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop)
       ++totals_.cut;
     else if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept)

@@ -9,11 +9,13 @@ constexpr std::int64_t kSec = 1'000'000'000;
 
 // Starts a flow as the evaluator does: acquire a slot, fill it in.
 FlowEntry* start(ConnTracker& ct, const FlowKey& k, std::int64_t now) {
-  ConnTracker::Slot s = ct.acquire(k, now);
-  if (s.entry == nullptr) return nullptr;
-  EXPECT_FALSE(s.live);
-  s.entry->lastNs = now;
-  return s.entry;
+  FlowSlot<1>* s = ct.acquire(k, now);
+  if (s == nullptr) return nullptr;
+  EXPECT_FALSE(ct.live(s->side[0], k, now));
+  s->side[0] = FlowEntry{};
+  s->side[0].present = true;
+  s->side[0].lastNs = now;
+  return &s->side[0];
 }
 
 FlowKey key(std::uint8_t proto, const char* a, std::uint16_t pa, const char* b, std::uint16_t pb, bool& srcIsA) {
@@ -83,22 +85,25 @@ TEST(ConnTracker, MemoryFollowsLiveFlowsNotCaptureLength) {
   EXPECT_EQ(ct.capHits(), 0u);
 }
 
-TEST(ConnTracker, AcquireFindsLiveEntriesAndResetsExpiredOnes) {
-  ConnTracker ct({Timeouts{}}, 100);
+TEST(ConnTracker, AcquireFindsTheSlotAndLivenessIsPerSide) {
+  BasicConnTracker<2> ct({Timeouts{}}, 100);
   bool a = false;
   auto k = key(17, "10.0.0.5", 1, "192.0.2.1", 2, a);
-  FlowEntry* e = start(ct, k, 0);
-  ASSERT_NE(e, nullptr);
-  e->fate = FlowFate::Blocked;
-  e->origin.peerEni = 7;
-  auto live = ct.acquire(k, 30 * kSec);
-  EXPECT_TRUE(live.live);
-  EXPECT_EQ(live.entry->fate, FlowFate::Blocked);
-  auto expired = ct.acquire(k, 61 * kSec);  // 30 s UDP timeout since the last packet at 0
-  EXPECT_FALSE(expired.live);
-  EXPECT_EQ(expired.entry->fate, FlowFate::Accepted);  // reset for the caller
-  EXPECT_EQ(expired.entry->origin.peerEni, -1);
+  FlowSlot<2>* s = ct.acquire(k, 0);
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(ct.live(s->side[0], k, 0));  // a new slot has no side present
+  EXPECT_FALSE(ct.live(s->side[1], k, 0));
+  s->side[1].present = true;
+  s->side[1].lastNs = 0;
+  s->side[1].fate = FlowFate::Blocked;
+  s = ct.acquire(k, 30 * kSec);
+  EXPECT_FALSE(ct.live(s->side[0], k, 30 * kSec));
+  EXPECT_TRUE(ct.live(s->side[1], k, 30 * kSec));  // exactly the 30 s UDP timeout
+  EXPECT_EQ(s->side[1].fate, FlowFate::Blocked);
+  EXPECT_FALSE(ct.live(ct.acquire(k, 31 * kSec)->side[1], k, 31 * kSec));
   EXPECT_EQ(ct.size(), 1u);
+  EXPECT_EQ(ct.findLive(k, 10 * kSec, 1), &ct.acquire(k, 10 * kSec)->side[1]);
+  EXPECT_EQ(ct.findLive(k, 10 * kSec, 0), nullptr);
 }
 
 TEST(FlowKey, EndpointsRoundTrip) {
@@ -123,8 +128,8 @@ TEST(ConnTracker, CapRefusesNewFlowsOnlyWhileAllAreAlive) {
   ASSERT_NE(start(ct, k2, 0), nullptr);
   EXPECT_EQ(start(ct, k3, kSec), nullptr);
   EXPECT_EQ(ct.capHits(), 1u);
-  EXPECT_TRUE(ct.acquire(k1, 2 * kSec).live);    // existing flows are still found when full
-  EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);  // the first two expired and were swept
+  EXPECT_TRUE(ct.live(ct.acquire(k1, 2 * kSec)->side[0], k1, 2 * kSec));  // existing flows still found when full
+  EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);                           // the first two expired and were swept
 }
 
 }  // namespace

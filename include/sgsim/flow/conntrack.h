@@ -65,24 +65,32 @@ struct FlowEntry {  // 24 bytes
   FlowOrigin origin;
   FlowFate fate = FlowFate::Accepted;
   bool finA = false, finB = false, rst = false;
+  bool present = false;  // the flow has been seen at this ENI (in this side's table)
 };
 
-class ConnTracker {
+// One slot per flow key holds the state of each "side": one rule table for `replay`, two (before and after the
+// change) for `whatif`, so that evaluating a packet under both tables costs one probe of the flow table, not
+// two. Each side's entry is independent (present, timers, fate), exactly as if each side had a table of its own.
+template <int Sides>
+struct FlowSlot {
+  FlowEntry side[Sides];
+};
+
+template <int Sides>
+class BasicConnTracker {
  public:
   // timeouts[i] belongs to ENI index i.
-  ConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows);
+  BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows);
 
-  // One probe for the common case: the entry of `key`, either `live` (alive at nowNs) or fresh (it was
-  // absent or had expired: reset, for the caller to fill in). `entry` is null when the table is full of
-  // live flows. The pointer is valid until the next call that may insert.
-  struct Slot {
-    FlowEntry* entry = nullptr;
-    bool live = false;
-  };
-  Slot acquire(const FlowKey& key, std::int64_t nowNs);
-
-  // The live entry for key at time nowNs, or nullptr if there is none (absent or expired).
-  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs);
+  // The slot of `key`: the existing one, or a new one with no side present. Null when the table is full of live
+  // flows. The pointer is valid until the next call that may insert.
+  FlowSlot<Sides>* acquire(const FlowKey& key, std::int64_t nowNs);
+  // A side's entry is live: present and alive at nowNs.
+  bool live(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
+    return e.present && alive(e, key, nowNs);
+  }
+  // The live entry of `side` for key, or nullptr.
+  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0);
   // Refreshes the timer and records TCP FIN/RST from the sending side.
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs) const;
 
@@ -91,24 +99,29 @@ class ConnTracker {
   std::size_t capHits() const { return capHits_; }
   std::size_t maxFlows() const { return maxFlows_; }
 
-  // Visits every live entry (used when a rule change applies at an instant of the capture).
+  // Visits every live entry of one side (used when a rule change applies at an instant of the capture).
   template <class F>
-  void forEachLive(std::int64_t nowNs, F&& f) {
-    for (auto& [k, e] : map_)
-      if (alive(e, k, nowNs)) f(k, e);
+  void forEachLive(int side, std::int64_t nowNs, F&& f) {
+    for (auto& [k, slot] : map_)
+      if (live(slot.side[side], k, nowNs)) f(k, slot.side[side]);
   }
 
  private:
   std::int64_t timeoutNs(const FlowEntry& e, const FlowKey& key) const;
+  bool anyLive(const FlowSlot<Sides>& slot, const FlowKey& key, std::int64_t nowNs) const;
   void sweep(std::int64_t nowNs);
-  Slot insertSlow(const FlowKey& key, std::int64_t nowNs);
+  FlowSlot<Sides>* insertSlow(const FlowKey& key, std::int64_t nowNs);
 
   std::vector<Timeouts> timeouts_;
   std::size_t maxFlows_;
   std::size_t capHits_ = 0;
   std::size_t sweepAt_ = 1024;  // table size at which expired entries are swept out next
-  using Map = boost::unordered_flat_map<FlowKey, FlowEntry, FlowKeyHash>;
+  using Map = boost::unordered_flat_map<FlowKey, FlowSlot<Sides>, FlowKeyHash>;
   Map map_;
 };
+
+using ConnTracker = BasicConnTracker<1>;
+extern template class BasicConnTracker<1>;
+extern template class BasicConnTracker<2>;
 
 }  // namespace sgsim

@@ -51,19 +51,37 @@ struct EvalOptions {
   std::size_t maxFlows = 4'000'000;
 };
 
-class Evaluator {
+// Sides = 1: one rule table (replay, explain). Sides = 2: the tables before and after a change (whatif), each
+// with its own connection state, evaluated together so that a packet costs one probe of the flow table.
+template <int Sides>
+class BasicEvaluator {
  public:
-  Evaluator(std::shared_ptr<const Network> network, EvalOptions options);
+  using Verdicts = std::array<PacketVerdict, Sides>;
 
-  PacketVerdict evaluate(const PacketKey& key, std::int64_t tsNs);
+  BasicEvaluator(std::array<std::shared_ptr<const Network>, Sides> networks, EvalOptions options);
+  BasicEvaluator(std::shared_ptr<const Network> network, EvalOptions options) requires(Sides == 1)
+      : BasicEvaluator(std::array<std::shared_ptr<const Network>, 1>{std::move(network)}, options) {}
 
-  // Applies a new rule table from now on (SEMANTICS §6, --at). Unless keepEstablished, every live
-  // accepted flow whose first packet the new table would drop is cut (becomes blocked). Returns how
-  // many flows were cut.
-  std::size_t replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs, bool keepEstablished);
+  // Every side's verdict on one packet. All sides share the ENIs (a request never adds or removes one).
+  void evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out);
+  PacketVerdict evaluate(const PacketKey& key, std::int64_t tsNs) requires(Sides == 1) {
+    Verdicts out;
+    evaluate(key, tsNs, out);
+    return out[0];
+  }
 
-  const Network& network() const { return *network_; }
-  const ConnTracker& tracker() const { return tracker_; }
+  // Applies a new rule table to one side from now on (SEMANTICS §6, --at). Unless keepEstablished, every live
+  // accepted flow of that side whose first packet the new table would drop is cut (becomes blocked). Returns
+  // how many flows were cut.
+  std::size_t replaceNetwork(int side, std::shared_ptr<const Network> network, std::int64_t nowNs,
+                             bool keepEstablished);
+  std::size_t replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs,
+                             bool keepEstablished) requires(Sides == 1) {
+    return replaceNetwork(0, std::move(network), nowNs, keepEstablished);
+  }
+
+  const Network& network(int side = 0) const { return *networks_[side]; }
+  const BasicConnTracker<Sides>& tracker() const { return tracker_; }
 
  private:
   struct FragKey {
@@ -77,30 +95,26 @@ class Evaluator {
   };
   struct FragEntry {
     std::int64_t tsNs = 0;
-    PacketVerdict verdict;
+    Verdicts verdicts;
   };
 
   static FragKey fragKeyOf(const PacketKey& k);
-  // A packet's flow at one ENI: looked up (or made room for) once, refreshed when it is live.
-  struct Tracked {
-    FlowKey key;
-    bool srcIsA = true;
-    ConnTracker::Slot slot;
-  };
-  Tracked track(std::int32_t eni, const PacketKey& key, std::int64_t tsNs);
-  // Records the fate of a new flow; false when the flow table is full.
-  bool remember(const Tracked& t, const PacketKey& key, std::int64_t tsNs, const Decision& dec, Direction d,
-                std::int32_t peer, bool hairpin);
-  Check check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
-              bool& untracked);
-  void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, PacketVerdict& out);
-  bool redecideDrops(const FlowKey& k, const FlowOrigin& o) const;
+  // The check at one ENI in one direction, made for the sides in `need`: one probe of the flow table, then per
+  // side either the live entry's fate or a decision by that side's rules, remembered as a new flow.
+  void check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
+             const std::array<bool, Sides>& need, Verdicts& out);
+  void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, Verdicts& out);
+  bool redecideDrops(const Network& net, const FlowKey& k, const FlowOrigin& o) const;
 
-  std::shared_ptr<const Network> network_;
+  std::array<std::shared_ptr<const Network>, Sides> networks_;
   EvalOptions options_;
-  ConnTracker tracker_;
+  BasicConnTracker<Sides> tracker_;
   boost::unordered_flat_map<FragKey, FragEntry, FragKeyHash> frags_;
   std::size_t nextFragSweep_ = 1024;
 };
+
+using Evaluator = BasicEvaluator<1>;
+extern template class BasicEvaluator<1>;
+extern template class BasicEvaluator<2>;
 
 }  // namespace sgsim

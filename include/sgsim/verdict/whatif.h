@@ -63,20 +63,19 @@ class WhatIf {
   // Flows ranked by impact (bytes, then packets, then first time).
   std::vector<ChangedFlow> ranked() const;
   const WhatIfTotals& totals() const { return totals_; }
-  const PacketVerdict& lastBefore() const { return lastBefore_; }
-  const PacketVerdict& lastAfter() const { return lastAfter_; }
-  const Evaluator& beforeEvaluator() const { return before_; }
-  const Evaluator& afterEvaluator() const { return after_; }
+  const PacketVerdict& lastBefore() const { return last_[0]; }
+  const PacketVerdict& lastAfter() const { return last_[1]; }
+  // Side 0 is the table before the change, side 1 after.
+  const BasicEvaluator<2>& evaluator() const { return evaluator_; }
 
  private:
-  SideDecision describe(const Evaluator& ev, const PacketVerdict& v) const;
+  SideDecision describe(int side, const PacketVerdict& v) const;
 
-  Evaluator before_;
-  Evaluator after_;
+  BasicEvaluator<2> evaluator_;
   std::shared_ptr<const Network> pending_;  // the after table, until atNs
   WhatIfOptions options_;
   WhatIfTotals totals_;
-  PacketVerdict lastBefore_, lastAfter_;
+  BasicEvaluator<2>::Verdicts last_;
   boost::unordered_flat_map<FlowKey, std::size_t, FlowKeyHash> index_;
   std::vector<ChangedFlow> flows_;
 };
