@@ -117,7 +117,9 @@ void explainCheck(std::ostringstream& o, const Network& net, std::size_t eni, Di
   for (const auto& g : e.groupIds) o << ' ' << g;
   o << ")\n";
   const Decision dec = net.decide(eni, d, p, peer);
-  if (peer >= 0) {
+  if (peer >= 0 && static_cast<std::size_t>(peer) == eni) {
+    o << "  intra-group: does not apply to an ENI's traffic to itself: custom rules decide\n";
+  } else if (peer >= 0) {
     const std::int32_t g = net.sharedAcceptGroup(eni, static_cast<std::size_t>(peer));
     if (g >= 0)
       o << "  intra-group: " << net.eni(static_cast<std::size_t>(peer)).id << " and " << e.id << " share basic group "
@@ -230,7 +232,10 @@ Result<std::string> explainPacket(const Network& net, const PacketFields& p, con
     << " (taken as the first packet of a new flow)\n";
   o << "Order: intra-group first; then rules by priority 1..100 ascending, drop before accept at equal priority,\n"
        "then group order on the ENI, then rule order in the group; no match: the implicit default.\n";
-  if (checkSrc && checkDst) o << "Both ends are modeled: egress at the sender, then ingress at the receiver.\n";
+  if (checkSrc && checkDst && src == dst)
+    o << "Source and destination are the same ENI: one flow, its egress rules then its ingress rules.\n";
+  else if (checkSrc && checkDst)
+    o << "Both ends are modeled: egress at the sender, then ingress at the receiver.\n";
   o << '\n';
   bool ok = true;
   if (checkSrc) {
