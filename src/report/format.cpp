@@ -5,30 +5,6 @@
 
 namespace sgsim {
 
-std::string protoName(std::uint8_t proto) {
-  switch (proto) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    case 58:
-      return "icmpv6";
-    case 47:
-      return "gre";
-    default:
-      return std::to_string(proto);
-  }
-}
-
-bool hasPorts(std::uint8_t proto) { return proto == 6 || proto == 17; }
-
-std::string endpoint(const IpAddr& a, std::uint16_t port, std::uint8_t proto) {
-  if (!hasPorts(proto)) return a.toString();
-  return (a.isV4() ? a.toString() : "[" + a.toString() + "]") + ":" + std::to_string(port);
-}
-
 namespace {
 void splitNs(std::int64_t ns, std::int64_t& s, std::int64_t& frac) {
   s = ns / 1'000'000'000;

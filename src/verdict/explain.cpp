@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "sgsim/core/proto_text.h"
 #include "sgsim/core/text.h"
 #include "sgsim/model/describe.h"
 
@@ -167,18 +168,10 @@ Result<PacketFields> parsePacketSpec(std::string_view text) {
   std::size_t i = 0;
   if (w.empty()) return bad;
   PacketFields p;
-  std::string proto = toLower(w[i++]);
-  if (proto == "tcp")
-    p.proto = 6;
-  else if (proto == "udp")
-    p.proto = 17;
-  else if (proto == "icmp")
-    p.proto = 1;
-  else if (proto == "icmpv6")
-    p.proto = 58;
-  else if (proto == "gre")
-    p.proto = 47;
-  else if (proto == "proto" && i < w.size()) {
+  const std::string proto = toLower(w[i++]);
+  if (auto number = protoFromName(proto)) {
+    p.proto = *number;
+  } else if (proto == "proto" && i < w.size()) {
     auto n = parseInt(w[i++]);
     if (!n || *n < 0 || *n > 255) return bad;
     p.proto = static_cast<std::uint8_t>(*n);
@@ -219,17 +212,9 @@ Result<std::string> explainPacket(const Network& net, const PacketFields& p, con
   if (!checkSrc && !checkDst)
     return Error{"packet", p.src.toString() + " and " + p.dst.toString() +
                                " belong to no modeled ENI (use --direction with --host to evaluate it anyway)"};
-  auto ep = [&](const IpAddr& a, std::uint16_t port) {
-    if (p.proto != 6 && p.proto != 17) return a.toString();
-    return (a.isV4() ? a.toString() : "[" + a.toString() + "]") + ":" + std::to_string(port);
-  };
-  const char* names[] = {"tcp", "udp", "icmp", "icmpv6", "gre"};
-  const std::uint8_t nums[] = {6, 17, 1, 58, 47};
-  std::string proto = "proto " + std::to_string(p.proto);
-  for (int i = 0; i < 5; ++i)
-    if (nums[i] == p.proto) proto = names[i];
-  o << "Packet: " << proto << " " << ep(p.src, p.sport) << " > " << ep(p.dst, p.dport)
-    << " (taken as the first packet of a new flow)\n";
+  const std::string name = protoName(p.proto);
+  o << "Packet: " << (protoFromName(name) ? name : "proto " + name) << " " << endpoint(p.src, p.sport, p.proto) << " > "
+    << endpoint(p.dst, p.dport, p.proto) << " (taken as the first packet of a new flow)\n";
   o << "Order: intra-group first; then rules by priority 1..100 ascending, drop before accept at equal priority,\n"
        "then group order on the ENI, then rule order in the group; no match: the implicit default.\n";
   if (checkSrc && checkDst && src == dst)

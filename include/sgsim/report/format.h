@@ -5,14 +5,10 @@
 #include <string>
 
 #include "sgsim/core/ip.h"
+#include "sgsim/core/proto_text.h"  // protoName, endpoint: shared with explain
 
 namespace sgsim {
 
-// "tcp", "udp", "icmp", "icmpv6", "gre", else the number ("132").
-std::string protoName(std::uint8_t proto);
-// "10.0.0.5:22", "[2001:db8::5]:22"; for portless protocols the bare address.
-std::string endpoint(const IpAddr& a, std::uint16_t port, std::uint8_t proto);
-bool hasPorts(std::uint8_t proto);  // TCP, UDP, and ICMP echo (identifier) are shown with ports
 // RFC 3339 UTC with nanoseconds: "2026-11-23T10:00:00.123456789Z".
 std::string isoTime(std::int64_t ns);
 // Epoch seconds with nine decimals, as Wireshark's frame.time_epoch: "1700000000.123456789".
