@@ -19,9 +19,8 @@ Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
   return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
 }
 
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const Decision& dec) {
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA) {
   FlowOrigin o;
-  o.reason = static_cast<std::uint8_t>(dec.reason);
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
@@ -78,7 +77,7 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
     }
     const Decision dec = networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, dec));
+      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
     } else {
       v.untracked = true;
@@ -113,7 +112,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
       v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
     }
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, last));
+      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
     } else {
       v.untracked = true;

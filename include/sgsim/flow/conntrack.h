@@ -10,10 +10,13 @@
 // from the ENI's ConnectionTrackingConfiguration: TCP 910 s, TCP after a RST or a FIN from each side 3 s,
 // UDP 30 s, anything else 30 s. Every packet refreshes the timer. Time is always the capture's own
 // timestamp, passed in; there is no clock here.
-// Memory: before an insert would make the table grow, expired entries are swept out; only when a sweep frees
-// less than a quarter of the table does it grow (amortised O(1) per insert). So the table's size follows the
-// live flows, not the capture's length. A hard cap on entries is reported by the caller when reached (new
-// flows are then decided without state).
+// Sides: one slot per key holds an independent entry per rule table ("side"): one for replay, two for
+// whatif (before and after the change), so both tables cost one probe per packet.
+// Memory: expired entries are swept out once the table holds half as many new entries again as survived
+// the last sweep (amortised O(1) per insert), so its size follows the live flows, not the capture's length;
+// when erasures have worn down the flat map's load budget, the map is rebuilt with the live entries (this
+// briefly holds two arrays; see docs/PERFORMANCE.md, target 3). A hard cap on entries is reported by the
+// caller when reached (new flows are then decided without state).
 // Threads: none; one tracker belongs to one evaluator.
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -57,7 +60,6 @@ struct FlowOrigin {
   Direction direction = Direction::Ingress;  // direction of the first packet at this ENI
   bool hairpin = false;                      // source and destination are both this ENI (both checks made)
   bool initiatorIsA = true;                  // the first packet came from endpoint a
-  std::uint8_t reason = 0;                   // Reason of the creating decision
 };
 
 struct FlowEntry {  // 24 bytes
