@@ -21,6 +21,7 @@
 #include "sgsim/api/engine.h"
 #include "sgsim/api/request.h"
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/read_ahead.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/text.h"
 #include "sgsim/decode/decoder.h"
@@ -145,6 +146,8 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
   d.add_options()("direction", po::value<std::string>()->default_value("auto"),
                   "auto (by address), ingress or egress (every packet at the one interface)")(
       "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
+      "threads", po::value<unsigned>()->default_value(2),
+      "2: read and decode the capture on a second thread while evaluating; 1: one thread")(
       "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
   pos.add("capture", -1);
 }
@@ -223,8 +226,9 @@ EvalOptions evalOptions(const po::variables_map& vm, const Network& net, const C
 class Progress {
  public:
   Progress() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  // Called once per batch of frames; looks at the clock every 128 calls.
   void tick(std::uint64_t frames) {
-    if (!enabled_ || (frames & 0xFFFF) != 0) return;
+    if (!enabled_ || (++calls_ & 0x7F) != 0) return;
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(250)) return;
     last_ = now;
@@ -239,6 +243,7 @@ class Progress {
 
  private:
   bool enabled_;
+  std::uint64_t calls_ = 0;
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_, last_{};
 };
@@ -248,6 +253,36 @@ std::unique_ptr<MergedCapture> openCaptures(const std::vector<std::string>& path
   auto cap = MergedCapture::open(paths);
   if (!cap) throw UsageError{cap.error().toString()};
   return std::move(*cap);
+}
+
+// What the reading thread hands on for every frame: its key and, as far as it can tell ahead, its plan.
+template <int Sides>
+struct Decoded {
+  PacketKey key;
+  BasicPacketPlan<Sides> plan;
+};
+// Decodes a frame and plans it; makes the rules' decisions ahead only when the evaluation is the slower side.
+template <int Sides>
+struct DecodeAndPlan {
+  const BasicPlanner<Sides>* planner;
+  void operator()(const Frame& f, Decoded<Sides>& d, bool spare) const {
+    d.key = decodeFrame(f.linkType, f.data, f.capLen);
+    planner->plan(d.key, d.plan, spare);
+  }
+};
+template <int Sides>
+using DecodedCapture = ReadAhead<Decoded<Sides>, DecodeAndPlan<Sides>>;
+
+// Frames read, decoded and planned ahead of the evaluation (--threads 2, the default) or on the calling thread.
+template <int Sides>
+std::unique_ptr<DecodedCapture<Sides>> readAhead(const po::variables_map& vm, MergedCapture& cap,
+                                                 const BasicPlanner<Sides>& planner, bool copyBytes) {
+  const unsigned threads = vm["threads"].as<unsigned>();
+  if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
+  ReadAheadOptions o;
+  o.thread = threads == 2;
+  o.copyBytes = copyBytes;
+  return std::make_unique<DecodedCapture<Sides>>(cap, DecodeAndPlan<Sides>{&planner}, o);
 }
 
 int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
@@ -382,19 +417,23 @@ int cmdReplay(int argc, char** argv) {
   ReplayContext ctx;
   ctx.network = net.get();
   ctx.captureNames = paths;
-  Frame f;
   Progress progress;
   bool begun = false;
-  while (cap->next(f)) {
-    if (!begun) {
-      ctx.originNs = f.tsNs;
-      writer->begin(ctx);
-      begun = true;
+  const auto planner = ev.planner();
+  auto frames = readAhead<1>(vm, *cap, planner, false);
+  for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
+    for (const auto& [f, d] : batch) {
+      if (!begun) {
+        ctx.originNs = f.tsNs;
+        writer->begin(ctx);
+        begun = true;
+      }
+      Evaluator::Verdicts verdicts;
+      ev.evaluate(d.key, d.plan, f.tsNs, verdicts);
+      const PacketVerdict& v = verdicts[0];
+      stats.add(f, d.key, v);
+      writer->frame(f, d.key, v);
     }
-    const PacketKey k = decodeFrame(f.linkType, f.data, f.capLen);
-    const PacketVerdict v = ev.evaluate(k, f.tsNs);
-    stats.add(f, k, v);
-    writer->frame(f, k, v);
     progress.tick(stats.frames);
   }
   progress.done();
@@ -481,26 +520,29 @@ int cmdWhatIf(int argc, char** argv) {
   opt.keepEstablished = report.keepEstablished;
   std::unique_ptr<WhatIf> engine;
   std::unique_ptr<PcapWriter> affected;
-  Frame f;
   Progress progress;
-  while (cap->next(f)) {
-    if (!engine) {
-      report.originNs = f.tsNs;
-      if (vm.count("at")) opt.atNs = parseAt(vm["at"].as<std::string>(), f.tsNs);
-      report.atNs = opt.atNs;
-      engine = std::make_unique<WhatIf>(before, after, opt);
-      if (vm.count("write-affected")) {
-        auto w = PcapWriter::open(vm["write-affected"].as<std::string>(), f.linkType);
-        if (!w) throw UsageError{w.error().toString()};
-        affected = std::move(*w);
+  // Side 1 (after the change) is fixed unless the change applies at an instant (--at).
+  const BasicPlanner<2> planner(before, {before, vm.count("at") ? nullptr : after}, opt.eval);
+  auto frames = readAhead<2>(vm, *cap, planner, vm.count("write-affected") > 0);
+  for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
+    for (const auto& [f, d] : batch) {
+      if (!engine) {
+        report.originNs = f.tsNs;
+        if (vm.count("at")) opt.atNs = parseAt(vm["at"].as<std::string>(), f.tsNs);
+        report.atNs = opt.atNs;
+        engine = std::make_unique<WhatIf>(before, after, opt);
+        if (vm.count("write-affected")) {
+          auto w = PcapWriter::open(vm["write-affected"].as<std::string>(), f.linkType);
+          if (!w) throw UsageError{w.error().toString()};
+          affected = std::move(*w);
+        }
       }
-    }
-    const PacketKey k = decodeFrame(f.linkType, f.data, f.capLen);
-    const bool changed = engine->process(f, k);
-    report.stats.add(f, k, engine->lastBefore());
-    if (changed && affected) {
-      auto w = affected->write(f);
-      if (!w) throw UsageError{w.error().toString()};
+      const bool changed = engine->process(f, d.key, d.plan);
+      report.stats.add(f, d.key, engine->lastBefore());
+      if (changed && affected) {
+        auto w = affected->write(f);
+        if (!w) throw UsageError{w.error().toString()};
+      }
     }
     progress.tick(report.stats.frames);
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
@@ -462,6 +463,8 @@ bool Loader::parseEni(const json::object& o, const std::string& path, Eni& e) {
   if (e.id.empty()) return fail(member(path, "NetworkInterfaceId"), "missing (required)");
 
   std::vector<IpAddr> v4, v6;
+  // Duplicates are dropped keeping the first; a set, since converted benchmark ENIs carry thousands of addresses.
+  boost::unordered_flat_set<IpAddr, IpAddrHash> seen;
   auto add = [&](const json::object& from, const char* key, const std::string& at, Family family) {
     std::optional<std::string> text;
     if (!str(from, key, at, text)) return false;
@@ -470,7 +473,7 @@ bool Loader::parseEni(const json::object& o, const std::string& path, Eni& e) {
     const char* fam = family == Family::V4 ? "IPv4" : "IPv6";
     if (!a || a->family != family) return fail(member(at, key), quoted(*text) + " is not an " + fam + " address");
     auto& into = family == Family::V4 ? v4 : v6;
-    if (std::find(into.begin(), into.end(), *a) == into.end()) into.push_back(*a);
+    if (seen.insert(*a).second) into.push_back(*a);
     return true;
   };
   if (!add(o, "PrivateIpAddress", path, Family::V4)) return false;

@@ -58,11 +58,62 @@ typename BasicEvaluator<Sides>::FragKey BasicEvaluator<Sides>::fragKeyOf(const P
 
 template <int Sides>
 BasicEvaluator<Sides>::BasicEvaluator(std::array<std::shared_ptr<const Network>, Sides> networks, EvalOptions options)
-    : networks_(std::move(networks)), options_(options), tracker_(timeoutsOf(*networks_[0]), options.maxFlows) {}
+    : networks_(std::move(networks)),
+      options_(options),
+      planner_(networks_[0], {}, options),
+      tracker_(timeoutsOf(*networks_[0]), options.maxFlows) {}
+
+template <int Sides>
+BasicPlanner<Sides> BasicEvaluator<Sides>::planner(std::array<bool, Sides> changing) const {
+  std::array<std::shared_ptr<const Network>, Sides> fixed;
+  for (int s = 0; s < Sides; ++s)
+    if (!changing[s]) fixed[s] = networks_[s];
+  return BasicPlanner<Sides>(networks_[0], std::move(fixed), options_);
+}
+
+template <int Sides>
+void BasicPlanner<Sides>::plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const {
+  out.decided.fill(nullptr);
+  out.checkSrc = out.checkDst = false;
+  out.src = out.dst = -1;
+  if (key.status != DecodeStatus::Ok || (key.isFragment && !key.firstFragment)) return;
+  // src/dst identify the ENIs at both ends (also when only one end is checked: the other still counts
+  // as a peer for the intra-group policy); checkSrc/checkDst say which checks are made.
+  std::int32_t src = topology_->eniOf(key.src), dst = topology_->eniOf(key.dst);
+  switch (options_.mode) {
+    case DirectionMode::Auto:
+      out.checkSrc = src >= 0 && (options_.eni < 0 || src == options_.eni);
+      out.checkDst = dst >= 0 && (options_.eni < 0 || dst == options_.eni);
+      break;
+    case DirectionMode::Ingress:
+      dst = options_.eni;
+      out.checkDst = true;
+      break;
+    case DirectionMode::Egress:
+      src = options_.eni;
+      out.checkSrc = true;
+      break;
+  }
+  out.src = src;
+  out.dst = dst;
+  if (!decide) return;
+  const PacketFields f = fieldsOf(key);
+  const bool hairpin = out.checkSrc && out.checkDst && src == dst;
+  for (int s = 0; s < Sides; ++s) {
+    const Network* net = fixed_[s].get();
+    if (net == nullptr) continue;
+    auto& d = out.decisions[s];
+    if (out.checkSrc) d[0] = net->decide(static_cast<std::size_t>(src), Direction::Egress, f, dst);
+    if (out.checkDst && (!hairpin || d[0].verdict == Verdict::Accept))
+      d[1] = net->decide(static_cast<std::size_t>(dst), Direction::Ingress, f, src);
+    out.decided[s] = net;
+  }
+}
 
 template <int Sides>
 void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer,
-                                  std::int64_t tsNs, const std::array<bool, Sides>& need, Verdicts& out) {
+                                  std::int64_t tsNs, const std::array<bool, Sides>& need, const Plan& plan,
+                                  Verdicts& out) {
   bool srcIsA = true;
   const FlowKey fk =
       FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
@@ -75,7 +126,9 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
       v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s]);
       continue;
     }
-    const Decision dec = networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
+    const Decision dec = plan.decided[s] == networks_[s].get()
+                             ? plan.decisions[s][d == Direction::Egress ? 0 : 1]
+                             : networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
     if (slot != nullptr) {
       startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
@@ -87,7 +140,8 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
 }
 
 template <int Sides>
-void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, Verdicts& out) {
+void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, const Plan& plan,
+                                         Verdicts& out) {
   bool srcIsA = true;
   const FlowKey fk =
       FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
@@ -104,11 +158,12 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
       continue;
     }
     const Network& net = *networks_[s];
-    const Decision eg = net.decide(u, Direction::Egress, fieldsOf(key), eni);
+    const bool planned = plan.decided[s] == &net;
+    const Decision eg = planned ? plan.decisions[s][0] : net.decide(u, Direction::Egress, fieldsOf(key), eni);
     v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg);
     Decision last = eg;
     if (eg.verdict == Verdict::Accept) {
-      last = net.decide(u, Direction::Ingress, fieldsOf(key), eni);
+      last = planned ? plan.decisions[s][1] : net.decide(u, Direction::Ingress, fieldsOf(key), eni);
       v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
     }
     if (slot != nullptr) {
@@ -122,6 +177,13 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
 
 template <int Sides>
 void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out) {
+  Plan plan;
+  planner_.plan(key, plan, false);
+  evaluate(key, plan, tsNs, out);
+}
+
+template <int Sides>
+void BasicEvaluator<Sides>::evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out) {
   out = Verdicts{};
   if (key.status != DecodeStatus::Ok) {
     for (PacketVerdict& v : out) v.reason = key.status == DecodeStatus::NotIp ? Reason::NotIp : Reason::Undecodable;
@@ -137,36 +199,19 @@ void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Ve
     return;
   }
 
-  // src/dst identify the ENIs at both ends (also when only one end is checked: the other still counts
-  // as a peer for the intra-group policy); checkSrc/checkDst say which checks are made.
-  const Network& topology = *networks_[0];
-  std::int32_t src = topology.eniOf(key.src), dst = topology.eniOf(key.dst);
-  bool checkSrc = false, checkDst = false;
-  switch (options_.mode) {
-    case DirectionMode::Auto:
-      checkSrc = src >= 0 && (options_.eni < 0 || src == options_.eni);
-      checkDst = dst >= 0 && (options_.eni < 0 || dst == options_.eni);
-      break;
-    case DirectionMode::Ingress:
-      dst = options_.eni;
-      checkDst = true;
-      break;
-    case DirectionMode::Egress:
-      src = options_.eni;
-      checkSrc = true;
-      break;
-  }
+  const std::int32_t src = plan.src, dst = plan.dst;
+  const bool checkSrc = plan.checkSrc, checkDst = plan.checkDst;
   if (!checkSrc && !checkDst) {
     for (PacketVerdict& v : out) v.reason = Reason::Unmodeled;
     return;
   }
 
   if (checkSrc && checkDst && src == dst) {
-    checkHairpin(src, key, tsNs, out);
+    checkHairpin(src, key, tsNs, plan, out);
   } else {
     std::array<bool, Sides> need;
     need.fill(true);
-    if (checkSrc) check(src, Direction::Egress, key, dst, tsNs, need, out);
+    if (checkSrc) check(src, Direction::Egress, key, dst, tsNs, need, plan, out);
     if (checkDst) {
       // A packet dropped at the sender's egress never reaches the receiver: no check, state untouched.
       bool any = false;
@@ -174,7 +219,7 @@ void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Ve
         need[s] = out[s].checkCount == 0 || out[s].checks[0].verdict == Verdict::Accept;
         any = any || need[s];
       }
-      if (any) check(dst, Direction::Ingress, key, src, tsNs, need, out);
+      if (any) check(dst, Direction::Ingress, key, src, tsNs, need, plan, out);
     }
   }
   for (PacketVerdict& v : out) {
@@ -227,6 +272,8 @@ std::size_t BasicEvaluator<Sides>::replaceNetwork(int side, std::shared_ptr<cons
   return cut;
 }
 
+template class BasicPlanner<1>;
+template class BasicPlanner<2>;
 template class BasicEvaluator<1>;
 template class BasicEvaluator<2>;
 

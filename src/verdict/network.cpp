@@ -96,7 +96,12 @@ Network::Network(Model model) : model_(std::move(model)) {
   tables_.resize(model_.enis.size());
   for (std::size_t i = 0; i < model_.enis.size(); ++i) {
     const Eni& eni = model_.enis[i];
-    for (const IpAddr& a : eni.addresses) addrToEni_.emplace(a, static_cast<std::int32_t>(i));
+    for (const IpAddr& a : eni.addresses) {
+      if (a.isV4())
+        v4ToEni_.emplace(a.v4Value(), static_cast<std::int32_t>(i));
+      else
+        v6ToEni_.emplace(a, static_cast<std::int32_t>(i));
+    }
     EniTable& t = tables_[i];
     for (Direction d : {Direction::Ingress, Direction::Egress}) {
       DirTable& dt = t.dir[dirIndex(d)];
@@ -126,8 +131,12 @@ Network::Network(Model model) : model_(std::move(model)) {
 }
 
 std::int32_t Network::eniOf(const IpAddr& a) const {
-  auto it = addrToEni_.find(a);
-  return it == addrToEni_.end() ? -1 : it->second;
+  if (a.isV4()) {
+    auto it = v4ToEni_.find(a.v4Value());
+    return it == v4ToEni_.end() ? -1 : it->second;
+  }
+  auto it = v6ToEni_.find(a);
+  return it == v6ToEni_.end() ? -1 : it->second;
 }
 
 std::int32_t Network::eniById(std::string_view id) const {

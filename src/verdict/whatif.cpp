@@ -30,13 +30,19 @@ SideDecision WhatIf::describe(int side, const PacketVerdict& v) const {
 }
 
 bool WhatIf::process(const Frame& frame, const PacketKey& key) {
+  BasicPacketPlan<2> plan;
+  evaluator_.planner({false, true}).plan(key, plan, false);
+  return process(frame, key, plan);
+}
+
+bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan) {
   ++totals_.frames;
   if (pending_ && frame.tsNs >= *options_.atNs) {
     totals_.flowsCutAtInstant +=
         evaluator_.replaceNetwork(1, std::move(pending_), *options_.atNs, options_.keepEstablished);
     pending_.reset();
   }
-  evaluator_.evaluate(key, frame.tsNs, last_);
+  evaluator_.evaluate(key, plan, frame.tsNs, last_);
   if (last_[0].verdict == last_[1].verdict) return false;
 
   ++totals_.changedPackets;

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <stdexcept>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,6 +15,7 @@
 
 #include "../decode/frame_builder.h"
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/read_ahead.h"
 #include "sgsim/report/pcap_writer.h"
 
 namespace sgsim {
@@ -423,6 +427,149 @@ TEST(PcapWriter, UnclosedWriterLeavesNothingAndErrorsNameThePath) {
   auto bad = PcapWriter::open(unwritable, 1);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().where, unwritable);
+}
+
+// ---- Reading ahead on a second thread (capture/read_ahead.h): the evaluation must see exactly the frames, in
+// exactly the order, and end with exactly the errors that reading the capture directly gives.
+
+struct Seen {
+  std::uint64_t number = 0;
+  std::uint32_t sum = 0;  // of the frame's bytes, computed by prepare while they are valid
+  bool spare = false;
+};
+std::uint32_t byteSum(const std::uint8_t* p, std::uint32_t n) {
+  std::uint32_t s = 0;
+  for (std::uint32_t i = 0; i < n; ++i) s = s * 31 + p[i];
+  return s;
+}
+struct Summing {
+  void operator()(const Frame& f, Seen& s, bool spare) const {
+    s.number = f.number;
+    s.sum = byteSum(f.data, f.capLen);
+    s.spare = spare;
+  }
+};
+
+// Two files (merged by time) of 700 frames each, the second cut inside its last record.
+std::vector<std::string> aheadCaptures(const TempDir& dir) {
+  std::vector<Record> a, b;
+  for (int i = 0; i < 700; ++i) {
+    a.push_back({kT0 + 2 * i, ethernetFrame(static_cast<std::uint16_t>(i), 1)});
+    b.push_back({kT0 + 2 * i + 1, ethernetFrame(static_cast<std::uint16_t>(i), 2)});
+  }
+  writeFile(dir.file("a.pcap"), classicPcap(false, true, 1, a));
+  Bytes cut = classicPcap(false, true, 1, b);
+  cut.resize(cut.size() - 5);
+  writeFile(dir.file("b.pcap"), cut);
+  return {dir.file("a.pcap"), dir.file("b.pcap")};
+}
+
+TEST(ReadAhead, DeliversTheReadersFramesInOrderWithItsErrors) {
+  TempDir dir;
+  const auto paths = aheadCaptures(dir);
+  std::vector<Frame> want;
+  std::vector<Bytes> wantBytes;
+  std::vector<Error> wantErrors;
+  {
+    auto direct = MergedCapture::open(paths);
+    ASSERT_TRUE(direct);
+    Frame f;
+    while ((*direct)->next(f)) {
+      want.push_back(f);
+      wantBytes.emplace_back(f.data, f.data + f.capLen);
+    }
+    wantErrors = (*direct)->errors();
+  }
+  ASSERT_EQ(want.size(), 1399u);
+  ASSERT_EQ(wantErrors.size(), 1u);
+
+  for (bool thread : {false, true})
+    for (bool copy : {false, true})
+      for (std::size_t batch : {1, 7, 512})
+        for (std::size_t depth : {2, 5}) {
+          SCOPED_TRACE(testing::Message() << "thread " << thread << " copy " << copy << " batch " << batch
+                                          << " depth " << depth);
+          auto merged = MergedCapture::open(paths);
+          ASSERT_TRUE(merged);
+          std::size_t i = 0;
+          {
+            ReadAhead<Seen, Summing> ahead(**merged, Summing{}, {thread, copy, batch, depth});
+            for (auto got = ahead.next(); !got.empty(); got = ahead.next()) {
+              EXPECT_LE(got.size(), batch);
+              for (const auto& [f, seen] : got) {
+                ASSERT_LT(i, want.size());
+                EXPECT_EQ(f.number, want[i].number);
+                EXPECT_EQ(f.fileIndex, want[i].fileIndex);
+                EXPECT_EQ(f.tsNs, want[i].tsNs);
+                EXPECT_EQ(f.capLen, want[i].capLen);
+                EXPECT_EQ(seen.number, want[i].number);
+                EXPECT_EQ(seen.sum, byteSum(wantBytes[i].data(), want[i].capLen));
+                if (copy) {
+                  ASSERT_NE(f.data, nullptr);
+                  EXPECT_EQ(Bytes(f.data, f.data + f.capLen), wantBytes[i]);
+                } else {
+                  EXPECT_EQ(f.data, nullptr);  // the reader's buffer is gone by now: never handed on
+                }
+                if (!thread) EXPECT_FALSE(seen.spare);
+                ++i;
+              }
+            }
+            EXPECT_TRUE(ahead.next().empty());  // stays at the end
+          }
+          EXPECT_EQ(i, want.size());
+          ASSERT_EQ((*merged)->errors().size(), 1u);
+          EXPECT_EQ((*merged)->errors()[0].toString(), wantErrors[0].toString());
+        }
+}
+
+TEST(ReadAhead, ConsumerThatStopsEarlyEndsTheReader) {
+  TempDir dir;
+  const auto paths = aheadCaptures(dir);
+  for (int stopAfter : {0, 1, 3}) {
+    auto merged = MergedCapture::open(paths);
+    ASSERT_TRUE(merged);
+    ReadAhead<Seen, Summing> ahead(**merged, Summing{}, {true, false, 16, 3});
+    for (int i = 0; i < stopAfter; ++i) EXPECT_FALSE(ahead.next().empty());
+    // leaving the scope must stop and join the producer, blocked on a full ring or not
+  }
+}
+
+TEST(ReadAhead, AnExceptionWhilePreparingReachesTheConsumerAfterTheFramesBeforeIt) {
+  TempDir dir;
+  const auto paths = aheadCaptures(dir);
+  struct Throwing {
+    void operator()(const Frame& f, Seen& s, bool) const {
+      if (f.fileIndex == 1 && f.number == 300) throw std::runtime_error("prepare failed");
+      s.number = f.number;
+    }
+  };
+  for (bool thread : {false, true}) {
+    auto merged = MergedCapture::open(paths);
+    ASSERT_TRUE(merged);
+    ReadAhead<Seen, Throwing> ahead(**merged, Throwing{}, {thread, false, 64, 4});
+    std::size_t delivered = 0;
+    EXPECT_THROW(
+        {
+          for (auto got = ahead.next(); !got.empty(); got = ahead.next()) delivered += got.size();
+        },
+        std::runtime_error);
+    // Frames of whole batches before the failing one were delivered, in order, none after it.
+    EXPECT_EQ(delivered, 599u / 64 * 64);  // b.pcap frame 300 is the 600th frame of the merge
+  }
+}
+
+TEST(ReadAhead, TellsThePreparationWhenTheConsumerIsBehind) {
+  TempDir dir;
+  const auto paths = aheadCaptures(dir);
+  auto merged = MergedCapture::open(paths);
+  ASSERT_TRUE(merged);
+  ReadAhead<Seen, Summing> ahead(**merged, Summing{}, {true, false, 8, 4});
+  int spare = 0;
+  for (auto got = ahead.next(); !got.empty(); got = ahead.next()) {
+    for (const auto& item : got) spare += item.extra.spare;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // a slow consumer
+  }
+  EXPECT_GT(spare, 0);
 }
 
 }  // namespace

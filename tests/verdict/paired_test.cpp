@@ -92,7 +92,16 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
     const bool keep = round % 2 == 0;
     EvalOptions opt;
     if (round % 5 == 4) opt.eni = 1;  // --host restricting to one ENI
+    if (round % 7 == 6) {             // --direction ingress|egress at one ENI
+      opt.mode = round % 2 ? DirectionMode::Ingress : DirectionMode::Egress;
+      opt.eni = round % 3;
+    }
     BasicEvaluator<2> paired({nb, at ? nb : na}, opt);
+    // The same, fed with plans made ahead (as the reading thread makes them), the rules' decisions included for
+    // a random half of the packets. Its planner takes side 1 as fixed even with --at: after the switch the
+    // evaluator must notice that side 1's table is no longer the one the plan was made with.
+    BasicEvaluator<2> planned({nb, at ? nb : na}, opt);
+    const BasicPlanner<2> planner = planned.planner();
     Evaluator one(nb, opt);
     Evaluator two(at ? nb : na, opt);
     std::vector<PacketKey> sent;
@@ -103,6 +112,7 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
       now += sec(pick(4) == 0 ? pick(40) : 0.01 * pick(100));
       if (at && !switched && now >= switchAt) {
         EXPECT_EQ(paired.replaceNetwork(1, na, switchAt, keep), two.replaceNetwork(na, switchAt, keep));
+        planned.replaceNetwork(1, na, switchAt, keep);
         switched = true;
       }
       PacketKey p;
@@ -128,6 +138,12 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
       stateful += got[1].reason == Reason::Established || got[1].reason == Reason::Blocked;
       expectSame(got[0], one.evaluate(p, now), 0, k);
       expectSame(got[1], two.evaluate(p, now), 1, k);
+      BasicPacketPlan<2> plan;
+      planner.plan(p, plan, pick(2) == 0);
+      BasicEvaluator<2>::Verdicts viaPlan;
+      planned.evaluate(p, plan, now, viaPlan);
+      expectSame(viaPlan[0], got[0], 0, k);
+      expectSame(viaPlan[1], got[1], 1, k);
       if (::testing::Test::HasFatalFailure()) return;
     }
   }

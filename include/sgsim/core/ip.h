@@ -4,6 +4,7 @@
 // that one comparison covers both families; the family always takes part.
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,14 @@ struct IpAddr {
 
   auto operator<=>(const IpAddr&) const = default;
   bool operator==(const IpAddr&) const = default;
+};
+
+// For hash maps keyed by address (boost::unordered mixes the result further).
+struct IpAddrHash {
+  std::size_t operator()(const IpAddr& a) const noexcept {
+    return static_cast<std::size_t>((a.lo * 0x9e3779b97f4a7c15ULL) ^ (a.hi * 0xc2b2ae3d27d4eb4fULL) ^
+                                    static_cast<std::uint64_t>(a.family));
+  }
 };
 
 struct Cidr {

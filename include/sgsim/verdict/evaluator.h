@@ -51,6 +51,38 @@ struct EvalOptions {
   std::size_t maxFlows = 4'000'000;
 };
 
+// What can be known about a packet before its turn in the capture: the modeled ENIs it touches and, when
+// asked, each fixed side's stateless decisions for its checks. Everything here is a pure function of the
+// packet and immutable snapshots, so a reading thread may compute it ahead of the evaluation
+// (capture/read_ahead.h); the evaluator uses a decision only when the flow table does not already decide the
+// packet, and only for a side whose table is still the one the plan was made with.
+template <int Sides>
+struct BasicPacketPlan {
+  std::int32_t src = -1, dst = -1;  // ENIs at both ends (also when only one is checked: the other is the peer)
+  bool checkSrc = false, checkDst = false;
+  // decided[s]: the Network whose decisions are in decisions[s] (nullptr: none made). decisions[s][0] is the
+  // egress check at src, [1] the ingress check at dst; for a packet from an ENI to itself, [1] is made only
+  // when [0] accepts.
+  std::array<const Network*, Sides> decided{};
+  std::array<std::array<Decision, 2>, Sides> decisions{};
+};
+
+// Makes plans. Immutable after construction; plan() may run on any thread. fixed[s] is side s's table when it
+// stays the same for the whole run, else nullptr (then no decision is made ahead for that side).
+template <int Sides>
+class BasicPlanner {
+ public:
+  BasicPlanner(std::shared_ptr<const Network> topology, std::array<std::shared_ptr<const Network>, Sides> fixed,
+               EvalOptions options)
+      : topology_(std::move(topology)), fixed_(std::move(fixed)), options_(options) {}
+  void plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const;
+
+ private:
+  std::shared_ptr<const Network> topology_;
+  std::array<std::shared_ptr<const Network>, Sides> fixed_;
+  EvalOptions options_;
+};
+
 // Sides = 1: one rule table (replay, explain). Sides = 2: the tables before and after a change (whatif), each
 // with its own connection state, evaluated together so that a packet costs one probe of the flow table.
 template <int Sides>
@@ -62,8 +94,15 @@ class BasicEvaluator {
   BasicEvaluator(std::shared_ptr<const Network> network, EvalOptions options) requires(Sides == 1)
       : BasicEvaluator(std::array<std::shared_ptr<const Network>, 1>{std::move(network)}, options) {}
 
+  using Plan = BasicPacketPlan<Sides>;
+
   // Every side's verdict on one packet. All sides share the ENIs (a request never adds or removes one).
   void evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out);
+  // The same with a plan made ahead by a planner of this evaluator's (planner()).
+  void evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out);
+  // A planner for this run: its topology and options, and every side's current table as fixed unless
+  // `changing[s]` (a side that replaceNetwork will change).
+  BasicPlanner<Sides> planner(std::array<bool, Sides> changing = {}) const;
   PacketVerdict evaluate(const PacketKey& key, std::int64_t tsNs) requires(Sides == 1) {
     Verdicts out;
     evaluate(key, tsNs, out);
@@ -102,18 +141,21 @@ class BasicEvaluator {
   // The check at one ENI in one direction, made for the sides in `need`: one probe of the flow table, then per
   // side either the live entry's fate or a decision by that side's rules, remembered as a new flow.
   void check(std::int32_t eni, Direction d, const PacketKey& key, std::int32_t peer, std::int64_t tsNs,
-             const std::array<bool, Sides>& need, Verdicts& out);
-  void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, Verdicts& out);
+             const std::array<bool, Sides>& need, const Plan& plan, Verdicts& out);
+  void checkHairpin(std::int32_t eni, const PacketKey& key, std::int64_t tsNs, const Plan& plan, Verdicts& out);
   bool redecideDrops(const Network& net, const FlowKey& k, const FlowOrigin& o) const;
 
   std::array<std::shared_ptr<const Network>, Sides> networks_;
   EvalOptions options_;
+  BasicPlanner<Sides> planner_;  // for evaluate() without a plan: decides nothing ahead
   BasicConnTracker<Sides> tracker_;
   boost::unordered_flat_map<FragKey, FragEntry, FragKeyHash> frags_;
   std::size_t nextFragSweep_ = 1024;
 };
 
 using Evaluator = BasicEvaluator<1>;
+extern template class BasicPlanner<1>;
+extern template class BasicPlanner<2>;
 extern template class BasicEvaluator<1>;
 extern template class BasicEvaluator<2>;
 

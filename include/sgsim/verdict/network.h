@@ -55,13 +55,6 @@ struct PacketFields {  // the parts of a packet a rule looks at, in the packet's
   std::uint16_t sport = 0, dport = 0;
 };
 
-struct IpAddrHash {
-  std::size_t operator()(const IpAddr& a) const noexcept {
-    return static_cast<std::size_t>((a.lo * 0x9e3779b97f4a7c15ULL) ^ (a.hi * 0xc2b2ae3d27d4eb4fULL) ^
-                                    static_cast<std::uint64_t>(a.family));
-  }
-};
-
 class Network {
  public:
   explicit Network(Model model);
@@ -102,7 +95,9 @@ class Network {
 
   Model model_;
   std::vector<EniTable> tables_;
-  boost::unordered_flat_map<IpAddr, std::int32_t, IpAddrHash> addrToEni_;
+  // Addresses to ENI index, IPv4 keyed by its 32-bit value (every packet looks up both of its addresses).
+  boost::unordered_flat_map<std::uint32_t, std::int32_t> v4ToEni_;
+  boost::unordered_flat_map<IpAddr, std::int32_t, IpAddrHash> v6ToEni_;
 };
 
 // Flattens one rule into classifier boxes for ENI `eniIndex` (group peers → member addresses, prefix

@@ -60,6 +60,8 @@ class WhatIf {
 
   // Evaluates one frame under both tables. Returns true when its verdict differs.
   bool process(const Frame& frame, const PacketKey& key);
+  // The same with a plan made ahead (BasicPlanner<2> over before and, unless --at, after).
+  bool process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan);
   // Flows ranked by impact (bytes, then packets, then first time).
   std::vector<ChangedFlow> ranked() const;
   const WhatIfTotals& totals() const { return totals_; }

@@ -1,0 +1,181 @@
+#pragma once
+// Reading a capture ahead of its consumer, on a second thread.
+//
+// Why: reading a capture through libpcap costs about as much as `tcpdump -r FILE -w /dev/null` (the yardstick
+// of issue 4), and evaluating the packets costs about as much again. With a producer thread that reads frames
+// in batches and prepares each one (the command line decodes it there), reading and evaluating overlap, and a
+// whole run takes about the longer of the two instead of their sum.
+// How: a ring of `depth` batches of up to `batchSize` frames. The producer fills a free batch and publishes it;
+// next() hands the consumer the oldest published batch, which stays valid until the following call. A mutex and
+// a condition variable guard two counters (batches produced, batches released): one lock per batch, not per
+// frame. Frames keep their order. The bytes of a frame are copied into the batch only when asked (copyBytes,
+// e.g. to write the frame out again); otherwise frame.data is null.
+// Threads: the capture is touched only by the producer until next() has returned an empty batch (the producer
+// has then ended and been joined), after which the capture's errors() may be read. An exception thrown while
+// reading or preparing is rethrown by next(). The destructor stops and joins the producer.
+// With thread = false the same batches are filled on the calling thread (--threads 1).
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "sgsim/capture/capture_reader.h"
+
+namespace sgsim {
+
+template <class Extra>
+struct AheadFrame {
+  Frame frame;
+  Extra extra;
+};
+
+struct ReadAheadOptions {
+  bool thread = true;
+  bool copyBytes = false;
+  std::size_t batchSize = 512;
+  std::size_t depth = 4;
+};
+
+// Prepare: void(const Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
+// are valid. `spare` is true when at least half the ring is waiting for the consumer: the consumer is the
+// slower side, and work done here ahead of it is free (always false without a thread).
+template <class Extra, class Prepare>
+class ReadAhead {
+ public:
+  ReadAhead(MergedCapture& capture, Prepare prepare, ReadAheadOptions options)
+      : capture_(capture), prepare_(std::move(prepare)), options_(options) {
+    if (options_.batchSize == 0) options_.batchSize = 1;
+    if (options_.depth < 2) options_.depth = 2;
+    batches_.resize(options_.thread ? options_.depth : 1);
+    for (Batch& b : batches_) b.items.resize(options_.batchSize);
+    if (options_.thread) thread_ = std::thread([this] { run(); });
+  }
+  ~ReadAhead() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // The next batch of frames in capture order; empty at the end. Valid until the next call.
+  std::span<const AheadFrame<Extra>> next() {
+    if (!options_.thread) {
+      Batch& b = batches_[0];
+      if (!ended_)
+        ended_ = !fill(b, false);
+      else
+        b.count = 0;
+      return {b.items.data(), b.count};
+    }
+    std::unique_lock lock(mutex_);
+    if (holding_) {
+      ++released_;
+      holding_ = false;
+      changed_.notify_all();
+    }
+    changed_.wait(lock, [this] { return produced_ > released_ || done_; });
+    if (produced_ > released_) {
+      holding_ = true;
+      const Batch& b = batches_[released_ % batches_.size()];
+      return {b.items.data(), b.count};
+    }
+    lock.unlock();
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    return {};
+  }
+
+ private:
+  struct Batch {
+    std::vector<AheadFrame<Extra>> items;
+    std::vector<std::uint8_t> bytes;
+    std::size_t count = 0;
+  };
+
+  // Fills b with up to batchSize frames; false when the capture has ended (b may still hold frames).
+  bool fill(Batch& b, bool spare) {
+    b.count = 0;
+    b.bytes.clear();
+    bool more = true;
+    while (b.count < options_.batchSize) {
+      AheadFrame<Extra>& item = b.items[b.count];
+      if (!capture_.next(item.frame)) {
+        more = false;
+        break;
+      }
+      prepare_(item.frame, item.extra, spare);
+      if (options_.copyBytes) {
+        // An offset for now: the arena may move while the batch fills.
+        const std::size_t at = b.bytes.size();
+        b.bytes.insert(b.bytes.end(), item.frame.data, item.frame.data + item.frame.capLen);
+        item.frame.data = reinterpret_cast<const std::uint8_t*>(at);
+      } else {
+        item.frame.data = nullptr;
+      }
+      ++b.count;
+    }
+    if (options_.copyBytes)
+      for (std::size_t i = 0; i < b.count; ++i)
+        b.items[i].frame.data = b.bytes.data() + reinterpret_cast<std::uintptr_t>(b.items[i].frame.data);
+    return more;
+  }
+
+  void run() {
+    try {
+      for (;;) {
+        std::size_t slot = 0;
+        bool spare = false;
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [this] { return stop_ || produced_ - released_ < batches_.size(); });
+          if (stop_) return;
+          slot = produced_ % batches_.size();
+          spare = produced_ - released_ >= batches_.size() / 2;
+        }
+        Batch& b = batches_[slot];
+        const bool more = fill(b, spare);
+        {
+          std::lock_guard lock(mutex_);
+          if (b.count > 0) ++produced_;
+          if (!more) done_ = true;
+        }
+        changed_.notify_all();
+        if (!more) return;
+      }
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        error_ = std::current_exception();
+        done_ = true;
+      }
+      changed_.notify_all();
+    }
+  }
+
+  MergedCapture& capture_;
+  Prepare prepare_;
+  ReadAheadOptions options_;
+  std::vector<Batch> batches_;
+  bool ended_ = false;  // thread = false only
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::uint64_t produced_ = 0;  // batches published by the producer
+  std::uint64_t released_ = 0;  // batches the consumer has finished with
+  bool holding_ = false;        // the consumer holds batch released_
+  bool done_ = false;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+}  // namespace sgsim
