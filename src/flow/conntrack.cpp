@@ -1,6 +1,11 @@
 #include "sgsim/flow/conntrack.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
 #include <tuple>
 
 namespace sgsim {
@@ -10,10 +15,6 @@ constexpr std::int64_t kNsPerSec = 1'000'000'000;
 constexpr std::uint8_t kFin = 0x01;
 constexpr std::uint8_t kRst = 0x04;
 
-inline std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  return h;
-}
 }  // namespace
 
 FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
@@ -34,21 +35,80 @@ FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, 
   return k;
 }
 
-std::size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
-  std::uint64_t h = (static_cast<std::uint64_t>(k.eni) << 40) ^ (static_cast<std::uint64_t>(k.proto) << 32) ^
-                    (static_cast<std::uint64_t>(k.pa) << 16) ^ k.pb;
-  h = mix(h, k.alo);
-  h = mix(h, k.blo);
-  if (k.family == Family::V6) {
-    h = mix(h, k.ahi);
-    h = mix(h, k.bhi);
-  }
-  return static_cast<std::size_t>(h);
+template <int Sides>
+BasicConnTracker<Sides>::BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
+    : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {
+  rehash(capacityFor(std::min(sweepAt_, maxFlows_)));
 }
 
 template <int Sides>
-BasicConnTracker<Sides>::BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
-    : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {}
+BasicConnTracker<Sides>::BasicConnTracker(const BasicConnTracker& o)
+    : timeouts_(o.timeouts_), maxFlows_(o.maxFlows_), capHits_(o.capHits_), sweepAt_(o.sweepAt_) {
+  rehash(o.capacity());
+  std::memcpy(ctrl_.get(), o.ctrl_.get(), capacity() + kGroup);
+  for (std::size_t i = 0; i <= mask_; ++i)
+    if (ctrl_[i] != 0) entries_[i] = o.entries_[i];
+  size_ = o.size_;
+}
+
+template <int Sides>
+void BasicConnTracker<Sides>::swap(BasicConnTracker& o) noexcept {
+  using std::swap;
+  swap(timeouts_, o.timeouts_);
+  swap(maxFlows_, o.maxFlows_);
+  swap(capHits_, o.capHits_);
+  swap(sweepAt_, o.sweepAt_);
+  swap(size_, o.size_);
+  swap(mask_, o.mask_);
+  swap(shift_, o.shift_);
+  swap(ctrl_, o.ctrl_);
+  swap(entries_, o.entries_);
+}
+
+template <int Sides>
+std::size_t BasicConnTracker<Sides>::capacityFor(std::size_t entries) {
+  std::size_t c = kMinCapacity;
+  while (c * kLoadNum < entries * kLoadDen) c *= 2;
+  return c;
+}
+
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// The slot array: 64-byte aligned (a 96-byte slot never spans three cache lines); from 2 MiB on, aligned to and
+// advised as transparent huge pages, because lookups land on random slots and with 4 KiB pages nearly each one
+// also misses the TLB (a 100,000-flow table is ~6,000 pages), which software prefetching does not hide.
+void* allocateSlots(std::size_t bytes) {
+  if (bytes < kHugePage) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p != nullptr) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+  return p;
+}
+}  // namespace
+
+// Moves every entry into new arrays of `capacity` slots (a power of two that holds them within the load factor).
+// calloc and a bare allocation leave the pages the table has not written yet out of the resident set.
+template <int Sides>
+void BasicConnTracker<Sides>::rehash(std::size_t capacity) {
+  std::unique_ptr<std::uint8_t[], Free> ctrl(static_cast<std::uint8_t*>(std::calloc(capacity + kGroup, 1)));
+  // 64-byte aligned, so that a 96-byte slot never spans three cache lines.
+  std::unique_ptr<Entry[], Free> entries(static_cast<Entry*>(allocateSlots(capacity * sizeof(Entry))));
+  if (!ctrl || !entries) throw std::bad_alloc();
+  const std::size_t mask = capacity - 1;
+  const unsigned shift = 64 - static_cast<unsigned>(std::countr_zero(capacity));
+  std::swap(ctrl, ctrl_);
+  std::swap(entries, entries_);
+  const std::size_t oldCapacity = mask_ + 1;
+  mask_ = mask;
+  shift_ = shift;
+  for (std::size_t i = 0; ctrl && i < oldCapacity; ++i) {
+    if (ctrl[i] == 0) continue;
+    std::size_t j = hashOf(entries[i].key) >> shift;
+    while (ctrl_[j] != 0) j = (j + 1) & mask;
+    setCtrl(j, ctrl[i]);
+    entries_[j] = entries[i];
+  }
+}
 
 template <int Sides>
 std::int64_t BasicConnTracker<Sides>::timeoutNs(const FlowEntry& e, const FlowKey& key) const {
@@ -75,47 +135,71 @@ bool BasicConnTracker<Sides>::anyLive(const FlowSlot<Sides>& slot, const FlowKey
 }
 
 template <int Sides>
-FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) {
-  auto it = map_.find(key);
-  if (it == map_.end() || !live(it->second.side[side], key, nowNs)) return nullptr;
-  return &it->second.side[side];
+typename BasicConnTracker<Sides>::Entry* BasicConnTracker<Sides>::find(const FlowKey& key, std::size_t hash) const {
+  const std::uint8_t tag = tagOf(hash);
+  for (std::size_t i = hash >> shift_;; i = (i + kGroup) & mask_) {
+    const std::uint64_t w = ctrlWord(i);
+    for (std::uint64_t m = matchBytes(w, tag); m != 0; m &= m - 1) {
+      Entry& e = entries_[(i + static_cast<std::size_t>(std::countr_zero(m)) / 8) & mask_];
+      if (e.key == key) return &e;
+    }
+    if ((~w & kMsb) != 0) return nullptr;
+  }
 }
 
+template <int Sides>
+FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) {
+  Entry* e = find(key, hashOf(key));
+  if (e == nullptr || !live(e->slot.side[side], key, nowNs)) return nullptr;
+  return &e->slot.side[side];
+}
+
+// Backward-shift deletion: every entry after the hole in its run that may sit earlier (its home slot is not
+// between the hole and where it is) moves back into the hole, so no probe sequence is broken and no tombstone
+// is left behind.
+template <int Sides>
+void BasicConnTracker<Sides>::eraseAt(std::size_t hole) {
+  for (std::size_t j = (hole + 1) & mask_; ctrl_[j] != 0; j = (j + 1) & mask_) {
+    const std::size_t home = hashOf(entries_[j].key) >> shift_;
+    if (((j - home) & mask_) >= ((j - hole) & mask_)) {
+      setCtrl(hole, ctrl_[j]);
+      entries_[hole] = entries_[j];
+      hole = j;
+    }
+  }
+  setCtrl(hole, 0);
+  --size_;
+}
+
+// Erases every slot with no live side. The scan starts just after an empty slot (there is one: the load factor
+// is below 1), so no run of entries wraps past its end, and entries only ever shift back into the slot being
+// looked at (looked at again) or into slots not reached yet.
 template <int Sides>
 void BasicConnTracker<Sides>::sweep(std::int64_t nowNs) {
-  boost::unordered::erase_if(map_, [&](const auto& kv) { return !anyLive(kv.second, kv.first, nowNs); });
-}
-
-template <int Sides>
-FlowSlot<Sides>* BasicConnTracker<Sides>::acquire(const FlowKey& key, std::int64_t nowNs) {
-  // Fast path: below the sweep threshold, one probe finds or inserts.
-  if (map_.size() < sweepAt_ && map_.size() < maxFlows_) return &map_.try_emplace(key).first->second;
-  return insertSlow(key, nowNs);
-}
-
-template <int Sides>
-FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::int64_t nowNs) {
-  auto it = map_.find(key);
-  if (it != map_.end()) return &it->second;
-  sweep(nowNs);
-  const std::size_t after = map_.size();
-  // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
-  // two live ones, so its size follows the live flows. Erasing wears down the flat map's load budget
-  // (max_load), and a map that runs out of it rehashes to a doubled capacity: when the budget left is short of
-  // that room, rebuild the map with the live entries only, sized for the room.
-  const std::size_t room = after + after / 2 + 1024;
-  if (map_.max_load() < room) {
-    Map fresh;
-    fresh.reserve(room);
-    for (const auto& kv : map_) fresh.emplace(kv.first, kv.second);
-    map_.swap(fresh);
+  std::size_t i = 0;
+  while (ctrl_[i] != 0) ++i;
+  for (std::size_t n = 0; n <= mask_; ++n) {
+    i = (i + 1) & mask_;
+    while (ctrl_[i] != 0 && !anyLive(entries_[i].slot, entries_[i].key, nowNs)) eraseAt(i);
   }
-  sweepAt_ = room;
+}
+
+template <int Sides>
+FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::size_t hash, std::int64_t nowNs) {
+  if (Entry* e = find(key, hash)) return &e->slot;
+  sweep(nowNs);
+  const std::size_t after = size_;
+  // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
+  // two live ones, so its size follows the live flows. The capacity doubles when that many entries would exceed
+  // the load factor, and never shrinks: at a steady number of live flows it stays the same for good.
+  sweepAt_ = after + after / 2 + 1024;
+  const std::size_t most = std::min(sweepAt_, maxFlows_);
+  if (most * kLoadDen > capacity() * kLoadNum) rehash(capacityFor(most));
   if (after >= maxFlows_) {
     ++capHits_;
     return nullptr;
   }
-  return &map_.try_emplace(key).first->second;
+  return findOrInsert(key, hash);
 }
 
 template <int Sides>

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
 namespace sgsim {
 namespace {
 
@@ -130,6 +136,311 @@ TEST(ConnTracker, CapRefusesNewFlowsOnlyWhileAllAreAlive) {
   EXPECT_EQ(ct.capHits(), 1u);
   EXPECT_TRUE(ct.live(ct.acquire(k1, 2 * kSec)->side[0], k1, 2 * kSec));  // existing flows still found when full
   EXPECT_NE(start(ct, k3, 60 * kSec), nullptr);                           // the first two expired and were swept
+}
+
+// ---- The table against a trivial oracle -------------------------------------------------------------------------
+//
+// RefTracker keeps every key it has ever seen in a std::unordered_map and never sweeps. Its rules are written from
+// the contract, not from the implementation: an entry is alive while now − last ≤ its timeout; acquire returns the
+// key's slot when one of its sides is live and otherwise starts the key afresh (an expired slot and a new one are
+// the same thing to a caller, who only reads live sides); a new flow is refused, and counted as a cap hit, when
+// maxFlows keys already have a live side. Time never goes backwards in these streams: that is what makes sweeping
+// invisible (an expired entry cannot come back to life).
+
+template <int Sides>
+class RefTracker {
+ public:
+  RefTracker(std::vector<Timeouts> t, std::size_t maxFlows)
+      : t_(std::move(t)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {}
+
+  bool live(const FlowEntry& e, const FlowKey& k, std::int64_t now) const {
+    if (!e.present) return false;
+    const Timeouts t = k.eni < t_.size() ? t_[k.eni] : Timeouts{};
+    std::int64_t s = t.other;
+    if (k.proto == 6) s = e.rst || (e.finA && e.finB) ? t.tcpClosing : t.tcpEstablished;
+    if (k.proto == 17) s = t.udp;
+    return now - e.lastNs <= s * kSec;
+  }
+  bool anyLive(const FlowSlot<Sides>& slot, const FlowKey& k, std::int64_t now) const {
+    return std::any_of(std::begin(slot.side), std::end(slot.side), [&](const FlowEntry& e) { return live(e, k, now); });
+  }
+  FlowSlot<Sides>* acquire(const FlowKey& k, std::int64_t now) {
+    auto it = map_.find(k);
+    if (it != map_.end() && anyLive(it->second, k, now)) return &it->second;
+    if (map_.size() >= maxFlows_) {
+      std::size_t liveKeys = 0;
+      for (const auto& [key, slot] : map_) liveKeys += anyLive(slot, key, now);
+      if (liveKeys >= maxFlows_) {
+        ++capHits_;
+        return nullptr;
+      }
+    }
+    FlowSlot<Sides>& s = map_[k];
+    s = FlowSlot<Sides>{};
+    return &s;
+  }
+  void update(FlowEntry& e, const FlowKey& k, bool fromA, std::uint8_t flags, std::int64_t now) const {
+    if (now > e.lastNs) e.lastNs = now;
+    if (k.proto != 6) return;
+    if (flags & 0x04) e.rst = true;
+    if ((flags & 0x01) && fromA) e.finA = true;
+    if ((flags & 0x01) && !fromA) e.finB = true;
+  }
+  const FlowEntry* findLive(const FlowKey& k, std::int64_t now, int side) const {
+    auto it = map_.find(k);
+    if (it == map_.end() || !live(it->second.side[side], k, now)) return nullptr;
+    return &it->second.side[side];
+  }
+  std::size_t liveKeys(std::int64_t now) const {
+    std::size_t n = 0;
+    for (const auto& [key, slot] : map_) n += anyLive(slot, key, now);
+    return n;
+  }
+  std::size_t capHits() const { return capHits_; }
+  const std::unordered_map<FlowKey, FlowSlot<Sides>, FlowKeyHash>& map() const { return map_; }
+
+ private:
+  std::vector<Timeouts> t_;
+  std::size_t maxFlows_;
+  std::size_t capHits_ = 0;
+  std::unordered_map<FlowKey, FlowSlot<Sides>, FlowKeyHash> map_;
+};
+
+bool same(const FlowEntry& x, const FlowEntry& y) {
+  return x.lastNs == y.lastNs && x.origin.peerEni == y.origin.peerEni && x.origin.direction == y.origin.direction &&
+         x.origin.hairpin == y.origin.hairpin && x.origin.initiatorIsA == y.origin.initiatorIsA && x.fate == y.fate &&
+         x.finA == y.finA && x.finB == y.finB && x.rst == y.rst && x.present == y.present;
+}
+
+struct Stream {
+  std::uint64_t seed;
+  std::size_t keys;      // distinct flow keys in the stream
+  std::size_t maxFlows;  // the tracker's cap
+  std::size_t packets;
+  std::int64_t stepNs = 10'000'000;  // the longest of most gaps between packets (the rest expire flows)
+  std::uint64_t jumpsPer10k = 100;   // gaps of up to 10 s or 1,500 s (one in ten) per 10,000 packets
+};
+
+std::vector<FlowKey> randomKeys(std::mt19937_64& rng, std::size_t n) {
+  std::vector<FlowKey> keys;
+  std::unordered_map<FlowKey, int, FlowKeyHash> seen;
+  const std::uint8_t protos[] = {6, 6, 17, 17, 1, 47};
+  while (keys.size() < n) {
+    const std::uint32_t eni = static_cast<std::uint32_t>(rng() % 3);  // ENI 2 has no configuration: the defaults
+    const std::uint8_t proto = protos[rng() % 6];
+    IpAddr src = IpAddr::v4(0x0A000000 | static_cast<std::uint32_t>(rng() % 64));
+    IpAddr dst = IpAddr::v4(0xC0000200 | static_cast<std::uint32_t>(rng() % 256));
+    if (rng() % 4 == 0) {
+      src = IpAddr{Family::V6, 0x20010db800000000ULL, rng() % 64};
+      dst = IpAddr{Family::V6, 0x20010db8ffff0000ULL | (rng() % 4), rng() % 256};
+    }
+    const bool ported = proto == 6 || proto == 17;
+    const auto sport = static_cast<std::uint16_t>(ported ? 1024 + rng() % 64 : proto == 1 ? rng() % 16 : 0);
+    const auto dport = static_cast<std::uint16_t>(ported ? rng() % 4 * 1000 + 22 : sport);
+    bool srcIsA = false;
+    const FlowKey k = FlowKey::make(eni, proto, src, sport, dst, dport, srcIsA);
+    if (seen.emplace(k, 0).second) keys.push_back(k);
+  }
+  return keys;
+}
+
+template <int Sides>
+void checkForEachLive(BasicConnTracker<Sides>& ct, const RefTracker<Sides>& ref, std::int64_t now) {
+  for (int side = 0; side < Sides; ++side) {
+    std::size_t visited = 0;
+    ct.forEachLive(side, now, [&](const FlowKey& k, FlowEntry& e) {
+      ++visited;
+      const FlowEntry* r = ref.findLive(k, now, side);
+      ASSERT_NE(r, nullptr) << "forEachLive visited an entry that is not live";
+      EXPECT_TRUE(same(e, *r));
+      EXPECT_EQ(&e, ct.findLive(k, now, side));
+    });
+    std::size_t liveInRef = 0;
+    for (const auto& [k, slot] : ref.map()) liveInRef += ref.live(slot.side[side], k, now);
+    ASSERT_EQ(visited, liveInRef) << "side " << side;
+  }
+}
+
+template <int Sides>
+void runAgainstReference(const Stream& st) {
+  SCOPED_TRACE(testing::Message() << "Sides=" << Sides << " seed=" << st.seed << " keys=" << st.keys
+                                  << " maxFlows=" << st.maxFlows);
+  std::mt19937_64 rng(st.seed);
+  Timeouts shortOnes;
+  shortOnes.tcpEstablished = 100;
+  shortOnes.tcpClosing = 2;
+  shortOnes.udp = 7;
+  shortOnes.other = 9;
+  const std::vector<Timeouts> timeouts{shortOnes, Timeouts{}};
+  BasicConnTracker<Sides> ct(timeouts, st.maxFlows);
+  RefTracker<Sides> ref(timeouts, st.maxFlows);
+  const std::vector<FlowKey> keys = randomKeys(rng, st.keys);
+  const std::size_t hot = std::max<std::size_t>(1, keys.size() / 16);
+  const std::uint8_t flags[] = {0x10, 0x10, 0x10, 0x02, 0x12, 0x01, 0x11, 0x04, 0x14};
+  std::int64_t now = static_cast<std::int64_t>(rng() % 1000) * kSec;
+  std::size_t lastCapacity = ct.capacity(), peak = 0;
+  for (std::size_t p = 0; p < st.packets; ++p) {
+    const std::uint64_t step = rng() % 10'000;
+    if (step >= st.jumpsPer10k)
+      now += static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(st.stepNs));
+    else if (step >= st.jumpsPer10k / 10)
+      now += static_cast<std::int64_t>(rng() % (10 * kSec));  // expires short-lived flows
+    else
+      now += static_cast<std::int64_t>(rng() % (1500 * kSec));  // expires most or all flows
+    const FlowKey& k = keys[rng() % 4 == 0 ? rng() % keys.size() : rng() % hot];
+    const bool fromA = rng() % 2 == 0;
+    const std::uint8_t f = flags[rng() % 9];
+
+    FlowSlot<Sides>* got = nullptr;
+    if (rng() % 2 == 0) {
+      got = ct.acquire(k, now);
+    } else {
+      const std::size_t h = ct.hashOf(k);
+      ct.prefetchHash(h);
+      ct.prefetch(keys[rng() % keys.size()]);
+      got = ct.acquire(k, h, now);
+    }
+    FlowSlot<Sides>* want = ref.acquire(k, now);
+    ASSERT_EQ(got == nullptr, want == nullptr) << "packet " << p;
+    ASSERT_EQ(ct.capHits(), ref.capHits()) << "packet " << p;
+    if (got != nullptr) {
+      for (int s = 0; s < Sides; ++s) {
+        const bool isLive = ct.live(got->side[s], k, now);
+        ASSERT_EQ(isLive, ref.live(want->side[s], k, now)) << "packet " << p << " side " << s;
+        if (isLive) {
+          ASSERT_TRUE(same(got->side[s], want->side[s])) << "packet " << p << " side " << s;
+          ct.update(got->side[s], k, fromA, f, now);
+          ref.update(want->side[s], k, fromA, f, now);
+        } else if (rng() % 4 != 0) {  // as the evaluator does when it decides a side; sometimes it does not
+          FlowEntry e;
+          e.present = true;
+          e.lastNs = now;
+          e.fate = rng() % 2 == 0 ? FlowFate::Accepted : FlowFate::Blocked;
+          e.origin.peerEni = static_cast<std::int32_t>(rng() % 5) - 1;
+          e.origin.initiatorIsA = fromA;
+          e.origin.hairpin = rng() % 8 == 0;
+          got->side[s] = e;
+          want->side[s] = e;
+          ct.update(got->side[s], k, fromA, f, now);
+          ref.update(want->side[s], k, fromA, f, now);
+        }
+      }
+      ASSERT_EQ(ct.acquire(k, now), got) << "the slot moved without an insertion";
+    }
+    ASSERT_LE(ct.size() * 4, ct.capacity() * 3);
+    ASSERT_EQ(ct.capacity() & (ct.capacity() - 1), 0u);
+    ASSERT_GE(ct.capacity(), lastCapacity) << "the table never shrinks";
+    lastCapacity = ct.capacity();
+    peak = std::max(peak, ct.size());
+
+    if (p % 64 == 0) {  // findLive on a random key, every side
+      const FlowKey& q = keys[rng() % keys.size()];
+      for (int s = 0; s < Sides; ++s) {
+        const FlowEntry* a = ct.findLive(q, now, s);
+        const FlowEntry* b = ref.findLive(q, now, s);
+        ASSERT_EQ(a == nullptr, b == nullptr) << "packet " << p;
+        if (a != nullptr) {
+          ASSERT_TRUE(same(*a, *b));
+        }
+      }
+    }
+    if (p % 997 == 0) {
+      checkForEachLive(ct, ref, now);
+      ASSERT_GE(ct.size(), ref.liveKeys(now));
+    }
+  }
+  checkForEachLive(ct, ref, now);
+  ASSERT_GE(ct.size(), ref.liveKeys(now));
+}
+
+const Stream kStreams[] = {
+    // seed, keys, maxFlows, packets, stepNs
+    {1, 8, 1000, 20'000},
+    {2, 8, 3, 20'000},
+    {3, 1, 1, 5'000},
+    {4, 300, 1, 10'000},
+    {5, 300, 17, 20'000},
+    {6, 3000, 1'000'000, 40'000},
+    {7, 3000, 50, 20'000},
+    {8, 20'000, 1'000'000, 60'000, 100'000, 4},  // thousands of live flows: growth and sweeps
+    {9, 4000, 1500, 40'000, 100'000, 4},         // the same against a cap
+    {10, 2000, 1024, 40'000, 1'000'000},
+    {11, 5000, 2047, 40'000, 200'000, 10},
+    {12, 64, 64, 20'000},
+};
+
+TEST(ConnTrackerVsReference, OneSide) {
+  for (const Stream& st : kStreams) {
+    runAgainstReference<1>(st);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(ConnTrackerVsReference, TwoSides) {
+  for (Stream st : kStreams) {
+    st.seed += 100;
+    runAgainstReference<2>(st);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(ConnTrackerVsReference, ManySeedsSmallTables) {
+  for (std::uint64_t seed = 1000; seed < 1060; ++seed) {
+    std::mt19937_64 rng(seed);
+    const Stream st{seed, 1 + rng() % 200, 1 + rng() % 40, 3'000};
+    if (seed % 2 == 0)
+      runAgainstReference<1>(st);
+    else
+      runAgainstReference<2>(st);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// At a steady number of live flows (random arrivals, each flow alive for its UDP timeout), the table reaches one
+// capacity during warm-up and keeps it for good: no growth, hence no second array, however long the capture.
+void steadyState(std::int64_t meanGapNs, std::size_t packets) {
+  ConnTracker ct({Timeouts{}}, 4'000'000);
+  std::mt19937_64 rng(42);
+  std::int64_t now = 0;
+  std::size_t warm = 0, peakSize = 0;
+  for (std::size_t i = 0; i < packets; ++i) {
+    now += static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(2 * meanGapNs + 1));
+    bool a = false;
+    const auto k = FlowKey::make(0, 17, IpAddr::v4(0x0A000005), 53, IpAddr::v4(static_cast<std::uint32_t>(i)),
+                                 static_cast<std::uint16_t>(4000 + i % 1000), a);
+    ASSERT_NE(start(ct, k, now), nullptr);
+    if (now < 100 * kSec) {  // warm-up: three timeouts
+      warm = ct.capacity();
+    } else {
+      ASSERT_EQ(ct.capacity(), warm) << "grew at packet " << i;
+      peakSize = std::max(peakSize, ct.size());
+    }
+  }
+  const std::size_t liveFlows = static_cast<std::size_t>(30 * kSec / meanGapNs);
+  EXPECT_LT(peakSize, liveFlows * 3 / 2 + 1024 + liveFlows / 20);
+  EXPECT_LE(warm, 4 * liveFlows);  // power of two ≥ (1.5 × live + 1024) / 0.75
+}
+
+TEST(ConnTracker, SteadyLiveFlowsKeepOneCapacity) {
+  steadyState(1'000'000, 600'000);  // ~30,000 live flows, 600 s
+  steadyState(300'000, 1'000'000);  // ~100,000 live flows, 300 s
+}
+
+TEST(ConnTracker, CopiesAreIndependent) {
+  ConnTracker ct({Timeouts{}}, 100);
+  bool a = false;
+  auto k1 = key(17, "10.0.0.5", 1, "192.0.2.1", 1, a);
+  auto k2 = key(17, "10.0.0.5", 2, "192.0.2.1", 2, a);
+  ASSERT_NE(start(ct, k1, 0), nullptr);
+  ConnTracker copy = ct;
+  ASSERT_NE(start(copy, k2, 0), nullptr);
+  EXPECT_NE(copy.findLive(k1, 0), nullptr);
+  EXPECT_NE(copy.findLive(k2, 0), nullptr);
+  EXPECT_EQ(ct.findLive(k2, 0), nullptr);
+  EXPECT_EQ(ct.size(), 1u);
+  ct = std::move(copy);
+  EXPECT_NE(ct.findLive(k2, 0), nullptr);
+  EXPECT_EQ(ct.size(), 2u);
 }
 
 }  // namespace

@@ -13,14 +13,35 @@
 // Sides: one slot per key holds an independent entry per rule table ("side"): one for replay, two for
 // whatif (before and after the change), so both tables cost one probe per packet.
 // Memory: expired entries are swept out once the table holds half as many new entries again as survived
-// the last sweep (amortised O(1) per insert), so its size follows the live flows, not the capture's length;
-// when erasures have worn down the flat map's load budget, the map is rebuilt with the live entries (this
-// briefly holds two arrays; see docs/PERFORMANCE.md, target 3). A hard cap on entries is reported by the
-// caller when reached (new flows are then decided without state).
+// the last sweep (amortised O(1) per insert), so its size follows the live flows, not the capture's length.
+// A hard cap on entries is reported by the caller when reached (new flows are then decided without state).
+// The table: open addressing with linear probing over a power-of-two array of slots (key and FlowSlot, 72
+// bytes for one side, 96 for two), beside a control array of one byte per slot (0 empty, else 0x80 and 7 bits
+// of the hash) read 8 bytes at a time, so a probe rarely touches a slot that does not hold the key. A key's
+// home slot is the top bits of its hash. The load never exceeds 3/4: the capacity doubles (rehash into new
+// arrays) only when the entries allowed until the next sweep would exceed it, and it never shrinks, so at a
+// steady number of live flows one capacity serves for good (tests/flow: SteadyLiveFlowsKeepOneCapacity).
+// Erasure is backward-shift deletion: no tombstones, so erasing never wears anything down. The arrays come from
+// calloc/aligned_alloc: pages the table has not written yet are not resident. A slot array of 2 MiB or more is
+// advised as transparent huge pages (madvise): lookups land on random slots, and with 4 KiB pages almost every
+// one also missed the TLB, which prefetching did not hide (whatif on 2M packets, 2 threads: 702 → 547 ms with
+// prefetching once the slots were on huge pages; medians of 9, noisy). prefetch / prefetchHash start
+// loading a key's control byte and home slot, for callers that look a few packets ahead (in the benchmark,
+// 100,000 live flows: ~110 → ~55 ns per packet with 8 packets ahead, medians of 5).
+// Why not boost::unordered_flat_map (used until 2026-11): it keeps no tombstones but erasing an element from a
+// group that has overflowed lowers the map's load budget (max_load) for good, so a long run of inserts and
+// sweeps eventually forces a rehash at the same size: the tracker rebuilt the map, briefly holding two arrays,
+// ~11 MB of extra peak RSS in a 20M-packet whatif run (docs/PERFORMANCE.md, target 3). 3/4 rather than boost's
+// 7/8: the same capacity at the 100,000 live flows of the benchmark mix (the power of two is set by the sweep
+// threshold), shorter probes for new keys otherwise.
 // Threads: none; one tracker belongs to one evaluator.
 
-#include <boost/unordered/unordered_flat_map.hpp>
+#include <bit>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "sgsim/core/ip.h"
@@ -48,7 +69,22 @@ struct FlowKey {
 };
 
 struct FlowKeyHash {
-  std::size_t operator()(const FlowKey& k) const noexcept;
+  std::size_t operator()(const FlowKey& k) const noexcept {
+    std::uint64_t h = (static_cast<std::uint64_t>(k.eni) << 40) ^ (static_cast<std::uint64_t>(k.proto) << 32) ^
+                      (static_cast<std::uint64_t>(k.pa) << 16) ^ k.pb;
+    h = mix(h, k.alo);
+    h = mix(h, k.blo);
+    if (k.family == Family::V6) {
+      h = mix(h, k.ahi);
+      h = mix(h, k.bhi);
+    }
+    return static_cast<std::size_t>(h);
+  }
+
+ private:
+  static std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+    return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
 };
 
 enum class FlowFate : std::uint8_t { Accepted, Blocked };
@@ -83,10 +119,42 @@ class BasicConnTracker {
  public:
   // timeouts[i] belongs to ENI index i.
   BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows);
+  BasicConnTracker(const BasicConnTracker& other);
+  BasicConnTracker(BasicConnTracker&&) noexcept = default;
+  BasicConnTracker& operator=(BasicConnTracker other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~BasicConnTracker() = default;
+
+  // The table's hash of a key: compute it once and pass it to prefetchHash and acquire.
+  static std::size_t hashOf(const FlowKey& key) noexcept {
+    std::uint64_t h = FlowKeyHash{}(key);
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return static_cast<std::size_t>(h);
+  }
+  // Starts loading the cache lines that acquire(key) will touch first (its control byte and home slot), so that
+  // a caller can issue it a few packets ahead and overlap the misses. No effect on the table.
+  void prefetch(const FlowKey& key) const { prefetchHash(hashOf(key)); }
+  void prefetchHash(std::size_t hash) const {
+    const std::size_t i = hash >> shift_;
+    const char* p = reinterpret_cast<const char*>(&entries_[i]);
+    __builtin_prefetch(&ctrl_[i]);
+    __builtin_prefetch(p, 1);
+    __builtin_prefetch(p + sizeof(Entry) - 1, 1);
+  }
 
   // The slot of `key`: the existing one, or a new one with no side present. Null when the table is full of live
   // flows. The pointer is valid until the next call that may insert.
-  FlowSlot<Sides>* acquire(const FlowKey& key, std::int64_t nowNs);
+  FlowSlot<Sides>* acquire(const FlowKey& key, std::int64_t nowNs) { return acquire(key, hashOf(key), nowNs); }
+  // The same with hash == hashOf(key).
+  FlowSlot<Sides>* acquire(const FlowKey& key, std::size_t hash, std::int64_t nowNs) {
+    // Fast path: below the sweep threshold (and the cap), one probe finds or inserts.
+    if (size_ < sweepAt_ && size_ < maxFlows_) return findOrInsert(key, hash);
+    return insertSlow(key, hash, nowNs);
+  }
   // A side's entry is live: present and alive at nowNs.
   bool live(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
     return e.present && alive(e, key, nowNs);
@@ -97,29 +165,90 @@ class BasicConnTracker {
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs) const;
 
   bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const;
-  std::size_t size() const { return map_.size(); }
+  std::size_t size() const { return size_; }  // slots in the table, live or not yet swept
+  std::size_t capacity() const { return mask_ + 1; }
   std::size_t capHits() const { return capHits_; }
   std::size_t maxFlows() const { return maxFlows_; }
 
   // Visits every live entry of one side (used when a rule change applies at an instant of the capture).
   template <class F>
   void forEachLive(int side, std::int64_t nowNs, F&& f) {
-    for (auto& [k, slot] : map_)
-      if (live(slot.side[side], k, nowNs)) f(k, slot.side[side]);
+    for (std::size_t i = 0; i <= mask_; ++i)
+      if (ctrl_[i] != 0 && live(entries_[i].slot.side[side], entries_[i].key, nowNs))
+        f(entries_[i].key, entries_[i].slot.side[side]);
   }
 
  private:
+  struct Entry {
+    FlowKey key;
+    FlowSlot<Sides> slot;
+  };
+  static_assert(std::is_trivially_copyable_v<Entry>);
+  struct Free {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+  // The load factor the table never exceeds (entries / slots).
+  static constexpr std::size_t kLoadNum = 3, kLoadDen = 4;
+  static constexpr std::size_t kMinCapacity = 16;
+  static constexpr std::size_t kGroup = 8;  // control bytes per probe step; the first kGroup are cloned at the end
+  static constexpr std::uint64_t kLsb = 0x0101010101010101ULL, kMsb = 0x8080808080808080ULL;
+
+  static std::uint8_t tagOf(std::size_t hash) { return static_cast<std::uint8_t>(0x80 | (hash & 0x7f)); }
+  static std::size_t capacityFor(std::size_t entries);
+  // Control bytes are read 8 at a time (a word per probe step, as SWAR): the first byte equal to the key's tag is
+  // found without a data-dependent branch, so a hit costs no mispredicted branch and the next packet's work can
+  // start while this one's miss is outstanding.
+  static std::uint64_t matchBytes(std::uint64_t word, std::uint8_t tag) {
+    const std::uint64_t x = word ^ (kLsb * tag);
+    return (x - kLsb) & ~x & kMsb;  // the lowest set bit is exact; later ones may be false (keys are compared)
+  }
+  std::uint64_t ctrlWord(std::size_t i) const {
+    std::uint64_t w;
+    std::memcpy(&w, &ctrl_[i], sizeof w);
+    return w;
+  }
+  FlowSlot<Sides>* findOrInsert(const FlowKey& key, std::size_t hash) {
+    const std::uint8_t tag = tagOf(hash);
+    for (std::size_t i = hash >> shift_;; i = (i + kGroup) & mask_) {
+      const std::uint64_t w = ctrlWord(i);
+      for (std::uint64_t m = matchBytes(w, tag); m != 0; m &= m - 1) {
+        Entry& e = entries_[(i + static_cast<std::size_t>(std::countr_zero(m)) / 8) & mask_];
+        if (e.key == key) return &e.slot;
+      }
+      if (const std::uint64_t empty = ~w & kMsb)
+        return insertAt((i + static_cast<std::size_t>(std::countr_zero(empty)) / 8) & mask_, tag, key);
+    }
+  }
+  void setCtrl(std::size_t i, std::uint8_t c) {
+    ctrl_[i] = c;
+    ctrl_[((i - kGroup) & mask_) + kGroup] = c;  // the clone after the end, for i < kGroup
+  }
+  FlowSlot<Sides>* insertAt(std::size_t i, std::uint8_t tag, const FlowKey& key) {
+    setCtrl(i, tag);
+    entries_[i].key = key;
+    entries_[i].slot = FlowSlot<Sides>{};
+    ++size_;
+    return &entries_[i].slot;
+  }
+  Entry* find(const FlowKey& key, std::size_t hash) const;
   std::int64_t timeoutNs(const FlowEntry& e, const FlowKey& key) const;
   bool anyLive(const FlowSlot<Sides>& slot, const FlowKey& key, std::int64_t nowNs) const;
   void sweep(std::int64_t nowNs);
-  FlowSlot<Sides>* insertSlow(const FlowKey& key, std::int64_t nowNs);
+  void eraseAt(std::size_t hole);
+  void rehash(std::size_t capacity);
+  FlowSlot<Sides>* insertSlow(const FlowKey& key, std::size_t hash, std::int64_t nowNs);
+  void swap(BasicConnTracker& o) noexcept;
 
   std::vector<Timeouts> timeouts_;
   std::size_t maxFlows_;
   std::size_t capHits_ = 0;
   std::size_t sweepAt_ = 1024;  // table size at which expired entries are swept out next
-  using Map = boost::unordered_flat_map<FlowKey, FlowSlot<Sides>, FlowKeyHash>;
-  Map map_;
+  std::size_t size_ = 0;
+  std::size_t mask_ = 0;  // capacity − 1 (a power of two)
+  unsigned shift_ = 64;   // home slot = hash >> shift_ (the hash's top bits)
+  // Per slot: 0 empty, else 0x80 | 7 bits of the hash; then a copy of the first kGroup bytes.
+  std::unique_ptr<std::uint8_t[], Free> ctrl_;
+  std::unique_ptr<Entry[], Free> entries_;  // uninitialised where ctrl_ is 0
 };
 
 using ConnTracker = BasicConnTracker<1>;
