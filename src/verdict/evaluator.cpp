@@ -96,6 +96,13 @@ void BasicPlanner<Sides>::plan(const PacketKey& key, BasicPacketPlan<Sides>& out
   }
   out.src = src;
   out.dst = dst;
+  bool srcIsA = true;
+  if (out.checkSrc)
+    out.flowHash[0] = BasicConnTracker<Sides>::hashOf(
+        FlowKey::make(static_cast<std::uint32_t>(src), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA));
+  if (out.checkDst)
+    out.flowHash[1] = BasicConnTracker<Sides>::hashOf(
+        FlowKey::make(static_cast<std::uint32_t>(dst), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA));
   if (!decide) return;
   const PacketFields f = fieldsOf(key);
   const bool hairpin = out.checkSrc && out.checkDst && src == dst;
@@ -117,7 +124,7 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
   bool srcIsA = true;
   const FlowKey fk =
       FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
-  FlowSlot<Sides>* slot = tracker_.acquire(fk, tsNs);
+  FlowSlot<Sides>* slot = tracker_.acquire(fk, plan.flowHash[d == Direction::Egress ? 0 : 1], tsNs);
   for (int s = 0; s < Sides; ++s) {
     if (!need[s]) continue;
     PacketVerdict& v = out[s];
@@ -145,7 +152,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
   bool srcIsA = true;
   const FlowKey fk =
       FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
-  FlowSlot<Sides>* slot = tracker_.acquire(fk, tsNs);
+  FlowSlot<Sides>* slot = tracker_.acquire(fk, plan.flowHash[0], tsNs);
   const auto u = static_cast<std::size_t>(eni);
   for (int s = 0; s < Sides; ++s) {
     PacketVerdict& v = out[s];

@@ -37,12 +37,16 @@ struct AheadFrame {
 struct ReadAheadOptions {
   bool thread = true;
   bool copyBytes = false;
-  std::size_t batchSize = 512;
-  std::size_t depth = 4;
+  // Measured on the issue-4 captures (docs/PERFORMANCE.md): 256 x 16 smooths out the reader's bursts of file
+  // reads, and "spare" from 4 waiting batches up lets a new-flow capture move decisions to the reader without
+  // slowing the reader on established traffic, where it is the slower side.
+  std::size_t batchSize = 256;
+  std::size_t depth = 16;
+  std::size_t spareAt = 4;  // batches waiting for the consumer from which `spare` is true (0: never)
 };
 
 // Prepare: void(const Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
-// are valid. `spare` is true when at least half the ring is waiting for the consumer: the consumer is the
+// are valid. `spare` is true when at least `spareAt` batches are waiting for the consumer: the consumer is the
 // slower side, and work done here ahead of it is free (always false without a thread).
 template <class Extra, class Prepare>
 class ReadAhead {
@@ -51,6 +55,8 @@ class ReadAhead {
       : capture_(capture), prepare_(std::move(prepare)), options_(options) {
     if (options_.batchSize == 0) options_.batchSize = 1;
     if (options_.depth < 2) options_.depth = 2;
+    // At most depth − 1 batches can be waiting when the producer takes a free one.
+    if (options_.spareAt >= options_.depth) options_.spareAt = options_.depth - 1;
     batches_.resize(options_.thread ? options_.depth : 1);
     for (Batch& b : batches_) b.items.resize(options_.batchSize);
     if (options_.thread) thread_ = std::thread([this] { run(); });
@@ -139,7 +145,7 @@ class ReadAhead {
           changed_.wait(lock, [this] { return stop_ || produced_ - released_ < batches_.size(); });
           if (stop_) return;
           slot = produced_ % batches_.size();
-          spare = produced_ - released_ >= batches_.size() / 2;
+          spare = options_.spareAt > 0 && produced_ - released_ >= options_.spareAt;
         }
         Batch& b = batches_[slot];
         const bool more = fill(b, spare);
