@@ -77,7 +77,9 @@ step_2a() {
   echo "== target 2a: 2M packets, 100k live flows, 1,000 rules"
   compare 2a "$DATA/cap2m.pcap" \
     "$S whatif --model $DATA/m1000.json --revoke $DATA/revoke930.json $DATA/cap2m.pcap" \
-    "$S replay --model $DATA/m1000.json --format summary $DATA/cap2m.pcap"
+    "$S replay --model $DATA/m1000.json --format summary $DATA/cap2m.pcap" \
+    "$S whatif --threads 1 --model $DATA/m1000.json --revoke $DATA/revoke930.json $DATA/cap2m.pcap" \
+    "$S replay --threads 1 --model $DATA/m1000.json --format summary $DATA/cap2m.pcap"
   echo "peak RSS kB: whatif $(rss "$S" whatif --model "$DATA/m1000.json" --revoke "$DATA/revoke930.json" "$DATA/cap2m.pcap")" \
     "replay $(rss "$S" replay --model "$DATA/m1000.json" --format summary "$DATA/cap2m.pcap")" \
     "tcpdump $(rss tcpdump -r "$DATA/cap2m.pcap" -w /dev/null)"
@@ -97,7 +99,8 @@ step_2b() {
   for s in acl2 fw1 ipc1; do
     echo "== target 2b: ClassBench ${s}_10k, 2M packets, every packet a new flow"
     compare "2b_$s" "$DATA/cb_${s}_10k_2m.pcap" \
-      "$S replay --model $DATA/cb_${s}_10k.json --format summary $DATA/cb_${s}_10k_2m.pcap"
+      "$S replay --model $DATA/cb_${s}_10k.json --format summary $DATA/cb_${s}_10k_2m.pcap" \
+      "$S replay --threads 1 --model $DATA/cb_${s}_10k.json --format summary $DATA/cb_${s}_10k_2m.pcap"
   done
   echo "== new-flow mix of trafficgen, 1,000 rules"
   compare 2b_mix "$DATA/new2m.pcap" "$S replay --model $DATA/m1000.json --format summary $DATA/new2m.pcap"
