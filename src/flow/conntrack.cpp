@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <tuple>
 
@@ -38,12 +39,21 @@ FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, 
 template <int Sides>
 BasicConnTracker<Sides>::BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
     : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {
+  std::uint32_t least = std::min({Timeouts{}.tcpEstablished, Timeouts{}.tcpClosing, Timeouts{}.udp, Timeouts{}.other});
+  for (const Timeouts& t : timeouts_) least = std::min({least, t.tcpEstablished, t.tcpClosing, t.udp, t.other});
+  minTimeoutNs_ = static_cast<std::int64_t>(least) * kNsPerSec;
   rehash(capacityFor(std::min(sweepAt_, maxFlows_)));
 }
 
 template <int Sides>
 BasicConnTracker<Sides>::BasicConnTracker(const BasicConnTracker& o)
-    : timeouts_(o.timeouts_), maxFlows_(o.maxFlows_), capHits_(o.capHits_), sweepAt_(o.sweepAt_) {
+    : timeouts_(o.timeouts_),
+      maxFlows_(o.maxFlows_),
+      capHits_(o.capHits_),
+      sweepAt_(o.sweepAt_),
+      sweeps_(o.sweeps_),
+      minTimeoutNs_(o.minTimeoutNs_),
+      noExpiryUntilNs_(o.noExpiryUntilNs_) {
   rehash(o.capacity());
   std::memcpy(ctrl_.get(), o.ctrl_.get(), capacity() + kGroup);
   for (std::size_t i = 0; i <= mask_; ++i)
@@ -58,6 +68,9 @@ void BasicConnTracker<Sides>::swap(BasicConnTracker& o) noexcept {
   swap(maxFlows_, o.maxFlows_);
   swap(capHits_, o.capHits_);
   swap(sweepAt_, o.sweepAt_);
+  swap(sweeps_, o.sweeps_);
+  swap(minTimeoutNs_, o.minTimeoutNs_);
+  swap(noExpiryUntilNs_, o.noExpiryUntilNs_);
   swap(size_, o.size_);
   swap(mask_, o.mask_);
   swap(shift_, o.shift_);
@@ -73,6 +86,13 @@ std::size_t BasicConnTracker<Sides>::capacityFor(std::size_t entries) {
 }
 
 namespace {
+std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  return r;
+}
+
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 // The slot array: 64-byte aligned (a 96-byte slot never spans three cache lines); from 2 MiB on, aligned to and
 // advised as transparent huge pages, because lookups land on random slots and with 4 KiB pages nearly each one
@@ -176,17 +196,32 @@ void BasicConnTracker<Sides>::eraseAt(std::size_t hole) {
 // looked at (looked at again) or into slots not reached yet.
 template <int Sides>
 void BasicConnTracker<Sides>::sweep(std::int64_t nowNs) {
+  ++sweeps_;
   std::size_t i = 0;
   while (ctrl_[i] != 0) ++i;
+  std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
   for (std::size_t n = 0; n <= mask_; ++n) {
     i = (i + 1) & mask_;
     while (ctrl_[i] != 0 && !anyLive(entries_[i].slot, entries_[i].key, nowNs)) eraseAt(i);
+    if (ctrl_[i] == 0) continue;
+    // A side already dead stays dead until update() starts it again (which lowers the bound itself): only the
+    // live sides' expiries can free a slot later.
+    for (const FlowEntry& e : entries_[i].slot.side)
+      if (live(e, entries_[i].key, nowNs))
+        earliest = std::min(earliest, saturatingAdd(e.lastNs, timeoutNs(e, entries_[i].key)));
   }
+  noExpiryUntilNs_ = earliest;
 }
 
 template <int Sides>
 FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::size_t hash, std::int64_t nowNs) {
   if (Entry* e = find(key, hash)) return &e->slot;
+  // Full of flows none of which can have expired yet: a sweep would free nothing. Without this, a flood of new
+  // flows at the cap would sweep the whole table for every packet.
+  if (size_ >= maxFlows_ && nowNs <= noExpiryUntilNs_) {
+    ++capHits_;
+    return nullptr;
+  }
   sweep(nowNs);
   const std::size_t after = size_;
   // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
@@ -204,8 +239,11 @@ FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::si
 
 template <int Sides>
 void BasicConnTracker<Sides>::update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags,
-                                     std::int64_t nowNs) const {
+                                     std::int64_t nowNs) {
   e.lastNs = std::max(e.lastNs, nowNs);
+  // Every entry is started or refreshed through here, and a FIN or RST may shorten its timeout: keep the bound
+  // below its expiry with the shortest timeout there is.
+  noExpiryUntilNs_ = std::min(noExpiryUntilNs_, saturatingAdd(e.lastNs, minTimeoutNs_));
   if (key.proto != 6) return;
   if (tcpFlags & kRst) e.rst = true;
   if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -147,7 +148,8 @@ class BasicConnTracker {
   }
 
   // The slot of `key`: the existing one, or a new one with no side present. Null when the table is full of live
-  // flows. The pointer is valid until the next call that may insert.
+  // flows. The pointer is valid until the next call that may insert. A caller starts at least one side of a new
+  // slot, and every side it starts or refreshes, through update().
   FlowSlot<Sides>* acquire(const FlowKey& key, std::int64_t nowNs) { return acquire(key, hashOf(key), nowNs); }
   // The same with hash == hashOf(key).
   FlowSlot<Sides>* acquire(const FlowKey& key, std::size_t hash, std::int64_t nowNs) {
@@ -162,12 +164,14 @@ class BasicConnTracker {
   // The live entry of `side` for key, or nullptr.
   FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0);
   // Refreshes the timer and records TCP FIN/RST from the sending side.
-  void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs) const;
+  // Every entry must be started or refreshed through update() (the cap's sweep skipping relies on it).
+  void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs);
 
   bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const;
   std::size_t size() const { return size_; }  // slots in the table, live or not yet swept
   std::size_t capacity() const { return mask_ + 1; }
   std::size_t capHits() const { return capHits_; }
+  std::size_t sweeps() const { return sweeps_; }  // full scans for expired entries so far
   std::size_t maxFlows() const { return maxFlows_; }
 
   // Visits every live entry of one side (used when a rule change applies at an instant of the capture).
@@ -243,6 +247,11 @@ class BasicConnTracker {
   std::size_t maxFlows_;
   std::size_t capHits_ = 0;
   std::size_t sweepAt_ = 1024;  // table size at which expired entries are swept out next
+  std::size_t sweeps_ = 0;
+  std::int64_t minTimeoutNs_ = 0;  // the shortest timeout of any ENI
+  // No entry expires before this instant (a lower bound: exact after a sweep, lowered by update()). At the cap,
+  // a new flow before it is refused without a sweep.
+  std::int64_t noExpiryUntilNs_ = std::numeric_limits<std::int64_t>::min();
   std::size_t size_ = 0;
   std::size_t mask_ = 0;  // capacity − 1 (a power of two)
   unsigned shift_ = 64;   // home slot = hash >> shift_ (the hash's top bits)
