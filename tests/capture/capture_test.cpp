@@ -523,6 +523,33 @@ TEST(ReadAhead, DeliversTheReadersFramesInOrderWithItsErrors) {
         }
 }
 
+// Copied bytes end a batch once it holds 1 MiB: frames of 65,535 bytes come in batches of at most 17 (16 are
+// 16 bytes short of 1 MiB) however large the batch size.
+TEST(ReadAhead, CopiedBytesBoundABatch) {
+  TempDir dir;
+  std::vector<Record> big;
+  for (int i = 0; i < 100; ++i) {
+    Bytes frame = ethernetFrame(static_cast<std::uint16_t>(i), 3);
+    frame.resize(65535, static_cast<std::uint8_t>(i));
+    big.push_back({kT0 + i, frame});
+  }
+  writeFile(dir.file("big.pcap"), classicPcap(false, true, 1, big));
+  auto merged = MergedCapture::open({dir.file("big.pcap")});
+  ASSERT_TRUE(merged);
+  ReadAhead<Seen, Summing> ahead(**merged, Summing{}, {true, true, 256, 4});
+  std::size_t frames = 0;
+  for (auto got = ahead.next(); !got.empty(); got = ahead.next()) {
+    EXPECT_LE(got.size(), 17u);
+    for (const auto& [f, seen] : got) {
+      ASSERT_EQ(f.capLen, 65535u);
+      EXPECT_EQ(f.data[65534], static_cast<std::uint8_t>(frames));
+      EXPECT_EQ(seen.sum, byteSum(f.data, f.capLen));
+      ++frames;
+    }
+  }
+  EXPECT_EQ(frames, 100u);
+}
+
 TEST(ReadAhead, ConsumerThatStopsEarlyEndsTheReader) {
   TempDir dir;
   const auto paths = aheadCaptures(dir);

@@ -101,6 +101,7 @@ class ReadAhead {
   }
 
  private:
+  static constexpr std::size_t kMaxBatchBytes = std::size_t{1} << 20;
   struct Batch {
     std::vector<AheadFrame<Extra>> items;
     std::vector<std::uint8_t> bytes;
@@ -128,6 +129,8 @@ class ReadAhead {
         item.frame.data = nullptr;
       }
       ++b.count;
+      // Copied bytes end a batch early at 1 MiB, so that captures of jumbo or 256 KiB frames keep the ring small.
+      if (b.bytes.size() >= kMaxBatchBytes) break;
     }
     if (options_.copyBytes)
       for (std::size_t i = 0; i < b.count; ++i)
