@@ -93,7 +93,10 @@ class BasicEvaluator {
   using Verdicts = std::array<PacketVerdict, Sides>;
 
   BasicEvaluator(std::array<std::shared_ptr<const Network>, Sides> networks, EvalOptions options);
-  BasicEvaluator(std::shared_ptr<const Network> network, EvalOptions options) requires(Sides == 1)
+  // A member template, so that the explicit instantiation of BasicEvaluator<2> does not instantiate it (clang 14
+  // does otherwise, despite the constraint).
+  template <int S = Sides>
+  requires(S == 1) BasicEvaluator(std::shared_ptr<const Network> network, EvalOptions options)
       : BasicEvaluator(std::array<std::shared_ptr<const Network>, 1>{std::move(network)}, options) {}
 
   using Plan = BasicPacketPlan<Sides>;
