@@ -52,6 +52,40 @@ std::string percentDecode(std::string_view s) {
   return out;
 }
 
+// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), the set Boost.JSON accepts.
+bool validUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 const std::string* ApiRequest::find(std::string_view name) const {
@@ -97,6 +131,10 @@ Result<ApiRequest> buildRequest(const ParamList& raw, std::optional<Product> pro
   ApiRequest req;
   std::string action(defaultAction);
   for (auto& [k, v] : raw) {
+    // Names and values reach the model file and the JSON response: text that JSON cannot carry stops here
+    // (a query string's %XX and a command line's raw bytes are the only ways in).
+    if (!validUtf8(k)) return Error{"request", "a parameter name is not valid UTF-8"};
+    if (!validUtf8(v)) return Error{"request", "the value of " + k + " is not valid UTF-8"};
     if (k == "Action") {
       action = v;
     } else if (k == "Product") {

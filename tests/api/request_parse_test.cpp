@@ -206,5 +206,23 @@ TEST(RequestCanonical, OrderAndClientTokenDoNotMatter) {
   EXPECT_EQ(a->canonical(true), b->canonical(true));
 }
 
+// request_fuzz: a raw byte 0x91 in a parameter name reached the error response, which was then not JSON;
+// a value with such bytes would have been written into the model file, which would then not load.
+TEST(RequestParse, InvalidUtf8IsRefusedAtParse) {
+  auto name = parseRequest(
+      "Product=ens&Action=RevokeSecurityGroup&SecurityGroupId=sg-ens-web&IpProtocol=tcp&PortRange=22/22"
+      "&S\x91\x8drce=CidrIp=0.0.0.0/0");
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(name.error().where, "request");
+  EXPECT_THAT(name.error().message, HasSubstr("UTF-8"));
+  auto value = parseRequest("Action=AuthorizeSecurityGroup&SecurityGroupId=sg-1&Permissions.1.Description=%C3%28");
+  ASSERT_FALSE(value.ok());
+  EXPECT_THAT(value.error().message, HasSubstr("Permissions.1.Description"));
+  EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-\xed\xa0\x80").ok());  // surrogate
+  auto ok = parseRequest("Action=AuthorizeSecurityGroup&SecurityGroupId=sg-1&Permissions.1.Description=caf%C3%A9");
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  EXPECT_EQ(*ok->find("Permissions.1.Description"), "caf\xc3\xa9");
+}
+
 }  // namespace
 }  // namespace sgsim
