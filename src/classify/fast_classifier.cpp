@@ -4,6 +4,7 @@
 #include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstring>
+#include <random>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -39,6 +40,31 @@ inline unsigned laneBits(Lanes m) {
   return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(reinterpret_cast<__m128i>(m))));
 #else
   return (m[0] & 1u) | (m[1] & 2u) | (m[2] & 4u) | (m[3] & 8u);
+#endif
+}
+
+// Eight 16-bit lanes, for the port pre-filter.
+typedef std::int16_t Lanes16 __attribute__((vector_size(16)));
+
+inline Lanes16 load16(const void* p) {
+  Lanes16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline Lanes16 splat16(std::uint16_t port) { return Lanes16{} + static_cast<std::int16_t>(port ^ 0x8000u); }
+
+inline std::int16_t biased(std::uint16_t port) { return static_cast<std::int16_t>(port ^ 0x8000u); }
+
+// Bit i set when 16-bit lane i is all ones.
+inline unsigned laneBits16(Lanes16 m) {
+#if defined(__SSE2__)
+  const __m128i v = reinterpret_cast<__m128i>(m);
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_packs_epi16(v, _mm_setzero_si128())));
+#else
+  unsigned bits = 0;
+  for (int i = 0; i < 8; ++i) bits |= (m[i] & 1u) << i;
+  return bits;
 #endif
 }
 
@@ -101,14 +127,95 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     }
   }
   for (std::size_t p = 0; p < kPartitions; ++p) {
-    partitions_[p].begin = static_cast<std::uint32_t>(tables_.size());
-    buildTables(members[p], options);
-    partitions_[p].end = static_cast<std::uint32_t>(tables_.size());
+    Partition& part = partitions_[p];
+    part.tables.begin = static_cast<std::uint32_t>(tables_.size());
+    // Large partitions: a configuration chosen by estimated cost, eight-rule blocks, batched probes and
+    // emptier hash tables. Smaller ones keep four-rule groups and one probe at a time: their buckets are
+    // short (1-4 rules on the 1k/10k sets) and the lookup ends after few tables, where eight lanes and a
+    // batch of four probes cost more than they save (measured: see the essay).
+    part.large = options.mergeTuples && options.tuneFrom != 0 && members[p].size() >= options.tuneFrom;
+    if (part.large)
+      buildTunedTables(p, members[p], options);
+    else
+      buildTables(members[p], options, false);
+    part.tables.end = static_cast<std::uint32_t>(tables_.size());
   }
 }
 
-void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, const Options& options) {
+// A large partition is built several ways (bucket limit 128 or 512 with port-keyed tables tried before or
+// after address-only ones, and bucket limit 256 with 8-bit length steps, address-only first) and each build
+// is charged for lookups of a sample of headers drawn from its own rules (a random corner of a random rule,
+// seeded: builds are deterministic): kProbeCost per table probed plus one per RuleBlock read, the ratio
+// measured on acl1_100k, fw1_100k and ipc1_50k. The cheapest build is kept where it was built.
+void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members,
+                                      const Options& options) {
+  constexpr std::uint64_t kProbeCost = 4;
+  constexpr std::size_t kSample = 2048;
+  static constexpr std::uint8_t kPartitionProto[kPartitions] = {6, 17, 1, 0};
+  std::mt19937_64 rng(p + 1);
+  std::vector<ClassifyKey> sample;
+  for (std::size_t i = 0; i < kSample; ++i) {
+    const RuleBox& b = boxes_[members[rng() % members.size()]];
+    ClassifyKey k;
+    k.src = rng() & 1 ? b.src.base : b.src.last();
+    k.dst = rng() & 1 ? b.dst.base : b.dst.last();
+    k.sport = rng() & 1 ? b.sportLo : b.sportHi;
+    k.dport = rng() & 1 ? b.dportLo : b.dportHi;
+    k.proto = b.proto >= 0 ? static_cast<std::uint8_t>(b.proto) : kPartitionProto[p];
+    sample.push_back(k);
+  }
+  struct Trial {
+    std::uint32_t collisionLimit, lengthStep;
+    bool portKeyFirst;
+  };
+  static constexpr Trial kTrials[] = {
+      {128, 16, false}, {128, 16, true}, {512, 16, false}, {512, 16, true}, {256, 8, false}};
+  // The best build so far occupies [t0, tb) of tables_, [s0, sb) of slots_ and [b0, bb) of blocks_; each
+  // trial is built after it and either dropped or moved down over it.
+  const std::size_t t0 = tables_.size(), s0 = slots_.size(), b0 = blocks_.size();
+  std::size_t tb = t0, sb = s0, bb = b0;
+  std::uint64_t bestCost = ~std::uint64_t{0};
+  for (const Trial& trial : kTrials) {
+    Options o = options;
+    o.collisionLimit = trial.collisionLimit;
+    o.lengthStep = trial.lengthStep;
+    o.portKeyFirst = trial.portKeyFirst;
+    buildTables(members, o, true);
+    Counts counts;
+    const Range part{static_cast<std::uint32_t>(tb), static_cast<std::uint32_t>(tables_.size())};
+    for (const ClassifyKey& k : sample)
+      p == 3 ? classifyLarge<true>(k, part, &counts) : classifyLarge<false>(k, part, &counts);
+    const std::uint64_t cost = kProbeCost * counts.probes + counts.blocks;
+    if (cost >= bestCost) {
+      tables_.resize(tb);
+      slots_.resize(sb);
+      blocks_.resize(bb);
+      blockPos_.resize(bb);
+      continue;
+    }
+    bestCost = cost;
+    if (tb != t0) {
+      const auto ds = static_cast<std::uint32_t>(sb - s0), db = static_cast<std::uint32_t>(bb - b0);
+      tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(t0),
+                    tables_.begin() + static_cast<std::ptrdiff_t>(tb));
+      slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
+      blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
+                    blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
+      blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
+                      blockPos_.begin() + static_cast<std::ptrdiff_t>(bb));
+      for (std::size_t t = t0; t < tables_.size(); ++t) tables_[t].slotBegin -= ds;
+      for (std::size_t i = s0; i < slots_.size(); ++i)
+        if (slots_[i].count != 0) slots_[i].begin -= db;
+    }
+    tb = tables_.size();
+    sb = slots_.size();
+    bb = blocks_.size();
+  }
+}
+
+void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large) {
   const std::uint32_t limit = std::max<std::uint32_t>(1, options.collisionLimit);
+  const bool portKeyFirst = options.portKeyFirst;
   const int step = static_cast<int>(std::max<std::uint32_t>(1, options.lengthStep));
   std::vector<BuildTable> tables;
   auto findShape = [&](int sl, int dl, std::uint32_t aux) -> BuildTable* {
@@ -147,7 +254,7 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
         for (int st = step; target == nullptr; st /= 2) {
           const int s = sl - sl % st;
           const int d = dl - dl % st;
-          for (std::uint32_t aux : {0u, ruleAux})
+          for (std::uint32_t aux : {portKeyFirst ? ruleAux : 0u, portKeyFirst ? 0u : ruleAux})
             if (target == nullptr && findShape(s, d, aux) == nullptr) target = &openTable(s, d, aux);
           if (st == 1) {
             if (target == nullptr) target = findShape(sl, dl, ruleAux);
@@ -163,10 +270,12 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
   }
 
   // Freeze into flat arrays. Tables were opened in ascending position of their first rule, so tables_ is
-  // already sorted by minPos.
+  // already sorted by minPos. Large partitions keep their hash tables a quarter full instead of half (fewer
+  // slots read per probe, worth it where probes are many; measured on acl1_100k).
+  const std::uint32_t slotsPerBucket = large ? 4 : 2;
   for (const BuildTable& t : tables) {
     const std::uint32_t capacity =
-        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2)));
+        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * slotsPerBucket)));
     Table out{prefixMask(t.srcLen),
               prefixMask(t.dstLen),
               t.auxMask,
@@ -178,32 +287,63 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
     for (const auto& [key, positions] : t.buckets) {
       std::uint32_t i = static_cast<std::uint32_t>(hashKey(key.ip, key.aux) >> out.shift);
       while (slots_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
-      const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
-      slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(groups_.size()), groups};
-      for (std::size_t g = 0; g < positions.size(); g += 4) {
-        RuleGroup rg{};
-        for (std::size_t lane = 0; lane < 4; ++lane) {
-          if (g + lane >= positions.size()) {
-            rg.srcBase[lane] = 1;  // with srcMask 0: never matches
-            rg.pos[lane] = kNoMatch;
+      out.minPos = std::min(out.minPos, positions.front());
+      if (!large) {
+        const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
+        slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(groups_.size()), groups};
+        for (std::size_t g = 0; g < positions.size(); g += 4) {
+          RuleGroup rg{};
+          for (std::size_t lane = 0; lane < 4; ++lane) {
+            if (g + lane >= positions.size()) {
+              rg.srcBase[lane] = 1;  // with srcMask 0: never matches
+              rg.pos[lane] = kNoMatch;
+              continue;
+            }
+            const std::uint32_t pos = positions[g + lane];
+            const RuleBox& b = boxes_[pos];
+            rg.srcBase[lane] = b.src.base.v4Value();
+            rg.srcMask[lane] = prefixMask(b.src.prefix);
+            rg.dstBase[lane] = b.dst.base.v4Value();
+            rg.dstMask[lane] = prefixMask(b.dst.prefix);
+            rg.sportLo[lane] = b.sportLo;
+            rg.sportHi[lane] = b.sportHi;
+            rg.dportLo[lane] = b.dportLo;
+            rg.dportHi[lane] = b.dportHi;
+            rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
+            rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
+            rg.pos[lane] = pos;
+          }
+          groups_.push_back(rg);
+        }
+        continue;
+      }
+      const auto nblocks = static_cast<std::uint32_t>((positions.size() + 7) / 8);
+      slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(blocks_.size()), nblocks};
+      for (std::size_t r = 0; r < positions.size(); r += 8) {
+        RuleBlock rb{};
+        for (std::size_t lane = 0; lane < 8; ++lane) {
+          if (r + lane >= positions.size()) {
+            rb.sportLo[lane] = rb.dportLo[lane] = biased(65535);
+            rb.sportHi[lane] = rb.dportHi[lane] = biased(0);
+            rb.pos[lane] = kNoMatch;
             continue;
           }
-          const std::uint32_t pos = positions[g + lane];
+          const std::uint32_t pos = positions[r + lane];
           const RuleBox& b = boxes_[pos];
-          rg.srcBase[lane] = b.src.base.v4Value();
-          rg.srcMask[lane] = prefixMask(b.src.prefix);
-          rg.dstBase[lane] = b.dst.base.v4Value();
-          rg.dstMask[lane] = prefixMask(b.dst.prefix);
-          rg.sportLo[lane] = b.sportLo;
-          rg.sportHi[lane] = b.sportHi;
-          rg.dportLo[lane] = b.dportLo;
-          rg.dportHi[lane] = b.dportHi;
-          rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
-          rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
-          rg.pos[lane] = pos;
-          out.minPos = std::min(out.minPos, pos);
+          rb.sportLo[lane] = biased(b.sportLo);
+          rb.sportHi[lane] = biased(b.sportHi);
+          rb.dportLo[lane] = biased(b.dportLo);
+          rb.dportHi[lane] = biased(b.dportHi);
+          rb.srcBase[lane] = b.src.base.v4Value();
+          rb.srcMask[lane] = prefixMask(b.src.prefix);
+          rb.dstBase[lane] = b.dst.base.v4Value();
+          rb.dstMask[lane] = prefixMask(b.dst.prefix);
+          rb.proto[lane] = b.proto < 0 ? 0 : b.proto;
+          rb.protoMask[lane] = b.proto < 0 ? 0 : 0xFF;
+          rb.pos[lane] = pos;
         }
-        groups_.push_back(rg);
+        blocks_.push_back(rb);
+        blockPos_.push_back(positions[r]);
       }
     }
     tables_.push_back(out);
@@ -211,18 +351,23 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
 }
 
 std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
-  return key.family == Family::V4 ? classifyV4(key) : classifyV6(key);
+  if (key.family != Family::V4) return classifyV6(key);
+  if (!key.src.isV4() || !key.dst.isV4()) return kNoMatch;
+  const std::size_t p = partitionOf(key.proto);
+  const Partition& part = partitions_[p];
+  if (!part.large) return classifySmall(key, part.tables);
+  // Only the "other protocols" partition mixes protocols; in the others every rule's protocol matches.
+  return p == 3 ? classifyLarge<true>(key, part.tables, nullptr) : classifyLarge<false>(key, part.tables, nullptr);
 }
 
-std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
-  if (!key.src.isV4() || !key.dst.isV4()) return kNoMatch;
+// Below tuneFrom: one table at a time, its bucket's rules four at a time.
+std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
   const Lanes vsrc = splat(src), vdst = splat(dst), vsport = splat(key.sport), vdport = splat(key.dport),
               vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
-  const Range part = partitions_[partitionOf(key.proto)];
   for (const Table *t = tables_.data() + part.begin, *tend = tables_.data() + part.end; t != tend; ++t) {
     if (t->minPos >= best) break;  // no rule left in this or any later table can beat the match we have
     const std::uint64_t ip = (static_cast<std::uint64_t>(src & t->srcMask) << 32) | (dst & t->dstMask);
@@ -245,6 +390,78 @@ std::uint32_t FastClassifier::classifyV4(const ClassifyKey& key) const {
       }
       break;
     }
+  }
+  return best;
+}
+
+// From tuneFrom: tables probed four at a time, buckets scanned eight rules at a time.
+template <bool kProto>
+std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const {
+  const std::uint32_t src = key.src.v4Value();
+  const std::uint32_t dst = key.dst.v4Value();
+  const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
+  const Lanes vsrc = splat(src), vdst = splat(dst);
+  const Lanes16 vsport = splat16(key.sport), vdport = splat16(key.dport),
+                vproto = Lanes16{} + static_cast<std::int16_t>(key.proto);
+  std::uint32_t best = kNoMatch;
+  // A bucket's rules in position order, eight at a time; the first full match is the bucket's best.
+  auto scan = [&](const Slot& s) {
+    for (std::uint32_t k = s.begin, end = s.begin + s.count; k != end && blockPos_[k] < best; ++k) {
+      const RuleBlock& b = blocks_[k];
+      if (counts != nullptr) ++counts->blocks;
+      const Lanes16 ports = (vsport >= load16(b.sportLo)) & (vsport <= load16(b.sportHi)) &
+                            (vdport >= load16(b.dportLo)) & (vdport <= load16(b.dportHi));
+      const Lanes lo = ((vsrc & load(b.srcMask)) == load(b.srcBase)) & ((vdst & load(b.dstMask)) == load(b.dstBase));
+      const Lanes hi =
+          ((vsrc & load(b.srcMask + 4)) == load(b.srcBase + 4)) & ((vdst & load(b.dstMask + 4)) == load(b.dstBase + 4));
+      unsigned bits = laneBits16(ports) & (laneBits(lo) | laneBits(hi) << 4);
+      if constexpr (kProto) bits &= laneBits16((vproto & load16(b.protoMask)) == load16(b.proto));
+      if (bits != 0) {
+        best = std::min(best, b.pos[std::countr_zero(bits)]);
+        return;
+      }
+    }
+  };
+
+  const Table* t = tables_.data() + part.begin;
+  const Table* const tend = tables_.data() + part.end;
+  constexpr int kBatch = 4;
+  while (t != tend && t->minPos < best) {
+    // A batch of tables at a time: first every table's home slot is computed and prefetched, then the
+    // slots are searched and the buckets found are prefetched, then the buckets are scanned in table order.
+    // The cache misses of the batch overlap instead of following one another.
+    int n = static_cast<int>(std::min<std::ptrdiff_t>(kBatch, tend - t));
+    while (t[n - 1].minPos >= best) --n;  // t[0] qualifies
+    if (counts != nullptr) counts->probes += static_cast<std::uint64_t>(n);
+    const Slot* home[kBatch];
+    std::uint64_t ips[kBatch];
+    std::uint32_t auxs[kBatch];
+    for (int j = 0; j < n; ++j) {
+      ips[j] = (static_cast<std::uint64_t>(src & t[j].srcMask) << 32) | (dst & t[j].dstMask);
+      auxs[j] = aux & t[j].auxMask;
+      home[j] = slots_.data() + t[j].slotBegin + static_cast<std::uint32_t>(hashKey(ips[j], auxs[j]) >> t[j].shift);
+      __builtin_prefetch(home[j]);
+    }
+    const Slot* found[kBatch];
+    for (int j = 0; j < n; ++j) {
+      const Slot* base = slots_.data() + t[j].slotBegin;
+      found[j] = nullptr;
+      for (std::uint32_t i = static_cast<std::uint32_t>(home[j] - base);; i = (i + 1) & t[j].slotMask) {
+        const Slot& s = base[i];
+        if (s.count == 0) break;
+        if (s.ip != ips[j] || s.aux != auxs[j]) continue;
+        found[j] = &s;
+        __builtin_prefetch(blocks_.data() + s.begin);
+        __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s.begin) + 64);
+        __builtin_prefetch(blockPos_.data() + s.begin);
+        break;
+      }
+    }
+    for (int j = 0; j < n; ++j) {
+      if (t[j].minPos >= best) return best;  // no rule left in this or any later table can beat our match
+      if (found[j] != nullptr) scan(*found[j]);
+    }
+    t += n;
   }
   return best;
 }

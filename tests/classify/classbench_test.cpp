@@ -142,7 +142,9 @@ TEST(ClassBench, Fast10kAgreesWithLinearOnEveryHeader) {
     agreeOnTrace(std::string("10k/") + set, std::string("10k/") + set + "_trace", 0);
 }
 
+// These sets take the large-partition path (tuneFrom): its chosen configuration is checked here.
 TEST(ClassBench, FastLargeSetsAgreeWithLinearOnSampledHeaders) {
+  agreeOnTrace("100k/acl1_100k", "100k/acl1_100k_corner_trace", 1000);
   agreeOnTrace("100k/fw1_100k", "100k/fw1_100k_corner_trace", 1000);
   agreeOnTrace("100k/ipc1_50k", "100k/ipc1_50k_corner_trace", 1000);
 }

@@ -22,6 +22,9 @@ const FastClassifier::Options kConfigs[] = {
     {.mergeTuples = false, .collisionLimit = 64, .lengthStep = 16},  // plain tuple-space search
     {.mergeTuples = true, .collisionLimit = 1, .lengthStep = 1},     // buckets overflow at once: port/proto keys
     {.mergeTuples = true, .collisionLimit = 2, .lengthStep = 8},     // a few rules per bucket, coarse tables
+    {.mergeTuples = true, .collisionLimit = 2, .lengthStep = 16, .portKeyFirst = true},  // port-keyed tables first
+    // The large-partition path (several builds, the cheapest kept, emptier hash tables) on small inputs.
+    {.mergeTuples = true, .collisionLimit = 128, .lengthStep = 16, .portKeyFirst = false, .tuneFrom = 1},
 };
 
 TEST(FastClassifier, LowestRankWinsRegardlessOfInsertionOrder) {
@@ -210,6 +213,25 @@ TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) {
       EXPECT_GT(matched, keys.size() / 4) << "seed " << seed;
     }
   }
+}
+
+// Enough rules that the default options take the large-partition path (tuneFrom) in the protocol partitions.
+TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
+  RandomBoxes gen(4242);
+  const std::size_t n = 60000;  // the TCP and UDP partitions get about 24,000 and 18,000
+  auto boxes = gen.boxes(n);
+  LinearClassifier linear(boxes);
+  FastClassifier fast(boxes);
+  std::size_t matched = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const ClassifyKey k =
+        i % 4 == 0 ? gen.uniformKey() : gen.cornerKey(boxes[gen.below(static_cast<std::uint32_t>(n))]);
+    const auto want = linear.classify(k);
+    matched += want != kNoMatch;
+    ASSERT_EQ(fast.classify(k), want) << "key " << i << " " << k.src.toString() << " -> " << k.dst.toString()
+                                      << " proto " << int(k.proto) << " " << k.sport << "->" << k.dport;
+  }
+  EXPECT_GT(matched, 1000u);
 }
 
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {

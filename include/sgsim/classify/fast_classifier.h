@@ -15,17 +15,27 @@
 // tables cover thousands of distinct length pairs. A bucket may hold at most `collisionLimit` rules; a rule
 // that would overflow every compatible table opens the coarsest new table it may: its lengths rounded down
 // to a multiple of `lengthStep`, then of lengthStep/2 … 1, first on the addresses alone, then with its exact
-// port/protocol. Buckets keep their rules in rank order, four to a SIMD group; tables are sorted by their
-// best rank, and a lookup stops as soon as no remaining table can beat the match it already has:
-// high-priority rules are found early and end the search.
+// port/protocol. Buckets keep their rules in rank order; tables are sorted by their best rank, and a lookup
+// stops as soon as no remaining table can beat the match it already has: high-priority rules are found
+// early and end the search.
+// Two layouts, chosen per partition (below). Partitions under `tuneFrom` (16,384) rules, which is every
+// partition of the 1k/10k sets: four rules to a RuleGroup checked with one SIMD compare per field, tables
+// probed one at a time, hash tables at most half full. Partitions of tuneFrom rules or more: eight rules to
+// a RuleBlock (ports in 16-bit lanes, 32 B/rule instead of 44), tables probed four at a time (their slots
+// located and the buckets found prefetched before any bucket is scanned, so the cache misses of the batch
+// overlap), hash tables at most a quarter full, and the partition is built five ways (collisionLimit 128
+// or 512 with tables keyed on the exact destination port opened before or after address-only ones;
+// collisionLimit 256 with lengthStep 8, address-only first); the build with the lowest estimated cost,
+// 4 per table probed + 1 per RuleBlock read, counted on 2,048 seeded random corners of the partition's
+// own rules, is kept where it was built (the others are dropped; nothing is rebuilt).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
 // any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
 // exactly as the stable sort of LinearClassifier does.
 //
-// Why this algorithm (measured on this machine in one sitting, release build, ClassBench traces, median of 5
-// runs, ns per lookup; commands and the full table in docs/PERFORMANCE.md):
-//   set          linear   plain TSS   TupleMerge (this)   dpdk-test-acl --alg=scalar
+// Why this algorithm. An earlier sitting (before the large-partition work; release build, ClassBench
+// traces, median of 5 runs, ns per lookup; commands and the full table in docs/PERFORMANCE.md):
+//   set          linear   plain TSS   TupleMerge (then)   dpdk-test-acl --alg=scalar
 //   acl1_1k         683          98                  25                           44
 //   fw1_1k          553         125                  27                           58
 //   ipc1_1k         803         295                  23                           56
@@ -46,14 +56,52 @@
 // first lookup on fw1_1k and 3.3 s on fw1_10k (EAL start-up included), while a revoke must rebuild a
 // 1,000-rule table in well under 1 ms (target 4). Decision trees (HiCuts/HyperCuts/CutSplit) replicate
 // wildcard-heavy firewall rules and are known for long builds; they were not tried.
-// Build: 48-111 us for the 1k sets after a revoke, 1.3-2.9 ms for 10k, 4.6-4.9 ms for 32k-51k.
+// Build then: 48-111 us for the 1k sets after a revoke, 1.3-2.9 ms for 10k, 4.6-4.9 ms for 32k-51k.
+//
+// Large-set work (loaded 2-core machine; same-sitting medians of 5, ns/lookup): where acl1_100k's time
+// went: 11.8 tables probed and 65 four-rule groups (3 cache lines each) read per lookup; probing alone was
+// ~140 of ~380 ns, bucket scans the rest. Steps, on acl1_100k unless named: a 16-bit port pre-filter per
+// 8 rules 380 -> 337; port-keyed tables first halves the groups read (65 -> 33) but is worse on
+// fw1_100k/ipc1_50k (more tables), hence chosen per partition; hash tables a quarter full: slots read
+// 21 -> 13.5 per lookup (~-40 ns); eight-rule SIMD RuleBlocks: ~300 -> ~220-270; the per-partition
+// choice: acl1_100k 84 tables, 7.4 probed, 21 blocks read. Applied to every partition, the eight-rule
+// blocks and batched probes made the 1k/10k sets slower (fw1_1k 27 -> 49 ns, ipc1_1k 23 -> 54 ns): their
+// buckets hold 1-4 rules and lookups end after few tables. Hence the two layouts: partitions under
+// tuneFrom keep the four-rule groups and one-at-a-time probes exactly as before. Trial configurations
+// also tried for large partitions (estimated cost per lookup on the sampled corners): collisionLimit 1024
+// builds the same tables as 512 on acl1_100k/fw1_100k (cost within 1%); 256 and lengthStep 8 with
+// port-keyed tables first cost 5-65% more everywhere; collisionLimit 256 with lengthStep 8, address-only
+// first, is cheapest on both large ipc1_50k partitions (75 vs 82 and 79 vs 94) and was added (ipc1_50k
+// 252 -> 237 ns in one alternated pair, within noise). Skipping a block's address compares when no port
+// lane matches was not faster (not kept).
+//
+// Final sitting (this code; 2-core machine shared with other work, load average 1-5; medians of 5 runs of
+// each binary, alternated: "HEAD" is the previous commit's classifier built the same way, 2-17 runs per
+// set, the pooled median shown; dpdk-test-acl --alg=scalar via bench/dpdk_acl_compare.sh in the same
+// sitting, two or four runs of it):
+//   set          HEAD   this   dpdk-test-acl            build after a revoke (this, CPU time)
+//   acl1_1k        26     26   51, 53                   73-74 us
+//   fw1_1k         28     28   59, 76                   48-53 us
+//   ipc1_1k        26     24   58, 59                   110-113 us
+//   acl2_10k       76     79   216, 235                 2.7-3.1 ms
+//   fw1_10k        62     61   408, 421                 1.6-1.8 ms
+//   ipc1_10k       66     64   139, 160                 1.4-1.5 ms
+//   acl1_100k  369, 401  199   213, 160, 201, 212       30-32 ms   (HEAD: 4.9-5.6 ms)
+//   fw1_100k   470, 471  304   838, 841                 23-24 ms   (HEAD: 5.8-6.0 ms)
+//   ipc1_50k   294, 294  218   408, 420                 18-19 ms   (HEAD: 4.3-4.6 ms)
+// What is met: the 1k/10k sets run the old code path and are as fast as HEAD within noise (acl2_10k's
+// pooled median is 4% above HEAD's, but runs of acl2_10k alone, alternated, put this code at or below
+// HEAD: 75 vs 77 and 79 vs 87 ns); every set but acl1_100k beats dpdk-test-acl by 1.9-6.9x; the large
+// sets take 26-50% less time per lookup than HEAD; builds stay under 1 ms at 1k (target 4). What is not: acl1_100k is
+// only level with dpdk-test-acl (199 vs 206 ns, median of the four pairs; DPDK won one pair clearly,
+// 160 vs 241), not clearly faster; large builds take 4-6x as long as HEAD's (five trial builds).
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
-// of the 1k/10k sets, 110-168 at 32k-51k); memory O(n) plus the any-protocol rules copied into each
-// partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four; the worst
-// case is a bucket of rules equal on every keyed field (no table can separate them), and the rank cut-off
-// stops most lookups long before the last table. IPv6: O(n6) linear scan (security groups hold few IPv6
-// boxes; the simpler path the issue allows).
+// of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
+// partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
+// eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
+// separate them), and the rank cut-off stops most lookups long before the last table. IPv6: O(n6) linear scan (security
+// groups hold few IPv6 boxes; the simpler path the issue allows).
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
@@ -74,6 +122,13 @@ class FastClassifier {
     bool mergeTuples = true;
     std::uint32_t collisionLimit = 128;  // rules per bucket before a rule looks for another table
     std::uint32_t lengthStep = 16;       // new tables round prefix lengths down to a multiple of this
+    // A rule with an exact destination port that fits no table opens one keyed on the port before one
+    // keyed on addresses alone (false: the other way round).
+    bool portKeyFirst = false;
+    // Partitions with at least this many rules use eight-rule blocks and batched probes, and are built five
+    // ways (collisionLimit, lengthStep and portKeyFirst above are then ignored) keeping the build with the
+    // lowest estimated lookup cost (0: never; see the essay).
+    std::uint32_t tuneFrom = 16384;
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
@@ -87,20 +142,31 @@ class FastClassifier {
   std::size_t tableCount() const { return tables_.size(); }
 
  private:
-  // Four rules of one bucket stored field by field, so that one SIMD comparison checks all four. Padding
-  // lanes never match (mask 0, base 1) and have position kNoMatch.
+  // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
+  // checks all four. Padding lanes never match (mask 0, base 1) and have position kNoMatch.
   struct alignas(16) RuleGroup {
     std::uint32_t srcBase[4], srcMask[4], dstBase[4], dstMask[4];
     std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
     std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
     std::uint32_t pos[4];                  // index into boxes_, ascending
   };
+  // Partitions of tuneFrom rules or more: eight rules of one bucket stored field by field, so that a few
+  // SIMD compares check all eight: ports in 16-bit lanes biased by 0x8000 (signed compares order them), then
+  // the addresses, then what a lookup reads only for the "other protocols" partition or on a hit. Padding
+  // lanes never match (ports lo > hi).
+  struct alignas(64) RuleBlock {
+    std::int16_t sportLo[8], sportHi[8], dportLo[8], dportHi[8];
+    std::uint32_t srcBase[8], dstBase[8];
+    std::uint32_t srcMask[8], dstMask[8];
+    std::int16_t proto[8], protoMask[8];  // any protocol: 0/0
+    std::uint32_t pos[8];                 // index into boxes_, ascending; kNoMatch in padding lanes
+  };
 
   struct Slot {
     std::uint64_t ip = 0;     // masked source << 32 | masked destination
     std::uint32_t aux = 0;    // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;  // first RuleGroup
-    std::uint32_t count = 0;  // RuleGroups in the bucket; 0 = empty slot
+    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
+    std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
   };
   struct Table {
     std::uint32_t srcMask, dstMask, auxMask;
@@ -113,15 +179,29 @@ class FastClassifier {
   struct Range {
     std::uint32_t begin = 0, end = 0;
   };
+  struct Partition {
+    Range tables;
+    bool large = false;  // built with tuneFrom's configuration choice: RuleBlocks, batched probes
+  };
 
-  void buildTables(const std::vector<std::uint32_t>& members, const Options& options);
-  std::uint32_t classifyV4(const ClassifyKey& key) const;
+  // What a lookup touched, for choosing a large partition's configuration.
+  struct Counts {
+    std::uint64_t probes = 0, blocks = 0;
+  };
+
+  void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
+  void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
+  template <bool kProto>
+  std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
   std::vector<RuleBox> boxes_;
-  std::vector<RuleGroup> groups_;  // bucket by bucket, each bucket in position order
-  std::vector<Table> tables_;      // partition by partition, each in ascending minPos
-  Range partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
+  std::vector<RuleGroup> groups_;        // small partitions: bucket by bucket, each bucket in position order
+  std::vector<RuleBlock> blocks_;        // large partitions: the same, eight rules a block
+  std::vector<std::uint32_t> blockPos_;  // first (best) position of each RuleBlock
+  std::vector<Table> tables_;            // partition by partition, each in ascending minPos
+  Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
 };
