@@ -142,11 +142,12 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
   }
 }
 
-// A large partition is built several ways (bucket limit 128 or 512 with port-keyed tables tried before or
-// after address-only ones, and bucket limit 256 with 8-bit length steps, address-only first) and each build
-// is charged for lookups of a sample of headers drawn from its own rules (a random corner of a random rule,
-// seeded: builds are deterministic): kProbeCost per table probed plus one per RuleBlock read, the ratio
-// measured on acl1_100k, fw1_100k and ipc1_50k. The cheapest build is kept where it was built.
+// A large partition is built several ways (bucket limit 128, address-only tables first; 512 with port-keyed
+// tables first; 256 with 8-bit length steps, address-only first; 1024 with 14-bit length steps, either way
+// round) and each build is charged for lookups of a sample of headers drawn from its own rules (a random
+// corner of a random rule, seeded: builds are deterministic): kProbeCost per table probed plus one per
+// BlockHead looked at plus one per RuleBlock read, weights checked against measured lookup times on
+// acl1_100k, fw1_100k and ipc1_50k (see the essay). The cheapest build is kept where it was built.
 void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members,
                                       const Options& options) {
   constexpr std::uint64_t kProbeCost = 4;
@@ -169,7 +170,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     bool portKeyFirst;
   };
   static constexpr Trial kTrials[] = {
-      {128, 16, false}, {128, 16, true}, {512, 16, false}, {512, 16, true}, {256, 8, false}};
+      {128, 16, false}, {512, 16, true}, {256, 8, false}, {1024, 14, true}, {1024, 14, false}};
   // The best build so far occupies [t0, tb) of tables_, [s0, sb) of slots_ and [b0, bb) of blocks_; each
   // trial is built after it and either dropped or moved down over it.
   const std::size_t t0 = tables_.size(), s0 = slots_.size(), b0 = blocks_.size();
@@ -185,12 +186,12 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     const Range part{static_cast<std::uint32_t>(tb), static_cast<std::uint32_t>(tables_.size())};
     for (const ClassifyKey& k : sample)
       p == 3 ? classifyLarge<true>(k, part, &counts) : classifyLarge<false>(k, part, &counts);
-    const std::uint64_t cost = kProbeCost * counts.probes + counts.blocks;
+    const std::uint64_t cost = kProbeCost * counts.probes + counts.heads + counts.blocks;
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
       blocks_.resize(bb);
-      blockPos_.resize(bb);
+      blockHeads_.resize(bb);
       continue;
     }
     bestCost = cost;
@@ -201,8 +202,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
-      blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
-                      blockPos_.begin() + static_cast<std::ptrdiff_t>(bb));
+      blockHeads_.erase(blockHeads_.begin() + static_cast<std::ptrdiff_t>(b0),
+                        blockHeads_.begin() + static_cast<std::ptrdiff_t>(bb));
       for (std::size_t t = t0; t < tables_.size(); ++t) tables_[t].slotBegin -= ds;
       for (std::size_t i = s0; i < slots_.size(); ++i)
         if (slots_[i].count != 0) slots_[i].begin -= db;
@@ -342,8 +343,15 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
           rb.protoMask[lane] = b.proto < 0 ? 0 : 0xFF;
           rb.pos[lane] = pos;
         }
+        BlockHead head{positions[r], biased(65535), biased(0), biased(65535), biased(0)};
+        for (std::size_t lane = 0; lane < 8 && r + lane < positions.size(); ++lane) {
+          head.sportLo = std::min(head.sportLo, rb.sportLo[lane]);
+          head.sportHi = std::max(head.sportHi, rb.sportHi[lane]);
+          head.dportLo = std::min(head.dportLo, rb.dportLo[lane]);
+          head.dportHi = std::max(head.dportHi, rb.dportHi[lane]);
+        }
         blocks_.push_back(rb);
-        blockPos_.push_back(positions[r]);
+        blockHeads_.push_back(head);
       }
     }
     tables_.push_back(out);
@@ -403,12 +411,18 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   const Lanes vsrc = splat(src), vdst = splat(dst);
   const Lanes16 vsport = splat16(key.sport), vdport = splat16(key.dport),
                 vproto = Lanes16{} + static_cast<std::int16_t>(key.proto);
+  const std::int16_t ks = biased(key.sport), kd = biased(key.dport);
   std::uint32_t best = kNoMatch;
   // A bucket's rules in position order, eight at a time; the first full match is the bucket's best.
   auto scan = [&](const Slot& s) {
-    for (std::uint32_t k = s.begin, end = s.begin + s.count; k != end && blockPos_[k] < best; ++k) {
+    for (std::uint32_t k = s.begin, end = s.begin + s.count; k != end; ++k) {
+      const BlockHead& h = blockHeads_[k];
+      if (h.pos >= best) return;
+      if (counts != nullptr) ++counts->heads;
+      // The block's port ranges, summed up, rule out about half the blocks without reading them.
+      if ((ks < h.sportLo) | (ks > h.sportHi) | (kd < h.dportLo) | (kd > h.dportHi)) continue;
       const RuleBlock& b = blocks_[k];
-      if (counts != nullptr) ++counts->blocks;
+      if (counts != nullptr) ++counts->blocks;  // after the port hull: blocks actually read
       const Lanes16 ports = (vsport >= load16(b.sportLo)) & (vsport <= load16(b.sportHi)) &
                             (vdport >= load16(b.dportLo)) & (vdport <= load16(b.dportHi));
       const Lanes lo = ((vsrc & load(b.srcMask)) == load(b.srcBase)) & ((vdst & load(b.dstMask)) == load(b.dstBase));
@@ -453,7 +467,8 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
         found[j] = &s;
         __builtin_prefetch(blocks_.data() + s.begin);
         __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s.begin) + 64);
-        __builtin_prefetch(blockPos_.data() + s.begin);
+        __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s.begin) + 128);
+        __builtin_prefetch(blockHeads_.data() + s.begin);
         break;
       }
     }

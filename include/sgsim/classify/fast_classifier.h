@@ -23,11 +23,13 @@
 // probed one at a time, hash tables at most half full. Partitions of tuneFrom rules or more: eight rules to
 // a RuleBlock (ports in 16-bit lanes, 32 B/rule instead of 44), tables probed four at a time (their slots
 // located and the buckets found prefetched before any bucket is scanned, so the cache misses of the batch
-// overlap), hash tables at most a quarter full, and the partition is built five ways (collisionLimit 128
-// or 512 with tables keyed on the exact destination port opened before or after address-only ones;
-// collisionLimit 256 with lengthStep 8, address-only first); the build with the lowest estimated cost,
-// 4 per table probed + 1 per RuleBlock read, counted on 2,048 seeded random corners of the partition's
-// own rules, is kept where it was built (the others are dropped; nothing is rebuilt).
+// overlap), hash tables at most a quarter full, a BlockHead per RuleBlock (its best position and the hull
+// of its port ranges, read before the block: a key outside the hull skips the block), and the partition
+// is built five ways (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact
+// destination port first; 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way
+// round); the build with the lowest estimated cost, 4 per table probed + 1 per BlockHead looked at + 1 per
+// RuleBlock read, counted on 2,048 seeded random corners of the partition's own rules, is kept where it
+// was built (the others are dropped; nothing is rebuilt).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
 // any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
@@ -96,6 +98,35 @@
 // only level with dpdk-test-acl (199 vs 206 ns, median of the four pairs; DPDK won one pair clearly,
 // 160 vs 241), not clearly faster; large builds take 4-6x as long as HEAD's (five trial builds).
 //
+// Second large-set sitting (quiet 2-core machine, release build; ns/lookup on the traces). Forcing each
+// trial configuration on acl1_100k's TCP partition (the only large one; 89% of the trace) showed the old
+// choice (512, step 16, port-keyed first: 8.4 tables probed, 24.6 blocks looked at per sampled lookup,
+// ~194 ns) was already the fastest of the five, and that neither probes nor blocks were dominated by cache
+// misses: one-byte slot tags that spare the slot read on most (73%) probes, batches of 3, 5 or 8 tables,
+// transparent huge pages for the blocks and slots, scanning a batch's buckets best-first, and sorting a
+// bucket's rules by port (with blocks re-sorted by best position) were all no faster or slower (not
+// kept). What helped was the length step: steps that are not powers of two round prefix lengths into
+// classes that suit these sets (step 14 rounds to 14, 7, 3, then 1): acl1_100k 1024/14/port-keyed first
+// 149 ns (6.5 probed, 13.5 heads, 6.9 blocks read), 1024/15 146, 512/10 149, 1024/13 163, 1024/11 193,
+// 1024/12 182; fw1_100k with 1024/14/port-keyed first 266-276 vs 284-295; ipc1_50k with 1024/14/address
+// first 172 vs 217. The BlockHead port hull halves the blocks read (acl1_100k 24.6 -> 12.9 with the old
+// configuration) at no measurable change in time, and the estimate needed it: charging heads and blocks
+// read separately (4/1/1) picks the measured-fastest build on all five large partitions, where the old
+// 4/1 weights picked 1024/14/address-first for fw1_100k's UDP partition (287 ns instead of 266-276).
+// Trials 128/16/port-keyed first and 512/16/address first never won and were dropped for the two new ones.
+// Alternated sitting (each: sgsim median of 5, dpdk-test-acl --alg=scalar median of 5; three rounds; the
+// machine's load average was 1-2 from other work during rounds 1-2, DPDK's spread was wide):
+//   set          this (3 rounds)         dpdk-test-acl (3 rounds)     build after a revoke
+//   acl1_100k    164, 151, 148           242, 149, 126                26 ms
+//   fw1_100k     339, 275, 280           743, 585, 621                22 ms
+//   ipc1_50k     176, 175, 176           275, 220, 296                19 ms
+//   acl1_1k       25,  25,  26            41,  38,  44                73 us (unchanged path)
+//   fw1_10k       59,  57,  58           364, 299, 248                1.5 ms (unchanged path)
+// (eight further dpdk-test-acl runs on acl1_100k alone: 147-204, median 165). acl1_100k is now at or
+// below dpdk-test-acl's median (148-151 vs 149-165 on a quiet machine), but DPDK's run-to-run spread
+// (126-242) is wider than the gap, so "clearly faster" is not shown; fw1_100k and ipc1_50k got 5-20%
+// faster; the 1k/10k sets run the unchanged small-partition path.
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
@@ -162,10 +193,17 @@ class FastClassifier {
     std::uint32_t pos[8];                 // index into boxes_, ascending; kNoMatch in padding lanes
   };
 
+  // What a lookup reads of a RuleBlock before the block itself: its first (best) position and the hull of its
+  // rules' port ranges (biased like the block's).
+  struct BlockHead {
+    std::uint32_t pos;
+    std::int16_t sportLo, sportHi, dportLo, dportHi;
+  };
+
   struct Slot {
     std::uint64_t ip = 0;     // masked source << 32 | masked destination
     std::uint32_t aux = 0;    // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
+    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockHeads_ entry)
     std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
   };
   struct Table {
@@ -186,7 +224,7 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    std::uint64_t probes = 0, blocks = 0;
+    std::uint64_t probes = 0, heads = 0, blocks = 0;  // tables probed, BlockHeads looked at, RuleBlocks read
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -197,11 +235,11 @@ class FastClassifier {
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
   std::vector<RuleBox> boxes_;
-  std::vector<RuleGroup> groups_;        // small partitions: bucket by bucket, each bucket in position order
-  std::vector<RuleBlock> blocks_;        // large partitions: the same, eight rules a block
-  std::vector<std::uint32_t> blockPos_;  // first (best) position of each RuleBlock
-  std::vector<Table> tables_;            // partition by partition, each in ascending minPos
-  Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
+  std::vector<RuleGroup> groups_;      // small partitions: bucket by bucket, each bucket in position order
+  std::vector<RuleBlock> blocks_;      // large partitions: the same, eight rules a block
+  std::vector<BlockHead> blockHeads_;  // one per RuleBlock
+  std::vector<Table> tables_;          // partition by partition, each in ascending minPos
+  Partition partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
 };
