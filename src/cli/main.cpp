@@ -528,8 +528,7 @@ int cmdWhatIf(int argc, char** argv) {
   std::unique_ptr<WhatIf> engine;
   std::unique_ptr<PcapWriter> affected;
   Progress progress;
-  // Side 1 (after the change) is fixed unless the change applies at an instant (--at).
-  const BasicPlanner<2> planner(before, {before, vm.count("at") ? nullptr : after}, opt.eval);
+  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, vm.count("at") > 0);
   auto frames = readAhead<2>(vm, *cap, planner, vm.count("write-affected") > 0);
   for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {

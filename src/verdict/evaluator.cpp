@@ -185,7 +185,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
 template <int Sides>
 void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out) {
   Plan plan;
-  planner_.plan(key, plan, false);
+  this->plan(key, plan);
   evaluate(key, plan, tsNs, out);
 }
 

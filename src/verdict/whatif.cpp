@@ -10,6 +10,11 @@ WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_p
       pending_(options.atNs ? after : nullptr),
       options_(options) {}
 
+BasicPlanner<2> WhatIf::planner(const std::shared_ptr<const Network>& before,
+                                const std::shared_ptr<const Network>& after, const EvalOptions& eval, bool atInstant) {
+  return BasicPlanner<2>(before, {before, atInstant ? nullptr : after}, eval);
+}
+
 SideDecision WhatIf::describe(int side, const PacketVerdict& v) const {
   SideDecision s;
   s.verdict = v.verdict;
@@ -31,7 +36,7 @@ SideDecision WhatIf::describe(int side, const PacketVerdict& v) const {
 
 bool WhatIf::process(const Frame& frame, const PacketKey& key) {
   BasicPacketPlan<2> plan;
-  evaluator_.planner({false, true}).plan(key, plan, false);
+  evaluator_.plan(key, plan);
   return process(frame, key, plan);
 }
 

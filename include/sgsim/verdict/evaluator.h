@@ -111,6 +111,8 @@ class BasicEvaluator {
     if (plan.checkSrc) tracker_.prefetchHash(plan.flowHash[0]);
     if (plan.checkDst && !(plan.checkSrc && plan.src == plan.dst)) tracker_.prefetchHash(plan.flowHash[1]);
   }
+  // The plan evaluate() makes itself: the packet's ENIs and flow-key hashes, no decisions.
+  void plan(const PacketKey& key, Plan& out) const { planner_.plan(key, out, false); }
   // A planner for this run: its topology and options, and every side's current table as fixed unless
   // `changing[s]` (a side that replaceNetwork will change).
   BasicPlanner<Sides> planner(std::array<bool, Sides> changing = {}) const;

@@ -58,9 +58,14 @@ class WhatIf {
   WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
          WhatIfOptions options);
 
+  // The planner for the evaluator a WhatIf over these tables runs (for plans made ahead, before the first frame
+  // fixes the instant): side 1 is the after table, fixed unless the change applies at an instant.
+  static BasicPlanner<2> planner(const std::shared_ptr<const Network>& before,
+                                 const std::shared_ptr<const Network>& after, const EvalOptions& eval, bool atInstant);
+
   // Evaluates one frame under both tables. Returns true when its verdict differs.
   bool process(const Frame& frame, const PacketKey& key);
-  // The same with a plan made ahead (BasicPlanner<2> over before and, unless --at, after).
+  // The same with a plan made ahead by planner().
   bool process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan);
   // Flows ranked by impact (bytes, then packets, then first time).
   std::vector<ChangedFlow> ranked() const;
