@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstring>
 #include <random>
 
@@ -54,6 +55,23 @@ inline Lanes16 load16(const void* p) {
 
 inline Lanes16 splat16(std::uint16_t port) { return Lanes16{} + static_cast<std::int16_t>(port ^ 0x8000u); }
 
+// Four 16-bit lanes (the low half of an SSE2 register on x86-64).
+typedef std::int16_t Lanes4x16 __attribute__((vector_size(8)));
+
+inline Lanes4x16 load4(const std::int16_t* p) {
+  Lanes4x16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Shortens the prefix (base, mask) to the longest one that also contains the prefix (b, m).
+inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32_t b, std::uint32_t m) {
+  mask &= m;
+  const std::uint32_t diff = (b ^ base) & mask;
+  if (diff != 0) mask &= ~(0xFFFFFFFFu >> std::countl_zero(diff));
+  base &= mask;
+}
+
 inline std::int16_t biased(std::uint16_t port) { return static_cast<std::int16_t>(port ^ 0x8000u); }
 
 // Bit i set when 16-bit lane i is all ones.
@@ -86,6 +104,29 @@ struct BucketKeyHash {
   std::size_t operator()(const BucketKey& k) const { return hashKey(k.ip, k.aux) >> 16; }
 };
 
+// What an IPv4 box matches, packed: two boxes with the same signature match the same packets.
+struct BoxSignature {
+  std::uint64_t addrs;  // masked source << 32 | masked destination
+  std::uint64_t ports;  // sportLo, sportHi, dportLo, dportHi
+  std::uint32_t rest;   // source length << 24 | destination length << 16 | protocol + 1
+  bool operator==(const BoxSignature&) const = default;
+
+  static BoxSignature of(const RuleBox& b) {
+    return {static_cast<std::uint64_t>(b.src.base.v4Value() & prefixMask(b.src.prefix)) << 32 |
+                (b.dst.base.v4Value() & prefixMask(b.dst.prefix)),
+            static_cast<std::uint64_t>(b.sportLo) << 48 | static_cast<std::uint64_t>(b.sportHi) << 32 |
+                static_cast<std::uint64_t>(b.dportLo) << 16 | b.dportHi,
+            static_cast<std::uint32_t>(b.src.prefix) << 24 | static_cast<std::uint32_t>(b.dst.prefix) << 16 |
+                static_cast<std::uint32_t>(b.proto + 1)};
+  }
+};
+
+struct BoxSignatureHash {
+  std::size_t operator()(const BoxSignature& k) const {
+    return hashKey(k.addrs ^ (k.ports * 0x9E3779B97F4A7C15ull), k.rest) >> 16;
+  }
+};
+
 // A table while it is being filled: buckets are vectors of positions, in insertion (= position) order.
 struct BuildTable {
   int srcLen, dstLen;
@@ -113,11 +154,17 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
   // Protocol partitions: a lookup only searches the tables of its protocol's partition; any-protocol
   // rules are in all of them.
   std::vector<std::uint32_t> members[kPartitions];
+  // A box equal on every field to a box before it can never be the first match: it is left out of the IPv4
+  // tables (ClassBench's acl1_100k: 8,197 of 44,473 rules, equal but for the TCP flags sgsim does not match
+  // on; a security group's rules can repeat across the groups of one interface).
+  boost::unordered_flat_set<BoxSignature, BoxSignatureHash> seen;
+  seen.reserve(boxes_.size());
   for (std::uint32_t pos = 0; pos < boxes_.size(); ++pos) {
     const RuleBox& b = boxes_[pos];
     // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
     if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
       continue;
+    if (b.family == Family::V4 && !seen.insert(BoxSignature::of(b)).second) continue;
     if (b.family == Family::V6) {
       v6_.push_back(pos);
     } else if (b.proto < 0) {
@@ -175,6 +222,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
   // trial is built after it and either dropped or moved down over it.
   const std::size_t t0 = tables_.size(), s0 = slots_.size(), b0 = blocks_.size();
   std::size_t tb = t0, sb = s0, bb = b0;
+  const std::size_t g0 = groupHeads_.size();
+  std::size_t gb = g0;
   std::uint64_t bestCost = ~std::uint64_t{0};
   for (const Trial& trial : kTrials) {
     Options o = options;
@@ -185,13 +234,14 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     Counts counts;
     const Range part{static_cast<std::uint32_t>(tb), static_cast<std::uint32_t>(tables_.size())};
     for (const ClassifyKey& k : sample)
-      p == 3 ? classifyLarge<true>(k, part, &counts) : classifyLarge<false>(k, part, &counts);
+      p == 3 ? classifyLarge<true, true>(k, part, &counts) : classifyLarge<false, true>(k, part, &counts);
     const std::uint64_t cost = kProbeCost * counts.probes + counts.heads + counts.blocks;
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
       blocks_.resize(bb);
       blockHeads_.resize(bb);
+      groupHeads_.resize(gb);
       continue;
     }
     bestCost = cost;
@@ -205,12 +255,18 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       blockHeads_.erase(blockHeads_.begin() + static_cast<std::ptrdiff_t>(b0),
                         blockHeads_.begin() + static_cast<std::ptrdiff_t>(bb));
       for (std::size_t t = t0; t < tables_.size(); ++t) tables_[t].slotBegin -= ds;
+      const auto dg = static_cast<std::uint32_t>(gb - g0);
+      groupHeads_.erase(groupHeads_.begin() + static_cast<std::ptrdiff_t>(g0),
+                        groupHeads_.begin() + static_cast<std::ptrdiff_t>(gb));
+      for (std::size_t i = s0; i < slots_.size(); ++i)
+        if (slots_[i].count > 8) slots_[i].group -= dg;
       for (std::size_t i = s0; i < slots_.size(); ++i)
         if (slots_[i].count != 0) slots_[i].begin -= db;
     }
     tb = tables_.size();
     sb = slots_.size();
     bb = blocks_.size();
+    gb = groupHeads_.size();
   }
 }
 
@@ -318,18 +374,19 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
         }
         continue;
       }
-      const auto nblocks = static_cast<std::uint32_t>((positions.size() + 7) / 8);
+      const std::vector<std::uint32_t>& ord = positions;
+      const auto nblocks = static_cast<std::uint32_t>((ord.size() + 7) / 8);
       slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(blocks_.size()), nblocks};
-      for (std::size_t r = 0; r < positions.size(); r += 8) {
+      for (std::size_t r = 0; r < ord.size(); r += 8) {
         RuleBlock rb{};
         for (std::size_t lane = 0; lane < 8; ++lane) {
-          if (r + lane >= positions.size()) {
+          if (r + lane >= ord.size()) {
             rb.sportLo[lane] = rb.dportLo[lane] = biased(65535);
             rb.sportHi[lane] = rb.dportHi[lane] = biased(0);
             rb.pos[lane] = kNoMatch;
             continue;
           }
-          const std::uint32_t pos = positions[r + lane];
+          const std::uint32_t pos = ord[r + lane];
           const RuleBox& b = boxes_[pos];
           rb.sportLo[lane] = biased(b.sportLo);
           rb.sportHi[lane] = biased(b.sportHi);
@@ -343,15 +400,39 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
           rb.protoMask[lane] = b.proto < 0 ? 0 : 0xFF;
           rb.pos[lane] = pos;
         }
-        BlockHead head{positions[r], biased(65535), biased(0), biased(65535), biased(0)};
-        for (std::size_t lane = 0; lane < 8 && r + lane < positions.size(); ++lane) {
-          head.sportLo = std::min(head.sportLo, rb.sportLo[lane]);
-          head.sportHi = std::max(head.sportHi, rb.sportHi[lane]);
-          head.dportLo = std::min(head.dportLo, rb.dportLo[lane]);
-          head.dportHi = std::max(head.dportHi, rb.dportHi[lane]);
+        std::int16_t sportLo = biased(65535), sportHi = biased(0), dportLo = biased(65535), dportHi = biased(0);
+        for (std::size_t lane = 0; lane < 8 && r + lane < ord.size(); ++lane) {
+          sportLo = std::min(sportLo, rb.sportLo[lane]);
+          sportHi = std::max(sportHi, rb.sportHi[lane]);
+          dportLo = std::min(dportLo, rb.dportLo[lane]);
+          dportHi = std::max(dportHi, rb.dportHi[lane]);
+        }
+        BlockHead head{ord[r],
+                       {sportLo, dportLo, static_cast<std::int16_t>(~sportHi), static_cast<std::int16_t>(~dportHi)},
+                       rb.srcBase[0] & rb.srcMask[0],
+                       rb.srcMask[0],
+                       rb.dstBase[0] & rb.dstMask[0],
+                       rb.dstMask[0]};
+        for (std::size_t lane = 1; lane < 8 && r + lane < ord.size(); ++lane) {
+          widenToContain(head.srcBase, head.srcMask, rb.srcBase[lane], rb.srcMask[lane]);
+          widenToContain(head.dstBase, head.dstMask, rb.dstBase[lane], rb.dstMask[lane]);
         }
         blocks_.push_back(rb);
         blockHeads_.push_back(head);
+      }
+      if (nblocks > 8) {
+        Slot& slot = slots_[out.slotBegin + i];
+        slot.group = static_cast<std::uint32_t>(groupHeads_.size());
+        for (std::uint32_t g = 0; g < nblocks; g += 8) {
+          BlockHead gh = blockHeads_[slot.begin + g];
+          for (std::uint32_t k = g + 1; k < std::min(nblocks, g + 8); ++k) {
+            const BlockHead& h = blockHeads_[slot.begin + k];
+            for (int f = 0; f < 4; ++f) gh.bound[f] = std::min(gh.bound[f], h.bound[f]);  // lower bounds, ~upper
+            widenToContain(gh.srcBase, gh.srcMask, h.srcBase, h.srcMask);
+            widenToContain(gh.dstBase, gh.dstMask, h.dstBase, h.dstMask);
+          }
+          groupHeads_.push_back(gh);
+        }
       }
     }
     tables_.push_back(out);
@@ -365,7 +446,8 @@ std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
   const Partition& part = partitions_[p];
   if (!part.large) return classifySmall(key, part.tables);
   // Only the "other protocols" partition mixes protocols; in the others every rule's protocol matches.
-  return p == 3 ? classifyLarge<true>(key, part.tables, nullptr) : classifyLarge<false>(key, part.tables, nullptr);
+  return p == 3 ? classifyLarge<true, false>(key, part.tables, nullptr)
+                : classifyLarge<false, false>(key, part.tables, nullptr);
 }
 
 // Below tuneFrom: one table at a time, its bucket's rules four at a time.
@@ -403,7 +485,7 @@ std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) 
 }
 
 // From tuneFrom: tables probed four at a time, buckets scanned eight rules at a time.
-template <bool kProto>
+template <bool kProto, bool kCount>
 std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
@@ -412,17 +494,24 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   const Lanes16 vsport = splat16(key.sport), vdport = splat16(key.dport),
                 vproto = Lanes16{} + static_cast<std::int16_t>(key.proto);
   const std::int16_t ks = biased(key.sport), kd = biased(key.dport);
+  const Lanes4x16 vports{ks, kd, static_cast<std::int16_t>(~ks), static_cast<std::int16_t>(~kd)};
   std::uint32_t best = kNoMatch;
-  // A bucket's rules in position order, eight at a time; the first full match is the bucket's best.
-  auto scan = [&](const Slot& s) {
-    for (std::uint32_t k = s.begin, end = s.begin + s.count; k != end; ++k) {
+  // Whether the key is outside what a BlockHead sums up: its port hull or its common address prefixes.
+  auto outside = [&](const BlockHead& h) {
+    return (std::bit_cast<std::uint64_t>(load4(h.bound) > vports) != 0) |
+           ((((src & h.srcMask) ^ h.srcBase) | ((dst & h.dstMask) ^ h.dstBase)) != 0);
+  };
+  // Blocks [k, end) of a bucket in position order; the first full match is their best. False when the
+  // bucket's scan is over (a match, or no block left that can beat the best match).
+  auto scanBlocks = [&](std::uint32_t k, std::uint32_t end) -> bool {
+    for (; k != end; ++k) {
       const BlockHead& h = blockHeads_[k];
-      if (h.pos >= best) return;
-      if (counts != nullptr) ++counts->heads;
-      // The block's port ranges, summed up, rule out about half the blocks without reading them.
-      if ((ks < h.sportLo) | (ks > h.sportHi) | (kd < h.dportLo) | (kd > h.dportHi)) continue;
+      if (h.pos >= best) return false;
+      if constexpr (kCount) ++counts->heads;
+      // The block's port ranges and addresses, summed up, rule out most blocks without reading them.
+      if (outside(h)) continue;
       const RuleBlock& b = blocks_[k];
-      if (counts != nullptr) ++counts->blocks;  // after the port hull: blocks actually read
+      if constexpr (kCount) ++counts->blocks;  // after the head: blocks actually read
       const Lanes16 ports = (vsport >= load16(b.sportLo)) & (vsport <= load16(b.sportHi)) &
                             (vdport >= load16(b.dportLo)) & (vdport <= load16(b.dportHi));
       const Lanes lo = ((vsrc & load(b.srcMask)) == load(b.srcBase)) & ((vdst & load(b.dstMask)) == load(b.dstBase));
@@ -432,8 +521,22 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
       if constexpr (kProto) bits &= laneBits16((vproto & load16(b.protoMask)) == load16(b.proto));
       if (bits != 0) {
         best = std::min(best, b.pos[std::countr_zero(bits)]);
-        return;
+        return false;
       }
+    }
+    return true;
+  };
+  // A bucket: up to eight blocks directly, more through the heads of their groups of eight.
+  auto scan = [&](const Slot& s) {
+    if (s.count <= 8) {
+      scanBlocks(s.begin, s.begin + s.count);
+      return;
+    }
+    for (std::uint32_t g = 0, k = s.begin, end = s.begin + s.count; k < end; ++g, k += 8) {
+      const BlockHead& h = groupHeads_[s.group + g];
+      if (h.pos >= best) return;
+      if (outside(h)) continue;
+      if (!scanBlocks(k, std::min(end, k + 8))) return;
     }
   };
 
@@ -446,7 +549,7 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
     // The cache misses of the batch overlap instead of following one another.
     int n = static_cast<int>(std::min<std::ptrdiff_t>(kBatch, tend - t));
     while (t[n - 1].minPos >= best) --n;  // t[0] qualifies
-    if (counts != nullptr) counts->probes += static_cast<std::uint64_t>(n);
+    if constexpr (kCount) counts->probes += static_cast<std::uint64_t>(n);
     const Slot* home[kBatch];
     std::uint64_t ips[kBatch];
     std::uint32_t auxs[kBatch];
@@ -458,19 +561,25 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
     }
     const Slot* found[kBatch];
     for (int j = 0; j < n; ++j) {
-      const Slot* base = slots_.data() + t[j].slotBegin;
-      found[j] = nullptr;
-      for (std::uint32_t i = static_cast<std::uint32_t>(home[j] - base);; i = (i + 1) & t[j].slotMask) {
-        const Slot& s = base[i];
-        if (s.count == 0) break;
-        if (s.ip != ips[j] || s.aux != auxs[j]) continue;
-        found[j] = &s;
-        __builtin_prefetch(blocks_.data() + s.begin);
-        __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s.begin) + 64);
-        __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s.begin) + 128);
-        __builtin_prefetch(blockHeads_.data() + s.begin);
-        break;
+      // Tables a quarter full: the home slot is the key's own or empty on most probes, so that case is
+      // decided without a branch, and only a home slot taken by another key walks on.
+      const Slot* s = home[j];
+      const bool own = (s->ip == ips[j]) & (s->aux == auxs[j]) & (s->count != 0);
+      if (!own && s->count != 0) {
+        const Slot* base = slots_.data() + t[j].slotBegin;
+        std::uint32_t i = static_cast<std::uint32_t>(s - base);
+        do {
+          i = (i + 1) & t[j].slotMask;
+          s = base + i;
+        } while (s->count != 0 && (s->ip != ips[j] || s->aux != auxs[j]));
+        found[j] = s->count != 0 ? s : nullptr;
+      } else {
+        found[j] = own ? s : nullptr;
       }
+      __builtin_prefetch(blocks_.data() + s->begin);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 64);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 128);
+      __builtin_prefetch(blockHeads_.data() + s->begin);
     }
     for (int j = 0; j < n; ++j) {
       if (t[j].minPos >= best) return best;  // no rule left in this or any later table can beat our match

@@ -234,6 +234,69 @@ TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
   EXPECT_GT(matched, 1000u);
 }
 
+// Thousands of rules on a few address pairs, as in ClassBench's acl sets: buckets of hundreds of rules (their
+// blocks summed up by block and group heads), and exact duplicates with ranks before and after the original
+// (a duplicate never wins; the first of equal boxes does). Large-partition path, every trial layout.
+TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
+    std::uint32_t srcNets[3], dstNets[3];
+    for (auto& a : srcNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    for (auto& a : dstNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    static constexpr std::uint16_t kPorts[] = {22, 80, 443, 1024, 1600, 1649, 5001, 8080};
+    std::vector<RuleBox> boxes;
+    const std::size_t n = 3000;
+    for (std::size_t i = 0; i < n; ++i) {
+      RuleBox b;
+      if (i > 0 && below(4) == 0) {
+        b = boxes[below(static_cast<std::uint32_t>(boxes.size()))];  // a duplicate, its own rank below
+      } else {
+        const int sl = below(6) == 0 ? static_cast<int>(below(33)) : 27 + static_cast<int>(below(6));
+        const int dl = below(6) == 0 ? static_cast<int>(below(33)) : 27 + static_cast<int>(below(6));
+        b.src = Cidr::of(IpAddr::v4(srcNets[below(3)] | below(256)), sl);
+        b.dst = Cidr::of(IpAddr::v4(dstNets[below(3)] | below(256)), dl);
+        b.proto = below(10) == 0 ? -1 : 6;
+        switch (below(3)) {
+          case 0:
+            break;  // any destination port
+          case 1:
+            b.dportLo = b.dportHi = kPorts[below(8)];
+            break;
+          default:
+            b.dportLo = kPorts[below(8)];
+            b.dportHi = std::max<std::uint16_t>(b.dportLo, kPorts[below(8)]);
+        }
+        if (below(8) == 0) b.sportLo = b.sportHi = kPorts[below(8)];
+      }
+      b.rank = below(n);
+      b.ruleIndex = static_cast<std::uint32_t>(i);
+      boxes.push_back(b);
+    }
+    LinearClassifier linear(boxes);
+    std::vector<ClassifyKey> keys;
+    for (int i = 0; i < 6000; ++i) {
+      const RuleBox& b = boxes[below(n)];
+      ClassifyKey k{Family::V4, 6, below(2) ? b.src.base : b.src.last(), below(2) ? b.dst.base : b.dst.last(),
+                    below(2) ? b.sportLo : b.sportHi, below(2) ? b.dportLo : b.dportHi};
+      if (below(3) == 0) k.src = IpAddr::v4(srcNets[below(3)] | below(256));
+      if (below(3) == 0) k.dst = IpAddr::v4(dstNets[below(3)] | below(256));
+      if (below(4) == 0) k.dport = kPorts[below(8)];
+      keys.push_back(k);
+    }
+    for (const auto& options : kConfigs) {
+      FastClassifier fast(boxes, options);
+      std::size_t matched = 0;
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const auto want = linear.classify(keys[i]);
+        matched += want != kNoMatch;
+        ASSERT_EQ(fast.classify(keys[i]), want) << "seed " << seed << " key " << i << " tuneFrom " << options.tuneFrom;
+      }
+      EXPECT_GT(matched, keys.size() / 2) << "seed " << seed;
+    }
+  }
+}
+
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
   RandomBoxes gen(99);
   auto boxes = gen.boxes(500);

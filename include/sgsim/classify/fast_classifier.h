@@ -193,11 +193,15 @@ class FastClassifier {
     std::uint32_t pos[8];                 // index into boxes_, ascending; kNoMatch in padding lanes
   };
 
-  // What a lookup reads of a RuleBlock before the block itself: its first (best) position and the hull of its
-  // rules' port ranges (biased like the block's).
+  // What a lookup reads of a RuleBlock before the block itself: its first (best) position, the hull of its
+  // rules' port ranges (biased like the block's) stored so that one four-lane compare checks it (a key k is
+  // inside when no bound is greater than (k.sport, k.dport, ~k.sport, ~k.dport); ~ reverses signed order),
+  // and the longest source and destination prefixes that contain every rule's. A group head sums up eight
+  // BlockHeads the same way.
   struct BlockHead {
     std::uint32_t pos;
-    std::int16_t sportLo, sportHi, dportLo, dportHi;
+    std::int16_t bound[4];  // sportLo, dportLo, ~sportHi, ~dportHi
+    std::uint32_t srcBase, srcMask, dstBase, dstMask;
   };
 
   struct Slot {
@@ -205,6 +209,7 @@ class FastClassifier {
     std::uint32_t aux = 0;    // masked (dport << 8 | proto)
     std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockHeads_ entry)
     std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
+    std::uint32_t group = 0;  // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
   };
   struct Table {
     std::uint32_t srcMask, dstMask, auxMask;
@@ -230,7 +235,7 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
   std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
-  template <bool kProto>
+  template <bool kProto, bool kCount>
   std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
@@ -238,6 +243,7 @@ class FastClassifier {
   std::vector<RuleGroup> groups_;      // small partitions: bucket by bucket, each bucket in position order
   std::vector<RuleBlock> blocks_;      // large partitions: the same, eight rules a block
   std::vector<BlockHead> blockHeads_;  // one per RuleBlock
+  std::vector<BlockHead> groupHeads_;  // buckets of more than 8 blocks: one per 8 of their BlockHeads
   std::vector<Table> tables_;          // partition by partition, each in ascending minPos
   Partition partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
