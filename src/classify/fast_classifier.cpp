@@ -72,6 +72,9 @@ inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32
   base &= mask;
 }
 
+// Buckets of more than this many RuleBlocks get a GroupHead per this many blocks.
+constexpr std::uint32_t kGroupBlocks = 8;
+
 inline std::int16_t biased(std::uint16_t port) { return static_cast<std::int16_t>(port ^ 0x8000u); }
 
 // Bit i set when 16-bit lane i is all ones.
@@ -193,7 +196,7 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
 // tables first; 256 with 8-bit length steps, address-only first; 1024 with 14-bit length steps, either way
 // round) and each build is charged for lookups of a sample of headers drawn from its own rules (a random
 // corner of a random rule, seeded: builds are deterministic): kProbeCost per table probed plus one per
-// BlockHead looked at plus one per RuleBlock read, weights checked against measured lookup times on
+// GroupHead looked at plus one per RuleBlock read, weights checked against measured lookup times on
 // acl1_100k, fw1_100k and ipc1_50k (see the essay). The cheapest build is kept where it was built.
 void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members,
                                       const Options& options) {
@@ -240,7 +243,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       tables_.resize(tb);
       slots_.resize(sb);
       blocks_.resize(bb);
-      blockHeads_.resize(bb);
+      blockPos_.resize(bb);
       groupHeads_.resize(gb);
       continue;
     }
@@ -252,14 +255,14 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
-      blockHeads_.erase(blockHeads_.begin() + static_cast<std::ptrdiff_t>(b0),
-                        blockHeads_.begin() + static_cast<std::ptrdiff_t>(bb));
+      blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
+                      blockPos_.begin() + static_cast<std::ptrdiff_t>(bb));
       for (std::size_t t = t0; t < tables_.size(); ++t) tables_[t].slotBegin -= ds;
       const auto dg = static_cast<std::uint32_t>(gb - g0);
       groupHeads_.erase(groupHeads_.begin() + static_cast<std::ptrdiff_t>(g0),
                         groupHeads_.begin() + static_cast<std::ptrdiff_t>(gb));
       for (std::size_t i = s0; i < slots_.size(); ++i)
-        if (slots_[i].count > 8) slots_[i].group -= dg;
+        if (slots_[i].count > kGroupBlocks) slots_[i].group -= dg;
       for (std::size_t i = s0; i < slots_.size(); ++i)
         if (slots_[i].count != 0) slots_[i].begin -= db;
     }
@@ -400,38 +403,35 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
           rb.protoMask[lane] = b.proto < 0 ? 0 : 0xFF;
           rb.pos[lane] = pos;
         }
-        std::int16_t sportLo = biased(65535), sportHi = biased(0), dportLo = biased(65535), dportHi = biased(0);
-        for (std::size_t lane = 0; lane < 8 && r + lane < ord.size(); ++lane) {
-          sportLo = std::min(sportLo, rb.sportLo[lane]);
-          sportHi = std::max(sportHi, rb.sportHi[lane]);
-          dportLo = std::min(dportLo, rb.dportLo[lane]);
-          dportHi = std::max(dportHi, rb.dportHi[lane]);
-        }
-        BlockHead head{ord[r],
-                       {sportLo, dportLo, static_cast<std::int16_t>(~sportHi), static_cast<std::int16_t>(~dportHi)},
-                       rb.srcBase[0] & rb.srcMask[0],
-                       rb.srcMask[0],
-                       rb.dstBase[0] & rb.dstMask[0],
-                       rb.dstMask[0]};
-        for (std::size_t lane = 1; lane < 8 && r + lane < ord.size(); ++lane) {
-          widenToContain(head.srcBase, head.srcMask, rb.srcBase[lane], rb.srcMask[lane]);
-          widenToContain(head.dstBase, head.dstMask, rb.dstBase[lane], rb.dstMask[lane]);
-        }
         blocks_.push_back(rb);
-        blockHeads_.push_back(head);
+        blockPos_.push_back(ord[r]);
       }
-      if (nblocks > 8) {
-        Slot& slot = slots_[out.slotBegin + i];
-        slot.group = static_cast<std::uint32_t>(groupHeads_.size());
-        for (std::uint32_t g = 0; g < nblocks; g += 8) {
-          BlockHead gh = blockHeads_[slot.begin + g];
-          for (std::uint32_t k = g + 1; k < std::min(nblocks, g + 8); ++k) {
-            const BlockHead& h = blockHeads_[slot.begin + k];
-            for (int f = 0; f < 4; ++f) gh.bound[f] = std::min(gh.bound[f], h.bound[f]);  // lower bounds, ~upper
-            widenToContain(gh.srcBase, gh.srcMask, h.srcBase, h.srcMask);
-            widenToContain(gh.dstBase, gh.dstMask, h.dstBase, h.dstMask);
+      if (nblocks > kGroupBlocks) {
+        // A head per kGroupBlocks blocks: their best position, port hull and common prefixes.
+        slots_[out.slotBegin + i].group = static_cast<std::uint32_t>(groupHeads_.size());
+        for (std::size_t r = 0; r < ord.size(); r += 8 * kGroupBlocks) {
+          const RuleBox& first = boxes_[ord[r]];
+          std::uint32_t srcBase = first.src.base.v4Value(), srcMask = prefixMask(first.src.prefix);
+          std::uint32_t dstBase = first.dst.base.v4Value(), dstMask = prefixMask(first.dst.prefix);
+          srcBase &= srcMask;
+          dstBase &= dstMask;
+          std::uint16_t sportLo = 65535, sportHi = 0, dportLo = 65535, dportHi = 0;
+          for (std::size_t k = r; k < std::min(ord.size(), r + 8 * kGroupBlocks); ++k) {
+            const RuleBox& b = boxes_[ord[k]];
+            widenToContain(srcBase, srcMask, b.src.base.v4Value(), prefixMask(b.src.prefix));
+            widenToContain(dstBase, dstMask, b.dst.base.v4Value(), prefixMask(b.dst.prefix));
+            sportLo = std::min(sportLo, b.sportLo);
+            sportHi = std::max(sportHi, b.sportHi);
+            dportLo = std::min(dportLo, b.dportLo);
+            dportHi = std::max(dportHi, b.dportHi);
           }
-          groupHeads_.push_back(gh);
+          groupHeads_.push_back(GroupHead{ord[r],
+                                          {biased(sportLo), biased(dportLo), static_cast<std::int16_t>(~biased(sportHi)),
+                                           static_cast<std::int16_t>(~biased(dportHi))},
+                                          srcBase,
+                                          srcMask,
+                                          dstBase,
+                                          dstMask});
         }
       }
     }
@@ -496,8 +496,8 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   const std::int16_t ks = biased(key.sport), kd = biased(key.dport);
   const Lanes4x16 vports{ks, kd, static_cast<std::int16_t>(~ks), static_cast<std::int16_t>(~kd)};
   std::uint32_t best = kNoMatch;
-  // Whether the key is outside what a BlockHead sums up: its port hull or its common address prefixes.
-  auto outside = [&](const BlockHead& h) {
+  // Whether the key is outside what a GroupHead sums up: its port hull or its common address prefixes.
+  auto outside = [&](const GroupHead& h) {
     return (std::bit_cast<std::uint64_t>(load4(h.bound) > vports) != 0) |
            ((((src & h.srcMask) ^ h.srcBase) | ((dst & h.dstMask) ^ h.dstBase)) != 0);
   };
@@ -505,13 +505,9 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   // bucket's scan is over (a match, or no block left that can beat the best match).
   auto scanBlocks = [&](std::uint32_t k, std::uint32_t end) -> bool {
     for (; k != end; ++k) {
-      const BlockHead& h = blockHeads_[k];
-      if (h.pos >= best) return false;
-      if constexpr (kCount) ++counts->heads;
-      // The block's port ranges and addresses, summed up, rule out most blocks without reading them.
-      if (outside(h)) continue;
+      if (blockPos_[k] >= best) return false;
       const RuleBlock& b = blocks_[k];
-      if constexpr (kCount) ++counts->blocks;  // after the head: blocks actually read
+      if constexpr (kCount) ++counts->blocks;
       const Lanes16 ports = (vsport >= load16(b.sportLo)) & (vsport <= load16(b.sportHi)) &
                             (vdport >= load16(b.dportLo)) & (vdport <= load16(b.dportHi));
       const Lanes lo = ((vsrc & load(b.srcMask)) == load(b.srcBase)) & ((vdst & load(b.dstMask)) == load(b.dstBase));
@@ -528,15 +524,16 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   };
   // A bucket: up to eight blocks directly, more through the heads of their groups of eight.
   auto scan = [&](const Slot& s) {
-    if (s.count <= 8) {
+    if (s.count <= kGroupBlocks) {
       scanBlocks(s.begin, s.begin + s.count);
       return;
     }
-    for (std::uint32_t g = 0, k = s.begin, end = s.begin + s.count; k < end; ++g, k += 8) {
-      const BlockHead& h = groupHeads_[s.group + g];
+    for (std::uint32_t g = 0, k = s.begin, end = s.begin + s.count; k < end; ++g, k += kGroupBlocks) {
+      const GroupHead& h = groupHeads_[s.group + g];
       if (h.pos >= best) return;
+      if constexpr (kCount) ++counts->heads;
       if (outside(h)) continue;
-      if (!scanBlocks(k, std::min(end, k + 8))) return;
+      if (!scanBlocks(k, std::min(end, k + kGroupBlocks))) return;
     }
   };
 
@@ -579,7 +576,7 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
       __builtin_prefetch(blocks_.data() + s->begin);
       __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 128);
-      __builtin_prefetch(blockHeads_.data() + s->begin);
+      __builtin_prefetch(blockPos_.data() + s->begin);
     }
     for (int j = 0; j < n; ++j) {
       if (t[j].minPos >= best) return best;  // no rule left in this or any later table can beat our match

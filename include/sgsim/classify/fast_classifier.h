@@ -23,13 +23,17 @@
 // probed one at a time, hash tables at most half full. Partitions of tuneFrom rules or more: eight rules to
 // a RuleBlock (ports in 16-bit lanes, 32 B/rule instead of 44), tables probed four at a time (their slots
 // located and the buckets found prefetched before any bucket is scanned, so the cache misses of the batch
-// overlap), hash tables at most a quarter full, a BlockHead per RuleBlock (its best position and the hull
-// of its port ranges, read before the block: a key outside the hull skips the block), and the partition
-// is built five ways (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact
-// destination port first; 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way
-// round); the build with the lowest estimated cost, 4 per table probed + 1 per BlockHead looked at + 1 per
-// RuleBlock read, counted on 2,048 seeded random corners of the partition's own rules, is kept where it
-// was built (the others are dropped; nothing is rebuilt).
+// overlap), hash tables at most a quarter full, each RuleBlock's best position in a dense array (a scan
+// stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of buckets
+// longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
+// containing their addresses: a key outside skips all eight), and the partition is built five ways
+// (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact destination port first;
+// 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way round); the build with the
+// lowest estimated cost, 4 per table probed + 1 per GroupHead looked at + 1 per RuleBlock read, counted on
+// 2,048 seeded random corners of the partition's own rules, is kept where it was built (the others are
+// dropped; nothing is rebuilt).
+// Boxes equal on every matched field to an earlier box are left out of the IPv4 tables (they can never be
+// the first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
 // any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
@@ -127,6 +131,26 @@
 // (126-242) is wider than the gap, so "clearly faster" is not shown; fw1_100k and ipc1_50k got 5-20%
 // faster; the 1k/10k sets run the unchanged small-partition path.
 //
+// Third large-set sitting (2026-11-23 16:30-17:10, a noisy host: the same binary's runs spread 10-25%;
+// alternated runs of each variant, medians of 5, ns/lookup on acl1_100k; instruction counts from callgrind,
+// which do not vary). Where acl1_100k's time went: its TCP partition holds most rules in a few (src/28,
+// dst/28) address pairs, so the table keyed on them without a port held buckets of up to 120 blocks, and
+// a lookup looked at 12.5 BlockHeads and read 6.2 blocks (half of both in that one table) to find ~1 match.
+// Steps: a template flag instead of a run-time null check for the cost counters and the port hull as one
+// four-lane compare (1,082 -> 1,001 instructions per lookup, no change in time); the home slot checked
+// without a branch (153 -> 148); duplicates left out (18% of acl1_100k's rules equal an earlier one on every
+// field sgsim matches: ClassBench's acl rules differ in TCP flags) and the BlockHead widened by the common
+// address prefixes of its rules (blocks read 6.2 -> 2.3 per lookup; 148 -> 141); a GroupHead per eight
+// blocks of long buckets (heads looked at in the worst table halved; 139 -> 134); then the per-block head
+// check dropped, since reading a prefetched block costs less than a mispredicted branch on a head (134 ->
+// 129; per-block heads shrink to a 4-byte position; fw1_100k 273 -> 260, ipc1_50k 174 -> 158 in the same
+// pairs). Tried and not kept: looking the first tables' home slots of the next keys up ahead of their turn
+// (a batch API: no faster), pipelining the next batch's home slots before scanning this batch's buckets
+// (worse, 168 -> 183), clustering a bucket's rules by address before cutting blocks (worse: blocks then
+// start at scattered positions and the scan stops later), two home slots checked without a branch (worse),
+// GroupHeads per 2, 4 or 16 blocks (no better than 8), the block's positions moved to its first cache line
+// instead of a separate array (same).
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
@@ -193,12 +217,12 @@ class FastClassifier {
     std::uint32_t pos[8];                 // index into boxes_, ascending; kNoMatch in padding lanes
   };
 
-  // What a lookup reads of a RuleBlock before the block itself: its first (best) position, the hull of its
-  // rules' port ranges (biased like the block's) stored so that one four-lane compare checks it (a key k is
-  // inside when no bound is greater than (k.sport, k.dport, ~k.sport, ~k.dport); ~ reverses signed order),
-  // and the longest source and destination prefixes that contain every rule's. A group head sums up eight
-  // BlockHeads the same way.
-  struct BlockHead {
+  // What a lookup reads of eight RuleBlocks of a long bucket before the blocks themselves: their first (best)
+  // position, the hull of their rules' port ranges (biased like the blocks') stored so that one four-lane
+  // compare checks it (a key k is inside when no bound is greater than (k.sport, k.dport, ~k.sport,
+  // ~k.dport); ~ reverses signed order), and the longest source and destination prefixes that contain every
+  // rule's.
+  struct GroupHead {
     std::uint32_t pos;
     std::int16_t bound[4];  // sportLo, dportLo, ~sportHi, ~dportHi
     std::uint32_t srcBase, srcMask, dstBase, dstMask;
@@ -207,7 +231,7 @@ class FastClassifier {
   struct Slot {
     std::uint64_t ip = 0;     // masked source << 32 | masked destination
     std::uint32_t aux = 0;    // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockHeads_ entry)
+    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
     std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
     std::uint32_t group = 0;  // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
   };
@@ -229,7 +253,7 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    std::uint64_t probes = 0, heads = 0, blocks = 0;  // tables probed, BlockHeads looked at, RuleBlocks read
+    std::uint64_t probes = 0, heads = 0, blocks = 0;  // tables probed, GroupHeads looked at, RuleBlocks read
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -242,8 +266,8 @@ class FastClassifier {
   std::vector<RuleBox> boxes_;
   std::vector<RuleGroup> groups_;      // small partitions: bucket by bucket, each bucket in position order
   std::vector<RuleBlock> blocks_;      // large partitions: the same, eight rules a block
-  std::vector<BlockHead> blockHeads_;  // one per RuleBlock
-  std::vector<BlockHead> groupHeads_;  // buckets of more than 8 blocks: one per 8 of their BlockHeads
+  std::vector<std::uint32_t> blockPos_;  // one per RuleBlock: its first (best) position
+  std::vector<GroupHead> groupHeads_;    // buckets of more than 8 blocks: one per 8 of their blocks
   std::vector<Table> tables_;          // partition by partition, each in ascending minPos
   Partition partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
