@@ -26,8 +26,8 @@ using sgsim::IpAddr;
 using sgsim::RuleBox;
 
 constexpr std::uint32_t kNets[4] = {0x0A000000u, 0x0A000100u, 0xC0A80500u, 0xC0A80400u};
-constexpr std::uint16_t kPorts[16] = {0, 1, 22, 53, 80, 443, 1024, 1025, 1600, 1649, 5001, 8080, 32767, 32768, 65534,
-                                      65535};
+constexpr std::uint16_t kPorts[16] = {0,    1,    22,   53,   80,    443,   1024,  1025,
+                                      1600, 1649, 5001, 8080, 32767, 32768, 65534, 65535};
 constexpr std::int16_t kProtos[5] = {-1, 6, 17, 1, 47};
 
 const FastClassifier::Options kConfigs[] = {

@@ -377,19 +377,18 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
         }
         continue;
       }
-      const std::vector<std::uint32_t>& ord = positions;
-      const auto nblocks = static_cast<std::uint32_t>((ord.size() + 7) / 8);
+      const auto nblocks = static_cast<std::uint32_t>((positions.size() + 7) / 8);
       slots_[out.slotBegin + i] = Slot{key.ip, key.aux, static_cast<std::uint32_t>(blocks_.size()), nblocks};
-      for (std::size_t r = 0; r < ord.size(); r += 8) {
+      for (std::size_t r = 0; r < positions.size(); r += 8) {
         RuleBlock rb{};
         for (std::size_t lane = 0; lane < 8; ++lane) {
-          if (r + lane >= ord.size()) {
+          if (r + lane >= positions.size()) {
             rb.sportLo[lane] = rb.dportLo[lane] = biased(65535);
             rb.sportHi[lane] = rb.dportHi[lane] = biased(0);
             rb.pos[lane] = kNoMatch;
             continue;
           }
-          const std::uint32_t pos = ord[r + lane];
+          const std::uint32_t pos = positions[r + lane];
           const RuleBox& b = boxes_[pos];
           rb.sportLo[lane] = biased(b.sportLo);
           rb.sportHi[lane] = biased(b.sportHi);
@@ -404,20 +403,20 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
           rb.pos[lane] = pos;
         }
         blocks_.push_back(rb);
-        blockPos_.push_back(ord[r]);
+        blockPos_.push_back(positions[r]);
       }
       if (nblocks > kGroupBlocks) {
         // A head per kGroupBlocks blocks: their best position, port hull and common prefixes.
         slots_[out.slotBegin + i].group = static_cast<std::uint32_t>(groupHeads_.size());
-        for (std::size_t r = 0; r < ord.size(); r += 8 * kGroupBlocks) {
-          const RuleBox& first = boxes_[ord[r]];
+        for (std::size_t r = 0; r < positions.size(); r += 8 * kGroupBlocks) {
+          const RuleBox& first = boxes_[positions[r]];
           std::uint32_t srcBase = first.src.base.v4Value(), srcMask = prefixMask(first.src.prefix);
           std::uint32_t dstBase = first.dst.base.v4Value(), dstMask = prefixMask(first.dst.prefix);
           srcBase &= srcMask;
           dstBase &= dstMask;
           std::uint16_t sportLo = 65535, sportHi = 0, dportLo = 65535, dportHi = 0;
-          for (std::size_t k = r; k < std::min(ord.size(), r + 8 * kGroupBlocks); ++k) {
-            const RuleBox& b = boxes_[ord[k]];
+          for (std::size_t k = r; k < std::min(positions.size(), r + 8 * kGroupBlocks); ++k) {
+            const RuleBox& b = boxes_[positions[k]];
             widenToContain(srcBase, srcMask, b.src.base.v4Value(), prefixMask(b.src.prefix));
             widenToContain(dstBase, dstMask, b.dst.base.v4Value(), prefixMask(b.dst.prefix));
             sportLo = std::min(sportLo, b.sportLo);
@@ -425,13 +424,14 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
             dportLo = std::min(dportLo, b.dportLo);
             dportHi = std::max(dportHi, b.dportHi);
           }
-          groupHeads_.push_back(GroupHead{ord[r],
-                                          {biased(sportLo), biased(dportLo), static_cast<std::int16_t>(~biased(sportHi)),
-                                           static_cast<std::int16_t>(~biased(dportHi))},
-                                          srcBase,
-                                          srcMask,
-                                          dstBase,
-                                          dstMask});
+          groupHeads_.push_back(
+              GroupHead{positions[r],
+                        {biased(sportLo), biased(dportLo), static_cast<std::int16_t>(~biased(sportHi)),
+                         static_cast<std::int16_t>(~biased(dportHi))},
+                        srcBase,
+                        srcMask,
+                        dstBase,
+                        dstMask});
         }
       }
     }

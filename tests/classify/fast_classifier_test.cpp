@@ -277,8 +277,12 @@ TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
     std::vector<ClassifyKey> keys;
     for (int i = 0; i < 6000; ++i) {
       const RuleBox& b = boxes[below(n)];
-      ClassifyKey k{Family::V4, 6, below(2) ? b.src.base : b.src.last(), below(2) ? b.dst.base : b.dst.last(),
-                    below(2) ? b.sportLo : b.sportHi, below(2) ? b.dportLo : b.dportHi};
+      ClassifyKey k{Family::V4,
+                    6,
+                    below(2) ? b.src.base : b.src.last(),
+                    below(2) ? b.dst.base : b.dst.last(),
+                    below(2) ? b.sportLo : b.sportHi,
+                    below(2) ? b.dportLo : b.dportHi};
       if (below(3) == 0) k.src = IpAddr::v4(srcNets[below(3)] | below(256));
       if (below(3) == 0) k.dst = IpAddr::v4(dstNets[below(3)] | below(256));
       if (below(4) == 0) k.dport = kPorts[below(8)];

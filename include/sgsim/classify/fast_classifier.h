@@ -264,12 +264,12 @@ class FastClassifier {
   std::uint32_t classifyV6(const ClassifyKey& key) const;
 
   std::vector<RuleBox> boxes_;
-  std::vector<RuleGroup> groups_;      // small partitions: bucket by bucket, each bucket in position order
-  std::vector<RuleBlock> blocks_;      // large partitions: the same, eight rules a block
+  std::vector<RuleGroup> groups_;        // small partitions: bucket by bucket, each bucket in position order
+  std::vector<RuleBlock> blocks_;        // large partitions: the same, eight rules a block
   std::vector<std::uint32_t> blockPos_;  // one per RuleBlock: its first (best) position
   std::vector<GroupHead> groupHeads_;    // buckets of more than 8 blocks: one per 8 of their blocks
-  std::vector<Table> tables_;          // partition by partition, each in ascending minPos
-  Partition partitions_[4];            // its tables for TCP, UDP, ICMP and every other protocol
+  std::vector<Table> tables_;            // partition by partition, each in ascending minPos
+  Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
 };
