@@ -4,7 +4,7 @@
 // Exit status (README "Exit codes"): 0 success; 1 the API rejected a request (its error body is printed);
 // 2 bad usage or bad input (model, request syntax, capture), including a capture that turned out truncated
 // or corrupt part-way (the report of what was read is still printed); 3 --fail-on-change and the change
-// affects traffic; 4 an internal error.
+// affects traffic; 4 --fail-on-noop and a request changes no rule; 5 an internal error.
 
 #include <unistd.h>
 
@@ -43,7 +43,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitApiError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitChanged = 3;
-constexpr int kExitInternal = 4;
+constexpr int kExitNoop = 4;  // --fail-on-noop (issue 8)
+constexpr int kExitInternal = 5;
 
 struct UsageError {
   std::string message;
@@ -63,7 +64,7 @@ commands:
 
 `sgsim <command> --help` describes each command's options.
 exit status: 0 ok, 1 request rejected by the API, 2 bad usage or input, 3 --fail-on-change saw a change,
-             4 internal error
+             4 --fail-on-noop and a request changed no rule, 5 internal error
 )";
 
 // ---- shared pieces -------------------------------------------------------------------------------------

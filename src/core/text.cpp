@@ -1,8 +1,10 @@
 #include "sgsim/core/text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <vector>
 
 namespace sgsim {
 
@@ -64,6 +66,31 @@ std::string jsonEscape(std::string_view s) {
     }
   }
   return r;
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      const std::size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+namespace detail {
+std::size_t typoBudget(std::string_view word) { return word.size() < 5 ? 1 : word.size() < 10 ? 2 : 3; }
+}  // namespace detail
+
+std::string nearestName(std::string_view word, std::initializer_list<std::string_view> candidates) {
+  return nearestName<std::initializer_list<std::string_view>>(word, candidates);
 }
 
 }  // namespace sgsim

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end: runs each case of cases.txt with the built sgsim from the source tree and compares stdout,
-# stderr and the exit status with tests/e2e/golden/<name>.{out,err,rc}. UPDATE_GOLDEN=1 rewrites them.
+# End-to-end: runs each case of a case table (default tests/e2e/cases.txt; tests/e2e/bad_input.txt is the
+# table of bad inputs) with the built sgsim from the source tree and compares stdout, stderr and the exit
+# status with tests/e2e/golden/<name>.{out,err,rc}. UPDATE_GOLDEN=1 rewrites them.
 # A case line: NAME<TAB>COMMAND, a bash command run in the source tree in which `sgsim` is the built binary.
+# usage: run_golden.sh SGSIM SOURCE_DIR [CASES_FILE]
 set -uo pipefail
 sgsim=$(realpath "$1")
 src=$2
+cases=${3:-tests/e2e/cases.txt}
 cd "$src"
 golden=tests/e2e/golden
 tmp=$(mktemp -d)
@@ -28,6 +31,6 @@ while IFS=$'\t' read -r name args; do
       break
     fi
   done
-done <tests/e2e/cases.txt
+done <"$cases"
 echo "$((n - fail)) passed, $fail failed"
 [ $fail -eq 0 ]
