@@ -6,11 +6,17 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sgsim/core/ip.h"
+#include "sgsim/core/result.h"
+
+namespace boost::json {
+class value;
+}  // namespace boost::json
 
 namespace sgsim {
 
@@ -129,6 +135,18 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
+// Where a model came from, kept beside its meaning: the user's own JSON document (so that a written model keeps
+// every field sgsim does not change, in the user's order), the name errors and warnings lead with, and the
+// warnings the loader gave (unknown fields under --allow-unknown-fields, …). Provenance does not take part in
+// a model's equality: two models that decide every packet and request alike are equal.
+struct ModelSource {
+  std::shared_ptr<const boost::json::value> document;  // null for a model built in code
+  std::string name;                                    // "model.json", "<stdin>"
+  bool bare = false;                                   // a single DescribeSecurityGroupAttribute document (+ --host)
+  std::vector<Error> warnings;                         // from loading, in document order
+  bool operator==(const ModelSource&) const { return true; }
+};
+
 struct Model {
   std::vector<SecurityGroup> groups;
   std::vector<Eni> enis;
@@ -137,6 +155,7 @@ struct Model {
   Quotas quotas;
   std::map<std::string, TokenRecord> clientTokens;  // key: Product + action + token
   std::uint64_t requestCounter = 0;                 // feeds deterministic RequestIds
+  ModelSource source;
 
   SecurityGroup* findGroup(std::string_view id);
   const SecurityGroup* findGroup(std::string_view id) const;
