@@ -26,6 +26,7 @@
 #include "sgsim/core/text.h"
 #include "sgsim/decode/decoder.h"
 #include "sgsim/model/model_json.h"
+#include "sgsim/report/issues.h"
 #include "sgsim/report/pcap_writer.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
@@ -78,12 +79,16 @@ struct Common {
   std::string modelPath;
   std::optional<IpAddr> host;
   std::vector<RequestArg> requests;  // in command-line order
+  bool strict = false;               // --strict: warnings are errors
+  std::vector<Error> warnings;       // what the command goes on despite: every output format carries them
 };
 
 void addCommon(po::options_description& d) {
   d.add_options()("model,m", po::value<std::string>()->required(), "model file (docs/MODEL_FORMAT.md)")(
       "host", po::value<std::string>(),
-      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI");
+      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI")(
+      "strict",
+      "refuse what sgsim would otherwise only warn about (a rule naming something the model lacks, …): exit 2");
 }
 
 void addRequests(po::options_description& d) {
@@ -119,7 +124,19 @@ Common commonFrom(const po::variables_map& vm) {
     if (!ip) throw UsageError{"--host: \"" + vm["host"].as<std::string>() + "\" is not an IP address"};
     c.host = ip;
   }
+  c.strict = vm.count("strict") > 0;
   return c;
+}
+
+// Warnings go to stderr as they arise and into every report (report/issues.h); under --strict they are errors.
+void warn(Common& c, const std::vector<Error>& warnings) {
+  if (warnings.empty()) return;
+  for (const Error& w : warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
+  if (c.strict)
+    throw UsageError{"--strict: " + std::to_string(warnings.size()) +
+                     (warnings.size() == 1 ? " warning" : " warnings") +
+                     " above refused (without --strict they are warnings and the command goes on)"};
+  c.warnings.insert(c.warnings.end(), warnings.begin(), warnings.end());
 }
 
 struct Parsed {
@@ -153,9 +170,10 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
   pos.add("capture", -1);
 }
 
-Model loadModelOrThrow(const Common& c) {
+Model loadModelOrThrow(Common& c) {
   auto m = loadModel(c.modelPath, c.host);
   if (!m) throw UsageError{m.error().toString()};
+  warn(c, m->source.warnings);
   return std::move(*m);
 }
 
@@ -165,8 +183,22 @@ struct ApiFailure {
   std::string source;  // the request as given
 };
 
+// Rules a request added that name something the model lacks (the API accepts a group, prefix list or port range
+// list that some rule already names, SEMANTICS §5): they match no traffic, as the model's own such rules.
+std::vector<Error> addedRuleWarnings(const Model& model, const std::vector<std::string>& added,
+                                     const std::string& label) {
+  std::vector<Error> out;
+  for (const DanglingReference& d : danglingReferences(model)) {
+    const Rule& rule = model.groups[d.group].rules[d.rule];
+    if (std::find(added.begin(), added.end(), rule.id) != added.end())
+      out.push_back(Error{label + ": new rule " + rule.id + " " + d.field, d.message});
+  }
+  return out;
+}
+
 // Applies the requests in order; an API error stops everything (the model is left as it was before it).
-std::vector<AppliedRequest> applyRequests(Model& model, const std::vector<RequestArg>& reqs) {
+std::vector<AppliedRequest> applyRequests(Model& model, Common& c) {
+  const std::vector<RequestArg>& reqs = c.requests;
   std::vector<AppliedRequest> out;
   for (const RequestArg& r : reqs) {
     auto req = loadRequestArg(r.text);
@@ -190,6 +222,9 @@ std::vector<AppliedRequest> applyRequests(Model& model, const std::vector<Reques
       for (const auto& g : model.groups)
         for (const auto& rule : g.rules)
           if (rule.id == id) a.added.push_back(rule);
+    warn(c,
+         addedRuleWarnings(model, o.addedRuleIds,
+                           "request " + std::to_string(out.size() + 1) + " (" + req->action + " " + a.groupId + ")"));
     out.push_back(std::move(a));
   }
   return out;
@@ -291,7 +326,7 @@ std::unique_ptr<DecodedCapture<Sides>> readAhead(const po::variables_map& vm, Me
 
 int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
   for (const Error& e : cap.errors()) {
-    stats.captureErrors.push_back(e.toString());
+    stats.captureErrors.push_back(e);
     std::cerr << "sgsim: " << e.toString() << '\n';
   }
   return cap.errors().empty() ? kExitOk : kExitUsage;
@@ -312,10 +347,10 @@ int cmdShow(int argc, char** argv) {
   addRequests(d);
   const Parsed p = parseCommand(argc, argv, d, nullptr);
   if (p.help) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   std::optional<std::string> eni;
   if (vm.count("eni")) eni = vm["eni"].as<std::string>();
   if (!eni && c.host) {
@@ -324,7 +359,7 @@ int cmdShow(int argc, char** argv) {
   }
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json") throw UsageError{"--format: expected text or json"};
-  auto out = fmt == "text" ? renderShowText(model, eni) : renderShowJson(model, eni);
+  auto out = fmt == "text" ? renderShowText(model, eni, c.warnings) : renderShowJson(model, eni, c.warnings);
   if (!out) throw UsageError{out.error().toString()};
   std::cout << *out;
   return kExitOk;
@@ -343,7 +378,7 @@ int cmdApi(int argc, char** argv, bool revoke) {
   pos.add("request", 1);
   const Parsed p = parseCommand(argc, argv, d, &pos);
   if (p.help) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
   const std::string text = vm["request"].as<std::string>();
@@ -360,6 +395,7 @@ int cmdApi(int argc, char** argv, bool revoke) {
   std::cout << o.bodyJson() << '\n';
   if (!vm.count("quiet")) std::cerr << renderOutcomeText(o, model);
   if (!o.ok()) return kExitApiError;
+  warn(c, addedRuleWarnings(model, o.addedRuleIds, "request"));
   if (vm.count("write")) {
     if (auto err = writeModel(vm["write"].as<std::string>(), model)) throw UsageError{err->toString()};
     if (!vm.count("quiet")) std::cerr << "model written to " << vm["write"].as<std::string>() << '\n';
@@ -385,7 +421,7 @@ int cmdReplay(int argc, char** argv) {
                "[--format text|jsonl|csv|summary] CAPTURE...",
                d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const std::string fmt = vm["format"].as<std::string>();
   ReplayFormat format;
   if (fmt == "text")
@@ -400,7 +436,7 @@ int cmdReplay(int argc, char** argv) {
     throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
 
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   auto net = std::make_shared<const Network>(std::move(model));
   Evaluator ev(net, evalOptions(vm, *net, c));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -418,9 +454,11 @@ int cmdReplay(int argc, char** argv) {
   auto writer = makeReplayWriter(format, out);
   ReplayStats stats;
   stats.maxFlows = ev.tracker().maxFlows();
+  stats.warnings = c.warnings;
   ReplayContext ctx;
   ctx.network = net.get();
   ctx.captureNames = paths;
+  ctx.warnings = c.warnings;
   Progress progress;
   bool begun = false;
   const auto planner = ev.planner();
@@ -506,7 +544,7 @@ int cmdWhatIf(int argc, char** argv) {
                      "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
                      d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
@@ -515,11 +553,12 @@ int cmdWhatIf(int argc, char** argv) {
   Model model = loadModelOrThrow(c);
   auto before = std::make_shared<const Network>(model);
   WhatIfReport report;
-  report.requests = applyRequests(model, c.requests);
+  report.requests = applyRequests(model, c);
   auto after = std::make_shared<const Network>(std::move(model));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
   auto cap = openCaptures(paths);
   report.captures = paths;
+  report.stats.warnings = c.warnings;
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -595,14 +634,14 @@ int cmdExplain(int argc, char** argv) {
     return printHelp("explain", "--model FILE [--host IP] [--direction ingress|egress] \"PROTO SRC:PORT > DST:PORT\"",
                      d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   if (!vm.count("packet")) throw UsageError{"explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\""};
   std::string spec;
   for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
   auto packet = parsePacketSpec(spec);
   if (!packet) throw UsageError{packet.error().toString()};
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   Network net(std::move(model));
   ExplainOptions eo;
   EvalOptions ev = evalOptions(vm, net, c);
@@ -611,7 +650,7 @@ int cmdExplain(int argc, char** argv) {
   if (ev.mode == DirectionMode::Egress) eo.forced = Direction::Egress;
   auto text = explainPacket(net, *packet, eo);
   if (!text) throw UsageError{text.error().toString()};
-  std::cout << *text;
+  std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
   return kExitOk;
 }
 

@@ -79,9 +79,11 @@ class Loader {
   void assignEnsIds();
   bool checkUniqueIds();
   bool checkEnis();
+  bool checkReferences();
 
   std::string source_;
   std::optional<Error> error_;
+  std::vector<Error> warnings_;
   Model model_;
   std::vector<std::string> groupPaths_;
   std::vector<std::vector<std::string>> rulePaths_;  // per group, per rule
@@ -323,6 +325,11 @@ bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni&
     return fail(at, std::to_string(items.size()) + " groups, more than Quotas.GroupsPerEni (" +
                         std::to_string(model_.quotas.groupsPerEni) + ")");
   const SecurityGroup* first = nullptr;
+  // An ENI is in one VPC, and so are all its groups (SEMANTICS §2): the ENI's own VpcId when Describe gives it,
+  // else the first group that names one.
+  std::optional<std::string> vpc;
+  if (!str(o, "VpcId", path, vpc)) return false;
+  std::string vpcOwner = vpc ? "the ENI's VpcId" : "";
   for (const auto& it : items) {
     if (!it.value->is_string() || it.value->get_string().empty())
       return fail(it.path, "expected a security group id, found " + json::serialize(*it.value));
@@ -336,6 +343,15 @@ bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni&
     if (g->type != first->type)
       return fail(it.path, id + " is " + toString(g->type) + " but " + first->id + " is " + toString(first->type) +
                                "; the groups of one ENI are all of one type");
+    if (!g->vpcId.empty()) {
+      if (!vpc) {
+        vpc = g->vpcId;
+        vpcOwner = g->id;
+      } else if (*vpc != g->vpcId) {
+        return fail(it.path, id + " is in " + g->vpcId + " but " + vpcOwner + " is in " + *vpc +
+                                 "; an ENI and all its security groups are in one VPC");
+      }
+    }
     e.groupIds.push_back(std::move(id));
   }
   return true;
@@ -568,6 +584,26 @@ bool Loader::checkEnis() {
   return true;
 }
 
+// A group peer matches members of the same VPC only (SEMANTICS §2): a peer group in another VPC is refused. A rule
+// naming a group, prefix list or port range list that the model lacks matches nothing: a warning with its path.
+bool Loader::checkReferences() {
+  for (std::size_t gi = 0; gi < model_.groups.size(); ++gi) {
+    const SecurityGroup& g = model_.groups[gi];
+    for (std::size_t ri = 0; ri < g.rules.size(); ++ri) {
+      const Rule& r = g.rules[ri];
+      if (r.peer.kind != Peer::Kind::Group) continue;
+      const SecurityGroup* peer = model_.findGroup(r.peer.groupId);
+      if (peer == nullptr || peer->vpcId.empty() || g.vpcId.empty() || peer->vpcId == g.vpcId) continue;
+      return fail(member(rulePaths_[gi][ri], ruleWireNames(r.direction).group),
+                  r.peer.groupId + " is in " + peer->vpcId + " but this rule's group " + g.id + " is in " + g.vpcId +
+                      "; a group peer matches members of the same VPC only");
+    }
+  }
+  for (const DanglingReference& d : danglingReferences(model_))
+    warnings_.push_back(Error{source_ + ": " + member(rulePaths_[d.group][d.rule], d.field), d.message});
+  return true;
+}
+
 Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>& host) {
   const json::object* o = object(root, "");
   if (o == nullptr) return *error_;
@@ -585,6 +621,8 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
     assignEnsIds();
     if (!checkUniqueIds()) return *error_;
     model_.enis.push_back(Eni{"eni-host", {*host}, {model_.groups.front().id}, Timeouts{}});
+    if (!checkReferences()) return *error_;
+    model_.source.warnings = std::move(warnings_);
     return std::move(model_);
   }
   if (!o->contains("SecurityGroups")) {
@@ -593,7 +631,8 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
          "(no \"SecurityGroupId\")");
     return *error_;
   }
-  if (!parseTop(*o)) return *error_;
+  if (!parseTop(*o) || !checkReferences()) return *error_;
+  model_.source.warnings = std::move(warnings_);
   return std::move(model_);
 }
 

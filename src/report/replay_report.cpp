@@ -1,10 +1,12 @@
 #include "sgsim/report/replay_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
 #include "sgsim/core/text.h"
 #include "sgsim/report/format.h"
+#include "sgsim/report/issues.h"
 
 namespace sgsim {
 
@@ -40,10 +42,32 @@ std::string eniName(const Network& n, const Check* c) {
 
 std::string jsonStrOrNull(const std::string& s) { return s.empty() ? "null" : "\"" + jsonEscape(s) + "\""; }
 
+// Every warning of the run, the full flow table's included.
+std::vector<Error> allWarnings(const ReplayStats& s) {
+  std::vector<Error> all = s.warnings;
+  if (auto w = flowCapWarning(s)) all.push_back(*w);
+  return all;
+}
+
+// The warnings a streamed format did not print before its first record.
+std::vector<Error> laterWarnings(const ReplayContext& ctx, const ReplayStats& s) {
+  std::vector<Error> all = allWarnings(s);
+  std::vector<Error> later;
+  for (const Error& e : all) {
+    const bool early = std::any_of(ctx.warnings.begin(), ctx.warnings.end(),
+                                   [&](const Error& w) { return w.where == e.where && w.message == e.message; });
+    if (!early) later.push_back(e);
+  }
+  return later;
+}
+
 class JsonlWriter : public ReplayWriter {
  public:
   explicit JsonlWriter(std::ostream& out) : out_(out) {}
-  void begin(const ReplayContext& ctx) override { ctx_ = ctx; }
+  void begin(const ReplayContext& ctx) override {
+    ctx_ = ctx;
+    out_ << issuesJsonl(IssueKind::Warning, ctx_.warnings);
+  }
   void frame(const Frame& f, const PacketKey& k, const PacketVerdict& v) override {
     const Network& n = *ctx_.network;
     const Check* d = v.decidingCheck();
@@ -83,7 +107,10 @@ class JsonlWriter : public ReplayWriter {
     s += "}\n";
     out_ << s;
   }
-  void finish(const ReplayStats&) override { out_.flush(); }
+  void finish(const ReplayStats& s) override {
+    out_ << issuesJsonl(IssueKind::Warning, laterWarnings(ctx_, s)) << issuesJsonl(IssueKind::Error, s.captureErrors);
+    out_.flush();
+  }
 
  private:
   std::ostream& out_;
@@ -116,7 +143,11 @@ class CsvWriter : public ReplayWriter {
          << (ok ? k.dst.toString() : "") << ',' << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks)
          << '\n';
   }
-  void finish(const ReplayStats&) override { out_.flush(); }
+  // After the rows, so that the header stays the first line.
+  void finish(const ReplayStats& s) override {
+    out_ << issuesCsv(IssueKind::Warning, allWarnings(s)) << issuesCsv(IssueKind::Error, s.captureErrors);
+    out_.flush();
+  }
 
  private:
   std::ostream& out_;
@@ -217,8 +248,16 @@ std::string renderSummary(const ReplayStats& s) {
   if (s.flowCapHits > 0)
     o << "  flow table full (--max-flows " << s.maxFlows << "): " << s.untracked
       << " packets decided without connection state\n";
-  for (const auto& e : s.captureErrors) o << "  capture error: " << e << '\n';
+  for (const auto& e : s.captureErrors) o << "  capture error: " << e.toString() << '\n';
+  o << issuesText(IssueKind::Warning, s.warnings, "  ");
   return o.str();
+}
+
+std::optional<Error> flowCapWarning(const ReplayStats& s) {
+  if (s.flowCapHits == 0) return std::nullopt;
+  return Error{"--max-flows " + std::to_string(s.maxFlows),
+               "the flow table was full: " + std::to_string(s.untracked) +
+                   " packets were decided without connection state (raise --max-flows)"};
 }
 
 }  // namespace sgsim

@@ -7,6 +7,7 @@
 #include "sgsim/model/describe.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/report/format.h"
+#include "sgsim/report/issues.h"
 
 namespace sgsim {
 
@@ -59,7 +60,8 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     o << "Warning: the flow table was full (--max-flows " << r.stats.maxFlows << "): " << r.stats.flowCapHits
       << " packets were decided without connection state\n";
   for (const auto& e : r.stats.captureErrors)
-    o << "Capture error: " << e << " (the report covers the frames before it)\n";
+    o << "Capture error: " << e.toString() << " (the report covers the frames before it)\n";
+  for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';
   for (std::size_t i = 0; i < r.requests.size(); ++i) {
     const AppliedRequest& q = r.requests[i];
     o << "Request " << i + 1 << ": " << q.action << " " << q.groupId << " (RequestId " << q.requestId << ")\n";
@@ -101,6 +103,11 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   boost::json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
   root["captures"] = caps;
+  // Right after what was read, so that a reader meets them before the figures they qualify.
+  std::vector<Error> warnings = r.stats.warnings;
+  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  root["warnings"] = issuesJson(warnings);
+  root["errors"] = issuesJson(r.stats.captureErrors);
   boost::json::array reqs;
   for (const AppliedRequest& q : r.requests) {
     boost::json::object o;
@@ -168,6 +175,9 @@ std::string renderWhatIfCsv(const WhatIfReport& r) {
       << toString(f.after.verdict) << ',' << toString(f.after.reason) << ',' << csvField(f.after.ruleId) << ','
       << csvField(f.after.eniId) << '\n';
   }
+  std::vector<Error> warnings = r.stats.warnings;
+  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
   return o.str();
 }
 

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "sgsim/capture/frame.h"
+#include "sgsim/core/result.h"
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/verdict/evaluator.h"
 
@@ -24,7 +26,8 @@ struct ReplayStats {
   std::map<std::string, std::uint64_t> notIp;        // detail ("ARP", "ethertype 0x88cc") → frames
   std::map<std::string, std::uint64_t> undecodable;  // detail ("truncated IPv4 header", "link type …") → frames
   std::uint64_t untracked = 0;                       // decided while the flow table was full
-  std::vector<std::string> captureErrors;            // file/frame problems met while reading
+  std::vector<Error> captureErrors;                  // file/frame problems met while reading
+  std::vector<Error> warnings;                       // what the run went on despite (report/issues.h)
   std::uint64_t flowCapHits = 0;
   std::size_t maxFlows = 0;
 
@@ -37,6 +40,8 @@ struct ReplayContext {
   const Network* network = nullptr;
   std::vector<std::string> captureNames;  // by Frame::fileIndex; shown when more than one
   std::int64_t originNs = 0;              // first frame's time (text output shows time relative to it)
+  std::vector<Error> warnings;            // known before the first frame (model, requests): streamed formats
+                                          // put them first; ReplayStats::warnings holds these and later ones
 };
 
 class ReplayWriter {
@@ -51,6 +56,9 @@ std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream
 
 // The summary as text (also printed at the end of the text format).
 std::string renderSummary(const ReplayStats& s);
+
+// The warning that the flow table was full, when it was (every format reports it).
+std::optional<Error> flowCapWarning(const ReplayStats& s);
 
 // The rule id (or "") of a check, for reports.
 std::string checkRuleId(const Network& n, const Check& c);
