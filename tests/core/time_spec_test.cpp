@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <random>
 #include <string>
@@ -175,6 +176,38 @@ TEST(TimeSpec, FormatsAreExactAndRoundTrip) {
       EXPECT_EQ(ok("@" + formatEpoch(ns)).ns, ns) << formatEpoch(ns);
     }
   }
+}
+
+// Bad input never crashes: strings made of the characters times are made of (seeded), each either accepted
+// (then in range, and its +offset resolves or is refused) or refused naming --at.
+TEST(TimeSpec, ArbitraryInputIsAcceptedOrRefusedNeverMisread) {
+  std::mt19937 rng(88);
+  const std::string alphabet = "0123456789+-@.:TZzs e";
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const std::size_t n = rng() % 32;
+    for (std::size_t k = 0; k < n; ++k) text += alphabet[rng() % alphabet.size()];
+    if (rng() % 4 == 0) text = "2024-05-01T09:01:45" + text;
+    auto r = parseTimeSpec(text);
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().where, "--at");
+      EXPECT_FALSE(r.error().message.empty());
+      continue;
+    }
+    ++accepted;
+    EXPECT_EQ(r->text, text);
+    EXPECT_EQ(ok(formatRfc3339(r->ns)).ns, r->ns) << text;
+    if (text[0] == '+' || text[0] == '@') {
+      // Only digits and one point after the sign (and an offset's trailing s), and the value they say.
+      std::string number = text.substr(1);
+      if (text[0] == '+' && number.back() == 's') number.pop_back();
+      EXPECT_EQ(number.find_first_not_of("0123456789."), std::string::npos) << text;
+      const long double want = std::stold(number) * 1e9L;
+      EXPECT_LE(std::abs(static_cast<long double>(r->ns) - want), 1 + want * 1e-15L) << text;
+    }
+  }
+  EXPECT_GT(accepted, 30);
 }
 
 TEST(TimeSpec, InstantsOutsideTheCaptureAreRefusedWithTheSpan) {
