@@ -24,6 +24,7 @@
 #include "sgsim/capture/read_ahead.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/text.h"
+#include "sgsim/core/time_spec.h"
 #include "sgsim/decode/decoder.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/report/issues.h"
@@ -453,6 +454,7 @@ int cmdReplay(int argc, char** argv) {
   std::ostream& out = outFile ? outFile->stream() : std::cout;
   auto writer = makeReplayWriter(format, out);
   ReplayStats stats;
+  stats.setCaptures(paths);
   stats.maxFlows = ev.tracker().maxFlows();
   stats.warnings = c.warnings;
   ReplayContext ctx;
@@ -496,30 +498,11 @@ int cmdReplay(int argc, char** argv) {
   return rc;
 }
 
-// "+30", "30s", "+1.5" (seconds after the first frame), "@1700000000.5" (epoch) or RFC 3339 UTC.
-std::int64_t parseAt(const std::string& s, std::int64_t originNs) {
-  std::string t = s;
-  if (!t.empty() && t.back() == 's') t.pop_back();
-  char* end = nullptr;
-  if (!t.empty() && t[0] == '@') {
-    double v = std::strtod(t.c_str() + 1, &end);
-    if (end && *end == '\0' && end != t.c_str() + 1) return static_cast<std::int64_t>(v * 1e9);
-  } else if (t.find('T') != std::string::npos) {
-    std::tm tm{};
-    double frac = 0;
-    const char* p = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p) {
-      if (*p == '.') frac = std::strtod(p, const_cast<char**>(&p));
-      if (*p == 'Z' && p[1] == '\0')
-        return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 + static_cast<std::int64_t>(frac * 1e9);
-    }
-  } else {
-    double v = std::strtod(t.c_str(), &end);
-    if (end && *end == '\0' && !t.empty()) return originNs + static_cast<std::int64_t>(v * 1e9);
-  }
-  throw UsageError{"--at: \"" + s +
-                   "\" is not a time: use seconds after the capture's first frame (+30), epoch (@1700000000.5) "
-                   "or RFC 3339 UTC (2026-11-23T10:00:00Z)"};
+// The capture files, for messages: "pcaps/a.pcap" or "pcaps/a.pcap, pcaps/b.pcap".
+std::string captureList(const std::vector<std::string>& paths) {
+  std::string list;
+  for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
+  return list;
 }
 
 int cmdWhatIf(int argc, char** argv) {
@@ -529,6 +512,7 @@ int cmdWhatIf(int argc, char** argv) {
   addRequests(d);
   d.add_options()("at", po::value<std::string>(),
                   "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
+      "at-outside-capture", "with --at: accept an instant before the first or after the last frame")(
       "keep-established", "with --at: live connections keep flowing")(
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
@@ -540,7 +524,8 @@ int cmdWhatIf(int argc, char** argv) {
   const po::variables_map& vm = p.vm;
   if (p.help)
     return printHelp("whatif",
-                     "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--keep-established] "
+                     "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
+                     "[--keep-established] "
                      "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
                      d),
            kExitOk;
@@ -549,6 +534,16 @@ int cmdWhatIf(int argc, char** argv) {
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
+  if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
+  // The instant is parsed before any work; where it falls in the capture is checked at the first frame (before
+  // it) and after the pass (after the last frame: only then is the last frame known).
+  std::optional<TimeSpec> at;
+  if (vm.count("at")) {
+    auto spec = parseTimeSpec(vm["at"].as<std::string>(), "--at");
+    if (!spec) throw UsageError{spec.error().toString()};
+    at = std::move(*spec);
+  }
+  const bool atOutsideOk = vm.count("at-outside-capture") > 0;
 
   Model model = loadModelOrThrow(c);
   auto before = std::make_shared<const Network>(model);
@@ -559,6 +554,7 @@ int cmdWhatIf(int argc, char** argv) {
   auto cap = openCaptures(paths);
   report.captures = paths;
   report.stats.warnings = c.warnings;
+  report.stats.setCaptures(paths);
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -568,7 +564,7 @@ int cmdWhatIf(int argc, char** argv) {
   std::unique_ptr<WhatIf> engine;
   std::unique_ptr<PcapWriter> affected;
   Progress progress;
-  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, vm.count("at") > 0);
+  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, at.has_value());
   auto frames = readAhead<2>(vm, *cap, planner, vm.count("write-affected") > 0);
   for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -577,7 +573,16 @@ int cmdWhatIf(int argc, char** argv) {
       const auto& [f, d] = batch[i];
       if (!engine) {
         report.originNs = f.tsNs;
-        if (vm.count("at")) opt.atNs = parseAt(vm["at"].as<std::string>(), f.tsNs);
+        if (at) {
+          auto atNs = at->resolve(f.tsNs);
+          if (!atNs) throw UsageError{atNs.error().toString()};
+          if (!atOutsideOk) {
+            if (auto e =
+                    checkInstantInCapture(*at, *atNs, f.tsNs, std::nullopt, captureList(paths), "--at-outside-capture"))
+              throw UsageError{e->toString()};
+          }
+          opt.atNs = *atNs;
+        }
         report.atNs = opt.atNs;
         engine = std::make_unique<WhatIf>(before, after, opt);
         if (vm.count("write-affected")) {
@@ -598,6 +603,17 @@ int cmdWhatIf(int argc, char** argv) {
   progress.done();
   if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
   const int rc = captureErrors(*cap, report.stats);
+  if (at && !atOutsideOk) {
+    // Refused instead of a report: a change after the last frame changes nothing, and "no traffic changes fate"
+    // would be a confident wrong answer. Nothing is written (--write-affected is not committed).
+    if (report.stats.frames == 0)
+      throw UsageError{"--at: \"" + at->text + "\" names no instant of the capture (" + captureList(paths) +
+                       "), which holds no frame. Add --at-outside-capture if that is meant"};
+    if (auto e = checkInstantInCapture(*at, *opt.atNs, report.stats.firstNs, report.stats.lastNs, captureList(paths),
+                                       "--at-outside-capture"))
+      throw UsageError{e->toString()};
+  }
+  if (at && report.stats.frames == 0 && at->base == TimeSpec::Base::Epoch) report.atNs = at->ns;
   report.stats.maxFlows = opt.eval.maxFlows;
   report.stats.flowCapHits = engine->evaluator().tracker().capHits();
   report.totals = engine->totals();

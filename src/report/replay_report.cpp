@@ -10,11 +10,21 @@
 
 namespace sgsim {
 
+void ReplayStats::setCaptures(const std::vector<std::string>& files) {
+  perCapture.clear();
+  for (const auto& f : files) perCapture.push_back(CaptureSpan{f});
+}
+
 void ReplayStats::add(const Frame& f, const PacketKey& k, const PacketVerdict& v) {
-  if (frames == 0) firstNs = f.tsNs;
+  if (frames == 0) firstNs = lastNs = f.tsNs;
   ++frames;
   bytes += f.wireLen;
   lastNs = std::max(lastNs, f.tsNs);
+  if (f.fileIndex < perCapture.size()) {
+    CaptureSpan& c = perCapture[f.fileIndex];
+    if (c.frames++ == 0) c.firstNs = c.lastNs = f.tsNs;
+    c.lastNs = std::max(c.lastNs, f.tsNs);
+  }
   ++byOutcome[{v.verdict, v.reason}];
   if (v.reason == Reason::NotIp) ++notIp[k.detail];
   if (v.reason == Reason::Undecodable) ++undecodable[k.detail];
@@ -216,12 +226,29 @@ std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream
   return nullptr;
 }
 
+std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs) {
+  std::string t = c.file + ": " + std::to_string(c.frames) + (c.frames == 1 ? " frame" : " frames");
+  if (c.frames == 0) return t;
+  char span[48];
+  std::snprintf(span, sizeof span, "%.3f s", static_cast<double>(c.lastNs - c.firstNs) / 1e9);
+  return t + ", " + isoTime(c.firstNs) + " .. " + isoTime(c.lastNs) + " (" + relativeSeconds(c.firstNs, originNs) +
+         " .. " + relativeSeconds(c.lastNs, originNs) + ", " + span + ")";
+}
+
 std::string renderSummary(const ReplayStats& s) {
   std::ostringstream o;
   char line[160];
-  std::snprintf(line, sizeof line, "%llu frames, %s, %.3f s of capture\n", static_cast<unsigned long long>(s.frames),
-                humanBytes(s.bytes).c_str(), s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
-  o << line;
+  if (s.perCapture.size() > 1) {
+    // One span from the oldest frame to the newest would hide gaps between captures of different times.
+    std::snprintf(line, sizeof line, "%llu frames, %s, in %zu captures\n", static_cast<unsigned long long>(s.frames),
+                  humanBytes(s.bytes).c_str(), s.perCapture.size());
+    o << line;
+    for (const CaptureSpan& c : s.perCapture) o << "  " << describeCaptureSpan(c, s.firstNs) << '\n';
+  } else {
+    std::snprintf(line, sizeof line, "%llu frames, %s, %.3f s of capture\n", static_cast<unsigned long long>(s.frames),
+                  humanBytes(s.bytes).c_str(), s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
+    o << line;
+  }
   for (Verdict v : {Verdict::Accept, Verdict::Drop, Verdict::None}) {
     std::uint64_t total = 0;
     for (const auto& [key, n] : s.byOutcome)
