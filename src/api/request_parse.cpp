@@ -1,9 +1,12 @@
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include "request_forms.h"
@@ -130,11 +133,20 @@ namespace detail {
 Result<ApiRequest> buildRequest(const ParamList& raw, std::optional<Product> product, std::string_view defaultAction) {
   ApiRequest req;
   std::string action(defaultAction);
+  std::map<std::string_view, std::string_view> seen;  // name → first value
   for (auto& [k, v] : raw) {
     // Names and values reach the model file and the JSON response: text that JSON cannot carry stops here
     // (a query string's %XX and a command line's raw bytes are the only ways in).
     if (!validUtf8(k)) return Error{"request", "a parameter name is not valid UTF-8"};
     if (!validUtf8(v)) return Error{"request", "the value of " + k + " is not valid UTF-8"};
+    // A parameter given twice has no one meaning (the first? the last? a list?): taking either silently could
+    // act on another group or rule than the user meant (`SecurityGroupId=sg-nope&SecurityGroupId=sg-web`).
+    if (const auto [it, fresh] = seen.emplace(k, v); !fresh)
+      return Error{
+          "request",
+          k + " is given twice ('" + std::string(it->second) + "', then '" + v + "'): give each parameter once" +
+              (k == "SecurityGroupRuleId" || k == "Permissions" ? " (list values as " + k + ".1, " + k + ".2, …)"
+                                                                : "")};
     if (k == "Action") {
       action = v;
     } else if (k == "Product") {
@@ -192,22 +204,44 @@ Result<ApiRequest> parseRequest(std::string_view text) {
   return Error{"request", "not a JSON request, a query string (Action=…&…) or an aliyun command line"};
 }
 
+namespace {
+
+// No request form is one word without '=', braces, brackets or quotes: such an argument is meant as a path.
+bool looksLikePath(std::string_view arg) {
+  if (arg.empty()) return false;
+  return std::none_of(arg.begin(), arg.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || c == '=' || c == '{' || c == '}' || c == '[' || c == ']' ||
+           c == '"';
+  });
+}
+
+}  // namespace
+
 Result<ApiRequest> loadRequestArg(std::string_view arg) {
   if (arg == "-") {
     std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return parseRequest(text);
   }
+  const std::string name(arg);
   std::error_code ec;
-  const std::filesystem::path path{std::string(arg)};
-  // Request text often contains '/' (CIDRs, port ranges): only an existing regular file counts as a path.
-  if (arg.size() < 4096 && std::filesystem::is_regular_file(path, ec)) {
+  const std::filesystem::path path{name};
+  // Request text often contains '/' (CIDRs, port ranges): whatever exists is a file, else the text decides.
+  const auto status = arg.size() < 4096 ? std::filesystem::status(path, ec) : std::filesystem::file_status{};
+  if (std::filesystem::exists(status)) {
+    if (std::filesystem::is_directory(status)) return Error{name, "is a directory, not a request file"};
+    // Regular files, and pipes too (`--revoke <(…)`, /dev/stdin).
     std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{std::string(arg), "cannot read the request file"};
+    if (!in) return Error{name, std::string("cannot read the request file (") + std::strerror(errno) + ")"};
     std::ostringstream ss;
     ss << in.rdbuf();
+    if (in.bad()) return Error{name, "cannot read the request file (read error)"};
     auto r = parseRequest(ss.str());
-    if (!r.ok()) return Error{std::string(arg) + ": " + r.error().where, r.error().message};
+    if (!r.ok()) return Error{name + ": " + r.error().where, r.error().message};
     return r;
+  }
+  if (looksLikePath(arg)) {
+    const bool missing = !ec || ec == std::errc::no_such_file_or_directory;
+    return Error{name, missing ? "no such file" : "cannot read the request file (" + ec.message() + ")"};
   }
   return parseRequest(arg);
 }

@@ -38,10 +38,14 @@ bool isRevoke(ApiAction a);
 // (`Action=…&…`, percent-decoded, '+' is a space), or an `aliyun <product> <Action> --Name value …` line with
 // shell quoting. Unparseable input is an Error whose `where` is "request" or "request: line L, column C";
 // it is not an API error. A JSON request without "Action" is a RevokeSecurityGroup, as the examples on that
-// API page are printed without one; the query and command-line forms always name their action.
+// API page are printed without one; the query and command-line forms always name their action. A parameter
+// given twice, in any form (`SecurityGroupId=a&SecurityGroupId=b`, `--SecurityGroupId a --SecurityGroupId b`,
+// `Permissions.1.IpProtocol` both in a JSON list and by name) is refused naming it, whichever value it has.
 Result<ApiRequest> parseRequest(std::string_view text);
 
-// `arg` is "-" (read stdin), the path of an existing file, or the request text itself.
+// `arg` is "-" (read stdin), the path of an existing file (or pipe), or the request text itself. One word
+// with no '=', braces, brackets, quotes or spaces is no request text, so it is taken as a path: when nothing
+// is there the error says "no such file". A directory or an unreadable file is an error naming the path.
 Result<ApiRequest> loadRequestArg(std::string_view arg);
 
 }  // namespace sgsim
