@@ -138,6 +138,7 @@ std::optional<ApiError> revokeDescriptions(SecurityGroup& g, const detail::Valid
         note += (i == 0 ? "; nearest: " : ", ") + near[i].ruleId + " (" + describeDiff(near[i].diff) + ")";
       out.notes.push_back(note);
       out.nearMisses.insert(out.nearMisses.end(), near.begin(), near.end());
+      out.unchangedDescriptions.push_back(labelOf(d));
     } else if (matched > 1) {
       out.notes.push_back(labelOf(d) + " matched " + std::to_string(matched) + " rules");
     }
@@ -184,6 +185,7 @@ std::optional<ApiError> authorize(Model& model, SecurityGroup& g, const detail::
           return ApiError{E::EnsRuleDuplicated, ""};
         }
         out.notes.push_back(labelOf(d) + " already exists as " + it->id + "; nothing created");
+        out.unchangedDescriptions.push_back(labelOf(d));
         continue;
       }
       Rule r = d.rule;
@@ -213,6 +215,16 @@ std::string ApiOutcome::bodyJson() const {
   if (ok()) return "{\"RequestId\":\"" + jsonEscape(requestId) + "\"}";
   return "{\"RequestId\":\"" + jsonEscape(requestId) + "\",\"HostId\":\"" + jsonEscape(hostId) + "\",\"Code\":\"" +
          jsonEscape(code) + "\",\"Message\":\"" + jsonEscape(message) + "\"}";
+}
+
+std::string noopReason(const ApiOutcome& o) {
+  if (!o.ok()) return "";
+  if (o.replayed) return "is a ClientToken retry: nothing was done";
+  if (o.removedRuleIds.empty() && o.addedRuleIds.empty()) return "changed no rule";
+  if (o.unchangedDescriptions.empty()) return "";
+  std::string parts;
+  for (const auto& d : o.unchangedDescriptions) parts += (parts.empty() ? "" : ", ") + d;
+  return "changed no rule in " + parts;
 }
 
 ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
@@ -245,10 +257,9 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
     }
   }
 
-  auto validated = detail::validateRequest(model, req, action);
+  auto validated = detail::validateRequest(model, req, action, out.notes);
   if (!validated.ok()) return failure(std::move(out), validated.error());
   const auto& v = *validated;
-  out.notes = v.notes;
 
   // No copy of the model: each path changes the group only when it can no longer fail, or undoes its change.
   SecurityGroup& g = *model.findGroup(v.groupId);
@@ -265,6 +276,7 @@ ApiOutcome applyRequest(Model& model, const ApiRequest& req) {
     failed.removedRules.clear();
     failed.addedRuleIds.clear();
     failed.nearMisses.clear();
+    failed.unchangedDescriptions.clear();
     return failed;
   }
 

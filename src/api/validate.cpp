@@ -197,6 +197,33 @@ std::optional<ApiError> checkConflicts(const Model& m, const SecurityGroup& targ
   return std::nullopt;
 }
 
+std::string didYouMean(const std::string& name) { return name.empty() ? "" : " (did you mean " + name + "?)"; }
+
+// The parameter an unknown name most likely meant ("" when none is close), for the "not a parameter" note.
+// An indexed name is compared part by part, so that `Permissions.1.Priorty` suggests `Permissions.1.Priority`
+// and `SecurityGroupRuleIds.1` suggests `SecurityGroupRuleId.1`.
+std::string suggestEcsParam(std::string_view name, bool revoke) {
+  std::vector<std::string_view> flat = {"SecurityGroupId", "ClientToken", "Action", "Product", "Version", "RegionId"};
+  if (revoke) flat.push_back("SecurityGroupRuleId");
+  const auto& ruleFields = ruleFieldNames();
+  flat.insert(flat.end(), ruleFields.begin(), ruleFields.end());
+  const auto dot = name.find('.');
+  if (dot == std::string_view::npos) return nearestName(name, flat);
+  const std::string_view head = name.substr(0, dot), tail = name.substr(dot + 1);
+  std::vector<std::string_view> lists = {"Permissions"};
+  if (revoke) lists.push_back("SecurityGroupRuleId");
+  const std::string list = head == "Permissions" ? "Permissions" : nearestName(head, lists);
+  if (list.empty()) return "";
+  if (list != "Permissions") return list + "." + std::string(tail);
+  // Permissions.N.Field: the index as given, the field itself or its nearest rule field.
+  const auto dot2 = tail.find('.');
+  if (dot2 == std::string_view::npos) return head == "Permissions" ? "" : list + "." + std::string(tail);
+  const std::string_view field = tail.substr(dot2 + 1);
+  const std::string fixed = isRuleField(field) ? std::string(field) : nearestName(field, ruleFields);
+  if (fixed.empty() || (head == "Permissions" && fixed == field)) return "";
+  return list + "." + std::string(tail.substr(0, dot2)) + "." + fixed;
+}
+
 struct Collected {
   std::map<int, std::map<std::string, std::string>> permissions;  // index → field → value
   std::map<int, std::string> ruleIds;
@@ -229,16 +256,26 @@ Collected collect(const ApiRequest& req) {
   return c;
 }
 
-Result<ValidatedRequest, ApiError> validateEns(const Model& model, const ApiRequest& req, ValidatedRequest v) {
-  const std::string peerField = directionOf(v.action) == Direction::Ingress ? "SourceCidrIp" : "DestCidrIp";
+Result<ValidatedRequest, ApiError> validateEns(const Model& model, const ApiRequest& req, ValidatedRequest v,
+                                               std::vector<std::string>& notes) {
+  const bool ingress = directionOf(v.action) == Direction::Ingress;
+  const std::string peerField = ingress ? "SourceCidrIp" : "DestCidrIp";
+  const std::string_view allowedNames[] = {"SecurityGroupId", "IpProtocol", "PortRange", "SourcePortRange",
+                                           "Policy",          "Priority",   peerField};
   std::map<std::string, std::string> fields;
+  std::optional<ApiError> unsupported;  // the first unsupported parameter answers; each one gets a note
   for (const auto& [name, value] : req.params) {
-    const bool allowed = name == "SecurityGroupId" || name == "IpProtocol" || name == "PortRange" ||
-                         name == "SourcePortRange" || name == "Policy" || name == "Priority" || name == peerField;
-    if (!allowed)
-      return ApiError{E::EnsInvalidParameter, "parameter " + name + " is not supported by ENS " + req.action};
-    fields[name] = value;
+    if (std::find(std::begin(allowedNames), std::end(allowedNames), name) != std::end(allowedNames)) {
+      fields[name] = value;
+      continue;
+    }
+    // The other direction's peer field is the likeliest mistake and is too far in letters to be suggested.
+    std::string hint = name == (ingress ? "DestCidrIp" : "SourceCidrIp") ? peerField : nearestName(name, allowedNames);
+    notes.push_back(name + " is not a parameter of ENS " + req.action + didYouMean(hint));
+    if (!unsupported)
+      unsupported = ApiError{E::EnsInvalidParameter, "parameter " + name + " is not supported by ENS " + req.action};
   }
+  if (unsupported) return *unsupported;
   FieldReader f{fields, ""};
   const auto* group = f.get("SecurityGroupId");
   if (!group) return ApiError{E::EnsMissingParameter, "SecurityGroupId"};
@@ -260,21 +297,24 @@ bool validClientToken(const std::string& token) {
          std::all_of(token.begin(), token.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
-Result<ValidatedRequest, ApiError> validateRequest(const Model& model, const ApiRequest& req, ApiAction action) {
+Result<ValidatedRequest, ApiError> validateRequest(const Model& model, const ApiRequest& req, ApiAction action,
+                                                   std::vector<std::string>& notes) {
   ValidatedRequest v;
   v.action = action;
   v.product = req.product;
-  if (req.product == Product::Ens) return validateEns(model, req, std::move(v));
+  if (req.product == Product::Ens) return validateEns(model, req, std::move(v), notes);
 
   const Direction dir = directionOf(action);
   Collected c = collect(req);
   if (const auto* token = req.find("ClientToken")) v.clientToken = *token;
-  for (const auto& name : c.ignored) v.notes.push_back(name + " is not a parameter of " + req.action + "; ignored");
+  for (const auto& name : c.ignored)
+    notes.push_back(name + " is not a parameter of " + req.action + "; ignored" +
+                    didYouMean(suggestEcsParam(name, isRevoke(action))));
 
   // 1. Shape.
   const bool haveIds = !c.ruleIds.empty() && isRevoke(action);
   if (!c.ruleIds.empty() && !isRevoke(action))
-    v.notes.push_back("SecurityGroupRuleId is not a parameter of " + req.action + "; ignored");
+    notes.push_back("SecurityGroupRuleId is not a parameter of " + req.action + "; ignored");
   if ((haveIds && (!c.permissions.empty() || !c.flat.empty())) || (!c.permissions.empty() && !c.flat.empty()))
     return ApiError{E::ParamPermissions, ""};
   if (c.badPermissionIndex || c.permissions.size() > 100) return ApiError{E::ParamPermissions, ""};
@@ -297,12 +337,12 @@ Result<ValidatedRequest, ApiError> validateRequest(const Model& model, const Api
   // 3. Descriptions, syntax only.
   if (!v.byRuleIds) {
     if (c.permissions.empty()) {
-      auto d = readEcsDescription(FieldReader{c.flat, ""}, dir, v.notes);
+      auto d = readEcsDescription(FieldReader{c.flat, ""}, dir, notes);
       if (!d.ok()) return d.error();
       v.descriptions.push_back(std::move(*d));
     }
     for (const auto& [index, fields] : c.permissions) {
-      auto d = readEcsDescription(FieldReader{fields, "Permissions." + std::to_string(index)}, dir, v.notes);
+      auto d = readEcsDescription(FieldReader{fields, "Permissions." + std::to_string(index)}, dir, notes);
       if (!d.ok()) return d.error();
       v.descriptions.push_back(std::move(*d));
     }

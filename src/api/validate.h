@@ -26,7 +26,6 @@ struct ValidatedRequest {
   std::vector<std::string> ruleIds;           // byRuleIds
   std::vector<RuleDescription> descriptions;  // otherwise
   std::string clientToken;                    // ECS, may be empty
-  std::vector<std::string> notes;             // ignored parameters and precedence decisions
 };
 
 // "Permissions.1" for a description, "the request" for the flat form: what "in %s" names.
@@ -35,6 +34,9 @@ std::string labelOrRequest(const std::string& label);
 // ClientToken syntax (≤ 64 printable ASCII characters); checked before the token is looked up.
 bool validClientToken(const std::string& token);
 
-Result<ValidatedRequest, ApiError> validateRequest(const Model& model, const ApiRequest& req, ApiAction action);
+// `notes` gets the ignored parameters (with a "did you mean" when one is close) and precedence decisions, also
+// when the request then fails: a typo that makes a request fail must still be named.
+Result<ValidatedRequest, ApiError> validateRequest(const Model& model, const ApiRequest& req, ApiAction action,
+                                                   std::vector<std::string>& notes);
 
 }  // namespace sgsim::detail

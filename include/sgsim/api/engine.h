@@ -26,9 +26,14 @@ struct ApiOutcome {
   std::string hostId;         // "ecs.aliyuncs.com" / "ens.aliyuncs.com"
   std::string code, message;  // empty code = success
   std::vector<std::string> removedRuleIds, addedRuleIds;
-  bool replayed = false;           // a ClientToken retry: the first response again, nothing done
-  std::vector<std::string> notes;  // "Permissions.1 matched 0 rules", ignored parameters, …
+  bool replayed = false;  // a ClientToken retry: the first response again, nothing done
+  // "Permissions.1 matched 0 rules", ignored parameters (with "did you mean"), …; kept when the request fails,
+  // since a typo is often what made it fail.
+  std::vector<std::string> notes;
   std::vector<NearMiss> nearMisses;
+  // Descriptions of a successful request that changed no rule ("Permissions.2" or, for the flat form, "the
+  // request"): a revoke that matched nothing, an authorize of a rule that exists. For --fail-on-noop.
+  std::vector<std::string> unchangedDescriptions;
   std::vector<Rule> removedRules;  // copies, so a report can describe what is gone from the model
 
   bool ok() const { return code.empty(); }
@@ -39,6 +44,11 @@ struct ApiOutcome {
 // Validates, then applies in place, atomically: a failed request changes nothing (not even requestCounter).
 // A success increments model.requestCounter and, with a ClientToken, records the response in model.clientTokens.
 ApiOutcome applyRequest(Model& model, const ApiRequest& req);
+
+// For --fail-on-noop: "" when the request succeeded and each of its rule descriptions changed a rule;
+// otherwise why not, to follow "request 1 …": "changed no rule", "changed no rule in Permissions.2",
+// "is a ClientToken retry: nothing was done". A failed request is not a no-op (it is an error).
+std::string noopReason(const ApiOutcome& outcome);
 
 // The human report for stderr: status, removed/added rules with one line each, notes and near misses.
 std::string renderOutcomeText(const ApiOutcome& outcome, const Model& model);
