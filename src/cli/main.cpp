@@ -92,10 +92,17 @@ void addCommon(po::options_description& d) {
       "refuse what sgsim would otherwise only warn about (a rule naming something the model lacks, …): exit 2");
 }
 
+void addFailOnNoop(po::options_description& d) {
+  d.add_options()("fail-on-noop",
+                  "exit 4 when a request changes no rule (a revoke that matches nothing, an authorize of a rule that "
+                  "exists, a ClientToken retry), or one of its Permissions.N does");
+}
+
 void addRequests(po::options_description& d) {
   d.add_options()("revoke", po::value<std::vector<std::string>>()->composing(),
                   "a revoke request: file, '-' for stdin, or the text (JSON, query string or aliyun line); repeatable")(
       "authorize", po::value<std::vector<std::string>>()->composing(), "an authorize request, likewise; repeatable");
+  addFailOnNoop(d);
 }
 
 // Parses argv with `desc` (+ positional), keeping --revoke/--authorize in the order given.
@@ -197,10 +204,22 @@ std::vector<Error> addedRuleWarnings(const Model& model, const std::vector<std::
   return out;
 }
 
-// Applies the requests in order; an API error stops everything (the model is left as it was before it).
-std::vector<AppliedRequest> applyRequests(Model& model, Common& c) {
+struct Applied {
+  std::vector<AppliedRequest> requests;
+  std::vector<std::string> noops;  // "request 1 changed no rule": for --fail-on-noop
+};
+
+void printNotes(std::size_t index, const std::vector<std::string>& notes) {
+  for (const auto& n : notes) std::cerr << "sgsim: note: request " << index << ": " << n << '\n';
+}
+
+// Applies the requests in order; an API error stops everything (the model is left as it was before it) and
+// its notes are in the failure's report. `notesToStderr`: print every request's notes on stderr as it is
+// applied, for outputs that do not carry them (only whatif's text and JSON reports do); those reports are not
+// printed when a later request fails, so then the earlier requests' notes go to stderr too.
+Applied applyRequests(Model& model, Common& c, bool notesToStderr) {
   const std::vector<RequestArg>& reqs = c.requests;
-  std::vector<AppliedRequest> out;
+  Applied out;
   for (const RequestArg& r : reqs) {
     auto req = loadRequestArg(r.text);
     if (!req) throw UsageError{(r.revoke ? "--revoke: " : "--authorize: ") + req.error().toString()};
@@ -210,7 +229,15 @@ std::vector<AppliedRequest> applyRequests(Model& model, Common& c) {
     if (isRevoke(action) != r.revoke)
       throw UsageError{std::string(r.revoke ? "--revoke" : "--authorize") + " was given a " + req->action + " request"};
     ApiOutcome o = applyRequest(model, *req);
-    if (!o.ok()) throw ApiFailure{o.bodyJson(), renderOutcomeText(o, model), r.text};
+    const std::size_t index = out.requests.size() + 1;
+    if (!o.ok()) {
+      if (!notesToStderr)
+        for (std::size_t i = 0; i < out.requests.size(); ++i) printNotes(i + 1, out.requests[i].notes);
+      throw ApiFailure{o.bodyJson(), renderOutcomeText(o, model), r.text};
+    }
+    if (notesToStderr) printNotes(index, o.notes);
+    if (const std::string why = noopReason(o); !why.empty())
+      out.noops.push_back("request " + std::to_string(index) + " " + why);
     AppliedRequest a;
     a.source = r.text;
     a.action = req->action;
@@ -223,12 +250,19 @@ std::vector<AppliedRequest> applyRequests(Model& model, Common& c) {
       for (const auto& g : model.groups)
         for (const auto& rule : g.rules)
           if (rule.id == id) a.added.push_back(rule);
-    warn(c,
-         addedRuleWarnings(model, o.addedRuleIds,
-                           "request " + std::to_string(out.size() + 1) + " (" + req->action + " " + a.groupId + ")"));
-    out.push_back(std::move(a));
+    warn(c, addedRuleWarnings(model, o.addedRuleIds,
+                              "request " + std::to_string(index) + " (" + req->action + " " + a.groupId + ")"));
+    out.requests.push_back(std::move(a));
   }
   return out;
+}
+
+// --fail-on-noop, after the command's normal output: names each request that changed no rule on stderr.
+int noopGate(const po::variables_map& vm, const std::vector<std::string>& noops,
+             const std::string& hint = "see its notes") {
+  if (!vm.count("fail-on-noop") || noops.empty()) return kExitOk;
+  for (const auto& n : noops) std::cerr << "sgsim: --fail-on-noop: " << n << " (" << hint << ")\n";
+  return kExitNoop;
 }
 
 std::int32_t selectEni(const Network& net, const Common& c) {
@@ -351,7 +385,7 @@ int cmdShow(int argc, char** argv) {
   Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c);
+  const Applied applied = applyRequests(model, c, true);
   std::optional<std::string> eni;
   if (vm.count("eni")) eni = vm["eni"].as<std::string>();
   if (!eni && c.host) {
@@ -363,7 +397,7 @@ int cmdShow(int argc, char** argv) {
   auto out = fmt == "text" ? renderShowText(model, eni, c.warnings) : renderShowJson(model, eni, c.warnings);
   if (!out) throw UsageError{out.error().toString()};
   std::cout << *out;
-  return kExitOk;
+  return noopGate(vm, applied.noops);
 }
 
 int cmdApi(int argc, char** argv, bool revoke) {
@@ -375,10 +409,11 @@ int cmdApi(int argc, char** argv, bool revoke) {
                   "the request: a file, '-' for stdin, or the text itself (JSON, RPC query string or aliyun line)")(
       "write,w", po::value<std::string>(), "write the changed model here (atomically; nothing on error)")(
       "quiet,q", "no human report on stderr");
+  addFailOnNoop(d);
   po::positional_options_description pos;
   pos.add("request", 1);
   const Parsed p = parseCommand(argc, argv, d, &pos);
-  if (p.help) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
+  if (p.help) return printHelp(name, "--model FILE --request REQ [--write NEW.json] [--fail-on-noop]", d), kExitOk;
   Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
@@ -401,6 +436,9 @@ int cmdApi(int argc, char** argv, bool revoke) {
     if (auto err = writeModel(vm["write"].as<std::string>(), model)) throw UsageError{err->toString()};
     if (!vm.count("quiet")) std::cerr << "model written to " << vm["write"].as<std::string>() << '\n';
   }
+  if (const std::string why = noopReason(o); !why.empty())
+    return noopGate(vm, {"the request " + why},
+                    vm.count("quiet") ? "run without --quiet for its notes" : "see its notes");
   return kExitOk;
 }
 
@@ -437,7 +475,7 @@ int cmdReplay(int argc, char** argv) {
     throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
 
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c);
+  const Applied applied = applyRequests(model, c, true);
   auto net = std::make_shared<const Network>(std::move(model));
   Evaluator ev(net, evalOptions(vm, *net, c));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -495,7 +533,8 @@ int cmdReplay(int argc, char** argv) {
   if (outFile) {
     if (auto err = outFile->commit()) throw UsageError{err->toString()};
   }
-  return rc;
+  if (rc != kExitOk) return rc;  // bad input outranks the gate
+  return noopGate(vm, applied.noops);
 }
 
 // The capture files, for messages: "pcaps/a.pcap" or "pcaps/a.pcap, pcaps/b.pcap".
@@ -517,7 +556,7 @@ int cmdWhatIf(int argc, char** argv) {
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
       "write-affected", po::value<std::string>(), "write the packets whose verdict changes to this pcap")(
-      "fail-on-change", "exit 3 when any traffic changes fate");
+      "fail-on-change", "exit 3 when any traffic changes fate (--fail-on-noop's exit 4 comes first)");
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
   const Parsed p = parseCommand(argc, argv, d, &pos);
@@ -526,7 +565,8 @@ int cmdWhatIf(int argc, char** argv) {
     return printHelp("whatif",
                      "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
                      "[--keep-established] "
-                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
+                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] [--fail-on-noop] "
+                     "CAPTURE...",
                      d),
            kExitOk;
   Common c = p.common;
@@ -548,7 +588,8 @@ int cmdWhatIf(int argc, char** argv) {
   Model model = loadModelOrThrow(c);
   auto before = std::make_shared<const Network>(model);
   WhatIfReport report;
-  report.requests = applyRequests(model, c);
+  Applied applied = applyRequests(model, c, fmt == "csv");
+  report.requests = std::move(applied.requests);
   auto after = std::make_shared<const Network>(std::move(model));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
   auto cap = openCaptures(paths);
@@ -630,7 +671,10 @@ int cmdWhatIf(int argc, char** argv) {
     std::cout << renderWhatIfJson(report) << '\n';
   else
     std::cout << renderWhatIfCsv(report);
+  // A request that changed no rule means the traffic compared is not the change the user meant: that answers
+  // first, then a change of fate. Bad input (a truncated capture) outranks both.
   if (rc != kExitOk) return rc;
+  if (const int noop = noopGate(vm, applied.noops); noop != kExitOk) return noop;
   if (vm.count("fail-on-change") && !report.flows.empty()) return kExitChanged;
   return kExitOk;
 }
@@ -657,7 +701,7 @@ int cmdExplain(int argc, char** argv) {
   auto packet = parsePacketSpec(spec);
   if (!packet) throw UsageError{packet.error().toString()};
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c);
+  const Applied applied = applyRequests(model, c, true);
   Network net(std::move(model));
   ExplainOptions eo;
   EvalOptions ev = evalOptions(vm, net, c);
@@ -667,7 +711,7 @@ int cmdExplain(int argc, char** argv) {
   auto text = explainPacket(net, *packet, eo);
   if (!text) throw UsageError{text.error().toString()};
   std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
-  return kExitOk;
+  return noopGate(vm, applied.noops);
 }
 
 int run(int argc, char** argv) {
