@@ -17,6 +17,8 @@ namespace sgsim {
 
 namespace {
 
+constexpr const char* kNoForm = "not a JSON request, a query string (Action=…&…) or an aliyun command line";
+
 constexpr std::pair<const char*, ApiAction> kActions[] = {
     {"RevokeSecurityGroup", ApiAction::RevokeIngress},
     {"RevokeSecurityGroupEgress", ApiAction::RevokeEgress},
@@ -201,7 +203,7 @@ Result<ApiRequest> parseRequest(std::string_view text) {
   const auto at = detail::firstSignificantAt(t);
   if (at < t.size() && (t[at] == '{' || t[at] == '"')) return detail::parseJsonRequest(text);
   if (t.find('=') != std::string_view::npos) return detail::parseQueryRequest(t);
-  return Error{"request", "not a JSON request, a query string (Action=…&…) or an aliyun command line"};
+  return Error{"request", kNoForm};
 }
 
 namespace {
@@ -243,7 +245,10 @@ Result<ApiRequest> loadRequestArg(std::string_view arg) {
     const bool missing = !ec || ec == std::errc::no_such_file_or_directory;
     return Error{name, missing ? "no such file" : "cannot read the request file (" + ec.message() + ")"};
   }
-  return parseRequest(arg);
+  auto r = parseRequest(arg);
+  // Text of no form at all may still be a file name with a space in it.
+  if (!r.ok() && r.error().message == kNoForm) return Error{r.error().where, r.error().message + ", nor a file"};
+  return r;
 }
 
 }  // namespace sgsim

@@ -319,6 +319,11 @@ TEST_F(RequestFiles, TextFormsAreNotPaths) {
   auto broken = loadRequestArg("aliyun ecs RevokeSecurityGroup --SecurityGroupId 'sg-1");
   ASSERT_FALSE(broken.ok());
   EXPECT_THAT(broken.error().message, HasSubstr("unterminated"));
+  // Text of no form with a space: no path by the one-word rule, so both readings are named.
+  auto spaced = loadRequestArg((dir_ / "my request.json").string());
+  ASSERT_FALSE(spaced.ok());
+  EXPECT_EQ(spaced.error().toString(),
+            "request: not a JSON request, a query string (Action=…&…) or an aliyun command line, nor a file");
   auto half = loadRequestArg("SecurityGroupId=sg-1/2");
   ASSERT_FALSE(half.ok());
   EXPECT_THAT(half.error().message, HasSubstr("no Action"));
