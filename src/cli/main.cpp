@@ -77,13 +77,16 @@ struct RequestArg {
 struct Common {
   std::string modelPath;
   std::optional<IpAddr> host;
+  bool allowUnknownFields = false;
   std::vector<RequestArg> requests;  // in command-line order
 };
 
 void addCommon(po::options_description& d) {
   d.add_options()("model,m", po::value<std::string>()->required(), "model file (docs/MODEL_FORMAT.md)")(
       "host", po::value<std::string>(),
-      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI");
+      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI")(
+      "allow-unknown-fields",
+      "read a model whose keys are not all known fields (each unknown key is then a warning, and ignored)");
 }
 
 void addRequests(po::options_description& d) {
@@ -114,6 +117,7 @@ po::variables_map parseArgs(int argc, char** argv, const po::options_description
 Common commonFrom(const po::variables_map& vm) {
   Common c;
   c.modelPath = vm["model"].as<std::string>();
+  c.allowUnknownFields = vm.count("allow-unknown-fields") > 0;
   if (vm.count("host")) {
     auto ip = IpAddr::parse(vm["host"].as<std::string>());
     if (!ip) throw UsageError{"--host: \"" + vm["host"].as<std::string>() + "\" is not an IP address"};
@@ -154,8 +158,9 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
 }
 
 Model loadModelOrThrow(const Common& c) {
-  auto m = loadModel(c.modelPath, c.host);
+  auto m = loadModel(c.modelPath, LoadOptions{c.host, c.allowUnknownFields});
   if (!m) throw UsageError{m.error().toString()};
+  for (const Error& w : m->source.warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
   return std::move(*m);
 }
 

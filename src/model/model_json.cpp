@@ -7,14 +7,19 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "known_fields.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/text.h"
+#include "sgsim/model/json_doc.h"
 
 namespace sgsim {
 
@@ -46,6 +51,22 @@ constexpr SideKeys kEgressKeys{"DestCidrIp",       "Ipv6DestCidrIp",   "DestGrou
 const SideKeys& keysFor(Direction d) { return d == Direction::Ingress ? kIngressKeys : kEgressKeys; }
 
 bool isPortProtocol(Protocol p) { return p == Protocol::Tcp || p == Protocol::Udp; }
+
+// A group without "Product" is ENS when its rules look like ENS Describe output: no rule ids, and CreationTime
+// or Priority written as a number. The writer asks the same question of the rules it writes.
+Product productByShape(const std::vector<const json::object*>& rules) {
+  auto hasId = [](const json::object* r) {
+    const json::value* v = r->if_contains("SecurityGroupRuleId");
+    return v != nullptr && !(v->is_string() && v->get_string().empty()) && !v->is_null();
+  };
+  auto ensShaped = [](const json::object* r) {
+    const json::value* prio = r->if_contains("Priority");
+    return r->contains("CreationTime") || (prio != nullptr && (prio->is_int64() || prio->is_uint64()));
+  };
+  const bool ens = !rules.empty() && std::none_of(rules.begin(), rules.end(), hasId) &&
+                   std::any_of(rules.begin(), rules.end(), ensShaped);
+  return ens ? Product::Ens : Product::Ecs;
+}
 
 struct ListItem {
   const json::value* value;
@@ -389,6 +410,22 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
       !choice<Policy>(o, "InnerAccessPolicy", path, "a policy", {{"Accept", Policy::Accept}, {"Drop", Policy::Drop}},
                       Policy::Accept, g.innerAccessPolicy))
     return false;
+  // Older DescribeSecurityGroupAttribute output names the same field InnerAccessControlPolicy (and some
+  // versions print both): read it when InnerAccessPolicy is absent; when both are given they must agree.
+  std::optional<std::string> current, legacy;
+  if (!str(o, "InnerAccessPolicy", path, current) || !str(o, "InnerAccessControlPolicy", path, legacy)) return false;
+  if (legacy) {
+    Policy old = Policy::Accept;
+    if (!choice<Policy>(o, "InnerAccessControlPolicy", path, "a policy",
+                        {{"Accept", Policy::Accept}, {"Drop", Policy::Drop}}, std::nullopt, old))
+      return false;
+    if (!current)
+      g.innerAccessPolicy = old;
+    else if (old != g.innerAccessPolicy)
+      return fail(member(path, "InnerAccessControlPolicy"),
+                  quoted(*legacy) + " disagrees with InnerAccessPolicy " + quoted(*current) +
+                      " (the older name of the same field; keep one of the two)");
+  }
 
   std::vector<ListItem> items;
   if (!list(o, "Permissions", "Permission", path, items)) return false;
@@ -406,18 +443,7 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
                          g.product))
       return false;
   } else {
-    // ENS Describe output has no rule ids, says CreationTime and writes Priority as a number.
-    auto hasId = [](const json::object* r) {
-      const json::value* v = r->if_contains("SecurityGroupRuleId");
-      return v != nullptr && !(v->is_string() && v->get_string().empty()) && !v->is_null();
-    };
-    auto ensShaped = [](const json::object* r) {
-      const json::value* prio = r->if_contains("Priority");
-      return r->contains("CreationTime") || (prio != nullptr && (prio->is_int64() || prio->is_uint64()));
-    };
-    const bool ens = !rules.empty() && std::none_of(rules.begin(), rules.end(), hasId) &&
-                     std::any_of(rules.begin(), rules.end(), ensShaped);
-    g.product = ens ? Product::Ens : Product::Ecs;
+    g.product = productByShape(rules);
   }
 
   rulePaths_.emplace_back();
@@ -433,8 +459,17 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
 
 bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni& e) {
   std::vector<ListItem> items;
-  if (!list(o, "SecurityGroupIds", "SecurityGroupId", path, items)) return false;
   const std::string at = member(path, "SecurityGroupIds");
+  // ECS DescribeNetworkInterfaces wraps the ids as {"SecurityGroupId": [...]}, ENS as {"SecurityGroup": [...]}.
+  const char* inner = "SecurityGroupId";
+  if (const json::value* ids = o.if_contains("SecurityGroupIds"); ids != nullptr && ids->is_object()) {
+    const json::object& wrapper = ids->get_object();
+    if (wrapper.contains("SecurityGroup") && wrapper.contains("SecurityGroupId"))
+      return fail(member(at, "SecurityGroup"),
+                  "both SecurityGroupId (ECS) and SecurityGroup (ENS) are given; keep one");
+    if (wrapper.contains("SecurityGroup")) inner = "SecurityGroup";
+  }
+  if (!list(o, "SecurityGroupIds", inner, path, items)) return false;
   if (items.empty()) return fail(at, "missing (an ENI is in at least one security group)");
   if (static_cast<int>(items.size()) > model_.quotas.groupsPerEni)
     return fail(at, std::to_string(items.size()) + " groups, more than Quotas.GroupsPerEni (" +
@@ -700,6 +735,9 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
     assignEnsIds();
     if (!checkUniqueIds()) return *error_;
     model_.enis.push_back(Eni{"eni-host", {*host}, {model_.groups.front().id}, Timeouts{}});
+    // sgsim's --write keeps a bare document bare, with its ClientTokens and RequestCounter beside the group.
+    if (!parseClientTokens(*o)) return *error_;
+    model_.source.bare = true;
     return std::move(model_);
   }
   if (!o->contains("SecurityGroups")) {
@@ -748,28 +786,55 @@ std::string ensRuleBaseId(const std::string& groupId, const Rule& r) {
   return std::string("ensr-") + buf;
 }
 
-Result<Model> parseModel(std::string_view text, const std::optional<IpAddr>& host, std::string_view sourceName) {
-  json::parse_options options;
-  options.allow_comments = true;  // hand-written teaching models carry notes, as MODEL_FORMAT.md does
-  json::stream_parser parser({}, options);
-  json::error_code ec;
-  std::size_t used = parser.write(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    const std::string_view before = text.substr(0, std::min(used, text.size()));
-    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
-    const auto lastNl = before.rfind('\n');
-    const auto column = 1 + (lastNl == std::string_view::npos ? before.size() : before.size() - lastNl - 1);
-    return Error{std::string(sourceName) + ":" + std::to_string(line) + ":" + std::to_string(column),
-                 "invalid JSON: " + ec.message()};
+Result<Model> parseModel(std::string_view text, const LoadOptions& options, std::string_view sourceName) {
+  const std::string source(sourceName);
+  auto at = [&](const std::string& path) {
+    return source.empty() || path.empty() ? source + path : source + ": " + path;
+  };
+  // Comments: hand-written teaching models carry notes, as MODEL_FORMAT.md does.
+  auto doc = readJsonStrict(text, JsonReadOptions{.allowComments = true});
+  if (!doc) {
+    const JsonReadError& e = doc.error();
+    if (e.kind == JsonReadError::Kind::Syntax)
+      return Error{source + ":" + std::to_string(e.at.line) + ":" + std::to_string(e.at.column),
+                   "invalid JSON: " + e.message};
+    return Error{at(e.path), "duplicate key at line " + std::to_string(e.at.line) + ", column " +
+                                 std::to_string(e.at.column) + " (first at line " + std::to_string(e.first.line) +
+                                 ", column " + std::to_string(e.first.column) +
+                                 "): JSON keeps only one of the two values; remove the other"};
   }
-  return Loader(sourceName).load(parser.release(), host);
+  std::vector<Error> warnings;
+  for (const auto& note : detail::checkFields(*doc)) {
+    if (note.kind == detail::FieldNote::Kind::Unknown && !options.allowUnknownFields) {
+      // A typo's nearest name says what to do; otherwise say how to read the model anyway.
+      const bool hinted = note.message.find("did you mean") != std::string::npos;
+      return Error{at(note.path),
+                   hinted ? note.message : note.message + "; --allow-unknown-fields reads the model without it"};
+    }
+    warnings.push_back(Error{at(note.path), note.kind == detail::FieldNote::Kind::Unknown
+                                                ? note.message + "; ignored (--allow-unknown-fields)"
+                                                : note.message});
+  }
+  auto model = Loader(sourceName).load(*doc, options.host);
+  if (!model) return model;
+  model->source.document = std::make_shared<const json::value>(std::move(*doc));
+  model->source.name = source;
+  model->source.warnings = std::move(warnings);
+  return model;
+}
+
+Result<Model> parseModel(std::string_view text, const std::optional<IpAddr>& host, std::string_view sourceName) {
+  return parseModel(text, LoadOptions{host, false}, sourceName);
+}
+
+Result<Model> loadModel(const std::string& path, const LoadOptions& options) {
+  auto text = readWholeFile(path);
+  if (!text) return text.error();
+  return parseModel(*text, options, path == "-" ? "<stdin>" : path);
 }
 
 Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host) {
-  auto text = readWholeFile(path);
-  if (!text) return text.error();
-  return parseModel(*text, host, path == "-" ? "<stdin>" : path);
+  return loadModel(path, LoadOptions{host, false});
 }
 
 namespace {

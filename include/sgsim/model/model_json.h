@@ -2,7 +2,9 @@
 // Reading and writing the model file (docs/MODEL_FORMAT.md). The loader accepts Alibaba's own Describe
 // shapes as real `aliyun` output writes them (empty string = absent, Priority as string or number, any
 // letter case of values, `{"Permission": […]}` or a plain array) and refuses a broken model with the JSON
-// path of the first problem, so that a user never simulates a model that is not the one they meant.
+// path of the first problem, so that a user never simulates a model that is not the one they meant: a duplicate
+// key, and a key that no documented Describe response and no sgsim field has (most often a typo that would
+// otherwise become a default) are refused too, the latter unless LoadOptions::allowUnknownFields.
 // The writer produces the canonical form of the same shapes; parseModel(serializeModel(m)) == m for every
 // model the loader produced (and every model the API layer derives from one).
 
@@ -20,13 +22,23 @@ class value;
 
 namespace sgsim {
 
-// `json`: the document. `host`: with a bare DescribeSecurityGroupAttribute document, the address of the one
-// ENI ("eni-host") put in that group; ignored for a full model. `sourceName` (a file name, "<stdin>") leads
-// every Error's `where`, followed by the JSON path: "model.json: SecurityGroups[0].Permissions.Permission[3]
-// .PortRange".
+struct LoadOptions {
+  // With a bare DescribeSecurityGroupAttribute document, the address of the one ENI ("eni-host") put in that
+  // group; ignored for a full model.
+  std::optional<IpAddr> host;
+  // Unknown keys are then warnings (Model::source.warnings) instead of an error.
+  bool allowUnknownFields = false;
+};
+
+// `json`: the document. `sourceName` (a file name, "<stdin>") leads every Error's `where`, followed by the JSON
+// path: "model.json: SecurityGroups[0].Permissions.Permission[3].PortRange". The model keeps the parsed document,
+// `sourceName` and the load warnings in Model::source (warnings: unknown keys under allowUnknownFields, documented
+// fields whose meaning sgsim does not model).
+Result<Model> parseModel(std::string_view json, const LoadOptions& options, std::string_view sourceName);
 Result<Model> parseModel(std::string_view json, const std::optional<IpAddr>& host, std::string_view sourceName);
 
 // readWholeFile(path) ("-" = stdin) then parseModel.
+Result<Model> loadModel(const std::string& path, const LoadOptions& options);
 Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host);
 
 // Pretty JSON in the MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter".
