@@ -5,8 +5,10 @@
 // path of the first problem, so that a user never simulates a model that is not the one they meant: a duplicate
 // key, and a key that no documented Describe response and no sgsim field has (most often a typo that would
 // otherwise become a default) are refused too, the latter unless LoadOptions::allowUnknownFields.
-// The writer produces the canonical form of the same shapes; parseModel(serializeModel(m)) == m for every
-// model the loader produced (and every model the API layer derives from one).
+// The writer patches the user's own document (Model::source.document): every field sgsim does not change stays
+// as the user wrote it, in the same order; a model built in code is written in the canonical form of the same
+// shapes. parseModel(serializeModel(m)) == m for every model the loader produced (and every model the API layer
+// derives from one).
 
 #include <optional>
 #include <string>
@@ -41,8 +43,11 @@ Result<Model> parseModel(std::string_view json, const std::optional<IpAddr>& hos
 Result<Model> loadModel(const std::string& path, const LoadOptions& options);
 Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host);
 
-// Pretty JSON in the MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter".
-// ENS rules keep their generated SecurityGroupRuleId so that ids survive a revoke and a reload.
+// Pretty JSON (two-space indent). With a source document: that document, changed only where the model differs
+// from what the document says (rules removed, rules added in the shape the group's list already has, ClientTokens
+// and RequestCounter updated); a bare DescribeSecurityGroupAttribute document stays bare. Without one: the
+// MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter", ENS rules with their generated
+// SecurityGroupRuleId so that ids survive a revoke and a reload. Comments of the source are not kept.
 std::string serializeModel(const Model& model);
 
 // serializeModel, written atomically (core/atomic_file.h): on failure the old file is untouched.
