@@ -47,7 +47,9 @@ std::string lineColumn(std::string_view text, std::size_t offset) {
 // Parses `text`; on error, `where` names the line and column in `text` (the user's own text). A key given twice
 // in one object is refused: JSON readers keep one of the two silently, and the request would then be decided
 // by a value the user may not have looked at.
-Result<boost::json::value> parseLenient(std::string_view text, std::string_view whereName) {
+// `prefix` names the value's place in the request (the parameter of an aliyun `--Permissions '[...]'`).
+Result<boost::json::value> parseLenient(std::string_view text, std::string_view whereName,
+                                        std::string_view prefix = "") {
   const std::size_t start = firstSignificantAt(text);
   // The API pages print only the members; a '{' prefix keeps line numbers and shifts columns of line 1 only.
   const bool wrap = start < text.size() && text[start] == '"';
@@ -61,8 +63,10 @@ Result<boost::json::value> parseLenient(std::string_view text, std::string_view 
   const std::size_t at = inText(e.at.offset);
   where += at >= text.size() ? "end of input (" + lineColumn(text, text.size()) + ")" : lineColumn(text, at);
   if (e.kind == JsonReadError::Kind::Syntax) return Error{where, "JSON syntax error: " + e.message};
-  return Error{where, "duplicate key \"" + e.key + "\"" + (e.objectPath.empty() ? "" : " in " + e.objectPath) +
-                          " (first at " + lineColumn(text, inText(e.first.offset)) + "); give each parameter once"};
+  const std::string object =
+      e.objectPath.empty() || e.objectPath.front() == '[' ? std::string(prefix) + e.objectPath : e.objectPath;
+  return Error{where, "duplicate key \"" + e.key + "\"" + (object.empty() ? "" : " in " + object) + " (first at " +
+                          lineColumn(text, inText(e.first.offset)) + "); give each parameter once"};
 }
 
 }  // namespace
@@ -94,7 +98,7 @@ Result<ParamList> parseJsonParams(std::string_view text) {
 }
 
 Result<ParamList> parseJsonValueParam(std::string_view name, std::string_view text) {
-  auto v = parseLenient(text, "request: --" + std::string(name));
+  auto v = parseLenient(text, "request: --" + std::string(name), name);
   if (!v.ok()) return v.error();
   ParamList out;
   flatten(std::string(name), *v, out);
