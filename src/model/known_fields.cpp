@@ -189,6 +189,15 @@ class Walker {
         descend(key, kv.value());
         continue;
       }
+      if (&kind == &table().bare && table().top.knows(key)) {
+        // A bare document is one group: the lists of a full model cannot sit beside it.
+        notes.push_back({FieldNote::Kind::Unknown, member(path, key),
+                         "not a field of a DescribeSecurityGroupAttribute document (one with \"SecurityGroupId\" "
+                         "at the top is a single group; a full model lists its groups in \"SecurityGroups\" "
+                         "beside \"" +
+                             std::string(key) + "\", see docs/MODEL_FORMAT.md)"});
+        continue;
+      }
       const std::string near = nearestName(key, kind.keys);
       notes.push_back({FieldNote::Kind::Unknown, member(path, key),
                        near.empty() ? "unknown field of " + std::string(kind.what) + " (" + kind.help() + ")"
