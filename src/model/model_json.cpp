@@ -1207,9 +1207,13 @@ std::optional<json::value> patchedDocument(const Model& m) {
   json::value out = doc;
   Patcher patcher(m, *loaded);
   if (m.source.bare) {
-    // Only one group and no lists fit a bare document (a model changed in code may hold more).
+    // Only one group, its --host ENI and no lists fit a bare document (a model changed in code may hold more).
     if (m.groups.size() != 1 || loaded->groups.size() != 1 || m.groups[0].id != loaded->groups[0].id ||
-        !m.prefixLists.empty() || !m.portRangeLists.empty())
+        !m.prefixLists.empty() || !m.portRangeLists.empty() || m.enis.size() != 1)
+      return std::nullopt;
+    const Eni& host = m.enis[0];
+    if (host.id != "eni-host" || host.addresses.size() != 1 ||
+        host.groupIds != std::vector<std::string>{m.groups[0].id} || host.timeouts != Timeouts{})
       return std::nullopt;
     patcher.bare(out.get_object());
   } else {

@@ -213,6 +213,17 @@ TEST(ModelWrite, ABareDocumentStaysBare) {
   EXPECT_EQ(mustLoad(serializeModel(m), host), m);
 }
 
+TEST(ModelWrite, ABareModelThatNoLongerFitsABareDocumentIsWrittenInFull) {
+  const LoadOptions host{IpAddr::parse("10.0.0.1"), false};
+  Model m = mustLoad(kBareDoc, host);
+  SecurityGroup extra;
+  extra.id = "sg-extra";
+  m.groups.push_back(extra);  // only a model changed in code gets here
+  const std::string text = serializeModel(m);
+  EXPECT_NE(text.find("\"NetworkInterfaces\""), std::string::npos);
+  EXPECT_EQ(mustLoad(text), m);
+}
+
 const char* kEnsByShape = R"({"SecurityGroups": [{"SecurityGroupId": "sg-ens1", "Permissions": {"Permission": [
   {"Direction": "ingress", "IpProtocol": "tcp", "PortRange": "22/22", "SourceCidrIp": "0.0.0.0/0",
    "Policy": "accept", "Priority": 1, "CreationTime": "2024-01-01T00:00:00Z"},
