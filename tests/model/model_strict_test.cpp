@@ -278,6 +278,19 @@ TEST(ModelStrict, BareDocumentKeysAreAGroupsAndSgsimsOwn) {
   EXPECT_EQ(e.error().where, "g.json: NetworkInterfaces");
 }
 
+TEST(ModelStrict, ABareDocumentsTypoIsAnErrorOrWithTheOptionAWarning) {
+  const char* bare = R"({"SecurityGroupId": "sg-bare", "Permissions": {"Permision": [
+    {"SecurityGroupRuleId": "sgr-1", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "443/443",
+     "SourceCidrIp": "0.0.0.0/0"}]}})";
+  auto e = parseModel(bare, LoadOptions{IpAddr::parse("10.0.0.1"), false}, "g.json");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().toString(), "g.json: Permissions.Permision: unknown field (did you mean \"Permission\"?)");
+  const Model m = mustLoad(bare, LoadOptions{IpAddr::parse("10.0.0.1"), true});
+  ASSERT_EQ(m.source.warnings.size(), 1u);
+  EXPECT_EQ(m.source.warnings[0].where, "model.json: Permissions.Permision");
+  EXPECT_TRUE(m.groups[0].rules.empty());  // what the warning says: the misspelled list is not read
+}
+
 TEST(ModelStrict, OlderInnerAccessControlPolicyIsRead) {
   const Model m = mustLoad(editedModel([](json::object& o) {
     group0(o).erase("InnerAccessPolicy");
