@@ -1,7 +1,8 @@
 // libFuzzer target for the model loader: any bytes as a model document, with and without a --host address,
 // must load or be refused with an error that names its place (the source name leads `where`) and says why.
-// A model that loads must survive what every command does with it next: the writer's canonical form loads
-// back to an equal model and is a fixed point of the writer (model_json.h promises both), the compiled
+// A model that loads must survive what every command does with it next: what the writer makes of it (the
+// document patched, a bare document staying bare) loads back, with the same --host, to an equal model and is a
+// fixed point of the writer (model_json.h promises both), the compiled
 // Network builds and answers a few packets, and `show` renders it in text and in valid JSON.
 
 #include <boost/json.hpp>
@@ -58,9 +59,9 @@ void decideSome(const sgsim::Network& net) {
   }
 }
 
-void loaded(const sgsim::Model& model) {
+void loaded(const sgsim::Model& model, const std::optional<sgsim::IpAddr>& host) {
   const std::string written = sgsim::serializeModel(model);
-  auto back = sgsim::parseModel(written, std::nullopt, "written.json");
+  auto back = sgsim::parseModel(written, host, "written.json");
   if (!back) {
     std::fprintf(stderr, "written model does not load: %s\n%s\n", back.error().toString().c_str(), written.c_str());
     std::abort();
@@ -93,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& host : hosts) {
     auto model = sgsim::parseModel(text, host, kSource);
     if (model) {
-      loaded(*model);
+      loaded(*model, host);
     } else {
       checkError(model.error());
     }

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "request_forms.h"
+#include "sgsim/model/json_doc.h"
 
 namespace sgsim::detail {
 
@@ -43,26 +44,29 @@ std::string lineColumn(std::string_view text, std::size_t offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-// Parses `text`; on error, `where` names the line and column in `text` (the user's own text).
-Result<boost::json::value> parseLenient(std::string_view text, std::string_view whereName) {
+// Parses `text`; on error, `where` names the line and column in `text` (the user's own text). A key given twice
+// in one object is refused: JSON readers keep one of the two silently, and the request would then be decided
+// by a value the user may not have looked at.
+// `prefix` names the value's place in the request (the parameter of an aliyun `--Permissions '[...]'`).
+Result<boost::json::value> parseLenient(std::string_view text, std::string_view whereName,
+                                        std::string_view prefix = "") {
   const std::size_t start = firstSignificantAt(text);
   // The API pages print only the members; a '{' prefix keeps line numbers and shifts columns of line 1 only.
   const bool wrap = start < text.size() && text[start] == '"';
   std::string buffer = wrap ? "{" + std::string(text) + "\n}" : std::string(text);
-  boost::json::parse_options opt;
-  opt.allow_comments = true;
-  opt.allow_trailing_commas = true;
-  boost::json::stream_parser p({}, opt);
-  boost::system::error_code ec;
-  const std::size_t used = p.write_some(buffer.data(), buffer.size(), ec);
-  if (!ec) p.finish(ec);
-  if (ec) {
-    std::size_t at = wrap ? (used == 0 ? 0 : used - 1) : used;
-    std::string where = std::string(whereName) + ": ";
-    where += at >= text.size() ? "end of input (" + lineColumn(text, text.size()) + ")" : lineColumn(text, at);
-    return Error{where, "JSON syntax error: " + ec.message()};
-  }
-  return p.release();
+  auto v = readJsonStrict(buffer, JsonReadOptions{.allowComments = true, .allowTrailingCommas = true});
+  if (v) return std::move(*v);
+  const JsonReadError& e = v.error();
+  // Back to an offset in the user's text.
+  auto inText = [&](std::size_t offset) { return wrap ? (offset == 0 ? 0 : offset - 1) : offset; };
+  std::string where = std::string(whereName) + ": ";
+  const std::size_t at = inText(e.at.offset);
+  where += at >= text.size() ? "end of input (" + lineColumn(text, text.size()) + ")" : lineColumn(text, at);
+  if (e.kind == JsonReadError::Kind::Syntax) return Error{where, "JSON syntax error: " + e.message};
+  const std::string object =
+      e.objectPath.empty() || e.objectPath.front() == '[' ? std::string(prefix) + e.objectPath : e.objectPath;
+  return Error{where, "duplicate key \"" + e.key + "\"" + (object.empty() ? "" : " in " + object) + " (first at " +
+                          lineColumn(text, inText(e.first.offset)) + "); give each parameter once"};
 }
 
 }  // namespace
@@ -94,7 +98,7 @@ Result<ParamList> parseJsonParams(std::string_view text) {
 }
 
 Result<ParamList> parseJsonValueParam(std::string_view name, std::string_view text) {
-  auto v = parseLenient(text, "request: --" + std::string(name));
+  auto v = parseLenient(text, "request: --" + std::string(name), name);
   if (!v.ok()) return v.error();
   ParamList out;
   flatten(std::string(name), *v, out);

@@ -79,6 +79,7 @@ struct RequestArg {
 struct Common {
   std::string modelPath;
   std::optional<IpAddr> host;
+  bool allowUnknownFields = false;
   std::vector<RequestArg> requests;  // in command-line order
   bool strict = false;               // --strict: warnings are errors
   std::vector<Error> warnings;       // what the command goes on despite: every output format carries them
@@ -88,6 +89,8 @@ void addCommon(po::options_description& d) {
   d.add_options()("model,m", po::value<std::string>()->required(), "model file (docs/MODEL_FORMAT.md)")(
       "host", po::value<std::string>(),
       "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI")(
+      "allow-unknown-fields",
+      "read a model whose keys are not all known fields (each unknown key is then a warning, and ignored)")(
       "strict",
       "refuse what sgsim would otherwise only warn about (a rule naming something the model lacks, …): exit 2");
 }
@@ -127,6 +130,7 @@ po::variables_map parseArgs(int argc, char** argv, const po::options_description
 Common commonFrom(const po::variables_map& vm) {
   Common c;
   c.modelPath = vm["model"].as<std::string>();
+  c.allowUnknownFields = vm.count("allow-unknown-fields") > 0;
   if (vm.count("host")) {
     auto ip = IpAddr::parse(vm["host"].as<std::string>());
     if (!ip) throw UsageError{"--host: \"" + vm["host"].as<std::string>() + "\" is not an IP address"};
@@ -179,7 +183,7 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
 }
 
 Model loadModelOrThrow(Common& c) {
-  auto m = loadModel(c.modelPath, c.host);
+  auto m = loadModel(c.modelPath, LoadOptions{c.host, c.allowUnknownFields});
   if (!m) throw UsageError{m.error().toString()};
   warn(c, m->source.warnings);
   return std::move(*m);

@@ -7,14 +7,19 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "known_fields.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/text.h"
+#include "sgsim/model/json_doc.h"
 #include "sgsim/model/rule_grammar.h"
 
 namespace sgsim {
@@ -28,6 +33,22 @@ std::string member(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 std::string item(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+// A group without "Product" is ENS when its rules look like ENS Describe output: no rule ids, and CreationTime
+// or Priority written as a number. The writer asks the same question of the rules it writes.
+Product productByShape(const std::vector<const json::object*>& rules) {
+  auto hasId = [](const json::object* r) {
+    const json::value* v = r->if_contains("SecurityGroupRuleId");
+    return v != nullptr && !(v->is_string() && v->get_string().empty()) && !v->is_null();
+  };
+  auto ensShaped = [](const json::object* r) {
+    const json::value* prio = r->if_contains("Priority");
+    return r->contains("CreationTime") || (prio != nullptr && (prio->is_int64() || prio->is_uint64()));
+  };
+  const bool ens = !rules.empty() && std::none_of(rules.begin(), rules.end(), hasId) &&
+                   std::any_of(rules.begin(), rules.end(), ensShaped);
+  return ens ? Product::Ens : Product::Ecs;
+}
 
 struct ListItem {
   const json::value* value;
@@ -274,6 +295,22 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
       !choice<Policy>(o, "InnerAccessPolicy", path, "a policy", {{"Accept", Policy::Accept}, {"Drop", Policy::Drop}},
                       Policy::Accept, g.innerAccessPolicy))
     return false;
+  // Older DescribeSecurityGroupAttribute output names the same field InnerAccessControlPolicy (and some
+  // versions print both): read it when InnerAccessPolicy is absent; when both are given they must agree.
+  std::optional<std::string> current, legacy;
+  if (!str(o, "InnerAccessPolicy", path, current) || !str(o, "InnerAccessControlPolicy", path, legacy)) return false;
+  if (legacy) {
+    Policy old = Policy::Accept;
+    if (!choice<Policy>(o, "InnerAccessControlPolicy", path, "a policy",
+                        {{"Accept", Policy::Accept}, {"Drop", Policy::Drop}}, std::nullopt, old))
+      return false;
+    if (!current)
+      g.innerAccessPolicy = old;
+    else if (old != g.innerAccessPolicy)
+      return fail(member(path, "InnerAccessControlPolicy"),
+                  quoted(*legacy) + " disagrees with InnerAccessPolicy " + quoted(*current) +
+                      " (the older name of the same field; keep one of the two)");
+  }
 
   std::vector<ListItem> items;
   if (!list(o, "Permissions", "Permission", path, items)) return false;
@@ -291,18 +328,7 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
                          g.product))
       return false;
   } else {
-    // ENS Describe output has no rule ids, says CreationTime and writes Priority as a number.
-    auto hasId = [](const json::object* r) {
-      const json::value* v = r->if_contains("SecurityGroupRuleId");
-      return v != nullptr && !(v->is_string() && v->get_string().empty()) && !v->is_null();
-    };
-    auto ensShaped = [](const json::object* r) {
-      const json::value* prio = r->if_contains("Priority");
-      return r->contains("CreationTime") || (prio != nullptr && (prio->is_int64() || prio->is_uint64()));
-    };
-    const bool ens = !rules.empty() && std::none_of(rules.begin(), rules.end(), hasId) &&
-                     std::any_of(rules.begin(), rules.end(), ensShaped);
-    g.product = ens ? Product::Ens : Product::Ecs;
+    g.product = productByShape(rules);
   }
 
   rulePaths_.emplace_back();
@@ -318,8 +344,17 @@ bool Loader::parseGroup(const json::object& o, const std::string& path, Security
 
 bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni& e) {
   std::vector<ListItem> items;
-  if (!list(o, "SecurityGroupIds", "SecurityGroupId", path, items)) return false;
   const std::string at = member(path, "SecurityGroupIds");
+  // ECS DescribeNetworkInterfaces wraps the ids as {"SecurityGroupId": [...]}, ENS as {"SecurityGroup": [...]}.
+  const char* inner = "SecurityGroupId";
+  if (const json::value* ids = o.if_contains("SecurityGroupIds"); ids != nullptr && ids->is_object()) {
+    const json::object& wrapper = ids->get_object();
+    if (wrapper.contains("SecurityGroup") && wrapper.contains("SecurityGroupId"))
+      return fail(member(at, "SecurityGroup"),
+                  "both SecurityGroupId (ECS) and SecurityGroup (ENS) are given; keep one");
+    if (wrapper.contains("SecurityGroup")) inner = "SecurityGroup";
+  }
+  if (!list(o, "SecurityGroupIds", inner, path, items)) return false;
   if (items.empty()) return fail(at, "missing (an ENI is in at least one security group)");
   if (static_cast<int>(items.size()) > model_.quotas.groupsPerEni)
     return fail(at, std::to_string(items.size()) + " groups, more than Quotas.GroupsPerEni (" +
@@ -463,23 +498,25 @@ bool Loader::parseQuotas(const json::object& root) {
 }
 
 bool Loader::parseClientTokens(const json::object& root) {
+  // RequestCounter is read whether or not ClientTokens is there (a written model may have either alone).
   const json::value* t = root.if_contains("ClientTokens");
-  if (t == nullptr || t->is_null()) return true;
-  const json::object* o = object(*t, "ClientTokens");
-  if (o == nullptr) return false;
-  for (const auto& kv : *o) {
-    const std::string at = member("ClientTokens", kv.key());
-    const json::object* rec = object(kv.value(), at);
-    if (rec == nullptr) return false;
-    TokenRecord tr;
-    std::optional<std::int64_t> status;
-    if (!str(*rec, "ParamsDigest", at, tr.paramsDigest) || !str(*rec, "Response", at, tr.responseJson) ||
-        !integer(*rec, "HttpStatus", at, status))
-      return false;
-    if (status && (*status < 100 || *status > 599))
-      return fail(member(at, "HttpStatus"), std::to_string(*status) + " is not an HTTP status");
-    tr.httpStatus = static_cast<int>(status.value_or(200));
-    model_.clientTokens.emplace(std::string(kv.key()), std::move(tr));
+  const json::object* o = nullptr;
+  if (t != nullptr && !t->is_null() && (o = object(*t, "ClientTokens")) == nullptr) return false;
+  if (o != nullptr) {
+    for (const auto& kv : *o) {
+      const std::string at = member("ClientTokens", kv.key());
+      const json::object* rec = object(kv.value(), at);
+      if (rec == nullptr) return false;
+      TokenRecord tr;
+      std::optional<std::int64_t> status;
+      if (!str(*rec, "ParamsDigest", at, tr.paramsDigest) || !str(*rec, "Response", at, tr.responseJson) ||
+          !integer(*rec, "HttpStatus", at, status))
+        return false;
+      if (status && (*status < 100 || *status > 599))
+        return fail(member(at, "HttpStatus"), std::to_string(*status) + " is not an HTTP status");
+      tr.httpStatus = static_cast<int>(status.value_or(200));
+      model_.clientTokens.emplace(std::string(kv.key()), std::move(tr));
+    }
   }
   const json::value* c = root.if_contains("RequestCounter");
   if (c == nullptr || c->is_null()) return true;
@@ -621,6 +658,9 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
     assignEnsIds();
     if (!checkUniqueIds()) return *error_;
     model_.enis.push_back(Eni{"eni-host", {*host}, {model_.groups.front().id}, Timeouts{}});
+    // sgsim's --write keeps a bare document bare, with its ClientTokens and RequestCounter beside the group.
+    if (!parseClientTokens(*o)) return *error_;
+    model_.source.bare = true;
     if (!checkReferences()) return *error_;
     model_.source.warnings = std::move(warnings_);
     return std::move(model_);
@@ -672,28 +712,57 @@ std::string ensRuleBaseId(const std::string& groupId, const Rule& r) {
   return std::string("ensr-") + buf;
 }
 
-Result<Model> parseModel(std::string_view text, const std::optional<IpAddr>& host, std::string_view sourceName) {
-  json::parse_options options;
-  options.allow_comments = true;  // hand-written teaching models carry notes, as MODEL_FORMAT.md does
-  json::stream_parser parser({}, options);
-  json::error_code ec;
-  std::size_t used = parser.write(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    const std::string_view before = text.substr(0, std::min(used, text.size()));
-    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
-    const auto lastNl = before.rfind('\n');
-    const auto column = 1 + (lastNl == std::string_view::npos ? before.size() : before.size() - lastNl - 1);
-    return Error{std::string(sourceName) + ":" + std::to_string(line) + ":" + std::to_string(column),
-                 "invalid JSON: " + ec.message()};
+Result<Model> parseModel(std::string_view text, const LoadOptions& options, std::string_view sourceName) {
+  const std::string source(sourceName);
+  auto at = [&](const std::string& path) {
+    return source.empty() || path.empty() ? source + path : source + ": " + path;
+  };
+  // Comments: hand-written teaching models carry notes, as MODEL_FORMAT.md does.
+  auto doc = readJsonStrict(text, JsonReadOptions{.allowComments = true});
+  if (!doc) {
+    const JsonReadError& e = doc.error();
+    if (e.kind == JsonReadError::Kind::Syntax)
+      return Error{source + ":" + std::to_string(e.at.line) + ":" + std::to_string(e.at.column),
+                   "invalid JSON: " + e.message};
+    return Error{at(e.path), "duplicate key at line " + std::to_string(e.at.line) + ", column " +
+                                 std::to_string(e.at.column) + " (first at line " + std::to_string(e.first.line) +
+                                 ", column " + std::to_string(e.first.column) +
+                                 "): JSON keeps only one of the two values; remove the other"};
   }
-  return Loader(sourceName).load(parser.release(), host);
+  std::vector<Error> warnings;
+  for (const auto& note : detail::checkFields(*doc)) {
+    if (note.kind == detail::FieldNote::Kind::Unknown && !options.allowUnknownFields) {
+      // A typo's nearest name says what to do; otherwise say how to read the model anyway.
+      const bool hinted = note.message.find("did you mean") != std::string::npos;
+      return Error{at(note.path),
+                   hinted ? note.message : note.message + "; --allow-unknown-fields reads the model without it"};
+    }
+    warnings.push_back(Error{at(note.path), note.kind == detail::FieldNote::Kind::Unknown
+                                                ? note.message + "; ignored (--allow-unknown-fields)"
+                                                : note.message});
+  }
+  auto model = Loader(sourceName).load(*doc, options.host);
+  if (!model) return model;
+  model->source.document = std::make_shared<const json::value>(std::move(*doc));
+  model->source.name = source;
+  // The key check's warnings first (document order), then the loader's (references the model lacks).
+  warnings.insert(warnings.end(), model->source.warnings.begin(), model->source.warnings.end());
+  model->source.warnings = std::move(warnings);
+  return model;
+}
+
+Result<Model> parseModel(std::string_view text, const std::optional<IpAddr>& host, std::string_view sourceName) {
+  return parseModel(text, LoadOptions{host, false}, sourceName);
+}
+
+Result<Model> loadModel(const std::string& path, const LoadOptions& options) {
+  auto text = readWholeFile(path);
+  if (!text) return text.error();
+  return parseModel(*text, options, path == "-" ? "<stdin>" : path);
 }
 
 Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host) {
-  auto text = readWholeFile(path);
-  if (!text) return text.error();
-  return parseModel(*text, host, path == "-" ? "<stdin>" : path);
+  return loadModel(path, LoadOptions{host, false});
 }
 
 namespace {
@@ -702,7 +771,14 @@ void setIf(json::object& o, std::string_view key, const std::string& value) {
   if (!value.empty()) o[key] = value;
 }
 
-json::object ruleJson(const Rule& r, Product product) {
+// How a group's own rules spell what the model does not record, so that a rule the writer adds to a user's
+// document reads like its neighbours ("Priority": "1" as aliyun prints ECS rules, "accept" as ENS samples do).
+struct RuleStyle {
+  bool priorityAsString = false;
+  bool lowercasePolicy = false;
+};
+
+json::object ruleJson(const Rule& r, Product product, const RuleStyle& style = {}) {
   json::object o;
   setIf(o, "SecurityGroupRuleId", r.id);
   o["Direction"] = toString(r.direction);
@@ -728,8 +804,14 @@ json::object ruleJson(const Rule& r, Product product) {
       break;
   }
   if (r.local) o[r.local->family() == Family::V4 ? k.localV4 : k.localV6] = r.local->toString();
-  o["Policy"] = r.policy == Policy::Accept ? "Accept" : "Drop";
-  o["Priority"] = r.priority;
+  if (style.lowercasePolicy)
+    o["Policy"] = toString(r.policy);
+  else
+    o["Policy"] = r.policy == Policy::Accept ? "Accept" : "Drop";
+  if (style.priorityAsString)
+    o["Priority"] = std::to_string(r.priority);
+  else
+    o["Priority"] = r.priority;
   if (product == Product::Ecs || r.nicType != "intranet") setIf(o, "NicType", r.nicType);
   setIf(o, "Description", r.description);
   setIf(o, product == Product::Ens ? "CreationTime" : "CreateTime", r.createTime);
@@ -776,7 +858,311 @@ json::object eniJson(const Eni& e) {
   return o;
 }
 
-void pretty(std::string& out, const json::value& v, int indent) {
+json::object prefixListJson(const PrefixList& pl) {
+  json::array entries;
+  for (const auto& c : pl.entries) entries.push_back(json::object{{"Cidr", c.toString()}});
+  json::object o{{"PrefixListId", pl.id}};
+  setIf(o, "PrefixListName", pl.name);
+  o["AddressFamily"] = pl.family == Family::V4 ? "IPv4" : "IPv6";
+  o["Entries"] = json::object{{"Entry", std::move(entries)}};
+  return o;
+}
+
+json::object portRangeListJson(const PortRangeList& prl) {
+  json::array entries;
+  for (const auto& p : prl.entries) entries.push_back(json::object{{"PortRange", p.toString()}});
+  json::object o{{"PortRangeListId", prl.id}};
+  setIf(o, "PortRangeListName", prl.name);
+  o["Entries"] = json::object{{"Entry", std::move(entries)}};
+  return o;
+}
+
+json::object quotasJson(const Quotas& q) {
+  return json::object{{"RulesPerEni", q.rulesPerEni},
+                      {"GroupsPerEni", q.groupsPerEni},
+                      {"ReferencedGroupsPerGroup", q.referencedGroupsPerGroup}};
+}
+
+json::object tokenJson(const TokenRecord& rec) {
+  return json::object{
+      {"ParamsDigest", rec.paramsDigest}, {"Response", rec.responseJson}, {"HttpStatus", rec.httpStatus}};
+}
+
+// The canonical document of a model built in code.
+json::object canonicalDocument(const Model& m) {
+  json::object root;
+  json::array groups, enis, prefixLists, portLists;
+  for (const auto& g : m.groups) groups.push_back(groupJson(g));
+  for (const auto& e : m.enis) enis.push_back(eniJson(e));
+  for (const auto& pl : m.prefixLists) prefixLists.push_back(prefixListJson(pl));
+  for (const auto& prl : m.portRangeLists) portLists.push_back(portRangeListJson(prl));
+  root["SecurityGroups"] = std::move(groups);
+  root["NetworkInterfaces"] = std::move(enis);
+  root["PrefixLists"] = std::move(prefixLists);
+  root["PortRangeLists"] = std::move(portLists);
+  root["Quotas"] = quotasJson(m.quotas);
+  json::object tokens;
+  for (const auto& [key, rec] : m.clientTokens) tokens[key] = tokenJson(rec);
+  root["ClientTokens"] = std::move(tokens);
+  root["RequestCounter"] = m.requestCounter;
+  return root;
+}
+
+// ---- patching the user's document ----------------------------------------------------------------------------
+//
+// The document is read again (the loader is deterministic: same groups, rules and ENS ids in document order), so
+// that each object of the document can be paired with the model value it was read into. An object whose value
+// the model still holds, unchanged, is written as the user wrote it (same keys, order and spellings); a value the
+// model no longer holds is dropped; a changed or new value is written in the canonical shape. Through the API
+// only rules are removed or added and only ClientTokens and RequestCounter change; the rest serves models
+// changed in code, so that parseModel(serializeModel(m)) == m holds for every model.
+
+bool absentValue(const json::value* v) {
+  return v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty());
+}
+
+// The array of a list field, given plainly or wrapped as {"<inner>": [...]} (as Loader::list reads it).
+json::array* listItems(json::object& o, std::string_view key, std::string_view inner) {
+  json::value* v = o.if_contains(key);
+  if (v == nullptr) return nullptr;
+  if (v->is_array()) return &v->get_array();
+  if (!inner.empty() && v->is_object())
+    if (json::value* in = v->get_object().if_contains(inner); in != nullptr && in->is_array()) return &in->get_array();
+  return nullptr;
+}
+
+// Writes `items` into a list field in the shape it already has; a list the document lacks becomes
+// {"<inner>": [...]} (the aliyun shape) or, without an inner name, a plain array. An empty list is not added.
+void setList(json::object& o, std::string_view key, std::string_view inner, json::array items) {
+  if (json::array* a = listItems(o, key, inner)) {
+    *a = std::move(items);
+    return;
+  }
+  json::value* v = o.if_contains(key);
+  if (items.empty()) return;
+  if (v != nullptr && v->is_object() && !inner.empty()) {  // {} or {"Permission": null}
+    v->get_object()[inner] = std::move(items);
+    return;
+  }
+  json::value list =
+      inner.empty() ? json::value(std::move(items)) : json::value(json::object{{inner, std::move(items)}});
+  if (v != nullptr)
+    *v = std::move(list);
+  else
+    o[key] = std::move(list);
+}
+
+RuleStyle styleOf(const json::array* rules) {
+  RuleStyle s;
+  if (rules == nullptr) return s;
+  for (const auto& r : *rules) {
+    if (!r.is_object()) continue;
+    if (const json::value* p = r.get_object().if_contains("Priority"); p != nullptr && !p->is_null()) {
+      s.priorityAsString = p->is_string();
+      break;
+    }
+  }
+  for (const auto& r : *rules) {
+    if (!r.is_object()) continue;
+    if (const json::value* p = r.get_object().if_contains("Policy");
+        p != nullptr && p->is_string() && !p->get_string().empty()) {
+      const std::string_view text(p->get_string());
+      s.lowercasePolicy = toLower(text) == text;
+      break;
+    }
+  }
+  return s;
+}
+
+bool hasRuleId(const json::object& o) { return !absentValue(o.if_contains("SecurityGroupRuleId")); }
+
+SecurityGroup withoutRules(const SecurityGroup& g) {
+  SecurityGroup copy = g;
+  copy.rules.clear();
+  return copy;
+}
+
+class Patcher {
+ public:
+  Patcher(const Model& now, const Model& loaded) : now_(now), loaded_(loaded) {}
+
+  // The rules of one group, written into its object `o` (the document's group object or a bare document's root).
+  void rules(json::object& o, const SecurityGroup& g, const SecurityGroup& was) {
+    const json::array* docRules = listItems(o, "Permissions", "Permission");
+    std::map<std::string, std::size_t> byId;
+    if (docRules != nullptr && docRules->size() == was.rules.size())
+      for (std::size_t i = 0; i < was.rules.size(); ++i) byId.emplace(was.rules[i].id, i);
+    const RuleStyle style = styleOf(docRules);
+    json::array out;
+    for (const Rule& r : g.rules) {
+      const auto it = byId.find(r.id);
+      if (it != byId.end() && was.rules[it->second] == r) {
+        out.push_back((*docRules)[it->second]);
+        continue;
+      }
+      json::object added = ruleJson(r, g.product, style);
+      // ENS Describe output has no rule ids: the id is written only when a reload would not derive it.
+      if (g.product == Product::Ens) added.erase("SecurityGroupRuleId");
+      out.push_back(std::move(added));
+    }
+    if (g.product == Product::Ens) keepEnsIds(out, g);
+    // A group without "Product" is recognised by its rules' shape: say it when the written rules would not.
+    if (absentValue(o.if_contains("Product"))) {
+      std::vector<const json::object*> written;
+      for (const auto& r : out) written.push_back(&r.get_object());
+      if (productByShape(written) != g.product) o["Product"] = g.product == Product::Ens ? "ens" : "ecs";
+    }
+    setList(o, "Permissions", "Permission", std::move(out));
+  }
+
+  // The loader derives the id of an ENS rule without one from its identity, numbering exact duplicates in
+  // document order (Loader::assignEnsIds). Where that would not give the rule its id (an added rule, whose id
+  // the API made; a duplicate whose twin is gone), the id is written into the object.
+  void keepEnsIds(json::array& out, const SecurityGroup& g) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      json::object& o = out[i].get_object();
+      if (hasRuleId(o)) continue;
+      const Rule& r = g.rules[i];
+      const std::string base = ensRuleBaseId(g.id, r);
+      const int n = ensSeen_[base] + 1;
+      if ((n == 1 ? base : base + "-" + std::to_string(n)) == r.id)
+        ensSeen_[base] = n;
+      else
+        o["SecurityGroupRuleId"] = r.id;
+    }
+  }
+
+  // Pairs the model's values with the document's objects of one list by id, in the model's order.
+  template <class T, class IdOf, class Same, class Canonical, class Patch>
+  json::array pair(const json::array* doc, const std::vector<T>& now, const std::vector<T>& was, IdOf idOf, Same same,
+                   Canonical canonical, Patch patch) {
+    std::map<std::string, std::size_t> byId;
+    if (doc != nullptr && doc->size() == was.size())
+      for (std::size_t i = 0; i < was.size(); ++i) byId.emplace(idOf(was[i]), i);
+    json::array out;
+    for (const T& v : now) {
+      const auto it = byId.find(idOf(v));
+      if (it != byId.end() && (*doc)[it->second].is_object() && same(v, was[it->second])) {
+        json::object o = (*doc)[it->second].get_object();
+        patch(o, v, was[it->second]);
+        out.push_back(std::move(o));
+      } else {
+        out.push_back(canonical(v));
+      }
+    }
+    return out;
+  }
+
+  void top(json::object& root) {
+    const auto idOfGroup = [](const SecurityGroup& g) { return g.id; };
+    setList(
+        root, "SecurityGroups", "",
+        pair(
+            listItems(root, "SecurityGroups", ""), now_.groups, loaded_.groups, idOfGroup,
+            [](const SecurityGroup& a, const SecurityGroup& b) { return withoutRules(a) == withoutRules(b); },
+            groupJson, [&](json::object& o, const SecurityGroup& g, const SecurityGroup& was) { rules(o, g, was); }));
+    const auto keep = [](auto&, const auto&, const auto&) {};
+    const auto equal = [](const auto& a, const auto& b) { return a == b; };
+    setList(root, "NetworkInterfaces", "",
+            pair(
+                listItems(root, "NetworkInterfaces", ""), now_.enis, loaded_.enis, [](const Eni& e) { return e.id; },
+                equal, eniJson, keep));
+    setList(root, "PrefixLists", "",
+            pair(
+                listItems(root, "PrefixLists", ""), now_.prefixLists, loaded_.prefixLists,
+                [](const PrefixList& p) { return p.id; }, equal, prefixListJson, keep));
+    setList(root, "PortRangeLists", "",
+            pair(
+                listItems(root, "PortRangeLists", ""), now_.portRangeLists, loaded_.portRangeLists,
+                [](const PortRangeList& p) { return p.id; }, equal, portRangeListJson, keep));
+    state(root);
+  }
+
+  // A bare document: the root is the group.
+  void bare(json::object& root) {
+    const SecurityGroup& g = now_.groups.front();
+    const SecurityGroup& was = loaded_.groups.front();
+    if (withoutRules(g) == withoutRules(was)) {
+      rules(root, g, was);
+    } else {
+      // Only a model changed in code gets here: the group's own fields are written anew, sgsim's keys kept.
+      json::object fresh = groupJson(g);
+      for (const char* key : {"Quotas", "ClientTokens", "RequestCounter"})
+        if (const json::value* v = root.if_contains(key)) fresh[key] = *v;
+      root = std::move(fresh);
+    }
+    state(root);
+  }
+
+ private:
+  // Quotas, ClientTokens and RequestCounter: sgsim's own keys, written when they changed.
+  void state(json::object& root) {
+    if (now_.quotas != loaded_.quotas) root["Quotas"] = quotasJson(now_.quotas);
+    if (now_.clientTokens != loaded_.clientTokens) {
+      json::object tokens;
+      if (const json::value* t = root.if_contains("ClientTokens"); t != nullptr && t->is_object())
+        for (const auto& kv : t->get_object()) {
+          const std::string key(kv.key());
+          const auto rec = now_.clientTokens.find(key);
+          if (rec == now_.clientTokens.end()) continue;
+          const auto old = loaded_.clientTokens.find(key);
+          tokens[key] = old != loaded_.clientTokens.end() && old->second == rec->second
+                            ? kv.value()
+                            : json::value(tokenJson(rec->second));
+        }
+      for (const auto& [key, rec] : now_.clientTokens)
+        if (!tokens.contains(key)) tokens[key] = tokenJson(rec);
+      root["ClientTokens"] = std::move(tokens);
+    }
+    if (now_.requestCounter != loaded_.requestCounter) root["RequestCounter"] = now_.requestCounter;
+  }
+
+  const Model& now_;
+  const Model& loaded_;
+  std::map<std::string, int> ensSeen_;  // shared by all groups, as in Loader::assignEnsIds
+};
+
+// The user's document with the model's changes, or nothing when the model cannot be written into it (then the
+// canonical form is written).
+std::optional<json::value> patchedDocument(const Model& m) {
+  const json::value& doc = *m.source.document;
+  if (!doc.is_object()) return std::nullopt;
+  // A bare document's one ENI comes from --host; any address reads its group alike.
+  auto loaded = Loader(m.source.name).load(doc, IpAddr::v4(0x0a000001));
+  if (!loaded) return std::nullopt;
+  json::value out = doc;
+  Patcher patcher(m, *loaded);
+  if (m.source.bare) {
+    // Only one group, its --host ENI and no lists fit a bare document (a model changed in code may hold more).
+    if (m.groups.size() != 1 || loaded->groups.size() != 1 || m.groups[0].id != loaded->groups[0].id ||
+        !m.prefixLists.empty() || !m.portRangeLists.empty() || m.enis.size() != 1)
+      return std::nullopt;
+    const Eni& host = m.enis[0];
+    if (host.id != "eni-host" || host.addresses.size() != 1 ||
+        host.groupIds != std::vector<std::string>{m.groups[0].id} || host.timeouts != Timeouts{})
+      return std::nullopt;
+    patcher.bare(out.get_object());
+  } else {
+    patcher.top(out.get_object());
+  }
+  return out;
+}
+
+// Doubles appear in a model only in fields sgsim does not read; Boost.JSON would print 1.5 as 1.5E0. The writer
+// prints the shortest form that reads back as the same double (an integral value keeps a ".0").
+void appendDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += d < 0 ? "-1e999" : "1e999";  // what Boost.JSON read as an infinity (JSON has no literal for it)
+    return;
+  }
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, d);
+  std::string text(buf, res.ptr);
+  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+  out += text;
+}
+
+void pretty(std::string& out, const json::value& v, int indent, bool plainDoubles) {
   const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
   if (v.is_object() && !v.get_object().empty()) {
     out += "{\n";
@@ -785,14 +1171,15 @@ void pretty(std::string& out, const json::value& v, int indent) {
       if (!first) out += ",\n";
       first = false;
       out += pad + quoted(kv.key()) + ": ";
-      pretty(out, kv.value(), indent + 2);
+      pretty(out, kv.value(), indent + 2, plainDoubles);
     }
     out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
   } else if (v.is_array() && !v.get_array().empty()) {
     // Short lists of scalars (group ids, addresses) stay on one line.
     const auto& arr = v.get_array();
-    const bool scalars =
-        std::none_of(arr.begin(), arr.end(), [](const json::value& x) { return x.is_object() || x.is_array(); });
+    const bool scalars = std::none_of(arr.begin(), arr.end(), [&](const json::value& x) {
+      return x.is_object() || x.is_array() || (plainDoubles && x.is_double());
+    });
     const std::string flat = json::serialize(v);
     if (scalars && flat.size() + static_cast<std::size_t>(indent) < 100) {
       out += flat;
@@ -802,9 +1189,11 @@ void pretty(std::string& out, const json::value& v, int indent) {
     for (std::size_t i = 0; i < arr.size(); ++i) {
       if (i > 0) out += ",\n";
       out += pad;
-      pretty(out, arr[i], indent + 2);
+      pretty(out, arr[i], indent + 2, plainDoubles);
     }
     out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "]";
+  } else if (plainDoubles && v.is_double()) {
+    appendDouble(out, v.get_double());
   } else {
     out += json::serialize(v);
   }
@@ -814,47 +1203,19 @@ void pretty(std::string& out, const json::value& v, int indent) {
 
 std::string toPrettyJson(const json::value& value) {
   std::string out;
-  pretty(out, value, 0);
+  pretty(out, value, 0, false);
   out += '\n';
   return out;
 }
 
 std::string serializeModel(const Model& m) {
-  json::object root;
-  json::array groups, enis, prefixLists, portLists;
-  for (const auto& g : m.groups) groups.push_back(groupJson(g));
-  for (const auto& e : m.enis) enis.push_back(eniJson(e));
-  for (const auto& pl : m.prefixLists) {
-    json::array entries;
-    for (const auto& c : pl.entries) entries.push_back(json::object{{"Cidr", c.toString()}});
-    json::object o{{"PrefixListId", pl.id}};
-    setIf(o, "PrefixListName", pl.name);
-    o["AddressFamily"] = pl.family == Family::V4 ? "IPv4" : "IPv6";
-    o["Entries"] = json::object{{"Entry", std::move(entries)}};
-    prefixLists.push_back(std::move(o));
-  }
-  for (const auto& prl : m.portRangeLists) {
-    json::array entries;
-    for (const auto& p : prl.entries) entries.push_back(json::object{{"PortRange", p.toString()}});
-    json::object o{{"PortRangeListId", prl.id}};
-    setIf(o, "PortRangeListName", prl.name);
-    o["Entries"] = json::object{{"Entry", std::move(entries)}};
-    portLists.push_back(std::move(o));
-  }
-  root["SecurityGroups"] = std::move(groups);
-  root["NetworkInterfaces"] = std::move(enis);
-  root["PrefixLists"] = std::move(prefixLists);
-  root["PortRangeLists"] = std::move(portLists);
-  root["Quotas"] = json::object{{"RulesPerEni", m.quotas.rulesPerEni},
-                                {"GroupsPerEni", m.quotas.groupsPerEni},
-                                {"ReferencedGroupsPerGroup", m.quotas.referencedGroupsPerGroup}};
-  json::object tokens;
-  for (const auto& [key, rec] : m.clientTokens)
-    tokens[key] = json::object{
-        {"ParamsDigest", rec.paramsDigest}, {"Response", rec.responseJson}, {"HttpStatus", rec.httpStatus}};
-  root["ClientTokens"] = std::move(tokens);
-  root["RequestCounter"] = m.requestCounter;
-  return toPrettyJson(root);
+  std::optional<json::value> doc;
+  if (m.source.document) doc = patchedDocument(m);
+  if (!doc) doc = canonicalDocument(m);
+  std::string out;
+  pretty(out, *doc, 0, true);
+  out += '\n';
+  return out;
 }
 
 std::optional<Error> writeModel(const std::string& path, const Model& model) {

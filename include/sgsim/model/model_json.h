@@ -2,9 +2,13 @@
 // Reading and writing the model file (docs/MODEL_FORMAT.md). The loader accepts Alibaba's own Describe
 // shapes as real `aliyun` output writes them (empty string = absent, Priority as string or number, any
 // letter case of values, `{"Permission": […]}` or a plain array) and refuses a broken model with the JSON
-// path of the first problem, so that a user never simulates a model that is not the one they meant.
-// The writer produces the canonical form of the same shapes; parseModel(serializeModel(m)) == m for every
-// model the loader produced (and every model the API layer derives from one).
+// path of the first problem, so that a user never simulates a model that is not the one they meant: a duplicate
+// key, and a key that no documented Describe response and no sgsim field has (most often a typo that would
+// otherwise become a default) are refused too, the latter unless LoadOptions::allowUnknownFields.
+// The writer patches the user's own document (Model::source.document): every field sgsim does not change stays
+// as the user wrote it, in the same order; a model built in code is written in the canonical form of the same
+// shapes. parseModel(serializeModel(m)) == m for every model the loader produced (and every model the API layer
+// derives from one).
 
 #include <optional>
 #include <string>
@@ -20,17 +24,30 @@ class value;
 
 namespace sgsim {
 
-// `json`: the document. `host`: with a bare DescribeSecurityGroupAttribute document, the address of the one
-// ENI ("eni-host") put in that group; ignored for a full model. `sourceName` (a file name, "<stdin>") leads
-// every Error's `where`, followed by the JSON path: "model.json: SecurityGroups[0].Permissions.Permission[3]
-// .PortRange".
+struct LoadOptions {
+  // With a bare DescribeSecurityGroupAttribute document, the address of the one ENI ("eni-host") put in that
+  // group; ignored for a full model.
+  std::optional<IpAddr> host;
+  // Unknown keys are then warnings (Model::source.warnings) instead of an error.
+  bool allowUnknownFields = false;
+};
+
+// `json`: the document. `sourceName` (a file name, "<stdin>") leads every Error's `where`, followed by the JSON
+// path: "model.json: SecurityGroups[0].Permissions.Permission[3].PortRange". The model keeps the parsed document,
+// `sourceName` and the load warnings in Model::source (warnings: unknown keys under allowUnknownFields, documented
+// fields whose meaning sgsim does not model).
+Result<Model> parseModel(std::string_view json, const LoadOptions& options, std::string_view sourceName);
 Result<Model> parseModel(std::string_view json, const std::optional<IpAddr>& host, std::string_view sourceName);
 
 // readWholeFile(path) ("-" = stdin) then parseModel.
+Result<Model> loadModel(const std::string& path, const LoadOptions& options);
 Result<Model> loadModel(const std::string& path, const std::optional<IpAddr>& host);
 
-// Pretty JSON in the MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter".
-// ENS rules keep their generated SecurityGroupRuleId so that ids survive a revoke and a reload.
+// Pretty JSON (two-space indent). With a source document: that document, changed only where the model differs
+// from what the document says (rules removed, rules added in the shape the group's list already has, ClientTokens
+// and RequestCounter updated); a bare DescribeSecurityGroupAttribute document stays bare. Without one: the
+// MODEL_FORMAT.md shapes, including "Quotas", "ClientTokens" and "RequestCounter", ENS rules with their generated
+// SecurityGroupRuleId so that ids survive a revoke and a reload. Comments of the source are not kept.
 std::string serializeModel(const Model& model);
 
 // serializeModel, written atomically (core/atomic_file.h): on failure the old file is untouched.
