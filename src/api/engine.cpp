@@ -4,6 +4,7 @@
 // back on failure.
 
 #include "sgsim/api/engine.h"
+#include "sgsim/model/model_json.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -189,7 +190,14 @@ std::optional<ApiError> authorize(Model& model, SecurityGroup& g, const detail::
         continue;
       }
       Rule r = d.rule;
-      r.id = newRuleId(model, std::to_string(model.requestCounter) + "\n" + canonical + "\n" + std::to_string(i));
+      if (v.product == Product::Ens) {
+        // ENS Describe output has no rule ids: a new ENS rule gets the id the loader derives from its identity
+        // (model_json.h), so that a written model needs no id in the rule's object and reloads to the same id.
+        r.id = ensRuleBaseId(g.id, r);
+        for (int n = 2; idInUse(model, r.id); ++n) r.id = ensRuleBaseId(g.id, r) + "-" + std::to_string(n);
+      } else {
+        r.id = newRuleId(model, std::to_string(model.requestCounter) + "\n" + canonical + "\n" + std::to_string(i));
+      }
       out.addedRuleIds.push_back(r.id);
       g.rules.push_back(std::move(r));
     }
