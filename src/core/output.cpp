@@ -1,5 +1,6 @@
 #include "sgsim/core/output.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +19,10 @@ bool FdWriteBuf::flushAll() {
     const ssize_t n = ::write(fd_, pending.data(), pending.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // a non-blocking descriptor inherited from the caller
+        pollfd p{fd_, POLLOUT, 0};
+        if (::poll(&p, 1, -1) >= 0 || errno == EINTR) continue;
+      }
       errno_ = errno != 0 ? errno : EIO;
     } else {
       pending.remove_prefix(static_cast<std::size_t>(n));

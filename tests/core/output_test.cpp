@@ -4,12 +4,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <iostream>
 #include <string>
+#include <thread>
 
 namespace sgsim {
 namespace {
@@ -104,6 +106,34 @@ TEST(CheckedStdout, EverythingArrivesWhenNothingFails) {
   ::close(fds[0]);
   EXPECT_FALSE(err);
   EXPECT_EQ(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)), "one\n2\n");
+}
+
+TEST(FdWriteBuf, NonBlockingDescriptorWaitsInsteadOfFailing) {
+  // A caller may hand sgsim a non-blocking pipe: a full pipe is EAGAIN, which is not an error to report.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  std::size_t received = 0;
+  std::thread reader([&] {
+    char buf[4096];
+    for (;;) {
+      pollfd p{fds[0], POLLIN, 0};
+      ::poll(&p, 1, 1000);
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n == 0) break;
+      if (n > 0) received += static_cast<std::size_t>(n);
+    }
+  });
+  {
+    FdWriteBuf buf(fds[1]);
+    std::ostream out(&buf);
+    out << std::string(1 << 20, 'x');
+    EXPECT_TRUE(buf.flushAll());
+    EXPECT_FALSE(buf.failed());
+  }
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  EXPECT_EQ(received, std::size_t{1} << 20);
 }
 
 TEST(FdWriteBuf, StopsWritingAfterTheFirstFailure) {
