@@ -24,6 +24,7 @@
 
 #include "sgsim/api/rule_identity.h"
 #include "sgsim/core/text.h"
+#include "sgsim/model/rule_grammar.h"
 
 namespace sgsim::detail {
 
@@ -31,30 +32,10 @@ namespace {
 
 using E = ApiErrorCode;
 
-// The parameters of one rule description (without any "Permissions.N." prefix).
-constexpr std::string_view kRuleFields[] = {"IpProtocol",
-                                            "PortRange",
-                                            "PortRangeListId",
-                                            "SourcePortRange",
-                                            "SourceCidrIp",
-                                            "Ipv6SourceCidrIp",
-                                            "SourceGroupId",
-                                            "SourceGroupOwnerAccount",
-                                            "SourceGroupOwnerId",
-                                            "SourcePrefixListId",
-                                            "DestCidrIp",
-                                            "Ipv6DestCidrIp",
-                                            "DestGroupId",
-                                            "DestGroupOwnerAccount",
-                                            "DestGroupOwnerId",
-                                            "DestPrefixListId",
-                                            "Policy",
-                                            "Priority",
-                                            "NicType",
-                                            "Description"};
-
+// The parameters of one rule description (without any "Permissions.N." prefix): the rule grammar's fields.
 bool isRuleField(std::string_view name) {
-  return std::find(std::begin(kRuleFields), std::end(kRuleFields), name) != std::end(kRuleFields);
+  const auto& names = ruleFieldNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // "Permissions.12.IpProtocol" → (12, "IpProtocol"); "SecurityGroupRuleId.3" → (3, "").
@@ -68,11 +49,6 @@ bool splitIndexed(std::string_view name, std::string_view prefix, int& index, st
   index = badIndex ? 0 : static_cast<int>(*num);
   rest = dot == std::string_view::npos ? "" : std::string(tail.substr(dot + 1));
   return true;
-}
-
-std::size_t utf8Length(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 bool validGroupIdSyntax(std::string_view id) {
@@ -96,20 +72,6 @@ struct FieldReader {
   }
 };
 
-enum class PortCheck { Ok, Syntax, Semantic };
-
-// Syntax: "a/b" with both -1 or both in 1..65535. Semantic: a > b, or not what the protocol takes.
-PortCheck checkPortRange(const std::string& text, Protocol protocol, std::optional<PortRange>& out) {
-  out = PortRange::parse(text);
-  if (!out) return PortCheck::Syntax;
-  const auto inRange = [](int p) { return p >= 1 && p <= 65535; };
-  if (!(out->isAny() || (inRange(out->from) && inRange(out->to)))) return PortCheck::Syntax;
-  const bool ported = protocol == Protocol::Tcp || protocol == Protocol::Udp;
-  if (ported == out->isAny()) return PortCheck::Semantic;
-  if (out->from > out->to) return PortCheck::Semantic;
-  return PortCheck::Ok;
-}
-
 struct CidrCodes {
   E malformed;
   E wrongFamily;
@@ -124,165 +86,79 @@ CidrCodes cidrCodes(std::string_view field) {
   return {E::ParamIpv6DestCidrIp, E::Ipv6CidrIpInvalid};
 }
 
-// Reads an IPv4 and an IPv6 CIDR field of one side ("Source" or "Dest"); at most one may be set.
-Result<std::optional<Cidr>, ApiError> readCidrPair(const FieldReader& f, const std::string& side) {
-  std::optional<Cidr> found;
-  const std::string v4 = side + "CidrIp", v6 = "Ipv6" + side + "CidrIp";
-  for (const std::string& field : {v4, v6}) {
-    const auto* value = f.get(field);
-    if (!value) continue;
-    const auto codes = cidrCodes(field);
-    const auto c = Cidr::parse(trim(*value));
-    if (!c) return ApiError{codes.malformed, f.param(field)};
-    if (c->base.isV4() != (field == v4)) return ApiError{codes.wrongFamily, f.param(field)};
-    found = c;
+// The API's answer to a problem the rule grammar found (model/rule_grammar.h): one grammar, the API's codes.
+ApiError ecsError(const RuleProblem& p, const FieldReader& f, Direction dir) {
+  using F = RuleFault;
+  switch (p.fault) {
+    case F::ProtocolMissing:
+    case F::ProtocolUnknown:
+      return {E::IpProtocolNotSupported, f.param("IpProtocol")};
+    case F::PolicyInvalid:
+      return {E::PolicyMalformed, f.param("Policy")};
+    case F::PriorityNotInteger:
+      return {E::PriorityMalformed, f.param("Priority")};
+    case F::PriorityOutOfRange:
+      return {E::PriorityNotSupported, f.param("Priority")};
+    case F::NicTypeInvalid:
+      return {E::NicTypeNotSupported, f.param("NicType")};
+    case F::DescriptionTooLong:
+      return {E::DescriptionMalformed, f.param("Description")};
+    case F::PortRangeMissing:
+      return {E::PortRangeMustSet, f.param("PortRange")};
+    case F::PortRangeSyntax:
+      return {E::ParamPortRange, f.param("PortRange")};
+    case F::PortRangeForProtocol:
+      return {E::IpPortRangeMalformed, f.param("PortRange")};
+    case F::PortListForProtocol:
+      return {E::ProtocolNoPortRangeList, f.param("PortRangeListId")};
+    case F::SourcePortRangeInvalid:
+      return {E::SourcePortRangeMalformed, f.param("SourcePortRange")};
+    case F::CidrMalformed:
+      return {cidrCodes(p.field).malformed, f.param(p.field)};
+    case F::CidrWrongFamily:
+    // sgsim: a narrowing of the other family than the peer is that field's wrong-family answer (no table has a
+    // code of its own for it).
+    case F::NarrowingFamily:
+      return {cidrCodes(p.field).wrongFamily, f.param(p.field)};
+    case F::BothFamilies:
+      return {p.field.find("Source") != std::string::npos ? E::ParamSourceIp : E::ParamDestIp, labelOrRequest(f.label)};
+    case F::PeerMissing:
+      if (f.label.empty()) return {dir == Direction::Ingress ? E::MissingSourceOrGroup : E::MissingDestOrGroup, ""};
+      return {dir == Direction::Ingress ? E::MissingSource : E::MissingDest, f.label};
+    case F::IcmpWithIpv6:
+      return {E::Ipv4ProtocolWithIpv6, ""};
+    case F::Icmpv6WithIpv4:
+      return {E::Ipv6ProtocolWithIpv4, ""};
+    case F::EnsIpv6:
+      break;  // ENS only
   }
-  if (f.get(v4) && f.get(v6))
-    return ApiError{side == "Source" ? E::ParamSourceIp : E::ParamDestIp, labelOrRequest(f.label)};
-  return found;
+  return {E::InternalError, ""};
 }
 
 Result<RuleDescription, ApiError> readEcsDescription(const FieldReader& f, Direction dir,
                                                      std::vector<std::string>& notes) {
+  RuleFieldMap fields(f.fields.begin(), f.fields.end());
+  auto read = readRule(fields, RuleDialect{Product::Ecs, dir, RuleSource::Request});
+  if (!read) return ecsError(read.error(), f, dir);
+  for (const auto& [field, why] : read->ignored) notes.push_back(f.param(field) + " ignored: " + why);
   RuleDescription d;
   d.label = f.label;
-  Rule& r = d.rule;
-  r.direction = dir;
-
-  const auto* proto = f.get("IpProtocol");
-  const auto p = proto ? protocolFromName(trim(*proto)) : std::nullopt;
-  if (!p) return ApiError{E::IpProtocolNotSupported, f.param("IpProtocol")};
-  r.protocol = *p;
-
-  if (const auto* v = f.get("Policy")) {
-    if (iequals(*v, "accept"))
-      r.policy = Policy::Accept;
-    else if (iequals(*v, "drop"))
-      r.policy = Policy::Drop;
-    else
-      return ApiError{E::PolicyMalformed, f.param("Policy")};
-  }
-  if (const auto* v = f.get("Priority")) {
-    const auto n = parseInt(trim(*v));
-    if (!n) return ApiError{E::PriorityMalformed, f.param("Priority")};
-    if (*n < 1 || *n > 100) return ApiError{E::PriorityNotSupported, f.param("Priority")};
-    r.priority = static_cast<int>(*n);
-  }
-  if (const auto* v = f.get("NicType")) {
-    if (iequals(*v, "internet"))
-      d.nicTypeInternet = true;
-    else if (!iequals(*v, "intranet"))
-      return ApiError{E::NicTypeNotSupported, f.param("NicType")};
-  }
-  r.nicType = "intranet";  // VPC groups: internet is read as intranet (SEMANTICS §5)
-  if (const auto* v = f.get("Description")) {
-    if (utf8Length(*v) > 512) return ApiError{E::DescriptionMalformed, f.param("Description")};
-    r.description = *v;
-  }
-
-  const auto* portRange = f.get("PortRange");
-  const auto* portList = f.get("PortRangeListId");
-  if (portRange) {
-    switch (checkPortRange(std::string(trim(*portRange)), r.protocol, r.portRange)) {
-      case PortCheck::Syntax:
-        return ApiError{E::ParamPortRange, f.param("PortRange")};
-      case PortCheck::Semantic:
-        return ApiError{E::IpPortRangeMalformed, f.param("PortRange")};
-      case PortCheck::Ok:
-        break;
-    }
-    if (portList) notes.push_back(f.param("PortRangeListId") + " ignored: PortRange takes precedence");
-  } else if (portList) {
-    if (r.protocol != Protocol::Tcp && r.protocol != Protocol::Udp)
-      return ApiError{E::ProtocolNoPortRangeList, f.param("PortRangeListId")};
-    r.portRangeListId = *portList;
-  } else {
-    return ApiError{E::PortRangeMustSet, f.param("PortRange")};
-  }
-  if (const auto* v = f.get("SourcePortRange")) {
-    std::optional<PortRange> spr;
-    if (checkPortRange(std::string(trim(*v)), r.protocol, spr) != PortCheck::Ok)
-      return ApiError{E::SourcePortRangeMalformed, f.param("SourcePortRange")};
-    r.sourcePortRange = spr;
-  }
-
-  const std::string peerSide = dir == Direction::Ingress ? "Source" : "Dest";
-  const std::string localSide = dir == Direction::Ingress ? "Dest" : "Source";
-  auto peerCidr = readCidrPair(f, peerSide);
-  if (!peerCidr.ok()) return peerCidr.error();
-  auto local = readCidrPair(f, localSide);
-  if (!local.ok()) return local.error();
-  r.local = *local;
-
-  // Peer precedence (seed): a CIDR wins over a group; a prefix list is ignored when another peer is given.
-  const auto* group = f.get(peerSide + "GroupId");
-  const auto* prefixList = f.get(peerSide + "PrefixListId");
-  if (*peerCidr) {
-    r.peer.kind = Peer::Kind::Cidr;
-    r.peer.cidr = **peerCidr;
-    if (group) notes.push_back(f.param(peerSide + "GroupId") + " ignored: " + peerSide + "CidrIp takes precedence");
-  } else if (group) {
-    r.peer.kind = Peer::Kind::Group;
-    r.peer.groupId = *group;
-    if (const auto* v = f.get(peerSide + "GroupOwnerAccount")) r.peer.groupOwnerAccount = *v;
-    if (const auto* v = f.get(peerSide + "GroupOwnerId")) r.peer.groupOwnerId = *v;
-  } else if (prefixList) {
-    r.peer.kind = Peer::Kind::PrefixList;
-    r.peer.prefixListId = *prefixList;
-  } else if (f.label.empty()) {
-    return ApiError{dir == Direction::Ingress ? E::MissingSourceOrGroup : E::MissingDestOrGroup, ""};
-  } else {
-    return ApiError{dir == Direction::Ingress ? E::MissingSource : E::MissingDest, f.label};
-  }
-  if (prefixList && r.peer.kind != Peer::Kind::PrefixList)
-    notes.push_back(f.param(peerSide + "PrefixListId") + " ignored: another " + peerSide + " peer is given");
-
-  const bool anyV6 =
-      (r.peer.kind == Peer::Kind::Cidr && !r.peer.cidr.base.isV4()) || (r.local && !r.local->base.isV4());
-  const bool anyV4 = (r.peer.kind == Peer::Kind::Cidr && r.peer.cidr.base.isV4()) || (r.local && r.local->base.isV4());
-  if (r.protocol == Protocol::Icmp && anyV6) return ApiError{E::Ipv4ProtocolWithIpv6, ""};
-  if (r.protocol == Protocol::Icmpv6 && anyV4) return ApiError{E::Ipv6ProtocolWithIpv4, ""};
+  d.rule = std::move(read->rule);
+  d.nicTypeInternet = read->nicTypeInternet;
   return d;
 }
 
-// ENS: lowercase protocol names only, IPv4 only, one flat rule.
+// ENS: one flat rule; a missing required field is MissingParameter, any other problem InvalidParameter.<Field>.
 Result<RuleDescription, ApiError> readEnsDescription(const FieldReader& f, Direction dir) {
-  RuleDescription d;
-  Rule& r = d.rule;
-  r.direction = dir;
   const std::string peerField = dir == Direction::Ingress ? "SourceCidrIp" : "DestCidrIp";
   for (const char* required : {"IpProtocol", "PortRange"})
     if (!f.get(required)) return ApiError{E::EnsMissingParameter, required};
   if (!f.get(peerField)) return ApiError{E::EnsMissingParameter, peerField};
-
-  const std::string proto = *f.get("IpProtocol");
-  const auto p = protocolFromName(proto);
-  if (!p || *p == Protocol::Icmpv6 || proto != toLower(proto)) return ApiError{E::EnsInvalidField, "IpProtocol"};
-  r.protocol = *p;
-  if (checkPortRange(*f.get("PortRange"), r.protocol, r.portRange) != PortCheck::Ok)
-    return ApiError{E::EnsInvalidField, "PortRange"};
-  const auto c = Cidr::parse(*f.get(peerField));
-  if (!c || !c->base.isV4()) return ApiError{E::EnsInvalidField, peerField};
-  r.peer.kind = Peer::Kind::Cidr;
-  r.peer.cidr = *c;
-  if (const auto* v = f.get("SourcePortRange")) {
-    std::optional<PortRange> spr;
-    if (checkPortRange(*v, r.protocol, spr) != PortCheck::Ok) return ApiError{E::EnsInvalidField, "SourcePortRange"};
-    r.sourcePortRange = spr;
-  }
-  if (const auto* v = f.get("Policy")) {
-    if (iequals(*v, "accept"))
-      r.policy = Policy::Accept;
-    else if (iequals(*v, "drop"))
-      r.policy = Policy::Drop;
-    else
-      return ApiError{E::EnsInvalidField, "Policy"};
-  }
-  if (const auto* v = f.get("Priority")) {
-    const auto n = parseInt(*v);
-    if (!n || *n < 1 || *n > 100) return ApiError{E::EnsInvalidField, "Priority"};
-    r.priority = static_cast<int>(*n);
-  }
+  RuleFieldMap fields(f.fields.begin(), f.fields.end());
+  auto read = readRule(fields, RuleDialect{Product::Ens, dir, RuleSource::Request});
+  if (!read) return ApiError{E::EnsInvalidField, read.error().field.empty() ? peerField : read.error().field};
+  RuleDescription d;
+  d.rule = std::move(read->rule);
   return d;
 }
 

@@ -26,8 +26,10 @@
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/output.h"
 #include "sgsim/core/text.h"
+#include "sgsim/core/time_spec.h"
 #include "sgsim/decode/decoder.h"
 #include "sgsim/model/model_json.h"
+#include "sgsim/report/issues.h"
 #include "sgsim/report/pcap_writer.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
@@ -91,12 +93,16 @@ struct Common {
   std::string modelPath;
   std::optional<IpAddr> host;
   std::vector<RequestArg> requests;  // in command-line order
+  bool strict = false;               // --strict: warnings are errors
+  std::vector<Error> warnings;       // what the command goes on despite: every output format carries them
 };
 
 void addCommon(po::options_description& d) {
   d.add_options()("model,m", po::value<std::string>()->required(), "model file (docs/MODEL_FORMAT.md)")(
       "host", po::value<std::string>(),
-      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI");
+      "IP of the interface: makes a bare DescribeSecurityGroupAttribute document a model, or picks one ENI")(
+      "strict",
+      "refuse what sgsim would otherwise only warn about (a rule naming something the model lacks, …): exit 2");
 }
 
 void addRequests(po::options_description& d) {
@@ -132,7 +138,19 @@ Common commonFrom(const po::variables_map& vm) {
     if (!ip) throw UsageError{"--host: \"" + vm["host"].as<std::string>() + "\" is not an IP address"};
     c.host = ip;
   }
+  c.strict = vm.count("strict") > 0;
   return c;
+}
+
+// Warnings go to stderr as they arise and into every report (report/issues.h); under --strict they are errors.
+void warn(Common& c, const std::vector<Error>& warnings) {
+  if (warnings.empty()) return;
+  for (const Error& w : warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
+  if (c.strict)
+    throw UsageError{"--strict: " + std::to_string(warnings.size()) +
+                     (warnings.size() == 1 ? " warning" : " warnings") +
+                     " above refused (without --strict they are warnings and the command goes on)"};
+  c.warnings.insert(c.warnings.end(), warnings.begin(), warnings.end());
 }
 
 struct Parsed {
@@ -166,9 +184,10 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
   pos.add("capture", -1);
 }
 
-Model loadModelOrThrow(const Common& c) {
+Model loadModelOrThrow(Common& c) {
   auto m = loadModel(c.modelPath, c.host);
   if (!m) throw UsageError{m.error().toString()};
+  warn(c, m->source.warnings);
   return std::move(*m);
 }
 
@@ -178,8 +197,22 @@ struct ApiFailure {
   std::string source;  // the request as given
 };
 
+// Rules a request added that name something the model lacks (the API accepts a group, prefix list or port range
+// list that some rule already names, SEMANTICS §5): they match no traffic, as the model's own such rules.
+std::vector<Error> addedRuleWarnings(const Model& model, const std::vector<std::string>& added,
+                                     const std::string& label) {
+  std::vector<Error> out;
+  for (const DanglingReference& d : danglingReferences(model)) {
+    const Rule& rule = model.groups[d.group].rules[d.rule];
+    if (std::find(added.begin(), added.end(), rule.id) != added.end())
+      out.push_back(Error{label + ": new rule " + rule.id + " " + d.field, d.message});
+  }
+  return out;
+}
+
 // Applies the requests in order; an API error stops everything (the model is left as it was before it).
-std::vector<AppliedRequest> applyRequests(Model& model, const std::vector<RequestArg>& reqs) {
+std::vector<AppliedRequest> applyRequests(Model& model, Common& c) {
+  const std::vector<RequestArg>& reqs = c.requests;
   std::vector<AppliedRequest> out;
   for (const RequestArg& r : reqs) {
     auto req = loadRequestArg(r.text);
@@ -203,6 +236,9 @@ std::vector<AppliedRequest> applyRequests(Model& model, const std::vector<Reques
       for (const auto& g : model.groups)
         for (const auto& rule : g.rules)
           if (rule.id == id) a.added.push_back(rule);
+    warn(c,
+         addedRuleWarnings(model, o.addedRuleIds,
+                           "request " + std::to_string(out.size() + 1) + " (" + req->action + " " + a.groupId + ")"));
     out.push_back(std::move(a));
   }
   return out;
@@ -304,7 +340,7 @@ std::unique_ptr<DecodedCapture<Sides>> readAhead(const po::variables_map& vm, Me
 
 int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
   for (const Error& e : cap.errors()) {
-    stats.captureErrors.push_back(e.toString());
+    stats.captureErrors.push_back(e);
     std::cerr << "sgsim: " << e.toString() << '\n';
   }
   return cap.errors().empty() ? kExitOk : kExitUsage;
@@ -325,10 +361,10 @@ int cmdShow(int argc, char** argv) {
   addRequests(d);
   const Parsed p = parseCommand(argc, argv, d, nullptr);
   if (p.help) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   std::optional<std::string> eni;
   if (vm.count("eni")) eni = vm["eni"].as<std::string>();
   if (!eni && c.host) {
@@ -337,7 +373,7 @@ int cmdShow(int argc, char** argv) {
   }
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json") throw UsageError{"--format: expected text or json"};
-  auto out = fmt == "text" ? renderShowText(model, eni) : renderShowJson(model, eni);
+  auto out = fmt == "text" ? renderShowText(model, eni, c.warnings) : renderShowJson(model, eni, c.warnings);
   if (!out) throw UsageError{out.error().toString()};
   std::cout << *out;
   return kExitOk;
@@ -356,7 +392,7 @@ int cmdApi(int argc, char** argv, bool revoke) {
   pos.add("request", 1);
   const Parsed p = parseCommand(argc, argv, d, &pos);
   if (p.help) return printHelp(name, "--model FILE --request REQ [--write NEW.json]", d), kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
   const std::string text = vm["request"].as<std::string>();
@@ -374,6 +410,7 @@ int cmdApi(int argc, char** argv, bool revoke) {
   checkOutput(std::cout, nullptr);  // a response that cannot be delivered changes no file
   if (!vm.count("quiet")) std::cerr << renderOutcomeText(o, model);
   if (!o.ok()) return kExitApiError;
+  warn(c, addedRuleWarnings(model, o.addedRuleIds, "request"));
   if (vm.count("write")) {
     if (auto err = writeModel(vm["write"].as<std::string>(), model)) throw UsageError{err->toString()};
     if (!vm.count("quiet")) std::cerr << "model written to " << vm["write"].as<std::string>() << '\n';
@@ -399,7 +436,7 @@ int cmdReplay(int argc, char** argv) {
                "[--format text|jsonl|csv|summary] CAPTURE...",
                d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   const std::string fmt = vm["format"].as<std::string>();
   ReplayFormat format;
   if (fmt == "text")
@@ -414,7 +451,7 @@ int cmdReplay(int argc, char** argv) {
     throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
 
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   auto net = std::make_shared<const Network>(std::move(model));
   Evaluator ev(net, evalOptions(vm, *net, c));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -431,10 +468,13 @@ int cmdReplay(int argc, char** argv) {
   std::ostream& out = outFile ? outFile->stream() : std::cout;
   auto writer = makeReplayWriter(format, out);
   ReplayStats stats;
+  stats.setCaptures(paths);
   stats.maxFlows = ev.tracker().maxFlows();
+  stats.warnings = c.warnings;
   ReplayContext ctx;
   ctx.network = net.get();
   ctx.captureNames = paths;
+  ctx.warnings = c.warnings;
   Progress progress;
   bool begun = false;
   const auto planner = ev.planner();
@@ -475,30 +515,11 @@ int cmdReplay(int argc, char** argv) {
   return rc;
 }
 
-// "+30", "30s", "+1.5" (seconds after the first frame), "@1700000000.5" (epoch) or RFC 3339 UTC.
-std::int64_t parseAt(const std::string& s, std::int64_t originNs) {
-  std::string t = s;
-  if (!t.empty() && t.back() == 's') t.pop_back();
-  char* end = nullptr;
-  if (!t.empty() && t[0] == '@') {
-    double v = std::strtod(t.c_str() + 1, &end);
-    if (end && *end == '\0' && end != t.c_str() + 1) return static_cast<std::int64_t>(v * 1e9);
-  } else if (t.find('T') != std::string::npos) {
-    std::tm tm{};
-    double frac = 0;
-    const char* p = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p) {
-      if (*p == '.') frac = std::strtod(p, const_cast<char**>(&p));
-      if (*p == 'Z' && p[1] == '\0')
-        return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 + static_cast<std::int64_t>(frac * 1e9);
-    }
-  } else {
-    double v = std::strtod(t.c_str(), &end);
-    if (end && *end == '\0' && !t.empty()) return originNs + static_cast<std::int64_t>(v * 1e9);
-  }
-  throw UsageError{"--at: \"" + s +
-                   "\" is not a time: use seconds after the capture's first frame (+30), epoch (@1700000000.5) "
-                   "or RFC 3339 UTC (2026-11-23T10:00:00Z)"};
+// The capture files, for messages: "pcaps/a.pcap" or "pcaps/a.pcap, pcaps/b.pcap".
+std::string captureList(const std::vector<std::string>& paths) {
+  std::string list;
+  for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
+  return list;
 }
 
 int cmdWhatIf(int argc, char** argv) {
@@ -508,6 +529,7 @@ int cmdWhatIf(int argc, char** argv) {
   addRequests(d);
   d.add_options()("at", po::value<std::string>(),
                   "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
+      "at-outside-capture", "with --at: accept an instant before the first or after the last frame")(
       "keep-established", "with --at: live connections keep flowing")(
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
@@ -519,24 +541,37 @@ int cmdWhatIf(int argc, char** argv) {
   const po::variables_map& vm = p.vm;
   if (p.help)
     return printHelp("whatif",
-                     "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--keep-established] "
+                     "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
+                     "[--keep-established] "
                      "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] CAPTURE...",
                      d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
+  if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
+  // The instant is parsed before any work; where it falls in the capture is checked at the first frame (before
+  // it) and after the pass (after the last frame: only then is the last frame known).
+  std::optional<TimeSpec> at;
+  if (vm.count("at")) {
+    auto spec = parseTimeSpec(vm["at"].as<std::string>(), "--at");
+    if (!spec) throw UsageError{spec.error().toString()};
+    at = std::move(*spec);
+  }
+  const bool atOutsideOk = vm.count("at-outside-capture") > 0;
 
   Model model = loadModelOrThrow(c);
   auto before = std::make_shared<const Network>(model);
   WhatIfReport report;
-  report.requests = applyRequests(model, c.requests);
+  report.requests = applyRequests(model, c);
   auto after = std::make_shared<const Network>(std::move(model));
   const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
   auto cap = openCaptures(paths);
   report.captures = paths;
+  report.stats.warnings = c.warnings;
+  report.stats.setCaptures(paths);
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -546,7 +581,7 @@ int cmdWhatIf(int argc, char** argv) {
   std::unique_ptr<WhatIf> engine;
   std::unique_ptr<PcapWriter> affected;
   Progress progress;
-  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, vm.count("at") > 0);
+  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, at.has_value());
   auto frames = readAhead<2>(vm, *cap, planner, vm.count("write-affected") > 0);
   for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -555,7 +590,16 @@ int cmdWhatIf(int argc, char** argv) {
       const auto& [f, d] = batch[i];
       if (!engine) {
         report.originNs = f.tsNs;
-        if (vm.count("at")) opt.atNs = parseAt(vm["at"].as<std::string>(), f.tsNs);
+        if (at) {
+          auto atNs = at->resolve(f.tsNs);
+          if (!atNs) throw UsageError{atNs.error().toString()};
+          if (!atOutsideOk) {
+            if (auto e =
+                    checkInstantInCapture(*at, *atNs, f.tsNs, std::nullopt, captureList(paths), "--at-outside-capture"))
+              throw UsageError{e->toString()};
+          }
+          opt.atNs = *atNs;
+        }
         report.atNs = opt.atNs;
         engine = std::make_unique<WhatIf>(before, after, opt);
         if (vm.count("write-affected")) {
@@ -576,6 +620,17 @@ int cmdWhatIf(int argc, char** argv) {
   progress.done();
   if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
   const int rc = captureErrors(*cap, report.stats);
+  if (at && !atOutsideOk) {
+    // Refused instead of a report: a change after the last frame changes nothing, and "no traffic changes fate"
+    // would be a confident wrong answer. Nothing is written (--write-affected is not committed).
+    if (report.stats.frames == 0)
+      throw UsageError{"--at: \"" + at->text + "\" names no instant of the capture (" + captureList(paths) +
+                       "), which holds no frame. Add --at-outside-capture if that is meant"};
+    if (auto e = checkInstantInCapture(*at, *opt.atNs, report.stats.firstNs, report.stats.lastNs, captureList(paths),
+                                       "--at-outside-capture"))
+      throw UsageError{e->toString()};
+  }
+  if (at && report.stats.frames == 0 && at->base == TimeSpec::Base::Epoch) report.atNs = at->ns;
   report.stats.maxFlows = opt.eval.maxFlows;
   report.stats.flowCapHits = engine->evaluator().tracker().capHits();
   report.totals = engine->totals();
@@ -612,14 +667,14 @@ int cmdExplain(int argc, char** argv) {
     return printHelp("explain", "--model FILE [--host IP] [--direction ingress|egress] \"PROTO SRC:PORT > DST:PORT\"",
                      d),
            kExitOk;
-  const Common& c = p.common;
+  Common c = p.common;
   if (!vm.count("packet")) throw UsageError{"explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\""};
   std::string spec;
   for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
   auto packet = parsePacketSpec(spec);
   if (!packet) throw UsageError{packet.error().toString()};
   Model model = loadModelOrThrow(c);
-  applyRequests(model, c.requests);
+  applyRequests(model, c);
   Network net(std::move(model));
   ExplainOptions eo;
   EvalOptions ev = evalOptions(vm, net, c);
@@ -628,7 +683,7 @@ int cmdExplain(int argc, char** argv) {
   if (ev.mode == DirectionMode::Egress) eo.forced = Direction::Egress;
   auto text = explainPacket(net, *packet, eo);
   if (!text) throw UsageError{text.error().toString()};
-  std::cout << *text;
+  std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
   return kExitOk;
 }
 

@@ -97,6 +97,34 @@ bool Model::isReferencedPortRangeList(std::string_view id) const {
   return anyRule(*this, [&](const Rule& r) { return !r.portRangeListId.empty() && r.portRangeListId == id; });
 }
 
+std::vector<DanglingReference> danglingReferences(const Model& m) {
+  std::vector<DanglingReference> out;
+  for (std::size_t gi = 0; gi < m.groups.size(); ++gi) {
+    const auto& rules = m.groups[gi].rules;
+    for (std::size_t ri = 0; ri < rules.size(); ++ri) {
+      const Rule& r = rules[ri];
+      const bool in = r.direction == Direction::Ingress;
+      if (r.peer.kind == Peer::Kind::Group && m.findGroup(r.peer.groupId) == nullptr)
+        out.push_back({gi, ri, in ? "SourceGroupId" : "DestGroupId", r.peer.groupId,
+                       "group " + r.peer.groupId + " is not in the model, so this rule matches no traffic " +
+                           (in ? "from" : "to") +
+                           " its members (add its DescribeSecurityGroupAttribute under SecurityGroups and its "
+                           "members under NetworkInterfaces)"});
+      if (r.peer.kind == Peer::Kind::PrefixList && m.findPrefixList(r.peer.prefixListId) == nullptr)
+        out.push_back({gi, ri, in ? "SourcePrefixListId" : "DestPrefixListId", r.peer.prefixListId,
+                       "prefix list " + r.peer.prefixListId +
+                           " is not in the model, so this rule matches no traffic (add its entries under "
+                           "PrefixLists)"});
+      if (!r.portRangeListId.empty() && m.findPortRangeList(r.portRangeListId) == nullptr)
+        out.push_back({gi, ri, "PortRangeListId", r.portRangeListId,
+                       "port range list " + r.portRangeListId +
+                           " is not in the model, so this rule matches no traffic (add its entries under "
+                           "PortRangeLists)"});
+    }
+  }
+  return out;
+}
+
 std::vector<const Eni*> Model::membersOf(std::string_view groupId) const {
   std::vector<const Eni*> out;
   for (const auto& e : enis)

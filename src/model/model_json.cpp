@@ -15,6 +15,7 @@
 
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/text.h"
+#include "sgsim/model/rule_grammar.h"
 
 namespace sgsim {
 
@@ -27,25 +28,6 @@ std::string member(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 std::string item(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-// The wire names of a rule's peer and narrowing fields depend on its direction (SEMANTICS §1).
-struct SideKeys {
-  const char* peerV4;
-  const char* peerV6;
-  const char* group;
-  const char* groupOwnerAccount;
-  const char* groupOwnerId;
-  const char* prefixList;
-  const char* localV4;
-  const char* localV6;
-};
-constexpr SideKeys kIngressKeys{"SourceCidrIp",       "Ipv6SourceCidrIp",   "SourceGroupId", "SourceGroupOwnerAccount",
-                                "SourceGroupOwnerId", "SourcePrefixListId", "DestCidrIp",    "Ipv6DestCidrIp"};
-constexpr SideKeys kEgressKeys{"DestCidrIp",       "Ipv6DestCidrIp",   "DestGroupId",  "DestGroupOwnerAccount",
-                               "DestGroupOwnerId", "DestPrefixListId", "SourceCidrIp", "Ipv6SourceCidrIp"};
-const SideKeys& keysFor(Direction d) { return d == Direction::Ingress ? kIngressKeys : kEgressKeys; }
-
-bool isPortProtocol(Protocol p) { return p == Protocol::Tcp || p == Protocol::Udp; }
 
 struct ListItem {
   const json::value* value;
@@ -69,6 +51,9 @@ class Loader {
   // Scalar fields. Missing, null and "" are all "absent" (real Describe output writes unused fields as "").
   bool str(const json::object& o, std::string_view key, const std::string& path, std::optional<std::string>& out);
   bool str(const json::object& o, std::string_view key, const std::string& path, std::string& out);
+  // A rule field as the grammar reads it: a string, or a number as written (`"Priority": 1`, `1.5`).
+  bool scalarText(const json::object& o, std::string_view key, const std::string& path,
+                  std::optional<std::string>& out);
   bool integer(const json::object& o, std::string_view key, const std::string& path, std::optional<std::int64_t>& out);
   bool positive(const json::object& o, std::string_view key, const std::string& path, std::uint32_t& out);
   const json::object* object(const json::value& v, const std::string& path);
@@ -80,16 +65,11 @@ class Loader {
   bool list(const json::object& o, std::string_view key, std::string_view inner, const std::string& path,
             std::vector<ListItem>& out);
 
-  bool ports(const std::optional<std::string>& text, Protocol protocol, const std::string& path,
-             std::optional<PortRange>& out);
   bool cidr(const json::object& o, const char* key, Family family, const std::string& path, std::optional<Cidr>& out);
-  bool oneOfFamilies(const json::object& o, const char* v4Key, const char* v6Key, const std::string& path,
-                     std::optional<Cidr>& out);
 
   bool parseQuotas(const json::object& root);
   bool parseGroup(const json::object& o, const std::string& path, SecurityGroup& g);
   bool parseRule(const json::object& o, const std::string& path, const SecurityGroup& g, Rule& r);
-  bool parsePeer(const json::object& o, const std::string& path, Product product, Rule& r);
   bool parseEni(const json::object& o, const std::string& path, Eni& e);
   bool parseEniGroups(const json::object& o, const std::string& path, Eni& e);
   bool parsePrefixList(const json::object& o, const std::string& path, PrefixList& pl);
@@ -99,9 +79,11 @@ class Loader {
   void assignEnsIds();
   bool checkUniqueIds();
   bool checkEnis();
+  bool checkReferences();
 
   std::string source_;
   std::optional<Error> error_;
+  std::vector<Error> warnings_;
   Model model_;
   std::vector<std::string> groupPaths_;
   std::vector<std::vector<std::string>> rulePaths_;  // per group, per rule
@@ -136,6 +118,16 @@ bool Loader::str(const json::object& o, std::string_view key, const std::string&
   if (!str(o, key, path, s)) return false;
   out = s.value_or("");
   return true;
+}
+
+bool Loader::scalarText(const json::object& o, std::string_view key, const std::string& path,
+                        std::optional<std::string>& out) {
+  const json::value* v = o.if_contains(key);
+  if (v != nullptr && v->is_double()) {
+    out = json::serialize(*v);
+    return true;
+  }
+  return str(o, key, path, out);
 }
 
 bool Loader::integer(const json::object& o, std::string_view key, const std::string& path,
@@ -225,26 +217,6 @@ bool Loader::list(const json::object& o, std::string_view key, std::string_view 
   return true;
 }
 
-bool Loader::ports(const std::optional<std::string>& text, Protocol protocol, const std::string& path,
-                   std::optional<PortRange>& out) {
-  out.reset();
-  if (!text) return true;
-  const auto pr = PortRange::parse(trim(*text));
-  if (!pr) return fail(path, quoted(*text) + " is not a port range (expected \"from/to\")");
-  if (pr->isAny()) {
-    if (isPortProtocol(protocol))
-      return fail(path, quoted(*text) + " is not valid for " + toString(protocol) +
-                            " (expected \"from/to\" with 1 <= from <= to <= 65535)");
-  } else if (!isPortProtocol(protocol)) {
-    return fail(path, quoted(*text) + " is not valid for " + std::string(toString(protocol)) +
-                          " (only TCP and UDP have ports; expected \"-1/-1\")");
-  } else if (pr->from < 1 || pr->to > 65535 || pr->from > pr->to) {
-    return fail(path, quoted(*text) + " is not a port range (expected \"from/to\" with 1 <= from <= to <= 65535)");
-  }
-  out = *pr;
-  return true;
-}
-
 bool Loader::cidr(const json::object& o, const char* key, Family family, const std::string& path,
                   std::optional<Cidr>& out) {
   std::optional<std::string> text;
@@ -260,117 +232,30 @@ bool Loader::cidr(const json::object& o, const char* key, Family family, const s
   return true;
 }
 
-bool Loader::oneOfFamilies(const json::object& o, const char* v4Key, const char* v6Key, const std::string& path,
-                           std::optional<Cidr>& out) {
-  std::optional<Cidr> v4, v6;
-  if (!cidr(o, v4Key, Family::V4, path, v4) || !cidr(o, v6Key, Family::V6, path, v6)) return false;
-  if (v4 && v6)
-    return fail(member(path, v6Key),
-                std::string("both ") + v4Key + " and " + v6Key + " are set; a rule is either IPv4 or IPv6");
-  out = v4 ? v4 : v6;
-  return true;
-}
-
-bool Loader::parsePeer(const json::object& o, const std::string& path, Product product, Rule& r) {
-  const SideKeys& k = keysFor(r.direction);
-  std::optional<Cidr> peerCidr, local;
-  if (!oneOfFamilies(o, k.peerV4, k.peerV6, path, peerCidr)) return false;
-  if (!oneOfFamilies(o, k.localV4, k.localV6, path, local)) return false;
-  std::optional<std::string> group, prefixList;
-  if (!str(o, k.group, path, group) || !str(o, k.prefixList, path, prefixList)) return false;
-
-  // Precedence when Describe lists two peers (SEMANTICS §5): a CIDR wins over a group, a prefix list
-  // counts only when nothing else is given.
-  if (peerCidr) {
-    r.peer.kind = Peer::Kind::Cidr;
-    r.peer.cidr = *peerCidr;
-  } else if (group) {
-    r.peer.kind = Peer::Kind::Group;
-    r.peer.groupId = *group;
-    if (!str(o, k.groupOwnerAccount, path, r.peer.groupOwnerAccount) ||
-        !str(o, k.groupOwnerId, path, r.peer.groupOwnerId))
-      return false;
-  } else if (prefixList) {
-    r.peer.kind = Peer::Kind::PrefixList;
-    r.peer.prefixListId = *prefixList;
-  } else {
-    return fail(path, std::string(toString(r.direction)) + " rule has no peer (expected one of " + k.peerV4 + ", " +
-                          k.peerV6 + ", " + k.group + ", " + k.prefixList + ")");
-  }
-  r.local = local;
-
-  const std::optional<Family> peerFamily = peerCidr ? std::optional(peerCidr->family()) : std::nullopt;
-  const std::optional<Family> localFamily = local ? std::optional(local->family()) : std::nullopt;
-  if (peerFamily && localFamily && *peerFamily != *localFamily)
-    return fail(member(path, *localFamily == Family::V4 ? k.localV4 : k.localV6),
-                "the narrowing and the peer are of different address families");
-  const std::optional<Family> family = peerFamily ? peerFamily : localFamily;
-  if (family && r.protocol == Protocol::Icmp && *family == Family::V6)
-    return fail(member(path, "IpProtocol"), "ICMP is IPv4 only but the rule's addresses are IPv6 (use ICMPv6)");
-  if (family && r.protocol == Protocol::Icmpv6 && *family == Family::V4)
-    return fail(member(path, "IpProtocol"), "ICMPv6 is IPv6 only but the rule's addresses are IPv4 (use ICMP)");
-  if (product == Product::Ens && family == Family::V6)
-    return fail(member(path, peerFamily ? k.peerV6 : k.localV6), "ENS security groups are IPv4 only");
-  return true;
-}
-
 bool Loader::parseRule(const json::object& o, const std::string& path, const SecurityGroup& g, Rule& r) {
-  if (!str(o, "SecurityGroupRuleId", path, r.id)) return false;
-  if (r.id.empty() && g.product == Product::Ecs)
+  std::string id;
+  if (!str(o, "SecurityGroupRuleId", path, id)) return false;
+  if (id.empty() && g.product == Product::Ecs)
     return fail(member(path, "SecurityGroupRuleId"),
                 "missing (required for ECS rules; an ENS group says \"Product\": \"ens\")");
 
+  Direction direction{};
   if (!choice<Direction>(o, "Direction", path, "a direction",
-                         {{"ingress", Direction::Ingress}, {"egress", Direction::Egress}}, std::nullopt, r.direction))
+                         {{"ingress", Direction::Ingress}, {"egress", Direction::Egress}}, std::nullopt, direction))
     return false;
 
-  std::optional<std::string> text;
-  if (!str(o, "IpProtocol", path, text)) return false;
-  if (!text) return fail(member(path, "IpProtocol"), "missing (required: TCP, UDP, ICMP, ICMPv6, GRE or ALL)");
-  const auto protocol = protocolFromName(trim(*text));
-  if (!protocol)
-    return fail(member(path, "IpProtocol"),
-                quoted(*text) + " is not a protocol (expected TCP, UDP, ICMP, ICMPv6, GRE or ALL)");
-  r.protocol = *protocol;
-
-  std::optional<std::string> portText, sourcePortText, listId;
-  if (!str(o, "PortRange", path, portText) || !str(o, "PortRangeListId", path, listId) ||
-      !str(o, "SourcePortRange", path, sourcePortText))
-    return false;
-  if (!ports(portText, r.protocol, member(path, "PortRange"), r.portRange)) return false;
-  if (!ports(sourcePortText, r.protocol, member(path, "SourcePortRange"), r.sourcePortRange)) return false;
-  // PortRange wins over PortRangeListId (SEMANTICS §5).
-  if (!r.portRange && listId) {
-    if (!isPortProtocol(r.protocol)) return fail(member(path, "PortRangeListId"), "a port range list needs TCP or UDP");
-    r.portRangeListId = *listId;
+  // The rule's own fields go through the one rule grammar (model/rule_grammar.h), as requests do.
+  RuleFieldMap fields;
+  for (std::string_view name : ruleFieldNames()) {
+    std::optional<std::string> text;
+    if (!scalarText(o, name, path, text)) return false;
+    if (text) fields.emplace(std::string(name), std::move(*text));
   }
-  if (!r.portRange && r.portRangeListId.empty()) {
-    if (isPortProtocol(r.protocol))
-      return fail(member(path, "PortRange"), std::string("missing (required for ") + toString(r.protocol) +
-                                                 ", e.g. \"22/22\", unless PortRangeListId is given)");
-    r.portRange = PortRange::anyPort();
-  }
+  auto read = readRule(fields, RuleDialect{g.product, direction, RuleSource::Document});
+  if (!read) return fail(read.error().field.empty() ? path : member(path, read.error().field), read.error().message);
+  r = std::move(read->rule);
+  r.id = std::move(id);
 
-  if (!parsePeer(o, path, g.product, r)) return false;
-
-  if (!choice<Policy>(o, "Policy", path, "a policy", {{"accept", Policy::Accept}, {"drop", Policy::Drop}},
-                      Policy::Accept, r.policy))
-    return false;
-
-  std::optional<std::int64_t> priority;
-  if (!integer(o, "Priority", path, priority)) return false;
-  if (priority && (*priority < 1 || *priority > 100))
-    return fail(member(path, "Priority"), std::to_string(*priority) + " is not a priority (expected 1..100)");
-  r.priority = static_cast<int>(priority.value_or(1));
-
-  if (!str(o, "NicType", path, text)) return false;
-  const std::string nic = toLower(text.value_or("intranet"));
-  if (nic != "intranet" && nic != "internet")
-    return fail(member(path, "NicType"), quoted(*text) + " is not a NIC type (expected intranet or internet)");
-  // A VPC group has only intranet rules; Describe reads internet as intranet there (SEMANTICS §5).
-  r.nicType = g.vpcId.empty() ? nic : "intranet";
-
-  if (!str(o, "Description", path, r.description)) return false;
   if (!str(o, "CreateTime", path, r.createTime)) return false;
   if (r.createTime.empty() && !str(o, "CreationTime", path, r.createTime)) return false;
   return true;
@@ -440,6 +325,11 @@ bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni&
     return fail(at, std::to_string(items.size()) + " groups, more than Quotas.GroupsPerEni (" +
                         std::to_string(model_.quotas.groupsPerEni) + ")");
   const SecurityGroup* first = nullptr;
+  // An ENI is in one VPC, and so are all its groups (SEMANTICS §2): the ENI's own VpcId when Describe gives it,
+  // else the first group that names one.
+  std::optional<std::string> vpc;
+  if (!str(o, "VpcId", path, vpc)) return false;
+  std::string vpcOwner = vpc ? "the ENI's VpcId" : "";
   for (const auto& it : items) {
     if (!it.value->is_string() || it.value->get_string().empty())
       return fail(it.path, "expected a security group id, found " + json::serialize(*it.value));
@@ -453,6 +343,15 @@ bool Loader::parseEniGroups(const json::object& o, const std::string& path, Eni&
     if (g->type != first->type)
       return fail(it.path, id + " is " + toString(g->type) + " but " + first->id + " is " + toString(first->type) +
                                "; the groups of one ENI are all of one type");
+    if (!g->vpcId.empty()) {
+      if (!vpc) {
+        vpc = g->vpcId;
+        vpcOwner = g->id;
+      } else if (*vpc != g->vpcId) {
+        return fail(it.path, id + " is in " + g->vpcId + " but " + vpcOwner + " is in " + *vpc +
+                                 "; an ENI and all its security groups are in one VPC");
+      }
+    }
     e.groupIds.push_back(std::move(id));
   }
   return true;
@@ -540,7 +439,9 @@ bool Loader::parsePortRangeList(const json::object& o, const std::string& path, 
     if (entry == nullptr || !str(*entry, "PortRange", it.path, text)) return false;
     if (!text) return fail(member(it.path, "PortRange"), "missing (required)");
     std::optional<PortRange> pr;
-    if (!ports(text, Protocol::Tcp, member(it.path, "PortRange"), pr)) return false;
+    if (checkPortRange(*text, Protocol::Tcp, pr))
+      return fail(member(it.path, "PortRange"),
+                  quoted(*text) + " is not a port range (expected \"from/to\" with 1 <= from <= to <= 65535)");
     prl.entries.push_back(*pr);
   }
   portRangeListPaths_.push_back(path);
@@ -683,6 +584,26 @@ bool Loader::checkEnis() {
   return true;
 }
 
+// A group peer matches members of the same VPC only (SEMANTICS §2): a peer group in another VPC is refused. A rule
+// naming a group, prefix list or port range list that the model lacks matches nothing: a warning with its path.
+bool Loader::checkReferences() {
+  for (std::size_t gi = 0; gi < model_.groups.size(); ++gi) {
+    const SecurityGroup& g = model_.groups[gi];
+    for (std::size_t ri = 0; ri < g.rules.size(); ++ri) {
+      const Rule& r = g.rules[ri];
+      if (r.peer.kind != Peer::Kind::Group) continue;
+      const SecurityGroup* peer = model_.findGroup(r.peer.groupId);
+      if (peer == nullptr || peer->vpcId.empty() || g.vpcId.empty() || peer->vpcId == g.vpcId) continue;
+      return fail(member(rulePaths_[gi][ri], ruleWireNames(r.direction).group),
+                  r.peer.groupId + " is in " + peer->vpcId + " but this rule's group " + g.id + " is in " + g.vpcId +
+                      "; a group peer matches members of the same VPC only");
+    }
+  }
+  for (const DanglingReference& d : danglingReferences(model_))
+    warnings_.push_back(Error{source_ + ": " + member(rulePaths_[d.group][d.rule], d.field), d.message});
+  return true;
+}
+
 Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>& host) {
   const json::object* o = object(root, "");
   if (o == nullptr) return *error_;
@@ -700,6 +621,8 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
     assignEnsIds();
     if (!checkUniqueIds()) return *error_;
     model_.enis.push_back(Eni{"eni-host", {*host}, {model_.groups.front().id}, Timeouts{}});
+    if (!checkReferences()) return *error_;
+    model_.source.warnings = std::move(warnings_);
     return std::move(model_);
   }
   if (!o->contains("SecurityGroups")) {
@@ -708,7 +631,8 @@ Result<Model> Loader::load(const json::value& root, const std::optional<IpAddr>&
          "(no \"SecurityGroupId\")");
     return *error_;
   }
-  if (!parseTop(*o)) return *error_;
+  if (!parseTop(*o) || !checkReferences()) return *error_;
+  model_.source.warnings = std::move(warnings_);
   return std::move(model_);
 }
 
@@ -789,7 +713,7 @@ json::object ruleJson(const Rule& r, Product product) {
     setIf(o, "PortRangeListId", r.portRangeListId);
   }
   if (r.sourcePortRange) o["SourcePortRange"] = r.sourcePortRange->toString();
-  const SideKeys& k = keysFor(r.direction);
+  const RuleWireNames& k = ruleWireNames(r.direction);
   switch (r.peer.kind) {
     case Peer::Kind::Cidr:
       o[r.peer.cidr.family() == Family::V4 ? k.peerV4 : k.peerV6] = r.peer.cidr.toString();

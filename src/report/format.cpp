@@ -1,46 +1,18 @@
 #include "sgsim/report/format.h"
 
 #include <cstdio>
-#include <ctime>
+
+#include "sgsim/core/time_spec.h"
 
 namespace sgsim {
 
-namespace {
-void splitNs(std::int64_t ns, std::int64_t& s, std::int64_t& frac) {
-  s = ns / 1'000'000'000;
-  frac = ns % 1'000'000'000;
-  if (frac < 0) {
-    frac += 1'000'000'000;
-    --s;
-  }
-}
-}  // namespace
+// The time formats live with the rest of time handling in core (core/time_spec.h), so that messages about
+// instants and the reports write them alike.
+std::string isoTime(std::int64_t ns) { return formatRfc3339(ns); }
 
-std::string isoTime(std::int64_t ns) {
-  std::int64_t s = 0, frac = 0;
-  splitNs(ns, s, frac);
-  std::time_t t = static_cast<std::time_t>(s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
-  return buf;
-}
+std::string epochSeconds(std::int64_t ns) { return formatEpoch(ns); }
 
-std::string epochSeconds(std::int64_t ns) {
-  std::int64_t s = 0, frac = 0;
-  splitNs(ns, s, frac);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%lld.%09lld", static_cast<long long>(s), static_cast<long long>(frac));
-  return buf;
-}
-
-std::string relativeSeconds(std::int64_t ns, std::int64_t originNs) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%+.3fs", static_cast<double>(ns - originNs) / 1e9);
-  return buf;
-}
+std::string relativeSeconds(std::int64_t ns, std::int64_t originNs) { return formatOffset(ns, originNs); }
 
 std::string humanBytes(std::uint64_t bytes) {
   char buf[32];

@@ -1,18 +1,30 @@
 #include "sgsim/report/replay_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
 #include "sgsim/core/text.h"
 #include "sgsim/report/format.h"
+#include "sgsim/report/issues.h"
 
 namespace sgsim {
 
+void ReplayStats::setCaptures(const std::vector<std::string>& files) {
+  perCapture.clear();
+  for (const auto& f : files) perCapture.push_back(CaptureSpan{f});
+}
+
 void ReplayStats::add(const Frame& f, const PacketKey& k, const PacketVerdict& v) {
-  if (frames == 0) firstNs = f.tsNs;
+  if (frames == 0) firstNs = lastNs = f.tsNs;
   ++frames;
   bytes += f.wireLen;
   lastNs = std::max(lastNs, f.tsNs);
+  if (f.fileIndex < perCapture.size()) {
+    CaptureSpan& c = perCapture[f.fileIndex];
+    if (c.frames++ == 0) c.firstNs = c.lastNs = f.tsNs;
+    c.lastNs = std::max(c.lastNs, f.tsNs);
+  }
   ++byOutcome[{v.verdict, v.reason}];
   if (v.reason == Reason::NotIp) ++notIp[k.detail];
   if (v.reason == Reason::Undecodable) ++undecodable[k.detail];
@@ -40,10 +52,32 @@ std::string eniName(const Network& n, const Check* c) {
 
 std::string jsonStrOrNull(const std::string& s) { return s.empty() ? "null" : "\"" + jsonEscape(s) + "\""; }
 
+// Every warning of the run, the full flow table's included.
+std::vector<Error> allWarnings(const ReplayStats& s) {
+  std::vector<Error> all = s.warnings;
+  if (auto w = flowCapWarning(s)) all.push_back(*w);
+  return all;
+}
+
+// The warnings a streamed format did not print before its first record.
+std::vector<Error> laterWarnings(const ReplayContext& ctx, const ReplayStats& s) {
+  std::vector<Error> all = allWarnings(s);
+  std::vector<Error> later;
+  for (const Error& e : all) {
+    const bool early = std::any_of(ctx.warnings.begin(), ctx.warnings.end(),
+                                   [&](const Error& w) { return w.where == e.where && w.message == e.message; });
+    if (!early) later.push_back(e);
+  }
+  return later;
+}
+
 class JsonlWriter : public ReplayWriter {
  public:
   explicit JsonlWriter(std::ostream& out) : out_(out) {}
-  void begin(const ReplayContext& ctx) override { ctx_ = ctx; }
+  void begin(const ReplayContext& ctx) override {
+    ctx_ = ctx;
+    out_ << issuesJsonl(IssueKind::Warning, ctx_.warnings);
+  }
   void frame(const Frame& f, const PacketKey& k, const PacketVerdict& v) override {
     const Network& n = *ctx_.network;
     const Check* d = v.decidingCheck();
@@ -83,7 +117,10 @@ class JsonlWriter : public ReplayWriter {
     s += "}\n";
     out_ << s;
   }
-  void finish(const ReplayStats&) override { out_.flush(); }
+  void finish(const ReplayStats& s) override {
+    out_ << issuesJsonl(IssueKind::Warning, laterWarnings(ctx_, s)) << issuesJsonl(IssueKind::Error, s.captureErrors);
+    out_.flush();
+  }
 
  private:
   std::ostream& out_;
@@ -116,7 +153,11 @@ class CsvWriter : public ReplayWriter {
          << (ok ? k.dst.toString() : "") << ',' << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks)
          << '\n';
   }
-  void finish(const ReplayStats&) override { out_.flush(); }
+  // After the rows, so that the header stays the first line.
+  void finish(const ReplayStats& s) override {
+    out_ << issuesCsv(IssueKind::Warning, allWarnings(s)) << issuesCsv(IssueKind::Error, s.captureErrors);
+    out_.flush();
+  }
 
  private:
   std::ostream& out_;
@@ -185,12 +226,29 @@ std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream
   return nullptr;
 }
 
+std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs) {
+  std::string t = c.file + ": " + std::to_string(c.frames) + (c.frames == 1 ? " frame" : " frames");
+  if (c.frames == 0) return t;
+  char span[48];
+  std::snprintf(span, sizeof span, "%.3f s", static_cast<double>(c.lastNs - c.firstNs) / 1e9);
+  return t + ", " + isoTime(c.firstNs) + " .. " + isoTime(c.lastNs) + " (" + relativeSeconds(c.firstNs, originNs) +
+         " .. " + relativeSeconds(c.lastNs, originNs) + ", " + span + ")";
+}
+
 std::string renderSummary(const ReplayStats& s) {
   std::ostringstream o;
   char line[160];
-  std::snprintf(line, sizeof line, "%llu frames, %s, %.3f s of capture\n", static_cast<unsigned long long>(s.frames),
-                humanBytes(s.bytes).c_str(), s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
-  o << line;
+  if (s.perCapture.size() > 1) {
+    // One span from the oldest frame to the newest would hide gaps between captures of different times.
+    std::snprintf(line, sizeof line, "%llu frames, %s, in %zu captures\n", static_cast<unsigned long long>(s.frames),
+                  humanBytes(s.bytes).c_str(), s.perCapture.size());
+    o << line;
+    for (const CaptureSpan& c : s.perCapture) o << "  " << describeCaptureSpan(c, s.firstNs) << '\n';
+  } else {
+    std::snprintf(line, sizeof line, "%llu frames, %s, %.3f s of capture\n", static_cast<unsigned long long>(s.frames),
+                  humanBytes(s.bytes).c_str(), s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
+    o << line;
+  }
   for (Verdict v : {Verdict::Accept, Verdict::Drop, Verdict::None}) {
     std::uint64_t total = 0;
     for (const auto& [key, n] : s.byOutcome)
@@ -217,8 +275,16 @@ std::string renderSummary(const ReplayStats& s) {
   if (s.flowCapHits > 0)
     o << "  flow table full (--max-flows " << s.maxFlows << "): " << s.untracked
       << " packets decided without connection state\n";
-  for (const auto& e : s.captureErrors) o << "  capture error: " << e << '\n';
+  for (const auto& e : s.captureErrors) o << "  capture error: " << e.toString() << '\n';
+  o << issuesText(IssueKind::Warning, s.warnings, "  ");
   return o.str();
+}
+
+std::optional<Error> flowCapWarning(const ReplayStats& s) {
+  if (s.flowCapHits == 0) return std::nullopt;
+  return Error{"--max-flows " + std::to_string(s.maxFlows),
+               "the flow table was full: " + std::to_string(s.untracked) +
+                   " packets were decided without connection state (raise --max-flows)"};
 }
 
 }  // namespace sgsim

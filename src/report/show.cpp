@@ -7,6 +7,7 @@
 #include "sgsim/model/describe.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/model/order.h"
+#include "sgsim/report/issues.h"
 
 namespace sgsim {
 
@@ -370,10 +371,12 @@ json::object referenceJson(const Reference& r) {
 
 }  // namespace
 
-Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId) {
+Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId,
+                                   const std::vector<Error>& warnings) {
   auto views = buildViews(model, eniId);
   if (!views) return views.error();
   std::string out = std::string(kOrderText) + "\n";
+  if (!warnings.empty()) out += "\n" + issuesText(IssueKind::Warning, warnings);
   if (views->empty()) out += "\nThe model has no network interfaces: no rule is evaluated anywhere.\n";
   for (const EniView& v : *views) {
     out += "\nENI " + v.eni->id + "  " + joined(addressTexts(*v.eni)) + "  groups " + joined(v.eni->groupIds) + " (" +
@@ -396,7 +399,8 @@ Result<std::string> renderShowText(const Model& model, const std::optional<std::
   return out;
 }
 
-Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId) {
+Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId,
+                                   const std::vector<Error>& warnings) {
   auto views = buildViews(model, eniId);
   if (!views) return views.error();
   json::array enis;
@@ -430,7 +434,7 @@ Result<std::string> renderShowJson(const Model& model, const std::optional<std::
     e["references"] = std::move(references);
     enis.push_back(std::move(e));
   }
-  json::object root{{"order", kOrderText}, {"enis", std::move(enis)}};
+  json::object root{{"order", kOrderText}, {"warnings", issuesJson(warnings)}, {"enis", std::move(enis)}};
   if (!eniId) {
     json::array loose;
     for (const auto& id : unattachedGroups(model)) loose.push_back(json::string(id));

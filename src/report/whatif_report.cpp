@@ -7,6 +7,7 @@
 #include "sgsim/model/describe.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/report/format.h"
+#include "sgsim/report/issues.h"
 
 namespace sgsim {
 
@@ -45,21 +46,43 @@ boost::json::object sideJson(const SideDecision& s) {
 std::string renderWhatIfText(const WhatIfReport& r) {
   std::ostringstream o;
   char line[512];
-  o << "What-if over";
-  for (const auto& c : r.captures) o << ' ' << c;
-  std::snprintf(line, sizeof line, ": %llu frames, %.3f s of capture\n",
-                static_cast<unsigned long long>(r.totals.frames),
-                r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
-  o << line;
-  if (r.atNs)
-    o << "Change applied at " << relativeSeconds(*r.atNs, r.originNs) << " (" << isoTime(*r.atNs) << "); "
-      << (r.keepEstablished ? "established connections kept" : "live connections it would now drop are cut") << ": "
-      << r.totals.flowsCutAtInstant << " cut at that instant\n";
+  if (r.stats.perCapture.size() > 1) {
+    // Each capture's own span: one from the oldest frame to the newest would hide the gaps between them.
+    o << "What-if over " << r.stats.perCapture.size() << " captures: " << r.totals.frames << " frames\n";
+    for (const CaptureSpan& c : r.stats.perCapture) o << "  " << describeCaptureSpan(c, r.originNs) << '\n';
+  } else {
+    o << "What-if over";
+    for (const auto& c : r.captures) o << ' ' << c;
+    std::snprintf(line, sizeof line, ": %llu frames, %.3f s of capture\n",
+                  static_cast<unsigned long long>(r.totals.frames),
+                  r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
+    o << line;
+  }
+  if (r.atNs) {
+    if (r.stats.frames > 0)
+      o << "Change applied at " << relativeSeconds(*r.atNs, r.originNs) << " (" << isoTime(*r.atNs) << ")";
+    else
+      o << "Change applied at " << isoTime(*r.atNs);
+    // Counted per flow entry at each ENI (SEMANTICS §6).
+    if (r.keepEstablished)
+      o << ": established connections kept";
+    else
+      o << ": " << r.totals.flowsCutAtInstant << " cut (live connections the new table would drop)";
+    o << ", " << r.totals.flowsReleasedAtInstant << " released (blocked flows the new table would accept)\n";
+    if (r.stats.frames > 0 && *r.atNs < r.stats.firstNs)
+      o << "  That is before the first frame (--at-outside-capture): the change applies from the start.\n";
+    if (r.stats.frames > 0 && *r.atNs > r.stats.lastNs)
+      o << "  That is after the last frame (--at-outside-capture): the change applies to no packet.\n";
+  }
   if (r.stats.flowCapHits > 0)
     o << "Warning: the flow table was full (--max-flows " << r.stats.maxFlows << "): " << r.stats.flowCapHits
       << " packets were decided without connection state\n";
   for (const auto& e : r.stats.captureErrors)
-    o << "Capture error: " << e << " (the report covers the frames before it)\n";
+    o << "Capture error: " << e.toString() << " (the report covers the frames before it)\n";
+  for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';
+  if (r.totals.unmatchedFragments > 0)
+    o << r.totals.unmatchedFragments << " fragment" << (r.totals.unmatchedFragments == 1 ? "" : "s")
+      << " without a first fragment in the capture: verdict none before and after, counted in no flow\n";
   for (std::size_t i = 0; i < r.requests.size(); ++i) {
     const AppliedRequest& q = r.requests[i];
     o << "Request " << i + 1 << ": " << q.action << " " << q.groupId << " (RequestId " << q.requestId << ")\n";
@@ -78,17 +101,20 @@ std::string renderWhatIfText(const WhatIfReport& r) {
                   static_cast<unsigned long long>(r.totals.changedPackets), humanBytes(r.totals.changedBytes).c_str());
     o << line << '\n';
     std::size_t shown = r.limit ? std::min(r.limit, r.flows.size()) : r.flows.size();
+    const bool several = r.captures.size() > 1;  // frame numbers count within each file
     for (std::size_t i = 0; i < shown; ++i) {
       const ChangedFlow& f = r.flows[i];
       std::snprintf(line, sizeof line, "%3zu. %-6s %s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str());
       o << line;
       const std::string eni = !f.before.eniId.empty() ? f.before.eniId : f.after.eniId;
-      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu)\n", eni.c_str(),
+      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", eni.c_str(),
                     toString(f.before.eniId.empty() ? f.after.direction : f.before.direction),
                     static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
                     relativeSeconds(f.firstNs, r.originNs).c_str(), relativeSeconds(f.lastNs, r.originNs).c_str(),
                     static_cast<unsigned long long>(f.firstFrame));
       o << line;
+      if (several) o << " of " << r.captures[f.firstFile];
+      o << ")\n";
       o << "     before: " << sideText(f.before) << "\n     after:  " << sideText(f.after) << '\n';
     }
     if (shown < r.flows.size()) o << "… and " << r.flows.size() - shown << " more (--limit 0 shows all)\n";
@@ -101,6 +127,21 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   boost::json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
   root["captures"] = caps;
+  boost::json::array spans;
+  for (const CaptureSpan& c : r.stats.perCapture) {
+    boost::json::object o;
+    o["file"] = c.file;
+    o["frames"] = c.frames;
+    o["first"] = c.frames ? boost::json::value(isoTime(c.firstNs)) : boost::json::value(nullptr);
+    o["last"] = c.frames ? boost::json::value(isoTime(c.lastNs)) : boost::json::value(nullptr);
+    spans.push_back(o);
+  }
+  root["captureSpans"] = spans;
+  // Right after what was read, so that a reader meets them before the figures they qualify.
+  std::vector<Error> warnings = r.stats.warnings;
+  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  root["warnings"] = issuesJson(warnings);
+  root["errors"] = issuesJson(r.stats.captureErrors);
   boost::json::array reqs;
   for (const AppliedRequest& q : r.requests) {
     boost::json::object o;
@@ -122,6 +163,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   if (r.atNs) {
     root["at"] = isoTime(*r.atNs);
     root["keepEstablished"] = r.keepEstablished;
+    root["atOutsideCapture"] = r.stats.frames > 0 && (*r.atNs < r.stats.firstNs || *r.atNs > r.stats.lastNs);
   }
   boost::json::object t;
   t["frames"] = r.totals.frames;
@@ -131,6 +173,8 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   t["changedPackets"] = r.totals.changedPackets;
   t["changedBytes"] = r.totals.changedBytes;
   t["flowsCutAtInstant"] = r.totals.flowsCutAtInstant;
+  t["flowsReleasedAtInstant"] = r.totals.flowsReleasedAtInstant;
+  t["unmatchedFragments"] = r.totals.unmatchedFragments;
   root["totals"] = t;
   boost::json::array flows;
   for (const ChangedFlow& f : r.flows) {
@@ -168,6 +212,9 @@ std::string renderWhatIfCsv(const WhatIfReport& r) {
       << toString(f.after.verdict) << ',' << toString(f.after.reason) << ',' << csvField(f.after.ruleId) << ','
       << csvField(f.after.eniId) << '\n';
   }
+  std::vector<Error> warnings = r.stats.warnings;
+  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
   return o.str();
 }
 

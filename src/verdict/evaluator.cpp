@@ -245,7 +245,7 @@ void BasicEvaluator<Sides>::evaluate(const PacketKey& key, const Plan& plan, std
       boost::unordered::erase_if(frags_, [&](const auto& kv) { return tsNs - kv.second.tsNs > kFragmentLifetimeNs; });
       nextFragSweep_ = std::max<std::size_t>(1024, frags_.size() * 2);
     }
-    frags_[fragKeyOf(key)] = FragEntry{tsNs, out};
+    frags_[fragKeyOf(key)] = FragEntry{tsNs, out, FragmentFlow{key.proto, key.sport, key.dport}};
   }
 }
 
@@ -264,19 +264,33 @@ bool BasicEvaluator<Sides>::redecideDrops(const Network& net, const FlowKey& k, 
 }
 
 template <int Sides>
-std::size_t BasicEvaluator<Sides>::replaceNetwork(int side, std::shared_ptr<const Network> network, std::int64_t nowNs,
-                                                  bool keepEstablished) {
+InstantChange BasicEvaluator<Sides>::replaceNetwork(int side, std::shared_ptr<const Network> network,
+                                                    std::int64_t nowNs, bool keepEstablished) {
   networks_[side] = std::move(network);
-  std::size_t cut = 0;
-  if (keepEstablished) return cut;
+  InstantChange change;
   const Network& net = *networks_[side];
   tracker_.forEachLive(side, nowNs, [&](const FlowKey& k, FlowEntry& e) {
-    if (e.fate == FlowFate::Accepted && redecideDrops(net, k, e.origin)) {
-      e.fate = FlowFate::Blocked;
-      ++cut;
+    if (e.fate == FlowFate::Accepted) {
+      if (!keepEstablished && redecideDrops(net, k, e.origin)) {
+        e.fate = FlowFate::Blocked;
+        ++change.cut;
+      }
+    } else if (!redecideDrops(net, k, e.origin)) {
+      // The mirror of a cut (SEMANTICS §6): the dropped first packet made no session in the cloud, so under the new
+      // table the flow's next packet, whichever way it goes, is a first packet.
+      tracker_.forget(e, nowNs);
+      ++change.released;
     }
   });
-  return cut;
+  return change;
+}
+
+template <int Sides>
+std::optional<FragmentFlow> BasicEvaluator<Sides>::firstFragmentOf(const PacketKey& key, std::int64_t tsNs) const {
+  if (key.status != DecodeStatus::Ok || !key.isFragment || key.firstFragment) return std::nullopt;
+  auto it = frags_.find(fragKeyOf(key));
+  if (it == frags_.end() || tsNs - it->second.tsNs > kFragmentLifetimeNs) return std::nullopt;
+  return it->second.flow;
 }
 
 template class BasicPlanner<1>;

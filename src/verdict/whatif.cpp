@@ -43,25 +43,39 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key) {
 bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan) {
   ++totals_.frames;
   if (pending_ && frame.tsNs >= *options_.atNs) {
-    totals_.flowsCutAtInstant +=
+    const InstantChange change =
         evaluator_.replaceNetwork(1, std::move(pending_), *options_.atNs, options_.keepEstablished);
+    totals_.flowsCutAtInstant += change.cut;
+    totals_.flowsReleasedAtInstant += change.released;
     pending_.reset();
   }
   evaluator_.evaluate(key, plan, frame.tsNs, last_);
+  // Matched or not is the same on both sides (one fragment table); unmatched ones are `none` on both.
+  if (last_[0].reason == Reason::UnmatchedFragment) ++totals_.unmatchedFragments;
   if (last_[0].verdict == last_[1].verdict) return false;
 
   ++totals_.changedPackets;
   totals_.changedBytes += frame.wireLen;
+  // A later fragment has no ports of its own: it belongs to its first fragment's flow.
+  std::uint8_t proto = key.proto;
+  std::uint16_t sport = key.sport, dport = key.dport;
+  if (key.isFragment && !key.firstFragment) {
+    if (const auto first = evaluator_.firstFragmentOf(key, frame.tsNs)) {
+      proto = first->proto;
+      sport = first->sport;
+      dport = first->dport;
+    }
+  }
   bool srcIsA = true;
-  const FlowKey fk = FlowKey::make(0, key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
+  const FlowKey fk = FlowKey::make(0, proto, key.src, sport, key.dst, dport, srcIsA);
   auto [it, inserted] = index_.try_emplace(fk, flows_.size());
   if (inserted) {
     ChangedFlow f;
-    f.proto = key.proto;
+    f.proto = proto;
     f.src = key.src;
     f.dst = key.dst;
-    f.sport = key.sport;
-    f.dport = key.dport;
+    f.sport = sport;
+    f.dport = dport;
     f.firstNs = frame.tsNs;
     f.firstFrame = frame.number;
     f.firstFile = frame.fileIndex;

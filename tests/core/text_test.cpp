@@ -25,7 +25,7 @@ TEST(NearestName, SuggestsOnlyLikelyTypos) {
   EXPECT_EQ(nearestName("Priorty", keys), "Priority");
   EXPECT_EQ(nearestName("SecurityGroupTpye", keys), "SecurityGroupType");
   EXPECT_EQ(nearestName("InnerAccesPolicy", keys), "InnerAccessPolicy");
-  EXPECT_EQ(nearestName("Tags", keys), "");        // nothing close: no suggestion
+  EXPECT_EQ(nearestName("Tags", keys), "");          // nothing close: no suggestion
   EXPECT_EQ(nearestName("Zz", {"Ab", "Zy"}), "Zy");  // short words: one edit
   EXPECT_EQ(nearestName("Xyz", {"Abc"}), "");
   // Ties go to the earliest candidate.

@@ -39,7 +39,7 @@ for cap in mix new; do
   same "replay_summary_$cap" replay --model "$tmp/m.json" --format summary "$tmp/$cap.pcap"
   same "whatif_json_$cap" whatif --model "$tmp/m.json" --revoke "$tmp/revoke.json" --format json \
     --write-affected "$tmp/aff.pcap" "$tmp/$cap.pcap"
-  same "whatif_at_$cap" whatif --model "$tmp/m.json" --revoke "$tmp/revoke.json" --format csv --at +5 "$tmp/$cap.pcap"
+  same "whatif_at_$cap" whatif --model "$tmp/m.json" --revoke "$tmp/revoke.json" --format csv --at +1 "$tmp/$cap.pcap"
   same "whatif_cap_$cap" whatif --model "$tmp/m.json" --revoke "$tmp/revoke.json" --max-flows 500 "$tmp/$cap.pcap"
 done
 echo "threads: $fail differences"

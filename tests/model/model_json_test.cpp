@@ -330,6 +330,28 @@ std::vector<BadCase> badCases() {
          ruleOf(o, 0, 0)["PortRangeListId"] = "prl-1";
        },
        r + ".PortRangeListId", "needs TCP or UDP"},
+      {"ENI in groups of two VPCs",
+       [](json::object& o) {
+         o["SecurityGroups"].as_array().emplace_back(json::parse(
+             R"({"SecurityGroupId": "sg-b", "VpcId": "vpc-2", "SecurityGroupType": "normal", "Permissions": []})"));
+         eni0(o)["SecurityGroupIds"] = json::parse(R"({"SecurityGroupId": ["sg-web", "sg-b"]})");
+       },
+       "NetworkInterfaces[0].SecurityGroupIds.SecurityGroupId[1]",
+       "sg-b is in vpc-2 but sg-web is in vpc-1; an ENI and all its security groups are in one VPC"},
+      {"ENI VpcId against its group", [](json::object& o) { eni0(o)["VpcId"] = "vpc-9"; },
+       "NetworkInterfaces[0].SecurityGroupIds.SecurityGroupId[0]",
+       "sg-web is in vpc-1 but the ENI's VpcId is in vpc-9"},
+      {"group peer in another VPC",
+       [](json::object& o) {
+         o["SecurityGroups"].as_array().emplace_back(json::parse(
+             R"({"SecurityGroupId": "sg-b", "VpcId": "vpc-2", "SecurityGroupType": "normal", "Permissions": []})"));
+         ruleOf(o, 0, 0).erase("SourceCidrIp");
+         ruleOf(o, 0, 0)["SourceGroupId"] = "sg-b";
+       },
+       r + ".SourceGroupId",
+       "sg-b is in vpc-2 but this rule's group sg-web is in vpc-1; a group peer matches members of the same VPC only"},
+      {"description too long", [](json::object& o) { ruleOf(o, 0, 0)["Description"] = std::string(513, 'd'); },
+       r + ".Description", "is 513 characters long (at most 512)"},
       {"permissions of the wrong shape",
        [](json::object& o) { o["SecurityGroups"].as_array()[0].as_object()["Permissions"] = 3; },
        "SecurityGroups[0].Permissions", "expected an array or {\"Permission\": [...]}"},
@@ -343,6 +365,40 @@ INSTANTIATE_TEST_SUITE_P(All, ModelJsonRefuses, ::testing::ValuesIn(badCases()),
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
+
+// A rule naming what the model lacks matches nothing: the model loads, with one warning per such field, each
+// with its JSON path (issue 8).
+TEST(ModelJson, DanglingReferencesAreWarningsWithTheirPaths) {
+  const Model m = mustParse(editedModel([](json::object& o) {
+    auto& rule = ruleOf(o, 0, 0);
+    rule.erase("SourceCidrIp");
+    rule["SourcePrefixListId"] = "pl-gone";
+    rule["PortRange"] = "";
+    rule["PortRangeListId"] = "prl-gone";
+    auto& out = ruleOf(o, 0, 1);
+    out.erase("DestCidrIp");
+    out["DestGroupId"] = "sg-gone";
+  }));
+  ASSERT_EQ(m.source.warnings.size(), 3u);
+  const std::string r0 = "t.json: SecurityGroups[0].Permissions.Permission[0].";
+  EXPECT_EQ(m.source.warnings[0].where, r0 + "SourcePrefixListId");
+  EXPECT_EQ(m.source.warnings[0].message,
+            "prefix list pl-gone is not in the model, so this rule matches no traffic (add its entries under "
+            "PrefixLists)");
+  EXPECT_EQ(m.source.warnings[1].where, r0 + "PortRangeListId");
+  EXPECT_EQ(m.source.warnings[2].where, "t.json: SecurityGroups[0].Permissions.Permission[1].DestGroupId");
+  EXPECT_NE(m.source.warnings[2].message.find("group sg-gone is not in the model"), std::string::npos);
+  // The same references, present in the model: no warning.
+  EXPECT_TRUE(mustParse(kBaseModel).source.warnings.empty());
+  // A bare Describe document names peers outside it: each is a warning, with the document's short paths.
+  auto bare = parseModel(R"({"SecurityGroupId": "sg-1", "Permissions": {"Permission": [
+      {"SecurityGroupRuleId": "sgr-1", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "80/80",
+       "SourceGroupId": "sg-lb"}]}})",
+                         IpAddr::parse("10.0.0.5"), "d.json");
+  ASSERT_TRUE(bare.ok()) << bare.error().toString();
+  ASSERT_EQ(bare->source.warnings.size(), 1u);
+  EXPECT_EQ(bare->source.warnings[0].where, "d.json: Permissions.Permission[0].SourceGroupId");
+}
 
 TEST(ModelJson, QuotaRaisesTheGroupLimit) {
   const std::string text = editedModel([](json::object& o) {

@@ -224,7 +224,7 @@ TEST(Show, SaysWhatReferencedIdsStandFor) {
 TEST(Show, UnknownEniListsTheKnownOnes) {
   const Model m = model();
   for (auto render : {renderShowText, renderShowJson}) {
-    auto r = render(m, std::string("eni-zz"));
+    auto r = render(m, std::string("eni-zz"), {});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().where, "eni-zz");
     EXPECT_NE(r.error().message.find("eni-a, eni-b, eni-ent"), std::string::npos) << r.error().toString();

@@ -275,10 +275,59 @@ TEST(Evaluator, ReplacingTheTableCutsLiveConnectionsItWouldNowDrop) {
     auto http = pkt("192.0.2.1", 40001, "10.0.0.5", 80, 6, kSyn);
     ev.evaluate(ssh, sec(0));
     ev.evaluate(http, sec(0));
-    EXPECT_EQ(ev.replaceNetwork(after, sec(5), keep), keep ? 0u : 1u);
+    EXPECT_EQ(ev.replaceNetwork(after, sec(5), keep), (InstantChange{keep ? 0u : 1u, 0u}));
     EXPECT_EQ(ev.evaluate(reversed(ssh), sec(6)).verdict, keep ? Verdict::Accept : Verdict::Drop);
     EXPECT_EQ(ev.evaluate(reversed(http), sec(6)).verdict, Verdict::Accept);
   }
+}
+
+// SEMANTICS §6: the mirror of a cut. A dropped first packet made no session, so once the new table accepts it the
+// flow's next packet is a first packet again, whichever way it goes; kept connections or not.
+TEST(Evaluator, ReplacingTheTableReleasesBlockedFlowsItWouldNowAccept) {
+  auto before = webNetwork({rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")});
+  auto after = webNetwork({rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0"),
+                           rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "192.0.2.0/24")});
+  for (bool keep : {false, true}) {
+    Evaluator ev(before, {});
+    auto ssh = pkt("192.0.2.1", 40000, "10.0.0.5", 22, 6, kSyn);    // the new table accepts it
+    auto rdp = pkt("192.0.2.1", 40001, "10.0.0.5", 3389, 6, kSyn);  // the new table still drops it
+    auto late = pkt("192.0.2.1", 40002, "10.0.0.5", 22, 6, kSyn);   // blocked, but expired by the instant
+    ev.evaluate(late, sec(0));
+    EXPECT_EQ(ev.evaluate(ssh, sec(2000)).reason, Reason::Default);
+    EXPECT_EQ(ev.evaluate(ssh, sec(2001)).reason, Reason::Blocked);  // the retransmission: blocked
+    ev.evaluate(rdp, sec(2001));
+    EXPECT_EQ(ev.replaceNetwork(after, sec(2005), keep), (InstantChange{0u, 1u}));
+    // The server's answer is the released flow's next packet: a first packet, egress, allowed by default.
+    const PacketVerdict answer = ev.evaluate(reversed(ssh), sec(2006));
+    EXPECT_EQ(answer.verdict, Verdict::Accept);
+    EXPECT_EQ(answer.reason, Reason::Default);
+    EXPECT_EQ(ev.evaluate(ssh, sec(2006.1)).reason, Reason::Established);
+    EXPECT_EQ(ev.evaluate(rdp, sec(2006)).reason, Reason::Blocked);
+  }
+  // Released with the client speaking first: the new rule decides, then the flow is established.
+  Evaluator ev(before, {});
+  auto ssh = pkt("192.0.2.1", 40000, "10.0.0.5", 22, 6, kSyn);
+  ev.evaluate(ssh, sec(0));
+  ev.replaceNetwork(after, sec(1), false);
+  const PacketVerdict again = ev.evaluate(ssh, sec(2));
+  EXPECT_EQ(again.reason, Reason::Rule);
+  EXPECT_EQ(ruleOf(ev, again), "sgr-ssh");
+  EXPECT_EQ(ev.evaluate(reversed(ssh), sec(2.1)).reason, Reason::Established);
+}
+
+// A release frees the entry before its timeout: at the flow cap, a new flow must find that room (a sweep) rather
+// than be refused because no entry could have expired yet.
+TEST(Evaluator, AReleaseMakesRoomAtTheFlowCap) {
+  auto before = webNetwork({rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")});
+  auto after = webNetwork({rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0"),
+                           rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "192.0.2.0/24")});
+  EvalOptions o;
+  o.maxFlows = 1;
+  Evaluator ev(before, o);
+  ev.evaluate(pkt("192.0.2.1", 40000, "10.0.0.5", 22, 6, kSyn), sec(0));
+  EXPECT_TRUE(ev.evaluate(pkt("192.0.2.1", 40001, "10.0.0.5", 80, 6, kSyn), sec(1)).untracked);
+  EXPECT_EQ(ev.replaceNetwork(after, sec(2), false).released, 1u);
+  EXPECT_FALSE(ev.evaluate(pkt("192.0.2.1", 40001, "10.0.0.5", 80, 6, kSyn), sec(2.5)).untracked);
 }
 
 TEST(Evaluator, FlowCapDecidesStatelesslyAndSaysSo) {

@@ -52,13 +52,14 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
   const std::uint16_t ports[] = {22, 80, 443, 1500, 40000, 40001};
   const std::uint8_t flagsPool[] = {kSyn, kAck, kAck, kAck, kFin | kAck, kRst};
   int twoChecks = 0, sidesDiffer = 0, stateful = 0;
+  std::size_t cuts = 0, releases = 0, laterFragments = 0;
   for (int round = 0; round < 80; ++round) {
     const Model before = randomModel(rng);
     const Model after = changed(before, rng);
     auto nb = std::make_shared<const Network>(before);
     auto na = std::make_shared<const Network>(after);
-    const bool at = round % 3 == 0;  // --at: side 1 starts with the old table and switches mid-stream
-    const bool keep = round % 2 == 0;
+    const bool at = round % 3 != 1;  // --at: side 1 starts with the old table and switches mid-stream
+    const bool keep = round % 4 == 0;
     EvalOptions opt;
     if (round % 5 == 4) opt.eni = 1;  // --host restricting to one ENI
     if (round % 7 == 6) {             // --direction ingress|egress at one ENI
@@ -74,14 +75,19 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
     Evaluator one(nb, opt);
     Evaluator two(at ? nb : na, opt);
     std::vector<PacketKey> sent;
+    std::vector<PacketKey> firsts;  // first fragments sent
     std::int64_t now = 0;
     const std::int64_t switchAt = sec(200);
     bool switched = false;
     for (int k = 0; k < 600; ++k) {
       now += sec(pick(4) == 0 ? pick(40) : 0.01 * pick(100));
       if (at && !switched && now >= switchAt) {
-        EXPECT_EQ(paired.replaceNetwork(1, na, switchAt, keep), two.replaceNetwork(na, switchAt, keep));
-        planned.replaceNetwork(1, na, switchAt, keep);
+        // Cuts and releases (SEMANTICS §6) alike in the shared table and in an independent one.
+        const InstantChange change = paired.replaceNetwork(1, na, switchAt, keep);
+        EXPECT_EQ(change, two.replaceNetwork(na, switchAt, keep));
+        EXPECT_EQ(planned.replaceNetwork(1, na, switchAt, keep), change);
+        cuts += change.cut;
+        releases += change.released;
         switched = true;
       }
       PacketKey p;
@@ -97,6 +103,15 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
           p.isFragment = true;
           p.firstFragment = pick(2) == 0;
           p.fragId = static_cast<std::uint32_t>(pick(4));
+          if (p.firstFragment) {
+            firsts.push_back(p);
+          } else if (!firsts.empty() && pick(2) == 0) {
+            // The rest of an earlier fragmented packet: same addresses, protocol and id, no ports.
+            const PacketKey& f = firsts[static_cast<std::size_t>(pick(static_cast<int>(firsts.size())))];
+            p = pkt(f.src.toString(), 0, f.dst.toString(), 0, f.proto, 0);
+            p.isFragment = true;
+            p.fragId = f.fragId;
+          }
         }
         sent.push_back(p);
       }
@@ -105,6 +120,12 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
       twoChecks += got[0].checkCount == 2 && got[1].checkCount == 1;
       sidesDiffer += got[0].verdict != got[1].verdict;
       stateful += got[1].reason == Reason::Established || got[1].reason == Reason::Blocked;
+      if (p.isFragment && !p.firstFragment) {
+        // A later fragment belongs to a flow exactly when it was matched to its first fragment.
+        const auto first = paired.firstFragmentOf(p, now);
+        EXPECT_EQ(first.has_value(), got[0].reason != Reason::UnmatchedFragment) << "packet " << k;
+        laterFragments += first.has_value();
+      }
       expectSame(got[0], one.evaluate(p, now), 0, k);
       expectSame(got[1], two.evaluate(p, now), 1, k);
       BasicPacketPlan<2> plan;
@@ -121,6 +142,10 @@ TEST(PairedEvaluator, DecidesLikeTwoIndependentEvaluators) {
   EXPECT_GT(twoChecks, 50);
   EXPECT_GT(sidesDiffer, 500);
   EXPECT_GT(stateful, 2000);
+  // --at must both cut and release in this stream (with and without --keep-established).
+  EXPECT_GT(cuts, 5u);
+  EXPECT_GT(releases, 5u);
+  EXPECT_GT(laterFragments, 20u);
 }
 
 }  // namespace

@@ -79,5 +79,62 @@ TEST(WhatIf, AtAnInstantCutsLiveConnectionsUnlessKept) {
   }
 }
 
+// SEMANTICS §6: at the instant, a blocked flow that the new table would accept is released, so a client retrying
+// is let in (the mirror of a cut). Without it the retries stayed blocked to the 910 s timeout and the what-if
+// missed that the change opens the flow.
+TEST(WhatIf, AtAnInstantReleasesBlockedFlowsTheChangeWouldAccept) {
+  auto ssh = pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn);
+  for (bool keep : {false, true}) {
+    WhatIfOptions o;
+    o.atNs = sec(10);
+    o.keepEstablished = keep;  // no connection to keep: released either way
+    WhatIf w(net(false), net(true), o);
+    EXPECT_FALSE(w.process(frame(1, 0), ssh));  // before the change: same table, blocked on both sides
+    EXPECT_FALSE(w.process(frame(2, 3), ssh));
+    EXPECT_FALSE(w.process(frame(3, 9), ssh));
+    EXPECT_TRUE(w.process(frame(4, 12), ssh));  // released: the new table decides it as a first packet
+    EXPECT_TRUE(w.process(frame(5, 12.1), reversed(ssh)));
+    EXPECT_EQ(w.totals().flowsReleasedAtInstant, 1u);
+    EXPECT_EQ(w.totals().flowsCutAtInstant, 0u);
+    EXPECT_EQ(w.totals().opened, 1u);
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    EXPECT_EQ(flows[0].packets, 2u);
+    EXPECT_EQ(flows[0].firstFrame, 4u);
+    EXPECT_EQ(flows[0].before.reason, Reason::Blocked);
+    EXPECT_EQ(flows[0].after.reason, Reason::Rule);
+    EXPECT_EQ(flows[0].after.ruleId, "sgr-ssh");
+  }
+}
+
+// SEMANTICS §6: a later fragment (no ports of its own) counts in its first fragment's flow; one whose first
+// fragment was never seen is `none` on both sides, counted apart, never a flow of its own.
+TEST(WhatIf, LaterFragmentsCountInTheirFirstFragmentsFlow) {
+  PacketKey first = pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn);
+  first.isFragment = first.firstFragment = true;
+  first.fragId = 7;
+  PacketKey later = pkt("203.0.113.7", 0, "10.0.0.5", 0, 6, 0);
+  later.isFragment = true;
+  later.fragId = 7;
+  PacketKey orphan = later;
+  orphan.fragId = 8;
+  WhatIf w(net(true), net(false), {});
+  EXPECT_TRUE(w.process(frame(1, 0, 1500), first));
+  EXPECT_TRUE(w.process(frame(2, 0.001, 1500), later));
+  EXPECT_TRUE(w.process(frame(3, 0.002, 700), later));
+  EXPECT_FALSE(w.process(frame(4, 0.003, 600), orphan));
+  EXPECT_EQ(w.lastBefore().reason, Reason::UnmatchedFragment);
+  EXPECT_EQ(w.lastAfter().verdict, Verdict::None);
+  auto flows = w.ranked();
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].sport, 51514);
+  EXPECT_EQ(flows[0].dport, 22);
+  EXPECT_EQ(flows[0].packets, 3u);
+  EXPECT_EQ(flows[0].bytes, 3700u);
+  EXPECT_EQ(w.totals().changedPackets, 3u);
+  EXPECT_EQ(w.totals().unmatchedFragments, 1u);
+  EXPECT_EQ(w.totals().cut, 1u);
+}
+
 }  // namespace
 }  // namespace sgsim

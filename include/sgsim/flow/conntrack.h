@@ -36,6 +36,7 @@
 // threshold), shorter probes for new keys otherwise.
 // Threads: none; one tracker belongs to one evaluator.
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -167,6 +168,14 @@ class BasicConnTracker {
   // Every entry must be started or refreshed through update() (the cap's sweep skipping relies on it).
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs);
 
+  // Ends a side's entry before its timeout (a blocked flow released by a rule change at nowNs): the flow's next
+  // packet is decided as a first packet. Safe inside forEachLive (nothing moves).
+  void forget(FlowEntry& e, std::int64_t nowNs) {
+    e.present = false;
+    // The slot may be free from now on: a new flow at the cap must sweep rather than be refused unseen.
+    noExpiryUntilNs_ =
+        std::min(noExpiryUntilNs_, nowNs == std::numeric_limits<std::int64_t>::min() ? nowNs : nowNs - 1);
+  }
   bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const;
   std::size_t size() const { return size_; }  // slots in the table, live or not yet swept
   std::size_t capacity() const { return mask_ + 1; }

@@ -173,4 +173,15 @@ struct Model {
   bool operator==(const Model&) const = default;
 };
 
+// A rule that names something the model does not hold: a group peer, a prefix list or a port range list. Such a
+// rule matches no traffic (its peer has no known members or entries), which the cloud would not do: the loader and
+// every command warn about each one (issue 8), and `--strict` refuses them.
+struct DanglingReference {
+  std::size_t group = 0, rule = 0;  // indexes into Model::groups and that group's rules
+  const char* field = "";           // wire name of the rule field ("SourceGroupId", "DestPrefixListId", …)
+  std::string id;                   // the missing object's id
+  std::string message;              // "prefix list pl-office is not in the model: …"
+};
+std::vector<DanglingReference> danglingReferences(const Model& model);
+
 }  // namespace sgsim

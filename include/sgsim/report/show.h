@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sgsim/core/result.h"
 #include "sgsim/model/model.h"
@@ -14,12 +15,16 @@
 namespace sgsim {
 
 // Every ENI of the model, or only `eniId`; an unknown id is an Error that lists the known ones.
-Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId);
+// `warnings` (report/issues.h) are printed after the order line.
+Result<std::string> renderShowText(const Model& model, const std::optional<std::string>& eniId,
+                                   const std::vector<Error>& warnings = {});
 
 // The same information as pretty JSON: {"order", "enis": [{"eni", "addresses", "groups", "groupType",
 // "directions": [{"direction", "entries": [{"rank", "kind": "rule"|"intra-group"|"default", "policy", …}],
 // "notes"}], "references": [{"kind": "group"|"prefix-list"|"port-range-list", "id", "inModel", "members"|"entries"}]}],
-// "unattachedGroups"}. The text view prints the references under "where" after each ENI's tables.
-Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId);
+// "unattachedGroups", "warnings": [{"where", "message"}]}. The text view prints the references under "where" after
+// each ENI's tables.
+Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId,
+                                   const std::vector<Error>& warnings = {});
 
 }  // namespace sgsim

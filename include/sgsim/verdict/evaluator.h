@@ -8,11 +8,15 @@
 // ENI: its first packet must pass that ENI's egress and then its ingress rules.
 // Non-first fragments take the fate their first fragment got (matched on source, destination,
 // protocol and IP identification), else they are `unmatched-fragment`.
+// A rule change at an instant of the capture (replaceNetwork, SEMANTICS §6) re-decides one side's live entries
+// by their first packet: accepted entries the new table would drop are cut (unless kept), blocked entries it
+// would accept are released (a dropped packet never made a session: the flow's next packet is a first packet).
 
 #include <array>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/flow/conntrack.h"
@@ -42,6 +46,21 @@ struct PacketVerdict {
 };
 
 enum class DirectionMode : std::uint8_t { Auto, Ingress, Egress };
+
+// What a rule change at an instant did to one side's live flow entries, counted per entry (a connection between
+// two modeled ENIs has an entry at each).
+struct InstantChange {
+  std::size_t cut = 0;       // accepted entries the new table would drop, now blocked
+  std::size_t released = 0;  // blocked entries the new table would accept, now forgotten
+  bool operator==(const InstantChange&) const = default;
+};
+
+// The flow a non-first fragment belongs to: its first fragment's transport protocol and ports (the fragment
+// itself carries no transport header).
+struct FragmentFlow {
+  std::uint8_t proto = 0;
+  std::uint16_t sport = 0, dport = 0;
+};
 
 struct EvalOptions {
   DirectionMode mode = DirectionMode::Auto;
@@ -123,14 +142,19 @@ class BasicEvaluator {
   }
 
   // Applies a new rule table to one side from now on (SEMANTICS §6, --at). Unless keepEstablished, every live
-  // accepted flow of that side whose first packet the new table would drop is cut (becomes blocked). Returns
-  // how many flows were cut.
-  std::size_t replaceNetwork(int side, std::shared_ptr<const Network> network, std::int64_t nowNs,
-                             bool keepEstablished);
-  std::size_t replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs,
-                             bool keepEstablished) requires(Sides == 1) {
+  // accepted entry of that side whose first packet the new table would drop is cut (becomes blocked). Every live
+  // blocked entry whose first packet the new table would accept is released, kept established or not (there is
+  // no connection to keep): its flow's next packet is decided by the new table as a first packet.
+  InstantChange replaceNetwork(int side, std::shared_ptr<const Network> network, std::int64_t nowNs,
+                               bool keepEstablished);
+  InstantChange replaceNetwork(std::shared_ptr<const Network> network, std::int64_t nowNs,
+                               bool keepEstablished) requires(Sides == 1) {
     return replaceNetwork(0, std::move(network), nowNs, keepEstablished);
   }
+
+  // For a non-first fragment just evaluated at tsNs: the flow of the first fragment it was matched to, or nullopt
+  // when it was `unmatched-fragment` (or is no non-first fragment).
+  std::optional<FragmentFlow> firstFragmentOf(const PacketKey& key, std::int64_t tsNs) const;
 
   const Network& network(int side = 0) const { return *networks_[side]; }
   const BasicConnTracker<Sides>& tracker() const { return tracker_; }
@@ -148,6 +172,7 @@ class BasicEvaluator {
   struct FragEntry {
     std::int64_t tsNs = 0;
     Verdicts verdicts;
+    FragmentFlow flow;
   };
 
   static FragKey fragKeyOf(const PacketKey& k);

@@ -2,6 +2,9 @@
 // The what-if engine (SEMANTICS §6): one pass over a capture with two evaluators, the table as it is
 // ("before") and as it would be after the requests ("after"), each with its own connection state, and
 // every flow whose packets get a different verdict collected with its impact.
+// A flow is a conversation: protocol and both endpoints. A non-first fragment counts in the flow of its first
+// fragment (SEMANTICS §6); one whose first fragment was not seen has verdict `none` on both sides, so it never
+// changes fate, and is counted apart (WhatIfTotals::unmatchedFragments), never as a flow of its own.
 
 #include <cstdint>
 #include <memory>
@@ -47,10 +50,13 @@ struct WhatIfTotals {
   std::uint64_t frames = 0;
   std::uint64_t changedPackets = 0;
   std::uint64_t changedBytes = 0;
-  std::uint64_t cut = 0;              // flows accepted before, dropped after
-  std::uint64_t opened = 0;           // flows dropped before, accepted after
-  std::uint64_t other = 0;            // any other change (e.g. none ↔ accept cannot happen, kept for honesty)
-  std::size_t flowsCutAtInstant = 0;  // live connections cut when the change applied (--at)
+  std::uint64_t cut = 0;                   // flows accepted before, dropped after
+  std::uint64_t opened = 0;                // flows dropped before, accepted after
+  std::uint64_t other = 0;                 // any other change (e.g. none ↔ accept cannot happen, kept for honesty)
+  std::size_t flowsCutAtInstant = 0;       // live accepted entries cut when the change applied (--at), per ENI
+  std::size_t flowsReleasedAtInstant = 0;  // live blocked entries released then (the new table accepts them)
+  std::uint64_t unmatchedFragments = 0;    // non-first fragments whose first fragment was not seen: verdict none,
+                                           // in no flow
 };
 
 class WhatIf {
