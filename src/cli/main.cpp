@@ -10,6 +10,7 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/capture/read_ahead.h"
 #include "sgsim/core/atomic_file.h"
+#include "sgsim/core/output.h"
 #include "sgsim/core/text.h"
 #include "sgsim/core/time_spec.h"
 #include "sgsim/decode/decoder.h"
@@ -51,6 +53,17 @@ constexpr int kExitInternal = 5;
 struct UsageError {
   std::string message;
 };
+
+// Standard output can no longer be written (a full disk, a closed pipe): main() reports it, once.
+struct StdoutFailed {};
+
+// Called once per batch by the commands that stream records: stops at the first failed write instead of
+// reading the rest of a capture for nothing.
+void checkOutput(const std::ostream& out, const AtomicFile* file) {
+  if (out.good()) return;
+  if (file != nullptr && file->failure()) throw UsageError{file->failure()->toString()};
+  throw StdoutFailed{};
+}
 
 const char* kTopUsage = R"(sgsim — security-group packet-filter simulator (Alibaba Cloud ECS/ENS semantics)
 
@@ -432,7 +445,8 @@ int cmdApi(int argc, char** argv, bool revoke) {
   if (isRevoke(action) != revoke)
     throw UsageError{std::string("`sgsim ") + name + "` was given a " + req->action + " request"};
   ApiOutcome o = applyRequest(model, *req);
-  std::cout << o.bodyJson() << '\n';
+  std::cout << o.bodyJson() << '\n' << std::flush;
+  checkOutput(std::cout, nullptr);  // a response that cannot be delivered changes no file
   if (!vm.count("quiet")) std::cerr << renderOutcomeText(o, model);
   if (!o.ok()) return kExitApiError;
   warn(c, addedRuleWarnings(model, o.addedRuleIds, "request"));
@@ -524,6 +538,7 @@ int cmdReplay(int argc, char** argv) {
       stats.add(f, d.key, v);
       writer->frame(f, d.key, v);
     }
+    checkOutput(out, outFile.get());
     progress.tick(stats.frames);
   }
   progress.done();
@@ -531,6 +546,8 @@ int cmdReplay(int argc, char** argv) {
   stats.flowCapHits = ev.tracker().capHits();
   const int rc = captureErrors(*cap, stats);
   writer->finish(stats);
+  out.flush();  // the records are out (or failed) before the summary goes to stderr
+  checkOutput(out, outFile.get());
   if (format == ReplayFormat::Jsonl || format == ReplayFormat::Csv) {
     std::cerr << renderSummary(stats);
   }
@@ -750,20 +767,37 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace sgsim;
-  try {
-    return run(argc, argv);
-  } catch (const UsageError& e) {
-    std::cerr << "sgsim: " << e.message << '\n';
-    return kExitUsage;
-  } catch (const ApiFailure& f) {
-    std::cout << f.body << '\n';
-    std::cerr << "sgsim: request " << f.source << " was rejected:\n" << f.report;
-    return kExitApiError;
-  } catch (const po::error& e) {
-    std::cerr << "sgsim: " << e.what() << " (see `sgsim " << (argc > 1 ? argv[1] : "") << " --help`)\n";
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    std::cerr << "sgsim: internal error: " << e.what() << '\n';
-    return kExitInternal;
+  std::signal(SIGPIPE, SIG_IGN);  // a reader that closed its end is EPIPE from write(), handled below
+  CheckedStdout stdoutChecked;
+  const int rc = [&] {
+    try {
+      return run(argc, argv);
+    } catch (const UsageError& e) {
+      std::cerr << "sgsim: " << e.message << '\n';
+      return kExitUsage;
+    } catch (const StdoutFailed&) {
+      return kExitUsage;  // reported below
+    } catch (const ApiFailure& f) {
+      std::cout << f.body << '\n';
+      std::cerr << "sgsim: request " << f.source << " was rejected:\n" << f.report;
+      return kExitApiError;
+    } catch (const po::error& e) {
+      std::cerr << "sgsim: " << e.what() << " (see `sgsim " << (argc > 1 ? argv[1] : "") << " --help`)\n";
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      std::cerr << "sgsim: internal error: " << e.what() << '\n';
+      return kExitInternal;
+    }
+  }();
+  // Output that did not reach standard output makes the run fail (exit 2), whatever it found, with one line
+  // (issue 8): a reader that closed its end early (`sgsim … | head`) stops the run at the next write, and the
+  // line says the output is incomplete rather than a storm of errors.
+  if (auto err = stdoutChecked.finish()) {
+    if (stdoutChecked.readerClosed())
+      std::cerr << "sgsim: standard output was closed by its reader; output stopped early\n";
+    else
+      std::cerr << "sgsim: " << err->toString() << '\n';
+    return rc == kExitInternal ? rc : kExitUsage;
   }
+  return rc;
 }

@@ -2,8 +2,8 @@
 
 #include "sgsim/report/pcap_writer.h"
 
+#include <fcntl.h>
 #include <pcap.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,27 +13,28 @@
 #include <filesystem>
 
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/core/atomic_file.h"
 
 namespace sgsim {
 
 struct PcapWriter::Output {
   int linkType = 0;
   std::string path;
-  std::string tempPath;
+  std::unique_ptr<AtomicFile> file;  // decides how `path` is written (atomic_file.h) and commits it
   pcap_t* dead = nullptr;
-  pcap_dumper_t* dumper = nullptr;
+  pcap_dumper_t* dumper = nullptr;  // writes through its own FILE* on a dup() of file->fd()
 
+  // Without close() the dumper's descriptor is closed and `file` removes its temporary file.
   ~Output() {
     if (dumper != nullptr) pcap_dump_close(dumper);
     if (dead != nullptr) pcap_close(dead);
-    if (!tempPath.empty()) std::remove(tempPath.c_str());
   }
 };
 
 namespace {
 
 Error systemError(const std::string& path, const char* what) {
-  return Error{path, std::string(what) + " (" + std::strerror(errno) + ")"};
+  return Error{path, std::string(what) + ": " + std::strerror(errno)};
 }
 
 }  // namespace
@@ -64,25 +65,31 @@ Result<PcapWriter::Output*> PcapWriter::outputFor(int linkType) {
   auto output = std::make_unique<Output>();
   output->linkType = linkType;
   output->path = pathFor(path_, linkType_, linkType);
-  // A temporary in the same directory, so that the final rename is atomic.
-  std::string pattern = output->path + ".tmp-XXXXXX";
-  const int fd = mkstemp(pattern.data());
-  if (fd < 0) return systemError(output->path, "cannot create file");
-  output->tempPath = pattern;
-  fchmod(fd, 0644);  // mkstemp's 0600 would make the report unreadable to the rest of the team
-  std::FILE* file = fdopen(fd, "wb");
-  if (file == nullptr) {
+  if (!outputs_.empty() && !outputs_.front()->file->replaces()) {
+    // A pipe or a device holds one stream of one link type, and no sibling file belongs beside it.
+    return Error{path_, "frames of link type " + linkTypeName(linkType) +
+                            " cannot be written: this output is not a regular file, so it holds only link type " +
+                            linkTypeName(linkType_) +
+                            " and no sibling file can be made beside it (write to a regular file instead)"};
+  }
+  auto file = AtomicFile::create(output->path);
+  if (!file) return file.error();
+  output->file = std::move(*file);
+  const int fd = ::fcntl(output->file->fd(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return systemError(output->path, "cannot write");
+  std::FILE* stream = fdopen(fd, "wb");
+  if (stream == nullptr) {
     ::close(fd);
-    return systemError(output->path, "cannot create file");
+    return systemError(output->path, "cannot write");
   }
   output->dead = pcap_open_dead_with_tstamp_precision(linkType, static_cast<int>(snapLen_), PCAP_TSTAMP_PRECISION_NANO);
   if (output->dead == nullptr) {
-    std::fclose(file);
+    std::fclose(stream);
     return Error{output->path, "libpcap cannot write link type " + std::to_string(linkType)};
   }
-  output->dumper = pcap_dump_fopen(output->dead, file);
+  output->dumper = pcap_dump_fopen(output->dead, stream);
   if (output->dumper == nullptr) {
-    std::fclose(file);
+    std::fclose(stream);
     return Error{output->path, std::string("cannot write pcap header (") + pcap_geterr(output->dead) + ")"};
   }
   outputs_.push_back(std::move(output));
@@ -106,6 +113,9 @@ Result<bool> PcapWriter::write(const Frame& frame) {
   header.caplen = std::min(frame.capLen, snapLen_);
   header.len = std::max(frame.wireLen, header.caplen);
   pcap_dump(reinterpret_cast<u_char*>(output.value()->dumper), &header, frame.data);
+  // A flag read, no system call: a full disk or a closed pipe stops the run at the frame that met it.
+  if (std::ferror(pcap_dump_file(output.value()->dumper)) != 0)
+    return systemError(output.value()->path, "cannot write");
   ++framesWritten_;
   return true;
 }
@@ -117,13 +127,14 @@ Result<std::vector<std::string>> PcapWriter::close() {
   for (const auto& output : outputs_) {
     std::FILE* file = pcap_dump_file(output->dumper);
     const bool failed = std::fflush(file) != 0 || std::ferror(file) != 0;
-    pcap_dump_close(output->dumper);  // closes the FILE too
+    const int savedErrno = errno;
+    pcap_dump_close(output->dumper);  // closes the FILE and its descriptor (a dup of the AtomicFile's)
     output->dumper = nullptr;
-    if (failed) return Error{output->path, "write failed"};
-    if (std::rename(output->tempPath.c_str(), output->path.c_str()) != 0) {
-      return systemError(output->path, "cannot rename the temporary file into place");
+    if (failed) {
+      errno = savedErrno;
+      return systemError(output->path, "cannot write");
     }
-    output->tempPath.clear();
+    if (auto err = output->file->commit()) return *err;
     written.push_back(output->path);
   }
   return written;

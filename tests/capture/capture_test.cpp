@@ -1,13 +1,16 @@
 // Reading captures as users hand them to sgsim: both pcap byte orders and timestamp precisions, pcapng,
 // broken files, several files merged by time; and the pcap writer's files read back.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -18,6 +21,7 @@
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/capture/read_ahead.h"
 #include "sgsim/report/pcap_writer.h"
+#include "../shared_corpus.h"
 
 namespace sgsim {
 namespace {
@@ -352,7 +356,11 @@ TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
 
 // pcapng as Wireshark writes it (options in every block), when editcap is installed.
 TEST(PcapWriter, WiresharkPcapngOfOurOutputReadsBackAlike) {
-  if (!fs::exists("/usr/bin/editcap")) GTEST_SKIP() << "editcap not installed";
+  if (!fs::exists("/usr/bin/editcap")) {
+    // scripts/deps.sh installs it (Debian's tshark); a CI run must not pass by skipping.
+    if (test::corpusRequired()) GTEST_FAIL() << "editcap not installed (scripts/deps.sh installs tshark); CI is set";
+    GTEST_SKIP() << "editcap not installed (scripts/deps.sh installs tshark)";
+  }
   TempDir dir;
   const std::string path = dir.file("out.pcap"), converted = dir.file("out.pcapng");
   auto writer = PcapWriter::open(path, 1);
@@ -428,6 +436,83 @@ TEST(PcapWriter, UnclosedWriterLeavesNothingAndErrorsNameThePath) {
   auto bad = PcapWriter::open(unwritable, 1);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().where, unwritable);
+}
+
+// The writer goes through AtomicFile: a FIFO gets the pcap stream and stays a FIFO, a device is written
+// through (and a write error stops the run at the frame), and only a regular file can have sibling files.
+TEST(PcapWriter, FifoGetsThePcapStreamAndStaysAFifo) {
+  TempDir dir;
+  const std::string fifo = dir.file("live.pcap");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] {
+    const int fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) received.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  });
+  auto writer = PcapWriter::open(fifo, 1);  // waits for the reader, as `> fifo` would
+  ASSERT_TRUE(writer) << writer.error().toString();
+  const Bytes frame = ethernetFrame(1, 2);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*writer)->write(frameOf(frame, kT0 + i)));
+  const Bytes cooked = test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)));
+  auto other = (*writer)->write(frameOf(cooked, kT0 + 3, 113));
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().toString(),
+            fifo +
+                ": frames of link type LINUX_SLL cannot be written: this output is not a regular file, so it holds "
+                "only link type EN10MB and no sibling file can be made beside it (write to a regular file instead)");
+  auto written = (*writer)->close();
+  reader.join();
+  ASSERT_TRUE(written) << written.error().toString();
+  EXPECT_EQ(written.value(), std::vector<std::string>{fifo});
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no sibling, no temp
+
+  const std::string copy = dir.file("copy.pcap");
+  writeFile(copy, Bytes(received.begin(), received.end()));
+  auto back = CaptureReader::open(copy, 0);
+  ASSERT_TRUE(back) << back.error().toString();
+  EXPECT_EQ(readAll(**back).size(), 3u);
+}
+
+TEST(PcapWriter, FullDeviceIsAWriteErrorAndStaysADevice) {
+  struct stat before {};
+  ASSERT_EQ(::lstat("/dev/full", &before), 0);
+  auto writer = PcapWriter::open("/dev/full", 1);
+  ASSERT_TRUE(writer) << writer.error().toString();
+  const Bytes frame = ethernetFrame(1, 2);
+  std::optional<Error> err;
+  int frames = 0;
+  for (; frames < 100000 && !err; ++frames) {
+    auto w = (*writer)->write(frameOf(frame, kT0 + frames));
+    if (!w) err = w.error();
+  }
+  ASSERT_TRUE(err);
+  EXPECT_LT(frames, 1000);  // noticed at the first buffer that went out, not at the end
+  EXPECT_EQ(err->toString(), "/dev/full: cannot write: No space left on device");
+  struct stat after {};
+  ASSERT_EQ(::lstat("/dev/full", &after), 0);
+  EXPECT_TRUE(S_ISCHR(after.st_mode));
+  EXPECT_EQ(after.st_ino, before.st_ino);
+}
+
+TEST(PcapWriter, SymlinkedOutputReplacesTheTargetAndKeepsTheLink) {
+  TempDir dir;
+  const std::string real = dir.file("real.pcap"), link = dir.file("out.pcap");
+  writeFile(real, Bytes{1, 2, 3});
+  ASSERT_EQ(::symlink("real.pcap", link.c_str()), 0);
+  auto writer = PcapWriter::open(link, 1);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->write(frameOf(ethernetFrame(1, 2), kT0)));
+  ASSERT_TRUE((*writer)->close());
+  EXPECT_TRUE(fs::is_symlink(link));
+  auto back = CaptureReader::open(real, 0);
+  ASSERT_TRUE(back) << back.error().toString();
+  EXPECT_EQ(readAll(**back).size(), 1u);
 }
 
 // ---- Reading ahead on a second thread (capture/read_ahead.h): the evaluation must see exactly the frames, in

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../shared_corpus.h"
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/decode/decoder.h"
 
@@ -61,9 +62,9 @@ std::vector<IndexRow> readIndex(const fs::path& path) {
 }
 
 TEST(Corpus, TcpdumpCapturesReadAndDecodeLikeLibpcap) {
-  const char* shared = std::getenv("SGSIM_SHARED_DIR");
-  const fs::path corpus = shared != nullptr ? fs::path(shared) / "corpus" : fs::path();
-  if (shared == nullptr || !fs::is_directory(corpus / "tcpdump")) GTEST_SKIP() << "no tcpdump corpus";
+  SGSIM_NEED_CORPUS("tcpdump");
+  SGSIM_NEED_CORPUS("tcpdump-INDEX.tsv");
+  const fs::path corpus = test::corpusPath("");
   const auto index = readIndex(corpus / "tcpdump-INDEX.tsv");
   std::map<std::string, const IndexRow*> byFile;
   for (const auto& row : index) byFile[row.file] = &row;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "../../tools/classbench2sgsim_convert.h"
+#include "../shared_corpus.h"
 #include "sgsim/classify/classbench.h"
 #include "sgsim/classify/linear_classifier.h"
 #include "sgsim/decode/decoder.h"
@@ -72,9 +73,9 @@ TEST(ClassBench2Sgsim, ProtocolsThatSgsimCannotNameAreCounted) {
 // the deciding rule. Exact agreement is required for TCP/UDP headers with both ports >= 2: port 0 is not an
 // sgsim TCP/UDP port (0 becomes 1 in rules and packets), and ports on other protocols do not exist in sgsim.
 void convertedModelDecidesLikeClassBench(const std::string& set, bool ingress) {
-  const char* shared = std::getenv("SGSIM_SHARED_DIR");
-  const fs::path dir = shared == nullptr ? fs::path() : fs::path(shared) / "corpus" / "classbench" / "1k";
-  if (dir.empty() || !fs::exists(dir / set)) GTEST_SKIP() << "ClassBench corpus not present";
+  SGSIM_NEED_CORPUS("classbench/1k/" + set);
+  SGSIM_NEED_CORPUS("classbench/1k/" + set + "_trace");
+  const fs::path dir = test::corpusPath("classbench/1k");
   auto rules = loadClassBenchRules((dir / set).string());
   auto trace = loadClassBenchTrace((dir / (set + "_trace")).string());
   ASSERT_TRUE(rules.ok() && trace.ok());

@@ -1,6 +1,6 @@
 // The ClassBench loader reads the public filter sets correctly, and the fast classifier agrees with the
 // linear first-match scan on their header traces. The corpus lives outside the project
-// ($SGSIM_SHARED_DIR/corpus/classbench); without it these tests skip.
+// ($SGSIM_SHARED_DIR/corpus/classbench); without it these tests skip, and fail under CI (tests/shared_corpus.h).
 #include "sgsim/classify/classbench.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 #include <set>
 #include <tuple>
 
+#include "../shared_corpus.h"
 #include "sgsim/classify/fast_classifier.h"
 #include "sgsim/classify/linear_classifier.h"
 
@@ -21,10 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path corpus() {
-  const char* shared = std::getenv("SGSIM_SHARED_DIR");
-  return shared == nullptr ? fs::path() : fs::path(shared) / "corpus" / "classbench";
-}
+fs::path corpus() { return test::corpusPath("classbench"); }
 
 fs::path writeTemp(const std::string& name, const std::string& text) {
   fs::path p = fs::temp_directory_path() / ("sgsim_classbench_" + std::to_string(::getpid()) + "_" + name);
@@ -99,9 +97,9 @@ TEST(ClassBench, LoadsTraceAsHostOrderKeys) {
 // Compares fast with linear on the trace's headers; `sample` > 0 checks a seeded random subset of that
 // size (the linear oracle costs ~n rule checks per header, too slow for 10k × 90k in a debug build).
 void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_t sample) {
+  SGSIM_NEED_CORPUS("classbench/" + rules);
+  SGSIM_NEED_CORPUS("classbench/" + trace);
   const fs::path dir = corpus();
-  if (dir.empty() || !fs::exists(dir / rules) || !fs::exists(dir / trace))
-    GTEST_SKIP() << "ClassBench corpus not present (" << (dir / rules).string() << ")";
   auto boxes = loadClassBenchRules((dir / rules).string());
   ASSERT_TRUE(boxes.ok()) << boxes.error().toString();
   auto keys = loadClassBenchTrace((dir / trace).string());

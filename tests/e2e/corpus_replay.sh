@@ -2,12 +2,18 @@
 # Robustness: every capture of ../shared/corpus/tcpdump (public, many deliberately malformed) goes through
 # the whole replay (read, decode, evaluate, report) without a crash, a hang or a sanitizer report. Exit
 # status 0 (read whole) or 2 (the file is broken: reported, partial) are both fine; anything else fails.
-# Skips (exit 77) when the corpus is absent, as in a user's clone.
+# Skips (exit 77) when the corpus is absent, as in a user's clone; fails when CI is set (CI=true), where a
+# green suite must mean the corpus was replayed (tests/shared_corpus.h does the same for the GoogleTests).
 set -uo pipefail
 sgsim=$(realpath "$1")
 src=$2
 corpus="${SGSIM_SHARED_DIR:-$src/../shared}/corpus/tcpdump"
-[ -d "$corpus" ] || { echo "no corpus at $corpus: skipped"; exit 77; }
+if [ ! -d "$corpus" ]; then
+  case "$(echo "${CI:-}" | tr '[:upper:]' '[:lower:]')" in
+    "" | 0 | false | no) echo "no corpus: $corpus is missing (configure with -Dshared_dir=DIR): skipped"; exit 77 ;;
+    *) echo "no corpus: $corpus is missing; CI is set, so the corpus is required"; exit 1 ;;
+  esac
+fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=99" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:halt_on_error=1:exitcode=98"
 fail=0
 n=0

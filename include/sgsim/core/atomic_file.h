@@ -1,62 +1,79 @@
 #pragma once
-// Whole-file reading and crash-safe writing for the model file and reports. A model that a command writes
-// back over its own input must never be left half-written: the new content goes to a temporary file in the
-// same directory (same file system, so rename() is atomic), is fsync'ed, then renamed over the target.
+// Whole-file reading, and the one place that decides how every file option (--write, --output,
+// --write-affected and its sibling files) writes to the path it is given. What the path names decides:
+//
+// - a regular file, or nothing yet: replaced atomically. The new content goes to a temporary file in the
+//   same directory (same file system, so rename() is atomic), is fsync'ed, then renamed over the target; a
+//   failed or interrupted write leaves the old file (or no file) and removes the temporary one. A replaced
+//   file keeps its permission bits and, where the system permits (root, or a group the user is in), its
+//   owner and group. A model written back over its own input is never left half-written.
+// - a symbolic link: followed to the end of its chain, and the file it finally names is replaced (or, for a
+//   dangling link, created) as above, with the temporary file in that file's directory; the links stay.
+// - a FIFO, a character or block device, a Unix socket, or a name of an open descriptor (/dev/stdout,
+//   /dev/stderr, /dev/fd/N, /proc/self/fd/N): written through, as the shell's `>` would, never unlinked or
+//   renamed over (as root, renaming over /dev/null would replace the device for the whole machine).
+// - a directory, a path in a missing directory, a file the user may not write: an error naming the path.
 
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <streambuf>
 #include <string>
 #include <string_view>
 
+#include "sgsim/core/output.h"
 #include "sgsim/core/result.h"
 
 namespace sgsim {
 
-// A file written as a stream and put in place only by commit(): output that is too large to hold in memory
-// (a replay's JSON Lines) gets the same guarantee as a model. Without commit() (an error, an exception) the
-// temporary file is removed and `path` is untouched.
+// A file written as a stream and finished by commit(): output too large to hold in memory (a replay's JSON
+// Lines) gets the same guarantee as a model. Without commit() (an error, an exception) a replaced file's
+// temporary copy is removed and the target is untouched.
 class AtomicFile {
  public:
+  // Decides how `path` is written (see above) and opens it; a FIFO's open waits for its reader. Errors name
+  // `path` (and the file a symbolic link leads to).
   static Result<std::unique_ptr<AtomicFile>> create(const std::string& path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   std::ostream& stream() { return stream_; }
-  // Flushes, fsyncs and renames over the target; the Error names the target.
+  // The descriptor the stream writes to, for writers that need their own FILE* (libpcap): write through a
+  // dup() of it and close that before commit().
+  int fd() const { return fd_; }
+  // True when commit() renames a new regular file into place; false when the path is written through.
+  bool replaces() const { return !tmp_.empty(); }
+  const std::string& path() const { return path_; }
+  // The first failed write to the stream, naming the path; std::nullopt while every write succeeded. Cheap
+  // enough for a check per batch.
+  std::optional<Error> failure() const;
+
+  // Flushes; for a replaced file also fsyncs and renames over the target. The Error names the path.
   std::optional<Error> commit();
 
  private:
-  class Buf : public std::streambuf {
-   public:
-    explicit Buf(int fd);
-    bool failed() const { return failed_; }
-    bool flushAll();
-
-   protected:
-    int_type overflow(int_type c) override;
-    int sync() override { return flushAll() ? 0 : -1; }
-
-   private:
-    int fd_;
-    bool failed_ = false;
-    char buf_[1 << 16];
+  // What a replaced file had, given back to its successor.
+  struct Kept {
+    bool exists = false;
+    unsigned mode = 0;
+    unsigned uid = 0, gid = 0;
   };
-  AtomicFile(std::string path, std::string tmp, int fd, bool keepMode, unsigned mode);
+  AtomicFile(std::string path, std::string target, std::string tmp, int fd, Kept kept);
+  // " (symbolic link to TARGET)" when the path led elsewhere, for messages.
+  std::string via() const;
 
-  std::string path_, tmp_;
+  std::string path_;    // as the user gave it
+  std::string target_;  // the file replaced (the end of a symbolic-link chain) or written through
+  std::string tmp_;     // the temporary file; empty when written through
   int fd_;
-  bool keepMode_;
-  unsigned mode_;
+  Kept kept_;
   bool done_ = false;
-  Buf buf_;
+  FdWriteBuf buf_;
   std::ostream stream_;
 };
 
-// Replaces `path` with `content`. On failure the target is untouched, the temporary file is removed and the
-// Error's `where` names `path`. An existing target keeps its permission bits.
+// Writes `content` to `path` as AtomicFile does. On failure a replaced target is untouched, the temporary file
+// is removed and the Error's `where` names `path`.
 std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content);
 
 // The whole content of `path`; "-" reads standard input. Errors name the path and the system's reason.
