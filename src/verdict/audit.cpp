@@ -1,6 +1,7 @@
 #include "sgsim/verdict/audit.h"
 
 #include <algorithm>
+#include <bit>
 #include <unordered_map>
 
 #include "sgsim/core/text.h"
@@ -182,6 +183,159 @@ Result<std::vector<std::size_t>> auditedGroups(const Model& model, const std::ve
   return out;
 }
 
+// ---- the shadow table ----------------------------------------------------------------------------------------
+
+// The conversations that have shadows, by the conversation's flow key at its anchor ENI (the lower of the ENIs it is
+// checked at), hashed as the flow table hashes that key: a packet's plan already holds the hash, so the slot is
+// prefetched with the flow table's, and one probe finds the conversation's first shadow inline (rarely more, in an
+// overflow list). Open addressing with linear probing at most half full, one tag byte per slot, backward-shift
+// deletion (no tombstones); slot arrays of 2 MiB or more on transparent huge pages, as the flow table's.
+class TrafficAudit::ShadowTable {
+ public:
+  struct Slot {
+    FlowKey key;
+    Shadow first;
+    std::uint32_t more = kNone;  // overflow_ index of the further shadows
+    std::uint32_t count = 0;     // shadows, first included
+  };
+  static constexpr std::uint32_t kNone = ~0u;
+
+  ShadowTable() { rehash(16); }
+  std::size_t size() const { return size_; }
+  void prefetch(std::size_t hash) const {
+    const std::size_t i = hash >> shift_;
+    const char* p = reinterpret_cast<const char*>(&slots_[i]);
+    __builtin_prefetch(&ctrl_[i]);
+    for (std::size_t b = 0; b < sizeof(Slot); b += 64) __builtin_prefetch(p + b, 1);
+  }
+  Slot* find(const FlowKey& key, std::size_t hash) {
+    const std::uint8_t tag = tagOf(hash);
+    for (std::size_t i = hash >> shift_;; i = (i + 1) & mask_) {
+      if (ctrl_[i] == 0) return nullptr;
+      if (ctrl_[i] == tag && slots_[i].key == key) return &slots_[i];
+    }
+  }
+  // A new slot for a key the table does not hold (invalidates every Slot pointer).
+  Slot& insert(const FlowKey& key, std::size_t hash) {
+    if ((size_ + 1) * 2 > mask_ + 1) rehash((mask_ + 1) * 2);
+    std::size_t i = hash >> shift_;
+    while (ctrl_[i] != 0) i = (i + 1) & mask_;
+    ctrl_[i] = tagOf(hash);
+    slots_[i] = Slot{};
+    slots_[i].key = key;
+    ++size_;
+    return slots_[i];
+  }
+  Shadow& at(Slot& s, std::uint32_t k) { return k == 0 ? s.first : overflow_[s.more][k - 1]; }
+  void add(Slot& s, const Shadow& shadow) {
+    if (s.count++ == 0) {
+      s.first = shadow;
+      return;
+    }
+    if (s.more == kNone) {
+      if (free_.empty()) {
+        s.more = static_cast<std::uint32_t>(overflow_.size());
+        overflow_.emplace_back();
+      } else {
+        s.more = free_.back();
+        free_.pop_back();
+      }
+    }
+    overflow_[s.more].push_back(shadow);
+  }
+  // Removes shadow k (the last one takes its place).
+  void removeAt(Slot& s, std::uint32_t k) {
+    if (s.count > 1) {
+      std::vector<Shadow>& more = overflow_[s.more];
+      at(s, k) = more.back();
+      more.pop_back();
+      if (more.empty()) {
+        free_.push_back(s.more);
+        s.more = kNone;
+      }
+    }
+    --s.count;
+  }
+  // Erases a slot with no shadow left (invalidates every Slot pointer).
+  void erase(Slot& s) { eraseAt(static_cast<std::size_t>(&s - slots_.get())); }
+  // Removes every shadow drop(key, shadow) returns true for, and the slots left empty.
+  template <class Drop>
+  void eraseIf(Drop&& drop) {
+    // As the flow table's sweep: start just after an empty slot (there is one: the table is at most half full), so
+    // entries only ever shift back into the slot being looked at or into slots not reached yet.
+    std::size_t i = 0;
+    while (ctrl_[i] != 0) ++i;
+    for (std::size_t n = 0; n <= mask_; ++n) {
+      i = (i + 1) & mask_;
+      while (ctrl_[i] != 0) {
+        Slot& s = slots_[i];
+        for (std::uint32_t k = 0; k < s.count;)
+          if (drop(s.key, at(s, k)))
+            removeAt(s, k);
+          else
+            ++k;
+        if (s.count != 0) break;
+        eraseAt(i);
+      }
+    }
+  }
+  template <class F>
+  void forEach(F&& f) {
+    for (std::size_t i = 0; i <= mask_; ++i)
+      if (ctrl_[i] != 0)
+        for (std::uint32_t k = 0; k < slots_[i].count; ++k) f(at(slots_[i], k));
+  }
+
+ private:
+  struct Free {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+  static std::uint8_t tagOf(std::size_t hash) { return static_cast<std::uint8_t>(0x80 | (hash & 0x7f)); }
+  std::size_t homeOf(const FlowKey& key) const { return ConnTracker::hashOf(key) >> shift_; }
+
+  void eraseAt(std::size_t hole) {
+    if (slots_[hole].more != kNone) {
+      overflow_[slots_[hole].more].clear();
+      free_.push_back(slots_[hole].more);
+    }
+    for (std::size_t j = (hole + 1) & mask_; ctrl_[j] != 0; j = (j + 1) & mask_) {
+      const std::size_t home = homeOf(slots_[j].key);
+      if (((j - home) & mask_) >= ((j - hole) & mask_)) {
+        ctrl_[hole] = ctrl_[j];
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    ctrl_[hole] = 0;
+    --size_;
+  }
+  void rehash(std::size_t capacity) {
+    std::unique_ptr<std::uint8_t[], Free> ctrl(static_cast<std::uint8_t*>(std::calloc(capacity, 1)));
+    HugePageAllocator<Slot> alloc;
+    std::unique_ptr<Slot[], Free> slots(alloc.allocate(capacity));
+    if (!ctrl) throw std::bad_alloc();
+    std::swap(ctrl, ctrl_);
+    std::swap(slots, slots_);
+    const std::size_t old = ctrl ? mask_ + 1 : 0;
+    mask_ = capacity - 1;
+    shift_ = 64 - static_cast<unsigned>(std::countr_zero(capacity));
+    for (std::size_t i = 0; i < old; ++i) {
+      if (ctrl[i] == 0) continue;
+      std::size_t j = homeOf(slots[i].key);
+      while (ctrl_[j] != 0) j = (j + 1) & mask_;
+      ctrl_[j] = ctrl[i];
+      slots_[j] = slots[i];
+    }
+  }
+
+  std::unique_ptr<std::uint8_t[], Free> ctrl_;  // 0 empty, else 0x80 | 7 bits of the hash
+  std::unique_ptr<Slot[], Free> slots_;         // uninitialised where ctrl_ is 0
+  std::size_t mask_ = 0, size_ = 0;
+  unsigned shift_ = 64;
+  std::vector<std::vector<Shadow>> overflow_;
+  std::vector<std::uint32_t> free_;
+};
+
 // ---- one packet ----------------------------------------------------------------------------------------------
 
 // What the base and the shadows share about the packet being processed: its fields, conversation and the
@@ -215,6 +369,14 @@ struct TrafficAudit::Packet {
   }
   // Slot of check j of a verdict.
   int slotOfCheck(int j) const { return !hairpin && !plan.checkSrc ? 1 : j; }
+  // The conversation's key in the shadow table and its hash: at the lower of the ENIs it is checked at, the same
+  // whichever way the packet goes.
+  int anchor() const { return anchorOf(plan); }
+  static int anchorOf(const BasicPacketPlan<1>& pl) {
+    if (!pl.checkDst) return 0;
+    if (!pl.checkSrc) return 1;
+    return pl.src <= pl.dst ? 0 : 1;
+  }
 };
 
 // The table itself over the base's flow table.
@@ -306,6 +468,7 @@ TrafficAudit::TrafficAudit(std::shared_ptr<const Network> network, AuditOptions 
             return t;
           }(),
           options_.eval.maxFlows),
+      shadows_(std::make_unique<ShadowTable>()),
       shadowSweepAt_(options_.sweepShadowsFrom) {
   const Model& m = network_->model();
   std::unordered_map<const Rule*, std::int32_t> indexOf;
@@ -330,6 +493,15 @@ TrafficAudit::TrafficAudit(std::shared_ptr<const Network> network, AuditOptions 
       for (std::size_t k = 0; k < refs.size(); ++k)
         if (auto it = indexOf.find(refs[k].rule); it != indexOf.end()) t.audited[k] = it->second;
     }
+}
+
+TrafficAudit::~TrafficAudit() = default;
+
+void TrafficAudit::prefetch(const BasicPacketPlan<1>& plan) const {
+  if (plan.checkSrc) tracker_.prefetchHash(plan.flowHash[0]);
+  if (plan.checkDst && !(plan.checkSrc && plan.src == plan.dst)) tracker_.prefetchHash(plan.flowHash[1]);
+  if ((plan.checkSrc || plan.checkDst) && shadows_->size() != 0)
+    shadows_->prefetch(plan.flowHash[static_cast<std::size_t>(Packet::anchorOf(plan))]);
 }
 
 std::size_t TrafficAudit::FragKeyHash::operator()(const FragKey& k) const noexcept {
@@ -516,33 +688,38 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
     return true;
   };
 
-  ShadowList* list = nullptr;
-  if (!shadows_.empty()) {
-    auto it = shadows_.find(p.conv);
-    if (it != shadows_.end()) list = &it->second;
-  }
+  const FlowKey anchorKey = p.keyAt(p.eniOf(p.anchor()));
+  const std::size_t anchorHash = plan.flowHash[static_cast<std::size_t>(p.anchor())];
+  ShadowTable::Slot* list = shadows_->size() != 0 ? shadows_->find(anchorKey, anchorHash) : nullptr;
   // The rules whose shadows took this packet, merged back or not: none of them forks again on it.
   boost::container::small_vector<std::int32_t, 4> followed;
   if (list != nullptr) {
-    for (std::size_t n = 0; n < list->size();) {
-      Shadow& s = (*list)[n];
+    for (std::uint32_t n = 0; n < list->count;) {
+      Shadow& s = shadows_->at(*list, n);
       followed.push_back(s.rule);
       ShadowEnv env{*this, p, s};
       PacketVerdict v;
       runChecks(env, plan, p.srcIsA, frame.tsNs, v);
       if (v.verdict != last_.verdict) {
-        recordChange(s.rule, &s.record, p.conv, frame, key, flow, v);
+        if (s.record >= 0) {
+          ++s.packets;
+          s.bytes += frame.wireLen;
+          s.lastNs = std::max(s.lastNs, frame.tsNs);
+        } else {
+          recordChange(s.rule, &s.record, p.conv, frame, key, flow, v);
+        }
         if (frag != nullptr) frag->shadows.emplace_back(s.rule, v);
       }
       // Nothing left to follow: the table without the rule holds what the table holds.
       if (baseEntriesOf(s) && sameAsBase(s, baseAfter, p.conv, frame.tsNs)) {
-        list->erase(list->begin() + static_cast<std::ptrdiff_t>(n));
+        settle(s);
+        shadows_->removeAt(*list, n);
         --shadowCount_;
       } else {
         ++n;
       }
     }
-    if (list->empty()) shadows_.erase(p.conv);
+    if (list->count == 0) shadows_->erase(*list);
   }
 
   // Forks: a decision an audited rule won, whose fallback has the other verdict, in a conversation with no shadow
@@ -582,13 +759,14 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       if (frag != nullptr) frag->shadows.emplace_back(s.rule, v);
     }
     if (baseEntriesOf(s) && sameAsBase(s, baseAfter, p.conv, frame.tsNs)) continue;
-    shadows_[p.conv].push_back(s);
+    ShadowTable::Slot* slot = shadows_->find(anchorKey, anchorHash);
+    shadows_->add(slot != nullptr ? *slot : shadows_->insert(anchorKey, anchorHash), s);
     ++shadowCount_;
   }
 
-  if (!shadows_.empty() && (options_.sweepShadowsFrom == 0 || shadows_.size() >= shadowSweepAt_)) {
+  if (shadows_->size() != 0 && (options_.sweepShadowsFrom == 0 || shadows_->size() >= shadowSweepAt_)) {
     sweepShadows(frame.tsNs);
-    shadowSweepAt_ = options_.sweepShadowsFrom + shadows_.size() * 2;
+    shadowSweepAt_ = options_.sweepShadowsFrom + shadows_->size() * 2;
   }
   // Any one WhatIf's table holds at most the base's entries and that rule's shadows' (two per shadow).
   if (!nearCap_ && (tracker_.capHits() > 0 || tracker_.size() + 2 * shadowCount_ >= tracker_.maxFlows()))
@@ -612,29 +790,38 @@ void TrafficAudit::processLaterFragment(const Frame& frame, const PacketKey& key
 }
 
 void TrafficAudit::sweepShadows(std::int64_t nowNs) {
-  boost::unordered::erase_if(shadows_, [&](auto& kv) {
-    ShadowList& list = kv.second;
-    for (std::size_t n = 0; n < list.size();) {
-      const Shadow& s = list[n];
-      std::array<const FlowEntry*, 2> base{};
-      for (std::size_t k = 0; k < 2; ++k) {
-        if (s.eni[k] < 0) continue;
-        FlowKey key = kv.first;
-        key.eni = static_cast<std::uint32_t>(s.eni[k]);
-        base[k] = tracker_.findLive(key, nowNs);
-      }
-      if (sameAsBase(s, base, kv.first, nowNs)) {
-        list.erase(list.begin() + static_cast<std::ptrdiff_t>(n));
-        --shadowCount_;
-      } else {
-        ++n;
-      }
+  shadows_->eraseIf([&](const FlowKey& conv, Shadow& s) {
+    std::array<const FlowEntry*, 2> base{};
+    for (std::size_t k = 0; k < 2; ++k) {
+      if (s.eni[k] < 0) continue;
+      FlowKey key = conv;
+      key.eni = static_cast<std::uint32_t>(s.eni[k]);
+      base[k] = tracker_.findLive(key, nowNs);
     }
-    return list.empty();
+    if (!sameAsBase(s, base, conv, nowNs)) return false;
+    settle(s);
+    --shadowCount_;
+    return true;
   });
 }
 
 // ---- results -------------------------------------------------------------------------------------------------
+
+void TrafficAudit::settle(Shadow& s) {
+  if (s.packets == 0) return;
+  ChangedRecord& c = records_[static_cast<std::size_t>(s.record)];
+  c.packets += s.packets;
+  c.bytes += s.bytes;
+  c.lastNs = std::max(c.lastNs, s.lastNs);
+  RevokeImpact& r = rules_[static_cast<std::size_t>(s.rule)].impact;
+  r.changedPackets += s.packets;
+  r.changedBytes += s.bytes;
+  s.packets = s.bytes = 0;
+}
+
+void TrafficAudit::settleAll() {
+  shadows_->forEach([&](Shadow& s) { settle(s); });
+}
 
 SideDecision TrafficAudit::describe(const Check& c) const {
   SideDecision s;
@@ -654,7 +841,8 @@ SideDecision TrafficAudit::describe(const Check& c) const {
   return s;
 }
 
-std::vector<AuditedRule> TrafficAudit::results() const {
+std::vector<AuditedRule> TrafficAudit::results() {
+  settleAll();
   const Model& m = network_->model();
   std::vector<AuditedRule> out;
   out.reserve(rules_.size());
@@ -681,7 +869,8 @@ std::vector<AuditedRule> TrafficAudit::results() const {
   return out;
 }
 
-std::vector<ChangedFlow> TrafficAudit::changedFlows(std::size_t i) const {
+std::vector<ChangedFlow> TrafficAudit::changedFlows(std::size_t i) {
+  settleAll();
   std::vector<ChangedFlow> out;
   if (i >= rules_.size()) return out;
   for (std::uint32_t index : rules_[i].records) {

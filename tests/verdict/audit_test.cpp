@@ -620,7 +620,8 @@ TEST(TrafficAudit, ASweptShadowKeepsWhatTheBaseStillHolds) {
   compareWithWhatIf(m, o, cap, cov, "swept every packet");
   TrafficAudit a(std::make_shared<const Network>(m), o);
   for (std::size_t i = 0; i < cap.frames.size(); ++i) a.process(cap.frames[i], cap.keys[i]);
-  const AuditedRule& r = find(a.results(), "sgr-no-db");
+  const auto rs = a.results();
+  const AuditedRule& r = find(rs, "sgr-no-db");
   EXPECT_EQ(r.ifRevoked.openedFlows, 1u);
   EXPECT_EQ(r.ifRevoked.changedPackets, 4u);  // the SYN, the RST, the reply, the retry
 }

@@ -65,12 +65,16 @@
 // ChangedRecord, each), as WhatIf keeps every changed flow. docs/PERFORMANCE.md has the measurements.
 // Threads: none; one TrafficAudit belongs to one thread. planner() may be used on another (read_ahead.h).
 
+#include <sys/mman.h>
+
 #include <array>
 #include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -80,6 +84,35 @@
 #include "sgsim/verdict/whatif.h"
 
 namespace sgsim {
+
+// Large arrays on transparent huge pages (as the flow table's slots, flow/conntrack.h): the audit's maps are
+// probed at random once per packet, and on 4 KiB pages nearly every probe also misses the TLB.
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) {
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t bytes = n * sizeof(T);
+    void* p = nullptr;
+    if (bytes >= kHuge) {
+      const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+      p = std::aligned_alloc(kHuge, rounded);
+      if (p != nullptr) madvise(p, rounded, MADV_HUGEPAGE);
+    } else {
+      p = std::malloc(bytes);
+    }
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+  template <class U>
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
+};
 
 // The groups an audit covers (indexes into model.groups, model order): the groups named by `groupIds` together
 // with the groups on the ENIs named by `eniIds`; with neither, every group that some ENI holds. An unknown id is
@@ -136,6 +169,9 @@ struct AuditedRule {
 class TrafficAudit {
  public:
   TrafficAudit(std::shared_ptr<const Network> network, AuditOptions options);
+  ~TrafficAudit();
+  TrafficAudit(const TrafficAudit&) = delete;
+  TrafficAudit& operator=(const TrafficAudit&) = delete;
 
   // The planner for this audit's evaluator, for plans made ahead on a reading thread (capture/read_ahead.h).
   static BasicPlanner<1> planner(const std::shared_ptr<const Network>& network, const EvalOptions& eval) {
@@ -147,19 +183,18 @@ class TrafficAudit {
   void process(const Frame& frame, const PacketKey& key);
   // The same with a plan made ahead by planner().
   void process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<1>& plan);
-  // Starts loading the flow-table slots a planned packet will touch (issue it a few packets ahead).
-  void prefetch(const BasicPacketPlan<1>& plan) const {
-    if (plan.checkSrc) tracker_.prefetchHash(plan.flowHash[0]);
-    if (plan.checkDst && !(plan.checkSrc && plan.src == plan.dst)) tracker_.prefetchHash(plan.flowHash[1]);
-  }
+  // Starts loading the flow-table and shadow-table slots a planned packet will touch (issue it a few packets
+  // ahead, as the CLI does for the evaluator).
+  void prefetch(const BasicPacketPlan<1>& plan) const;
 
   // The table's verdict on the last frame: what `replay` reports for it (feed ReplayStats with it).
   const PacketVerdict& lastVerdict() const { return last_; }
   std::uint64_t frames() const { return frames_; }
-  // Every audited rule, in model order (group by group, each group's rules in its list order).
-  std::vector<AuditedRule> results() const;
+  // Every audited rule, in model order (group by group, each group's rules in its list order). Not const: it first
+  // adds the changed packets the live shadows still hold to their flows (frames may follow: they count on).
+  std::vector<AuditedRule> results();
   // The changed flows of revoking results()[i] alone, ranked as WhatIf::ranked() ranks them.
-  std::vector<ChangedFlow> changedFlows(std::size_t i) const;
+  std::vector<ChangedFlow> changedFlows(std::size_t i);
   // What the caller must pass on (report/issues.h): today only the flow-table cap (see the essay above).
   std::vector<Error> warnings() const;
   // The base's flow table (capHits() for ReplayStats, as `replay` reports it).
@@ -176,8 +211,12 @@ class TrafficAudit {
     std::int32_t record = -1;  // records_ index once the flow has changed
     std::array<std::int32_t, 2> eni{-1, -1};
     std::array<FlowEntry, 2> entry{};
+    // Changed packets of the record not yet added to it and to the rule's totals (settle()): the shadow is in
+    // cache when a packet changes, the record and the rule usually are not.
+    std::uint64_t packets = 0, bytes = 0;
+    std::int64_t lastNs = 0;
   };
-  using ShadowList = boost::container::small_vector<Shadow, 1>;
+  class ShadowTable;  // the conversations that have shadows (audit.cpp)
   // A changed (rule, flow): WhatIf's ChangedFlow, with the decisions kept as checks until reported.
   struct ChangedRecord {
     std::int32_t rule = -1;
@@ -245,6 +284,8 @@ class TrafficAudit {
   bool sameAsBase(const Shadow& s, const std::array<const FlowEntry*, 2>& base, const FlowKey& conv,
                   std::int64_t nowNs) const;
   void sweepShadows(std::int64_t nowNs);
+  void settle(Shadow& s);
+  void settleAll();
   SideDecision describe(const Check& c) const;
 
   std::shared_ptr<const Network> network_;
@@ -255,14 +296,15 @@ class TrafficAudit {
   ConnTracker tracker_;
   PacketVerdict last_;
   std::uint64_t frames_ = 0;
-  // Conversation (FlowKey with ENI 0) → its shadows.
-  boost::unordered_flat_map<FlowKey, ShadowList, FlowKeyHash> shadows_;
+  std::unique_ptr<ShadowTable> shadows_;
   std::size_t shadowCount_ = 0;
   std::size_t shadowSweepAt_;
   // (rule, conversation) pairs, as a FlowKey whose ENI field holds the audited rule's index.
-  boost::unordered_flat_set<FlowKey, FlowKeyHash> hitFlows_;
-  boost::unordered_flat_map<FlowKey, std::uint32_t, FlowKeyHash> changedIndex_;  // → records_
-  std::vector<ChangedRecord> records_;
+  boost::unordered_flat_set<FlowKey, FlowKeyHash, std::equal_to<FlowKey>, HugePageAllocator<FlowKey>> hitFlows_;
+  boost::unordered_flat_map<FlowKey, std::uint32_t, FlowKeyHash, std::equal_to<FlowKey>,
+                            HugePageAllocator<std::pair<const FlowKey, std::uint32_t>>>
+      changedIndex_;  // → records_
+  std::vector<ChangedRecord, HugePageAllocator<ChangedRecord>> records_;
   boost::unordered_flat_map<FragKey, FragRecord, FragKeyHash> frags_;
   std::size_t nextFragSweep_ = 1024;
   bool nearCap_ = false;
