@@ -22,6 +22,7 @@
 #include "sgsim/decode/decoder.h"
 #include "sgsim/flow/conntrack.h"
 #include "sgsim/model/model_json.h"
+#include "sgsim/verdict/audit.h"
 #include "sgsim/verdict/evaluator.h"
 #include "sgsim/verdict/network.h"
 #include "traffic_mix.h"
@@ -269,6 +270,41 @@ BENCHMARK(BM_Evaluate)
     ->Args({100, 0})
     ->Args({10'000, 100'000})
     ->Args({10'000, 0});
+
+// TrafficAudit::process on the same keys, every rule of the ENI audited: what the audit adds to the evaluator
+// (hits, fallbacks, shadows), to set against BM_Evaluate with the same arguments.
+void BM_Audit(benchmark::State& state) {
+  const auto rules = static_cast<std::size_t>(state.range(0));
+  const auto flows = static_cast<std::uint32_t>(state.range(1));
+  const Capture& c = captureOf(flows);
+  const auto network = std::make_shared<const Network>(benchModelOf(rules));
+  AuditOptions options;
+  options.groups = *auditedGroups(network->model(), {}, {});
+  auto audit = std::make_unique<TrafficAudit>(network, options);
+  const std::int64_t span = c.ts.back() - c.ts.front() + 1;
+  std::size_t i = 0;
+  std::int64_t offset = 0;
+  Frame f;
+  for (auto _ : state) {
+    f.number = i + 1;
+    f.tsNs = c.ts[i] + offset;
+    f.wireLen = c.frames[i].second;
+    audit->process(f, c.keys[i]);
+    if (++i == c.keys.size()) {
+      i = 0;
+      offset += span;
+      if (flows == 0) {  // every pass must start with an empty table, as in BM_Evaluate
+        state.PauseTiming();
+        audit = std::make_unique<TrafficAudit>(network, options);
+        offset = 0;
+        state.ResumeTiming();
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["shadows"] = static_cast<double>(audit->shadowCount());
+}
+BENCHMARK(BM_Audit)->ArgNames({"rules", "flows"})->Args({1000, 100'000})->Args({1000, 0})->Args({10'000, 100'000});
 
 ApiRequest revokeRequest(const char* text) {
   auto r = parseRequest(text);
