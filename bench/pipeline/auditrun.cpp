@@ -2,16 +2,19 @@
 // planned on a second thread, flow-table slots prefetched 8 packets ahead), so that its time compares with
 // `sgsim replay --format summary` on the same capture (docs/PERFORMANCE.md, "Audit").
 //
-//   auditrun --model M.json [--host IP] [--threads 1|2] [--top N] [--check RULE_ID] CAPTURE...
+//   auditrun --model M.json [--host IP] [--threads 1|2] [--top N] [--check RULE_ID]... [--json OUT] CAPTURE...
 //
 // Audits every rule of every group some ENI holds and prints a summary: frames, rules, rules that decided traffic,
 // rules whose revoke alone would change it, and the N rules whose revoke changes the most flows. --check prints one
-// rule's figures in full (to compare by hand with `sgsim whatif --revoke … --format json`).
+// rule's figures in full (to compare by hand with `sgsim whatif --revoke … --format json`); it may be repeated.
+// --json writes every rule's figures to OUT, for bench/pipeline/audit_vs_whatif.py.
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -40,7 +43,9 @@ struct DecodeAndPlan {
 constexpr std::size_t kPrefetchAhead = 8;  // as the CLI
 
 int run(int argc, char** argv) {
-  std::string modelPath, check;
+  std::string modelPath;
+  std::vector<std::string> checks;
+  std::string jsonPath;
   std::optional<IpAddr> host;
   std::vector<std::string> captures;
   unsigned threads = 2;
@@ -61,10 +66,13 @@ int run(int argc, char** argv) {
       threads = static_cast<unsigned>(std::stoul(value()));
     } else if (a == "--top") {
       top = std::stoul(value());
+    } else if (a == "--json") {
+      jsonPath = value();
     } else if (a == "--check") {
-      check = value();
+      checks.push_back(value());
     } else if (a == "--help") {
-      std::cout << "auditrun --model M.json [--host IP] [--threads 1|2] [--top N] [--check RULE_ID] CAPTURE...\n";
+      std::cout << "auditrun --model M.json [--host IP] [--threads 1|2] [--top N] [--check RULE_ID]... [--json OUT] "
+                   "CAPTURE...\n";
       return 0;
     } else if (!a.empty() && a[0] != '-') {
       captures.push_back(a);
@@ -125,9 +133,35 @@ int run(int argc, char** argv) {
                   f.flows);
   };
   for (std::size_t i = 0; i < std::min(top, ranked.size()); ++i) print(*ranked[i]);
-  if (!check.empty())
+  for (const std::string& id : checks)
     for (const AuditedRule& r : rules)
-      if (r.ruleId == check) print(r);
+      if (r.ruleId == id) print(r);
+  if (!jsonPath.empty()) {
+    // Every rule's figures under whatif's JSON names (bench/pipeline/audit_vs_whatif.py compares them).
+    boost::json::array out;
+    for (const AuditedRule& r : rules) {
+      boost::json::array fallback;
+      for (const RuleFallback& f : r.fallback)
+        fallback.push_back({{"verdict", toString(f.decision.verdict)},
+                            {"reason", toString(f.decision.reason)},
+                            {"rule", f.decision.ruleId},
+                            {"eni", f.decision.eniId},
+                            {"flows", f.flows}});
+      out.push_back({{"rule", r.ruleId},
+                     {"group", r.groupId},
+                     {"hits", {{"flows", r.hits.flows}, {"packets", r.hits.packets}, {"bytes", r.hits.bytes}}},
+                     {"ifRevoked",
+                      {{"changedFlows", r.ifRevoked.changedFlows},
+                       {"cutFlows", r.ifRevoked.cutFlows},
+                       {"openedFlows", r.ifRevoked.openedFlows},
+                       {"changedPackets", r.ifRevoked.changedPackets},
+                       {"changedBytes", r.ifRevoked.changedBytes}}},
+                     {"fallback", fallback}});
+    }
+    std::ofstream f(jsonPath);
+    f << boost::json::serialize(out) << '\n';
+    if (!f) throw std::runtime_error("cannot write " + jsonPath);
+  }
   for (const Error& w : audit.warnings()) std::printf("warning: %s\n", w.toString().c_str());
   return (*cap)->errors().empty() ? 0 : 2;
 }
