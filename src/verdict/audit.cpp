@@ -61,6 +61,13 @@ bool rangesOverlap(std::uint16_t alo, std::uint16_t ahi, std::uint16_t blo, std:
 
 bool cidrsOverlap(const Cidr& a, const Cidr& b) { return a.contains(b) || b.contains(a); }
 
+// Every packet `inner` matches, `outer` matches.
+bool boxCovers(const RuleBox& outer, const RuleBox& inner) {
+  return outer.family == inner.family && (outer.proto < 0 || outer.proto == inner.proto) &&
+         outer.sportLo <= inner.sportLo && inner.sportHi <= outer.sportHi && outer.dportLo <= inner.dportLo &&
+         inner.dportHi <= outer.dportHi && outer.src.contains(inner.src) && outer.dst.contains(inner.dst);
+}
+
 // Some packet matches both boxes.
 bool boxesOverlap(const RuleBox& a, const RuleBox& b) {
   return a.family == b.family && (a.proto < 0 || b.proto < 0 || a.proto == b.proto) &&
@@ -513,20 +520,76 @@ TrafficAudit::FragKey TrafficAudit::fragKeyOf(const PacketKey& k) {
   return FragKey{k.src, k.dst, k.fragId, k.family == Family::V6 ? std::uint8_t{0} : k.proto};
 }
 
+namespace {
+std::uint32_t maskOf(std::uint8_t prefix) { return prefix == 0 ? 0 : ~0u << (32 - std::min<int>(prefix, 32)); }
+}  // namespace
+
 const std::vector<std::uint32_t>& TrafficAudit::candidates(std::int32_t eni, Direction d, std::int32_t ruleRef) {
   DirTables& t = tables(eni, d);
   const auto k = static_cast<std::size_t>(ruleRef);
   if (t.haveCandidates[k]) return t.candidates[k];
-  // Boxes are sorted by rank, and a rule's boxes all have its index as rank: the rule's own boxes are one run,
-  // and only later boxes that overlap one of them can match a packet the rule matched first.
   const std::vector<RuleBox>& boxes = network_->boxes(static_cast<std::size_t>(eni), d);
+  if (t.scan.size() != boxes.size()) {
+    t.scan.resize(boxes.size());
+    for (std::size_t i = 0; i < boxes.size(); ++i) {
+      const RuleBox& b = boxes[i];
+      ScanBox& x = t.scan[i];
+      x.v6 = b.family == Family::V6;
+      if (!x.v6) {
+        x.srcMask = maskOf(b.src.prefix);
+        x.srcBase = b.src.base.v4Value() & x.srcMask;
+        x.dstMask = maskOf(b.dst.prefix);
+        x.dstBase = b.dst.base.v4Value() & x.dstMask;
+      }
+      x.sportLo = b.sportLo;
+      x.sportHi = b.sportHi;
+      x.dportLo = b.dportLo;
+      x.dportHi = b.dportHi;
+      x.proto = b.proto;
+      x.rule = b.ruleIndex;
+    }
+  }
+  // Boxes are sorted by rank, and a rule's boxes all have its index as rank: the rule's own boxes are one run,
+  // and only later boxes that overlap one of them can match a packet the rule matched first. A later box that
+  // covers all of them matches every such packet: nothing after it is ever reached.
   const auto rank = static_cast<std::uint32_t>(ruleRef);
-  const auto lo = std::partition_point(boxes.begin(), boxes.end(), [&](const RuleBox& b) { return b.rank < rank; });
-  const auto hi = std::partition_point(lo, boxes.end(), [&](const RuleBox& b) { return b.rank <= rank; });
+  const auto lo = static_cast<std::size_t>(
+      std::partition_point(boxes.begin(), boxes.end(), [&](const RuleBox& b) { return b.rank < rank; }) -
+      boxes.begin());
+  std::size_t hi = lo;
+  while (hi < boxes.size() && boxes[hi].rank == rank) ++hi;
+  auto scanOverlap = [](const ScanBox& a, const ScanBox& b) {
+    return (a.proto < 0 || b.proto < 0 || a.proto == b.proto) && a.sportLo <= b.sportHi && b.sportLo <= a.sportHi &&
+           a.dportLo <= b.dportHi && b.dportLo <= a.dportHi && ((a.srcBase ^ b.srcBase) & a.srcMask & b.srcMask) == 0 &&
+           ((a.dstBase ^ b.dstBase) & a.dstMask & b.dstMask) == 0;
+  };
+  auto scanCovers = [](const ScanBox& outer, const ScanBox& inner) {
+    return (outer.proto < 0 || outer.proto == inner.proto) && outer.sportLo <= inner.sportLo &&
+           inner.sportHi <= outer.sportHi && outer.dportLo <= inner.dportLo && inner.dportHi <= outer.dportHi &&
+           (outer.srcMask & ~inner.srcMask) == 0 && ((inner.srcBase ^ outer.srcBase) & outer.srcMask) == 0 &&
+           (outer.dstMask & ~inner.dstMask) == 0 && ((inner.dstBase ^ outer.dstBase) & outer.dstMask) == 0;
+  };
+  auto overlap = [&](std::size_t own, std::size_t other) {
+    const ScanBox &a = t.scan[own], &b = t.scan[other];
+    if (a.v6 != b.v6) return false;
+    return a.v6 ? boxesOverlap(boxes[own], boxes[other]) : scanOverlap(a, b);
+  };
+  auto covers = [&](std::size_t outer, std::size_t own) {
+    const ScanBox &a = t.scan[outer], &b = t.scan[own];
+    if (a.v6 != b.v6) return false;
+    return a.v6 ? boxCovers(boxes[outer], boxes[own]) : scanCovers(a, b);
+  };
   std::vector<std::uint32_t>& out = t.candidates[k];
-  for (auto it = hi; it != boxes.end(); ++it)
-    if (std::any_of(lo, hi, [&](const RuleBox& own) { return boxesOverlap(own, *it); }))
-      out.push_back(static_cast<std::uint32_t>(it - boxes.begin()));
+  for (std::size_t i = hi; i < boxes.size(); ++i) {
+    bool any = false, all = true;
+    for (std::size_t own = lo; own < hi; ++own) {
+      any = any || overlap(own, i);
+      all = all && covers(i, own);
+    }
+    if (!any) continue;
+    out.push_back(static_cast<std::uint32_t>(i));
+    if (all) break;
+  }
   out.shrink_to_fit();
   t.haveCandidates[k] = true;
   return out;
@@ -535,18 +598,38 @@ const std::vector<std::uint32_t>& TrafficAudit::candidates(std::int32_t eni, Dir
 Decision TrafficAudit::fallback(std::int32_t eni, Direction d, std::int32_t ruleRef, const PacketFields& f) {
   // Intra-group acceptance comes before the rules, so it did not apply where a rule won: the rules after this one,
   // then the default.
-  const std::vector<RuleBox>& boxes = network_->boxes(static_cast<std::size_t>(eni), d);
-  const ClassifyKey key{f.src.family, f.proto, f.src, f.dst, f.sport, f.dport};
-  Decision out;
-  for (std::uint32_t pos : candidates(eni, d, ruleRef))
-    if (boxMatches(boxes[pos], key)) {
-      out.ruleRef = static_cast<std::int32_t>(boxes[pos].ruleIndex);
-      out.reason = Reason::Rule;
-      out.verdict = network_->rules(static_cast<std::size_t>(eni), d)[boxes[pos].ruleIndex].policy == Policy::Drop
-                        ? Verdict::Drop
-                        : Verdict::Accept;
-      return out;
+  const std::vector<std::uint32_t>& cand = candidates(eni, d, ruleRef);
+  const DirTables& t = tables(eni, d);
+  std::int64_t hit = -1;
+  if (f.src.isV4()) {
+    const std::uint32_t src = f.src.v4Value(), dst = f.dst.v4Value();
+    for (std::uint32_t pos : cand) {
+      const ScanBox& b = t.scan[pos];
+      if (!b.v6 && (src & b.srcMask) == b.srcBase && (dst & b.dstMask) == b.dstBase && f.sport >= b.sportLo &&
+          f.sport <= b.sportHi && f.dport >= b.dportLo && f.dport <= b.dportHi && (b.proto < 0 || b.proto == f.proto)) {
+        hit = b.rule;
+        break;
+      }
     }
+  } else {
+    const std::vector<RuleBox>& boxes = network_->boxes(static_cast<std::size_t>(eni), d);
+    const ClassifyKey key{f.src.family, f.proto, f.src, f.dst, f.sport, f.dport};
+    for (std::uint32_t pos : cand)
+      if (boxMatches(boxes[pos], key)) {
+        hit = boxes[pos].ruleIndex;
+        break;
+      }
+  }
+  Decision out;
+  if (hit >= 0) {
+    out.ruleRef = static_cast<std::int32_t>(hit);
+    out.reason = Reason::Rule;
+    out.verdict =
+        network_->rules(static_cast<std::size_t>(eni), d)[static_cast<std::size_t>(hit)].policy == Policy::Drop
+            ? Verdict::Drop
+            : Verdict::Accept;
+    return out;
+  }
   out.verdict = network_->defaultVerdict(static_cast<std::size_t>(eni), d);
   out.reason = Reason::Default;
   return out;

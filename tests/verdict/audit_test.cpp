@@ -245,9 +245,9 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
 // connection-tracking timeouts on some so that entries expire and flows are re-decided.
 Model randomAuditModel(std::mt19937& rng) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const char* v4[] = {"0.0.0.0/0",    "10.0.0.0/8",   "10.0.0.0/24",    "10.0.0.5/32",
-                      "192.0.2.0/25", "192.0.2.1/32", "198.51.100.0/24"};
-  const char* v6[] = {"::/0", "2001:db8::/32", "2001:db8::5/128", "2001:db8:1::/48"};
+  const char* v4[] = {"0.0.0.0/0",    "10.0.0.0/8",  "10.0.0.0/24",     "10.0.0.5/32", "192.0.2.0/25",
+                      "192.0.2.1/32", "10.0.1.0/24", "198.51.100.0/24", "10.0.0.0/16"};
+  const char* v6[] = {"::/0", "2001:db8::/32", "2001:db8::5/128", "2001:db8:1::/48", "2001:db8::/64"};
   const char* ports[] = {"22/22", "80/80", "1/1024", "1000/2000", "443/443", "53/53"};
   const Protocol protos[] = {Protocol::Tcp,  Protocol::Tcp,    Protocol::Udp,
                              Protocol::Icmp, Protocol::Icmpv6, Protocol::All};
@@ -262,7 +262,7 @@ Model randomAuditModel(std::mt19937& rng) {
       const bool six = pr == Protocol::Icmpv6 || (pr != Protocol::Icmp && pick(3) == 0);
       Rule r = rule("sgr-" + std::to_string(gi) + "-" + std::to_string(ri),
                     pick(2) ? Direction::Ingress : Direction::Egress, pr, portless ? "-1/-1" : ports[pick(6)],
-                    six ? v6[pick(4)] : v4[pick(7)], pick(3) == 0 ? Policy::Drop : Policy::Accept, 1 + pick(3));
+                    six ? v6[pick(5)] : v4[pick(9)], pick(3) == 0 ? Policy::Drop : Policy::Accept, 1 + pick(3));
       if (pick(6) == 0) {
         r.peer = Peer{};
         r.peer.kind = Peer::Kind::Group;
@@ -624,6 +624,32 @@ TEST(TrafficAudit, ASweptShadowKeepsWhatTheBaseStillHolds) {
   const AuditedRule& r = find(rs, "sgr-no-db");
   EXPECT_EQ(r.ifRevoked.openedFlows, 1u);
   EXPECT_EQ(r.ifRevoked.changedPackets, 4u);  // the SYN, the RST, the reply, the retry
+}
+
+// Without the winner, the next rule that matches the packet decides, not the next that overlaps the winner: a
+// narrower later rule that the packet misses is passed over (and does not hide the rules after it).
+TEST(TrafficAudit, TheFallbackIsTheNextRuleThatMatchesThePacket) {
+  Model m;
+  m.groups.push_back(
+      group("sg-web", {
+                          rule("sgr-corp", Direction::Ingress, Protocol::Tcp, "22/22", "10.0.0.0/8"),
+                          rule("sgr-lan", Direction::Ingress, Protocol::Tcp, "22/22", "10.0.0.0/24", Policy::Accept, 2),
+                          rule("sgr-deny", Direction::Ingress, Protocol::Tcp, "1/1024", "0.0.0.0/0", Policy::Drop, 3),
+                      }));
+  m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
+  Capture cap;
+  cap.frames = {frame(1, 0), frame(2, 1)};
+  cap.keys = {pkt("10.0.1.7", 40000, "10.0.0.5", 22, 6, kSyn), pkt("10.0.0.9", 40000, "10.0.0.5", 22, 6, kSyn)};
+  Coverage cov;
+  compareWithWhatIf(m, {{}, {0}}, cap, cov, "nested peers");
+  TrafficAudit a(std::make_shared<const Network>(m), {{}, {0}});
+  for (std::size_t i = 0; i < cap.frames.size(); ++i) a.process(cap.frames[i], cap.keys[i]);
+  const auto rs = a.results();
+  const AuditedRule& r = find(rs, "sgr-corp");
+  EXPECT_EQ(r.hits.flows, 2u);
+  EXPECT_EQ(r.ifRevoked.cutFlows, 1u);  // 10.0.1.7 falls to sgr-deny; 10.0.0.9 to sgr-lan (unchanged)
+  ASSERT_EQ(r.fallback.size(), 1u);
+  EXPECT_EQ(r.fallback[0].decision.ruleId, "sgr-deny");
 }
 
 TEST(TrafficAudit, AuditedGroupsTakesEnisAndGroupsAndNamesWhatItDoesNotKnow) {

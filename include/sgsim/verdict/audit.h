@@ -256,10 +256,20 @@ class TrafficAudit {
   struct FragKeyHash {
     std::size_t operator()(const FragKey& k) const noexcept;
   };
+  // A classifier box as the fallback scans it: IPv4 addresses as 32-bit base and mask, compared inline (an IPv6
+  // box is matched from boxes(), the general way).
+  struct ScanBox {
+    std::uint32_t srcBase = 0, srcMask = 0, dstBase = 0, dstMask = 0;
+    std::uint16_t sportLo = 0, sportHi = 0, dportLo = 0, dportHi = 0;
+    std::int16_t proto = -1;
+    bool v6 = false;
+    std::uint32_t rule = 0;  // rules(eni, d) index
+  };
   struct DirTables {
     std::vector<std::int32_t> audited;                   // per rules(eni, d) index: audited rule index, or -1
     std::vector<std::vector<std::uint32_t>> candidates;  // per rules(eni, d) index: boxes() positions (lazy)
     std::vector<bool> haveCandidates;
+    std::vector<ScanBox> scan;  // per boxes() position, made with the first candidate list
   };
 
   static FragKey fragKeyOf(const PacketKey& k);
