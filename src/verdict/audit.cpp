@@ -479,8 +479,10 @@ TrafficAudit::TrafficAudit(std::shared_ptr<const Network> network, AuditOptions 
       shadowSweepAt_(options_.sweepShadowsFrom) {
   const Model& m = network_->model();
   std::unordered_map<const Rule*, std::int32_t> indexOf;
+  std::vector<bool> seen(m.groups.size(), false);
   for (std::size_t g : options_.groups) {
-    if (g >= m.groups.size()) continue;
+    if (g >= m.groups.size() || seen[g]) continue;  // an index the model lacks, or given twice: audited once
+    seen[g] = true;
     for (std::size_t r = 0; r < m.groups[g].rules.size(); ++r) {
       indexOf[&m.groups[g].rules[r]] = static_cast<std::int32_t>(rules_.size());
       RuleState s;

@@ -24,8 +24,9 @@
 //    comes before the rules (so R cannot have decided it), and removing R keeps the other rules in the same
 //    relative order (model/order.h ranks by priority, policy, group position, rule position). When R wins, T
 //    without R decides by the first matching rule after R in the evaluation order, else by the default. Only
-//    boxes of later rules that overlap one of R's boxes can match a packet R matched: that candidate list is made
-//    once per (ENI, direction, rule), when the rule first wins, and scanned in order (first match wins).
+//    boxes of later rules that overlap one of R's boxes can match a packet R matched, and none after a box that
+//    covers all of R's boxes (it matches every such packet): that candidate list is made once per (ENI,
+//    direction, rule), when the rule first wins, and scanned in order (first match wins).
 // 2. Connection state is per conversation (the flow table's key is ENI + conversation): a conversation's entries
 //    under T without R evolve exactly as under T as long as every decision made for it gets the same verdict
 //    (an entry records the fate and the timers, not the deciding rule). So for conversation C and rule R nothing
@@ -56,13 +57,21 @@
 // any single WhatIf's table), warnings() says that ifRevoked may differ from whatif's.
 //
 // Costs. Per packet: the base evaluation (one flow-table probe per check, as `replay`), one probe of the shadow
-// map by conversation while any shadow lives, and per shadow of the packet's conversation one more evaluation of
-// the packet (nearly always a lookup in the shadow's own two entries, no classification). Per decision won by an
-// audited rule: the fallback, a scan of that rule's candidates that stops at the first match. Memory: the
-// shadows follow the live conversations whose fate some single revoke would change (usually one shadow each,
-// for the rule that decided them), and the fragments' recorded verdicts expire with the fragments; what grows
-// with the capture are the distinct (rule, flow) pairs of hits and of changed flows (one set entry, resp. one
-// ChangedRecord, each), as WhatIf keeps every changed flow. docs/PERFORMANCE.md has the measurements.
+// table while any shadow lives, and per shadow of the packet's conversation one more evaluation of the packet
+// (nearly always a lookup in the shadow's own two entries, no classification). The shadow table is keyed by the
+// conversation at its anchor ENI (the lower of the ENIs it is checked at) and hashed as the flow table hashes
+// that key, so the plan's hash lets prefetch() load its slot with the flow table's; a slot holds the first shadow
+// inline. Changed packets are counted in the shadow (in cache) and settled into their record when the shadow goes
+// or results() is read. Per decision won by an audited rule: the fallback, a scan of that rule's candidates that
+// stops at the first match; the candidate list itself costs one pass over the later boxes, once per winning rule
+// and ENI direction (on a 10,000-rule table, the largest item of the evaluating thread's profile). Why a table of
+// our own, on transparent huge pages: a boost::unordered_flat_map probed by conversation on 4 KiB pages missed
+// the TLB on nearly every packet and took the flow table's prefetched slots down with it (the evaluating thread's
+// samples on the 2M-packet capture: 5,443 with it, 2,195 now, replay's 1,822). Memory: the shadows follow the
+// live conversations whose fate some single revoke would change (usually one shadow each, for the rule that
+// decided them), and the fragments' recorded verdicts expire with the fragments; what grows with the capture are
+// the distinct (rule, flow) pairs of hits and of changed flows (one set entry, resp. one ChangedRecord, each), as
+// WhatIf keeps every changed flow. docs/PERFORMANCE.md ("Audit") has the measurements.
 // Threads: none; one TrafficAudit belongs to one thread. planner() may be used on another (read_ahead.h).
 
 #include <sys/mman.h>
@@ -123,7 +132,9 @@ Result<std::vector<std::size_t>> auditedGroups(const Model& model, const std::ve
 
 struct AuditOptions {
   EvalOptions eval;
-  std::vector<std::size_t> groups;  // indexes into model.groups (auditedGroups()); every rule of each is audited
+  // Indexes into the network's model.groups (auditedGroups()), in the order results() lists them; every rule of
+  // each is audited. An index given twice counts once; one the model lacks is ignored.
+  std::vector<std::size_t> groups;
   // Sweep the shadows when the conversations holding them reach this many, then each time they reach this many
   // plus twice as many as the last sweep kept; 0: after every packet. Tests lower it to sweep often: it changes
   // no figure, only memory and time.
@@ -190,8 +201,9 @@ class TrafficAudit {
   // The table's verdict on the last frame: what `replay` reports for it (feed ReplayStats with it).
   const PacketVerdict& lastVerdict() const { return last_; }
   std::uint64_t frames() const { return frames_; }
-  // Every audited rule, in model order (group by group, each group's rules in its list order). Not const: it first
-  // adds the changed packets the live shadows still hold to their flows (frames may follow: they count on).
+  // Every audited rule, group by group in AuditOptions::groups' order, each group's rules in its list order. Not
+  // const: it first adds the changed packets the live shadows still hold to their flows (frames may follow: they
+  // count on).
   std::vector<AuditedRule> results();
   // The changed flows of revoking results()[i] alone, ranked as WhatIf::ranked() ranks them.
   std::vector<ChangedFlow> changedFlows(std::size_t i);
