@@ -509,6 +509,9 @@ TEST(TrafficAudit, HitsCountDecisionsAndIfRevokedFollowsTheFlowsState) {
   EXPECT_EQ(h.fallback[0].flows, 2u);
   EXPECT_EQ(find(rs, "sgr-never").hits.packets, 0u);
   EXPECT_EQ(find(rs, "sgr-never").ifRevoked.changedFlows, 0u);
+  // A group given twice is audited once; an index the model lacks is ignored.
+  TrafficAudit twice(net, {{}, {0, 0, 7}});
+  EXPECT_EQ(twice.results().size(), 4u);
 }
 
 TEST(TrafficAudit, ARuleBackedByAnotherAcceptChangesNothingAndNamesNoFallback) {
