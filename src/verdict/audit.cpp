@@ -649,10 +649,50 @@ void TrafficAudit::countHits(const PacketVerdict& v, const FlowKey& conv, const 
     h.bytes += frame.wireLen;
     h.firstNs = std::min(h.firstNs, frame.tsNs);
     h.lastNs = std::max(h.lastNs, frame.tsNs);
-    FlowKey k = conv;
-    k.eni = static_cast<std::uint32_t>(r);
-    if (hitFlows_.insert(k).second) ++h.flows;
+    if (firstHit(conv, r)) ++h.flows;
   }
+}
+
+namespace {
+// Packs an IPv4 conversation and a rule index into 16 bytes (see RuleFlow); false when it does not fit.
+template <class RuleFlow>
+bool pack(const FlowKey& conv, std::int32_t rule, RuleFlow& out) {
+  if (conv.family != Family::V4 || rule < 0 || rule >= (1 << 24)) return false;
+  out.hi = conv.alo << 32 | (conv.blo & 0xFFFFFFFFu);
+  out.lo = static_cast<std::uint64_t>(conv.pa) << 48 | static_cast<std::uint64_t>(conv.pb) << 32 |
+           static_cast<std::uint64_t>(conv.proto) << 24 | static_cast<std::uint64_t>(rule);
+  return true;
+}
+
+FlowKey withRule(FlowKey conv, std::int32_t rule) {
+  conv.eni = static_cast<std::uint32_t>(rule);
+  return conv;
+}
+}  // namespace
+
+bool TrafficAudit::firstHit(const FlowKey& conv, std::int32_t rule) {
+  RuleFlow k;
+  return pack(conv, rule, k) ? hitFlows4_.insert(k).second : hitFlows6_.insert(withRule(conv, rule)).second;
+}
+
+std::pair<std::uint32_t, bool> TrafficAudit::changedIndex(const FlowKey& conv, std::int32_t rule, std::uint32_t next) {
+  RuleFlow k;
+  if (pack(conv, rule, k)) {
+    auto [it, inserted] = changed4_.try_emplace(k, next);
+    return {it->second, inserted};
+  }
+  auto [it, inserted] = changed6_.try_emplace(withRule(conv, rule), next);
+  return {it->second, inserted};
+}
+
+const std::uint32_t* TrafficAudit::findChanged(const FlowKey& conv, std::int32_t rule) const {
+  RuleFlow k;
+  if (pack(conv, rule, k)) {
+    auto it = changed4_.find(k);
+    return it == changed4_.end() ? nullptr : &it->second;
+  }
+  auto it = changed6_.find(withRule(conv, rule));
+  return it == changed6_.end() ? nullptr : &it->second;
 }
 
 void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const FlowKey& conv, const Frame& frame,
@@ -662,10 +702,8 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
   if (cached != nullptr && *cached >= 0) {
     index = static_cast<std::uint32_t>(*cached);
   } else {
-    FlowKey k = conv;
-    k.eni = static_cast<std::uint32_t>(rule);
-    auto [it, inserted] = changedIndex_.try_emplace(k, static_cast<std::uint32_t>(records_.size()));
-    index = it->second;
+    const auto [found, inserted] = changedIndex(conv, rule, static_cast<std::uint32_t>(records_.size()));
+    index = found;
     if (cached != nullptr) *cached = static_cast<std::int32_t>(index);
     if (inserted) {
       ChangedRecord c;
@@ -831,11 +869,8 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       }
     }
     // The flow's earlier changes (before the shadow last merged back) go on in the same record.
-    if (!records_.empty()) {
-      FlowKey k = p.conv;
-      k.eni = static_cast<std::uint32_t>(r);
-      if (auto it = changedIndex_.find(k); it != changedIndex_.end()) s.record = static_cast<std::int32_t>(it->second);
-    }
+    if (!records_.empty())
+      if (const std::uint32_t* found = findChanged(p.conv, r)) s.record = static_cast<std::int32_t>(*found);
     ShadowEnv env{*this, p, s};
     PacketVerdict v;
     runChecks(env, plan, p.srcIsA, frame.tsNs, v);

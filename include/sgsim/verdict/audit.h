@@ -82,9 +82,11 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sgsim/capture/frame.h"
@@ -256,6 +258,18 @@ class TrafficAudit {
     FragmentFlow flow;
     std::vector<std::pair<std::int32_t, PacketVerdict>> shadows;
   };
+  struct RuleFlow {  // an IPv4 conversation and a rule index below 2^24
+    std::uint64_t hi = 0, lo = 0;
+    bool operator==(const RuleFlow&) const = default;
+  };
+  struct RuleFlowHash {
+    std::size_t operator()(const RuleFlow& k) const noexcept {
+      std::uint64_t h = k.hi * 0x9e3779b97f4a7c15ULL ^ k.lo;
+      h ^= h >> 29;
+      h *= 0xbf58476d1ce4e5b9ULL;
+      return static_cast<std::size_t>(h ^ (h >> 32));
+    }
+  };
   struct Packet;
   struct BaseEnv;
   struct ShadowEnv;
@@ -297,6 +311,11 @@ class TrafficAudit {
   void recordChange(std::int32_t rule, std::int32_t* cached, const FlowKey& conv, const Frame& frame,
                     const PacketKey& key, const FragmentFlow& flow, const PacketVerdict& after);
   void processLaterFragment(const Frame& frame, const PacketKey& key);
+  // A new (rule, conversation) hit pair?
+  bool firstHit(const FlowKey& conv, std::int32_t rule);
+  // The record index of a changed (rule, conversation) pair, made `next` (and true) when it is new.
+  std::pair<std::uint32_t, bool> changedIndex(const FlowKey& conv, std::int32_t rule, std::uint32_t next);
+  const std::uint32_t* findChanged(const FlowKey& conv, std::int32_t rule) const;
   // The table's decision at check slot i of the packet (0: egress at the sender, 1: ingress at the receiver),
   // and the decision without the rule that won it; each made once per packet.
   Decision tableDecision(Packet& p, int i);
@@ -321,12 +340,22 @@ class TrafficAudit {
   std::unique_ptr<ShadowTable> shadows_;
   std::size_t shadowCount_ = 0;
   std::size_t shadowSweepAt_;
-  // (rule, conversation) pairs, as a FlowKey whose ENI field holds the audited rule's index.
-  boost::unordered_flat_set<FlowKey, FlowKeyHash, std::equal_to<FlowKey>, HugePageAllocator<FlowKey>> hitFlows_;
-  boost::unordered_flat_map<FlowKey, std::uint32_t, FlowKeyHash, std::equal_to<FlowKey>,
-                            HugePageAllocator<std::pair<const FlowKey, std::uint32_t>>>
-      changedIndex_;  // → records_
-  std::vector<ChangedRecord, HugePageAllocator<ChangedRecord>> records_;
+  // (rule, conversation) pairs that hit, and that changed (→ records_): one entry per distinct pair of the whole
+  // capture. An IPv4 conversation packs with its rule into 16 bytes (RuleFlow); IPv6 ones are a FlowKey whose ENI
+  // field holds the rule.
+  template <class K>
+  using PairSet =
+      boost::unordered_flat_set<K, std::conditional_t<std::is_same_v<K, FlowKey>, FlowKeyHash, RuleFlowHash>,
+                                std::equal_to<K>, HugePageAllocator<K>>;
+  template <class K>
+  using PairMap = boost::unordered_flat_map<K, std::uint32_t,
+                                            std::conditional_t<std::is_same_v<K, FlowKey>, FlowKeyHash, RuleFlowHash>,
+                                            std::equal_to<K>, HugePageAllocator<std::pair<const K, std::uint32_t>>>;
+  PairSet<RuleFlow> hitFlows4_;
+  PairSet<FlowKey> hitFlows6_;
+  PairMap<RuleFlow> changed4_;
+  PairMap<FlowKey> changed6_;
+  std::deque<ChangedRecord> records_;  // grows in chunks: never copied whole, as a vector would when it doubles
   boost::unordered_flat_map<FragKey, FragRecord, FragKeyHash> frags_;
   std::size_t nextFragSweep_ = 1024;
   bool nearCap_ = false;
