@@ -214,6 +214,10 @@ TEST(Pass, AFailureMidStreamStopsThePassAtTheEndOfItsBatch) {
   EXPECT_EQ(ev.observed, 8u);  // the second batch is finished, the third is not read
   EXPECT_EQ(stream.nextCalls, 2u);
   EXPECT_EQ(pass.stats().frames, 8u);
+  // A stream not read to its end has no complete list of errors (a reading thread may still be at work on it).
+  stream.sourceErrors = {Error{"a.pcap: frame 13", "corrupt record (…)"}};
+  pass.finish();
+  EXPECT_TRUE(pass.stats().captureErrors.empty());
 }
 
 TEST(Pass, AFinishThatRefusesIsReturnedWithTheAccountingComplete) {

@@ -162,12 +162,13 @@ class Pass {
   Pass(Stream& stream, E& evaluation) : stream_(stream), evaluation_(evaluation) { stats_.setCaptures(stream.names()); }
 
   // Evaluates the next batch of observations. false at the end of the stream; an error when the evaluation
-  // refused to begin or failed (then nothing more is read: finish() is not to be called).
+  // refused to begin or failed (then nothing more is read, and the run has failed: a caller reports the error
+  // rather than finish()).
   Result<bool> step() {
     if (ended_) return false;
     const auto batch = stream_.next();
     if (batch.empty()) {
-      ended_ = true;
+      ended_ = drained_ = true;
       return false;
     }
     if (!begun_) {
@@ -194,13 +195,14 @@ class Pass {
   }
 
   // After step() returned false: begins an evaluation whose stream held nothing, takes the sources' errors into
-  // the accounting (ReplayStats::captureErrors) and finishes the evaluation, whose refusal it returns.
+  // the accounting (ReplayStats::captureErrors) and finishes the evaluation, whose refusal it returns. (After a
+  // step() that failed, the sources' errors are not known: the stream was not read to its end.)
   std::optional<Error> finish() {
     if (!begun_) {
       begun_ = true;
       if (auto refused = evaluation_.begin(nullptr, stats_)) return refused;
     }
-    stats_.captureErrors = stream_.errors();
+    if (drained_) stats_.captureErrors = stream_.errors();
     return evaluation_.finish(stats_);
   }
 
@@ -214,7 +216,8 @@ class Pass {
   E& evaluation_;
   ReplayStats stats_;
   bool begun_ = false;
-  bool ended_ = false;
+  bool ended_ = false;    // step() has nothing more to do
+  bool drained_ = false;  // the stream was read to its end: its errors() are complete
 };
 
 }  // namespace sgsim
