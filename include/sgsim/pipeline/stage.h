@@ -58,7 +58,8 @@
 // The per-packet path is the one the commands had (docs/PERFORMANCE.md, "How the pipeline keeps pace"): plans
 // made on the reading thread, the flow-table slots of the observation 8 places ahead prefetched, one lock per
 // batch. Pass is a template over the evaluation and the stream, so observe() inlines into the loop as the
-// command loops did: no virtual call, no copy of an observation (it is a view of the batch's item).
+// command loops did: the stage adds no virtual call (replay's ReplayWriter is one per frame, as it was) and no
+// copy of an observation (it is a view of the batch's item).
 //
 // An evaluation (concept StreamEvaluation below) is a class with:
 //   kSides                 1 (one rule table: replay, audit) or 2 (before and after: whatif)
@@ -164,7 +165,10 @@ class Pass {
   // Evaluates the next batch of observations. false at the end of the stream; an error when the evaluation
   // refused to begin or failed (then nothing more is read, and the run has failed: a caller reports the error
   // rather than finish()).
-  Result<bool> step() {
+  // Never inlined into its caller: GCC compiles what it inlines into main() as code that runs once, for size, and
+  // the command line's loop would take this one with it (with --threads 1 each frame's 94-byte key was then copied
+  // by `rep movsb`, +74 instructions per frame under callgrind, instead of six vector moves).
+  [[gnu::noinline]] Result<bool> step() {
     if (ended_) return false;
     const auto batch = stream_.next();
     if (batch.empty()) {
