@@ -377,6 +377,12 @@ std::unique_ptr<DecodedCapture<Sides>> readAhead(const po::variables_map& vm, Me
 }
 
 int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
+  // What the readers went on despite (pcapng frames without a timestamp, …) joins the run's warnings.
+  for (const Error& w : cap.warnings()) {
+    stats.warnings.push_back(w);
+    std::cerr << "sgsim: warning: " << w.toString() << '\n';
+  }
+  stats.skippedBlocks = cap.skippedBlocks();
   for (const Error& e : cap.errors()) {
     stats.captureErrors.push_back(e);
     std::cerr << "sgsim: " << e.toString() << '\n';
