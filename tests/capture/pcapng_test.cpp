@@ -940,6 +940,16 @@ TEST(PcapngVsWireshark, BuiltFilesReadAsTsharkReadsThem) {
   expectSameAsTshark(dir.file("built.pcapng"));
 }
 
+// The project's pcapng samples (pcaps/README.md): the multi-interface one made by pcapgen, one converted by editcap
+// and one recorded by dumpcap.
+TEST(PcapngVsWireshark, ProjectSamplesReadAsTsharkReadsThem) {
+  SGSIM_NEED_TOOL("/usr/bin/tshark");
+  const char* source = std::getenv("SGSIM_SOURCE_DIR");
+  ASSERT_NE(source, nullptr) << "SGSIM_SOURCE_DIR is set by meson";
+  for (const char* name : {"interfaces_multi.pcapng", "linktypes_ethernet.pcapng", "loopback_http_tshark.pcapng"})
+    expectSameAsTshark((fs::path(source) / "pcaps" / name).string());
+}
+
 // Files Wireshark's own tools make: mergecap puts the project's single-link-type samples into one pcapng with an
 // interface per input (Ethernet, VLAN, Linux cooked v1 and v2, raw IP, BSD loopback; µs and ns), which libpcap
 // 1.10 refuses at its second interface.
