@@ -372,9 +372,15 @@ void runPass(P& pass, AfterBatch afterBatch) {
 }
 
 // The captures' errors (a truncated or corrupt record), on stderr: bad input.
-int captureErrors(const ReplayStats& stats) {
+// After a pass: the sources' errors (exit 2, the report of what was read still printed) and warnings (stderr
+// now, every report later; under --strict they make the exit status 2 as well). The model's and the requests'
+// warnings, known before the pass, go first in the report.
+int captureErrors(const Common& c, ReplayStats& stats) {
+  for (const Error& w : stats.warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
   for (const Error& e : stats.captureErrors) std::cerr << "sgsim: " << e.toString() << '\n';
-  return stats.captureErrors.empty() ? kExitOk : kExitUsage;
+  const bool strictFails = c.strict && !stats.warnings.empty();
+  stats.warnings.insert(stats.warnings.begin(), c.warnings.begin(), c.warnings.end());
+  return stats.captureErrors.empty() && !strictFails ? kExitOk : kExitUsage;
 }
 
 void printHelp(const char* cmd, const char* synopsis, const po::options_description& d) {
@@ -512,9 +518,8 @@ int cmdReplay(int argc, char** argv) {
   runPass(pass, [&] { checkOutput(out, outFile.get()); });
   const std::optional<Error> refused = pass.finish();
   ReplayStats& stats = pass.stats();
-  const int rc = captureErrors(stats);
+  const int rc = captureErrors(c, stats);
   if (refused) throw UsageError{refused->toString()};
-  stats.warnings = c.warnings;
   writer->finish(stats);
   out.flush();  // the records are out (or failed) before the summary goes to stderr
   checkOutput(out, outFile.get());
@@ -591,10 +596,9 @@ int cmdWhatIf(int argc, char** argv) {
   Pass pass(stream, whatif);
   runPass(pass, [] {});
   const std::optional<Error> refused = pass.finish();
-  const int rc = captureErrors(pass.stats());
+  const int rc = captureErrors(c, pass.stats());
   if (refused) throw UsageError{refused->toString()};
   report.stats = std::move(pass.stats());
-  report.stats.warnings = c.warnings;
   report.originNs = whatif.originNs();
   report.atNs = whatif.atNs();
   report.totals = whatif.totals();

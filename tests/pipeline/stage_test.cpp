@@ -43,6 +43,7 @@ struct FakeStream {
   std::size_t batchSize = 4;
   std::vector<std::string> sources{"a.pcap", "b.pcap"};
   std::vector<Error> sourceErrors;
+  std::vector<Error> sourceWarnings;
   std::size_t nextCalls = 0;
   std::size_t at = 0;
 
@@ -56,6 +57,9 @@ struct FakeStream {
   static Observation<1> observation(const Item& item) { return {item.frame, item.key, item.plan}; }
   std::vector<std::string> names() const { return sources; }
   const std::vector<Error>& errors() const { return sourceErrors; }
+  void account(ReplayStats& stats) const {
+    stats.warnings.insert(stats.warnings.end(), sourceWarnings.begin(), sourceWarnings.end());
+  }
 };
 
 FakeItem item(std::uint16_t file, std::uint64_t number, std::int64_t tsNs, std::uint32_t wireLen = 100) {
@@ -174,13 +178,17 @@ TEST(Pass, SourceErrorsReachTheAccountingAtFinishAfterEverythingReadBeforeThem) 
   FakeStream stream;
   stream.items = {item(0, 1, sec(1)), item(0, 2, sec(2))};
   stream.sourceErrors = {Error{"a.pcap: frame 3", "truncated record (…)"}};
+  stream.sourceWarnings = {Error{"b.pcap: frame 1", "a Simple Packet Block has no timestamp"}};
   RecordingEvaluation ev;
   Pass pass(stream, ev);
   EXPECT_FALSE(drain(pass));
   EXPECT_TRUE(pass.stats().captureErrors.empty());  // only once the stream has ended and finish() took them
+  EXPECT_TRUE(pass.stats().warnings.empty());
   EXPECT_FALSE(pass.finish());
   ASSERT_EQ(pass.stats().captureErrors.size(), 1u);
   EXPECT_EQ(pass.stats().captureErrors[0].where, "a.pcap: frame 3");
+  ASSERT_EQ(pass.stats().warnings.size(), 1u);  // the sources' warnings join the run's
+  EXPECT_EQ(pass.stats().warnings[0].where, "b.pcap: frame 1");
   EXPECT_EQ(pass.stats().frames, 2u);
 }
 

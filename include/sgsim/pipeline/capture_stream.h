@@ -65,6 +65,13 @@ class CaptureStream {
   }
   // Every file that ended on a bad record, in the order it happened; complete once next() has returned empty.
   const std::vector<Error>& errors() const { return captures_.errors(); }
+  // What the readers went on despite (a pcapng frame without a timestamp, …) into the run's warnings, and the pcapng
+  // blocks they skipped; once next() has returned empty.
+  void account(ReplayStats& stats) const {
+    const auto warnings = captures_.warnings();
+    stats.warnings.insert(stats.warnings.end(), warnings.begin(), warnings.end());
+    stats.skippedBlocks = captures_.skippedBlocks();
+  }
 
  private:
   MergedCapture& captures_;

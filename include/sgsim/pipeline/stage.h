@@ -99,7 +99,8 @@
 // {threads, false})`, `Pass pass(stream, ev)`, step() to the end, finish(), render the rules table.
 //
 // Adding a source. A stream is any class with `using Item`, `std::span<const Item> next()` (empty at the end),
-// `static Observation<S> observation(const Item&)`, `names()` and `errors()` (valid once next() has returned
+// `static Observation<S> observation(const Item&)`, `names()`, `errors()` and `account(ReplayStats&)` (the
+// sources' own warnings and counts into the accounting) (valid once next() has returned
 // empty); Pass takes it as its second template argument.
 // - VXLAN inner frames (`--decap vxlan`): CaptureStream with a decapsulating decode step on the reading thread
 //   (the inner frame's key is planned); nothing downstream changes, and the Frame still names the outer record.
@@ -206,7 +207,10 @@ class Pass {
       begun_ = true;
       if (auto refused = evaluation_.begin(nullptr, stats_)) return refused;
     }
-    if (drained_) stats_.captureErrors = stream_.errors();
+    if (drained_) {
+      stats_.captureErrors = stream_.errors();
+      stream_.account(stats_);
+    }
     return evaluation_.finish(stats_);
   }
 
