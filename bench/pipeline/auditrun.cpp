@@ -127,10 +127,11 @@ int run(int argc, char** argv) {
                 " cut, %" PRIu64 " opened), %" PRIu64 " packets, %" PRIu64 " bytes\n",
                 r.ruleId.c_str(), r.groupId.c_str(), r.hits.flows, r.hits.packets, r.ifRevoked.changedFlows,
                 r.ifRevoked.cutFlows, r.ifRevoked.openedFlows, r.ifRevoked.changedPackets, r.ifRevoked.changedBytes);
-    for (const RuleFallback& f : r.fallback)
-      std::printf("    then %s %s %s%s: %" PRIu64 " flows\n", toString(f.decision.verdict), toString(f.decision.reason),
-                  f.decision.ruleId.c_str(), f.decision.eniId.empty() ? "" : (" at " + f.decision.eniId).c_str(),
-                  f.flows);
+    for (const Fallback& f : r.fallback) {
+      std::string who = std::string(toString(f.verdict)) + " " + toString(f.reason);
+      if (!f.ruleId.empty()) who += " " + f.ruleId;
+      std::printf("    then %s: %" PRIu64 " flows\n", who.c_str(), f.flows);
+    }
   };
   for (std::size_t i = 0; i < std::min(top, ranked.size()); ++i) print(*ranked[i]);
   for (const std::string& id : checks)
@@ -141,11 +142,11 @@ int run(int argc, char** argv) {
     boost::json::array out;
     for (const AuditedRule& r : rules) {
       boost::json::array fallback;
-      for (const RuleFallback& f : r.fallback)
-        fallback.push_back({{"verdict", toString(f.decision.verdict)},
-                            {"reason", toString(f.decision.reason)},
-                            {"rule", f.decision.ruleId},
-                            {"eni", f.decision.eniId},
+      for (const Fallback& f : r.fallback)  // as whatif's JSON writes it (report/whatif_report.cpp)
+        fallback.push_back({{"verdict", toString(f.verdict)},
+                            {"reason", toString(f.reason)},
+                            {"rule", f.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(f.ruleId)},
+                            {"group", f.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(f.groupId)},
                             {"flows", f.flows}});
       out.push_back({{"rule", r.ruleId},
                      {"group", r.groupId},

@@ -44,11 +44,6 @@ bool sameEntry(const FlowEntry& a, const FlowEntry& b) {
          a.finA == b.finA && a.finB == b.finB && a.rst == b.rst && a.present == b.present;
 }
 
-bool sameCheck(const Check& a, const Check& b) {
-  return a.eni == b.eni && a.direction == b.direction && a.verdict == b.verdict && a.reason == b.reason &&
-         a.ruleRef == b.ruleRef && a.intraGroup == b.intraGroup;
-}
-
 // The deciding check of a verdict, or (eni −1) its verdict and reason alone.
 Check summaryOf(const PacketVerdict& v) {
   if (const Check* c = v.decidingCheck()) return *c;
@@ -725,12 +720,6 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
         ++rs.impact.openedFlows;
       else
         ++rs.impact.otherFlows;
-      auto fb = std::find_if(rs.fallback.begin(), rs.fallback.end(),
-                             [&](const auto& e) { return sameCheck(e.first, c.after); });
-      if (fb == rs.fallback.end())
-        rs.fallback.emplace_back(c.after, 1);
-      else
-        ++fb->second;
       rs.records.push_back(index);
       records_.push_back(c);
     }
@@ -966,7 +955,8 @@ std::vector<AuditedRule> TrafficAudit::results() {
   const Model& m = network_->model();
   std::vector<AuditedRule> out;
   out.reserve(rules_.size());
-  for (const RuleState& rs : rules_) {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const RuleState& rs = rules_[i];
     const SecurityGroup& g = m.groups[rs.group];
     const Rule& r = g.rules[rs.rule];
     AuditedRule a;
@@ -981,9 +971,7 @@ std::vector<AuditedRule> TrafficAudit::results() {
       if (std::find(e.groupIds.begin(), e.groupIds.end(), g.id) != e.groupIds.end()) a.enis.push_back(e.id);
     a.hits = rs.hits;
     a.ifRevoked = rs.impact;
-    for (const auto& [check, flows] : rs.fallback) a.fallback.push_back(RuleFallback{describe(check), flows});
-    std::stable_sort(a.fallback.begin(), a.fallback.end(),
-                     [](const RuleFallback& x, const RuleFallback& y) { return x.flows > y.flows; });
+    a.fallback = fallbackOf(settledChangedFlows(i));
     out.push_back(std::move(a));
   }
   return out;
@@ -991,6 +979,10 @@ std::vector<AuditedRule> TrafficAudit::results() {
 
 std::vector<ChangedFlow> TrafficAudit::changedFlows(std::size_t i) {
   settleAll();
+  return settledChangedFlows(i);
+}
+
+std::vector<ChangedFlow> TrafficAudit::settledChangedFlows(std::size_t i) const {
   std::vector<ChangedFlow> out;
   if (i >= rules_.size()) return out;
   for (std::uint32_t index : rules_[i].records) {

@@ -12,8 +12,8 @@
 //   packet between two modeled ENIs (egress at the sender, ingress at the receiver).
 // - ifRevoked and fallback: WhatIf(before = T, after = T without R) over the same frames (src/verdict/whatif.cpp):
 //   changed flows, of which cut (accept → drop) and opened (drop → accept), the packets and bytes whose verdict
-//   changes, and per changed flow WhatIf's ChangedFlow::after (the decision of its first changed packet under T
-//   without R), counted per distinct decision.
+//   changes, every changed flow as WhatIf::ranked() gives it, and the fallback as whatif reports it
+//   (fallbackOf: the changed flows counted by what decides their first changed packet under T without R).
 // A flow is WhatIf's: a conversation, protocol and both endpoints either way (FlowKey::make with ENI 0), a later
 // fragment in its first fragment's flow. An unmatched later fragment is in no flow and changes nothing.
 //
@@ -160,13 +160,6 @@ struct RevokeImpact {
   std::uint64_t changedBytes = 0;
 };
 
-// Who decides a changed flow's first changed packet once the rule is revoked (WhatIf's ChangedFlow::after), and
-// how many changed flows that decision decides.
-struct RuleFallback {
-  SideDecision decision;
-  std::uint64_t flows = 0;
-};
-
 struct AuditedRule {
   std::size_t group = 0, rule = 0;  // indexes into model.groups and that group's rules
   std::string ruleId, groupId;
@@ -176,7 +169,9 @@ struct AuditedRule {
   std::vector<std::string> enis;  // ids of the ENIs that hold the group, model order
   RuleHits hits;
   RevokeImpact ifRevoked;
-  std::vector<RuleFallback> fallback;  // most flows first, then in order of first appearance
+  // Who decides the changed flows once the rule is revoked: exactly whatif's `fallback` for that revoke
+  // (fallbackOf(changedFlows(i)): per deciding rule, default, intra-group or state, most flows first).
+  std::vector<Fallback> fallback;
 };
 
 class TrafficAudit {
@@ -207,7 +202,8 @@ class TrafficAudit {
   // const: it first adds the changed packets the live shadows still hold to their flows (frames may follow: they
   // count on).
   std::vector<AuditedRule> results();
-  // The changed flows of revoking results()[i] alone, ranked as WhatIf::ranked() ranks them.
+  // The changed flows of revoking results()[i] alone, ranked as WhatIf::ranked() ranks them (the same flows, in the
+  // same order, with the same figures).
   std::vector<ChangedFlow> changedFlows(std::size_t i);
   // What the caller must pass on (report/issues.h): today only the flow-table cap (see the essay above).
   std::vector<Error> warnings() const;
@@ -247,8 +243,7 @@ class TrafficAudit {
     std::size_t group = 0, rule = 0;
     RuleHits hits;
     RevokeImpact impact;
-    std::vector<std::pair<Check, std::uint64_t>> fallback;  // first changed packet's after-decision → flows
-    std::vector<std::uint32_t> records;                     // records_ indexes
+    std::vector<std::uint32_t> records;  // records_ indexes
   };
   // A first fragment: its verdict under the table, the flow its later fragments belong to, and the verdicts of
   // the shadows under which it fared differently.
@@ -328,6 +323,7 @@ class TrafficAudit {
   void settle(Shadow& s);
   void settleAll();
   SideDecision describe(const Check& c) const;
+  std::vector<ChangedFlow> settledChangedFlows(std::size_t i) const;  // after settleAll()
 
   std::shared_ptr<const Network> network_;
   AuditOptions options_;
