@@ -77,7 +77,6 @@
 #include <sys/mman.h>
 
 #include <array>
-#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
