@@ -30,9 +30,9 @@ Box intersect(const Box& a, const Box& b) {
   return r;
 }
 
-std::size_t Diagram::VecHash::operator()(const std::vector<std::uint32_t>& v) const noexcept {
-  std::uint64_t h = v.size();
-  for (std::uint32_t x : v) h = mix(h, x);
+std::size_t Diagram::ArenaHash::operator()(const KeySpan& k) const noexcept {
+  std::uint64_t h = k.second;
+  for (std::size_t i = 0; i < k.second; ++i) h = mix(h, k.first[i]);
   return static_cast<std::size_t>(h);
 }
 
@@ -44,7 +44,11 @@ std::size_t Diagram::KeyHash::operator()(const std::vector<std::uint64_t>& v) co
 
 Diagram::Diagram(const std::array<HsValue, kDims>& maxima, const std::array<int, kDims>& order, int depth,
                  std::uint64_t maxWork)
-    : maxima_(maxima), order_(order), depth_(depth), maxWork_(maxWork) {
+    : maxima_(maxima),
+      order_(order),
+      depth_(depth),
+      maxWork_(maxWork),
+      memo_(0, ArenaHash{&keyArena_}, ArenaEq{&keyArena_}) {
   for (int d = 0; d < kDims; ++d) full_[d] = HsInterval{0, maxima_[d]};
 }
 
@@ -199,7 +203,7 @@ NodeId Diagram::buildAt(int level, std::vector<std::uint32_t>& items) {
   key.reserve(items.size() + 1);
   key.push_back(static_cast<std::uint32_t>(level));
   key.insert(key.end(), items.begin(), items.end());
-  if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+  if (auto it = memo_.find(KeySpan{key.data(), key.size()}); it != memo_.end()) return it->second;
 
   // The elementary intervals of this coordinate: every interval of an item starts at a cut and ends before one.
   const int d = order_[static_cast<std::size_t>(level)];
@@ -271,7 +275,9 @@ NodeId Diagram::buildAt(int level, std::vector<std::uint32_t>& items) {
   }
   const NodeId result = children.size() == 1 ? children[0] : internal(level, starts, children);
   spend(1);
-  memo_.emplace(std::move(key), result);
+  const KeyRef ref{keyArena_.size(), static_cast<std::uint32_t>(key.size())};
+  keyArena_.insert(keyArena_.end(), key.begin(), key.end());  // before the map hashes it
+  memo_.emplace(ref, result);
   return result;
 }
 

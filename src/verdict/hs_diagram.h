@@ -9,6 +9,7 @@
 // Diagram (before and after a change) share every sub-diagram they have in common, and equal roots mean equal
 // functions.
 
+#include <algorithm>
 #include <array>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
@@ -35,6 +36,8 @@ class Diagram {
   // maxima: the largest value of each coordinate; order: the coordinates from the root down.
   Diagram(const std::array<HsValue, kDims>& maxima, const std::array<int, kDims>& order, int depth,
           std::uint64_t maxWork);
+  Diagram(const Diagram&) = delete;  // the memo's hash and equality point at this object's arena
+  Diagram& operator=(const Diagram&) = delete;
 
   const Box& fullBox() const { return full_; }
   std::uint32_t item(Label label, const Box& box);
@@ -106,8 +109,30 @@ class Diagram {
     std::uint32_t edgeBegin = 0, edgeEnd = 0;
     Label first = kNoLabel, second = kNoLabel;
   };
-  struct VecHash {
-    std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept;
+  // Memo keys (level, then the item list) live in one arena; the map holds where.
+  struct KeyRef {
+    std::size_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  using KeySpan = std::pair<const std::uint32_t*, std::size_t>;
+  struct ArenaHash {
+    using is_transparent = void;
+    const std::vector<std::uint32_t>* arena;
+    std::size_t operator()(const KeyRef& k) const noexcept {
+      return (*this)(KeySpan{arena->data() + k.offset, k.length});
+    }
+    std::size_t operator()(const KeySpan& k) const noexcept;
+  };
+  struct ArenaEq {
+    using is_transparent = void;
+    const std::vector<std::uint32_t>* arena;
+    KeySpan span(const KeyRef& k) const { return {arena->data() + k.offset, k.length}; }
+    static const KeySpan& span(const KeySpan& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      const KeySpan x = span(a), y = span(b);
+      return x.second == y.second && std::equal(x.first, x.first + x.second, y.first);
+    }
   };
   struct KeyHash {
     std::size_t operator()(const std::vector<std::uint64_t>& v) const noexcept;
@@ -134,7 +159,8 @@ class Diagram {
   std::vector<Node> nodes_;
   std::vector<HsValue> starts_;
   std::vector<NodeId> children_;
-  boost::unordered_flat_map<std::vector<std::uint32_t>, NodeId, VecHash> memo_;    // level + items → node
+  std::vector<std::uint32_t> keyArena_;
+  boost::unordered_flat_map<KeyRef, NodeId, ArenaHash, ArenaEq> memo_;             // level + items → node
   boost::unordered_flat_map<std::vector<std::uint64_t>, NodeId, KeyHash> unique_;  // level + edges → node
   boost::unordered_flat_map<std::uint64_t, NodeId> terminals_;
   mutable std::vector<std::uint32_t> stamp_;  // visit marks for the walks
