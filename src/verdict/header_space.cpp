@@ -522,7 +522,7 @@ std::string nothingReason(const Network& net, std::size_t eni, const Rule& rule)
 }
 
 // Reach sets (hs_diagram.h) speed up the searches for one rule; above this size they are skipped.
-constexpr std::size_t kReachBytes = 256u << 20;
+constexpr std::size_t kReachBytes = 64u << 20;
 
 struct FamilyRun {
   Space space;
@@ -769,6 +769,48 @@ std::vector<HsTableAnalysis> analyzeNetwork(const Network& net, const HsOptions&
   return out;
 }
 
+std::vector<HsRuleSummary> summarizeByRule(const Network& net, const std::vector<HsTableAnalysis>& tables) {
+  const Model& m = net.model();
+  std::vector<HsRuleSummary> out;
+  std::map<const Rule*, std::size_t> index;
+  for (std::size_t g = 0; g < m.groups.size(); ++g)
+    for (std::size_t r = 0; r < m.groups[g].rules.size(); ++r) {
+      index.emplace(&m.groups[g].rules[r], out.size());
+      HsRuleSummary s;
+      s.group = g;
+      s.rule = r;
+      out.push_back(s);
+    }
+  for (std::size_t t = 0; t < tables.size(); ++t) {
+    const HsTableAnalysis& a = tables[t];
+    const auto& refs = net.rules(a.eni, a.direction);
+    for (std::size_t k = 0; k < a.rules.size() && k < refs.size(); ++k) {
+      auto it = index.find(refs[k].rule);
+      if (it != index.end()) out[it->second].tables.emplace_back(t, k);
+    }
+  }
+  for (HsRuleSummary& s : out) {
+    if (s.tables.empty()) continue;
+    bool nothing = true, never = true, decidesSomewhere = false, redundantWhereItDecides = true;
+    for (const auto& [t, k] : s.tables) {
+      const HsRuleFindings& f = tables[t].rules[k];
+      s.proven = s.proven && tables[t].status == HsStatus::Exact;
+      nothing = nothing && f.matchesNothing;
+      never = never && (f.matchesNothing || f.shadowed);
+      if (f.decides) {
+        decidesSomewhere = true;
+        redundantWhereItDecides = redundantWhereItDecides && f.redundant;
+      }
+      s.broad = s.broad || f.broad.has_value();
+      s.conflicts = s.conflicts || !f.conflicts.empty();
+    }
+    s.matchesNothing = nothing;
+    s.neverDecides = s.proven && never;
+    s.redundant = s.proven && decidesSomewhere && redundantWhereItDecides;
+  }
+  return out;
+}
+
 // ----------------------------------------------------------------------------------------------------------------
 // The decision map.
 
@@ -878,6 +920,14 @@ HsSpaceDiff diffSpace(const Network& before, const Network& after, const HsOptio
   }
   out.stats.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+std::int32_t findRegion(const HsSpaceDiff& diff, std::size_t eni, Direction d, const PacketFields& p) {
+  for (std::size_t i = 0; i < diff.regions.size(); ++i) {
+    const HsFlipRegion& r = diff.regions[i];
+    if (r.eni == eni && r.direction == d && contains(r.region, d, p)) return static_cast<std::int32_t>(i);
+  }
+  return -1;
 }
 
 }  // namespace sgsim

@@ -105,7 +105,7 @@ enum class HsDim : std::uint8_t { Proto = 0, Peer = 1, Local = 2, Sport = 3, Dpo
 struct HsOptions {
   // Work budget per diagram (rule-list entries visited while building, plus nodes): beyond it the table is
   // NotProven. The default fits every ClassBench 1k table (docs/PERFORMANCE.md).
-  std::uint64_t maxWork = 60'000'000;
+  std::uint64_t maxWork = 20'000'000;
   // Region lists (decision map, space diff) stop after this many boxes, with `truncated` set.
   std::size_t maxBoxes = 200'000;
   // Audit: look for conflicts (pairs of overlapping rules of opposite verdicts, both deciding); the costliest
@@ -192,6 +192,25 @@ HsTableAnalysis analyzeTable(const Network& net, std::size_t eni, Direction d, c
 // Every ENI, ingress then egress.
 std::vector<HsTableAnalysis> analyzeNetwork(const Network& net, const HsOptions& options = {});
 
+// One rule of the model over every analysed table that holds it (its group may be on several ENIs). Revoking the
+// rule removes it from all of them at once, hence: it is redundant when it decides somewhere and is redundant in
+// every table where it decides, and it never matches when it decides nothing in any of them.
+struct HsRuleSummary {
+  std::size_t group = 0, rule = 0;  // indexes into model().groups and that group's rules
+  // (index into the analyses, index into that table's rules), in the analyses' order; empty: its group is on no
+  // analysed ENI, or the rule has the other direction's tables only among those analysed.
+  std::vector<std::pair<std::size_t, std::size_t>> tables;
+  bool proven = true;           // every table listed is Exact (true when none is listed)
+  bool matchesNothing = false;  // listed somewhere, and matches nothing in every table listed
+  bool neverDecides = false;    // listed somewhere, and decides no packet in any table listed (never-matches)
+  bool redundant = false;       // decides somewhere, and is redundant in every table where it decides
+  bool broad = false;           // broad in some table
+  bool conflicts = false;       // has a conflict in some table
+};
+// One summary per rule of the model, in model order (groups, then rules). Tables that are NotProven leave the
+// flags that need the diagram false and `proven` false.
+std::vector<HsRuleSummary> summarizeByRule(const Network& net, const std::vector<HsTableAnalysis>& tables);
+
 // ---------------------------------------------------------------------------------------------------------------
 // The decision map: the space as disjoint regions, each with what decides it; together they cover the space.
 
@@ -234,5 +253,8 @@ struct HsSpaceDiff {
 // The two networks must hold the same ENIs with the same addresses (requests change rules, never ENIs); an ENI
 // that differs is reported NotProven.
 HsSpaceDiff diffSpace(const Network& before, const Network& after, const HsOptions& options = {});
+// The index into diff.regions of the region holding a packet checked at (eni, d), or -1 (its verdict does not flip,
+// or its table is NotProven). A linear scan of that table's regions.
+std::int32_t findRegion(const HsSpaceDiff& diff, std::size_t eni, Direction d, const PacketFields& p);
 
 }  // namespace sgsim
