@@ -214,6 +214,66 @@ TEST(HeaderSpaceGolden, SpaceDiffOfARevoke) {
                         PacketFields{6, *IpAddr::parse("203.0.113.9"), *IpAddr::parse("10.0.0.5"), 1, 22}));
 }
 
+// A rule of a group on two ENIs: redundant at one, deciding with a flip at the other: revoking it (from the group, so
+// from both) changes traffic, so it is not redundant; one shadowed at one ENI but deciding at the other still matches.
+TEST(HeaderSpaceGolden, SummaryOverTheEnisOfAGroup) {
+  Model m;
+  m.groups.push_back(
+      group("sg-shared", {
+                             rule("sgr-ssh-lan", Direction::Ingress, Protocol::Tcp, "22/22", "10.0.0.0/8"),
+                             rule("sgr-dns", Direction::Ingress, Protocol::Udp, "53/53", "10.0.0.0/8"),
+                             rule("sgr-https", Direction::Ingress, Protocol::Tcp, "443/443", "0.0.0.0/0"),
+                         }));
+  m.groups.push_back(group(
+      "sg-admin", {
+                      rule("sgr-ssh-any", Direction::Ingress, Protocol::Tcp, "22/22", "0.0.0.0/0"),
+                      rule("sgr-dns-block", Direction::Ingress, Protocol::Udp, "53/53", "0.0.0.0/0", Policy::Drop),
+                  }));
+  m.groups.push_back(group("sg-unused", {rule("sgr-lonely", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")}));
+  // InnerAccessPolicy Drop: the two ENIs are strangers to each other, so only the rules decide.
+  m.groups[0].innerAccessPolicy = Policy::Drop;
+  m.groups[1].innerAccessPolicy = Policy::Drop;
+  m.enis.push_back(eni("eni-a", {"10.0.0.5"}, {"sg-shared", "sg-admin"}));
+  m.enis.push_back(eni("eni-b", {"10.0.0.6"}, {"sg-shared"}));
+  const Network net(std::move(m));
+  const auto tables = analyzeNetwork(net);
+  ASSERT_EQ(tables.size(), 4u);  // eni-a ingress, egress, eni-b ingress, egress
+  const auto summary = summarizeByRule(net, tables);
+  ASSERT_EQ(summary.size(), 6u);
+  auto text = [&](const HsRuleSummary& s) {
+    std::string out = net.model().groups[s.group].rules[s.rule].id + ":";
+    for (const auto& [t, k] : s.tables) out += " " + net.eni(tables[t].eni).id;
+    if (s.redundant) out += " redundant";
+    if (s.neverDecides) out += " never-decides";
+    if (s.matchesNothing) out += " matches-nothing";
+    if (s.broad) out += " broad";
+    if (s.conflicts) out += " conflicts";
+    if (!s.proven) out += " not-proven";
+    return out;
+  };
+  std::string all;
+  for (const auto& s : summary) all += text(s) + "\n";
+  // At eni-a sgr-ssh-lan is redundant with sgr-ssh-any, at eni-b the default drop would take 10/8 on 22: not
+  // redundant. sgr-dns is shadowed by sgr-dns-block at eni-a (drop first at equal priority) but decides at eni-b.
+  // sgr-ssh-any is broad; sgr-lonely's group is on no ENI.
+  EXPECT_EQ(all,
+            "sgr-ssh-lan: eni-a eni-b\n"
+            "sgr-dns: eni-a eni-b conflicts\n"
+            "sgr-https: eni-a eni-b\n"
+            "sgr-ssh-any: eni-a broad\n"
+            "sgr-dns-block: eni-a conflicts\n"
+            "sgr-lonely:\n");
+  // The per-table facts behind it. eni-a ingress order: sgr-dns-block (drop first), sgr-ssh-lan, sgr-dns,
+  // sgr-https (group sg-shared first), sgr-ssh-any; eni-b ingress: sgr-ssh-lan, sgr-dns, sgr-https.
+  ASSERT_EQ(net.rules(0, Direction::Ingress)[1].ruleId, "sgr-ssh-lan");
+  EXPECT_TRUE(tables[0].rules[1].redundant);
+  EXPECT_TRUE(tables[0].rules[2].shadowed);
+  ASSERT_EQ(net.rules(1, Direction::Ingress)[0].ruleId, "sgr-ssh-lan");
+  EXPECT_TRUE(tables[2].rules[0].decides);
+  EXPECT_FALSE(tables[2].rules[0].redundant);
+  EXPECT_TRUE(tables[2].rules[1].decides);
+}
+
 TEST(HeaderSpaceGolden, CidrsOfIntervals) {
   auto v = [](const char* a) { return hsValueOf(*IpAddr::parse(a)); };
   auto text = [](Family f, const HsSet& s) {
