@@ -518,7 +518,16 @@ std::string nothingReason(const Network& net, std::size_t eni, const Rule& rule)
       return "matches no packet at " + e.id + ": its five-tuple narrowing " + rule.local->toString() +
              " holds none of the ENI's addresses";
   }
-  return "matches no packet at " + e.id + ": the ENI has no address of the rule's address family";
+  const auto boxes = ruleBoxes(net.model(), rule, 0, 0);
+  if (boxes.empty())
+    return std::string("matches no packet: none of its peer addresses is of the family its protocol (") +
+           toString(rule.protocol) + ") needs";
+  std::string families;
+  for (Family f : {Family::V4, Family::V6})
+    if (std::any_of(boxes.begin(), boxes.end(), [&](const RuleBox& b) { return b.family == f; }))
+      families += families.empty() ? (f == Family::V4 ? "IPv4" : "IPv6") : (f == Family::V4 ? " or IPv4" : " or IPv6");
+  return "matches no packet at " + e.id + ": its peers are " + families + " and the ENI has no " + families +
+         " address" + (rule.local ? " inside its five-tuple narrowing " + rule.local->toString() : std::string());
 }
 
 // Reach sets (hs_diagram.h) speed up the searches for one rule; above this size they are skipped.
