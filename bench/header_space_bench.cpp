@@ -5,11 +5,13 @@
 // findings. SGSIM_HS_ORDER (e.g. "pdslr": proto, dport, sport, local, peer) overrides the coordinate order.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "../tools/classbench2sgsim_convert.h"
+#include "pipeline/model_mix.h"
 #include "sgsim/classify/classbench.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/verdict/header_space.h"
@@ -107,6 +109,30 @@ void registerAll() {
       for (auto _ : state) tables = analyzeNetwork(*net, options());
       count(state, tables);
     })->Unit(benchmark::kMicrosecond);
+  }
+  // The 1,000-rule interface of the end-to-end benchmarks (bench/pipeline/model_mix.h), and bigger ones.
+  for (const std::size_t n : {std::size_t{1000}, std::size_t{5000}}) {
+    auto model = parseModel(boost::json::serialize(benchModel(n, *IpAddr::parse("10.0.0.1"), 1)), LoadOptions{}, "mix");
+    if (!model) continue;
+    auto net = std::make_shared<const Network>(std::move(*model));
+    benchmark::RegisterBenchmark(("audit/model_mix/" + std::to_string(n)).c_str(), [net](benchmark::State& state) {
+      std::vector<HsTableAnalysis> tables;
+      for (auto _ : state) tables = analyzeNetwork(*net, options());
+      count(state, tables);
+    })->Unit(benchmark::kMillisecond);
+    const auto& refs = net->rules(0, Direction::Ingress);
+    Model revoked = net->model();
+    auto& rs = revoked.groups[0].rules;
+    const std::string target = refs[refs.size() / 2].ruleId;
+    rs.erase(std::find_if(rs.begin(), rs.end(), [&](const Rule& r) { return r.id == target; }));
+    auto after = std::make_shared<const Network>(std::move(revoked));
+    benchmark::RegisterBenchmark(("diff-middle/model_mix/" + std::to_string(n)).c_str(), [net, after](
+                                                                                             benchmark::State& state) {
+      HsSpaceDiff diff;
+      for (auto _ : state) diff = diffSpace(*net, *after, options());
+      state.counters["exact"] = diff.notProven.empty();
+      state.counters["regions"] = static_cast<double>(diff.regions.size());
+    })->Unit(benchmark::kMillisecond);
   }
   const std::string cb = sharedDir() + "/corpus/classbench/";
   for (const char* set :

@@ -66,6 +66,7 @@ Model webModel() {
                 narrow,
                 rule("sgr-drop-app", Direction::Ingress, Protocol::All, "-1/-1", "10.0.0.6/32", Policy::Drop),
                 rule("sgr-v6", Direction::Ingress, Protocol::Tcp, "443/443", "::/0"),
+                groupRule("sgr-members", Direction::Ingress, Protocol::All, "-1/-1", "sg-web", Policy::Accept, 3),
             }));
   m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
   m.enis.push_back(eni("eni-app", {"10.0.0.6"}, {"sg-web"}));
@@ -77,8 +78,8 @@ TEST(HeaderSpaceGolden, EveryKindOfFinding) {
   const HsTableAnalysis a = analyzeTable(net, 0, Direction::Ingress);
   ASSERT_EQ(a.status, HsStatus::Exact);
   // Evaluation order: sgr-drop-app (1, drop), then the accepts of priority 1 in list order (sgr-ssh-office,
-  // sgr-web-lan, sgr-pl, sgr-narrow, sgr-v6), sgr-ssh-host (2), sgr-web-all (5), sgr-ssh-any (10), sgr-deny-scan
-  // (50).
+  // sgr-web-lan, sgr-pl, sgr-narrow, sgr-v6), sgr-ssh-host (2), sgr-members (3), sgr-web-all (5), sgr-ssh-any
+  // (10), sgr-deny-scan (50).
   EXPECT_EQ(render(net, a),
             "sgr-drop-app: never-matches, shadowed by [intra-group sg-web] e.g. tcp 10.0.0.6:40000 > 10.0.0.5:1\n"
             "  conflict: intra-group sg-web (it wins) e.g. tcp 10.0.0.6:40000 > 10.0.0.5:1\n"
@@ -87,12 +88,18 @@ TEST(HeaderSpaceGolden, EveryKindOfFinding) {
             "  revoked: rule sgr-ssh-host same e.g. tcp 203.0.113.10:40000 > 10.0.0.5:22\n"
             "  revoked: rule sgr-ssh-any same e.g. tcp 203.0.113.7:40000 > 10.0.0.5:22\n"
             "sgr-web-lan: decides e.g. tcp 10.0.0.1:40000 > 10.0.0.5:80; redundant\n"
+            "  revoked: rule sgr-members same e.g. tcp 10.0.0.5:40000 > 10.0.0.5:80\n"
             "  revoked: rule sgr-web-all same e.g. tcp 10.0.0.1:40000 > 10.0.0.5:80\n"
             "sgr-pl: never-matches (references nothing: prefix list pl-missing is not in the model)\n"
             "sgr-narrow: never-matches (matches no packet at eni-web: its five-tuple narrowing 10.9.0.0/16 holds none "
             "of the ENI's addresses)\n"
             "sgr-v6: never-matches (matches no packet at eni-web: its peers are IPv6 and the ENI has no IPv6 address)\n"
             "sgr-ssh-host: never-matches, shadowed by [rule sgr-ssh-office] e.g. tcp 203.0.113.10:40000 > 10.0.0.5:22\n"
+            // Its group's members: eni-app is accepted as intra-group first; eni-web's own address is no member
+            // "between" ENIs, so the rule decides the ENI's traffic to itself (but TCP 80, taken by sgr-web-lan).
+            "sgr-members: decides e.g. tcp 10.0.0.5:40000 > 10.0.0.5:1\n"
+            "  revoked: rule sgr-ssh-any same e.g. tcp 10.0.0.5:40000 > 10.0.0.5:22\n"
+            "  revoked: default drop flips e.g. tcp 10.0.0.5:40000 > 10.0.0.5:1\n"
             "sgr-web-all: decides e.g. tcp 0.0.0.1:40000 > 10.0.0.5:80\n"
             "  revoked: rule sgr-deny-scan flips e.g. tcp 198.51.100.1:40000 > 10.0.0.5:80\n"
             "  revoked: default drop flips e.g. tcp 0.0.0.1:40000 > 10.0.0.5:80\n"
