@@ -40,18 +40,13 @@ std::vector<Cidr> cidrsOf(Family f, const HsSet& s) {
   for (const HsInterval& i : s) {
     HsValue lo = i.lo;
     for (;;) {
-      // The largest block starting at lo (aligned) that ends inside the interval.
-      int size = 0;  // log2 of the block size
-      while (size < bits) {
-        const HsValue mask = (static_cast<HsValue>(1) << (size + 1)) - 1;  // size + 1 <= 128 is fine below 128
-        if ((lo & mask) != 0) break;
-        const HsValue last = lo + mask;
-        if (last < lo || last > i.hi) break;
-        ++size;
-      }
+      // The largest block of 2^size addresses that starts at lo (aligned) and ends inside the interval.
+      auto lowBits = [](int n) { return n >= 128 ? ~HsValue{0} : (HsValue{1} << n) - 1; };
+      int size = 0;
+      while (size < bits && (lo & lowBits(size + 1)) == 0 && lo + lowBits(size + 1) <= i.hi) ++size;
       out.push_back(Cidr::of(hsAddrOf(f, lo), bits - size));
-      const HsValue last = size == 0 ? lo : lo + ((static_cast<HsValue>(1) << size) - 1);
-      if (size == 128 || last >= i.hi) break;
+      const HsValue last = lo + lowBits(size);  // no overflow: lo is aligned to the block
+      if (last >= i.hi) break;
       lo = last + 1;
     }
   }
