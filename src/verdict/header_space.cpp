@@ -874,6 +874,13 @@ HsSpaceDiff diffSpace(const Network& before, const Network& after, const HsOptio
         const Space sb = makeSpace(before, e, d, f);
         const Space sa = makeSpace(after, e, d, f);
         if (sb.local.empty()) continue;
+        // A table the change does not touch (its group is elsewhere) flips nothing: no diagram needed.
+        const bool sameEntries =
+            sb.entries.size() == sa.entries.size() &&
+            std::equal(sb.entries.begin(), sb.entries.end(), sa.entries.begin(), [](const Entry& x, const Entry& y) {
+              return x.key == y.key && x.decider.verdict == y.decider.verdict && x.boxes == y.boxes;
+            });
+        if (sameEntries) continue;
         Diagram diag(sb.maxima, orderOf(options), 1, options.maxWork);
         // Labels by identity, so that what the two tables share is one sub-diagram.
         std::map<std::string, Label> labels;

@@ -284,6 +284,64 @@ TEST(HeaderSpaceGolden, SummaryOverTheEnisOfAGroup) {
   EXPECT_TRUE(tables[2].rules[1].decides);
 }
 
+// Past the work budget nothing is guessed: the table says NotProven, and only what needs no analysis remains
+// (matches nothing; broad, without saying whether it is masked). The same for the decision map and the space diff.
+TEST(HeaderSpaceGolden, OverTheBudgetNothingIsGuessed) {
+  const Network net(webModel());
+  HsOptions tiny;
+  tiny.maxWork = 5;
+  const HsTableAnalysis a = analyzeTable(net, 0, Direction::Ingress, tiny);
+  EXPECT_EQ(a.status, HsStatus::NotProven);
+  EXPECT_NE(a.notProven.find("needs more than 5 units of work"), std::string::npos) << a.notProven;
+  std::string text;
+  for (const HsRuleFindings& f : a.rules) {
+    EXPECT_FALSE(f.decides || f.shadowed || f.redundant || f.decidesWitness || !f.fallbacks.empty() ||
+                 !f.conflicts.empty() || !f.shadowedBy.empty());
+    if (f.matchesNothing) text += net.rules(0, Direction::Ingress)[static_cast<std::size_t>(f.ruleRef)].ruleId + " ";
+    if (f.broad) {
+      EXPECT_FALSE(f.broad->decides.has_value());
+      EXPECT_TRUE(ruleMatches(net.model(), *net.rules(0, Direction::Ingress)[static_cast<std::size_t>(f.ruleRef)].rule,
+                              Direction::Ingress, f.broad->witness.fields));
+      text += "broad:" + net.rules(0, Direction::Ingress)[static_cast<std::size_t>(f.ruleRef)].ruleId + " ";
+    }
+  }
+  EXPECT_EQ(text, "sgr-pl sgr-narrow sgr-v6 broad:sgr-ssh-any ");
+  const auto summary = summarizeByRule(net, {a});
+  for (const HsRuleSummary& s : summary) {
+    EXPECT_FALSE(s.proven);
+    EXPECT_FALSE(s.redundant || s.neverDecides);
+  }
+
+  const HsDecisionMap map = decisionMap(net, 0, Direction::Ingress, tiny);
+  EXPECT_EQ(map.status, HsStatus::NotProven);
+  EXPECT_TRUE(map.entries.empty());
+
+  Model m = webModel();
+  m.groups[0].rules.pop_back();
+  const Network after(std::move(m));
+  const HsSpaceDiff diff = diffSpace(net, after, tiny);
+  EXPECT_TRUE(diff.regions.empty());
+  ASSERT_EQ(diff.notProven.size(), 2u);  // eni-web ingress, eni-app ingress (egress tables are equal and tiny)
+  EXPECT_EQ(diff.notProven[0].status, HsStatus::NotProven);
+}
+
+// Without the conflict search the other findings are the same.
+TEST(HeaderSpaceGolden, ConflictsCanBeLeftOut) {
+  const Network net(webModel());
+  HsOptions noConflicts;
+  noConflicts.conflicts = false;
+  const HsTableAnalysis a = analyzeTable(net, 0, Direction::Ingress);
+  const HsTableAnalysis b = analyzeTable(net, 0, Direction::Ingress, noConflicts);
+  ASSERT_EQ(a.rules.size(), b.rules.size());
+  for (std::size_t k = 0; k < a.rules.size(); ++k) {
+    EXPECT_TRUE(b.rules[k].conflicts.empty());
+    EXPECT_EQ(a.rules[k].decides, b.rules[k].decides);
+    EXPECT_EQ(a.rules[k].shadowed, b.rules[k].shadowed);
+    EXPECT_EQ(a.rules[k].redundant, b.rules[k].redundant);
+    EXPECT_EQ(a.rules[k].fallbacks.size(), b.rules[k].fallbacks.size());
+  }
+}
+
 TEST(HeaderSpaceGolden, CidrsOfIntervals) {
   auto v = [](const char* a) { return hsValueOf(*IpAddr::parse(a)); };
   auto text = [](Family f, const HsSet& s) {
