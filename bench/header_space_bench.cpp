@@ -2,7 +2,8 @@
 // the bundled examples, and of ClassBench tables converted as tools/classbench2sgsim converts them (one ENI, the
 // trace's destinations as its addresses, mixed policies), plus the decision map and the space diff of revoking one
 // rule. Counters: `exact` (1, or 0 when the budget ran out: NotProven), diagram `nodes`, budget `work`, and the
-// findings. SGSIM_HS_ORDER (e.g. "pdslr": proto, dport, sport, local, peer) overrides the coordinate order.
+// findings. SGSIM_HS_ORDER (e.g. "plrds": proto, local, peer (r), dport, sport) overrides the coordinate order,
+// SGSIM_HS_WORK the work budget.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

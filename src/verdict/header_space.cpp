@@ -306,6 +306,11 @@ std::vector<std::uint32_t> itemsOf(Diagram& diag, const Space& s, L&& labelOf) {
 
 bool portProto(HsValue p) { return p == 6 || p == 17; }
 
+// The peer of witnesses when any address will do (RFC 5737 TEST-NET-3, RFC 3849).
+HsValue documentationAddress(Family f) {
+  return hsValueOf(*IpAddr::parse(f == Family::V4 ? "203.0.113.7" : "2001:db8:ffff::7"));
+}
+
 HsValue pick(const HsSet& s, std::initializer_list<HsValue> preferred) {
   for (HsValue v : preferred)
     if (contains(s, v)) return v;
@@ -321,7 +326,7 @@ Point pickPoint(const Space& s, const std::array<HsSet, hs::kDims>& sets) {
   const bool v4 = s.family == Family::V4;
   p.v[hs::kProto] = pick(sets[hs::kProto], {6, 17, static_cast<HsValue>(v4 ? 1 : 58), 47});
   // A documentation address when the peer may be anything; else a host address rather than a network address.
-  const HsValue doc = v4 ? hsValueOf(*IpAddr::parse("203.0.113.7")) : hsValueOf(*IpAddr::parse("2001:db8:ffff::7"));
+  const HsValue doc = documentationAddress(s.family);
   const HsSet& peer = sets[hs::kPeer];
   if (contains(peer, doc)) {
     p.v[hs::kPeer] = doc;
@@ -568,6 +573,7 @@ HsTableAnalysis analyzeTable(const Network& net, std::size_t eni, Direction d, c
     run.space = space;
     const Space& s = run.space;
     run.diag = std::make_unique<Diagram>(s.maxima, orderOf(options), 2, options.maxWork);
+    run.diag->prefer(hs::kPeer, documentationAddress(s.family));
     const auto root = run.diag->build(itemsOf(*run.diag, s, [](std::size_t e) { return static_cast<Label>(e); }));
     out.stats.work += run.diag->work();
     out.stats.nodes += run.diag->nodeCount();

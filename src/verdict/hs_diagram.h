@@ -64,12 +64,15 @@ class Diagram {
   NodeId child(std::uint32_t e) const { return children_[e]; }
   // The first edge of n whose interval ends at or after v.
   std::uint32_t edgeReaching(NodeId n, HsValue v) const;
+  // Searches try first the edge holding this value of a coordinate (protocol 6 unless told otherwise), so that
+  // witnesses read naturally (TCP, a documentation address); any edge would be as correct.
+  void prefer(int dim, HsValue v) { preferred_[static_cast<std::size_t>(dim)] = v; }
 
   // Every terminal reachable from root, once each.
   template <class F>
   void forEachTerminal(NodeId root, F&& fn) const;
   // The cell (a box inside q on which the function is constant) of some terminal satisfying pred, reachable inside
-  // q, or nullopt. Tries protocol 6 first, so that witnesses are TCP when they can be. With `first` (and reach
+  // q, or nullopt. Tries the preferred values first (prefer()). With `first` (and reach
   // sets computed), only the parts of the diagram where that label can be first are searched: pred must then
   // hold only for terminals whose first label is `first`.
   template <class P>
@@ -85,7 +88,7 @@ class Diagram {
   template <class F>
   void forEachTerminalIn(NodeId root, const Box& q, F&& fn) const;
   // fn(cell, terminal) once for every terminal reachable inside q where `first` may be the first label (every
-  // terminal with kNoLabel), with the cell of the first path that reached it (protocol 6 tried first).
+  // terminal with kNoLabel), with the cell of the first path that reached it (preferred values tried first).
   template <class F>
   void collect(NodeId root, const Box& q, Label first, F&& fn) const;
   // Calls fn(cell, terminal) for every path inside q; stops (returns false) after `limit` cells.
@@ -166,6 +169,11 @@ class Diagram {
   mutable std::vector<std::uint32_t> stamp_;  // visit marks for the walks
   mutable std::uint32_t generation_ = 0;
   mutable std::uint64_t walkSteps_ = 0;
+  std::array<std::optional<HsValue>, kDims> preferred_{HsValue{6}};
+  std::uint32_t preferredEdge(NodeId n, int d, const HsInterval& qi) const {
+    const auto& v = preferred_[static_cast<std::size_t>(d)];
+    return v && qi.contains(*v) ? edgeReaching(n, *v) : edgeEnd(n);
+  }
   std::size_t reachWords_ = 0;
   std::vector<std::uint64_t> reach_;
   std::uint32_t nextGeneration() const;
@@ -213,7 +221,7 @@ std::optional<std::pair<Box, NodeId>> Diagram::find(NodeId root, const Box& q, P
     const HsInterval qi = q[static_cast<std::size_t>(d)];
     const std::uint32_t e = edgeEnd(n);
     const std::uint32_t lo = edgeReaching(n, qi.lo);
-    const std::uint32_t preferred = d == kProto && qi.contains(6) ? edgeReaching(n, 6) : e;
+    const std::uint32_t preferred = preferredEdge(n, d, qi);
     auto tryEdge = [&](std::uint32_t k) {
       const HsInterval saved = cell[static_cast<std::size_t>(d)];
       cell[static_cast<std::size_t>(d)] = HsInterval{std::max(starts_[k], qi.lo), std::min(edgeHi(n, k), qi.hi)};
@@ -303,8 +311,7 @@ void Diagram::collect(NodeId root, const Box& q, Label firstLabel, F&& fn) const
       self(self, children_[k]);
       cell[static_cast<std::size_t>(d)] = saved;
     };
-    std::uint32_t preferred = edgeEnd(n);
-    if (d == kProto && qi.contains(6)) preferred = edgeReaching(n, 6);
+    const std::uint32_t preferred = preferredEdge(n, d, qi);
     if (preferred != edgeEnd(n)) visit(preferred);
     for (std::uint32_t k = lo; k < edgeEnd(n) && starts_[k] <= qi.hi; ++k)
       if (k != preferred) visit(k);
