@@ -29,11 +29,12 @@ void runFile(const fs::path& path, Counts& counts) {
   ++counts.inputs;
   auto reader = sgsim::CaptureReader::open(path.string(), 0);
   if (!reader) return;
-  const auto selector = sgsim::fuzzSelectorFor((*reader)->linkType());
-  if (!selector) return;
   sgsim::Frame frame;
   std::vector<std::uint8_t> input;
   while ((*reader)->next(frame)) {
+    // Each frame with its own link type (a pcapng file's interfaces may differ).
+    const auto selector = sgsim::fuzzSelectorFor(frame.linkType);
+    if (!selector) continue;
     input.assign(1, *selector);
     input.insert(input.end(), frame.data, frame.data + frame.capLen);
     input.shrink_to_fit();  // exact size, so a sanitizer sees a read past the frame

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Regenerate every generated capture in pcaps/ (the recorded loopback_* files are not regenerated:
-# see README.md for how they were recorded). Usage: pcaps/regenerate.sh [build-dir]
+# see README.md for how they were recorded); pcapgen --all also writes the multi-interface
+# interfaces_multi.pcapng. Usage: pcaps/regenerate.sh [build-dir]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}

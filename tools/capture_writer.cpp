@@ -66,10 +66,15 @@ void Capture::addIp(std::int64_t tsNs, const Bytes& ip) {
 
 void Capture::addFrame(std::int64_t tsNs, Bytes frame) { frames_.push_back(Record{tsNs, std::move(frame)}); }
 
+std::vector<Capture::Timed> Capture::inOrder() const {
+  std::vector<Timed> order;
+  for (const Record& r : frames_) order.push_back(Timed{r.tsNs, &r.data});
+  std::stable_sort(order.begin(), order.end(), [](const Timed& a, const Timed& b) { return a.tsNs < b.tsNs; });
+  return order;
+}
+
 Result<bool> Capture::write(const std::string& path, FileFormat format) const {
-  std::vector<const Record*> order;
-  for (const Record& r : frames_) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(), [](const Record* a, const Record* b) { return a->tsNs < b->tsNs; });
+  const std::vector<Timed> order = inOrder();
 
   if (format == FileFormat::MicroBigEndian) {
     // libpcap always writes host byte order, so the big-endian variant is written by hand.
@@ -82,12 +87,12 @@ Result<bool> Capture::write(const std::string& path, FileFormat format) const {
     putBe32(f.get(), kSnapLen);
     // The file holds LINKTYPE_ values; only DLT_RAW differs from its LINKTYPE_RAW (101).
     putBe32(f.get(), link_ == Link::Raw ? 101u : static_cast<std::uint32_t>(linkTypeOf(link_)));
-    for (const Record* r : order) {
-      putBe32(f.get(), static_cast<std::uint32_t>(r->tsNs / 1000000000));
-      putBe32(f.get(), static_cast<std::uint32_t>(r->tsNs % 1000000000 / 1000));
-      putBe32(f.get(), static_cast<std::uint32_t>(r->data.size()));
-      putBe32(f.get(), static_cast<std::uint32_t>(r->data.size()));
-      std::fwrite(r->data.data(), 1, r->data.size(), f.get());
+    for (const Timed& r : order) {
+      putBe32(f.get(), static_cast<std::uint32_t>(r.tsNs / 1000000000));
+      putBe32(f.get(), static_cast<std::uint32_t>(r.tsNs % 1000000000 / 1000));
+      putBe32(f.get(), static_cast<std::uint32_t>(r.data->size()));
+      putBe32(f.get(), static_cast<std::uint32_t>(r.data->size()));
+      std::fwrite(r.data->data(), 1, r.data->size(), f.get());
     }
     if (std::ferror(f.get())) return Error{path, "write failed"};
     return true;
@@ -101,13 +106,13 @@ Result<bool> Capture::write(const std::string& path, FileFormat format) const {
   if (!p) return Error{path, "pcap_open_dead failed"};
   std::unique_ptr<pcap_dumper_t, void (*)(pcap_dumper_t*)> d(pcap_dump_open(p.get(), path.c_str()), pcap_dump_close);
   if (!d) return Error{"", pcap_geterr(p.get())};  // libpcap names the file itself
-  for (const Record* r : order) {
+  for (const Timed& r : order) {
     pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(r->tsNs / 1000000000);
+    h.ts.tv_sec = static_cast<time_t>(r.tsNs / 1000000000);
     // With a nanosecond pcap_t, libpcap reads tv_usec as nanoseconds.
-    h.ts.tv_usec = static_cast<suseconds_t>(nano ? r->tsNs % 1000000000 : r->tsNs % 1000000000 / 1000);
-    h.caplen = h.len = static_cast<bpf_u_int32>(r->data.size());
-    pcap_dump(reinterpret_cast<u_char*>(d.get()), &h, r->data.data());
+    h.ts.tv_usec = static_cast<suseconds_t>(nano ? r.tsNs % 1000000000 : r.tsNs % 1000000000 / 1000);
+    h.caplen = h.len = static_cast<bpf_u_int32>(r.data->size());
+    pcap_dump(reinterpret_cast<u_char*>(d.get()), &h, r.data->data());
   }
   if (pcap_dump_flush(d.get()) != 0) return Error{path, "write failed"};
   return true;

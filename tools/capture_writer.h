@@ -31,6 +31,13 @@ class Capture {
 
   Result<bool> write(const std::string& path, FileFormat format) const;
 
+  // The frames in the order write() writes them (by time, stably), for writers of other formats.
+  struct Timed {
+    std::int64_t tsNs;
+    const Bytes* data;
+  };
+  std::vector<Timed> inOrder() const;
+
   static Mac macOf(const IpAddr& a, bool local);
 
  private:

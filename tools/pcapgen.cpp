@@ -1,6 +1,6 @@
 // pcapgen: writes the project's sample captures (pcaps/README.md lists them).
 //   pcapgen <scenario> <out.pcap>   one scenario
-//   pcapgen --all <dir>             every scenario as <dir>/<scenario>.pcap
+//   pcapgen --all <dir>             every scenario as <dir>/<scenario>.pcap (.pcapng for the pcapng samples)
 //   pcapgen --list                  scenario names and what they hold
 // Output is a function of the scenario alone: same bytes on every run.
 
@@ -13,6 +13,16 @@
 namespace {
 
 int writeOne(const sgsim::Scenario& s, const std::string& path) {
+  if (s.pcapng) {
+    const auto bytes = s.pcapng();
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+      std::fprintf(stderr, "pcapgen: %s: cannot write\n", path.c_str());
+      return 1;
+    }
+    std::printf("%-26s %6zu bytes   %s\n", s.name.c_str(), bytes.size(), path.c_str());
+    return 0;
+  }
   const sgsim::Capture cap = s.build();
   const auto r = cap.write(path, s.format);
   if (!r) {
@@ -38,7 +48,8 @@ int main(int argc, char** argv) {
   if (argc != 3) return usage();
   if (std::strcmp(argv[1], "--all") == 0) {
     int rc = 0;
-    for (const auto& s : sgsim::scenarios()) rc |= writeOne(s, std::string(argv[2]) + "/" + s.name + ".pcap");
+    for (const auto& s : sgsim::scenarios())
+      rc |= writeOne(s, std::string(argv[2]) + "/" + s.name + (s.pcapng ? ".pcapng" : ".pcap"));
     return rc;
   }
   for (const auto& s : sgsim::scenarios()) {

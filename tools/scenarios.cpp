@@ -1,8 +1,10 @@
 #include "scenarios.h"
 
+#include <algorithm>
 #include <array>
 
 #include "conversations.h"
+#include "pcapng_build.h"
 
 namespace sgsim {
 
@@ -475,6 +477,143 @@ Capture tunnelGre() {
   return cap;
 }
 
+__extension__ typedef unsigned __int128 Uint128;
+
+// Timestamp units of a pcapng interface: 10^-digits s, or 2^-bits s (bits > 0) counted from `offsetS`.
+std::uint64_t unitsOf(std::int64_t tsNs, int digits, int bits = 0, std::int64_t offsetS = 0) {
+  const auto ns = static_cast<Uint128>(tsNs - offsetS * kSec);
+  if (bits > 0) return static_cast<std::uint64_t>((ns << bits) / 1000000000u);
+  std::uint64_t div = 1;
+  for (int i = digits; i < 9; ++i) div *= 10;
+  return static_cast<std::uint64_t>(ns / div);
+}
+
+Bytes cutTo(const Bytes& b, std::size_t snap) { return Bytes(b.begin(), b.begin() + std::min(b.size(), snap)); }
+
+// An 802.11 beacon (radio link type 105), as a monitor-mode interface records it.
+Bytes wifiBeacon() {
+  Bytes b;
+  put16(b, 0x8000);  // frame control: management, beacon
+  put16(b, 0);       // duration
+  putBytes(b, Mac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  const Mac ap{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01};
+  putBytes(b, ap);
+  putBytes(b, ap);
+  put16(b, 0x1000);  // sequence
+  // TSF timestamp, beacon interval 100 TU and capabilities (little-endian on air), then the SSID element.
+  for (int i = 0; i < 8; ++i) put8(b, static_cast<std::uint8_t>(i));
+  put16(b, 0x6400);
+  put16(b, 0x1104);
+  put8(b, 0);
+  put8(b, 9);
+  putText(b, "sgsim-lab");
+  put8(b, 1);  // supported rates
+  put8(b, 4);
+  for (std::uint8_t r : {0x82, 0x84, 0x8b, 0x96}) put8(b, r);
+  return b;
+}
+
+// A Wireshark capture on the web server with one interface per purpose, each with its own link type, snap length
+// and timestamp units (dumpcap -i eth0 -f "tcp port 80 or icmp" -i any -s 96 -f "tcp port 22" -i wg0 -i wlan0mon),
+// followed by a second section, big-endian, from another capture appended with `cat`. The blocks that hold no
+// packet are those Wireshark writes (name resolution, statistics, a TLS key log). Every packet block kind is
+// used: Enhanced, the obsolete Packet Block, and Simple Packet Blocks (no timestamp).
+Bytes interfacesMulti() {
+  Rng rng(11);
+  Capture eth(Link::Ethernet, {kWeb, kWeb6});
+  webVisit(eth, rng, kClient, kWeb, 80, kT0 + 1 * kSec);
+  ping(eth, kT0 + 2 * kSec, kMonitor, kWeb, 0x0101, 2, kSec, 3 * kMs);
+  Capture any(Link::Sll, {kWeb, kWeb6});
+  sshSession(any, rng, kOffice1, kWeb, kT0 + 1500 * kMs, 12);
+  Capture wg(Link::Raw, {kWeb});
+  dnsLookup(wg, rng, kT0 + 3 * kSec + 250 * kMs, 40001, "mirrors.example.com");
+  dnsLookup(wg, rng, kT0 + 9 * kSec + 500 * kMs, 40002, "updates.example.com");
+
+  struct Item {
+    std::int64_t tsNs;
+    int iface;
+    const Bytes* data;
+  };
+  std::vector<Item> items;
+  int iface = 0;
+  for (const Capture* c : {&eth, &any, &wg}) {
+    for (const Capture::Timed& t : c->inOrder()) items.push_back({t.tsNs, iface, t.data});
+    ++iface;
+  }
+  const Bytes beacon = wifiBeacon();
+  items.push_back({kT0 + 4 * kSec + 102400 * 1000, 3, &beacon});
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.tsNs < b.tsNs; });
+
+  pcapng::Builder b;
+  using pcapng::Builder;
+  b.section(false, {Builder::text(3, "Linux 6.1.0-21-cloud-amd64"), Builder::text(4, "pcapgen (sgsim)")});
+  const auto filter = [](const char* text) {
+    pcapng::Option o{11, {0}};  // if_filter: 0 = a libpcap filter string
+    for (const char* c = text; *c != '\0'; ++c) o.value.push_back(static_cast<std::uint8_t>(*c));
+    return o;
+  };
+  constexpr std::uint32_t kAnySnap = 96;
+  constexpr std::int64_t kWgOffset = 1714554000;
+  b.interface(1, 262144, {Builder::text(2, "eth0"), filter("tcp port 80 or icmp"), Builder::tsresol(6)});
+  b.interface(113, kAnySnap, {Builder::text(2, "any"), filter("tcp port 22"), Builder::tsresol(9)});
+  b.interface(101, 262144, {Builder::text(2, "wg0"), Builder::tsresol(0x80 | 20), b.tsoffset(kWgOffset)});
+  b.interface(105, 2346, {Builder::text(2, "wlan0mon")});
+  b.nameResolution({10, 0, 0, 5}, "web.example.internal");
+  std::size_t ethFrames = 0;
+  for (const Item& it : items) {
+    const Bytes& d = *it.data;
+    const auto wire = static_cast<std::uint32_t>(d.size());
+    switch (it.iface) {
+      case 0:
+        // The monitor's last echo reply in an obsolete Packet Block, as an old writer would have left it.
+        if (++ethFrames == eth.size())
+          b.obsolete(0, unitsOf(it.tsNs, 6), d, wire);
+        else
+          b.enhanced(0, unitsOf(it.tsNs, 6), d, wire);
+        break;
+      case 1:
+        b.enhanced(1, unitsOf(it.tsNs, 9), cutTo(d, kAnySnap), wire);
+        break;
+      case 2:
+        b.enhanced(2, unitsOf(it.tsNs, 0, 20, kWgOffset), d, wire);
+        break;
+      default:
+        b.enhanced(3, unitsOf(it.tsNs, 6), d, wire);
+        break;
+    }
+  }
+  b.decryptionSecrets(0x544c534b,
+                      "CLIENT_RANDOM 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff "
+                      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                      "202122232425262728292a2b2c2d2e2f\n");
+  const std::uint64_t end = unitsOf(kT0 + 14 * kSec, 6);
+  for (std::uint32_t i = 0; i < 4; ++i) b.statistics(i, end, i == 3 ? 1 : 40, 0);
+
+  // The second section: a big-endian appliance with millisecond timestamps and a 128-byte snap length, whose
+  // echo replies are Simple Packet Blocks (so they take the time of the request before them).
+  constexpr std::uint32_t kSnap2 = 128;
+  Capture pings(Link::Ethernet, {kWeb, kWeb6});
+  ping(pings, kT0 + 20 * kSec, kMonitor, kWeb, 0x0202, 2, kSec, 2 * kMs);
+  Capture visit(Link::Ethernet, {kWeb, kWeb6});
+  webVisit(visit, rng, ip("192.0.2.77"), kWeb, 443, kT0 + 20 * kSec + 500 * kMs);
+  std::vector<Item> second;
+  for (const Capture::Timed& t : pings.inOrder()) second.push_back({t.tsNs, 1, t.data});
+  for (const Capture::Timed& t : visit.inOrder()) second.push_back({t.tsNs, 0, t.data});
+  std::stable_sort(second.begin(), second.end(), [](const Item& a, const Item& b) { return a.tsNs < b.tsNs; });
+  b.section(true, {Builder::text(4, "pcapgen (sgsim), a big-endian appliance")});
+  b.interface(1, kSnap2, {Builder::text(2, "port1"), Builder::tsresol(3)});
+  bool reply = false;
+  for (const Item& it : second) {
+    const auto wire = static_cast<std::uint32_t>(it.data->size());
+    if (it.iface == 1 && reply)
+      b.simple(cutTo(*it.data, kSnap2), wire);
+    else
+      b.enhanced(0, unitsOf(it.tsNs, 3), cutTo(*it.data, kSnap2), wire);
+    if (it.iface == 1) reply = !reply;
+  }
+  return b.bytes();
+}
+
 }  // namespace
 
 const std::vector<Scenario>& scenarios() {
@@ -505,6 +644,9 @@ const std::vector<Scenario>& scenarios() {
        [] { return linkExchange(Link::Ethernet); }},
       {"format_bigendian", FileFormat::MicroBigEndian, "the link-type exchange, big-endian pcap",
        [] { return linkExchange(Link::Ethernet); }},
+      {"interfaces_multi", FileFormat::Micro,
+       "pcapng: four interfaces of four link types, snap lengths and time units; a big-endian second section", nullptr,
+       interfacesMulti},
   };
   return all;
 }

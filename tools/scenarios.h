@@ -11,10 +11,12 @@
 namespace sgsim {
 
 struct Scenario {
-  std::string name;  // what `pcapgen <scenario>` accepts; the file is <name>.pcap
+  std::string name;  // what `pcapgen <scenario>` accepts; the file is <name>.pcap (<name>.pcapng with `pcapng`)
   FileFormat format = FileFormat::Micro;
   std::string summary;
   std::function<Capture()> build;
+  // Set for a pcapng sample, written block by block (tools/pcapng_build.h) instead of from one Capture.
+  std::function<Bytes()> pcapng = nullptr;
 };
 
 const std::vector<Scenario>& scenarios();

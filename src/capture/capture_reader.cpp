@@ -2,8 +2,12 @@
 
 #include "sgsim/capture/capture_reader.h"
 
+#include <fcntl.h>
 #include <pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -24,28 +28,121 @@ std::int64_t toNanoseconds(const timeval& ts) {
   return ns;
 }
 
+// A stream that cannot seek back (a pipe, `<(…)`) whose first bytes were read to tell the format: a FILE that
+// hands them out again before the rest, for libpcap.
+struct HeadThenFd {
+  int fd;
+  std::uint8_t head[4];
+  std::size_t size, at = 0;
+};
+
+ssize_t headThenFdRead(void* cookie, char* out, std::size_t n) {
+  auto* c = static_cast<HeadThenFd*>(cookie);
+  if (c->at < c->size) {
+    const std::size_t k = std::min(n, c->size - c->at);
+    std::memcpy(out, c->head + c->at, k);
+    c->at += k;
+    return static_cast<ssize_t>(k);
+  }
+  for (;;) {
+    const ssize_t r = ::read(c->fd, out, n);
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
+int headThenFdClose(void* cookie) {
+  auto* c = static_cast<HeadThenFd*>(cookie);
+  const int rc = ::close(c->fd);
+  delete c;
+  return rc;
+}
+
+std::FILE* fileFrom(int fd, const std::uint8_t* head, std::size_t size) {
+  if (::lseek(fd, 0, SEEK_SET) == 0) return ::fdopen(fd, "rb");
+  auto* cookie = new HeadThenFd{fd, {}, size};
+  std::memcpy(cookie->head, head, size);
+  std::FILE* file =
+      ::fopencookie(cookie, "rb", cookie_io_functions_t{headThenFdRead, nullptr, nullptr, headThenFdClose});
+  if (file == nullptr) delete cookie;
+  return file;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CaptureReader>> CaptureReader::open(const std::string& path, std::uint16_t fileIndex) {
-  // fopen first so that "cannot open" and "not a capture" are told apart.
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) return Error{path, std::string("cannot open (") + std::strerror(errno) + ")"};
+  // open(2) first so that "cannot open" and "not a capture" are told apart.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{path, std::string("cannot open (") + std::strerror(errno) + ")"};
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Error{path, "is a directory, not a capture file"};
+  }
+  // The first four bytes tell pcapng (a Section Header Block) from anything else, which libpcap is given.
+  std::uint8_t head[4];
+  std::size_t size = 0;
+  while (size < sizeof head) {
+    const ssize_t n = ::read(fd, head + size, sizeof head - size);
+    if (n > 0) {
+      size += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int e = errno;
+      ::close(fd);
+      return Error{path, std::string("cannot read (") + std::strerror(e) + ")"};
+    }
+  }
+  if (looksLikePcapng({head, size})) {
+    auto pcapng = PcapngReader::open(fd, path, {head, size});  // closes fd, also when it fails
+    if (!pcapng) return pcapng.error();
+    return std::unique_ptr<CaptureReader>(new CaptureReader(nullptr, std::move(*pcapng), path, fileIndex));
+  }
+  std::FILE* file = fileFrom(fd, head, size);
+  if (file == nullptr) {
+    const int e = errno;
+    ::close(fd);
+    return Error{path, std::string("cannot open (") + std::strerror(e) + ")"};
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (handle == nullptr) {
     std::fclose(file);  // libpcap closes it only on success (at pcap_close)
     return Error{path, std::string("not a pcap or pcapng file (") + errbuf + ")"};
   }
-  return std::unique_ptr<CaptureReader>(new CaptureReader(handle, path, fileIndex));
+  return std::unique_ptr<CaptureReader>(new CaptureReader(handle, nullptr, path, fileIndex));
 }
 
-CaptureReader::CaptureReader(pcap* handle, std::string path, std::uint16_t fileIndex)
-    : handle_(handle), path_(std::move(path)), fileIndex_(fileIndex), linkType_(pcap_datalink(handle)) {}
+CaptureReader::CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path,
+                             std::uint16_t fileIndex)
+    : handle_(handle),
+      pcapng_(std::move(pcapng)),
+      path_(std::move(path)),
+      fileIndex_(fileIndex),
+      linkType_(handle != nullptr ? pcap_datalink(handle) : -1) {}
 
-CaptureReader::~CaptureReader() { pcap_close(handle_); }
+CaptureReader::~CaptureReader() {
+  if (handle_ != nullptr) pcap_close(handle_);
+}
+
+std::vector<Error> CaptureReader::warnings() const { return pcapng_ ? pcapng_->warnings() : std::vector<Error>{}; }
+
+std::map<std::string, std::uint64_t> CaptureReader::skippedBlocks() const {
+  return pcapng_ ? pcapng_->skippedBlocks() : std::map<std::string, std::uint64_t>{};
+}
 
 bool CaptureReader::next(Frame& frame) {
   if (done_) return false;
+  if (pcapng_) {
+    if (pcapng_->next(frame)) {
+      framesRead_ = frame.number;
+      frame.fileIndex = fileIndex_;
+      return true;
+    }
+    done_ = true;
+    error_ = pcapng_->error();
+    return false;
+  }
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
   const int rc = pcap_next_ex(handle_, &header, &data);
@@ -120,6 +217,22 @@ bool MergedCapture::next(Frame& frame) {
   frame = pending_[*best].frame;
   lastDelivered_ = best;
   return true;
+}
+
+std::vector<Error> MergedCapture::warnings() const {
+  std::vector<Error> all;
+  for (const auto& r : readers_) {
+    const auto w = r->warnings();
+    all.insert(all.end(), w.begin(), w.end());
+  }
+  return all;
+}
+
+std::map<std::string, std::uint64_t> MergedCapture::skippedBlocks() const {
+  std::map<std::string, std::uint64_t> all;
+  for (const auto& r : readers_)
+    for (const auto& [type, n] : r->skippedBlocks()) all[type] += n;
+  return all;
 }
 
 std::string linkTypeName(int dlt) {

@@ -21,22 +21,21 @@
 
 #include "sgsim/api/engine.h"
 #include "sgsim/api/request.h"
-#include "sgsim/capture/capture_reader.h"
-#include "sgsim/capture/read_ahead.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/output.h"
 #include "sgsim/core/text.h"
 #include "sgsim/core/time_spec.h"
-#include "sgsim/decode/decoder.h"
 #include "sgsim/model/model_json.h"
+#include "sgsim/pipeline/capture_stream.h"
+#include "sgsim/pipeline/replay_evaluation.h"
+#include "sgsim/pipeline/stage.h"
+#include "sgsim/pipeline/whatif_evaluation.h"
 #include "sgsim/report/issues.h"
-#include "sgsim/report/pcap_writer.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
 #include "sgsim/report/whatif_report.h"
 #include "sgsim/verdict/evaluator.h"
 #include "sgsim/verdict/explain.h"
-#include "sgsim/verdict/whatif.h"
 
 namespace po = boost::program_options;
 
@@ -336,52 +335,52 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_{};
 };
 
-std::unique_ptr<MergedCapture> openCaptures(const std::vector<std::string>& paths) {
-  if (paths.empty()) throw UsageError{"no capture file given"};
-  auto cap = MergedCapture::open(paths);
+// The capture files named on the command line (positional arguments).
+std::vector<std::string> capturePaths(const po::variables_map& vm) {
+  return vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::unique_ptr<MergedCapture> openCapturesOrThrow(const std::vector<std::string>& paths) {
+  auto cap = openCaptures(paths);
   if (!cap) throw UsageError{cap.error().toString()};
   return std::move(*cap);
 }
 
-// What the reading thread hands on for every frame: its key and, as far as it can tell ahead, its plan.
-template <int Sides>
-struct Decoded {
-  PacketKey key;
-  BasicPacketPlan<Sides> plan;
-};
-// Decodes a frame and plans it; makes the rules' decisions ahead only when the evaluation is the slower side.
-template <int Sides>
-struct DecodeAndPlan {
-  const BasicPlanner<Sides>* planner;
-  void operator()(const Frame& f, Decoded<Sides>& d, bool spare) const {
-    d.key = decodeFrame(f.linkType, f.data, f.capLen);
-    planner->plan(d.key, d.plan, spare);
-  }
-};
-// How many packets ahead of the evaluation the flow-table slots are prefetched (measured: docs/PERFORMANCE.md).
-constexpr std::size_t kPrefetchAhead = 8;
-
-template <int Sides>
-using DecodedCapture = ReadAhead<Decoded<Sides>, DecodeAndPlan<Sides>>;
-
-// Frames read, decoded and planned ahead of the evaluation (--threads 2, the default) or on the calling thread.
-template <int Sides>
-std::unique_ptr<DecodedCapture<Sides>> readAhead(const po::variables_map& vm, MergedCapture& cap,
-                                                 const BasicPlanner<Sides>& planner, bool copyBytes) {
+// --threads: the stream is read, decoded and planned on a second thread (2, the default) or on this one.
+CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes) {
   const unsigned threads = vm["threads"].as<unsigned>();
   if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
-  ReadAheadOptions o;
-  o.thread = threads == 2;
-  o.copyBytes = copyBytes;
-  return std::make_unique<DecodedCapture<Sides>>(cap, DecodeAndPlan<Sides>{&planner}, o);
+  return CaptureStreamOptions{threads == 2, copyBytes};
 }
 
-int captureErrors(const MergedCapture& cap, ReplayStats& stats) {
-  for (const Error& e : cap.errors()) {
-    stats.captureErrors.push_back(e);
-    std::cerr << "sgsim: " << e.toString() << '\n';
+// Runs a pass to the end of its stream, with progress on a terminal and `afterBatch` (the command's own output
+// checks) between batches. An evaluation that refuses to go on is bad usage or input.
+template <class P, class AfterBatch>
+void runPass(P& pass, AfterBatch afterBatch) {
+  Progress progress;
+  for (;;) {
+    auto more = pass.step();
+    if (!more) {
+      progress.done();
+      throw UsageError{more.error().toString()};
+    }
+    if (!*more) break;
+    afterBatch();
+    progress.tick(pass.stats().frames);
   }
-  return cap.errors().empty() ? kExitOk : kExitUsage;
+  progress.done();
+}
+
+// The captures' errors (a truncated or corrupt record), on stderr: bad input.
+// After a pass: the sources' errors (exit 2, the report of what was read still printed) and warnings (stderr
+// now, every report later; under --strict they make the exit status 2 as well). The model's and the requests'
+// warnings, known before the pass, go first in the report.
+int captureErrors(const Common& c, ReplayStats& stats) {
+  for (const Error& w : stats.warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
+  for (const Error& e : stats.captureErrors) std::cerr << "sgsim: " << e.toString() << '\n';
+  const bool strictFails = c.strict && !stats.warnings.empty();
+  stats.warnings.insert(stats.warnings.begin(), c.warnings.begin(), c.warnings.end());
+  return stats.captureErrors.empty() && !strictFails ? kExitOk : kExitUsage;
 }
 
 void printHelp(const char* cmd, const char* synopsis, const po::options_description& d) {
@@ -495,9 +494,9 @@ int cmdReplay(int argc, char** argv) {
   Model model = loadModelOrThrow(c);
   const Applied applied = applyRequests(model, c, true);
   auto net = std::make_shared<const Network>(std::move(model));
-  Evaluator ev(net, evalOptions(vm, *net, c));
-  const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  auto cap = openCaptures(paths);
+  const EvalOptions eval = evalOptions(vm, *net, c);
+  const auto paths = capturePaths(vm);
+  auto cap = openCapturesOrThrow(paths);
 
   // --output streams into a temporary file renamed into place at the end: the output may be far larger than
   // memory, and a failed run leaves no half-written file.
@@ -509,42 +508,18 @@ int cmdReplay(int argc, char** argv) {
   }
   std::ostream& out = outFile ? outFile->stream() : std::cout;
   auto writer = makeReplayWriter(format, out);
-  ReplayStats stats;
-  stats.setCaptures(paths);
-  stats.maxFlows = ev.tracker().maxFlows();
-  stats.warnings = c.warnings;
   ReplayContext ctx;
   ctx.network = net.get();
   ctx.captureNames = paths;
   ctx.warnings = c.warnings;
-  Progress progress;
-  bool begun = false;
-  const auto planner = ev.planner();
-  auto frames = readAhead<1>(vm, *cap, planner, false);
-  for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      // Prefetch the flow-table slots of a packet a few places ahead: established traffic spread over many
-      // live flows otherwise stalls on a cache miss per packet.
-      if (i + kPrefetchAhead < batch.size()) ev.prefetch(batch[i + kPrefetchAhead].extra.plan);
-      const auto& [f, d] = batch[i];
-      if (!begun) {
-        ctx.originNs = f.tsNs;
-        writer->begin(ctx);
-        begun = true;
-      }
-      Evaluator::Verdicts verdicts;
-      ev.evaluate(d.key, d.plan, f.tsNs, verdicts);
-      const PacketVerdict& v = verdicts[0];
-      stats.add(f, d.key, v);
-      writer->frame(f, d.key, v);
-    }
-    checkOutput(out, outFile.get());
-    progress.tick(stats.frames);
-  }
-  progress.done();
-  if (!begun) writer->begin(ctx);
-  stats.flowCapHits = ev.tracker().capHits();
-  const int rc = captureErrors(*cap, stats);
+  ReplayEvaluation replay(net, eval, *writer, std::move(ctx));
+  CaptureStream<1> stream(*cap, replay.planner(), streamOptions(vm, replay.wantsFrameBytes()));
+  Pass pass(stream, replay);
+  runPass(pass, [&] { checkOutput(out, outFile.get()); });
+  const std::optional<Error> refused = pass.finish();
+  ReplayStats& stats = pass.stats();
+  const int rc = captureErrors(c, stats);
+  if (refused) throw UsageError{refused->toString()};
   writer->finish(stats);
   out.flush();  // the records are out (or failed) before the summary goes to stderr
   checkOutput(out, outFile.get());
@@ -556,13 +531,6 @@ int cmdReplay(int argc, char** argv) {
   }
   if (rc != kExitOk) return rc;  // bad input outranks the gate
   return noopGate(vm, applied.noops);
-}
-
-// The capture files, for messages: "pcaps/a.pcap" or "pcaps/a.pcap, pcaps/b.pcap".
-std::string captureList(const std::vector<std::string>& paths) {
-  std::string list;
-  for (const auto& p : paths) list += (list.empty() ? "" : ", ") + p;
-  return list;
 }
 
 int cmdWhatIf(int argc, char** argv) {
@@ -596,15 +564,14 @@ int cmdWhatIf(int argc, char** argv) {
   if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
   if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
-  // The instant is parsed before any work; where it falls in the capture is checked at the first frame (before
-  // it) and after the pass (after the last frame: only then is the last frame known).
+  // The instant is parsed before any work; where it falls in the capture is checked by the evaluation at the first
+  // frame (before it) and after the pass (after the last frame: only then is the last frame known).
   std::optional<TimeSpec> at;
   if (vm.count("at")) {
     auto spec = parseTimeSpec(vm["at"].as<std::string>(), "--at");
     if (!spec) throw UsageError{spec.error().toString()};
     at = std::move(*spec);
   }
-  const bool atOutsideOk = vm.count("at-outside-capture") > 0;
 
   Model model = loadModelOrThrow(c);
   auto before = std::make_shared<const Network>(model);
@@ -612,80 +579,32 @@ int cmdWhatIf(int argc, char** argv) {
   Applied applied = applyRequests(model, c, fmt == "csv");
   report.requests = std::move(applied.requests);
   auto after = std::make_shared<const Network>(std::move(model));
-  const auto paths = vm.count("capture") ? vm["capture"].as<std::vector<std::string>>() : std::vector<std::string>{};
-  auto cap = openCaptures(paths);
+  const auto paths = capturePaths(vm);
+  auto cap = openCapturesOrThrow(paths);
   report.captures = paths;
-  report.stats.warnings = c.warnings;
-  report.stats.setCaptures(paths);
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
-  WhatIfOptions opt;
+  WhatIfRunOptions opt;
   opt.eval = evalOptions(vm, *before, c);
   opt.keepEstablished = report.keepEstablished;
-  std::unique_ptr<WhatIf> engine;
-  std::unique_ptr<PcapWriter> affected;
-  Progress progress;
-  const BasicPlanner<2> planner = WhatIf::planner(before, after, opt.eval, at.has_value());
-  auto frames = readAhead<2>(vm, *cap, planner, vm.count("write-affected") > 0);
-  for (auto batch = frames->next(); !batch.empty(); batch = frames->next()) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (engine && i + kPrefetchAhead < batch.size())
-        engine->evaluator().prefetch(batch[i + kPrefetchAhead].extra.plan);
-      const auto& [f, d] = batch[i];
-      if (!engine) {
-        report.originNs = f.tsNs;
-        if (at) {
-          auto atNs = at->resolve(f.tsNs);
-          if (!atNs) throw UsageError{atNs.error().toString()};
-          if (!atOutsideOk) {
-            if (auto e =
-                    checkInstantInCapture(*at, *atNs, f.tsNs, std::nullopt, captureList(paths), "--at-outside-capture"))
-              throw UsageError{e->toString()};
-          }
-          opt.atNs = *atNs;
-        }
-        report.atNs = opt.atNs;
-        engine = std::make_unique<WhatIf>(before, after, opt);
-        if (vm.count("write-affected")) {
-          auto w = PcapWriter::open(vm["write-affected"].as<std::string>(), f.linkType);
-          if (!w) throw UsageError{w.error().toString()};
-          affected = std::move(*w);
-        }
-      }
-      const bool changed = engine->process(f, d.key, d.plan);
-      report.stats.add(f, d.key, engine->lastBefore());
-      if (changed && affected) {
-        auto w = affected->write(f);
-        if (!w) throw UsageError{w.error().toString()};
-      }
-    }
-    progress.tick(report.stats.frames);
-  }
-  progress.done();
-  if (!engine) engine = std::make_unique<WhatIf>(before, after, opt);
-  const int rc = captureErrors(*cap, report.stats);
-  if (at && !atOutsideOk) {
-    // Refused instead of a report: a change after the last frame changes nothing, and "no traffic changes fate"
-    // would be a confident wrong answer. Nothing is written (--write-affected is not committed).
-    if (report.stats.frames == 0)
-      throw UsageError{"--at: \"" + at->text + "\" names no instant of the capture (" + captureList(paths) +
-                       "), which holds no frame. Add --at-outside-capture if that is meant"};
-    if (auto e = checkInstantInCapture(*at, *opt.atNs, report.stats.firstNs, report.stats.lastNs, captureList(paths),
-                                       "--at-outside-capture"))
-      throw UsageError{e->toString()};
-  }
-  if (at && report.stats.frames == 0 && at->base == TimeSpec::Base::Epoch) report.atNs = at->ns;
-  report.stats.maxFlows = opt.eval.maxFlows;
-  report.stats.flowCapHits = engine->evaluator().tracker().capHits();
-  report.totals = engine->totals();
-  report.flows = engine->ranked();
-  if (affected) {
-    auto paths2 = affected->close();
-    if (!paths2) throw UsageError{paths2.error().toString()};
-    for (const auto& p : *paths2)
-      std::cerr << "wrote " << affected->framesWritten() << " affected packets to " << p << '\n';
-  }
+  opt.at = std::move(at);
+  opt.atOutsideCapture = vm.count("at-outside-capture") > 0;
+  if (vm.count("write-affected")) opt.writeAffected = vm["write-affected"].as<std::string>();
+  WhatIfEvaluation whatif(before, after, std::move(opt));
+  CaptureStream<2> stream(*cap, whatif.planner(), streamOptions(vm, whatif.wantsFrameBytes()));
+  Pass pass(stream, whatif);
+  runPass(pass, [] {});
+  const std::optional<Error> refused = pass.finish();
+  const int rc = captureErrors(c, pass.stats());
+  if (refused) throw UsageError{refused->toString()};
+  report.stats = std::move(pass.stats());
+  report.originNs = whatif.originNs();
+  report.atNs = whatif.atNs();
+  report.totals = whatif.totals();
+  report.flows = whatif.ranked();
+  for (const auto& file : whatif.affectedFiles())
+    std::cerr << "wrote " << whatif.affectedFrames() << " affected packets to " << file << '\n';
   if (fmt == "text")
     std::cout << renderWhatIfText(report);
   else if (fmt == "json")

@@ -272,6 +272,7 @@ std::string renderSummary(const ReplayStats& s) {
   };
   details("  not IP, by payload", s.notIp);
   details("  undecodable, by cause", s.undecodable);
+  details("  pcapng blocks skipped (no packet in them), by type", s.skippedBlocks);
   if (s.flowCapHits > 0)
     o << "  flow table full (--max-flows " << s.maxFlows << "): " << s.untracked
       << " packets decided without connection state\n";

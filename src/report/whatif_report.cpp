@@ -30,6 +30,13 @@ std::string changeKind(const ChangedFlow& f) {
   return "changed";
 }
 
+std::string fallbackText(const Fallback& f) {
+  std::string t = std::string(toString(f.verdict)) + " " + toString(f.reason);
+  if (!f.ruleId.empty()) t += " " + f.ruleId;
+  if (f.reason == Reason::IntraGroup && !f.groupId.empty()) t += " " + f.groupId;
+  return t;
+}
+
 boost::json::object sideJson(const SideDecision& s) {
   boost::json::object o;
   o["verdict"] = toString(s.verdict);
@@ -95,11 +102,17 @@ std::string renderWhatIfText(const WhatIfReport& r) {
   if (r.flows.empty()) {
     o << "No traffic in the capture changes fate: every packet gets the same verdict before and after.\n";
   } else {
-    std::snprintf(line, sizeof line, "%zu flow%s change fate (%llu cut, %llu opened): %llu packets, %s\n",
-                  r.flows.size(), r.flows.size() == 1 ? "" : "s", static_cast<unsigned long long>(r.totals.cut),
+    std::snprintf(line, sizeof line, "%zu flow%s fate (%llu cut, %llu opened): %llu packets, %s\n",
+                  r.flows.size(), r.flows.size() == 1 ? " changes" : "s change", static_cast<unsigned long long>(r.totals.cut),
                   static_cast<unsigned long long>(r.totals.opened),
                   static_cast<unsigned long long>(r.totals.changedPackets), humanBytes(r.totals.changedBytes).c_str());
-    o << line << '\n';
+    o << line;
+    o << "After the change, decided by:";
+    const auto fallback = fallbackOf(r.flows);
+    for (std::size_t i = 0; i < fallback.size(); ++i)
+      o << (i ? ";" : "") << " " << fallbackText(fallback[i]) << " (" << fallback[i].flows
+        << (fallback[i].flows == 1 ? " flow)" : " flows)");
+    o << "\n\n";
     std::size_t shown = r.limit ? std::min(r.limit, r.flows.size()) : r.flows.size();
     const bool several = r.captures.size() > 1;  // frame numbers count within each file
     for (std::size_t i = 0; i < shown; ++i) {
@@ -176,6 +189,15 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   t["flowsReleasedAtInstant"] = r.totals.flowsReleasedAtInstant;
   t["unmatchedFragments"] = r.totals.unmatchedFragments;
   root["totals"] = t;
+  boost::json::array fallback;
+  for (const Fallback& f : fallbackOf(r.flows))
+    fallback.push_back(boost::json::object{
+        {"verdict", toString(f.verdict)},
+        {"reason", toString(f.reason)},
+        {"rule", f.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(f.ruleId)},
+        {"group", f.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(f.groupId)},
+        {"flows", f.flows}});
+  root["fallback"] = fallback;
   boost::json::array flows;
   for (const ChangedFlow& f : r.flows) {
     boost::json::object o;

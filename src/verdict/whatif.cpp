@@ -4,6 +4,23 @@
 
 namespace sgsim {
 
+std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows) {
+  std::vector<Fallback> out;
+  for (const ChangedFlow& f : flows) {
+    const SideDecision& a = f.after;
+    auto it = std::find_if(out.begin(), out.end(), [&](const Fallback& x) {
+      return x.verdict == a.verdict && x.reason == a.reason && x.ruleId == a.ruleId && x.groupId == a.groupId;
+    });
+    if (it == out.end()) it = out.insert(out.end(), Fallback{a.verdict, a.reason, a.ruleId, a.groupId, 0});
+    ++it->flows;
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Fallback& x, const Fallback& y) {
+    if (x.flows != y.flows) return x.flows > y.flows;
+    return x.ruleId < y.ruleId;
+  });
+  return out;
+}
+
 WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
                WhatIfOptions options)
     : evaluator_({before, options.atNs ? before : after}, options.eval),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Robustness: every capture of ../shared/corpus/tcpdump (public, many deliberately malformed) goes through
-# the whole replay (read, decode, evaluate, report) without a crash, a hang or a sanitizer report. Exit
-# status 0 (read whole) or 2 (the file is broken: reported, partial) are both fine; anything else fails.
+# Robustness: every capture of ../shared/corpus/tcpdump (public, many deliberately malformed), and every capture
+# of pcaps/, goes through the whole replay (read, decode, evaluate, report) without a crash, a hang or a
+# sanitizer report. Exit status 0 (read whole) or 2 (the file is broken: reported, partial) are both fine;
+# anything else fails.
 # Skips (exit 77) when the corpus is absent, as in a user's clone; fails when CI is set (CI=true), where a
 # green suite must mean the corpus was replayed (tests/shared_corpus.h does the same for the GoogleTests).
 set -uo pipefail
@@ -17,7 +18,8 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=99" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:halt_on_error=1:exitcode=98"
 fail=0
 n=0
-for f in "$corpus"/*; do
+# The shared corpus, then the project's own captures (pcaps/: the multi-interface pcapng among them).
+for f in "$corpus"/* "$src"/pcaps/*.pcap "$src"/pcaps/*.pcapng; do
   n=$((n + 1))
   timeout 60 "$sgsim" replay --model "$src/examples/web.json" --format jsonl "$f" >/dev/null 2>"${TMPDIR:-/tmp}/sgsim-corpus.err"
   rc=$?

@@ -1,19 +1,29 @@
 #pragma once
-// Reading capture files through libpcap: classic pcap (either byte order, micro- or nanosecond
-// timestamps) and pcapng. Streaming: a reader holds one record at a time, so memory does not grow with
-// the capture's length. <pcap.h> stays in src/capture; callers see only Frame.
+// Reading capture files: classic pcap through libpcap (either byte order, micro- or nanosecond timestamps),
+// pcapng through our own reader (capture/pcapng_reader.h: every interface with its own link type, snap length
+// and timestamp resolution, several sections), told apart by the file's first four bytes. Streaming: a reader
+// holds one record at a time, so memory does not grow with the capture's length. <pcap.h> stays in
+// src/capture; callers see only Frame, whose linkType is the frame's own interface's.
+//
+// Why pcapng is not given to libpcap first: libpcap 1.10 refuses a file only when it reaches the interface it
+// cannot handle, after delivering the frames before it; falling back then would read one file with two readers
+// (two sets of rules for timestamps and errors, the switch in the middle of the file). One reader per format is
+// simpler to trust, and ours is checked against libpcap on every pcapng file libpcap reads (the corpus test).
 //
 // Errors: open() fails with Error{path, "…"}; a record that cannot be read ends next() and leaves
-// error() = Error{"path: frame N", "truncated record (…)" or "corrupt record (…)"}, where N is the
-// number the bad record would have had. Frames before it were delivered as usual.
+// error() = Error{"path: frame N", "…"}, where N is the number the bad record would have had: for pcap
+// "truncated record (…)" or "corrupt record (…)" with libpcap's words, for pcapng what is wrong with which
+// block at which byte offset. Frames before it were delivered as usual.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sgsim/capture/frame.h"
+#include "sgsim/capture/pcapng_reader.h"
 #include "sgsim/core/result.h"
 
 struct pcap;  // libpcap's pcap_t
@@ -32,16 +42,24 @@ class CaptureReader {
   // until the next call.
   bool next(Frame& frame);
   const std::optional<Error>& error() const { return error_; }
-  // The DLT value libpcap reports (LINKTYPE_RAW 101 reads as DLT_RAW 12).
-  int linkType() const { return linkType_; }
+  // The DLT value of the file's (first) interface, as libpcap reports it (LINKTYPE_RAW 101 reads as DLT_RAW 12);
+  // a pcapng file's frames may have others (Frame::linkType). -1 for a pcapng file that describes no interface
+  // before its first frame.
+  int linkType() const { return pcapng_ ? pcapng_->firstLinkType() : linkType_; }
+  bool isPcapng() const { return pcapng_ != nullptr; }
   const std::string& path() const { return path_; }
   std::uint16_t fileIndex() const { return fileIndex_; }
   std::uint64_t framesRead() const { return framesRead_; }
+  // What the reading went on despite (pcapng: frames without a timestamp); complete once next() returned false.
+  std::vector<Error> warnings() const;
+  // pcapng blocks read past, by type ("Interface Statistics Block" → 2); empty for pcap.
+  std::map<std::string, std::uint64_t> skippedBlocks() const;
 
  private:
-  CaptureReader(pcap* handle, std::string path, std::uint16_t fileIndex);
+  CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
 
-  pcap* handle_;
+  pcap* handle_;                          // classic pcap, or
+  std::unique_ptr<PcapngReader> pcapng_;  // pcapng
   std::string path_;
   std::uint16_t fileIndex_;
   int linkType_;
@@ -62,6 +80,10 @@ class MergedCapture {
   bool next(Frame& frame);
   // Errors of every file that ended on a bad record, in the order they happened.
   const std::vector<Error>& errors() const { return errors_; }
+  // Every file's warnings, in file order; complete once next() has returned false.
+  std::vector<Error> warnings() const;
+  // pcapng blocks read past in all files, by type; complete once next() has returned false.
+  std::map<std::string, std::uint64_t> skippedBlocks() const;
   const std::vector<std::unique_ptr<CaptureReader>>& readers() const { return readers_; }
 
  private:

@@ -39,6 +39,9 @@ struct ReplayStats {
   std::uint64_t flowCapHits = 0;
   std::size_t maxFlows = 0;
 
+  // pcapng blocks read past (name resolution, statistics, …), by type: capture/capture_reader.h.
+  std::map<std::string, std::uint64_t> skippedBlocks;
+
   // Names the capture files (by fileIndex), so that add() keeps each one's span.
   void setCaptures(const std::vector<std::string>& files);
   void add(const Frame& f, const PacketKey& k, const PacketVerdict& v);

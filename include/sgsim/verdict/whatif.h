@@ -59,6 +59,16 @@ struct WhatIfTotals {
                                            // in no flow
 };
 
+// Who decides the changed flows after the change (issue 9: whatif and audit name it alike): one entry per deciding
+// rule, default, intra-group or state, with how many changed flows it decides, most flows first (then by rule).
+struct Fallback {
+  Verdict verdict = Verdict::None;
+  Reason reason = Reason::Default;
+  std::string ruleId, groupId;
+  std::uint64_t flows = 0;
+};
+std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows);
+
 class WhatIf {
  public:
   WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
