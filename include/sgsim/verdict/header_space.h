@@ -104,13 +104,14 @@ enum class HsStatus : std::uint8_t { Exact, NotProven };
 enum class HsDim : std::uint8_t { Proto = 0, Peer = 1, Local = 2, Sport = 3, Dport = 4 };
 
 struct HsOptions {
-  // Work budget per diagram (rule-list entries visited while building, plus nodes): beyond it the table is
-  // NotProven. The default fits every ClassBench 1k table (docs/PERFORMANCE.md).
+  // Work budget per diagram (rule-list entries visited while building, plus nodes), and again for the searches of
+  // an audit: beyond it the table is NotProven. Peak memory is about 10 bytes per unit. The default fits every
+  // ClassBench 1k table with a wide margin (at most 1.3M units) and stops a 10k one after about a second.
   std::uint64_t maxWork = 20'000'000;
   // Region lists (decision map, space diff) stop after this many boxes, with `truncated` set.
   std::size_t maxBoxes = 200'000;
-  // Audit: look for conflicts (pairs of overlapping rules of opposite verdicts, both deciding); the costliest
-  // finding on large tables.
+  // Audit: look for conflicts (pairs of entries of opposite verdicts whose matches overlap, the earlier deciding
+  // some packet of the overlap); the costliest finding on large tables.
   bool conflicts = true;
   // The order of the coordinates from the root of the diagram down: a tuning knob (the size of the diagram
   // depends on it, the answers do not; tests check that).
