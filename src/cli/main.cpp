@@ -4,10 +4,12 @@
 // Exit status (README "Exit codes"): 0 success; 1 the API rejected a request (its error body is printed);
 // 2 bad usage or bad input (model, request syntax, capture), including a capture that turned out truncated
 // or corrupt part-way (the report of what was read is still printed); 3 --fail-on-change and the change
-// affects traffic; 4 --fail-on-noop and a request changes no rule; 5 an internal error.
+// affects traffic, or audit --fail-on and a rule has a listed finding; 4 --fail-on-noop and a request changes no rule;
+// 5 an internal error.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <csignal>
@@ -16,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,10 +29,12 @@
 #include "sgsim/core/text.h"
 #include "sgsim/core/time_spec.h"
 #include "sgsim/model/model_json.h"
+#include "sgsim/pipeline/audit_evaluation.h"
 #include "sgsim/pipeline/capture_stream.h"
 #include "sgsim/pipeline/replay_evaluation.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
+#include "sgsim/report/audit_report.h"
 #include "sgsim/report/issues.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
@@ -74,11 +79,12 @@ commands:
   authorize  apply an AuthorizeSecurityGroup[Egress] request and print the API's response
   replay     give every frame of captures its verdict under the model
   whatif     compare a capture under the table as it is and as it would be after requests
+  audit      every rule's traffic, what revoking each one alone would do, and its static findings
   explain    walk one packet through the evaluation, rule by rule
 
 `sgsim <command> --help` describes each command's options.
-exit status: 0 ok, 1 request rejected by the API, 2 bad usage or input, 3 --fail-on-change saw a change,
-             4 --fail-on-noop and a request changed no rule, 5 internal error
+exit status: 0 ok, 1 request rejected by the API, 2 bad usage or input, 3 --fail-on-change saw a change
+             (or audit --fail-on found what it names), 4 --fail-on-noop and a request changed no rule, 5 internal error
 )";
 
 // ---- shared pieces -------------------------------------------------------------------------------------
@@ -619,6 +625,124 @@ int cmdWhatIf(int argc, char** argv) {
   return kExitOk;
 }
 
+int cmdAudit(int argc, char** argv) {
+  po::options_description d("audit options");
+  d.add_options()("help,h", "this help");
+  addCommon(d);
+  addRequests(d);
+  d.add_options()("eni", po::value<std::vector<std::string>>()->composing(),
+                  "audit the groups of this interface (repeatable; default: every group an interface holds)")(
+      "group", po::value<std::vector<std::string>>()->composing(), "audit this security group (repeatable)")(
+      "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
+      "sort", po::value<std::string>()->default_value("impact"), "impact, rule or hits")(
+      "fail-on", po::value<std::vector<std::string>>()->composing(),
+      "exit 3 when a rule has this finding: unused, shadowed, redundant, broad or conflict (repeatable)");
+  po::positional_options_description pos;
+  addCaptureOptions(d, pos);
+  const Parsed p = parseCommand(argc, argv, d, &pos);
+  const po::variables_map& vm = p.vm;
+  if (p.help)
+    return printHelp("audit",
+                     "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv] "
+                     "[--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]... CAPTURE...",
+                     d),
+           kExitOk;
+  Common c = p.common;
+  const std::string fmt = vm["format"].as<std::string>();
+  if (fmt != "text" && fmt != "json" && fmt != "csv")
+    throw UsageError{"--format: expected text, json or csv, not \"" + fmt + "\""};
+  const std::string sortName = vm["sort"].as<std::string>();
+  AuditSort sort = AuditSort::Impact;
+  if (sortName == "rule")
+    sort = AuditSort::Rule;
+  else if (sortName == "hits")
+    sort = AuditSort::Hits;
+  else if (sortName != "impact")
+    throw UsageError{"--sort: expected impact, rule or hits, not \"" + sortName + "\""};
+  std::vector<AuditFinding> failOn;
+  if (vm.count("fail-on")) {
+    static const std::pair<const char*, AuditFinding> kFindings[] = {{"unused", AuditFinding::Unused},
+                                                                     {"shadowed", AuditFinding::Shadowed},
+                                                                     {"redundant", AuditFinding::Redundant},
+                                                                     {"broad", AuditFinding::Broad},
+                                                                     {"conflict", AuditFinding::Conflict}};
+    for (const std::string& name : vm["fail-on"].as<std::vector<std::string>>()) {
+      auto it =
+          std::find_if(std::begin(kFindings), std::end(kFindings), [&](const auto& f) { return name == f.first; });
+      if (it == std::end(kFindings)) {
+        const std::string near = nearestName(name, {"unused", "shadowed", "redundant", "broad", "conflict"});
+        throw UsageError{"--fail-on: \"" + name +
+                         "\" is not a finding (unused, shadowed, redundant, broad or conflict)" +
+                         (near.empty() ? "" : "; did you mean " + near + "?")};
+      }
+      failOn.push_back(it->second);
+    }
+  }
+  const auto eniIds = vm.count("eni") ? vm["eni"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto groupIds = vm.count("group") ? vm["group"].as<std::vector<std::string>>() : std::vector<std::string>{};
+
+  Model model = loadModelOrThrow(c);
+  Applied applied = applyRequests(model, c, fmt == "csv");
+  auto net = std::make_shared<const Network>(std::move(model));
+  auto groups = auditedGroups(net->model(), eniIds, groupIds);
+  if (!groups) throw UsageError{groups.error().toString()};
+  // The static findings first: they need no traffic, and a table the analysis cannot prove is a warning that
+  // reaches every report (and an error under --strict) before the capture is read.
+  const std::vector<HsTableAnalysis> analyses = analyzeNetwork(*net);
+  std::vector<Error> notProven;
+  for (const HsTableAnalysis& a : analyses)
+    if (a.status != HsStatus::Exact)
+      notProven.push_back(Error{net->eni(a.eni).id + " " + toString(a.direction),
+                                "the static analysis of this table was not proven (" + a.notProven +
+                                    "): its rules' shadowed/redundant/conflict findings are left out"});
+  warn(c, notProven);
+
+  AuditOptions options;
+  options.eval = evalOptions(vm, *net, c);
+  options.groups = *groups;
+  const auto paths = capturePaths(vm);
+  auto cap = openCapturesOrThrow(paths);
+  AuditEvaluation audit(net, options);
+  CaptureStream<1> stream(*cap, audit.planner(), streamOptions(vm, audit.wantsFrameBytes()));
+  Pass pass(stream, audit);
+  runPass(pass, [] {});
+  const std::optional<Error> refused = pass.finish();
+  const int rc = captureErrors(c, pass.stats());
+  if (refused) throw UsageError{refused->toString()};
+
+  AuditReport report;
+  report.captures = paths;
+  report.stats = std::move(pass.stats());
+  report.originNs = audit.originNs();
+  report.rules = auditRows(*net, audit.audit().results(), analyses);
+  sortAuditRows(report.rules, sort);
+  std::set<std::string> enis;
+  for (const auto& row : report.rules) enis.insert(row.traffic.enis.begin(), row.traffic.enis.end());
+  report.enis = enis.size();
+  if (fmt == "text")
+    std::cout << renderAuditText(report);
+  else if (fmt == "json")
+    std::cout << renderAuditJson(report) << '\n';
+  else
+    std::cout << renderAuditCsv(report);
+  if (rc != kExitOk) return rc;
+  if (const int noop = noopGate(vm, applied.noops); noop != kExitOk) return noop;
+  bool failed = false;
+  for (AuditFinding f : failOn) {
+    std::vector<std::string> ids;
+    for (const auto& row : report.rules)
+      if (hasFinding(row, f)) ids.push_back(row.traffic.ruleId);
+    if (ids.empty()) continue;
+    failed = true;
+    std::string list;
+    for (std::size_t i = 0; i < ids.size() && i < 10; ++i) list += (i ? ", " : "") + ids[i];
+    if (ids.size() > 10) list += ", …";
+    std::cerr << "sgsim: --fail-on " << toString(f) << ": " << ids.size() << (ids.size() == 1 ? " rule" : " rules")
+              << " (" << list << ")\n";
+  }
+  return failed ? kExitChanged : kExitOk;
+}
+
 int cmdExplain(int argc, char** argv) {
   po::options_description d("explain options");
   d.add_options()("help,h", "this help");
@@ -676,6 +800,7 @@ int run(int argc, char** argv) {
   if (cmd == "authorize") return cmdApi(subArgc, subArgv, false);
   if (cmd == "replay") return cmdReplay(subArgc, subArgv);
   if (cmd == "whatif") return cmdWhatIf(subArgc, subArgv);
+  if (cmd == "audit") return cmdAudit(subArgc, subArgv);
   if (cmd == "explain") return cmdExplain(subArgc, subArgv);
   std::cerr << "sgsim: unknown command \"" << cmd << "\"\n\n" << kTopUsage;
   return kExitUsage;
