@@ -551,7 +551,8 @@ int cmdWhatIf(int argc, char** argv) {
       "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
       "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
       "write-affected", po::value<std::string>(), "write the packets whose verdict changes to this pcap")(
-      "fail-on-change", "exit 3 when any traffic changes fate (--fail-on-noop's exit 4 comes first)");
+      "fail-on-change", "exit 3 when any traffic changes fate (--fail-on-noop's exit 4 comes first)")(
+      "no-space", "leave out the headers beyond the capture whose verdict the change flips");
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
   const Parsed p = parseCommand(argc, argv, d, &pos);
@@ -560,7 +561,7 @@ int cmdWhatIf(int argc, char** argv) {
     return printHelp("whatif",
                      "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
                      "[--keep-established] "
-                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] [--fail-on-noop] "
+                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] [--fail-on-noop] [--no-space] "
                      "CAPTURE...",
                      d),
            kExitOk;
@@ -591,7 +592,20 @@ int cmdWhatIf(int argc, char** argv) {
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
+  // Beyond the capture: where the change flips the verdict over every header (verdict/header_space.h).
+  std::optional<HsSpaceDiff> space;
+  if (!vm.count("no-space")) {
+    space = diffSpace(*before, *after);
+    std::vector<Error> notProven;
+    for (const HsTableStatus& t : space->notProven)
+      notProven.push_back(Error{before->eni(t.eni).id + " " + toString(t.direction),
+                                "where the change flips verdicts beyond the capture was not proven (" + t.notProven +
+                                    "): the report lists no region there"});
+    warn(c, notProven);
+  }
+
   WhatIfRunOptions opt;
+  opt.space = space ? &*space : nullptr;
   opt.eval = evalOptions(vm, *before, c);
   opt.keepEstablished = report.keepEstablished;
   opt.at = std::move(at);
@@ -609,6 +623,7 @@ int cmdWhatIf(int argc, char** argv) {
   report.atNs = whatif.atNs();
   report.totals = whatif.totals();
   report.flows = whatif.ranked();
+  if (space) report.space = WhatIfSpace{&*space, before.get(), after.get(), whatif.touched()};
   for (const auto& file : whatif.affectedFiles())
     std::cerr << "wrote " << whatif.affectedFrames() << " affected packets to " << file << '\n';
   if (fmt == "text")

@@ -48,6 +48,127 @@ boost::json::object sideJson(const SideDecision& s) {
   return o;
 }
 
+// "accept rule sgr-ssh", "drop default", "accept intra-group sg-web": as the flows' before/after lines read.
+std::string deciderText(const Network& net, std::size_t eni, Direction d, const HsDecider& who) {
+  std::string t = toString(who.verdict);
+  switch (who.kind) {
+    case HsDecider::Kind::Rule:
+      return t + " rule " + net.rules(eni, d)[static_cast<std::size_t>(who.ruleRef)].ruleId;
+    case HsDecider::Kind::IntraGroup:
+      return t + " intra-group " + net.model().groups[static_cast<std::size_t>(who.group)].id;
+    case HsDecider::Kind::Default:
+      break;
+  }
+  return t + " default";
+}
+
+std::string touchedText(const WhatIfSpace& s, std::size_t i) {
+  if (s.touched.empty()) return "";
+  return s.touched[i] ? " (seen in the capture)" : " (not in the capture)";
+}
+
+std::string spaceText(const WhatIfReport& r) {
+  if (!r.space || !r.space->diff) return "";
+  const WhatIfSpace& s = *r.space;
+  const HsSpaceDiff& d = *s.diff;
+  std::ostringstream o;
+  o << '\n';
+  if (d.regions.empty() && d.notProven.empty()) {
+    o << "Beyond the capture: no possible header changes verdict at any interface.\n";
+    return o.str();
+  }
+  if (!d.regions.empty()) {
+    std::size_t seen = 0;
+    for (char t : s.touched) seen += t ? 1 : 0;
+    o << "Beyond the capture: the change flips the verdict of " << d.regions.size()
+      << (d.regions.size() == 1 ? " region" : " regions") << " of headers";
+    if (!s.touched.empty()) o << " (" << seen << " seen in the capture)";
+    if (d.truncated) o << " (the list is cut short: too many regions)";
+    o << ":\n";
+  }
+  const std::size_t shown = r.limit ? std::min(r.limit, d.regions.size()) : d.regions.size();
+  for (std::size_t i = 0; i < shown; ++i) {
+    const HsFlipRegion& g = d.regions[i];
+    char head[16];
+    std::snprintf(head, sizeof head, "%3zu. ", i + 1);
+    o << head << s.before->eni(g.eni).id << ' ' << toString(g.direction) << ": " << toString(g.region) << '\n'
+      << "     before: " << deciderText(*s.before, g.eni, g.direction, g.before)
+      << "; after: " << deciderText(*s.after, g.eni, g.direction, g.after) << touchedText(s, i) << '\n'
+      << "     e.g. " << g.example.toString() << '\n';
+  }
+  if (shown < d.regions.size()) o << "… and " << d.regions.size() - shown << " more (--limit 0 shows all)\n";
+  for (const HsTableStatus& t : d.notProven)
+    o << "Beyond the capture, not proven at " << s.before->eni(t.eni).id << ' ' << toString(t.direction) << ": "
+      << t.notProven << '\n';
+  return o.str();
+}
+
+boost::json::value deciderJson(const Network& net, std::size_t eni, Direction d, const HsDecider& who) {
+  boost::json::object o;
+  o["verdict"] = toString(who.verdict);
+  switch (who.kind) {
+    case HsDecider::Kind::Rule: {
+      const RuleRef& ref = net.rules(eni, d)[static_cast<std::size_t>(who.ruleRef)];
+      o["reason"] = "rule";
+      o["rule"] = ref.ruleId;
+      o["group"] = ref.groupId;
+      break;
+    }
+    case HsDecider::Kind::IntraGroup:
+      o["reason"] = "intra-group";
+      o["rule"] = nullptr;
+      o["group"] = net.model().groups[static_cast<std::size_t>(who.group)].id;
+      break;
+    case HsDecider::Kind::Default:
+      o["reason"] = "default";
+      o["rule"] = nullptr;
+      o["group"] = nullptr;
+      break;
+  }
+  return o;
+}
+
+boost::json::array intervalsJson(const HsSet& set) {
+  boost::json::array a;
+  for (const HsInterval& i : set)
+    a.push_back(boost::json::array{static_cast<std::uint64_t>(i.lo), static_cast<std::uint64_t>(i.hi)});
+  return a;
+}
+
+boost::json::value spaceJson(const WhatIfReport& r) {
+  if (!r.space || !r.space->diff) return nullptr;
+  const WhatIfSpace& s = *r.space;
+  const HsSpaceDiff& d = *s.diff;
+  boost::json::array regions;
+  for (std::size_t i = 0; i < d.regions.size(); ++i) {
+    const HsFlipRegion& g = d.regions[i];
+    boost::json::object o;
+    o["eni"] = s.before->eni(g.eni).id;
+    o["direction"] = toString(g.direction);
+    o["family"] = g.region.family == Family::V4 ? "ipv4" : "ipv6";
+    o["proto"] = intervalsJson(g.region.proto);
+    boost::json::array peers, locals;
+    for (const Cidr& c : g.region.peerCidrs()) peers.push_back(boost::json::string(c.toString()));
+    for (const IpAddr& a : g.region.local) locals.push_back(boost::json::string(a.toString()));
+    o["peer"] = std::move(peers);
+    o["local"] = std::move(locals);
+    o["sport"] = intervalsJson(g.region.sport);
+    o["dport"] = intervalsJson(g.region.dport);
+    o["text"] = toString(g.region);
+    o["before"] = deciderJson(*s.before, g.eni, g.direction, g.before);
+    o["after"] = deciderJson(*s.after, g.eni, g.direction, g.after);
+    o["example"] = g.example.toString();
+    o["touched"] = s.touched.empty() ? boost::json::value(nullptr) : boost::json::value(s.touched[i] != 0);
+    regions.push_back(std::move(o));
+  }
+  boost::json::array notProven;
+  for (const HsTableStatus& t : d.notProven)
+    notProven.push_back(boost::json::object{
+        {"eni", s.before->eni(t.eni).id}, {"direction", toString(t.direction)}, {"reason", t.notProven}});
+  return boost::json::object{
+      {"regions", std::move(regions)}, {"notProven", std::move(notProven)}, {"truncated", d.truncated}};
+}
+
 }  // namespace
 
 std::string renderWhatIfText(const WhatIfReport& r) {
@@ -132,6 +253,7 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     }
     if (shown < r.flows.size()) o << "… and " << r.flows.size() - shown << " more (--limit 0 shows all)\n";
   }
+  o << spaceText(r);
   return o.str();
 }
 
@@ -218,6 +340,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
     flows.push_back(o);
   }
   root["flows"] = flows;
+  root["space"] = spaceJson(r);
   return toPrettyJson(root);
 }
 

@@ -19,6 +19,7 @@
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/report/pcap_writer.h"
 #include "sgsim/report/replay_report.h"
+#include "sgsim/verdict/header_space.h"
 #include "sgsim/verdict/whatif.h"
 
 namespace sgsim {
@@ -29,7 +30,14 @@ struct WhatIfRunOptions {
   std::optional<TimeSpec> at;                // apply the change at this instant (default: from the start)
   bool atOutsideCapture = false;             // accept an instant before the first or after the last frame
   std::optional<std::string> writeAffected;  // write the changed frames to this pcap
+  // The regions of headers whose verdict the change flips (verdict/header_space.h, diffSpace): the evaluation
+  // marks those the capture touched, i.e. that hold a packet the rules decided (a flow's first packet at a check,
+  // not `established` or `blocked` ones). Null: no marking. Too many regions to scan per packet: no marking either.
+  const HsSpaceDiff* space = nullptr;
 };
+
+// More regions than this are not marked (a linear scan per rule-decided packet would cost more than the pass).
+inline constexpr std::size_t kMaxMarkedRegions = 4096;
 
 class WhatIfEvaluation {
  public:
@@ -46,6 +54,7 @@ class WhatIfEvaluation {
   void prefetch(const BasicPacketPlan<2>& plan) const { engine_->evaluator().prefetch(plan); }
   const PacketVerdict& observe(const Observation<2>& o) {
     const bool changed = engine_->process(o.frame, o.key, o.plan);
+    if (!touched_.empty()) markTouched(o.key, engine_->lastBefore());
     if (changed && affected_ && !failure_) {
       auto written = affected_->write(o.frame);
       if (!written) failure_ = written.error();
@@ -67,6 +76,8 @@ class WhatIfEvaluation {
   // The affected-packets files written (the primary first) and how many frames they hold.
   const std::vector<std::string>& affectedFiles() const { return affectedFiles_; }
   std::uint64_t affectedFrames() const { return affected_ ? affected_->framesWritten() : 0; }
+  // Per region of options.space: whether the capture touched it; empty when no marking was made.
+  const std::vector<char>& touched() const { return touched_; }
 
  private:
   std::shared_ptr<const Network> before_, after_;
@@ -79,6 +90,9 @@ class WhatIfEvaluation {
   std::int64_t originNs_ = 0;
   std::optional<std::int64_t> atNs_;
   std::vector<std::string> affectedFiles_;
+  std::vector<char> touched_;
+
+  void markTouched(const PacketKey& key, const PacketVerdict& v);
 };
 
 }  // namespace sgsim

@@ -8,6 +8,7 @@
 
 #include "sgsim/model/model.h"
 #include "sgsim/report/replay_report.h"
+#include "sgsim/verdict/header_space.h"
 #include "sgsim/verdict/whatif.h"
 
 namespace sgsim {
@@ -23,6 +24,15 @@ struct AppliedRequest {
   std::vector<std::string> notes;
 };
 
+// Where the change flips the verdict over every header, not only those the capture holds (issue 9, "beyond the
+// capture"): the space diff of the two tables and, per region, whether the capture touched it.
+struct WhatIfSpace {
+  const HsSpaceDiff* diff = nullptr;
+  const Network* before = nullptr;
+  const Network* after = nullptr;
+  std::vector<char> touched;  // per region; empty: not marked (too many regions)
+};
+
 struct WhatIfReport {
   std::vector<std::string> captures;
   std::vector<AppliedRequest> requests;
@@ -33,6 +43,7 @@ struct WhatIfReport {
   std::optional<std::int64_t> atNs;
   bool keepEstablished = false;
   std::size_t limit = 0;  // text: show at most this many flows (0 = all)
+  std::optional<WhatIfSpace> space;
 };
 
 std::string renderWhatIfText(const WhatIfReport& r);
