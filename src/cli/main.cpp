@@ -693,12 +693,15 @@ int cmdAudit(int argc, char** argv) {
       failOn.push_back(it->second);
     }
   }
-  const auto eniIds = vm.count("eni") ? vm["eni"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  auto eniIds = vm.count("eni") ? vm["eni"].as<std::vector<std::string>>() : std::vector<std::string>{};
   const auto groupIds = vm.count("group") ? vm["group"].as<std::vector<std::string>>() : std::vector<std::string>{};
 
   Model model = loadModelOrThrow(c);
   Applied applied = applyRequests(model, c, fmt == "csv");
   auto net = std::make_shared<const Network>(std::move(model));
+  // --host picks the interface whose traffic is checked; without --eni or --group its groups are the ones audited.
+  if (c.host && eniIds.empty() && groupIds.empty())
+    eniIds.push_back(net->eni(static_cast<std::size_t>(selectEni(*net, c))).id);
   auto groups = auditedGroups(net->model(), eniIds, groupIds);
   if (!groups) throw UsageError{groups.error().toString()};
   // The static findings first: they need no traffic, and a table the analysis cannot prove is a warning that
