@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Runs every `$ command` example of README.md with the built sgsim and compares what a terminal would show
-(stdout and stderr together) with the lines the README prints under it, so the README never drifts from the
-tool. usage: readme_examples.py SGSIM SOURCE_DIR [--update]; --update rewrites the README's example outputs
-with what sgsim prints now (review the diff)."""
+"""Runs every `$ command` example of README.md (or of another Markdown file: --file docs/TUTORIAL.md) with the
+built sgsim and compares what a terminal would show (stdout and stderr together) with the lines the file prints
+under it, so the documentation never drifts from the tool. usage: readme_examples.py SGSIM SOURCE_DIR
+[--file PATH] [--update]; --update rewrites the file's example outputs with what sgsim prints now (review the
+diff)."""
 import difflib
 import os
 import subprocess
 import sys
 
 sgsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
-update = "--update" in sys.argv[3:]
-readme = os.path.join(src, "README.md")
+rest = sys.argv[3:]
+update = "--update" in rest
+name = rest[rest.index("--file") + 1] if "--file" in rest else "README.md"
+readme = os.path.join(src, name)
 text = open(readme, encoding="utf-8").read().split("\n")
 blocks, current = [], None  # each block: the index of its first line in `text`, and its lines
 for n, line in enumerate(text):
@@ -50,13 +53,13 @@ for start, lines in blocks:
             replacements.append((start + first, start + first + len(expected), got))
         elif got != expected:
             failed += 1
-            print("FAIL README example:", command)
-            for d in list(difflib.unified_diff(expected, got, "README", "sgsim", lineterm=""))[:30]:
+            print(f"FAIL {name} example:", command)
+            for d in list(difflib.unified_diff(expected, got, name, "sgsim", lineterm=""))[:30]:
                 print("   ", d)
 for a, b, new in reversed(replacements):
     text[a:b] = new
 if replacements:
     open(readme, "w", encoding="utf-8").write("\n".join(text))
-    print(f"rewrote {len(replacements)} README example outputs")
-print(f"{examples - failed} README examples agree, {failed} differ")
+    print(f"rewrote {len(replacements)} {name} example outputs")
+print(f"{examples - failed} {name} examples agree, {failed} differ")
 sys.exit(1 if failed or examples == 0 else 0)
