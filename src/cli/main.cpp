@@ -408,6 +408,16 @@ std::unique_ptr<AtomicFile> openOutput(const po::variables_map& vm) {
   return std::move(*f);
 }
 
+// "--format: expected text, json, csv or html, not \"htm\"; did you mean html?"
+UsageError formatError(const std::string& given, const std::vector<std::string>& formats) {
+  std::string list;
+  for (std::size_t i = 0; i < formats.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + formats[i];
+  const std::string near = nearestName(given, formats);
+  return UsageError{"--format: expected " + list + ", not \"" + given + "\"" +
+                    (near.empty() ? "" : "; did you mean " + near + "?")};
+}
+
 void emitReport(std::unique_ptr<AtomicFile>& file, const std::string& text) {
   if (!file) {
     std::cout << text;
@@ -440,7 +450,7 @@ int cmdShow(int argc, char** argv) {
     eni = net.eni(static_cast<std::size_t>(selectEni(net, c))).id;
   }
   const std::string fmt = vm["format"].as<std::string>();
-  if (fmt != "text" && fmt != "json" && fmt != "html") throw UsageError{"--format: expected text, json or html"};
+  if (fmt != "text" && fmt != "json" && fmt != "html") throw formatError(fmt, {"text", "json", "html"});
   auto out = fmt == "text"   ? renderShowText(model, eni, c.warnings)
              : fmt == "json" ? renderShowJson(model, eni, c.warnings)
                              : renderShowHtml(model, eni, c.warnings);
@@ -600,7 +610,7 @@ int cmdWhatIf(int argc, char** argv) {
   if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
   const std::string fmt = vm["format"].as<std::string>();
   if (fmt != "text" && fmt != "json" && fmt != "csv" && fmt != "html")
-    throw UsageError{"--format: expected text, json, csv or html"};
+    throw formatError(fmt, {"text", "json", "csv", "html"});
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
   if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
   // The instant is parsed before any work; where it falls in the capture is checked by the evaluation at the first
