@@ -5,7 +5,7 @@ intact (a stray quote or tag in the markup would show up here); `--screenshot` g
 (read with the small PNG decoder below, compared pixel for pixel with Chromium's render of an empty page).
 usage: html_browser.py SGSIM SOURCE_DIR [SCREENSHOT_DIR]: with SCREENSHOT_DIR the screenshots are kept there
 (docs/html_*.png are made so). Without Chromium: under CI=true the test fails, elsewhere it is skipped (exit 77)
-saying so."""
+saying so. SGSIM_CHROMIUM names the browser binary (default: chromium)."""
 import html.parser
 import json
 import os
@@ -19,7 +19,9 @@ import zlib
 sgsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
 keep = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
 
-chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+# SGSIM_CHROMIUM names another browser binary (or a missing one, to see what happens without it).
+names = [os.environ["SGSIM_CHROMIUM"]] if os.environ.get("SGSIM_CHROMIUM") else ["chromium", "chromium-browser"]
+chromium = next((shutil.which(n) for n in names if shutil.which(n)), None)
 if chromium is None:
     msg = "Chromium is missing: install the Debian package chromium (scripts/deps.sh does) to render the HTML reports"
     if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):  # as scripts/test.sh reads it
