@@ -89,7 +89,7 @@ tr.shadowed .pol-accept,tr.shadowed .pol-drop{color:#aaa}
 .badge.in-use{background:#d6eaf8}.badge.safe-to-revoke{background:#d5f5e3}.badge.never-matches{background:#eee;color:#777}
 .note{font-size:12px;color:#666}
 svg.timeline{border:1px solid #ddd;background:#fcfcfc}
-svg text{font:11px ui-monospace,monospace;fill:#333}
+svg text{font:11px ui-monospace,monospace;fill:#333;stroke:none}
 .tl .cut{stroke:#c0392b;fill:#c0392b}.tl .opened{stroke:#27ae60;fill:#27ae60}
 .tl .changed{stroke:#7f8c8d;fill:#7f8c8d}.tl .hits{stroke:#2c7be5;fill:#2c7be5}
 .tl line.span{stroke-width:4}.tl line.axis{stroke:#bbb}.tl line.at{stroke:#8e44ad;stroke-dasharray:4 3;stroke-width:2}
