@@ -35,6 +35,7 @@
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
 #include "sgsim/report/audit_report.h"
+#include "sgsim/report/html.h"
 #include "sgsim/report/issues.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
@@ -393,6 +394,39 @@ void printHelp(const char* cmd, const char* synopsis, const po::options_descript
   std::cout << "usage: sgsim " << cmd << " " << synopsis << "\n\n" << d << '\n';
 }
 
+// --output FILE of the reports made whole in memory (show, whatif, audit), opened before the work so that an
+// unwritable path is refused before a long pass; null: standard output.
+void addOutput(po::options_description& d) {
+  d.add_options()("output,o", po::value<std::string>(),
+                  "write the report to this file (atomically) instead of standard output");
+}
+
+std::unique_ptr<AtomicFile> openOutput(const po::variables_map& vm) {
+  if (!vm.count("output")) return nullptr;
+  auto f = AtomicFile::create(vm["output"].as<std::string>());
+  if (!f) throw UsageError{f.error().toString()};
+  return std::move(*f);
+}
+
+// "--format: expected text, json, csv or html, not \"htm\"; did you mean html?"
+UsageError formatError(const std::string& given, const std::vector<std::string>& formats) {
+  std::string list;
+  for (std::size_t i = 0; i < formats.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + formats[i];
+  const std::string near = nearestName(given, formats);
+  return UsageError{"--format: expected " + list + ", not \"" + given + "\"" +
+                    (near.empty() ? "" : "; did you mean " + near + "?")};
+}
+
+void emitReport(std::unique_ptr<AtomicFile>& file, const std::string& text) {
+  if (!file) {
+    std::cout << text;
+    return;
+  }
+  file->stream() << text;
+  if (auto err = file->commit()) throw UsageError{err->toString()};
+}
+
 // ---- commands --------------------------------------------------------------------------------------------
 
 int cmdShow(int argc, char** argv) {
@@ -400,10 +434,11 @@ int cmdShow(int argc, char** argv) {
   d.add_options()("help,h", "this help");
   addCommon(d);
   d.add_options()("eni", po::value<std::string>(), "only this interface")(
-      "format", po::value<std::string>()->default_value("text"), "text or json");
+      "format", po::value<std::string>()->default_value("text"), "text, json or html");
+  addOutput(d);
   addRequests(d);
   const Parsed p = parseCommand(argc, argv, d, nullptr);
-  if (p.help) return printHelp("show", "--model FILE [--eni ID] [--format text|json]", d), kExitOk;
+  if (p.help) return printHelp("show", "--model FILE [--eni ID] [--format text|json|html] [--output FILE]", d), kExitOk;
   Common c = p.common;
   const po::variables_map& vm = p.vm;
   Model model = loadModelOrThrow(c);
@@ -415,10 +450,13 @@ int cmdShow(int argc, char** argv) {
     eni = net.eni(static_cast<std::size_t>(selectEni(net, c))).id;
   }
   const std::string fmt = vm["format"].as<std::string>();
-  if (fmt != "text" && fmt != "json") throw UsageError{"--format: expected text or json"};
-  auto out = fmt == "text" ? renderShowText(model, eni, c.warnings) : renderShowJson(model, eni, c.warnings);
+  if (fmt != "text" && fmt != "json" && fmt != "html") throw formatError(fmt, {"text", "json", "html"});
+  auto out = fmt == "text"   ? renderShowText(model, eni, c.warnings)
+             : fmt == "json" ? renderShowJson(model, eni, c.warnings)
+                             : renderShowHtml(model, eni, c.warnings);
   if (!out) throw UsageError{out.error().toString()};
-  std::cout << *out;
+  auto file = openOutput(vm);
+  emitReport(file, *out);
   return noopGate(vm, applied.noops);
 }
 
@@ -470,7 +508,8 @@ int cmdReplay(int argc, char** argv) {
   d.add_options()("help,h", "this help");
   addCommon(d);
   addRequests(d);
-  d.add_options()("format,f", po::value<std::string>()->default_value("text"), "text, jsonl, csv or summary")(
+  d.add_options()("format,f", po::value<std::string>()->default_value("text"),
+                  "text, jsonl, csv, summary, or html (the summary as a page)")(
       "output,o", po::value<std::string>(), "write the records to this file (atomically) instead of stdout");
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
@@ -480,7 +519,7 @@ int cmdReplay(int argc, char** argv) {
     return printHelp(
                "replay",
                "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
-               "[--format text|jsonl|csv|summary] CAPTURE...",
+               "[--format text|jsonl|csv|summary|html] [--output FILE] CAPTURE...",
                d),
            kExitOk;
   Common c = p.common;
@@ -492,10 +531,10 @@ int cmdReplay(int argc, char** argv) {
     format = ReplayFormat::Jsonl;
   else if (fmt == "csv")
     format = ReplayFormat::Csv;
-  else if (fmt == "summary")
+  else if (fmt == "summary" || fmt == "html")
     format = ReplayFormat::Summary;
   else
-    throw UsageError{"--format: expected text, jsonl, csv or summary, not \"" + fmt + "\""};
+    throw UsageError{"--format: expected text, jsonl, csv, summary or html, not \"" + fmt + "\""};
 
   Model model = loadModelOrThrow(c);
   const Applied applied = applyRequests(model, c, true);
@@ -513,7 +552,7 @@ int cmdReplay(int argc, char** argv) {
     outFile = std::move(*f);
   }
   std::ostream& out = outFile ? outFile->stream() : std::cout;
-  auto writer = makeReplayWriter(format, out);
+  auto writer = fmt == "html" ? makeReplayHtmlWriter(out, analyzeNetwork(*net)) : makeReplayWriter(format, out);
   ReplayContext ctx;
   ctx.network = net.get();
   ctx.captureNames = paths;
@@ -548,11 +587,12 @@ int cmdWhatIf(int argc, char** argv) {
                   "apply the change at this instant: +SECONDS after the first frame, @EPOCH, or RFC 3339")(
       "at-outside-capture", "with --at: accept an instant before the first or after the last frame")(
       "keep-established", "with --at: live connections keep flowing")(
-      "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
-      "limit", po::value<std::size_t>()->default_value(50), "text: show at most N flows (0 = all)")(
+      "format,f", po::value<std::string>()->default_value("text"), "text, json, csv or html")(
+      "limit", po::value<std::size_t>()->default_value(50), "text and html: show at most N flows (0 = all)")(
       "write-affected", po::value<std::string>(), "write the packets whose verdict changes to this pcap")(
       "fail-on-change", "exit 3 when any traffic changes fate (--fail-on-noop's exit 4 comes first)")(
       "no-space", "leave out the headers beyond the capture whose verdict the change flips");
+  addOutput(d);
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
   const Parsed p = parseCommand(argc, argv, d, &pos);
@@ -561,14 +601,16 @@ int cmdWhatIf(int argc, char** argv) {
     return printHelp("whatif",
                      "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
                      "[--keep-established] "
-                     "[--format text|json|csv] [--write-affected OUT.pcap] [--fail-on-change] [--fail-on-noop] [--no-space] "
+                     "[--format text|json|csv|html] [--output FILE] [--write-affected OUT.pcap] [--fail-on-change] "
+                     "[--fail-on-noop] [--no-space] "
                      "CAPTURE...",
                      d),
            kExitOk;
   Common c = p.common;
   if (c.requests.empty()) throw UsageError{"whatif needs at least one --revoke or --authorize request"};
   const std::string fmt = vm["format"].as<std::string>();
-  if (fmt != "text" && fmt != "json" && fmt != "csv") throw UsageError{"--format: expected text, json or csv"};
+  if (fmt != "text" && fmt != "json" && fmt != "csv" && fmt != "html")
+    throw formatError(fmt, {"text", "json", "csv", "html"});
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
   if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
   // The instant is parsed before any work; where it falls in the capture is checked by the evaluation at the first
@@ -611,6 +653,7 @@ int cmdWhatIf(int argc, char** argv) {
   opt.at = std::move(at);
   opt.atOutsideCapture = vm.count("at-outside-capture") > 0;
   if (vm.count("write-affected")) opt.writeAffected = vm["write-affected"].as<std::string>();
+  auto outFile = openOutput(vm);
   WhatIfEvaluation whatif(before, after, std::move(opt));
   CaptureStream<2> stream(*cap, whatif.planner(), streamOptions(vm, whatif.wantsFrameBytes()));
   Pass pass(stream, whatif);
@@ -627,11 +670,13 @@ int cmdWhatIf(int argc, char** argv) {
   for (const auto& file : whatif.affectedFiles())
     std::cerr << "wrote " << whatif.affectedFrames() << " affected packets to " << file << '\n';
   if (fmt == "text")
-    std::cout << renderWhatIfText(report);
+    emitReport(outFile, renderWhatIfText(report));
   else if (fmt == "json")
-    std::cout << renderWhatIfJson(report) << '\n';
+    emitReport(outFile, renderWhatIfJson(report) + '\n');
+  else if (fmt == "csv")
+    emitReport(outFile, renderWhatIfCsv(report));
   else
-    std::cout << renderWhatIfCsv(report);
+    emitReport(outFile, renderWhatIfHtml(report, *before, *after, analyzeNetwork(*after)));
   // A request that changed no rule means the traffic compared is not the change the user meant: that answers
   // first, then a change of fate. Bad input (a truncated capture) outranks both.
   if (rc != kExitOk) return rc;
@@ -648,24 +693,26 @@ int cmdAudit(int argc, char** argv) {
   d.add_options()("eni", po::value<std::vector<std::string>>()->composing(),
                   "audit the groups of this interface (repeatable; default: every group an interface holds)")(
       "group", po::value<std::vector<std::string>>()->composing(), "audit this security group (repeatable)")(
-      "format,f", po::value<std::string>()->default_value("text"), "text, json or csv")(
+      "format,f", po::value<std::string>()->default_value("text"), "text, json, csv or html")(
       "sort", po::value<std::string>()->default_value("impact"), "impact, rule or hits")(
       "fail-on", po::value<std::vector<std::string>>()->composing(),
       "exit 3 when a rule has this finding: unused, shadowed, redundant, broad or conflict (repeatable)");
+  addOutput(d);
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
   const Parsed p = parseCommand(argc, argv, d, &pos);
   const po::variables_map& vm = p.vm;
   if (p.help)
     return printHelp("audit",
-                     "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv] "
-                     "[--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]... CAPTURE...",
+                     "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv|html] "
+                     "[--output FILE] [--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]"
+                     "... CAPTURE...",
                      d),
            kExitOk;
   Common c = p.common;
   const std::string fmt = vm["format"].as<std::string>();
-  if (fmt != "text" && fmt != "json" && fmt != "csv")
-    throw UsageError{"--format: expected text, json or csv, not \"" + fmt + "\""};
+  if (fmt != "text" && fmt != "json" && fmt != "csv" && fmt != "html")
+    throw UsageError{"--format: expected text, json, csv or html, not \"" + fmt + "\""};
   const std::string sortName = vm["sort"].as<std::string>();
   AuditSort sort = AuditSort::Impact;
   if (sortName == "rule")
@@ -720,6 +767,7 @@ int cmdAudit(int argc, char** argv) {
   options.groups = *groups;
   const auto paths = capturePaths(vm);
   auto cap = openCapturesOrThrow(paths);
+  auto outFile = openOutput(vm);
   AuditEvaluation audit(net, options);
   CaptureStream<1> stream(*cap, audit.planner(), streamOptions(vm, audit.wantsFrameBytes()));
   Pass pass(stream, audit);
@@ -738,11 +786,13 @@ int cmdAudit(int argc, char** argv) {
   for (const auto& row : report.rules) enis.insert(row.traffic.enis.begin(), row.traffic.enis.end());
   report.enis = enis.size();
   if (fmt == "text")
-    std::cout << renderAuditText(report);
+    emitReport(outFile, renderAuditText(report));
   else if (fmt == "json")
-    std::cout << renderAuditJson(report) << '\n';
+    emitReport(outFile, renderAuditJson(report) + '\n');
+  else if (fmt == "csv")
+    emitReport(outFile, renderAuditCsv(report));
   else
-    std::cout << renderAuditCsv(report);
+    emitReport(outFile, renderAuditHtml(report, *net));
   if (rc != kExitOk) return rc;
   if (const int noop = noopGate(vm, applied.noops); noop != kExitOk) return noop;
   bool failed = false;
