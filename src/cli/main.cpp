@@ -770,7 +770,7 @@ int cmdExplain(int argc, char** argv) {
   addRequests(d);
   d.add_options()("direction", po::value<std::string>()->default_value("auto"), "auto, ingress or egress")(
       "capture", po::value<std::string>(), "explain a real frame of this pcap or pcapng file (with --frame)")(
-      "frame", po::value<std::uint64_t>(), "the frame's number, from 1 as tcpdump and Wireshark number them")(
+      "frame", po::value<std::string>(), "the frame's number, from 1 as tcpdump and Wireshark number them")(
       "at", po::value<std::string>(),
       "with --capture and requests: apply them at this instant (+SECONDS, @EPOCH or RFC 3339), as whatif --at")(
       "keep-established", "with --at: connections live at the instant survive the change")(
@@ -840,7 +840,13 @@ int cmdExplain(int argc, char** argv) {
 
   // A real frame: frames 1..N-1 through the evaluator replay uses, then frame N with the state it meets.
   const std::string path = vm["capture"].as<std::string>();
-  const std::uint64_t frame = vm["frame"].as<std::uint64_t>();
+  // Parsed here rather than by program_options, which reads "-1" as 2^64-1.
+  const std::string frameText = vm["frame"].as<std::string>();
+  const auto frameNumber = parseInt(frameText);
+  if (!frameNumber)
+    throw UsageError{"--frame: \"" + frameText +
+                     "\" is not a frame number (frames are numbered from 1, as tcpdump and Wireshark number them)"};
+  const std::uint64_t frame = *frameNumber < 1 ? 0 : static_cast<std::uint64_t>(*frameNumber);
   auto cap = openCapturesOrThrow({path});
   ExplainRunOptions run;
   run.frame = frame;
@@ -864,10 +870,8 @@ int cmdExplain(int argc, char** argv) {
     if (refused) throw UsageError{refused->toString()};
     const std::string count = std::to_string(stats.frames) + (stats.frames == 1 ? " frame" : " frames");
     if (frame == 0)
-      throw UsageError{path +
-                       ": --frame 0: frames are numbered from 1, as tcpdump and Wireshark number them; the "
-                       "capture has " +
-                       count};
+      throw UsageError{path + ": --frame " + frameText +
+                       ": frames are numbered from 1, as tcpdump and Wireshark number them; the capture has " + count};
     if (!stats.captureErrors.empty())
       throw UsageError{path + ": --frame " + std::to_string(frame) + ": the capture could be read only to frame " +
                        std::to_string(stats.frames) + " (see the error above)"};
