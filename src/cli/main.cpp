@@ -28,9 +28,11 @@
 #include "sgsim/core/output.h"
 #include "sgsim/core/text.h"
 #include "sgsim/core/time_spec.h"
+#include "sgsim/decode/packet_text.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/pipeline/audit_evaluation.h"
 #include "sgsim/pipeline/capture_stream.h"
+#include "sgsim/pipeline/explain_evaluation.h"
 #include "sgsim/pipeline/replay_evaluation.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
@@ -817,31 +819,129 @@ int cmdExplain(int argc, char** argv) {
   addCommon(d);
   addRequests(d);
   d.add_options()("direction", po::value<std::string>()->default_value("auto"), "auto, ingress or egress")(
-      "packet", po::value<std::vector<std::string>>(), "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\"");
+      "capture", po::value<std::string>(), "explain a real frame of this pcap or pcapng file (with --frame)")(
+      "frame", po::value<std::string>(), "the frame's number, from 1 as tcpdump and Wireshark number them")(
+      "at", po::value<std::string>(),
+      "with --capture and requests: apply them at this instant (+SECONDS, @EPOCH or RFC 3339), as whatif --at")(
+      "keep-established", "with --at: connections live at the instant survive the change")(
+      "at-outside-capture", "with --at: accept an instant before the capture's first frame")(
+      "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
+      "threads", po::value<unsigned>()->default_value(2),
+      "with --capture: 2 reads the capture on a second thread, 1 on this one")(
+      "packet", po::value<std::vector<std::string>>(),
+      "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\", or a line of `tcpdump -n`");
   po::positional_options_description pos;
   pos.add("packet", -1);
   const Parsed p = parseCommand(argc, argv, d, &pos);
   const po::variables_map& vm = p.vm;
   if (p.help)
-    return printHelp("explain", "--model FILE [--host IP] [--direction ingress|egress] \"PROTO SRC:PORT > DST:PORT\"",
+    return printHelp("explain",
+                     "--model FILE [--host IP] [--direction ingress|egress] [--revoke REQ]... [--authorize REQ]... "
+                     "(\"PROTO SRC:PORT > DST:PORT\" | \"TCPDUMP LINE\" | --capture FILE --frame N [--at TIME "
+                     "[--keep-established] [--at-outside-capture]])",
                      d),
            kExitOk;
   Common c = p.common;
-  if (!vm.count("packet")) throw UsageError{"explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\""};
-  std::string spec;
-  for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
-  auto packet = parsePacketSpec(spec);
-  if (!packet) throw UsageError{packet.error().toString()};
+  const bool capture = vm.count("capture") > 0;
+  if (capture && vm.count("packet")) throw UsageError{"explain takes a packet or --capture FILE --frame N, not both"};
+  if (vm.count("frame") && !capture) throw UsageError{"--frame goes with --capture FILE"};
+  if (capture && !vm.count("frame"))
+    throw UsageError{"--capture needs --frame N (frames are numbered from 1, as tcpdump and Wireshark number them)"};
+  if (vm.count("at") && !capture) throw UsageError{"--at goes with --capture FILE --frame N"};
+  if (vm.count("at") && c.requests.empty())
+    throw UsageError{"--at goes with --revoke or --authorize: it is the instant the change applies"};
+  if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
+  if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
+  std::optional<PacketText> packet;
+  if (!capture) {
+    if (!vm.count("packet"))
+      throw UsageError{
+          "explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\", a line of `tcpdump -n`, or "
+          "--capture FILE --frame N"};
+    std::string spec;
+    for (const auto& w : vm["packet"].as<std::vector<std::string>>()) spec += (spec.empty() ? "" : " ") + w;
+    auto parsed = parsePacketText(spec);
+    if (!parsed) throw UsageError{parsed.error().toString()};
+    packet = std::move(*parsed);
+  }
+  std::optional<TimeSpec> at;
+  if (vm.count("at")) {
+    auto spec = parseTimeSpec(vm["at"].as<std::string>(), "--at");
+    if (!spec) throw UsageError{spec.error().toString()};
+    at = std::move(*spec);
+  }
   Model model = loadModelOrThrow(c);
+  auto before = std::make_shared<const Network>(model);
   const Applied applied = applyRequests(model, c, true);
-  Network net(std::move(model));
+  auto after = std::make_shared<const Network>(std::move(model));
   ExplainOptions eo;
-  EvalOptions ev = evalOptions(vm, net, c);
+  EvalOptions ev = evalOptions(vm, *after, c);
   eo.eni = ev.eni;
   if (ev.mode == DirectionMode::Ingress) eo.forced = Direction::Ingress;
   if (ev.mode == DirectionMode::Egress) eo.forced = Direction::Egress;
-  auto text = explainPacket(net, *packet, eo);
-  if (!text) throw UsageError{text.error().toString()};
+  if (packet) {
+    eo.icmpTypeKnown = packet->icmpTypeKnown;
+    eo.notes = packet->notes;
+    auto text = explainPacket(*after, packet->key, eo);
+    if (!text) throw UsageError{text.error().toString()};
+    std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
+    return noopGate(vm, applied.noops);
+  }
+
+  // A real frame: frames 1..N-1 through the evaluator replay uses, then frame N with the state it meets.
+  const std::string path = vm["capture"].as<std::string>();
+  // Parsed here rather than by program_options, which reads "-1" as 2^64-1.
+  const std::string frameText = vm["frame"].as<std::string>();
+  const auto frameNumber = parseInt(frameText);
+  if (!frameNumber)
+    throw UsageError{"--frame: \"" + frameText +
+                     "\" is not a frame number (frames are numbered from 1, as tcpdump and Wireshark number them)"};
+  const std::uint64_t frame = *frameNumber < 1 ? 0 : static_cast<std::uint64_t>(*frameNumber);
+  auto cap = openCapturesOrThrow({path});
+  ExplainRunOptions run;
+  run.frame = frame;
+  run.eval = ev;
+  run.at = std::move(at);
+  run.keepEstablished = vm.count("keep-established") > 0;
+  run.atOutsideCapture = vm.count("at-outside-capture") > 0;
+  ExplainEvaluation explain(before, c.requests.empty() ? nullptr : after, std::move(run));
+  CaptureStream<1> stream(*cap, explain.planner(), streamOptions(vm, explain.wantsFrameBytes()));
+  Pass pass(stream, explain);
+  // Read until frame N (all of the capture when it has no frame N: its frames are then counted for the message).
+  while (!explain.done() || frame == 0) {
+    auto more = pass.step();
+    if (!more) throw UsageError{more.error().toString()};
+    if (!*more) break;
+  }
+  if (!explain.done()) {
+    const std::optional<Error> refused = pass.finish();
+    const ReplayStats& stats = pass.stats();
+    for (const Error& e : stats.captureErrors) std::cerr << "sgsim: " << e.toString() << '\n';
+    if (refused) throw UsageError{refused->toString()};
+    const std::string count = std::to_string(stats.frames) + (stats.frames == 1 ? " frame" : " frames");
+    if (frame == 0)
+      throw UsageError{path + ": --frame " + frameText +
+                       ": frames are numbered from 1, as tcpdump and Wireshark number them; the capture has " + count};
+    if (!stats.captureErrors.empty())
+      throw UsageError{path + ": --frame " + std::to_string(frame) + ": the capture could be read only to frame " +
+                       std::to_string(stats.frames) + " (see the error above)"};
+    throw UsageError{path + ": --frame " + std::to_string(frame) + ": beyond the capture, which has " + count +
+                     (stats.frames > 0 ? " (1 to " + std::to_string(stats.frames) + ")" : "")};
+  }
+  FrameFacts facts = explain.facts();
+  facts.capture = path;
+  auto text = explainFrame(explain.network(), facts, eo);
+  if (!text) {
+    // A frame explain cannot walk: the message says how many frames the capture has (read to its end for that).
+    for (;;) {
+      auto more = pass.step();
+      if (!more || !*more) break;
+    }
+    (void)pass.finish();
+    const std::uint64_t n = pass.stats().frames;
+    throw UsageError{text.error().toString() + "; the capture has " + std::to_string(n) +
+                     (n == 1 ? " frame" : " frames")};
+  }
   std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
   return noopGate(vm, applied.noops);
 }

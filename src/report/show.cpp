@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <vector>
 
+#include "sgsim/model/assumptions.h"
 #include "sgsim/model/describe.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/model/order.h"
@@ -29,6 +30,7 @@ struct Entry {
   const Rule* rule = nullptr;            // Rule
   int shadowedBy = 0;                    // rank of an earlier rule covering this one; 0 = none proven
   bool missesEni = false;                // the narrowing contains none of the ENI's addresses
+  bool peerMissing = false;              // a group peer the model lacks: the rule matches nothing
 };
 
 struct Table {
@@ -109,6 +111,7 @@ Table buildTable(const Model& model, const Eni& eni, GroupType type, Direction d
     e.group = o.group;
     e.rule = o.rule;
     e.missesEni = narrowingMissesEni(*o.rule, eni);
+    e.peerMissing = o.rule->peer.kind == Peer::Kind::Group && model.findGroup(o.rule->peer.groupId) == nullptr;
     for (std::size_t i = firstRule; i < t.entries.size(); ++i) {
       if (covers(*t.entries[i].rule, *o.rule)) {
         e.shadowedBy = t.entries[i].rank;
@@ -235,6 +238,8 @@ std::string entryNote(const Entry& e, Direction d, GroupType type) {
   std::string note;
   if (e.shadowedBy > 0) note = "shadowed by #" + std::to_string(e.shadowedBy);
   if (e.missesEni) note += (note.empty() ? "" : "; ") + std::string("narrowing matches no address of this ENI");
+  if (e.peerMissing)
+    note += (note.empty() ? "" : "; ") + std::string("peer group not in the model: matches nothing (see where)");
   return note;
 }
 
@@ -326,6 +331,7 @@ json::object entryJson(const Entry& e, Direction d, GroupType type, const Model&
   o["summary"] = describeRule(r, e.group->product);
   o["shadowedBy"] = e.shadowedBy > 0 ? json::value(e.shadowedBy) : json::value(nullptr);
   if (e.missesEni) o["narrowingMissesEni"] = true;
+  if (e.peerMissing) o["peerMissing"] = true;
   return o;
 }
 
@@ -340,6 +346,10 @@ std::string referenceText(const Reference& r) {
     case Reference::Kind::Group: {
       std::vector<std::string> members;
       for (const Eni* m : r.members) members.push_back(m->id + " (" + joined(addressTexts(*m)) + ")");
+      if (!r.inModel)
+        return "group " + r.id +
+               ": missing from the model, so the rules naming it match no address (the cloud would match its members): "
+               "add its DescribeSecurityGroupAttribute under SecurityGroups and its members under NetworkInterfaces";
       return "group " + r.id + ": " + (members.empty() ? "no ENI in the model, matches no address" : joined(members));
     }
     case Reference::Kind::PrefixList:
@@ -377,6 +387,10 @@ Result<std::string> renderShowText(const Model& model, const std::optional<std::
   if (!views) return views.error();
   std::string out = std::string(kOrderText) + "\n";
   if (!warnings.empty()) out += "\n" + issuesText(IssueKind::Warning, warnings);
+  const auto assumed = modelAssumptions(model);
+  if (!assumed.empty()) out += "\n";
+  for (const ModelAssumption& a : assumed)
+    out += "Assumed: " + (a.groupId.empty() ? "" : a.groupId + ": ") + a.text + "\n";
   if (views->empty()) out += "\nThe model has no network interfaces: no rule is evaluated anywhere.\n";
   for (const EniView& v : *views) {
     out += "\nENI " + v.eni->id + "  " + joined(addressTexts(*v.eni)) + "  groups " + joined(v.eni->groupIds) + " (" +
@@ -434,7 +448,12 @@ Result<std::string> renderShowJson(const Model& model, const std::optional<std::
     e["references"] = std::move(references);
     enis.push_back(std::move(e));
   }
+  json::array assumptions;
+  for (const ModelAssumption& a : modelAssumptions(model))
+    assumptions.push_back(
+        json::object{{"group", a.groupId.empty() ? json::value(nullptr) : json::value(a.groupId)}, {"text", a.text}});
   json::object root{{"order", kOrderText}, {"warnings", issuesJson(warnings)}, {"enis", std::move(enis)}};
+  root["assumptions"] = std::move(assumptions);
   if (!eniId) {
     json::array loose;
     for (const auto& id : unattachedGroups(model)) loose.push_back(json::string(id));

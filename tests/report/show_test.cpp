@@ -235,5 +235,47 @@ TEST(Show, UnknownEniListsTheKnownOnes) {
   EXPECT_NE(one->find("ENI eni-b"), std::string::npos);
 }
 
+// What the document left to a default is said (issue 12), and a group peer the model lacks is flagged.
+TEST(Show, SaysWhatWasAssumedAndFlagsAMissingPeerGroup) {
+  const char* doc = R"({
+    "SecurityGroups": [
+      {"SecurityGroupId": "sg-x", "SecurityGroupType": "", "Permissions": [
+        {"SecurityGroupRuleId": "x-batch", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "3306/3306",
+         "SourceGroupId": "sg-gone"},
+        {"SecurityGroupRuleId": "x-web", "Direction": "ingress", "IpProtocol": "TCP", "PortRange": "80/80",
+         "SourceCidrIp": "0.0.0.0/0", "NicType": "internet"}]},
+      {"SecurityGroupId": "sg-y", "SecurityGroupType": "normal", "InnerAccessPolicy": "Drop", "Permissions": []}
+    ],
+    "NetworkInterfaces": [{"NetworkInterfaceId": "eni-x", "PrivateIpAddress": "10.0.0.5",
+                           "SecurityGroupIds": {"SecurityGroupId": ["sg-x", "sg-y"]}}]
+  })";
+  auto m = parseModel(doc, LoadOptions{}, "m.json");
+  ASSERT_TRUE(m.ok()) << m.error().toString();
+  auto text = renderShowText(*m, std::nullopt);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("Assumed: sg-x: SecurityGroupType is not given: taken as basic"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Assumed: sg-x: InnerAccessPolicy is not given: Accept"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Assumed: sg-x: 1 rule gives NicType internet: read as intranet"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("Assumed: sg-y"), std::string::npos) << "sg-y says both its type and its policy";
+  EXPECT_NE(text->find("x-batch  peer group not in the model: matches nothing"), std::string::npos) << *text;
+  EXPECT_NE(text->find("group sg-gone: missing from the model"), std::string::npos) << *text;
+  auto js = renderShowJson(*m, std::nullopt);
+  ASSERT_TRUE(js.ok());
+  const json::value v = json::parse(*js);
+  EXPECT_EQ(v.at("assumptions").as_array().size(), 3u);
+  EXPECT_EQ(v.at("assumptions").at(0).at("group"), "sg-x");
+  const auto& entries = v.at("enis").at(0).at("directions").at(0).at("entries").as_array();
+  bool flagged = false;
+  for (const auto& e : entries)
+    if (e.as_object().contains("ruleId") && e.at("ruleId") == "x-batch") flagged = e.at("peerMissing").as_bool();
+  EXPECT_TRUE(flagged);
+  // A model built in code has no document: nothing is assumed, nothing is said.
+  Model built = *m;
+  built.source = ModelSource{};
+  auto plain = renderShowText(built, std::nullopt);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->find("Assumed:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sgsim

@@ -1,7 +1,8 @@
 // `sgsim explain` shows, rule by rule, which fields of the packet match (its own per-field comparison, written
 // for display), while the winner it names comes from Network::decide (the classifier boxes). The two must agree:
-// no rule above the winner may be shown as matching, the winner must be shown as matching, and when the
-// implicit default decides, no rule may be shown as matching.
+// no consulted rule above the winner may be shown as matching, the winner must be shown as matching (and as the
+// one deciding), rules after it are "not consulted", and when the implicit default decides every rule was
+// consulted and none is shown as matching.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -34,30 +35,36 @@ TEST(Explain, PerFieldMatchesAgreeWithTheClassifiersWinner) {
       if (!text) continue;  // touches no modeled ENI
       std::istringstream in(*text);
       std::string line, previous;
-      bool winnerSeen = false, matchShown = false, intraGroup = false;
+      bool winnerSeen = false, notConsulted = false;
       while (std::getline(in, line)) {
         SCOPED_TRACE(*text);
         const auto at = line.find_first_not_of(' ');
         const std::string t = at == std::string::npos ? "" : line.substr(at);
-        if (t.rfind("intra-group:", 0) == 0 && t.find("accepted before any custom rule") != std::string::npos) {
-          intraGroup = true;  // every rule is then "above" nothing: matching rules are shown as already decided
-        } else if (t == "matches: WINS") {
-          ASSERT_FALSE(matchShown) << "a rule above the winner is shown as matching";
+        if (t.rfind("matches: it decides", 0) == 0) {
+          ASSERT_EQ(previous.rfind("=> #", 0), 0u) << "a rule that is not the classifier's winner is shown deciding";
+          ASSERT_FALSE(winnerSeen);
           winnerSeen = true;
           ++winners;
-        } else if (t == "matches, but a rule above already decided") {
-          matchShown = true;
-          ++shownMatching;
-          ASSERT_TRUE(winnerSeen || intraGroup)
-              << "a rule is shown as matching but the classifier found no winner above it";
+        } else if (t == "matches") {
+          FAIL() << "a consulted rule above the winner is shown as matching: the classifier missed it";
         } else if (t == "no match") {
-          ASSERT_EQ(previous.find("=> #"), std::string::npos) << "the classifier's winner is shown as not matching";
+          ASSERT_NE(previous.rfind("=> #", 0), 0u) << "the classifier's winner is shown as not matching";
+        } else if (t.rfind("not consulted (", 0) == 0) {
+          notConsulted = true;
+          ASSERT_TRUE(winnerSeen || t.find("intra-group") != std::string::npos)
+              << "rules are not consulted, yet neither a rule nor the intra-group accept decided";
+        } else if (t.rfind("#", 0) == 0 && t.find("(it would match too)") != std::string::npos) {
+          ASSERT_TRUE(notConsulted);
+          ++shownMatching;
         } else if (t.rfind("verdict: ", 0) == 0) {
           if (t.find("(default)") != std::string::npos) {
-            ASSERT_FALSE(winnerSeen || matchShown);
+            ASSERT_FALSE(winnerSeen || notConsulted) << "the default decided, yet a rule is shown deciding first";
             ++defaults;
           }
-          winnerSeen = matchShown = intraGroup = false;
+          if (t.find("(rule)") != std::string::npos) {
+            ASSERT_TRUE(winnerSeen) << "a rule decided, yet no rule is shown deciding";
+          }
+          winnerSeen = notConsulted = false;
         }
         if (t.rfind("=> #", 0) == 0 || t.rfind("#", 0) == 0) previous = t;
       }

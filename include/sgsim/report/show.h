@@ -22,7 +22,9 @@ Result<std::string> renderShowText(const Model& model, const std::optional<std::
 // The same information as pretty JSON: {"order", "enis": [{"eni", "addresses", "groups", "groupType",
 // "directions": [{"direction", "entries": [{"rank", "kind": "rule"|"intra-group"|"default", "policy", …}],
 // "notes"}], "references": [{"kind": "group"|"prefix-list"|"port-range-list", "id", "inModel", "members"|"entries"}]}],
-// "unattachedGroups", "warnings": [{"where", "message"}]}. The text view prints the references under "where" after
+// "unattachedGroups", "warnings": [{"where", "message"}], "assumptions": [{"group", "text"}]} (what the model's
+// document left to a default: model/assumptions.h; a rule entry whose group peer the model lacks has
+// "peerMissing": true). The text view prints the references under "where" after
 // each ENI's tables.
 Result<std::string> renderShowJson(const Model& model, const std::optional<std::string>& eniId,
                                    const std::vector<Error>& warnings = {});

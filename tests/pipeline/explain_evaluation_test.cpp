@@ -1,0 +1,226 @@
+// `explain --capture F --frame N` (pipeline/explain_evaluation.h): frames 1..N-1 replayed through the evaluator, then
+// frame N explained with the state it meets, over a capture written here byte by byte: established since frame K,
+// blocked since frame K, a flow whose entry expired, a later fragment of frame K, and a change at --at that cuts.
+
+#include "sgsim/pipeline/explain_evaluation.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../decode/frame_builder.h"
+#include "../verdict/test_model.h"
+#include "sgsim/pipeline/capture_stream.h"
+
+namespace sgsim {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Bytes;
+using testing::sec;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "sgsim-explain-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+struct Record {
+  std::int64_t tsNs;
+  Bytes data;
+};
+
+// Classic little-endian pcap, nanosecond timestamps, Ethernet.
+void writePcap(const std::string& path, const std::vector<Record>& records) {
+  Bytes b;
+  auto u32 = [&](std::uint32_t v) { test::putLe32(b, v); };
+  u32(0xa1b23c4d);
+  b.insert(b.end(), {2, 0, 4, 0});
+  u32(0);
+  u32(0);
+  u32(65535);
+  u32(1);
+  for (const auto& r : records) {
+    u32(static_cast<std::uint32_t>(r.tsNs / 1000000000));
+    u32(static_cast<std::uint32_t>(r.tsNs % 1000000000));
+    u32(static_cast<std::uint32_t>(r.data.size()));
+    u32(static_cast<std::uint32_t>(r.data.size()));
+    b.insert(b.end(), r.data.begin(), r.data.end());
+  }
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+constexpr std::uint32_t kClient = 0xcb007107;   // 203.0.113.7
+constexpr std::uint32_t kScanner = 0xc6336409;  // 198.51.100.9
+constexpr std::uint32_t kServer = 0x0a000005;   // 10.0.0.5
+constexpr std::uint32_t kDns = 0xc0000201;      // 192.0.2.1
+constexpr std::int64_t kT0 = 1714554000LL * 1000000000;
+
+Bytes tcp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport, std::uint8_t flags) {
+  test::Ipv4 h;
+  h.src = src;
+  h.dst = dst;
+  return test::ethernet(0x0800, test::ipv4(h, test::tcpHeader(sport, dport, flags)));
+}
+
+Bytes udp(std::uint32_t src, std::uint16_t sport, std::uint32_t dst, std::uint16_t dport) {
+  test::Ipv4 h;
+  h.src = src;
+  h.dst = dst;
+  h.proto = 17;
+  return test::ethernet(0x0800, test::ipv4(h, test::udpHeader(sport, dport, 8)));
+}
+
+Bytes fragment(bool first) {
+  test::Ipv4 h;
+  h.src = kClient;
+  h.dst = kServer;
+  h.id = 0x55;
+  h.moreFragments = first;
+  h.fragOffset = first ? 0 : 100;
+  return test::ethernet(0x0800, test::ipv4(h, first ? test::tcpHeader(40002, 80, testing::kSyn) : Bytes(64, 0xab)));
+}
+
+// eni-web (10.0.0.5) accepts HTTP from anywhere and (withSsh) SSH from 203.0.113.0/24; egress: the basic default.
+std::shared_ptr<const Network> webNet(bool withSsh) {
+  using namespace testing;
+  std::vector<Rule> rules{rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")};
+  if (withSsh) rules.push_back(rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "203.0.113.0/24"));
+  Model m;
+  m.groups.push_back(group("sg-web", rules));
+  m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
+  return std::make_shared<Network>(std::move(m));
+}
+
+class ExplainCapture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.file("crafted.pcap");
+    writePcap(path_, {
+                         {kT0, tcp(kClient, 40000, kServer, 22, testing::kSyn)},                           // 1
+                         {kT0 + sec(1), tcp(kServer, 22, kClient, 40000, testing::kSyn | testing::kAck)},  // 2
+                         {kT0 + sec(2), tcp(kScanner, 40001, kServer, 3389, testing::kSyn)},               // 3
+                         {kT0 + sec(3), tcp(kScanner, 40001, kServer, 3389, testing::kSyn)},               // 4
+                         {kT0 + sec(4), udp(kServer, 5000, kDns, 53)},                                     // 5
+                         {kT0 + sec(40), udp(kServer, 5000, kDns, 53)},                                    // 6
+                         {kT0 + sec(41), fragment(true)},                                                  // 7
+                         {kT0 + sec(41.001), fragment(false)},                                             // 8
+                     });
+  }
+
+  // Runs the evaluation to frame N, as the command line does; the text of explainFrame.
+  std::string explain(std::uint64_t frame, std::shared_ptr<const Network> after = nullptr,
+                      std::optional<std::string> at = std::nullopt, FrameFacts* factsOut = nullptr) {
+    auto cap = openCaptures({path_});
+    EXPECT_TRUE(cap.ok());
+    ExplainRunOptions run;
+    run.frame = frame;
+    if (at) run.at = *parseTimeSpec(*at);
+    ExplainEvaluation ev(webNet(true), std::move(after), run);
+    CaptureStream<1> stream(**cap, ev.planner(), {false, false});
+    Pass pass(stream, ev);
+    while (!ev.done()) {
+      auto more = pass.step();
+      EXPECT_TRUE(more.ok());
+      if (!more || !*more) break;
+    }
+    EXPECT_TRUE(ev.done());
+    FrameFacts f = ev.facts();
+    f.capture = "crafted.pcap";
+    if (factsOut) *factsOut = f;
+    auto text = explainFrame(ev.network(), f, {});
+    EXPECT_TRUE(text.ok()) << (text ? "" : text.error().toString());
+    return text ? *text : "";
+  }
+
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(ExplainCapture, NewFlowIsDecidedByTheRules) {
+  FrameFacts f;
+  const std::string t = explain(1, nullptr, std::nullopt, &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::New);
+  EXPECT_NE(t.find("Frame 1 of crafted.pcap (+0.000s"), std::string::npos) << t;
+  EXPECT_NE(t.find("state: new flow"), std::string::npos) << t;
+  EXPECT_NE(t.find("=> #2 sgr-ssh"), std::string::npos) << t;
+  EXPECT_NE(t.find("Result: ACCEPT (rule)"), std::string::npos) << t;
+}
+
+TEST_F(ExplainCapture, AReplyIsEstablishedSinceTheFrameThatOpenedIt) {
+  FrameFacts f;
+  const std::string t = explain(2, nullptr, std::nullopt, &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::Established);
+  EXPECT_EQ(f.history[0].sinceFrame, 1u);
+  EXPECT_NE(t.find("state: established since frame 1 (+0.000s), whose packet was accepted at eni-web ingress by "
+                   "rule sgr-ssh"),
+            std::string::npos)
+      << t;
+  // The egress rules alone would accept it too (the basic default): the walk is shown, not used.
+  EXPECT_NE(t.find("the rules are not consulted for this packet"), std::string::npos) << t;
+  EXPECT_NE(t.find("Result: ACCEPT (established)"), std::string::npos) << t;
+}
+
+TEST_F(ExplainCapture, ARetryIsBlockedSinceTheFirstDroppedPacket) {
+  FrameFacts f;
+  const std::string t = explain(4, nullptr, std::nullopt, &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::Blocked);
+  EXPECT_EQ(f.history[0].sinceFrame, 3u);
+  EXPECT_NE(t.find("state: blocked since frame 3 (+2.000s), whose packet was dropped at eni-web ingress by the "
+                   "implicit default"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("Result: DROP (blocked)"), std::string::npos) << t;
+}
+
+TEST_F(ExplainCapture, AnEntryThatTimedOutIsSaidToHaveExpired) {
+  FrameFacts f;
+  const std::string t = explain(6, nullptr, std::nullopt, &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::Expired);
+  EXPECT_EQ(f.history[0].sinceFrame, 5u);
+  EXPECT_EQ(f.history[0].timeoutS, 30u);
+  EXPECT_NE(t.find("expired after 36.000 s of silence since frame 5 (+4.000s) (entries of this protocol last 30 s)"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("Result: ACCEPT (default)"), std::string::npos) << t;
+}
+
+TEST_F(ExplainCapture, ALaterFragmentTakesItsFirstFragmentsFate) {
+  FrameFacts f;
+  const std::string t = explain(8, nullptr, std::nullopt, &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::Fragment);
+  EXPECT_EQ(f.history[0].sinceFrame, 7u);
+  EXPECT_NE(t.find("a later IP fragment (id 85)"), std::string::npos) << t;
+  EXPECT_NE(t.find("a later IP fragment of frame 7"), std::string::npos) << t;
+  EXPECT_NE(t.find("walked below as that fragment: tcp 203.0.113.7:40002 > 10.0.0.5:80"), std::string::npos) << t;
+  EXPECT_NE(t.find("=> #1 sgr-http"), std::string::npos) << t;
+}
+
+TEST_F(ExplainCapture, AChangeAtAnInstantCutsTheConnection) {
+  FrameFacts f;
+  const std::string t = explain(2, webNet(false), "+0.5", &f);
+  EXPECT_EQ(f.history[0].state, CheckHistory::State::Cut);
+  EXPECT_EQ(f.history[0].sinceFrame, 1u);
+  EXPECT_NE(t.find("cut by the change at --at"), std::string::npos) << t;
+  EXPECT_NE(t.find("table: the model after the requests, applied at +0.500s"), std::string::npos) << t;
+  EXPECT_NE(t.find("Result: DROP (blocked)"), std::string::npos) << t;
+  // Before the instant, the table as it is decides, and says so.
+  const std::string early = explain(1, webNet(false), "+0.5");
+  EXPECT_NE(early.find("table: the model as it is: the requests apply at +0.500s"), std::string::npos) << early;
+  EXPECT_NE(early.find("Result: ACCEPT (rule)"), std::string::npos) << early;
+}
+
+}  // namespace
+}  // namespace sgsim
