@@ -556,13 +556,6 @@ int MergedFlowLog::openerRank(const FlowRecord& r) {
   return toServer ? 1 : 2;
 }
 
-bool MergedFlowLog::Later::operator()(const Held& a, const Held& b) const {
-  if (a.startNs != b.startNs) return a.startNs > b.startNs;
-  if (a.rank != b.rank) return a.rank > b.rank;
-  if (a.file != b.file) return a.file > b.file;
-  return a.line > b.line;
-}
-
 Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::open(const std::vector<std::string>& paths) {
   std::vector<std::unique_ptr<FlowLogReader>> readers;
   for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -574,63 +567,86 @@ Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::open(const std::vector<std
 }
 
 MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers) : readers_(std::move(readers)) {
-  pending_.resize(readers_.size());
-  hasPending_.assign(readers_.size(), 0);
+  pending_.assign(readers_.size(), kNone);
   for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
+}
+
+std::uint32_t MergedFlowLog::newSlot() {
+  if (!freeSlots_.empty()) {
+    const std::uint32_t s = freeSlots_.back();
+    freeSlots_.pop_back();
+    return s;
+  }
+  slots_.emplace_back();
+  return static_cast<std::uint32_t>(slots_.size() - 1);
 }
 
 void MergedFlowLog::fill(std::size_t file) {
   FlowLogReader& r = *readers_[file];
-  hasPending_[file] = r.next(pending_[file]) ? 1 : 0;
-  if (!hasPending_[file] && r.error()) errors_.push_back(*r.error());
-}
-
-void MergedFlowLog::hold(const FlowRecord& r) {
-  std::uint32_t slot;
-  if (!freeSlots_.empty()) {
-    slot = freeSlots_.back();
-    freeSlots_.pop_back();
-    slots_[slot] = r;
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.push_back(r);
+  const std::uint32_t slot = newSlot();
+  if (r.next(slots_[slot])) {
+    pending_[file] = slot;
+    return;
   }
-  heap_.push_back(Held{r.startNs, openerRank(r), r.fileIndex, r.line, slot});
-  std::push_heap(heap_.begin(), heap_.end(), Later{});
-  latestStart_ = std::max(latestStart_, r.startNs);
+  freeSlots_.push_back(slot);
+  pending_[file] = kNone;
+  if (r.error()) errors_.push_back(*r.error());
 }
 
 bool MergedFlowLog::next(Frame& frame) {
-  // Take records in (roughly) start order until the oldest held one is a window behind the latest read.
+  if (handedOut_ != kNone) {
+    freeSlots_.push_back(handedOut_);
+    handedOut_ = kNone;
+  }
+  // Take records in (roughly) start order until the oldest held start is a window behind the latest read.
   for (;;) {
-    if (!heap_.empty() && heap_.front().startNs < latestStart_ - kReorderNs) break;
+    if (!held_.empty() && held_.begin()->first < latestStart_ - kReorderNs) break;
     std::size_t best = readers_.size();
     for (std::size_t i = 0; i < readers_.size(); ++i)
-      if (hasPending_[i] && (best == readers_.size() || pending_[i].startNs < pending_[best].startNs)) best = i;
+      if (pending_[i] != kNone &&
+          (best == readers_.size() || slots_[pending_[i]].startNs < slots_[pending_[best]].startNs))
+        best = i;
     if (best == readers_.size()) break;
-    hold(pending_[best]);
+    const std::uint32_t slot = pending_[best];
+    const FlowRecord& r = slots_[slot];
+    // Logs come about in start order: the newest bucket is the usual one.
+    auto it = !held_.empty() && held_.rbegin()->first == r.startNs ? std::prev(held_.end())
+                                                                   : held_.try_emplace(r.startNs).first;
+    it->second.byRank[openerRank(r)].push_back(slot);
+    latestStart_ = std::max(latestStart_, r.startNs);
     fill(best);
   }
-  if (heap_.empty()) return false;
-  std::pop_heap(heap_.begin(), heap_.end(), Later{});
-  const Held h = heap_.back();
-  heap_.pop_back();
-  current_ = slots_[h.slot];
-  freeSlots_.push_back(h.slot);
-  if (h.startNs < releasedStart_) {
-    if (late_++ == 0) {
-      firstLateLine_ = h.line;
-      firstLateFile_ = h.file;
-    }
+  if (held_.empty()) return false;
+  auto first = held_.begin();
+  Bucket& b = first->second;
+  int rank = 0;
+  while (b.at[rank] == b.byRank[rank].size()) ++rank;  // a bucket in held_ has a record left
+  std::vector<std::uint32_t>& list = b.byRank[rank];
+  if (!b.sorted[rank]) {
+    // Arrival order is file order within a file; files merged at equal starts may interleave.
+    std::stable_sort(list.begin(), list.end(), [&](std::uint32_t x, std::uint32_t y) {
+      const FlowRecord &p = slots_[x], &q = slots_[y];
+      return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
+    });
+    b.sorted[rank] = true;
   }
-  releasedStart_ = std::max(releasedStart_, h.startNs);
+  handedOut_ = list[b.at[rank]++];
+  const std::int64_t start = first->first;
+  if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
+    held_.erase(first);
+  const FlowRecord& r = slots_[handedOut_];
+  if (start < releasedStart_ && late_++ == 0) {
+    firstLateLine_ = r.line;
+    firstLateFile_ = r.fileIndex;
+  }
+  releasedStart_ = std::max(releasedStart_, start);
   frame = Frame{};
-  frame.number = current_.line;
-  frame.tsNs = current_.startNs;
-  frame.wireLen = static_cast<std::uint32_t>(std::min<std::uint64_t>(current_.bytes, UINT32_MAX));
+  frame.number = r.line;
+  frame.tsNs = r.startNs;
+  frame.wireLen = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.bytes, UINT32_MAX));
   frame.capLen = 0;
-  frame.fileIndex = current_.fileIndex;
-  frame.record = &current_;
+  frame.fileIndex = r.fileIndex;
+  frame.record = &r;
   return true;
 }
 

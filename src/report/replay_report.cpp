@@ -66,9 +66,11 @@ void ReplayStats::addRecord(const FlowRecord& r, const PacketVerdict& v) {
                           static_cast<std::uint64_t>(key.eni) * 1000003 +
                           static_cast<std::uint64_t>(key.ruleRef) * 7919 +
                           static_cast<std::uint64_t>(key.reason) * 131 + (key.loggedAccept ? 1 : 0);
-  auto [b, e] = driftIndex.equal_range(h);
-  for (auto it = b; it != e; ++it) {
-    DriftRow& row = drift[it->second];
+  auto it = driftIndex.find(h);
+  std::uint32_t last = UINT32_MAX;
+  for (std::uint32_t i = it == driftIndex.end() ? UINT32_MAX : it->second; i != UINT32_MAX; i = drift[i].nextSameHash) {
+    DriftRow& row = drift[i];
+    last = i;
     if (!same(row)) continue;
     ++row.records;
     row.packets += r.packets;
@@ -81,7 +83,10 @@ void ReplayStats::addRecord(const FlowRecord& r, const PacketVerdict& v) {
   key.bytes = r.bytes;
   key.firstFile = r.fileIndex;
   key.firstLine = r.line;
-  driftIndex.emplace(h, static_cast<std::uint32_t>(drift.size()));
+  if (last == UINT32_MAX)
+    driftIndex.emplace(h, static_cast<std::uint32_t>(drift.size()));
+  else
+    drift[last].nextSameHash = static_cast<std::uint32_t>(drift.size());
   drift.push_back(key);
 }
 

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,7 @@ enum class FlowLogStatus : std::uint8_t { Ok, NoData, SkipData };
 // A short text field kept in the record itself (ids are ~25 characters); longer values are cut at kCapacity and
 // marked with a trailing '~' so that no output passes a cut id for a whole one.
 struct FlowText {
-  static constexpr std::size_t kCapacity = 47;
+  static constexpr std::size_t kCapacity = 31;
   char text[kCapacity] = {};
   std::uint8_t size = 0;
   void set(std::string_view v);
@@ -162,28 +163,25 @@ class MergedFlowLog {
   static int openerRank(const FlowRecord& r);
 
  private:
-  struct Held {
-    std::int64_t startNs;
-    int rank;
-    std::uint16_t file;
-    std::uint64_t line;
-    std::uint32_t slot;
+  // The records held back, by start, then opener rank; each list in arrival order (sorted by file and line when
+  // it is first released from). Records live in slots_ (reused through freeSlots_), read into their slot directly.
+  struct Bucket {
+    std::vector<std::uint32_t> byRank[3];
+    std::size_t at[3] = {0, 0, 0};
+    bool sorted[3] = {false, false, false};
   };
-  struct Later {
-    bool operator()(const Held& a, const Held& b) const;
-  };
+  std::uint32_t newSlot();
   void fill(std::size_t file);
-  void hold(const FlowRecord& r);
 
   std::vector<std::unique_ptr<FlowLogReader>> readers_;
-  std::vector<FlowRecord> pending_;  // each file's next record
-  std::vector<char> hasPending_;
-  std::vector<Held> heap_;
+  std::vector<std::uint32_t> pending_;  // each file's next record (a slot), or kNone
+  std::map<std::int64_t, Bucket> held_;
   std::vector<FlowRecord> slots_;
   std::vector<std::uint32_t> freeSlots_;
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
   std::int64_t latestStart_ = std::numeric_limits<std::int64_t>::min();
   std::int64_t releasedStart_ = std::numeric_limits<std::int64_t>::min();
-  FlowRecord current_;
   std::vector<Error> errors_;
   std::uint64_t late_ = 0, firstLateLine_ = 0;
   std::uint16_t firstLateFile_ = 0;

@@ -2,13 +2,13 @@
 // Outputs of `sgsim replay`: one record per frame (text, JSON Lines, CSV) and the totals that account for
 // every frame read (summary).
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "sgsim/capture/frame.h"
@@ -41,6 +41,7 @@ struct DriftRow {
   std::uint64_t records = 0, packets = 0, bytes = 0;
   std::uint16_t firstFile = 0;  // where the first such record is
   std::uint64_t firstLine = 0;
+  std::uint32_t nextSameHash = UINT32_MAX;  // the next row whose identity hashes alike
 };
 
 struct FlowLogCounts {
@@ -75,8 +76,8 @@ struct ReplayStats {
   // and `bytes` their bytes. Drift rows are kept up to kMaxDriftRows distinct rows (further records still count).
   bool flowLog = false;
   FlowLogCounts flowLogCounts;
-  std::vector<DriftRow> drift;                                       // unranked; driftRanked() orders them
-  std::unordered_multimap<std::uint64_t, std::uint32_t> driftIndex;  // a row's identity hash → its index
+  std::vector<DriftRow> drift;                                         // unranked; driftRanked() orders them
+  boost::unordered_flat_map<std::uint64_t, std::uint32_t> driftIndex;  // identity hash → first row (rows chain)
   static constexpr std::size_t kMaxDriftRows = 100000;
 
   // Names the capture files (by fileIndex), so that add() keeps each one's span.
