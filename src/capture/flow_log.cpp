@@ -624,10 +624,11 @@ bool MergedFlowLog::next(Frame& frame) {
   std::vector<std::uint32_t>& list = b.byRank[rank];
   if (!b.sorted[rank]) {
     // Arrival order is file order within a file; files merged at equal starts may interleave.
-    std::stable_sort(list.begin(), list.end(), [&](std::uint32_t x, std::uint32_t y) {
+    const auto byFileLine = [&](std::uint32_t x, std::uint32_t y) {
       const FlowRecord &p = slots_[x], &q = slots_[y];
       return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
-    });
+    };
+    if (!std::is_sorted(list.begin(), list.end(), byFileLine)) std::stable_sort(list.begin(), list.end(), byFileLine);
     b.sorted[rank] = true;
   }
   handedOut_ = list[b.at[rank]++];
