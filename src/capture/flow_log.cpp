@@ -12,6 +12,10 @@
 namespace sgsim {
 
 void FlowText::set(std::string_view v) {
+  if (v.empty()) {  // an absent field's view may hold no pointer at all
+    size = 0;
+    return;
+  }
   if (v.size() <= kCapacity) {
     std::memcpy(text, v.data(), v.size());
     size = static_cast<std::uint8_t>(v.size());
