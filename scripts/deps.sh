@@ -2,9 +2,10 @@
 # Installs what sgsim needs to build and test on Debian 12 (as root, or with sudo). Idempotent: does
 # nothing when every package is already there. tcpdump and tshark (with Wireshark's editcap) read sgsim's own
 # output files in the tests, as users' tools would; headless Chromium renders the HTML reports in the browser suite.
+# zlib reads gzip-compressed VPC flow logs (--flow-log): a well-kept inflate beats a hand-written one.
 set -euo pipefail
 pkgs=(meson ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-      libpcap-dev libgtest-dev libgmock-dev libbenchmark-dev tcpdump tshark chromium)
+      libpcap-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev tcpdump tshark chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,6 +33,7 @@
 #include "sgsim/pipeline/audit_evaluation.h"
 #include "sgsim/pipeline/capture_stream.h"
 #include "sgsim/pipeline/explain_evaluation.h"
+#include "sgsim/pipeline/record_stream.h"
 #include "sgsim/pipeline/replay_evaluation.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
@@ -199,7 +200,9 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
       "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
       "threads", po::value<unsigned>()->default_value(2),
       "2: read and decode the capture on a second thread while evaluating; 1: one thread")(
-      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)")(
+      "flow-log", po::value<std::vector<std::string>>()->composing(),
+      "VPC flow-log records instead of captures: CSV with a header or JSON Lines, gzip or not (repeatable)");
   pos.add("capture", -1);
 }
 
@@ -355,6 +358,31 @@ std::unique_ptr<MergedCapture> openCapturesOrThrow(const std::vector<std::string
   return std::move(*cap);
 }
 
+// What a command reads: capture files, or flow logs (--flow-log), never both in one run.
+struct Sources {
+  std::vector<std::string> paths;
+  std::unique_ptr<MergedCapture> captures;
+  std::unique_ptr<MergedFlowLog> logs;
+};
+
+Sources openSources(const po::variables_map& vm) {
+  Sources s;
+  const auto captures = capturePaths(vm);
+  if (vm.count("flow-log")) {
+    if (!captures.empty())
+      throw UsageError{"--flow-log and capture files (" + captures.front() +
+                       ") cannot be read in one run: give either captures or flow logs"};
+    s.paths = vm["flow-log"].as<std::vector<std::string>>();
+    auto logs = MergedFlowLog::open(s.paths);
+    if (!logs) throw UsageError{logs.error().toString()};
+    s.logs = std::move(*logs);
+    return s;
+  }
+  s.paths = captures;
+  s.captures = openCapturesOrThrow(captures);
+  return s;
+}
+
 // --threads: the stream is read, decoded and planned on a second thread (2, the default) or on this one.
 CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes) {
   const unsigned threads = vm["threads"].as<unsigned>();
@@ -378,6 +406,33 @@ void runPass(P& pass, AfterBatch afterBatch) {
     progress.tick(pass.stats().frames);
   }
   progress.done();
+}
+
+// One pass of an evaluation over the run's sources (captures or flow logs) to the end: the evaluation's refusal
+// (if any) and the accounting.
+struct PassOutcome {
+  std::optional<Error> refused;
+  ReplayStats stats;
+};
+template <class E, class AfterBatch>
+PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluation, const Network& network,
+                       AfterBatch afterBatch) {
+  const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes());
+  PassOutcome out;
+  if (sources.logs) {
+    RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
+    Pass pass(stream, evaluation);
+    runPass(pass, afterBatch);
+    out.refused = pass.finish();
+    out.stats = std::move(pass.stats());
+  } else {
+    CaptureStream<E::kSides> stream(*sources.captures, evaluation.planner(), options);
+    Pass pass(stream, evaluation);
+    runPass(pass, afterBatch);
+    out.refused = pass.finish();
+    out.stats = std::move(pass.stats());
+  }
+  return out;
 }
 
 // The captures' errors (a truncated or corrupt record), on stderr: bad input.
@@ -521,7 +576,7 @@ int cmdReplay(int argc, char** argv) {
     return printHelp(
                "replay",
                "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
-               "[--format text|jsonl|csv|summary|html] [--output FILE] CAPTURE...",
+               "[--format text|jsonl|csv|summary|html] [--output FILE] (CAPTURE... | --flow-log FILE...)",
                d),
            kExitOk;
   Common c = p.common;
@@ -542,8 +597,8 @@ int cmdReplay(int argc, char** argv) {
   const Applied applied = applyRequests(model, c, true);
   auto net = std::make_shared<const Network>(std::move(model));
   const EvalOptions eval = evalOptions(vm, *net, c);
-  const auto paths = capturePaths(vm);
-  auto cap = openCapturesOrThrow(paths);
+  Sources sources = openSources(vm);
+  const auto& paths = sources.paths;
 
   // --output streams into a temporary file renamed into place at the end: the output may be far larger than
   // memory, and a failed run leaves no half-written file.
@@ -560,11 +615,9 @@ int cmdReplay(int argc, char** argv) {
   ctx.captureNames = paths;
   ctx.warnings = c.warnings;
   ReplayEvaluation replay(net, eval, *writer, std::move(ctx));
-  CaptureStream<1> stream(*cap, replay.planner(), streamOptions(vm, replay.wantsFrameBytes()));
-  Pass pass(stream, replay);
-  runPass(pass, [&] { checkOutput(out, outFile.get()); });
-  const std::optional<Error> refused = pass.finish();
-  ReplayStats& stats = pass.stats();
+  PassOutcome passed = runSources(vm, sources, replay, *net, [&] { checkOutput(out, outFile.get()); });
+  const std::optional<Error>& refused = passed.refused;
+  ReplayStats& stats = passed.stats;
   const int rc = captureErrors(c, stats);
   if (refused) throw UsageError{refused->toString()};
   writer->finish(stats);
@@ -573,6 +626,8 @@ int cmdReplay(int argc, char** argv) {
   if (format == ReplayFormat::Jsonl || format == ReplayFormat::Csv) {
     std::cerr << renderSummary(stats);
   }
+  if (stats.flowLog && format != ReplayFormat::Jsonl && format != ReplayFormat::Csv && !stats.drift.empty())
+    std::cout << "drift, most bytes first:\n" << renderDriftText(stats, *net, 50);
   if (outFile) {
     if (auto err = outFile->commit()) throw UsageError{err->toString()};
   }
@@ -605,7 +660,7 @@ int cmdWhatIf(int argc, char** argv) {
                      "[--keep-established] "
                      "[--format text|json|csv|html] [--output FILE] [--write-affected OUT.pcap] [--fail-on-change] "
                      "[--fail-on-noop] [--no-space] "
-                     "CAPTURE...",
+                     "(CAPTURE... | --flow-log FILE...)",
                      d),
            kExitOk;
   Common c = p.common;
@@ -630,9 +685,10 @@ int cmdWhatIf(int argc, char** argv) {
   Applied applied = applyRequests(model, c, fmt == "csv");
   report.requests = std::move(applied.requests);
   auto after = std::make_shared<const Network>(std::move(model));
-  const auto paths = capturePaths(vm);
-  auto cap = openCapturesOrThrow(paths);
-  report.captures = paths;
+  Sources sources = openSources(vm);
+  if (sources.logs && vm.count("write-affected"))
+    throw UsageError{"--write-affected writes packets: flow-log records hold none (give a capture)"};
+  report.captures = sources.paths;
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -657,13 +713,11 @@ int cmdWhatIf(int argc, char** argv) {
   if (vm.count("write-affected")) opt.writeAffected = vm["write-affected"].as<std::string>();
   auto outFile = openOutput(vm);
   WhatIfEvaluation whatif(before, after, std::move(opt));
-  CaptureStream<2> stream(*cap, whatif.planner(), streamOptions(vm, whatif.wantsFrameBytes()));
-  Pass pass(stream, whatif);
-  runPass(pass, [] {});
-  const std::optional<Error> refused = pass.finish();
-  const int rc = captureErrors(c, pass.stats());
-  if (refused) throw UsageError{refused->toString()};
-  report.stats = std::move(pass.stats());
+  PassOutcome passed = runSources(vm, sources, whatif, *before, [] {});
+  const int rc = captureErrors(c, passed.stats);
+  if (passed.refused) throw UsageError{passed.refused->toString()};
+  report.stats = std::move(passed.stats);
+  report.network = before.get();
   report.originNs = whatif.originNs();
   report.atNs = whatif.atNs();
   report.totals = whatif.totals();
@@ -708,7 +762,7 @@ int cmdAudit(int argc, char** argv) {
     return printHelp("audit",
                      "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv|html] "
                      "[--output FILE] [--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]"
-                     "... CAPTURE...",
+                     "... (CAPTURE... | --flow-log FILE...)",
                      d),
            kExitOk;
   Common c = p.common;
@@ -767,20 +821,17 @@ int cmdAudit(int argc, char** argv) {
   AuditOptions options;
   options.eval = evalOptions(vm, *net, c);
   options.groups = *groups;
-  const auto paths = capturePaths(vm);
-  auto cap = openCapturesOrThrow(paths);
+  Sources sources = openSources(vm);
   auto outFile = openOutput(vm);
   AuditEvaluation audit(net, options);
-  CaptureStream<1> stream(*cap, audit.planner(), streamOptions(vm, audit.wantsFrameBytes()));
-  Pass pass(stream, audit);
-  runPass(pass, [] {});
-  const std::optional<Error> refused = pass.finish();
-  const int rc = captureErrors(c, pass.stats());
-  if (refused) throw UsageError{refused->toString()};
+  PassOutcome passed = runSources(vm, sources, audit, *net, [] {});
+  const int rc = captureErrors(c, passed.stats);
+  if (passed.refused) throw UsageError{passed.refused->toString()};
 
   AuditReport report;
-  report.captures = paths;
-  report.stats = std::move(pass.stats());
+  report.captures = sources.paths;
+  report.network = net.get();
+  report.stats = std::move(passed.stats);
   report.originNs = audit.originNs();
   report.rules = auditRows(*net, audit.audit().results(), analyses);
   sortAuditRows(report.rules, sort);

@@ -365,7 +365,8 @@ std::string renderAuditText(const AuditReport& r) {
   o << "Audit of " << plural(r.rules.size(), "rule", "rules") << " on " << plural(r.enis, "interface", "interfaces")
     << " over";
   for (const auto& c : r.captures) o << ' ' << c;
-  std::snprintf(line, sizeof line, ": %llu frames, %.3f s of capture\n",
+  std::snprintf(line, sizeof line,
+                r.stats.flowLog ? ": %llu records, %.3f s of flow log\n" : ": %llu frames, %.3f s of capture\n",
                 static_cast<unsigned long long>(r.stats.frames),
                 r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
   o << line;
@@ -373,6 +374,9 @@ std::string renderAuditText(const AuditReport& r) {
     o << "Capture error: " << e.toString() << " (the figures cover the frames before it)\n";
   for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';
   if (auto w = flowCapWarning(r.stats)) o << "Warning: " << w->toString() << '\n';
+  if (r.stats.flowLog && r.network != nullptr)
+    o << "Flow logs (hits count the records' packets and bytes):\n"
+      << renderFlowLogCounts(r.stats) << renderDriftText(r.stats, *r.network, 50);
   std::size_t counts[3] = {0, 0, 0};
   for (const auto& row : r.rules) ++counts[static_cast<int>(row.verdict)];
   o << counts[0] << " in use, " << counts[1] << " safe to revoke, " << counts[2]
@@ -421,6 +425,10 @@ std::string renderAuditJson(const AuditReport& r) {
   if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
   root["warnings"] = issuesJson(warnings);
   root["errors"] = issuesJson(r.stats.captureErrors);
+  if (r.stats.flowLog) {
+    root["totals"] = json::parse("{" + flowLogCountsJson(r.stats) + "}");
+    if (r.network != nullptr) root["drift"] = json::parse(driftJson(r.stats, *r.network, 0));
+  }
   json::array rules;
   for (const auto& row : r.rules) {
     const AuditedRule& t = row.traffic;
@@ -493,6 +501,10 @@ std::string renderAuditCsv(const AuditReport& r) {
   std::vector<Error> warnings = r.stats.warnings;
   if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
   o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
+  if (r.stats.flowLog && r.network != nullptr) {
+    std::istringstream lines(renderFlowLogCounts(r.stats) + renderDriftText(r.stats, *r.network, 0));
+    for (std::string l; std::getline(lines, l);) o << "# flow-log:" << l << '\n';
+  }
   return o.str();
 }
 

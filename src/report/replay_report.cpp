@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/core/text.h"
 #include "sgsim/report/format.h"
 #include "sgsim/report/issues.h"
@@ -18,7 +19,7 @@ void ReplayStats::setCaptures(const std::vector<std::string>& files) {
 void ReplayStats::add(const Frame& f, const PacketKey& k, const PacketVerdict& v) {
   if (frames == 0) firstNs = lastNs = f.tsNs;
   ++frames;
-  bytes += f.wireLen;
+  bytes += bytesOf(f);
   lastNs = std::max(lastNs, f.tsNs);
   if (f.fileIndex < perCapture.size()) {
     CaptureSpan& c = perCapture[f.fileIndex];
@@ -29,6 +30,64 @@ void ReplayStats::add(const Frame& f, const PacketKey& k, const PacketVerdict& v
   if (v.reason == Reason::NotIp) ++notIp[k.detail];
   if (v.reason == Reason::Undecodable) ++undecodable[k.detail];
   if (v.untracked) ++untracked;
+  if (f.record != nullptr) addRecord(*f.record, v);
+}
+
+void ReplayStats::addRecord(const FlowRecord& r, const PacketVerdict& v) {
+  FlowLogCounts& c = flowLogCounts;
+  ++c.records;
+  c.packets += r.packets;
+  if (v.verdict == Verdict::None) return;  // unmodeled: nothing to compare with the logged action
+  ++c.compared;
+  if ((v.verdict == Verdict::Accept) == r.accept) return;
+  ++c.driftRecords;
+  c.driftPackets += r.packets;
+  c.driftBytes += r.bytes;
+  DriftRow key;
+  if (const Check* d = v.decidingCheck()) {
+    key.eni = d->eni;
+    key.direction = d->direction;
+    key.ruleRef = d->ruleRef;
+  }
+  key.verdict = v.verdict;
+  key.reason = v.reason;
+  key.loggedAccept = r.accept;
+  key.proto = r.proto;
+  key.src = r.src;
+  key.dst = r.dst;
+  key.dport = r.dport;
+  auto same = [&](const DriftRow& a) {
+    return a.eni == key.eni && a.direction == key.direction && a.verdict == key.verdict && a.reason == key.reason &&
+           a.ruleRef == key.ruleRef && a.loggedAccept == key.loggedAccept && a.proto == key.proto && a.src == key.src &&
+           a.dst == key.dst && a.dport == key.dport;
+  };
+  const std::uint64_t h = IpAddrHash{}(key.src) * 31 + IpAddrHash{}(key.dst) * 17 +
+                          (static_cast<std::uint64_t>(key.dport) << 16) + (static_cast<std::uint64_t>(key.proto) << 8) +
+                          static_cast<std::uint64_t>(key.eni) * 1000003 +
+                          static_cast<std::uint64_t>(key.ruleRef) * 7919 +
+                          static_cast<std::uint64_t>(key.reason) * 131 + (key.loggedAccept ? 1 : 0);
+  auto it = driftIndex.find(h);
+  std::uint32_t last = UINT32_MAX;
+  for (std::uint32_t i = it == driftIndex.end() ? UINT32_MAX : it->second; i != UINT32_MAX; i = drift[i].nextSameHash) {
+    DriftRow& row = drift[i];
+    last = i;
+    if (!same(row)) continue;
+    ++row.records;
+    row.packets += r.packets;
+    row.bytes += r.bytes;
+    return;
+  }
+  if (drift.size() >= kMaxDriftRows) return;  // counted above, not listed
+  key.records = 1;
+  key.packets = r.packets;
+  key.bytes = r.bytes;
+  key.firstFile = r.fileIndex;
+  key.firstLine = r.line;
+  if (last == UINT32_MAX)
+    driftIndex.emplace(h, static_cast<std::uint32_t>(drift.size()));
+  else
+    drift[last].nextSameHash = static_cast<std::uint32_t>(drift.size());
+  drift.push_back(key);
 }
 
 std::string checkRuleId(const Network& n, const Check& c) {
@@ -71,6 +130,39 @@ std::vector<Error> laterWarnings(const ReplayContext& ctx, const ReplayStats& s)
   return later;
 }
 
+// One flow-log record's line: the verdict as for a frame, then the record's own fields under their documented names.
+std::string recordJson(const Network& n, const Frame& f, const FlowRecord& r, const PacketVerdict& v) {
+  const Check* d = v.decidingCheck();
+  auto text = [](const FlowText& t) { return jsonStrOrNull(std::string(t.view())); };
+  std::string s = "{\"record\":" + std::to_string(r.line);
+  (void)f;
+  s += ",\"time\":" + epochSeconds(r.startNs);
+  s += ",\"packets\":" + std::to_string(r.packets) + ",\"bytes\":" + std::to_string(r.bytes);
+  s += ",\"verdict\":\"" + std::string(toString(v.verdict)) + "\",\"reason\":\"" + toString(v.reason) + "\"";
+  s += ",\"rule\":" + jsonStrOrNull(d ? checkRuleId(n, *d) : "");
+  s += ",\"group\":" + jsonStrOrNull(d ? checkGroupId(n, *d) : "");
+  s += ",\"eni\":" + jsonStrOrNull(eniName(n, d));
+  s += ",\"direction\":" + (d ? std::string("\"") + toString(d->direction) + "\"" : std::string("null"));
+  const bool compared = v.verdict != Verdict::None;
+  s += ",\"drift\":" + std::string(compared ? ((v.verdict == Verdict::Accept) != r.accept ? "true" : "false") : "null");
+  s += ",\"log\":{\"version\":" + (r.version >= 0 ? std::to_string(r.version) : std::string("null"));
+  s += ",\"vswitch-id\":" + text(r.vswitch) + ",\"vm-id\":" + text(r.vm) + ",\"vpc-id\":" + text(r.vpc);
+  s += ",\"account-id\":" + text(r.account) + ",\"eni-id\":" + text(r.eni);
+  s += ",\"srcaddr\":\"" + r.src.toString() + "\",\"srcport\":" + std::to_string(r.sport);
+  s += ",\"dstaddr\":\"" + r.dst.toString() + "\",\"dstport\":" + std::to_string(r.dport);
+  s += ",\"protocol\":" + std::to_string(r.proto) + ",\"direction\":\"" + (r.inbound ? "in" : "out") + "\"";
+  s += ",\"packets\":" + std::to_string(r.packets) + ",\"bytes\":" + std::to_string(r.bytes);
+  s += ",\"start\":" + epochSeconds(r.startNs) + ",\"end\":" + epochSeconds(r.endNs);
+  s += ",\"log-status\":\"OK\",\"action\":\"" + std::string(r.accept ? "ACCEPT" : "REJECT") + "\"";
+  s += ",\"tcp-flags\":" + (r.hasTcpFlags ? std::to_string(r.tcpFlags) : std::string("null"));
+  if (r.trafficPath >= 0) s += ",\"traffic_path\":" + std::to_string(r.trafficPath);
+  if (r.srcType.size) s += ",\"srctype\":" + text(r.srcType);
+  if (r.dstType.size) s += ",\"dsttype\":" + text(r.dstType);
+  if (r.region.size) s += ",\"region\":" + text(r.region);
+  s += "}}";
+  return s;
+}
+
 class JsonlWriter : public ReplayWriter {
  public:
   explicit JsonlWriter(std::ostream& out) : out_(out) {}
@@ -83,6 +175,10 @@ class JsonlWriter : public ReplayWriter {
     const Check* d = v.decidingCheck();
     std::string s;
     s.reserve(320);
+    if (f.record != nullptr) {
+      out_ << recordJson(n, f, *f.record, v) << '\n';
+      return;
+    }
     s += "{\"frame\":" + std::to_string(f.number);
     if (ctx_.captureNames.size() > 1) s += ",\"capture\":\"" + jsonEscape(ctx_.captureNames[f.fileIndex]) + "\"";
     s += ",\"time\":" + epochSeconds(f.tsNs);
@@ -146,7 +242,7 @@ class CsvWriter : public ReplayWriter {
     }
     const bool ok = k.status == DecodeStatus::Ok;
     out_ << csvField(ctx_.captureNames.empty() ? "" : ctx_.captureNames[f.fileIndex]) << ',' << f.number << ','
-         << epochSeconds(f.tsNs) << ',' << f.wireLen << ',' << toString(v.verdict) << ',' << toString(v.reason) << ','
+         << epochSeconds(f.tsNs) << ',' << bytesOf(f) << ',' << toString(v.verdict) << ',' << toString(v.reason) << ','
          << csvField(d ? checkRuleId(n, *d) : "") << ',' << csvField(d ? checkGroupId(n, *d) : "") << ','
          << csvField(eniName(n, d)) << ',' << (d ? toString(d->direction) : "") << ',' << (ok ? protoName(k.proto) : "")
          << ',' << (ok ? k.src.toString() : "") << ',' << (ok ? std::to_string(k.sport) : "") << ','
@@ -190,6 +286,12 @@ class TextWriter : public ReplayWriter {
       if (!r.empty()) s += " " + r;
       if (c.intraGroup >= 0) s += " " + checkGroupId(n, c);
       if (i + 1 == v.checkCount) s += ")";
+    }
+    if (const FlowRecord* r = f.record) {
+      s += "  [" + std::to_string(r->packets) + (r->packets == 1 ? " packet, " : " packets, ") + humanBytes(r->bytes) +
+           ", logged " + (r->accept ? "ACCEPT" : "REJECT");
+      if (v.verdict != Verdict::None && (v.verdict == Verdict::Accept) != r->accept) s += ": DRIFT";
+      s += "]";
     }
     out_ << s << '\n';
   }
@@ -245,8 +347,10 @@ std::string renderSummary(const ReplayStats& s) {
     o << line;
     for (const CaptureSpan& c : s.perCapture) o << "  " << describeCaptureSpan(c, s.firstNs) << '\n';
   } else {
-    std::snprintf(line, sizeof line, "%llu frames, %s, %.3f s of capture\n", static_cast<unsigned long long>(s.frames),
-                  humanBytes(s.bytes).c_str(), s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
+    std::snprintf(line, sizeof line,
+                  s.flowLog ? "%llu records, %s, %.3f s of flow log\n" : "%llu frames, %s, %.3f s of capture\n",
+                  static_cast<unsigned long long>(s.frames), humanBytes(s.bytes).c_str(),
+                  s.frames ? static_cast<double>(s.lastNs - s.firstNs) / 1e9 : 0.0);
     o << line;
   }
   for (Verdict v : {Verdict::Accept, Verdict::Drop, Verdict::None}) {
@@ -276,9 +380,96 @@ std::string renderSummary(const ReplayStats& s) {
   if (s.flowCapHits > 0)
     o << "  flow table full (--max-flows " << s.maxFlows << "): " << s.untracked
       << " packets decided without connection state\n";
+  if (s.flowLog) o << renderFlowLogCounts(s);
   for (const auto& e : s.captureErrors) o << "  capture error: " << e.toString() << '\n';
   o << issuesText(IssueKind::Warning, s.warnings, "  ");
   return o.str();
+}
+
+std::vector<DriftRow> driftRanked(const ReplayStats& s) {
+  std::vector<DriftRow> rows = s.drift;
+  std::sort(rows.begin(), rows.end(), [](const DriftRow& a, const DriftRow& b) {
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    if (a.records != b.records) return a.records > b.records;
+    if (a.firstFile != b.firstFile) return a.firstFile < b.firstFile;
+    return a.firstLine < b.firstLine;
+  });
+  return rows;
+}
+
+std::string renderFlowLogCounts(const ReplayStats& s) {
+  const FlowLogCounts& c = s.flowLogCounts;
+  std::string o = "  flow-log records: " + std::to_string(c.records) + " (" + std::to_string(c.packets) + " packets, " +
+                  humanBytes(s.bytes) + ")";
+  o += "; NODATA " + std::to_string(c.noData) + ", SKIPDATA " + std::to_string(c.skipData) + ", bad " +
+       std::to_string(c.bad) + "\n";
+  o += "  drift: " + std::to_string(c.driftRecords) + " of " + std::to_string(c.compared) +
+       " records the model decided disagree with the logged action (" + std::to_string(c.driftPackets) + " packets, " +
+       humanBytes(c.driftBytes) + ")\n";
+  return o;
+}
+
+namespace {
+
+std::string driftWhere(const ReplayStats& s, const DriftRow& r) {
+  const std::string file = r.firstFile < s.perCapture.size() ? s.perCapture[r.firstFile].file : "";
+  return file + ": line " + std::to_string(r.firstLine);
+}
+
+std::string driftModel(const Network& n, const DriftRow& r) {
+  std::string m = std::string(toString(r.verdict)) + " " + toString(r.reason);
+  if (r.eni >= 0 && r.ruleRef >= 0)
+    m += " " + checkRuleId(n, Check{r.eni, r.direction, r.verdict, r.reason, r.ruleRef});
+  return m;
+}
+
+}  // namespace
+
+std::string renderDriftText(const ReplayStats& s, const Network& n, std::size_t limit) {
+  const auto rows = driftRanked(s);
+  std::string o;
+  std::size_t shown = 0;
+  for (const DriftRow& r : rows) {
+    if (limit != 0 && shown == limit) {
+      o += "  … " + std::to_string(rows.size() - shown) + " more drift rows\n";
+      break;
+    }
+    ++shown;
+    const std::string eni = r.eni >= 0 ? n.eni(static_cast<std::size_t>(r.eni)).id + " " + toString(r.direction) : "-";
+    o += "  " + protoName(r.proto) + " " + r.src.toString() + " > " + endpoint(r.dst, r.dport, r.proto) + "  " + eni +
+         "  logged " + (r.loggedAccept ? "ACCEPT" : "REJECT") + ", model " + driftModel(n, r) + "  " +
+         std::to_string(r.records) + (r.records == 1 ? " record, " : " records, ") + std::to_string(r.packets) +
+         " packets, " + humanBytes(r.bytes) + "  (first: " + driftWhere(s, r) + ")\n";
+  }
+  return o;
+}
+
+std::string flowLogCountsJson(const ReplayStats& s) {
+  const FlowLogCounts& c = s.flowLogCounts;
+  return "\"records\":" + std::to_string(c.records) + ",\"recordPackets\":" + std::to_string(c.packets) +
+         ",\"recordBytes\":" + std::to_string(s.bytes) + ",\"noDataRecords\":" + std::to_string(c.noData) +
+         ",\"skipDataRecords\":" + std::to_string(c.skipData) + ",\"badRecords\":" + std::to_string(c.bad) +
+         ",\"comparedRecords\":" + std::to_string(c.compared) + ",\"driftRecords\":" + std::to_string(c.driftRecords) +
+         ",\"driftPackets\":" + std::to_string(c.driftPackets) + ",\"driftBytes\":" + std::to_string(c.driftBytes);
+}
+
+std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit) {
+  const auto rows = driftRanked(s);
+  std::string o = "[";
+  for (std::size_t i = 0; i < rows.size() && (limit == 0 || i < limit); ++i) {
+    const DriftRow& r = rows[i];
+    const Check c{r.eni, r.direction, r.verdict, r.reason, r.ruleRef};
+    if (i) o += ',';
+    o += "{\"proto\":\"" + protoName(r.proto) + "\",\"src\":\"" + r.src.toString() + "\",\"dst\":\"" +
+         r.dst.toString() + "\",\"dport\":" + std::to_string(r.dport) +
+         ",\"eni\":" + jsonStrOrNull(r.eni >= 0 ? n.eni(static_cast<std::size_t>(r.eni)).id : "") +
+         ",\"direction\":" + (r.eni >= 0 ? "\"" + std::string(toString(r.direction)) + "\"" : std::string("null")) +
+         ",\"logged\":\"" + (r.loggedAccept ? "ACCEPT" : "REJECT") + "\",\"verdict\":\"" + toString(r.verdict) +
+         "\",\"reason\":\"" + toString(r.reason) + "\",\"rule\":" + jsonStrOrNull(r.eni >= 0 ? checkRuleId(n, c) : "") +
+         ",\"records\":" + std::to_string(r.records) + ",\"packets\":" + std::to_string(r.packets) +
+         ",\"bytes\":" + std::to_string(r.bytes) + ",\"first\":\"" + jsonEscape(driftWhere(s, r)) + "\"}";
+  }
+  return o + "]";
 }
 
 std::optional<Error> flowCapWarning(const ReplayStats& s) {

@@ -181,7 +181,8 @@ std::string renderWhatIfText(const WhatIfReport& r) {
   } else {
     o << "What-if over";
     for (const auto& c : r.captures) o << ' ' << c;
-    std::snprintf(line, sizeof line, ": %llu frames, %.3f s of capture\n",
+    std::snprintf(line, sizeof line,
+                  r.stats.flowLog ? ": %llu records, %.3f s of flow log\n" : ": %llu frames, %.3f s of capture\n",
                   static_cast<unsigned long long>(r.totals.frames),
                   r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
     o << line;
@@ -208,6 +209,10 @@ std::string renderWhatIfText(const WhatIfReport& r) {
   for (const auto& e : r.stats.captureErrors)
     o << "Capture error: " << e.toString() << " (the report covers the frames before it)\n";
   for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';
+  if (r.stats.flowLog && r.network != nullptr) {
+    // Drift: the logged action against the table before the change (a stale model says so here).
+    o << "Flow logs:\n" << renderFlowLogCounts(r.stats) << renderDriftText(r.stats, *r.network, r.limit);
+  }
   if (r.totals.unmatchedFragments > 0)
     o << r.totals.unmatchedFragments << " fragment" << (r.totals.unmatchedFragments == 1 ? "" : "s")
       << " without a first fragment in the capture: verdict none before and after, counted in no flow\n";
@@ -223,8 +228,8 @@ std::string renderWhatIfText(const WhatIfReport& r) {
   if (r.flows.empty()) {
     o << "No traffic in the capture changes fate: every packet gets the same verdict before and after.\n";
   } else {
-    std::snprintf(line, sizeof line, "%zu flow%s fate (%llu cut, %llu opened): %llu packets, %s\n",
-                  r.flows.size(), r.flows.size() == 1 ? " changes" : "s change", static_cast<unsigned long long>(r.totals.cut),
+    std::snprintf(line, sizeof line, "%zu flow%s fate (%llu cut, %llu opened): %llu packets, %s\n", r.flows.size(),
+                  r.flows.size() == 1 ? " changes" : "s change", static_cast<unsigned long long>(r.totals.cut),
                   static_cast<unsigned long long>(r.totals.opened),
                   static_cast<unsigned long long>(r.totals.changedPackets), humanBytes(r.totals.changedBytes).c_str());
     o << line;
@@ -310,15 +315,20 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   t["flowsCutAtInstant"] = r.totals.flowsCutAtInstant;
   t["flowsReleasedAtInstant"] = r.totals.flowsReleasedAtInstant;
   t["unmatchedFragments"] = r.totals.unmatchedFragments;
+  if (r.stats.flowLog) {
+    const boost::json::object counts = boost::json::parse("{" + flowLogCountsJson(r.stats) + "}").as_object();
+    for (const auto& kv : counts) t[kv.key()] = kv.value();
+  }
   root["totals"] = t;
+  if (r.stats.flowLog && r.network != nullptr) root["drift"] = boost::json::parse(driftJson(r.stats, *r.network, 0));
   boost::json::array fallback;
   for (const Fallback& f : fallbackOf(r.flows))
-    fallback.push_back(boost::json::object{
-        {"verdict", toString(f.verdict)},
-        {"reason", toString(f.reason)},
-        {"rule", f.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(f.ruleId)},
-        {"group", f.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(f.groupId)},
-        {"flows", f.flows}});
+    fallback.push_back(
+        boost::json::object{{"verdict", toString(f.verdict)},
+                            {"reason", toString(f.reason)},
+                            {"rule", f.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(f.ruleId)},
+                            {"group", f.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(f.groupId)},
+                            {"flows", f.flows}});
   root["fallback"] = fallback;
   boost::json::array flows;
   for (const ChangedFlow& f : r.flows) {
@@ -360,6 +370,10 @@ std::string renderWhatIfCsv(const WhatIfReport& r) {
   std::vector<Error> warnings = r.stats.warnings;
   if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
   o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
+  if (r.stats.flowLog && r.network != nullptr) {
+    std::istringstream lines(renderFlowLogCounts(r.stats) + renderDriftText(r.stats, *r.network, 0));
+    for (std::string l; std::getline(lines, l);) o << "# flow-log:" << l << '\n';
+  }
   return o.str();
 }
 

@@ -5,6 +5,7 @@
 #include <boost/container/small_vector.hpp>
 #include <unordered_map>
 
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/core/text.h"
 
 namespace sgsim {
@@ -394,7 +395,7 @@ struct TrafficAudit::BaseEnv {
   }
   bool live(const FlowEntry& e, int i) const { return a.tracker_.live(e, p.keyAt(p.eniOf(i)), p.frame.tsNs); }
   void update(FlowEntry& e, int i) {
-    a.tracker_.update(e, p.keyAt(p.eniOf(i)), p.srcIsA, p.key.tcpFlags, p.frame.tsNs);
+    a.tracker_.update(e, p.keyAt(p.eniOf(i)), p.srcIsA, p.key.tcpFlags, endOf(p.frame));
   }
   Decision decide(int i) { return a.tableDecision(p, i); }
   void done(int i, FlowEntry* e) {
@@ -425,7 +426,7 @@ struct TrafficAudit::ShadowEnv {
   bool live(const FlowEntry& e, int i) const { return a.tracker_.live(e, p.keyAt(p.eniOf(i)), p.frame.tsNs); }
   // The tracker's update only touches the entry (and lowers a bound that stays a bound).
   void update(FlowEntry& e, int i) {
-    a.tracker_.update(e, p.keyAt(p.eniOf(i)), p.srcIsA, p.key.tcpFlags, p.frame.tsNs);
+    a.tracker_.update(e, p.keyAt(p.eniOf(i)), p.srcIsA, p.key.tcpFlags, endOf(p.frame));
   }
   Decision decide(int i) {
     const Decision t = a.tableDecision(p, i);
@@ -641,8 +642,8 @@ void TrafficAudit::countHits(const PacketVerdict& v, const FlowKey& conv, const 
     if (r < 0) continue;
     RuleHits& h = rules_[static_cast<std::size_t>(r)].hits;
     if (h.packets == 0) h.firstNs = h.lastNs = frame.tsNs;
-    ++h.packets;
-    h.bytes += frame.wireLen;
+    h.packets += packetsOf(frame);
+    h.bytes += bytesOf(frame);
     h.firstNs = std::min(h.firstNs, frame.tsNs);
     h.lastNs = std::max(h.lastNs, frame.tsNs);
     if (firstHit(conv, r)) ++h.flows;
@@ -726,11 +727,11 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
     }
   }
   ChangedRecord& c = records_[index];
-  ++c.packets;
-  c.bytes += frame.wireLen;
+  c.packets += packetsOf(frame);
+  c.bytes += bytesOf(frame);
   c.lastNs = std::max(c.lastNs, frame.tsNs);
-  ++rs.impact.changedPackets;
-  rs.impact.changedBytes += frame.wireLen;
+  rs.impact.changedPackets += packetsOf(frame);
+  rs.impact.changedBytes += bytesOf(frame);
 }
 
 bool TrafficAudit::sameAsBase(const Shadow& s, const std::array<const FlowEntry*, 2>& base, const FlowKey& conv,
@@ -815,8 +816,8 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       runChecks(env, plan, p.srcIsA, frame.tsNs, v);
       if (v.verdict != last_.verdict) {
         if (s.record >= 0) {
-          ++s.packets;
-          s.bytes += frame.wireLen;
+          s.packets += packetsOf(frame);
+          s.bytes += bytesOf(frame);
           s.lastNs = std::max(s.lastNs, frame.tsNs);
         } else {
           recordChange(s.rule, &s.record, p.conv, frame, key, flow, v);

@@ -129,7 +129,7 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
     if (!need[s]) continue;
     PacketVerdict& v = out[s];
     if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
-      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
       v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s]);
       continue;
     }
@@ -138,7 +138,7 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
                              : networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
     if (slot != nullptr) {
       startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA));
-      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
     } else {
       v.untracked = true;
     }
@@ -158,7 +158,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
     PacketVerdict& v = out[s];
     if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
       FlowEntry& e = slot->side[s];
-      tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
+      tracker_.update(e, fk, srcIsA, key.tcpFlags, refreshNs_);
       const Check c = stateCheck(eni, Direction::Egress, e);
       v.checks[v.checkCount++] = c;
       if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, e);
@@ -175,7 +175,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
     }
     if (slot != nullptr) {
       startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA));
-      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
+      tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
     } else {
       v.untracked = true;
     }
@@ -190,8 +190,10 @@ void BasicEvaluator<Sides>::evaluate(const PacketKey& key, std::int64_t tsNs, Ve
 }
 
 template <int Sides>
-void BasicEvaluator<Sides>::evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out) {
+void BasicEvaluator<Sides>::evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out,
+                                     std::int64_t lastNs) {
   out = Verdicts{};
+  refreshNs_ = std::max(tsNs, lastNs);
   if (key.status != DecodeStatus::Ok) {
     for (PacketVerdict& v : out) v.reason = key.status == DecodeStatus::NotIp ? Reason::NotIp : Reason::Undecodable;
     return;

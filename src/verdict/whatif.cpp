@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sgsim/capture/flow_log.h"
+
 namespace sgsim {
 
 std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows) {
@@ -66,13 +68,13 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
     totals_.flowsReleasedAtInstant += change.released;
     pending_.reset();
   }
-  evaluator_.evaluate(key, plan, frame.tsNs, last_);
+  evaluator_.evaluate(key, plan, frame.tsNs, last_, endOf(frame));
   // Matched or not is the same on both sides (one fragment table); unmatched ones are `none` on both.
   if (last_[0].reason == Reason::UnmatchedFragment) ++totals_.unmatchedFragments;
   if (last_[0].verdict == last_[1].verdict) return false;
 
-  ++totals_.changedPackets;
-  totals_.changedBytes += frame.wireLen;
+  totals_.changedPackets += packetsOf(frame);
+  totals_.changedBytes += bytesOf(frame);
   // A later fragment has no ports of its own: it belongs to its first fragment's flow.
   std::uint8_t proto = key.proto;
   std::uint16_t sport = key.sport, dport = key.dport;
@@ -107,8 +109,9 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
     flows_.push_back(std::move(f));
   }
   ChangedFlow& f = flows_[it->second];
-  ++f.packets;
-  f.bytes += frame.wireLen;
+  f.packets += packetsOf(frame);
+  f.lastNs = std::max(f.lastNs, endOf(frame));
+  f.bytes += bytesOf(frame);
   f.lastNs = std::max(f.lastNs, frame.tsNs);
   return true;
 }

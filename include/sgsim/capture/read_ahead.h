@@ -45,13 +45,15 @@ struct ReadAheadOptions {
   std::size_t spareAt = 4;  // batches waiting for the consumer from which `spare` is true (0: never)
 };
 
-// Prepare: void(const Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
-// are valid. `spare` is true when at least `spareAt` batches are waiting for the consumer: the consumer is the
-// slower side, and work done here ahead of it is free (always false without a thread).
-template <class Extra, class Prepare>
+// Source: a MergedCapture, or anything with `bool next(Frame&)` (pipeline/record_stream.h reads flow-log records).
+// Prepare: void(Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
+// are valid (it may point the frame into its Extra: the item does not move until the batch is released). `spare` is
+// true when at least `spareAt` batches are waiting for the consumer: the consumer is the slower side, and work done
+// here ahead of it is free (always false without a thread).
+template <class Extra, class Prepare, class Source = MergedCapture>
 class ReadAhead {
  public:
-  ReadAhead(MergedCapture& capture, Prepare prepare, ReadAheadOptions options)
+  ReadAhead(Source& capture, Prepare prepare, ReadAheadOptions options)
       : capture_(capture), prepare_(std::move(prepare)), options_(options) {
     if (options_.batchSize == 0) options_.batchSize = 1;
     if (options_.depth < 2) options_.depth = 2;
@@ -170,7 +172,7 @@ class ReadAhead {
     }
   }
 
-  MergedCapture& capture_;
+  Source& capture_;
   Prepare prepare_;
   ReadAheadOptions options_;
   std::vector<Batch> batches_;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/core/result.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/report/replay_report.h"
@@ -35,7 +36,7 @@ class ReplayEvaluation {
   }
   void prefetch(const BasicPacketPlan<1>& plan) const { evaluator_.prefetch(plan); }
   const PacketVerdict& observe(const Observation<1>& o) {
-    evaluator_.evaluate(o.key, o.plan, o.frame.tsNs, verdicts_);
+    evaluator_.evaluate(o.key, o.plan, o.frame.tsNs, verdicts_, endOf(o.frame));
     writer_.frame(o.frame, o.key, verdicts_[0]);
     return verdicts_[0];
   }

@@ -104,7 +104,11 @@
 // empty); Pass takes it as its second template argument.
 // - VXLAN inner frames (`--decap vxlan`): CaptureStream with a decapsulating decode step on the reading thread
 //   (the inner frame's key is planned); nothing downstream changes, and the Frame still names the outer record.
-// - Flow-log records (`--flow-log F`): a RecordStream reads CSV / JSON Lines records on the reading thread (the
+// - Flow-log records (`--flow-log F`), as built (issue 10; pipeline/record_stream.h): the RecordStream below, with
+//   one change to the sketch — what a record carries rides on its Frame (Frame::record: packets, bytes, end, logged
+//   action; capture/flow_log.h packetsOf/bytesOf/endOf read a frame or a record alike), so Observation and the
+//   engines' signatures stay as they were, and ReplayStats::add counts records and drift for every evaluation.
+//   The sketch, for the record: a RecordStream reads CSV / JSON Lines records on the reading thread (the
 //   same ReadAhead ring, templated on the reader instead of MergedCapture), makes each record's PacketKey from
 //   its 5-tuple and plans it with the same planner. A record is an observation of many packets over a window:
 //   Observation gains `packets` (1 for a frame), `endNs` (tsNs for a frame) and a pointer to the record's own

@@ -93,8 +93,9 @@ struct AuditReport {
   std::vector<std::string> captures;
   ReplayStats stats;  // frames, spans, warnings, errors
   std::int64_t originNs = 0;
-  std::vector<AuditRuleRow> rules;  // in report order (sortAuditRows)
-  std::size_t enis = 0;             // interfaces audited
+  std::vector<AuditRuleRow> rules;   // in report order (sortAuditRows)
+  std::size_t enis = 0;              // interfaces audited
+  const Network* network = nullptr;  // names the drift rows of flow logs
 };
 
 std::string renderAuditText(const AuditReport& r);

@@ -2,6 +2,7 @@
 // Outputs of `sgsim replay`: one record per frame (text, JSON Lines, CSV) and the totals that account for
 // every frame read (summary).
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +25,35 @@ struct CaptureSpan {
   std::int64_t firstNs = 0, lastNs = 0;
 };
 
+// Drift (issue 10): a flow-log record whose logged action (ACCEPT / REJECT) disagrees with the verdict of the table
+// the run evaluates before any change. Rows group records by where and what was decided, so that a stale model
+// shows as a few rows, not one per record; ranked by bytes, then records.
+struct DriftRow {
+  std::int32_t eni = -1;  // the deciding check's interface (Network index), -1 when none
+  Direction direction = Direction::Ingress;
+  Verdict verdict = Verdict::None;  // the model's
+  Reason reason = Reason::Default;
+  std::int32_t ruleRef = -1;  // the deciding check's rule, rules(eni, direction) index
+  bool loggedAccept = false;  // the record's action
+  std::uint8_t proto = 0;
+  IpAddr src, dst;  // the record's addresses
+  std::uint16_t dport = 0;
+  std::uint64_t records = 0, packets = 0, bytes = 0;
+  std::uint16_t firstFile = 0;  // where the first such record is
+  std::uint64_t firstLine = 0;
+  std::uint32_t nextSameHash = UINT32_MAX;  // the next row whose identity hashes alike
+};
+
+struct FlowLogCounts {
+  std::uint64_t records = 0;   // records evaluated (log-status OK)
+  std::uint64_t packets = 0;   // their packets
+  std::uint64_t noData = 0;    // NODATA records: counted, nothing to evaluate
+  std::uint64_t skipData = 0;  // SKIPDATA records: the cloud lost records in those windows (a warning)
+  std::uint64_t bad = 0;       // records that could not be read (warned, named by line)
+  std::uint64_t compared = 0;  // records the model decided (accept or drop), compared with the logged action
+  std::uint64_t driftRecords = 0, driftPackets = 0, driftBytes = 0;
+};
+
 // Counts for the summary; every frame read lands in exactly one verdict/reason cell.
 struct ReplayStats {
   std::uint64_t frames = 0;
@@ -42,9 +72,19 @@ struct ReplayStats {
   // pcapng blocks read past (name resolution, statistics, …), by type: capture/capture_reader.h.
   std::map<std::string, std::uint64_t> skippedBlocks;
 
+  // Flow logs (capture/flow_log.h): set when the run read records instead of frames; `frames` then counts records
+  // and `bytes` their bytes. Drift rows are kept up to kMaxDriftRows distinct rows (further records still count).
+  bool flowLog = false;
+  FlowLogCounts flowLogCounts;
+  std::vector<DriftRow> drift;                                         // unranked; driftRanked() orders them
+  boost::unordered_flat_map<std::uint64_t, std::uint32_t> driftIndex;  // identity hash → first row (rows chain)
+  static constexpr std::size_t kMaxDriftRows = 100000;
+
   // Names the capture files (by fileIndex), so that add() keeps each one's span.
   void setCaptures(const std::vector<std::string>& files);
   void add(const Frame& f, const PacketKey& k, const PacketVerdict& v);
+  // A flow-log record's counts and its drift (add() calls it for a frame that is a record).
+  void addRecord(const FlowRecord& r, const PacketVerdict& v);
 };
 
 enum class ReplayFormat { Text, Jsonl, Csv, Summary };
@@ -80,5 +120,16 @@ std::optional<Error> flowCapWarning(const ReplayStats& s);
 // The rule id (or "") of a check, for reports.
 std::string checkRuleId(const Network& n, const Check& c);
 std::string checkGroupId(const Network& n, const Check& c);
+
+// Drift rows most bytes first (then records, then first line).
+std::vector<DriftRow> driftRanked(const ReplayStats& s);
+// The counts of a run that read flow logs, as text lines ("flow logs: 12 records, 340 packets, …; drift: …").
+std::string renderFlowLogCounts(const ReplayStats& s);
+// The drift rows as text, at most `limit` (0: all), with the network naming ENIs and rules.
+std::string renderDriftText(const ReplayStats& s, const Network& n, std::size_t limit);
+// The flow-log counts as JSON members (no braces): "records":…,"packets":…,"noDataRecords":…,"driftRecords":…
+std::string flowLogCountsJson(const ReplayStats& s);
+// The drift rows as a JSON array, at most `limit` (0: all).
+std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit);
 
 }  // namespace sgsim

@@ -44,6 +44,7 @@ struct WhatIfReport {
   bool keepEstablished = false;
   std::size_t limit = 0;  // text: show at most this many flows (0 = all)
   std::optional<WhatIfSpace> space;
+  const Network* network = nullptr;  // the table before the change: names the drift rows of flow logs
 };
 
 std::string renderWhatIfText(const WhatIfReport& r);

@@ -15,6 +15,7 @@
 #include <array>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -122,8 +123,11 @@ class BasicEvaluator {
 
   // Every side's verdict on one packet. All sides share the ENIs (a request never adds or removes one).
   void evaluate(const PacketKey& key, std::int64_t tsNs, Verdicts& out);
-  // The same with a plan made ahead by a planner of this evaluator's (planner()).
-  void evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out);
+  // The same with a plan made ahead by a planner of this evaluator's (planner()). `lastNs` (when later than tsNs) is
+  // the observation's last packet: a flow-log record stands for packets from tsNs to lastNs, so it is decided at
+  // tsNs and its flow entries are refreshed up to lastNs (SEMANTICS §4: every packet refreshes the timer).
+  void evaluate(const PacketKey& key, const Plan& plan, std::int64_t tsNs, Verdicts& out,
+                std::int64_t lastNs = std::numeric_limits<std::int64_t>::min());
   // Starts loading the flow-table slots a planned packet will touch: issued a few packets ahead of evaluate(),
   // it overlaps their cache misses. Changes nothing.
   void prefetch(const Plan& plan) const {
@@ -187,6 +191,7 @@ class BasicEvaluator {
   EvalOptions options_;
   BasicPlanner<Sides> planner_;  // for evaluate() without a plan: decides nothing ahead
   BasicConnTracker<Sides> tracker_;
+  std::int64_t refreshNs_ = 0;  // the time entries are refreshed to: the observation's last packet
   boost::unordered_flat_map<FragKey, FragEntry, FragKeyHash> frags_;
   std::size_t nextFragSweep_ = 1024;
 };

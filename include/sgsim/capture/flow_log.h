@@ -1,0 +1,190 @@
+#pragma once
+// Reading Alibaba Cloud VPC flow logs (issue 10): records as Simple Log Service exports them, CSV with a header
+// line or JSON Lines, gzip-compressed or not (told apart by content: zlib's gzread reads both), each record turned
+// into a Frame (capture/frame.h) whose `record` points at its fields, so that the evaluation stage takes a record
+// as one observation of many packets (pipeline/record_stream.h).
+//
+// The fields, spelled as the documentation spells them (SLS "Log fields" of VPC flow logs:
+// https://www.alibabacloud.com/help/en/sls/vpc, https://help.aliyun.com/zh/sls/vpc and
+// https://help.aliyun.com/zh/sls/user-guide/log-fields, read 2026-12): version, vswitch-id, vm-id, vpc-id,
+// account-id, eni-id, srcaddr, srcport, dstaddr, dstport, protocol (IANA number), direction (in | out), packets,
+// bytes, start, end (Unix seconds), log-status (OK | NODATA | SKIPDATA), action (ACCEPT | REJECT), tcp-flags (the
+// bitwise OR of the window's packets' flags, decimal), and the optional traffic_path, srctype, dsttype, region,
+// __topic__. Names are compared case-insensitively with `_` and `-` alike; columns in any order; others ignored.
+// Required: eni-id, srcaddr, srcport, dstaddr, dstport, protocol, direction, packets, bytes, start, end,
+// log-status, action; tcp-flags may be absent (an older export): then no record settles who opened a connection
+// and the start/port rules do (README, Semantics decisions).
+//
+// Errors. Fatal for the file (open(): Error{path, …}; while reading: error(), the records before it delivered):
+// it cannot be opened or decompressed, it is empty, its CSV header lacks a required column (named), a line is
+// longer than 1 MiB, or a JSON line is not an object. A record whose values are wrong (a port 70000, an action
+// "DENY", an address that is no address, a CSV line with fewer fields than the header) is skipped and counted:
+// badRecords(), with the first kMaxNamedBad named by line in warnings() ("flows.csv: line 7: dstport …").
+// NODATA and SKIPDATA records carry no traffic: counted, not delivered; SKIPDATA adds a warning (records lost).
+// Speed: the file is read in 1 MiB blocks, a record's fields are views into the block (no allocation per field
+// or per record), numbers and addresses are parsed in place.
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sgsim/capture/frame.h"
+#include "sgsim/core/ip.h"
+#include "sgsim/core/result.h"
+
+namespace sgsim {
+
+enum class FlowLogStatus : std::uint8_t { Ok, NoData, SkipData };
+
+// A short text field kept in the record itself (ids are ~25 characters); longer values are cut at kCapacity and
+// marked with a trailing '~' so that no output passes a cut id for a whole one.
+struct FlowText {
+  static constexpr std::size_t kCapacity = 31;
+  char text[kCapacity] = {};
+  std::uint8_t size = 0;
+  void set(std::string_view v);
+  std::string_view view() const { return {text, size}; }
+};
+
+struct FlowRecord {
+  std::uint64_t line = 0;  // line in its file (the CSV header is line 1)
+  std::uint16_t fileIndex = 0;
+  FlowLogStatus status = FlowLogStatus::Ok;
+  bool accept = false;   // action: ACCEPT (true) or REJECT
+  bool inbound = false;  // direction: in (true) or out
+  bool hasTcpFlags = false;
+  std::uint8_t proto = 0;
+  std::uint8_t tcpFlags = 0;
+  std::uint16_t sport = 0, dport = 0;
+  IpAddr src, dst;
+  std::uint64_t packets = 0, bytes = 0;
+  std::int64_t startNs = 0, endNs = 0;
+  std::int32_t version = -1;  // -1: absent
+  std::int32_t trafficPath = -1;
+  FlowText eni, vm, vswitch, vpc, account, region, srcType, dstType;
+};
+
+// What a frame stands for: a capture's frame one packet of wireLen bytes at tsNs, a record its own counts.
+inline std::uint64_t packetsOf(const Frame& f) { return f.record != nullptr ? f.record->packets : 1; }
+inline std::uint64_t bytesOf(const Frame& f) { return f.record != nullptr ? f.record->bytes : f.wireLen; }
+inline std::int64_t endOf(const Frame& f) { return f.record != nullptr ? f.record->endNs : f.tsNs; }
+
+enum class FlowLogFormat : std::uint8_t { Csv, Jsonl };
+
+class FlowLogReader {
+ public:
+  static constexpr std::size_t kMaxNamedBad = 10;
+  static constexpr std::size_t kMaxLine = std::size_t{1} << 20;
+
+  // Opens a file ("-" is not accepted: the format is told from the first line, which a pipe cannot give back).
+  static Result<std::unique_ptr<FlowLogReader>> open(const std::string& path, std::uint16_t fileIndex);
+  // Reads from memory (tests, the fuzzer); `name` stands for the path in messages. Not gzip.
+  static Result<std::unique_ptr<FlowLogReader>> fromText(std::string text, std::string name,
+                                                         std::uint16_t fileIndex = 0);
+  ~FlowLogReader();
+  FlowLogReader(const FlowLogReader&) = delete;
+  FlowLogReader& operator=(const FlowLogReader&) = delete;
+
+  // The next record with log-status OK; false at the end or at a fatal error (error()).
+  bool next(FlowRecord& out);
+  const std::optional<Error>& error() const { return error_; }
+  const std::string& path() const { return path_; }
+  FlowLogFormat format() const { return format_; }
+  bool gzip() const { return gzip_; }
+  std::uint64_t records() const { return records_; }  // delivered
+  std::uint64_t noData() const { return noData_; }
+  std::uint64_t skipData() const { return skipData_; }
+  std::uint64_t badRecords() const { return bad_; }
+  // The bad records named (at most kMaxNamedBad, then one line counting the rest) and SKIPDATA; complete at the end.
+  std::vector<Error> warnings() const;
+
+ private:
+  struct Source;
+  FlowLogReader(std::unique_ptr<Source> source, std::string path, std::uint16_t fileIndex);
+  std::optional<Error> start();
+  bool readLine(std::string_view& line);
+  bool parseHeader(std::string_view line);
+  // Parses one record; "" when it is good, else what is wrong.
+  std::string parseCsv(std::string_view line, FlowRecord& out);
+  std::string parseJson(std::string_view line, FlowRecord& out);
+  void badRecord(std::string what);
+
+  std::unique_ptr<Source> source_;
+  std::string path_;
+  std::uint16_t fileIndex_;
+  FlowLogFormat format_ = FlowLogFormat::Csv;
+  bool gzip_ = false;
+  std::optional<Error> error_;
+  bool done_ = false;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0, end_ = 0;  // unread bytes of buf_
+  bool eof_ = false;
+  std::uint64_t line_ = 0;
+  std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
+  std::size_t maxColumn_ = 0;         // the last column holding a field we read
+  bool pendingFirst_ = false;         // JSONL: the first line was read to tell the format, not parsed yet
+  std::string_view firstLine_;
+  std::uint64_t records_ = 0, noData_ = 0, skipData_ = 0, bad_ = 0;
+  std::uint64_t firstSkipLine_ = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> named_;  // the first bad records: line, what is wrong
+};
+
+// Several flow logs read as one stream, in the order the session mapping needs (README, Semantics decisions): by
+// start; among records of equal start, first a TCP record whose flags hold SYN without ACK, then a record sent to
+// the conversation's server port (the well-known port below 1024 when only one is; else the lower), then the rest;
+// then file and line. Logs are written about in time order but not exactly: records are held back in a window of
+// kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
+// anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log.
+class MergedFlowLog {
+ public:
+  static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
+
+  static Result<std::unique_ptr<MergedFlowLog>> open(const std::vector<std::string>& paths);
+  // From readers already opened (tests); fileIndex of each as it was opened.
+  explicit MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers);
+
+  // The next record as a frame: number = its line, tsNs = its start, wireLen = its bytes (capped at 2^32 − 1: read
+  // bytesOf()), record = its fields, valid until the next call.
+  bool next(Frame& frame);
+  const std::vector<Error>& errors() const { return errors_; }
+  // Every file's warnings (bad records, SKIPDATA) and the late records; complete once next() has returned false.
+  std::vector<Error> warnings() const;
+  const std::vector<std::unique_ptr<FlowLogReader>>& readers() const { return readers_; }
+  std::uint64_t lateRecords() const { return late_; }
+
+  // The order of records of equal start (0 first): who most likely sent the conversation's first packet.
+  static int openerRank(const FlowRecord& r);
+
+ private:
+  // The records held back, by start, then opener rank; each list in arrival order (sorted by file and line when
+  // it is first released from). Records live in slots_ (reused through freeSlots_), read into their slot directly.
+  struct Bucket {
+    std::vector<std::uint32_t> byRank[3];
+    std::size_t at[3] = {0, 0, 0};
+    bool sorted[3] = {false, false, false};
+  };
+  std::uint32_t newSlot();
+  void fill(std::size_t file);
+
+  std::vector<std::unique_ptr<FlowLogReader>> readers_;
+  std::vector<std::uint32_t> pending_;  // each file's next record (a slot), or kNone
+  std::map<std::int64_t, Bucket> held_;
+  std::vector<FlowRecord> slots_;
+  std::vector<std::uint32_t> freeSlots_;
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+  std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
+  std::int64_t latestStart_ = std::numeric_limits<std::int64_t>::min();
+  std::int64_t releasedStart_ = std::numeric_limits<std::int64_t>::min();
+  std::vector<Error> errors_;
+  std::uint64_t late_ = 0, firstLateLine_ = 0;
+  std::uint16_t firstLateFile_ = 0;
+};
+
+}  // namespace sgsim

@@ -1,0 +1,672 @@
+#include "sgsim/capture/flow_log.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+namespace sgsim {
+
+void FlowText::set(std::string_view v) {
+  if (v.empty()) {  // an absent field's view may hold no pointer at all
+    size = 0;
+    return;
+  }
+  if (v.size() <= kCapacity) {
+    std::memcpy(text, v.data(), v.size());
+    size = static_cast<std::uint8_t>(v.size());
+  } else {
+    std::memcpy(text, v.data(), kCapacity - 1);
+    text[kCapacity - 1] = '~';
+    size = kCapacity;
+  }
+}
+
+namespace {
+
+enum Field : std::int8_t {
+  kVersion,
+  kVswitch,
+  kVm,
+  kVpc,
+  kAccount,
+  kEni,
+  kSrcAddr,
+  kSrcPort,
+  kDstAddr,
+  kDstPort,
+  kProtocol,
+  kDirection,
+  kPackets,
+  kBytes,
+  kStart,
+  kEnd,
+  kLogStatus,
+  kAction,
+  kTcpFlags,
+  kTrafficPath,
+  kSrcType,
+  kDstType,
+  kRegion,
+  kTopic,
+  kFieldCount
+};
+
+struct FieldName {
+  const char* name;  // as documented
+  bool required;
+};
+constexpr std::array<FieldName, kFieldCount> kFields{
+    {{"version", false}, {"vswitch-id", false}, {"vm-id", false},  {"vpc-id", false},    {"account-id", false},
+     {"eni-id", true},   {"srcaddr", true},     {"srcport", true}, {"dstaddr", true},    {"dstport", true},
+     {"protocol", true}, {"direction", true},   {"packets", true}, {"bytes", true},      {"start", true},
+     {"end", true},      {"log-status", true},  {"action", true},  {"tcp-flags", false}, {"traffic_path", false},
+     {"srctype", false}, {"dsttype", false},    {"region", false}, {"__topic__", false}}};
+
+// Names compared case-insensitively, '_' and '-' alike ("eni_id", "ENI-ID" and "eni-id" are one column).
+bool sameName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x == '_') x = '-';
+    if (y == '_') y = '-';
+    if (x != y) return false;
+  }
+  return true;
+}
+
+int fieldOf(std::string_view name) {
+  for (int i = 0; i < kFieldCount; ++i)
+    if (sameName(name, kFields[static_cast<std::size_t>(i)].name)) return i;
+  return -1;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::string shown(std::string_view v) {
+  std::string out = "\"";
+  for (char ch : v.substr(0, 60)) out += (static_cast<unsigned char>(ch) < 0x20 || ch == '"') ? '?' : ch;
+  if (v.size() > 60) out += "…";
+  return out + "\"";
+}
+
+bool parseUnsigned(std::string_view v, std::uint64_t max, std::uint64_t& out) {
+  if (v.empty()) return false;
+  const char* end = v.data() + v.size();
+  auto [p, ec] = std::from_chars(v.data(), end, out);
+  return ec == std::errc() && p == end && out <= max;
+}
+
+// Unix seconds, with an optional fraction (SLS writes integers).
+bool parseSeconds(std::string_view v, std::int64_t& ns) {
+  const std::size_t dot = v.find('.');
+  std::uint64_t s = 0;
+  if (!parseUnsigned(v.substr(0, dot), 9'000'000'000ULL, s)) return false;
+  std::int64_t frac = 0;
+  if (dot != std::string_view::npos) {
+    std::string_view f = v.substr(dot + 1);
+    if (f.empty() || f.size() > 9) return false;
+    std::uint64_t d = 0;
+    if (!parseUnsigned(f, 999'999'999ULL, d)) return false;
+    frac = static_cast<std::int64_t>(d);
+    for (std::size_t i = f.size(); i < 9; ++i) frac *= 10;
+  }
+  ns = static_cast<std::int64_t>(s) * 1'000'000'000 + frac;
+  return true;
+}
+
+bool equalsNoCase(std::string_view a, const char* b) { return sameName(a, b); }
+
+// The values of one record by field (views into the line).
+using Values = std::array<std::string_view, kFieldCount>;
+
+// Turns the values into a record; "" when good, else what is wrong (naming the field and its value).
+std::string fill(const Values& v, std::array<bool, kFieldCount> present, FlowRecord& r) {
+  r.status = FlowLogStatus::Ok;
+  const std::string_view status = v[kLogStatus];
+  if (equalsNoCase(status, "OK"))
+    r.status = FlowLogStatus::Ok;
+  else if (equalsNoCase(status, "NODATA"))
+    r.status = FlowLogStatus::NoData;
+  else if (equalsNoCase(status, "SKIPDATA"))
+    r.status = FlowLogStatus::SkipData;
+  else
+    return "log-status " + shown(status) + " is not OK, NODATA or SKIPDATA";
+  r.eni.set(v[kEni]);
+  // NODATA and SKIPDATA records name a window, not traffic: their other fields may be "-" or empty.
+  if (r.status != FlowLogStatus::Ok) {
+    std::int64_t ns = 0;
+    r.startNs = parseSeconds(v[kStart], ns) ? ns : 0;
+    r.endNs = parseSeconds(v[kEnd], ns) ? ns : r.startNs;
+    return "";
+  }
+  if (v[kEni].empty() || v[kEni] == "-") return "eni-id is empty";
+  auto src = IpAddr::parse(v[kSrcAddr]);
+  if (!src) return "srcaddr " + shown(v[kSrcAddr]) + " is not an IP address";
+  auto dst = IpAddr::parse(v[kDstAddr]);
+  if (!dst) return "dstaddr " + shown(v[kDstAddr]) + " is not an IP address";
+  if (src->family != dst->family) return "srcaddr and dstaddr are of different address families";
+  r.src = *src;
+  r.dst = *dst;
+  std::uint64_t n = 0;
+  if (!parseUnsigned(v[kProtocol], 255, n)) return "protocol " + shown(v[kProtocol]) + " is not a number 0-255";
+  r.proto = static_cast<std::uint8_t>(n);
+  // Portless protocols may log "-" or nothing as their ports.
+  auto port = [&](Field f, std::uint16_t& out) -> std::string {
+    const std::string_view p = v[f];
+    if (p.empty() || p == "-") {
+      out = 0;
+      return "";
+    }
+    if (!parseUnsigned(p, 65535, n)) return std::string(kFields[f].name) + " " + shown(p) + " is not a port 0-65535";
+    out = static_cast<std::uint16_t>(n);
+    return "";
+  };
+  if (auto e = port(kSrcPort, r.sport); !e.empty()) return e;
+  if (auto e = port(kDstPort, r.dport); !e.empty()) return e;
+  if (v[kDirection] == "in")
+    r.inbound = true;
+  else if (v[kDirection] == "out")
+    r.inbound = false;
+  else
+    return "direction " + shown(v[kDirection]) + " is not in or out";
+  if (equalsNoCase(v[kAction], "ACCEPT"))
+    r.accept = true;
+  else if (equalsNoCase(v[kAction], "REJECT"))
+    r.accept = false;
+  else
+    return "action " + shown(v[kAction]) + " is not ACCEPT or REJECT";
+  if (!parseUnsigned(v[kPackets], UINT64_MAX, r.packets))
+    return "packets " + shown(v[kPackets]) + " is not a whole number";
+  if (!parseUnsigned(v[kBytes], UINT64_MAX, r.bytes)) return "bytes " + shown(v[kBytes]) + " is not a whole number";
+  if (!parseSeconds(v[kStart], r.startNs)) return "start " + shown(v[kStart]) + " is not a Unix time in seconds";
+  if (!parseSeconds(v[kEnd], r.endNs)) return "end " + shown(v[kEnd]) + " is not a Unix time in seconds";
+  if (r.endNs < r.startNs) return "end " + std::string(v[kEnd]) + " is before start " + std::string(v[kStart]);
+  r.hasTcpFlags = present[kTcpFlags] && !v[kTcpFlags].empty() && v[kTcpFlags] != "-";
+  r.tcpFlags = 0;
+  if (r.hasTcpFlags) {
+    if (!parseUnsigned(v[kTcpFlags], 255, n)) return "tcp-flags " + shown(v[kTcpFlags]) + " is not a number 0-255";
+    r.tcpFlags = static_cast<std::uint8_t>(n);
+  }
+  r.version = -1;
+  if (present[kVersion] && parseUnsigned(v[kVersion], INT32_MAX, n)) r.version = static_cast<std::int32_t>(n);
+  r.trafficPath = -1;
+  if (present[kTrafficPath] && parseUnsigned(v[kTrafficPath], INT32_MAX, n))
+    r.trafficPath = static_cast<std::int32_t>(n);
+  r.vm.set(v[kVm]);
+  r.vswitch.set(v[kVswitch]);
+  r.vpc.set(v[kVpc]);
+  r.account.set(v[kAccount]);
+  r.region.set(v[kRegion]);
+  r.srcType.set(v[kSrcType]);
+  r.dstType.set(v[kDstType]);
+  return "";
+}
+
+}  // namespace
+
+// Where the bytes come from: a gzFile (plain or gzip) or a string.
+struct FlowLogReader::Source {
+  gzFile gz = nullptr;
+  std::string text;
+  std::size_t at = 0;
+  ~Source() {
+    if (gz != nullptr) gzclose(gz);
+  }
+  // Reads up to n bytes; -1 on error (message in err).
+  long read(char* into, std::size_t n, std::string& err) {
+    if (gz == nullptr) {
+      const std::size_t k = std::min(n, text.size() - at);
+      std::memcpy(into, text.data() + at, k);
+      at += k;
+      return static_cast<long>(k);
+    }
+    const int got = gzread(gz, into, static_cast<unsigned>(n));
+    if (got < 0) {
+      int code = 0;
+      const char* msg = gzerror(gz, &code);
+      err = code == Z_ERRNO ? std::strerror(errno) : msg;
+      return -1;
+    }
+    if (got == 0 && n > 0) {
+      int code = 0;
+      const char* msg = gzerror(gz, &code);
+      if (code != Z_OK && code != Z_STREAM_END) {
+        err = msg;
+        return -1;
+      }
+    }
+    return got;
+  }
+};
+
+FlowLogReader::FlowLogReader(std::unique_ptr<Source> source, std::string path, std::uint16_t fileIndex)
+    : source_(std::move(source)), path_(std::move(path)), fileIndex_(fileIndex) {
+  buf_.resize(kMaxLine * 2);
+}
+
+FlowLogReader::~FlowLogReader() = default;
+
+Result<std::unique_ptr<FlowLogReader>> FlowLogReader::open(const std::string& path, std::uint16_t fileIndex) {
+  if (path == "-") return Error{"--flow-log -", "standard input is not read as a flow log; give a file"};
+  // Tell gzip by its magic number before handing the file to zlib (which reads plain files as they are).
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
+  unsigned char magic[2] = {0, 0};
+  const std::size_t got = std::fread(magic, 1, 2, f);
+  std::fclose(f);
+  auto src = std::make_unique<Source>();
+  src->gz = gzopen(path.c_str(), "rb");
+  if (src->gz == nullptr) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
+  gzbuffer(src->gz, 1 << 18);
+  std::unique_ptr<FlowLogReader> r(new FlowLogReader(std::move(src), path, fileIndex));
+  r->gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (auto err = r->start()) return *err;
+  return r;
+}
+
+Result<std::unique_ptr<FlowLogReader>> FlowLogReader::fromText(std::string text, std::string name,
+                                                               std::uint16_t fileIndex) {
+  auto src = std::make_unique<Source>();
+  src->text = std::move(text);
+  std::unique_ptr<FlowLogReader> r(new FlowLogReader(std::move(src), std::move(name), fileIndex));
+  if (auto err = r->start()) return *err;
+  return r;
+}
+
+// Reads the first line: a '{' makes the file JSON Lines, else it is the CSV header.
+std::optional<Error> FlowLogReader::start() {
+  std::string_view first;
+  for (;;) {
+    if (!readLine(first)) {
+      if (error_) return error_;
+      return Error{path_, "the flow log is empty: expected a CSV header line (version,vswitch-id,…) or JSON Lines"};
+    }
+    if (line_ == 1 && first.size() >= 3 && first.substr(0, 3) == "\xEF\xBB\xBF") first.remove_prefix(3);  // BOM
+    if (!trim(first).empty()) break;
+  }
+  first = trim(first);
+  if (first.front() == '{') {
+    format_ = FlowLogFormat::Jsonl;
+    pendingFirst_ = true;
+    firstLine_ = first;
+    return std::nullopt;
+  }
+  format_ = FlowLogFormat::Csv;
+  if (!parseHeader(first)) return error_;
+  return std::nullopt;
+}
+
+bool FlowLogReader::parseHeader(std::string_view line) {
+  std::array<bool, kFieldCount> seen{};
+  columns_.clear();
+  std::size_t at = 0;
+  for (;;) {
+    std::size_t comma = line.find(',', at);
+    std::string_view name =
+        trim(line.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    const int f = fieldOf(name);
+    if (f >= 0 && seen[static_cast<std::size_t>(f)]) {
+      error_ = Error{path_ + ": line " + std::to_string(line_),
+                     "the header names column " + std::string(kFields[static_cast<std::size_t>(f)].name) + " twice"};
+      return false;
+    }
+    if (f >= 0) {
+      seen[static_cast<std::size_t>(f)] = true;
+      maxColumn_ = columns_.size();
+    }
+    columns_.push_back(static_cast<std::int8_t>(f));
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
+  }
+  std::string missing;
+  for (std::size_t i = 0; i < kFieldCount; ++i)
+    if (kFields[i].required && !seen[i]) missing += (missing.empty() ? "" : ", ") + std::string(kFields[i].name);
+  if (!missing.empty()) {
+    error_ = Error{path_ + ": line " + std::to_string(line_),
+                   "the CSV header lacks the required column" +
+                       std::string(missing.find(',') == std::string::npos ? " " : "s ") + missing +
+                       " (a flow log's first line names its columns: version,vswitch-id,…,action,tcp-flags)"};
+    return false;
+  }
+  return true;
+}
+
+bool FlowLogReader::readLine(std::string_view& line) {
+  for (;;) {
+    const char* from = buf_.data() + begin_;
+    const void* nl = std::memchr(from, '\n', end_ - begin_);
+    if (nl != nullptr) {
+      const std::size_t len = static_cast<const char*>(nl) - from;
+      line = std::string_view(from, len);
+      begin_ += len + 1;
+      ++line_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      return true;
+    }
+    if (eof_) {
+      if (begin_ == end_) return false;
+      line = std::string_view(from, end_ - begin_);  // the last line, without a newline
+      begin_ = end_;
+      ++line_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      return true;
+    }
+    if (end_ - begin_ >= kMaxLine) {
+      error_ = Error{path_ + ": line " + std::to_string(line_ + 1), "a line longer than 1 MiB: not a flow log"};
+      return false;
+    }
+    // Move what is left to the front and read more. A line handed out before stays valid: it is consumed before
+    // the next call.
+    std::memmove(buf_.data(), from, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    std::string err;
+    const long got = source_->read(buf_.data() + end_, buf_.size() - end_, err);
+    if (got < 0) {
+      error_ =
+          Error{path_ + ": line " + std::to_string(line_ + 1), (gzip_ ? "cannot decompress: " : "cannot read: ") + err};
+      return false;
+    }
+    if (got == 0) eof_ = true;
+    end_ += static_cast<std::size_t>(got);
+  }
+}
+
+void FlowLogReader::badRecord(std::string what) {
+  ++bad_;
+  if (named_.size() < kMaxNamedBad) named_.push_back({line_, std::move(what)});
+}
+
+std::string FlowLogReader::parseCsv(std::string_view line, FlowRecord& out) {
+  Values v{};
+  std::array<bool, kFieldCount> present{};
+  std::size_t col = 0, at = 0;
+  const std::size_t n = line.size();
+  while (col <= maxColumn_) {
+    std::string_view value;
+    std::size_t next;
+    if (at < n && line[at] == '"') {  // a quoted value: up to the closing quote ("" inside is kept as is)
+      std::size_t q = at + 1;
+      for (;;) {
+        q = line.find('"', q);
+        if (q == std::string_view::npos) return "column " + std::to_string(col + 1) + ": a quote is not closed";
+        if (q + 1 < n && line[q + 1] == '"') {
+          q += 2;
+          continue;
+        }
+        break;
+      }
+      value = line.substr(at + 1, q - at - 1);
+      next = line.find(',', q);
+    } else {
+      next = line.find(',', at);
+      value = line.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+    }
+    const std::int8_t f = columns_[col];
+    if (f >= 0) {
+      v[static_cast<std::size_t>(f)] = trim(value);
+      present[static_cast<std::size_t>(f)] = true;
+    }
+    ++col;
+    if (next == std::string_view::npos) break;
+    at = next + 1;
+  }
+  if (col <= maxColumn_) return std::to_string(col) + " fields where the header has " + std::to_string(columns_.size());
+  return fill(v, present, out);
+}
+
+// A JSON object of string or number values ({"srcport": 443, "eni-id": "eni-…"}), scanned in place.
+std::string FlowLogReader::parseJson(std::string_view line, FlowRecord& out) {
+  Values v{};
+  std::array<bool, kFieldCount> present{};
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  auto ws = [&] {
+    while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+  };
+  // A string starting at line[i] == '"'; its content (escapes left as they are; none of the fields read has any).
+  auto str = [&](std::string_view& s) -> bool {
+    const std::size_t b = ++i;
+    while (i < n && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+    if (i >= n) return false;
+    s = line.substr(b, i - b);
+    ++i;
+    return true;
+  };
+  ws();
+  if (i >= n || line[i] != '{') return "not a JSON object";
+  ++i;
+  ws();
+  if (i < n && line[i] == '}') {
+    ++i;
+  } else {
+    for (;;) {
+      ws();
+      std::string_view key, value;
+      if (i >= n || line[i] != '"' || !str(key)) return "a JSON key is not a string";
+      ws();
+      if (i >= n || line[i] != ':') return "JSON: expected ':' after \"" + std::string(key.substr(0, 40)) + "\"";
+      ++i;
+      ws();
+      if (i < n && line[i] == '"') {
+        if (!str(value)) return "JSON: a string is not closed";
+      } else {
+        const std::size_t b = i;
+        while (i < n && line[i] != ',' && line[i] != '}' && line[i] != ' ' && line[i] != '\t') ++i;
+        value = line.substr(b, i - b);
+        if (value.empty() || value.front() == '{' || value.front() == '[')
+          return "JSON: the value of \"" + std::string(key.substr(0, 40)) + "\" is not a string or a number";
+        if (value == "null") value = {};
+      }
+      const int f = fieldOf(key);
+      if (f >= 0) {
+        v[static_cast<std::size_t>(f)] = value;
+        present[static_cast<std::size_t>(f)] = true;
+      }
+      ws();
+      if (i < n && line[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < n && line[i] == '}') {
+        ++i;
+        break;
+      }
+      return "JSON: expected ',' or '}'";
+    }
+  }
+  ws();
+  if (i != n) return "JSON: text after the object";
+  std::string missing;
+  for (std::size_t k = 0; k < kFieldCount; ++k)
+    if (kFields[k].required && !present[k] &&
+        !(k != kLogStatus && k != kEni && k != kStart && k != kEnd && present[kLogStatus] &&
+          !equalsNoCase(v[kLogStatus], "OK")))
+      missing += (missing.empty() ? "" : ", ") + std::string(kFields[k].name);
+  if (!missing.empty()) return "lacks " + missing;
+  return fill(v, present, out);
+}
+
+bool FlowLogReader::next(FlowRecord& out) {
+  if (done_) return false;
+  for (;;) {
+    std::string_view line;
+    if (pendingFirst_) {
+      pendingFirst_ = false;
+      line = firstLine_;
+    } else if (!readLine(line)) {
+      done_ = true;
+      return false;
+    }
+    if (trim(line).empty()) continue;
+    out.line = line_;
+    out.fileIndex = fileIndex_;
+    std::string bad = format_ == FlowLogFormat::Csv ? parseCsv(line, out) : parseJson(line, out);
+    if (!bad.empty()) {
+      badRecord(std::move(bad));
+      continue;
+    }
+    if (out.status == FlowLogStatus::NoData) {
+      ++noData_;
+      continue;
+    }
+    if (out.status == FlowLogStatus::SkipData) {
+      if (skipData_++ == 0) firstSkipLine_ = line_;
+      continue;
+    }
+    ++records_;
+    return true;
+  }
+}
+
+std::vector<Error> FlowLogReader::warnings() const {
+  std::vector<Error> out;
+  for (const auto& [line, what] : named_)
+    out.push_back(Error{path_ + ": line " + std::to_string(line), "record skipped: " + what});
+  if (bad_ > named_.size())
+    out.push_back(Error{path_, std::to_string(bad_ - named_.size()) + " more bad records skipped (" +
+                                   std::to_string(bad_) + " in all; the first " + std::to_string(named_.size()) +
+                                   " are named above)"});
+  if (skipData_ > 0)
+    out.push_back(Error{path_ + ": line " + std::to_string(firstSkipLine_),
+                        std::to_string(skipData_) + (skipData_ == 1 ? " SKIPDATA record" : " SKIPDATA records") +
+                            ": the cloud skipped flow-log records in those windows, so traffic is missing from this "
+                            "report"});
+  return out;
+}
+
+// ---- several files, in the mapping's order ----------------------------------------------------------------
+
+int MergedFlowLog::openerRank(const FlowRecord& r) {
+  if (r.proto == 6 && r.hasTcpFlags && (r.tcpFlags & 0x02) != 0 && (r.tcpFlags & 0x10) == 0) return 0;
+  const bool wellS = r.sport < 1024, wellD = r.dport < 1024;
+  bool toServer;
+  if (wellS != wellD)
+    toServer = wellD;
+  else
+    toServer = r.dport <= r.sport;
+  return toServer ? 1 : 2;
+}
+
+Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::open(const std::vector<std::string>& paths) {
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto r = FlowLogReader::open(paths[i], static_cast<std::uint16_t>(i));
+    if (!r) return r.error();
+    readers.push_back(std::move(*r));
+  }
+  return std::make_unique<MergedFlowLog>(std::move(readers));
+}
+
+MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers) : readers_(std::move(readers)) {
+  pending_.assign(readers_.size(), kNone);
+  for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
+}
+
+std::uint32_t MergedFlowLog::newSlot() {
+  if (!freeSlots_.empty()) {
+    const std::uint32_t s = freeSlots_.back();
+    freeSlots_.pop_back();
+    return s;
+  }
+  slots_.emplace_back();
+  return static_cast<std::uint32_t>(slots_.size() - 1);
+}
+
+void MergedFlowLog::fill(std::size_t file) {
+  FlowLogReader& r = *readers_[file];
+  const std::uint32_t slot = newSlot();
+  if (r.next(slots_[slot])) {
+    pending_[file] = slot;
+    return;
+  }
+  freeSlots_.push_back(slot);
+  pending_[file] = kNone;
+  if (r.error()) errors_.push_back(*r.error());
+}
+
+bool MergedFlowLog::next(Frame& frame) {
+  if (handedOut_ != kNone) {
+    freeSlots_.push_back(handedOut_);
+    handedOut_ = kNone;
+  }
+  // Take records in (roughly) start order until the oldest held start is a window behind the latest read.
+  for (;;) {
+    if (!held_.empty() && held_.begin()->first < latestStart_ - kReorderNs) break;
+    std::size_t best = readers_.size();
+    for (std::size_t i = 0; i < readers_.size(); ++i)
+      if (pending_[i] != kNone &&
+          (best == readers_.size() || slots_[pending_[i]].startNs < slots_[pending_[best]].startNs))
+        best = i;
+    if (best == readers_.size()) break;
+    const std::uint32_t slot = pending_[best];
+    const FlowRecord& r = slots_[slot];
+    // Logs come about in start order: the newest bucket is the usual one.
+    auto it = !held_.empty() && held_.rbegin()->first == r.startNs ? std::prev(held_.end())
+                                                                   : held_.try_emplace(r.startNs).first;
+    it->second.byRank[openerRank(r)].push_back(slot);
+    latestStart_ = std::max(latestStart_, r.startNs);
+    fill(best);
+  }
+  if (held_.empty()) return false;
+  auto first = held_.begin();
+  Bucket& b = first->second;
+  int rank = 0;
+  while (b.at[rank] == b.byRank[rank].size()) ++rank;  // a bucket in held_ has a record left
+  std::vector<std::uint32_t>& list = b.byRank[rank];
+  if (!b.sorted[rank]) {
+    // Arrival order is file order within a file; files merged at equal starts may interleave.
+    const auto byFileLine = [&](std::uint32_t x, std::uint32_t y) {
+      const FlowRecord &p = slots_[x], &q = slots_[y];
+      return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
+    };
+    if (!std::is_sorted(list.begin(), list.end(), byFileLine)) std::stable_sort(list.begin(), list.end(), byFileLine);
+    b.sorted[rank] = true;
+  }
+  handedOut_ = list[b.at[rank]++];
+  const std::int64_t start = first->first;
+  if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
+    held_.erase(first);
+  const FlowRecord& r = slots_[handedOut_];
+  if (start < releasedStart_ && late_++ == 0) {
+    firstLateLine_ = r.line;
+    firstLateFile_ = r.fileIndex;
+  }
+  releasedStart_ = std::max(releasedStart_, start);
+  frame = Frame{};
+  frame.number = r.line;
+  frame.tsNs = r.startNs;
+  frame.wireLen = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.bytes, UINT32_MAX));
+  frame.capLen = 0;
+  frame.fileIndex = r.fileIndex;
+  frame.record = &r;
+  return true;
+}
+
+std::vector<Error> MergedFlowLog::warnings() const {
+  std::vector<Error> out;
+  for (const auto& r : readers_) {
+    auto w = r->warnings();
+    out.insert(out.end(), w.begin(), w.end());
+  }
+  if (late_ > 0)
+    out.push_back(Error{readers_[firstLateFile_]->path() + ": line " + std::to_string(firstLateLine_),
+                        std::to_string(late_) + (late_ == 1 ? " record starts" : " records start") +
+                            " more than 120 s before a record already evaluated: evaluated late, so the connection "
+                            "state they met may differ (sort the log by start)"});
+  return out;
+}
+
+}  // namespace sgsim

@@ -1,0 +1,265 @@
+// The flow-log reader (capture/flow_log.h): CSV in any column order, JSON Lines, gzip, bad records named by line,
+// the merge's order (the session mapping's tie rules).
+
+#include "sgsim/capture/flow_log.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sgsim {
+namespace {
+
+const char* kHeader =
+    "version,vswitch-id,vm-id,vpc-id,account-id,eni-id,srcaddr,srcport,dstaddr,dstport,protocol,direction,packets,"
+    "bytes,start,end,log-status,action,tcp-flags\n";
+
+std::vector<FlowRecord> readAll(FlowLogReader& r) {
+  std::vector<FlowRecord> out;
+  FlowRecord rec;
+  while (r.next(rec)) out.push_back(rec);
+  return out;
+}
+
+TEST(FlowLogReader, CsvInDocumentedOrder) {
+  auto r = FlowLogReader::fromText(std::string(kHeader) +
+                                       "1,vsw-1,i-1,vpc-1,123,eni-web,203.0.113.10,47553,10.0.0.5,22,6,in,12,3400,"
+                                       "1714554025,1714554085,OK,ACCEPT,27\n",
+                                   "flows.csv");
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ((*r)->format(), FlowLogFormat::Csv);
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 1u);
+  const FlowRecord& x = recs[0];
+  EXPECT_EQ(x.line, 2u);
+  EXPECT_EQ(x.eni.view(), "eni-web");
+  EXPECT_EQ(x.src, *IpAddr::parse("203.0.113.10"));
+  EXPECT_EQ(x.sport, 47553);
+  EXPECT_EQ(x.dst, *IpAddr::parse("10.0.0.5"));
+  EXPECT_EQ(x.dport, 22);
+  EXPECT_EQ(x.proto, 6);
+  EXPECT_TRUE(x.inbound);
+  EXPECT_TRUE(x.accept);
+  EXPECT_EQ(x.packets, 12u);
+  EXPECT_EQ(x.bytes, 3400u);
+  EXPECT_EQ(x.startNs, 1714554025LL * 1'000'000'000);
+  EXPECT_EQ(x.endNs, 1714554085LL * 1'000'000'000);
+  EXPECT_TRUE(x.hasTcpFlags);
+  EXPECT_EQ(x.tcpFlags, 27);
+  EXPECT_EQ(x.version, 1);
+  EXPECT_EQ(x.vswitch.view(), "vsw-1");
+}
+
+TEST(FlowLogReader, CsvAnyColumnOrderExtraColumnsIgnored) {
+  auto r = FlowLogReader::fromText(
+      "action,extra,Bytes,packets,end,start,log-status,direction,protocol,dstport,dstaddr,srcport,srcaddr,eni_id\n"
+      "REJECT,whatever,60,1,100,100,OK,out,17,53,100.100.2.136,5353,10.0.0.5,eni-web\n",
+      "any.csv");
+  ASSERT_TRUE(r) << r.error().toString();
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_FALSE(recs[0].accept);
+  EXPECT_FALSE(recs[0].inbound);
+  EXPECT_EQ(recs[0].proto, 17);
+  EXPECT_EQ(recs[0].dport, 53);
+  EXPECT_EQ(recs[0].bytes, 60u);
+  EXPECT_FALSE(recs[0].hasTcpFlags);  // no tcp-flags column: allowed
+  EXPECT_EQ(recs[0].eni.view(), "eni-web");
+}
+
+TEST(FlowLogReader, MissingRequiredColumnIsFatalAndNamed) {
+  auto r = FlowLogReader::fromText("srcaddr,dstaddr,srcport,dstport,protocol,direction,packets,bytes,start,end\n",
+                                   "short.csv");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().toString(),
+            "short.csv: line 1: the CSV header lacks the required columns eni-id, log-status, action (a flow log's "
+            "first line names its columns: version,vswitch-id,…,action,tcp-flags)");
+}
+
+TEST(FlowLogReader, EmptyFileIsFatal) {
+  auto r = FlowLogReader::fromText("", "empty.csv");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().where, "empty.csv");
+}
+
+TEST(FlowLogReader, JsonLinesStringsOrNumbers) {
+  auto r = FlowLogReader::fromText(
+      "{\"eni-id\":\"eni-web\",\"srcaddr\":\"2001:db8::7\",\"srcport\":\"51514\",\"dstaddr\":\"2001:db8:10::5\","
+      "\"dstport\":443,\"protocol\":6,\"direction\":\"in\",\"packets\":3,\"bytes\":\"180\",\"start\":1700000000,"
+      "\"end\":1700000001,\"log-status\":\"OK\",\"action\":\"ACCEPT\",\"tcp-flags\":2,\"region\":\"cn-hangzhou\"}\n"
+      "{\"eni-id\":\"eni-web\",\"log-status\":\"NODATA\",\"start\":1700000000,\"end\":1700000060}\n",
+      "flows.jsonl");
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ((*r)->format(), FlowLogFormat::Jsonl);
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].line, 1u);
+  EXPECT_EQ(recs[0].src, *IpAddr::parse("2001:db8::7"));
+  EXPECT_EQ(recs[0].sport, 51514);
+  EXPECT_EQ(recs[0].bytes, 180u);
+  EXPECT_EQ(recs[0].tcpFlags, 2);
+  EXPECT_EQ(recs[0].region.view(), "cn-hangzhou");
+  EXPECT_EQ((*r)->noData(), 1u);
+  EXPECT_TRUE((*r)->warnings().empty());
+}
+
+TEST(FlowLogReader, BadRecordsAreSkippedCountedAndNamedByLine) {
+  std::string text = kHeader;
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,70000,6,in,1,60,100,100,OK,ACCEPT,2\n";     // line 2: port
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,in,1,60,100,100,OK,DENY,2\n";          // line 3: action
+  text += "1,v,i,p,a,eni-web,10.0.0.999,1,10.0.0.5,22,6,in,1,60,100,100,OK,ACCEPT,2\n";      // line 4: address
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6\n";                                    // line 5: short
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,sideways,1,60,100,100,OK,ACCEPT,2\n";  // line 6
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,in,1,60,200,100,OK,ACCEPT,2\n";        // line 7: end < start
+  text += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,in,1,60,100,100,OK,ACCEPT,2\n";        // line 8: good
+  auto r = FlowLogReader::fromText(text, "bad.csv");
+  ASSERT_TRUE(r);
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].line, 8u);
+  EXPECT_EQ((*r)->badRecords(), 6u);
+  EXPECT_FALSE((*r)->error());
+  const auto w = (*r)->warnings();
+  ASSERT_EQ(w.size(), 6u);
+  EXPECT_EQ(w[0].toString(), "bad.csv: line 2: record skipped: dstport \"70000\" is not a port 0-65535");
+  EXPECT_EQ(w[1].toString(), "bad.csv: line 3: record skipped: action \"DENY\" is not ACCEPT or REJECT");
+  EXPECT_EQ(w[2].toString(), "bad.csv: line 4: record skipped: srcaddr \"10.0.0.999\" is not an IP address");
+  EXPECT_EQ(w[3].toString(), "bad.csv: line 5: record skipped: 11 fields where the header has 19");
+  EXPECT_EQ(w[4].toString(), "bad.csv: line 6: record skipped: direction \"sideways\" is not in or out");
+  EXPECT_EQ(w[5].toString(), "bad.csv: line 7: record skipped: end 100 is before start 200");
+}
+
+TEST(FlowLogReader, SkipDataWarnsThatRecordsWereLost) {
+  std::string text = kHeader;
+  text += "1,v,i,p,a,eni-web,-,-,-,-,-,-,-,-,100,160,SKIPDATA,-,-\n";
+  auto r = FlowLogReader::fromText(text, "skip.csv");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(readAll(**r).empty());
+  EXPECT_EQ((*r)->skipData(), 1u);
+  const auto w = (*r)->warnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].where, "skip.csv: line 2");
+  EXPECT_NE(w[0].message.find("1 SKIPDATA record"), std::string::npos);
+}
+
+TEST(FlowLogReader, BadJsonLineNamed) {
+  auto r = FlowLogReader::fromText("{\"eni-id\":\"eni-web\",\"srcaddr\":[1]}\n", "x.jsonl");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(readAll(**r).empty());
+  const auto w = (*r)->warnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].toString(),
+            "x.jsonl: line 1: record skipped: JSON: the value of \"srcaddr\" is not a string or a number");
+}
+
+TEST(FlowLogReader, GzipDetectedByContent) {
+  const std::string path = ::testing::TempDir() + "/flows_gz.log";  // no .gz in the name: content decides
+  gzFile gz = gzopen(path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  std::string text = kHeader;
+  for (int i = 0; i < 5000; ++i)
+    text += "1,v,i,p,a,eni-web,10.0.0.9," + std::to_string(1000 + i) + ",10.0.0.5,22,6,in,1,60,100,100,OK,ACCEPT,2\n";
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  auto r = FlowLogReader::open(path, 3);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_TRUE((*r)->gzip());
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 5000u);
+  EXPECT_EQ(recs.back().sport, 5999);
+  EXPECT_EQ(recs.back().fileIndex, 3);
+  EXPECT_FALSE((*r)->error());
+}
+
+TEST(FlowLogReader, TruncatedGzipIsFatalAfterTheRecordsBeforeIt) {
+  const std::string path = ::testing::TempDir() + "/flows_cut.csv.gz";
+  gzFile gz = gzopen(path.c_str(), "wb");
+  std::string text = kHeader;
+  for (int i = 0; i < 20000; ++i)
+    text += "1,v,i,p,a,eni-web,10.0.0.9," + std::to_string(1000 + i % 50000) + ",10.0.0.5,22,6,in,1,60," +
+            std::to_string(100 + i) + ",200000,OK,ACCEPT,2\n";
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<long>(bytes.size() / 2));
+  auto r = FlowLogReader::open(path, 0);
+  ASSERT_TRUE(r) << r.error().toString();
+  const auto recs = readAll(**r);
+  EXPECT_GT(recs.size(), 0u);
+  EXPECT_LT(recs.size(), 20000u);
+  ASSERT_TRUE((*r)->error());
+  EXPECT_NE((*r)->error()->toString().find("flows_cut.csv.gz: line "), std::string::npos);
+}
+
+TEST(FlowLogReader, MissingFileNamed) {
+  auto r = FlowLogReader::open("/nonexistent/flows.csv", 0);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().toString(), "/nonexistent/flows.csv: cannot open flow log: No such file or directory");
+}
+
+// The session mapping's order: by start; at equal start SYN-without-ACK first, then the record to the server port.
+TEST(MergedFlowLog, TiesPutTheLikelyOpenerFirst) {
+  std::string text = kHeader;
+  text += "1,v,i,p,a,eni-web,10.0.0.5,22,203.0.113.10,40000,6,out,5,500,100,110,OK,ACCEPT,18\n";  // reply, l.2
+  text += "1,v,i,p,a,eni-web,203.0.113.10,40000,10.0.0.5,22,6,in,5,500,100,110,OK,ACCEPT,24\n";   // to :22, l.3
+  text += "1,v,i,p,a,eni-web,10.0.0.5,5000,203.0.113.9,8000,6,out,1,60,100,100,OK,ACCEPT,18\n";   // l.4
+  text += "1,v,i,p,a,eni-web,203.0.113.9,8000,10.0.0.5,5000,6,in,1,60,100,100,OK,ACCEPT,2\n";     // SYN only, l.5
+  text += "1,v,i,p,a,eni-web,203.0.113.10,40001,10.0.0.5,22,6,in,1,60,90,90,OK,ACCEPT,2\n";       // earlier, l.6
+  auto r = FlowLogReader::fromText(text, "ties.csv");
+  ASSERT_TRUE(r);
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  readers.push_back(std::move(*r));
+  MergedFlowLog merged(std::move(readers));
+  std::vector<std::uint64_t> lines;
+  Frame f;
+  while (merged.next(f)) {
+    ASSERT_NE(f.record, nullptr);
+    lines.push_back(f.number);
+  }
+  EXPECT_EQ(lines, (std::vector<std::uint64_t>{6, 5, 3, 2, 4}));
+  EXPECT_EQ(merged.lateRecords(), 0u);
+}
+
+TEST(MergedFlowLog, FilesMergedByStart) {
+  std::string a = kHeader, b = kHeader;
+  a += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,in,1,60,300,300,OK,ACCEPT,2\n";
+  b += "1,v,i,p,a,eni-web,10.0.0.9,2,10.0.0.5,22,6,in,1,60,100,100,OK,ACCEPT,2\n";
+  b += "1,v,i,p,a,eni-web,10.0.0.9,3,10.0.0.5,22,6,in,1,60,500,500,OK,ACCEPT,2\n";
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  readers.push_back(std::move(*FlowLogReader::fromText(a, "a.csv", 0)));
+  readers.push_back(std::move(*FlowLogReader::fromText(b, "b.csv", 1)));
+  MergedFlowLog merged(std::move(readers));
+  std::vector<std::uint16_t> ports;
+  Frame f;
+  while (merged.next(f)) ports.push_back(f.record->sport);
+  EXPECT_EQ(ports, (std::vector<std::uint16_t>{2, 1, 3}));
+}
+
+TEST(MergedFlowLog, RecordsFarOutOfOrderAreLateAndWarned) {
+  std::string a = kHeader;
+  a += "1,v,i,p,a,eni-web,10.0.0.9,1,10.0.0.5,22,6,in,1,60,1000,1000,OK,ACCEPT,2\n";
+  a += "1,v,i,p,a,eni-web,10.0.0.9,2,10.0.0.5,22,6,in,1,60,1200,1200,OK,ACCEPT,2\n";
+  a += "1,v,i,p,a,eni-web,10.0.0.9,3,10.0.0.5,22,6,in,1,60,1050,1050,OK,ACCEPT,2\n";  // within 120 s: reordered
+  a += "1,v,i,p,a,eni-web,10.0.0.9,4,10.0.0.5,22,6,in,1,60,1500,1500,OK,ACCEPT,2\n";
+  a += "1,v,i,p,a,eni-web,10.0.0.9,5,10.0.0.5,22,6,in,1,60,900,900,OK,ACCEPT,2\n";  // 600 s behind: late
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  readers.push_back(std::move(*FlowLogReader::fromText(a, "late.csv", 0)));
+  MergedFlowLog merged(std::move(readers));
+  std::vector<std::uint16_t> ports;
+  Frame f;
+  while (merged.next(f)) ports.push_back(f.record->sport);
+  EXPECT_EQ(ports, (std::vector<std::uint16_t>{1, 3, 2, 5, 4}));
+  EXPECT_EQ(merged.lateRecords(), 1u);
+  const auto w = merged.warnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].where, "late.csv: line 6");
+}
+
+}  // namespace
+}  // namespace sgsim
