@@ -621,13 +621,16 @@ int cmdReplay(int argc, char** argv) {
   const int rc = captureErrors(c, stats);
   if (refused) throw UsageError{refused->toString()};
   writer->finish(stats);
+  // The drift rows follow the text summary in the same output (stdout or --output); the HTML page and the
+  // streamed formats carry them themselves (CSV and JSON Lines per record, the page in its flow-log section).
+  if (stats.flowLog && fmt != "html" && format != ReplayFormat::Jsonl && format != ReplayFormat::Csv &&
+      !stats.drift.empty())
+    out << "drift, most bytes first:\n" << renderDriftText(stats, *net, 50);
   out.flush();  // the records are out (or failed) before the summary goes to stderr
   checkOutput(out, outFile.get());
   if (format == ReplayFormat::Jsonl || format == ReplayFormat::Csv) {
     std::cerr << renderSummary(stats);
   }
-  if (stats.flowLog && format != ReplayFormat::Jsonl && format != ReplayFormat::Csv && !stats.drift.empty())
-    std::cout << "drift, most bytes first:\n" << renderDriftText(stats, *net, 50);
   if (outFile) {
     if (auto err = outFile->commit()) throw UsageError{err->toString()};
   }

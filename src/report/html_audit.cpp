@@ -54,8 +54,9 @@ std::string renderAuditHtml(const AuditReport& r, const Network& net) {
   page.add(html::issues(warnings, r.stats.captureErrors));
   std::vector<std::pair<std::string, std::string>> facts;
   for (const CaptureSpan& c : r.stats.perCapture) facts.push_back({"capture", describeCaptureSpan(c, r.originNs)});
-  facts.push_back({"frames", std::to_string(r.stats.frames)});
+  facts.push_back({r.stats.flowLog ? "records" : "frames", std::to_string(r.stats.frames)});
   page.add(html::facts(facts));
+  page.add(html::flowLogSection(r.stats, r.network));
 
   // The ranked list, as the text report orders it.
   page.add(html::heading("Verdicts"));

@@ -183,6 +183,16 @@ std::string facts(const std::vector<std::pair<std::string, std::string>>& rows) 
   return s + "</table>\n";
 }
 
+std::string flowLogSection(const ReplayStats& s, const Network* net) {
+  if (!s.flowLog) return "";
+  std::string out = heading("Flow-log records") + "<pre class=\"flowlog\">" + htmlEscape(renderFlowLogCounts(s)) + "</pre>\n";
+  if (!s.drift.empty() && net != nullptr) {
+    out += heading("Drift: the model's verdict against the logged action, most bytes first");
+    out += "<pre class=\"drift\">" + htmlEscape(renderDriftText(s, *net, 50)) + "</pre>\n";
+  }
+  return out;
+}
+
 std::string bar(std::uint64_t value, std::uint64_t max, const std::string& cls) {
   constexpr double kWidth = 120;
   double w = max ? kWidth * static_cast<double>(value) / static_cast<double>(max) : 0;

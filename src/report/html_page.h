@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sgsim/core/result.h"
+#include "sgsim/report/replay_report.h"
 #include "sgsim/verdict/header_space.h"
 #include "sgsim/verdict/network.h"
 
@@ -33,6 +34,10 @@ std::string para(const std::string& text, const std::string& cls = "");
 std::string issues(const std::vector<Error>& warnings, const std::vector<Error>& errors);
 // A two-column table of label → value (both escaped).
 std::string facts(const std::vector<std::pair<std::string, std::string>>& rows);
+// What a run over flow logs adds (issue 10): the records' counts (records, packets, bytes, NODATA, SKIPDATA, bad)
+// and the drift — the model's verdict against each record's logged action — as the text report words them, at
+// most 50 drift rows; empty for a run over captures.
+std::string flowLogSection(const ReplayStats& s, const Network* net);
 // An inline SVG bar of value/max (max 0: an empty bar), with the value written beside it.
 std::string bar(std::uint64_t value, std::uint64_t max, const std::string& cls);
 

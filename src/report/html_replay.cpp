@@ -150,7 +150,11 @@ class HtmlSummaryWriter : public ReplayWriter {
     root["skippedBlocks"] = details(s.skippedBlocks);
     root["untracked"] = s.untracked;
 
-    page.add(html::para(std::to_string(s.frames) + " frames, " + humanBytes(s.bytes) + ": " +
+    if (s.flowLog) {
+      root["flowLog"] = json::parse("{" + flowLogCountsJson(s) + "}");
+      if (net_ != nullptr) root["drift"] = json::parse(driftJson(s, *net_, 0));
+    }
+    page.add(html::para(std::to_string(s.frames) + (s.flowLog ? " records, " : " frames, ") + humanBytes(s.bytes) + ": " +
                             std::to_string(perVerdict[0]) + " accepted, " + std::to_string(perVerdict[1]) +
                             " dropped, " + std::to_string(perVerdict[2]) + " without a verdict (none)",
                         "lead"));
@@ -158,6 +162,7 @@ class HtmlSummaryWriter : public ReplayWriter {
     std::vector<std::pair<std::string, std::string>> facts;
     for (const CaptureSpan& c : s.perCapture) facts.push_back({"capture", describeCaptureSpan(c, s.firstNs)});
     page.add(html::facts(facts));
+    page.add(html::flowLogSection(s, net_));
 
     // Every frame in one cell.
     page.add(html::heading("Every frame by verdict and reason"));

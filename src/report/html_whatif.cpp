@@ -121,7 +121,7 @@ std::string renderWhatIfHtml(const WhatIfReport& r, const Network& before, const
 
   std::vector<std::pair<std::string, std::string>> facts;
   for (const CaptureSpan& c : r.stats.perCapture) facts.push_back({"capture", describeCaptureSpan(c, r.originNs)});
-  facts.push_back({"frames", std::to_string(r.totals.frames)});
+  facts.push_back({r.stats.flowLog ? "records" : "frames", std::to_string(r.totals.frames)});
   if (r.atNs) {
     facts.push_back({"change applied at", (r.stats.frames ? relativeSeconds(*r.atNs, r.originNs) + " (" : "") +
                                               isoTime(*r.atNs) + (r.stats.frames ? ")" : "")});
@@ -142,6 +142,7 @@ std::string renderWhatIfHtml(const WhatIfReport& r, const Network& before, const
                                                 " without a first fragment in the capture: verdict none before and "
                                                 "after, counted in no flow"});
   page.add(html::facts(facts));
+  page.add(html::flowLogSection(r.stats, r.network));
 
   // The requests, as the text report lists them.
   page.add(html::heading("Requests"));

@@ -237,6 +237,29 @@ for args in REPLAY:
             if "data-frames" in a}
     check(rows == dict(outcomes), f"{name}: outcome rows differ")
 
+# ---- flow logs (issue 10): counts and drift on every page, records named as records ----------------------------
+FLOWLOG = ["--model", "examples/web.json", "--revoke", "examples/requests/revoke_ssh.json",
+           "--flow-log", "examples/web_basic_flowlog.csv"]
+records = [json.loads(l) for l in run(["replay", "--format", "jsonl"] + FLOWLOG).splitlines()]
+records = [r for r in records if "record" in r]
+drifting = [r for r in records if r["drift"]]
+text = run(["replay", "--format", "html"] + FLOWLOG)
+offline("replay --flow-log", text)
+doc = Page(text).report()
+check(doc["flowLog"]["records"] == len(records), "replay --flow-log: record count differs from JSON Lines")
+check(doc["flowLog"]["driftRecords"] == len(drifting) > 0, "replay --flow-log: drift count differs from JSON Lines")
+check(sum(d["records"] for d in doc["drift"]) == len(drifting), "replay --flow-log: drift rows lose records")
+check("Flow-log records" in text and "Drift:" in text and " records, " in text,
+      "replay --flow-log: the page does not show the records and their drift")
+for cmd in (["whatif"] + FLOWLOG, ["audit"] + [a for a in FLOWLOG if a not in ("--revoke",
+                                                "examples/requests/revoke_ssh.json")]):
+    name = " ".join(cmd[:1]) + " --flow-log"
+    want = json.loads(run([cmd[0], "--format", "json"] + cmd[1:]))
+    text = run([cmd[0], "--format", "html"] + cmd[1:])
+    offline(name, text)
+    check(Page(text).report() == want, f"{name}: the embedded JSON differs from --format json")
+    check("Flow-log records" in text and "<th>records</th>" in text, f"{name}: the page does not name the records")
+
 # ---- escaping, warnings, -o, size ----------------------------------------------------------------------------
 NASTY = '<script>alert("x")</script> & <b>bold</b> &amp;'
 with tempfile.TemporaryDirectory() as tmp:
