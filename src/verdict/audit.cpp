@@ -13,20 +13,28 @@ namespace {
 constexpr std::int64_t kFragmentLifetimeNs = 30LL * 1'000'000'000;  // IP reassembly timeout (as the evaluator)
 
 // The evaluator's own helpers (src/verdict/evaluator.cpp), for the same entries and checks.
-Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
-  return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
+std::uint8_t newFlowOrigin(const PacketKey& k) {
+  return Check::kFromOpener |
+         (opensConnection(k.proto, k.tcpFlags, k.icmpType, k.sport, k.dport) ? Check::kOpenerSeen : 0);
 }
 
-Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
-  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
-  return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
+Check fromDecision(std::int32_t eni, Direction d, const Decision& dec, std::uint8_t origin) {
+  return Check{eni, d, dec.verdict, dec.reason, origin, dec.ruleRef, dec.intraGroup};
 }
 
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA) {
+Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e, bool srcIsA) {
+  const auto origin = static_cast<std::uint8_t>((e.origin.initiatorIsA == srcIsA ? Check::kFromOpener : 0) |
+                                                (e.origin.openerSeen ? Check::kOpenerSeen : 0));
+  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, origin, -1, -1};
+  return Check{eni, d, Verdict::Accept, Reason::Established, origin, -1, -1};
+}
+
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, std::uint8_t origin) {
   FlowOrigin o;
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
+  o.openerSeen = (origin & Check::kOpenerSeen) != 0;
   o.peerEni = peer;
   return o;
 }
@@ -41,14 +49,15 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
 
 bool sameEntry(const FlowEntry& a, const FlowEntry& b) {
   return a.lastNs == b.lastNs && a.origin.peerEni == b.origin.peerEni && a.origin.direction == b.origin.direction &&
-         a.origin.hairpin == b.origin.hairpin && a.origin.initiatorIsA == b.origin.initiatorIsA && a.fate == b.fate &&
-         a.finA == b.finA && a.finB == b.finB && a.rst == b.rst && a.present == b.present;
+         a.origin.hairpin == b.origin.hairpin && a.origin.initiatorIsA == b.origin.initiatorIsA &&
+         a.origin.openerSeen == b.origin.openerSeen && a.fate == b.fate && a.finA == b.finA && a.finB == b.finB &&
+         a.rst == b.rst && a.present == b.present;
 }
 
 // The deciding check of a verdict, or (eni −1) its verdict and reason alone.
 Check summaryOf(const PacketVerdict& v) {
   if (const Check* c = v.decidingCheck()) return *c;
-  return Check{-1, Direction::Ingress, v.verdict, v.reason, -1, -1};
+  return Check{-1, Direction::Ingress, v.verdict, v.reason, 0, -1, -1};
 }
 
 bool rangesOverlap(std::uint16_t alo, std::uint16_t ahi, std::uint16_t blo, std::uint16_t bhi) {
@@ -81,26 +90,28 @@ bool boxesOverlap(const RuleBox& a, const RuleBox& b) {
 //   Decision decide(int i)             the table's decision for check i
 //   void done(int i, FlowEntry* e)     after slot i's entry has taken the packet
 template <class Env>
-void runChecks(Env& env, const BasicPacketPlan<1>& plan, bool srcIsA, std::int64_t tsNs, PacketVerdict& v) {
+void runChecks(Env& env, const BasicPacketPlan<1>& plan, const PacketKey& key, bool srcIsA, std::int64_t tsNs,
+               PacketVerdict& v) {
   v = PacketVerdict{};
   if (plan.checkSrc && plan.checkDst && plan.src == plan.dst) {
     const std::int32_t eni = plan.src;
     FlowEntry* e = env.entry(0);
     if (e != nullptr && env.live(*e, 0)) {
       env.update(*e, 0);
-      const Check c = stateCheck(eni, Direction::Egress, *e);
+      const Check c = stateCheck(eni, Direction::Egress, *e, srcIsA);
       v.checks[v.checkCount++] = c;
-      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, *e);
+      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, *e, srcIsA);
     } else {
+      const std::uint8_t origin = newFlowOrigin(key);
       const Decision eg = env.decide(0);
-      v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg);
+      v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg, origin);
       Decision last = eg;
       if (eg.verdict == Verdict::Accept) {
         last = env.decide(1);
-        v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
+        v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last, origin);
       }
       if (e != nullptr) {
-        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA));
+        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, origin));
         env.update(*e, 0);
       } else {
         v.untracked = true;
@@ -112,16 +123,17 @@ void runChecks(Env& env, const BasicPacketPlan<1>& plan, bool srcIsA, std::int64
       FlowEntry* e = env.entry(i);
       if (e != nullptr && env.live(*e, i)) {
         env.update(*e, i);
-        v.checks[v.checkCount++] = stateCheck(eni, d, *e);
+        v.checks[v.checkCount++] = stateCheck(eni, d, *e, srcIsA);
       } else {
         const Decision dec = env.decide(i);
+        const std::uint8_t origin = newFlowOrigin(key);
         if (e != nullptr) {
-          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA));
+          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA, origin));
           env.update(*e, i);
         } else {
           v.untracked = true;
         }
-        v.checks[v.checkCount++] = fromDecision(eni, d, dec);
+        v.checks[v.checkCount++] = fromDecision(eni, d, dec, origin);
       }
       env.done(i, e);
     };
@@ -705,10 +717,13 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
       ChangedRecord c;
       c.rule = rule;
       c.proto = flow.proto;
-      c.src = key.src;
-      c.dst = key.dst;
-      c.sport = flow.sport;
-      c.dport = flow.dport;
+      const FlowOrientation orient = orientationOf(last_);
+      c.src = orient.reversed ? key.dst : key.src;
+      c.dst = orient.reversed ? key.src : key.dst;
+      c.sport = orient.reversed ? flow.dport : flow.sport;
+      c.dport = orient.reversed ? flow.sport : flow.dport;
+      c.openerSeen = orient.openerSeen;
+      c.direction = orient.direction;
       c.firstNs = frame.tsNs;
       c.firstFrame = frame.number;
       c.firstFile = frame.fileIndex;
@@ -769,7 +784,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
 
   Packet p(frame, key, plan);
   BaseEnv base{*this, p};
-  runChecks(base, plan, p.srcIsA, frame.tsNs, last_);
+  runChecks(base, plan, key, p.srcIsA, frame.tsNs, last_);
   countHits(last_, p.conv, frame);
   const FragmentFlow flow{key.proto, key.sport, key.dport};
   const bool firstFragment = key.isFragment && key.firstFragment;
@@ -812,7 +827,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       followed.push_back(s.rule);
       ShadowEnv env{*this, p, s};
       PacketVerdict v;
-      runChecks(env, plan, p.srcIsA, frame.tsNs, v);
+      runChecks(env, plan, key, p.srcIsA, frame.tsNs, v);
       if (v.verdict != last_.verdict) {
         if (s.record >= 0) {
           ++s.packets;
@@ -863,7 +878,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       if (const std::uint32_t* found = findChanged(p.conv, r)) s.record = static_cast<std::int32_t>(*found);
     ShadowEnv env{*this, p, s};
     PacketVerdict v;
-    runChecks(env, plan, p.srcIsA, frame.tsNs, v);
+    runChecks(env, plan, key, p.srcIsA, frame.tsNs, v);
     if (v.verdict != last_.verdict) {
       recordChange(s.rule, &s.record, p.conv, frame, key, flow, v);
       if (frag != nullptr) frag->shadows.emplace_back(s.rule, v);
@@ -994,6 +1009,8 @@ std::vector<ChangedFlow> TrafficAudit::settledChangedFlows(std::size_t i) const 
     f.dst = c.dst;
     f.sport = c.sport;
     f.dport = c.dport;
+    f.openerSeen = c.openerSeen;
+    f.direction = c.direction;
     f.packets = c.packets;
     f.bytes = c.bytes;
     f.firstNs = c.firstNs;

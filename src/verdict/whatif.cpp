@@ -21,6 +21,19 @@ std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows) {
   return out;
 }
 
+FlowOrientation orientationOf(const PacketVerdict& before) {
+  FlowOrientation o;
+  const Check* c = before.decidingCheck();
+  if (c == nullptr) return o;
+  o.reversed = (c->origin & Check::kFromOpener) == 0;
+  o.openerSeen = (c->origin & Check::kOpenerSeen) != 0;
+  o.direction = c->direction;
+  // A packet from an ENI to itself is egress and ingress there: its deciding check's direction stays.
+  const bool hairpin = before.checkCount == 2 && before.checks[0].eni == before.checks[1].eni;
+  if (o.reversed && !hairpin) o.direction = c->direction == Direction::Ingress ? Direction::Egress : Direction::Ingress;
+  return o;
+}
+
 WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
                WhatIfOptions options)
     : evaluator_({before, options.atNs ? before : after}, options.eval),
@@ -89,10 +102,13 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
   if (inserted) {
     ChangedFlow f;
     f.proto = proto;
-    f.src = key.src;
-    f.dst = key.dst;
-    f.sport = sport;
-    f.dport = dport;
+    const FlowOrientation orient = orientationOf(last_[0]);
+    f.src = orient.reversed ? key.dst : key.src;
+    f.dst = orient.reversed ? key.src : key.dst;
+    f.sport = orient.reversed ? dport : sport;
+    f.dport = orient.reversed ? sport : dport;
+    f.openerSeen = orient.openerSeen;
+    f.direction = orient.direction;
     f.firstNs = frame.tsNs;
     f.firstFrame = frame.number;
     f.firstFile = frame.fileIndex;

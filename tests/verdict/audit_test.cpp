@@ -36,6 +36,8 @@ struct Coverage {
   std::size_t v6Changes = 0, ruleFallbacks = 0, defaultFallbacks = 0;
   std::size_t fragmentChanges = 0;  // changed packets that are later fragments (their first fragment's fate)
   std::size_t hitPackets = 0;
+  std::size_t openerUnknown = 0;      // changed flows whose entry no opening packet made (issue 10)
+  std::size_t reversedFromFirst = 0;  // changed flows shown the other way than their first changed packet went
 };
 
 void expectSameVerdict(const PacketVerdict& got, const PacketVerdict& want, std::size_t frame) {
@@ -51,6 +53,7 @@ void expectSameVerdict(const PacketVerdict& got, const PacketVerdict& want, std:
     ASSERT_EQ(got.checks[i].reason, want.checks[i].reason) << "frame " << frame;
     ASSERT_EQ(got.checks[i].ruleRef, want.checks[i].ruleRef) << "frame " << frame;
     ASSERT_EQ(got.checks[i].intraGroup, want.checks[i].intraGroup) << "frame " << frame;
+    ASSERT_EQ(got.checks[i].origin, want.checks[i].origin) << "frame " << frame;
   }
 }
 
@@ -182,8 +185,14 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
     wo.eval = options.eval;
     WhatIf w(net, std::make_shared<const Network>(std::move(without)), wo);
     std::size_t twoChecks = 0, laterFragments = 0;
+    std::size_t flowsBefore = 0;
     for (std::size_t n = 0; n < cap.frames.size(); ++n) {
       if (!w.process(cap.frames[n], cap.keys[n])) continue;
+      const std::size_t flows = w.totals().cut + w.totals().opened + w.totals().other;
+      if (flows != flowsBefore) {  // this packet made a new changed flow: is it shown the other way round?
+        flowsBefore = flows;
+        cov.reversedFromFirst += (w.lastBefore().decidingCheck()->origin & Check::kFromOpener) == 0;
+      }
       twoChecks += w.lastBefore().checkCount == 2 || w.lastAfter().checkCount == 2;
       laterFragments += cap.keys[n].isFragment && !cap.keys[n].firstFragment;
     }
@@ -210,6 +219,8 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
       EXPECT_EQ(a.dst, b.dst) << what;
       EXPECT_EQ(a.sport, b.sport) << what;
       EXPECT_EQ(a.dport, b.dport) << what;
+      EXPECT_EQ(a.openerSeen, b.openerSeen) << what;
+      EXPECT_EQ(a.direction, b.direction) << what;
       EXPECT_EQ(a.packets, b.packets) << what;
       EXPECT_EQ(a.bytes, b.bytes) << what;
       EXPECT_EQ(a.firstNs, b.firstNs) << what;
@@ -234,6 +245,7 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
       cov.v6Changes += !f.src.isV4();
       cov.ruleFallbacks += f.after.reason == Reason::Rule;
       cov.defaultFallbacks += f.after.reason == Reason::Default;
+      cov.openerUnknown += !f.openerSeen;
     }
   }
 }
@@ -386,13 +398,16 @@ TEST(TrafficAudit, EveryRuleMatchesAWhatIfWithoutItOnRandomModelsAndStreams) {
   EXPECT_GT(cov.ruleFallbacks, 200u);
   EXPECT_GT(cov.defaultFallbacks, 500u);
   EXPECT_GT(cov.hitPackets, 10000u);
+  EXPECT_GT(cov.openerUnknown, 100u);
+  EXPECT_GT(cov.reversedFromFirst, 30u);  // rare by nature: a reply whose own check changes before its request's
   std::printf(
       "[ coverage ] rules %zu (%zu with changes), changed flows %zu: cut %zu, opened %zu; after by state %zu, "
       "before by state %zu; two-check changed packets %zu; IPv6 %zu; later fragments %zu; fallback rule %zu / default "
       "%zu; hit "
-      "packets %zu\n",
+      "packets %zu; opener unknown %zu, shown reversed %zu\n",
       cov.rules, cov.rulesChanged, cov.changedFlows, cov.cut, cov.opened, cov.afterByState, cov.beforeByState,
-      cov.twoCheckChanges, cov.v6Changes, cov.fragmentChanges, cov.ruleFallbacks, cov.defaultFallbacks, cov.hitPackets);
+      cov.twoCheckChanges, cov.v6Changes, cov.fragmentChanges, cov.ruleFallbacks, cov.defaultFallbacks, cov.hitPackets,
+      cov.openerUnknown, cov.reversedFromFirst);
 }
 
 // ---- the bundled samples ---------------------------------------------------------------------------------------
