@@ -13,28 +13,21 @@ namespace {
 constexpr std::int64_t kFragmentLifetimeNs = 30LL * 1'000'000'000;  // IP reassembly timeout (as the evaluator)
 
 // The evaluator's own helpers (src/verdict/evaluator.cpp), for the same entries and checks.
-std::uint8_t newFlowOrigin(const PacketKey& k) {
-  return Check::kFromOpener |
-         (opensConnection(k.proto, k.tcpFlags, k.icmpType, k.sport, k.dport) ? Check::kOpenerSeen : 0);
+Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
+  return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
 }
 
-Check fromDecision(std::int32_t eni, Direction d, const Decision& dec, std::uint8_t origin) {
-  return Check{eni, d, dec.verdict, dec.reason, origin, dec.ruleRef, dec.intraGroup};
+Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
+  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
+  return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
 }
 
-Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e, bool srcIsA) {
-  const auto origin = static_cast<std::uint8_t>((e.origin.initiatorIsA == srcIsA ? Check::kFromOpener : 0) |
-                                                (e.origin.openerSeen ? Check::kOpenerSeen : 0));
-  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, origin, -1, -1};
-  return Check{eni, d, Verdict::Accept, Reason::Established, origin, -1, -1};
-}
-
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, std::uint8_t origin) {
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const PacketKey& k) {
   FlowOrigin o;
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
-  o.openerSeen = (origin & Check::kOpenerSeen) != 0;
+  o.firstFlags = static_cast<std::uint8_t>(k.tcpFlags | k.icmpType);  // one is 0 (decode/packet_key.h)
   o.peerEni = peer;
   return o;
 }
@@ -50,14 +43,14 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
 bool sameEntry(const FlowEntry& a, const FlowEntry& b) {
   return a.lastNs == b.lastNs && a.origin.peerEni == b.origin.peerEni && a.origin.direction == b.origin.direction &&
          a.origin.hairpin == b.origin.hairpin && a.origin.initiatorIsA == b.origin.initiatorIsA &&
-         a.origin.openerSeen == b.origin.openerSeen && a.fate == b.fate && a.finA == b.finA && a.finB == b.finB &&
+         a.origin.firstFlags == b.origin.firstFlags && a.fate == b.fate && a.finA == b.finA && a.finB == b.finB &&
          a.rst == b.rst && a.present == b.present;
 }
 
 // The deciding check of a verdict, or (eni −1) its verdict and reason alone.
 Check summaryOf(const PacketVerdict& v) {
   if (const Check* c = v.decidingCheck()) return *c;
-  return Check{-1, Direction::Ingress, v.verdict, v.reason, 0, -1, -1};
+  return Check{-1, Direction::Ingress, v.verdict, v.reason, -1, -1};
 }
 
 bool rangesOverlap(std::uint16_t alo, std::uint16_t ahi, std::uint16_t blo, std::uint16_t bhi) {
@@ -98,20 +91,19 @@ void runChecks(Env& env, const BasicPacketPlan<1>& plan, const PacketKey& key, b
     FlowEntry* e = env.entry(0);
     if (e != nullptr && env.live(*e, 0)) {
       env.update(*e, 0);
-      const Check c = stateCheck(eni, Direction::Egress, *e, srcIsA);
+      const Check c = stateCheck(eni, Direction::Egress, *e);
       v.checks[v.checkCount++] = c;
-      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, *e, srcIsA);
+      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, *e);
     } else {
-      const std::uint8_t origin = newFlowOrigin(key);
       const Decision eg = env.decide(0);
-      v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg, origin);
+      v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg);
       Decision last = eg;
       if (eg.verdict == Verdict::Accept) {
         last = env.decide(1);
-        v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last, origin);
+        v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
       }
       if (e != nullptr) {
-        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, origin));
+        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, key));
         env.update(*e, 0);
       } else {
         v.untracked = true;
@@ -123,17 +115,16 @@ void runChecks(Env& env, const BasicPacketPlan<1>& plan, const PacketKey& key, b
       FlowEntry* e = env.entry(i);
       if (e != nullptr && env.live(*e, i)) {
         env.update(*e, i);
-        v.checks[v.checkCount++] = stateCheck(eni, d, *e, srcIsA);
+        v.checks[v.checkCount++] = stateCheck(eni, d, *e);
       } else {
         const Decision dec = env.decide(i);
-        const std::uint8_t origin = newFlowOrigin(key);
         if (e != nullptr) {
-          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA, origin));
+          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA, key));
           env.update(*e, i);
         } else {
           v.untracked = true;
         }
-        v.checks[v.checkCount++] = fromDecision(eni, d, dec, origin);
+        v.checks[v.checkCount++] = fromDecision(eni, d, dec);
       }
       env.done(i, e);
     };
@@ -717,7 +708,14 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
       ChangedRecord c;
       c.rule = rule;
       c.proto = flow.proto;
-      const FlowOrientation orient = orientationOf(last_);
+      // As WhatIf: the table's entry at the deciding check's ENI, after this packet.
+      const Check* d = last_.decidingCheck();
+      bool srcIsA = true;
+      const FlowKey k = FlowKey::make(d != nullptr ? static_cast<std::uint32_t>(d->eni) : 0, flow.proto, key.src,
+                                      flow.sport, key.dst, flow.dport, srcIsA);
+      const FlowOrientation orient =
+          orientationOf(last_, k, d != nullptr ? tracker_.findLive(k, frame.tsNs) : nullptr, srcIsA,
+                        opensConnection(flow.proto, key.tcpFlags, key.icmpType, flow.sport, flow.dport));
       c.src = orient.reversed ? key.dst : key.src;
       c.dst = orient.reversed ? key.src : key.dst;
       c.sport = orient.reversed ? flow.dport : flow.sport;

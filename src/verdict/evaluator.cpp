@@ -15,23 +15,17 @@ std::vector<Timeouts> timeoutsOf(const Network& n) {
 
 PacketFields fieldsOf(const PacketKey& k) { return PacketFields{k.proto, k.src, k.dst, k.sport, k.dport}; }
 
-// A packet decided as a first packet: it makes the entry, so its sender is the flow's opener when it opens a
-// connection.
-std::uint8_t newFlowOrigin(const PacketKey& k) {
-  return Check::kFromOpener |
-         (opensConnection(k.proto, k.tcpFlags, k.icmpType, k.sport, k.dport) ? Check::kOpenerSeen : 0);
+Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
+  return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
 }
 
-Check fromDecision(std::int32_t eni, Direction d, const Decision& dec, std::uint8_t origin) {
-  return Check{eni, d, dec.verdict, dec.reason, origin, dec.ruleRef, dec.intraGroup};
-}
-
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, std::uint8_t origin) {
+// The packet that makes an entry: its sender is the flow's opener when it opens a connection (issue 10, openedBy).
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const PacketKey& k) {
   FlowOrigin o;
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
-  o.openerSeen = (origin & Check::kOpenerSeen) != 0;
+  o.firstFlags = static_cast<std::uint8_t>(k.tcpFlags | k.icmpType);  // one is 0 (decode/packet_key.h)
   o.peerEni = peer;
   return o;
 }
@@ -45,12 +39,9 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
   e.origin = origin;
 }
 
-// A packet that found a live entry: from the side that made it or not.
-Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e, bool srcIsA) {
-  const auto origin = static_cast<std::uint8_t>((e.origin.initiatorIsA == srcIsA ? Check::kFromOpener : 0) |
-                                                (e.origin.openerSeen ? Check::kOpenerSeen : 0));
-  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, origin, -1, -1};
-  return Check{eni, d, Verdict::Accept, Reason::Established, origin, -1, -1};
+Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
+  if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
+  return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
 }
 }  // namespace
 
@@ -141,20 +132,19 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
     PacketVerdict& v = out[s];
     if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
-      v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s], srcIsA);
+      v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s]);
       continue;
     }
     const Decision dec = plan.decided[s] == networks_[s].get()
                              ? plan.decisions[s][d == Direction::Egress ? 0 : 1]
                              : networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
-    const std::uint8_t origin = newFlowOrigin(key);
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, origin));
+      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, key));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
     } else {
       v.untracked = true;
     }
-    v.checks[v.checkCount++] = fromDecision(eni, d, dec, origin);
+    v.checks[v.checkCount++] = fromDecision(eni, d, dec);
   }
 }
 
@@ -171,23 +161,22 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
     if (slot != nullptr && tracker_.live(slot->side[s], fk, tsNs)) {
       FlowEntry& e = slot->side[s];
       tracker_.update(e, fk, srcIsA, key.tcpFlags, tsNs);
-      const Check c = stateCheck(eni, Direction::Egress, e, srcIsA);
+      const Check c = stateCheck(eni, Direction::Egress, e);
       v.checks[v.checkCount++] = c;
-      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, e, srcIsA);
+      if (c.verdict == Verdict::Accept) v.checks[v.checkCount++] = stateCheck(eni, Direction::Ingress, e);
       continue;
     }
     const Network& net = *networks_[s];
     const bool planned = plan.decided[s] == &net;
-    const std::uint8_t origin = newFlowOrigin(key);
     const Decision eg = planned ? plan.decisions[s][0] : net.decide(u, Direction::Egress, fieldsOf(key), eni);
-    v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg, origin);
+    v.checks[v.checkCount++] = fromDecision(eni, Direction::Egress, eg);
     Decision last = eg;
     if (eg.verdict == Verdict::Accept) {
       last = planned ? plan.decisions[s][1] : net.decide(u, Direction::Ingress, fieldsOf(key), eni);
-      v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last, origin);
+      v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
     }
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, origin));
+      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, key));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, tsNs);
     } else {
       v.untracked = true;

@@ -99,7 +99,10 @@ struct FlowOrigin {
   Direction direction = Direction::Ingress;  // direction of the first packet at this ENI
   bool hairpin = false;                      // source and destination are both this ENI (both checks made)
   bool initiatorIsA = true;                  // the first packet came from endpoint a
-  bool openerSeen = false;  // that packet opens a connection (opensConnection): its sender is the opener
+  // That packet's TCP flags or ICMP type (a packet has at most one of them): with the key's protocol and ports,
+  // what opensConnection() reads, when a report asks whether that packet's sender is the flow's opener. Kept raw so
+  // that making an entry costs one more byte stored, not a decision.
+  std::uint8_t firstFlags = 0;
 };
 
 // Whether a packet can be the first packet of a connection, so that the endpoint that sent it opened it (issue 10:
@@ -109,7 +112,7 @@ struct FlowOrigin {
 // packet from a well-known port (1-1023) to a port above it, which is how a service answers a client (DNS, NTP's
 // server side, SNMP…); UDP has no flag for it, so this is a rule of thumb, and a UDP capture that starts with a
 // reply between two high ports is taken as opened by its first sender. Any other protocol: anything.
-// The single place where this is decided (README, Semantics decisions → What-if).
+// The single place where this is decided (README, Semantics decisions → What-if). openedBy() reads it for an entry.
 constexpr bool opensConnection(std::uint8_t proto, std::uint8_t tcpFlags, std::uint8_t icmpType, std::uint16_t sport,
                                std::uint16_t dport) {
   constexpr std::uint8_t kSyn = 0x02, kAck = 0x10;
@@ -135,6 +138,13 @@ struct FlowEntry {  // 24 bytes
   bool present = false;  // the flow has been seen at this ENI (in this side's table)
 };
 static_assert(sizeof(FlowEntry) == 24);
+
+// Whether the packet that made entry `e` of `key` opens a connection (its sender, endpoint a when
+// e.origin.initiatorIsA, is then the flow's opener).
+constexpr bool openedBy(const FlowKey& key, const FlowEntry& e) {
+  const bool a = e.origin.initiatorIsA;
+  return opensConnection(key.proto, e.origin.firstFlags, e.origin.firstFlags, a ? key.pa : key.pb, a ? key.pb : key.pa);
+}
 
 // One slot per flow key holds the state of each "side": one rule table for `replay`, two (before and after the
 // change) for `whatif`, so that evaluating a packet under both tables costs one probe of the flow table, not
@@ -191,7 +201,7 @@ class BasicConnTracker {
     return e.present && alive(e, key, nowNs);
   }
   // The live entry of `side` for key, or nullptr.
-  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0);
+  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0) const;
   // Refreshes the timer and records TCP FIN/RST from the sending side.
   // Every entry must be started or refreshed through update() (the cap's sweep skipping relies on it).
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs);

@@ -25,21 +25,13 @@
 namespace sgsim {
 
 struct Check {
-  // Bits of `origin`: how the packet stands to the flow entry behind the check (the entry it found, or the one it
-  // made; with no entry, the flow table being full, the packet itself), so that a report can show the flow from
-  // the side that opened it (issue 10).
-  static constexpr std::uint8_t kFromOpener = 1;  // the packet's sender sent the packet that made the entry
-  static constexpr std::uint8_t kOpenerSeen = 2;  // that packet opens a connection (opensConnection, flow/conntrack.h)
-
   std::int32_t eni = -1;
   Direction direction = Direction::Ingress;
   Verdict verdict = Verdict::None;
   Reason reason = Reason::Default;
-  std::uint8_t origin = 0;       // kFromOpener | kOpenerSeen (in the padding: a Check stays 16 bytes)
   std::int32_t ruleRef = -1;     // rules(eni, direction) index when reason == Rule
   std::int32_t intraGroup = -1;  // model group index when reason == IntraGroup
 };
-static_assert(sizeof(Check) == 16);
 
 struct PacketVerdict {
   Verdict verdict = Verdict::None;

@@ -77,16 +77,19 @@ struct Fallback {
 };
 std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows);
 
-// How to show a changed flow, from the verdict its first changed packet got under the table before the change
-// (the deciding check's Check::origin): whether that packet came from the other side than the opener (then the
-// endpoints swap), whether the opener is known, and the direction of the opener's packets at the deciding ENI.
-// WhatIf and TrafficAudit (verdict/audit.h) both orient their flows with it.
+// How to show a changed flow, from the verdict its first changed packet got under the table before the change and
+// that table's flow entry at the deciding check's ENI, `key`, as the packet left it (null: none, the table was full;
+// srcIsA: the packet came from the entry key's endpoint a; packetOpens: opensConnection() of the packet): whether the
+// packet came from the other side than the one whose packet made the entry (then the endpoints swap), whether that
+// one is the opener, and the direction of its packets at that ENI. Looked up only for a flow's first changed packet,
+// so the per-packet path pays nothing. WhatIf and TrafficAudit (verdict/audit.h) both orient their flows with it.
 struct FlowOrientation {
   bool reversed = false;
   bool openerSeen = false;
   Direction direction = Direction::Ingress;
 };
-FlowOrientation orientationOf(const PacketVerdict& before);
+FlowOrientation orientationOf(const PacketVerdict& before, const FlowKey& key, const FlowEntry* entry, bool srcIsA,
+                              bool packetOpens);
 
 class WhatIf {
  public:
