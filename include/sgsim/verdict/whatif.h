@@ -8,9 +8,9 @@
 // A flow is shown from the side that opened it (issue 10), whichever way its first changed packet went (a change
 // at an instant that cuts a download in the middle first drops a packet of the reply stream): the flow-table entry
 // behind that packet's deciding check under the table before the change knows which endpoint's packet made it, and
-// whether that packet opens a connection (opensConnection, flow/conntrack.h). When it does not (the capture starts
-// in the middle of the connection, or the entry expired and a later packet made it again), the opener is unknown
-// and the flow is shown as that packet went (as first seen).
+// that packet's flags, so whether it opens a connection (opensConnection, openedBy: flow/conntrack.h). When it does not
+// (the capture starts in the middle of the connection, or the entry expired and a later packet made it again), the
+// opener is unknown and the flow is shown as that packet went (as first seen).
 
 #include <cstdint>
 #include <memory>
