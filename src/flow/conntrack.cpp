@@ -168,7 +168,7 @@ typename BasicConnTracker<Sides>::Entry* BasicConnTracker<Sides>::find(const Flo
 }
 
 template <int Sides>
-FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) {
+FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) const {
   Entry* e = find(key, hashOf(key));
   if (e == nullptr || !live(e->slot.side[side], key, nowNs)) return nullptr;
   return &e->slot.side[side];

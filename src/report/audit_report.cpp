@@ -364,12 +364,19 @@ std::string renderAuditText(const AuditReport& r) {
   char line[256];
   o << "Audit of " << plural(r.rules.size(), "rule", "rules") << " on " << plural(r.enis, "interface", "interfaces")
     << " over";
-  for (const auto& c : r.captures) o << ' ' << c;
-  std::snprintf(line, sizeof line,
-                r.stats.flowLog ? ": %llu records, %.3f s of flow log\n" : ": %llu frames, %.3f s of capture\n",
-                static_cast<unsigned long long>(r.stats.frames),
-                r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
-  o << line;
+  if (r.stats.perCapture.size() > 1) {
+    // Each capture's own span, as whatif gives them: one from the oldest frame to the newest would hide the gaps.
+    o << ' ' << r.stats.perCapture.size() << (r.stats.flowLog ? " flow logs: " : " captures: ") << r.stats.frames
+      << (r.stats.flowLog ? " records\n" : " frames\n");
+    for (const CaptureSpan& c : r.stats.perCapture) o << "  " << describeCaptureSpan(c, r.originNs) << '\n';
+  } else {
+    for (const auto& c : r.captures) o << ' ' << c;
+    std::snprintf(line, sizeof line,
+                  r.stats.flowLog ? ": %llu records, %.3f s of flow log\n" : ": %llu frames, %.3f s of capture\n",
+                  static_cast<unsigned long long>(r.stats.frames),
+                  r.stats.frames ? static_cast<double>(r.stats.lastNs - r.stats.firstNs) / 1e9 : 0.0);
+    o << line;
+  }
   for (const auto& e : r.stats.captureErrors)
     o << "Capture error: " << e.toString() << " (the figures cover the frames before it)\n";
   for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';

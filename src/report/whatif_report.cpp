@@ -24,6 +24,17 @@ std::string flowText(const ChangedFlow& f) {
   return protoName(f.proto) + " " + endpoint(f.src, f.sport, f.proto) + " > " + endpoint(f.dst, f.dport, f.proto);
 }
 
+// The ENI a flow is shown at (that of its first changed packet's deciding check before the change) and the direction
+// of the opener's packets there.
+const std::string& flowEni(const ChangedFlow& f) { return !f.before.eniId.empty() ? f.before.eniId : f.after.eniId; }
+Direction flowDirection(const ChangedFlow& f) { return !f.before.eniId.empty() ? f.direction : f.after.direction; }
+
+std::size_t openerUnknownCount(const std::vector<ChangedFlow>& flows) {
+  std::size_t n = 0;
+  for (const ChangedFlow& f : flows) n += f.openerSeen ? 0 : 1;
+  return n;
+}
+
 std::string changeKind(const ChangedFlow& f) {
   if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop) return "cut";
   if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept) return "opened";
@@ -238,17 +249,21 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     for (std::size_t i = 0; i < fallback.size(); ++i)
       o << (i ? ";" : "") << " " << fallbackText(fallback[i]) << " (" << fallback[i].flows
         << (fallback[i].flows == 1 ? " flow)" : " flows)");
-    o << "\n\n";
+    o << '\n';
+    if (const std::size_t unknown = openerUnknownCount(r.flows); unknown > 0)
+      o << (unknown == 1 ? "1 flow has" : std::to_string(unknown) + " flows have")
+        << " no packet that opens it in the capture (it starts mid-connection, or the flow was idle past its "
+           "timeout): its opener is unknown, and it is shown as first seen, marked (opener unknown)\n";
+    o << '\n';
     std::size_t shown = r.limit ? std::min(r.limit, r.flows.size()) : r.flows.size();
     const bool several = r.captures.size() > 1;  // frame numbers count within each file
     for (std::size_t i = 0; i < shown; ++i) {
       const ChangedFlow& f = r.flows[i];
-      std::snprintf(line, sizeof line, "%3zu. %-6s %s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str());
+      std::snprintf(line, sizeof line, "%3zu. %-6s %s%s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str(),
+                    f.openerSeen ? "" : " (opener unknown)");
       o << line;
-      const std::string eni = !f.before.eniId.empty() ? f.before.eniId : f.after.eniId;
-      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", eni.c_str(),
-                    toString(f.before.eniId.empty() ? f.after.direction : f.before.direction),
-                    static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
+      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", flowEni(f).c_str(),
+                    toString(flowDirection(f)), static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
                     relativeSeconds(f.firstNs, r.originNs).c_str(), relativeSeconds(f.lastNs, r.originNs).c_str(),
                     static_cast<unsigned long long>(f.firstFrame));
       o << line;
@@ -315,6 +330,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   t["flowsCutAtInstant"] = r.totals.flowsCutAtInstant;
   t["flowsReleasedAtInstant"] = r.totals.flowsReleasedAtInstant;
   t["unmatchedFragments"] = r.totals.unmatchedFragments;
+  t["openerUnknownFlows"] = openerUnknownCount(r.flows);
   if (r.stats.flowLog) {
     const boost::json::object counts = boost::json::parse("{" + flowLogCountsJson(r.stats) + "}").as_object();
     for (const auto& kv : counts) t[kv.key()] = kv.value();
@@ -339,6 +355,9 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
     o["sport"] = f.sport;
     o["dst"] = f.dst.toString();
     o["dport"] = f.dport;
+    o["opener"] = f.openerSeen ? "seen" : "unknown";
+    o["eni"] = flowEni(f).empty() ? boost::json::value(nullptr) : boost::json::value(flowEni(f));
+    o["direction"] = toString(flowDirection(f));
     o["packets"] = f.packets;
     o["bytes"] = f.bytes;
     o["first"] = isoTime(f.firstNs);
@@ -357,7 +376,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
 std::string renderWhatIfCsv(const WhatIfReport& r) {
   std::ostringstream o;
   o << "rank,change,proto,src,sport,dst,dport,packets,bytes,first,last,first_frame,before_verdict,before_reason,"
-       "before_rule,before_eni,after_verdict,after_reason,after_rule,after_eni\n";
+       "before_rule,before_eni,after_verdict,after_reason,after_rule,after_eni,eni,direction,opener,capture\n";
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
     const ChangedFlow& f = r.flows[i];
     o << i + 1 << ',' << changeKind(f) << ',' << protoName(f.proto) << ',' << f.src.toString() << ',' << f.sport << ','
@@ -365,7 +384,9 @@ std::string renderWhatIfCsv(const WhatIfReport& r) {
       << ',' << epochSeconds(f.lastNs) << ',' << f.firstFrame << ',' << toString(f.before.verdict) << ','
       << toString(f.before.reason) << ',' << csvField(f.before.ruleId) << ',' << csvField(f.before.eniId) << ','
       << toString(f.after.verdict) << ',' << toString(f.after.reason) << ',' << csvField(f.after.ruleId) << ','
-      << csvField(f.after.eniId) << '\n';
+      << csvField(f.after.eniId) << ',' << csvField(flowEni(f)) << ',' << toString(flowDirection(f)) << ','
+      << (f.openerSeen ? "seen" : "unknown") << ','
+      << csvField(f.firstFile < r.captures.size() ? r.captures[f.firstFile] : std::string()) << '\n';
   }
   std::vector<Error> warnings = r.stats.warnings;
   if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);

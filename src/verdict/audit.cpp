@@ -23,11 +23,12 @@ Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
   return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
 }
 
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA) {
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const PacketKey& k) {
   FlowOrigin o;
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
+  o.firstFlags = static_cast<std::uint8_t>(k.tcpFlags | k.icmpType);  // one is 0 (decode/packet_key.h)
   o.peerEni = peer;
   return o;
 }
@@ -42,8 +43,9 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
 
 bool sameEntry(const FlowEntry& a, const FlowEntry& b) {
   return a.lastNs == b.lastNs && a.origin.peerEni == b.origin.peerEni && a.origin.direction == b.origin.direction &&
-         a.origin.hairpin == b.origin.hairpin && a.origin.initiatorIsA == b.origin.initiatorIsA && a.fate == b.fate &&
-         a.finA == b.finA && a.finB == b.finB && a.rst == b.rst && a.present == b.present;
+         a.origin.hairpin == b.origin.hairpin && a.origin.initiatorIsA == b.origin.initiatorIsA &&
+         a.origin.firstFlags == b.origin.firstFlags && a.fate == b.fate && a.finA == b.finA && a.finB == b.finB &&
+         a.rst == b.rst && a.present == b.present;
 }
 
 // The deciding check of a verdict, or (eni −1) its verdict and reason alone.
@@ -82,7 +84,8 @@ bool boxesOverlap(const RuleBox& a, const RuleBox& b) {
 //   Decision decide(int i)             the table's decision for check i
 //   void done(int i, FlowEntry* e)     after slot i's entry has taken the packet
 template <class Env>
-void runChecks(Env& env, const BasicPacketPlan<1>& plan, bool srcIsA, std::int64_t tsNs, PacketVerdict& v) {
+void runChecks(Env& env, const BasicPacketPlan<1>& plan, const PacketKey& key, bool srcIsA, std::int64_t tsNs,
+               PacketVerdict& v) {
   v = PacketVerdict{};
   if (plan.checkSrc && plan.checkDst && plan.src == plan.dst) {
     const std::int32_t eni = plan.src;
@@ -101,7 +104,7 @@ void runChecks(Env& env, const BasicPacketPlan<1>& plan, bool srcIsA, std::int64
         v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
       }
       if (e != nullptr) {
-        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA));
+        startFlow(*e, tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, key));
         env.update(*e, 0);
       } else {
         v.untracked = true;
@@ -117,7 +120,7 @@ void runChecks(Env& env, const BasicPacketPlan<1>& plan, bool srcIsA, std::int64
       } else {
         const Decision dec = env.decide(i);
         if (e != nullptr) {
-          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA));
+          startFlow(*e, tsNs, dec, originOf(d, peer, false, srcIsA, key));
           env.update(*e, i);
         } else {
           v.untracked = true;
@@ -706,10 +709,20 @@ void TrafficAudit::recordChange(std::int32_t rule, std::int32_t* cached, const F
       ChangedRecord c;
       c.rule = rule;
       c.proto = flow.proto;
-      c.src = key.src;
-      c.dst = key.dst;
-      c.sport = flow.sport;
-      c.dport = flow.dport;
+      // As WhatIf: the table's entry at the deciding check's ENI, after this packet.
+      const Check* d = last_.decidingCheck();
+      bool srcIsA = true;
+      const FlowKey k = FlowKey::make(d != nullptr ? static_cast<std::uint32_t>(d->eni) : 0, flow.proto, key.src,
+                                      flow.sport, key.dst, flow.dport, srcIsA);
+      const FlowOrientation orient =
+          orientationOf(last_, k, d != nullptr ? tracker_.findLive(k, frame.tsNs) : nullptr, srcIsA,
+                        opensConnection(flow.proto, key.tcpFlags, key.icmpType, flow.sport, flow.dport));
+      c.src = orient.reversed ? key.dst : key.src;
+      c.dst = orient.reversed ? key.src : key.dst;
+      c.sport = orient.reversed ? flow.dport : flow.sport;
+      c.dport = orient.reversed ? flow.sport : flow.dport;
+      c.openerSeen = orient.openerSeen;
+      c.direction = orient.direction;
       c.firstNs = frame.tsNs;
       c.firstFrame = frame.number;
       c.firstFile = frame.fileIndex;
@@ -770,7 +783,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
 
   Packet p(frame, key, plan);
   BaseEnv base{*this, p};
-  runChecks(base, plan, p.srcIsA, frame.tsNs, last_);
+  runChecks(base, plan, key, p.srcIsA, frame.tsNs, last_);
   countHits(last_, p.conv, frame);
   const FragmentFlow flow{key.proto, key.sport, key.dport};
   const bool firstFragment = key.isFragment && key.firstFragment;
@@ -813,7 +826,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       followed.push_back(s.rule);
       ShadowEnv env{*this, p, s};
       PacketVerdict v;
-      runChecks(env, plan, p.srcIsA, frame.tsNs, v);
+      runChecks(env, plan, key, p.srcIsA, frame.tsNs, v);
       if (v.verdict != last_.verdict) {
         if (s.record >= 0) {
           s.packets += packetsOf(frame);
@@ -864,7 +877,7 @@ void TrafficAudit::process(const Frame& frame, const PacketKey& key, const Basic
       if (const std::uint32_t* found = findChanged(p.conv, r)) s.record = static_cast<std::int32_t>(*found);
     ShadowEnv env{*this, p, s};
     PacketVerdict v;
-    runChecks(env, plan, p.srcIsA, frame.tsNs, v);
+    runChecks(env, plan, key, p.srcIsA, frame.tsNs, v);
     if (v.verdict != last_.verdict) {
       recordChange(s.rule, &s.record, p.conv, frame, key, flow, v);
       if (frag != nullptr) frag->shadows.emplace_back(s.rule, v);
@@ -995,6 +1008,8 @@ std::vector<ChangedFlow> TrafficAudit::settledChangedFlows(std::size_t i) const 
     f.dst = c.dst;
     f.sport = c.sport;
     f.dport = c.dport;
+    f.openerSeen = c.openerSeen;
+    f.direction = c.direction;
     f.packets = c.packets;
     f.bytes = c.bytes;
     f.firstNs = c.firstNs;

@@ -19,11 +19,13 @@ Check fromDecision(std::int32_t eni, Direction d, const Decision& dec) {
   return Check{eni, d, dec.verdict, dec.reason, dec.ruleRef, dec.intraGroup};
 }
 
-FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA) {
+// The packet that makes an entry: its sender is the flow's opener when it opens a connection (issue 10, openedBy).
+FlowOrigin originOf(Direction d, std::int32_t peer, bool hairpin, bool srcIsA, const PacketKey& k) {
   FlowOrigin o;
   o.direction = d;
   o.hairpin = hairpin;
   o.initiatorIsA = srcIsA;
+  o.firstFlags = static_cast<std::uint8_t>(k.tcpFlags | k.icmpType);  // one is 0 (decode/packet_key.h)
   o.peerEni = peer;
   return o;
 }
@@ -137,7 +139,7 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
                              ? plan.decisions[s][d == Direction::Egress ? 0 : 1]
                              : networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA));
+      startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, key));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
     } else {
       v.untracked = true;
@@ -174,7 +176,7 @@ void BasicEvaluator<Sides>::checkHairpin(std::int32_t eni, const PacketKey& key,
       v.checks[v.checkCount++] = fromDecision(eni, Direction::Ingress, last);
     }
     if (slot != nullptr) {
-      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA));
+      startFlow(slot->side[s], tsNs, last, originOf(Direction::Egress, eni, true, srcIsA, key));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
     } else {
       v.untracked = true;

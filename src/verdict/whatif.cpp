@@ -23,6 +23,21 @@ std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows) {
   return out;
 }
 
+FlowOrientation orientationOf(const PacketVerdict& before, const FlowKey& key, const FlowEntry* entry, bool srcIsA,
+                              bool packetOpens) {
+  FlowOrientation o;
+  const Check* c = before.decidingCheck();
+  if (c == nullptr) return o;
+  // No entry (the flow table was full): the packet was decided as a first packet, and is all there is to go by.
+  o.reversed = entry != nullptr && entry->origin.initiatorIsA != srcIsA;
+  o.openerSeen = entry != nullptr ? openedBy(key, *entry) : packetOpens;
+  o.direction = c->direction;
+  // A packet from an ENI to itself is egress and ingress there: its deciding check's direction stays.
+  const bool hairpin = before.checkCount == 2 && before.checks[0].eni == before.checks[1].eni;
+  if (o.reversed && !hairpin) o.direction = c->direction == Direction::Ingress ? Direction::Egress : Direction::Ingress;
+  return o;
+}
+
 WhatIf::WhatIf(const std::shared_ptr<const Network>& before, const std::shared_ptr<const Network>& after,
                WhatIfOptions options)
     : evaluator_({before, options.atNs ? before : after}, options.eval),
@@ -91,10 +106,20 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
   if (inserted) {
     ChangedFlow f;
     f.proto = proto;
-    f.src = key.src;
-    f.dst = key.dst;
-    f.sport = sport;
-    f.dport = dport;
+    // The before table's entry at the deciding check's ENI, as this packet left it: who made it, and with what.
+    const Check* d = last_[0].decidingCheck();
+    bool srcIsA = true;
+    const FlowKey k = FlowKey::make(d != nullptr ? static_cast<std::uint32_t>(d->eni) : 0, proto, key.src, sport,
+                                    key.dst, dport, srcIsA);
+    const FlowOrientation orient =
+        orientationOf(last_[0], k, d != nullptr ? evaluator_.tracker().findLive(k, frame.tsNs, 0) : nullptr, srcIsA,
+                      opensConnection(proto, key.tcpFlags, key.icmpType, sport, dport));
+    f.src = orient.reversed ? key.dst : key.src;
+    f.dst = orient.reversed ? key.src : key.dst;
+    f.sport = orient.reversed ? dport : sport;
+    f.dport = orient.reversed ? sport : dport;
+    f.openerSeen = orient.openerSeen;
+    f.direction = orient.direction;
     f.firstNs = frame.tsNs;
     f.firstFrame = frame.number;
     f.firstFile = frame.fileIndex;

@@ -474,5 +474,30 @@ TEST(ConnTracker, CopiesAreIndependent) {
   EXPECT_EQ(ct.size(), 2u);
 }
 
+// Issue 10: which packets open a connection, so that their sender is the flow's opener (README, Semantics
+// decisions → What-if).
+TEST(OpensConnection, SynWithoutAckQueriesAndRequestsOpenRepliesDoNot) {
+  constexpr std::uint8_t kSynF = 0x02, kAckF = 0x10, kFinF = 0x01, kRstF = 0x04;
+  EXPECT_TRUE(opensConnection(6, kSynF, 0, 40000, 22));
+  EXPECT_FALSE(opensConnection(6, kSynF | kAckF, 0, 22, 40000));
+  EXPECT_FALSE(opensConnection(6, kAckF, 0, 40000, 22));
+  EXPECT_FALSE(opensConnection(6, kFinF | kAckF, 0, 40000, 22));
+  EXPECT_FALSE(opensConnection(6, kRstF, 0, 40000, 22));
+  EXPECT_FALSE(opensConnection(6, 0, 0, 40000, 22));  // no flag at all (a null scan) opens nothing
+  EXPECT_TRUE(opensConnection(17, 0, 0, 40000, 53));
+  EXPECT_TRUE(opensConnection(17, 0, 0, 123, 123));     // both well-known: NTP between servers
+  EXPECT_TRUE(opensConnection(17, 0, 0, 0, 40000));     // port 0 is no service
+  EXPECT_TRUE(opensConnection(17, 0, 0, 5000, 40000));  // two high ports: taken as an opening (the limit)
+  EXPECT_FALSE(opensConnection(17, 0, 0, 53, 40000));   // a service answering a client
+  EXPECT_FALSE(opensConnection(17, 0, 0, 1023, 1024));
+  EXPECT_TRUE(opensConnection(1, 0, 8, 7, 7));   // echo request
+  EXPECT_FALSE(opensConnection(1, 0, 0, 7, 7));  // echo reply
+  for (int t : {14, 16, 18}) EXPECT_FALSE(opensConnection(1, 0, static_cast<std::uint8_t>(t), 0, 0)) << t;
+  EXPECT_TRUE(opensConnection(1, 0, 3, 0, 0));  // destination unreachable: its own flow, opened by its sender
+  EXPECT_TRUE(opensConnection(58, 0, 128, 7, 7));
+  EXPECT_FALSE(opensConnection(58, 0, 129, 7, 7));
+  EXPECT_TRUE(opensConnection(47, 0, 0, 0, 0));  // GRE and the rest: anything
+}
+
 }  // namespace
 }  // namespace sgsim

@@ -36,6 +36,8 @@ struct Coverage {
   std::size_t v6Changes = 0, ruleFallbacks = 0, defaultFallbacks = 0;
   std::size_t fragmentChanges = 0;  // changed packets that are later fragments (their first fragment's fate)
   std::size_t hitPackets = 0;
+  std::size_t openerUnknown = 0;      // changed flows whose entry no opening packet made (issue 10)
+  std::size_t reversedFromFirst = 0;  // changed flows shown the other way than their first changed packet went
 };
 
 void expectSameVerdict(const PacketVerdict& got, const PacketVerdict& want, std::size_t frame) {
@@ -210,6 +212,8 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
       EXPECT_EQ(a.dst, b.dst) << what;
       EXPECT_EQ(a.sport, b.sport) << what;
       EXPECT_EQ(a.dport, b.dport) << what;
+      EXPECT_EQ(a.openerSeen, b.openerSeen) << what;
+      EXPECT_EQ(a.direction, b.direction) << what;
       EXPECT_EQ(a.packets, b.packets) << what;
       EXPECT_EQ(a.bytes, b.bytes) << what;
       EXPECT_EQ(a.firstNs, b.firstNs) << what;
@@ -234,6 +238,9 @@ void compareWithWhatIf(const Model& model, const AuditOptions& options, const Ca
       cov.v6Changes += !f.src.isV4();
       cov.ruleFallbacks += f.after.reason == Reason::Rule;
       cov.defaultFallbacks += f.after.reason == Reason::Default;
+      cov.openerUnknown += !f.openerSeen;
+      // Shown the other way than its first changed packet went (that packet's check is before's).
+      cov.reversedFromFirst += f.direction != f.before.direction;
     }
   }
 }
@@ -386,13 +393,16 @@ TEST(TrafficAudit, EveryRuleMatchesAWhatIfWithoutItOnRandomModelsAndStreams) {
   EXPECT_GT(cov.ruleFallbacks, 200u);
   EXPECT_GT(cov.defaultFallbacks, 500u);
   EXPECT_GT(cov.hitPackets, 10000u);
+  EXPECT_GT(cov.openerUnknown, 100u);
+  EXPECT_GT(cov.reversedFromFirst, 30u);  // rare by nature: a reply whose own check changes before its request's
   std::printf(
       "[ coverage ] rules %zu (%zu with changes), changed flows %zu: cut %zu, opened %zu; after by state %zu, "
       "before by state %zu; two-check changed packets %zu; IPv6 %zu; later fragments %zu; fallback rule %zu / default "
       "%zu; hit "
-      "packets %zu\n",
+      "packets %zu; opener unknown %zu, shown reversed %zu\n",
       cov.rules, cov.rulesChanged, cov.changedFlows, cov.cut, cov.opened, cov.afterByState, cov.beforeByState,
-      cov.twoCheckChanges, cov.v6Changes, cov.fragmentChanges, cov.ruleFallbacks, cov.defaultFallbacks, cov.hitPackets);
+      cov.twoCheckChanges, cov.v6Changes, cov.fragmentChanges, cov.ruleFallbacks, cov.defaultFallbacks, cov.hitPackets,
+      cov.openerUnknown, cov.reversedFromFirst);
 }
 
 // ---- the bundled samples ---------------------------------------------------------------------------------------

@@ -136,5 +136,167 @@ TEST(WhatIf, LaterFragmentsCountInTheirFirstFragmentsFlow) {
   EXPECT_EQ(w.totals().cut, 1u);
 }
 
+// ---- reports that read the right way round (issue 10) ----------------------------------------------------------
+
+// eni-web's table with an egress drop towards 203.0.113.0/24, or without it; with DNS open to all, or not.
+std::shared_ptr<const Network> netEgress(bool withDrop, bool withDns = true) {
+  Model m;
+  std::vector<Rule> rules{rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "203.0.113.0/24")};
+  if (withDns) rules.push_back(rule("sgr-dns", Direction::Ingress, Protocol::Udp, "53/53", "0.0.0.0/0"));
+  if (withDrop)
+    rules.push_back(rule("sgr-deny-out", Direction::Egress, Protocol::All, "-1/-1", "203.0.113.0/24", Policy::Drop));
+  m.groups.push_back(group("sg-web", rules));
+  m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
+  return std::make_shared<Network>(std::move(m));
+}
+
+void expectFlow(const ChangedFlow& f, const std::string& src, std::uint16_t sport, const std::string& dst,
+                std::uint16_t dport, bool openerSeen, Direction d) {
+  EXPECT_EQ(f.src, *IpAddr::parse(src));
+  EXPECT_EQ(f.sport, sport);
+  EXPECT_EQ(f.dst, *IpAddr::parse(dst));
+  EXPECT_EQ(f.dport, dport);
+  EXPECT_EQ(f.openerSeen, openerSeen);
+  EXPECT_EQ(f.direction, d);
+}
+
+// The change applies in the middle of a download: the first packet it drops is the server's, but the flow is the
+// client's, shown from the client (before, it was shown from the server, as its first changed packet went).
+TEST(WhatIfOrientation, ACutInTheMiddleOfTheReplyStreamIsShownFromTheOpener) {
+  const auto syn = pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn);
+  const auto data = reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck));
+  WhatIfOptions o;
+  o.atNs = sec(10);
+  WhatIf w(net(true), net(false), o);
+  EXPECT_FALSE(w.process(frame(1, 0), syn));
+  EXPECT_FALSE(w.process(frame(2, 0.01), reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn | kAck))));
+  EXPECT_FALSE(w.process(frame(3, 5), data));
+  EXPECT_TRUE(w.process(frame(4, 11, 1500), data));  // cut at +10: the reply stream is dropped
+  EXPECT_TRUE(w.process(frame(5, 11.1, 60), pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck)));
+  auto flows = w.ranked();
+  ASSERT_EQ(flows.size(), 1u);
+  expectFlow(flows[0], "203.0.113.7", 51514, "10.0.0.5", 22, true, Direction::Ingress);
+  EXPECT_EQ(flows[0].firstFrame, 4u);
+  EXPECT_EQ(flows[0].packets, 2u);
+  // The decisions are those of the first changed packet, at its own check (the server's egress).
+  EXPECT_EQ(flows[0].before.reason, Reason::Established);
+  EXPECT_EQ(flows[0].before.direction, Direction::Egress);
+  EXPECT_EQ(flows[0].after.reason, Reason::Blocked);
+}
+
+// A capture that starts in the middle of a TCP connection holds no SYN: the flow's opener is unknown, and the flow
+// is shown as its first packet went, whichever side that is.
+TEST(WhatIfOrientation, TcpWithoutItsSynHasItsOpenerUnknown) {
+  {  // the first packet seen is the client's: shown from the client, opener unknown
+    WhatIf w(net(true), net(false), {});
+    EXPECT_TRUE(w.process(frame(1, 0), pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck)));
+    EXPECT_TRUE(w.process(frame(2, 0.1), reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck))));
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    expectFlow(flows[0], "203.0.113.7", 51514, "10.0.0.5", 22, false, Direction::Ingress);
+    EXPECT_EQ(flows[0].packets, 2u);
+  }
+  {  // the first packet seen is the server's (a download under way): shown from the server, opener unknown
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck))));
+    EXPECT_TRUE(w.process(frame(2, 0.1), pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck)));
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    expectFlow(flows[0], "10.0.0.5", 22, "203.0.113.7", 51514, false, Direction::Egress);
+    EXPECT_EQ(flows[0].after.ruleId, "sgr-deny-out");
+  }
+  {  // a SYN-ACK is an answer, not an opening
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn | kAck))));
+    ASSERT_EQ(w.ranked().size(), 1u);
+    EXPECT_FALSE(w.ranked()[0].openerSeen);
+  }
+}
+
+// UDP has no SYN: a packet from a well-known port to a higher one is a service answering, so a capture that starts
+// with it has the flow's opener unknown; any other first packet is taken as the opening (a rule of thumb, written
+// down in the README: a reply between two high ports cannot be told from a request).
+TEST(WhatIfOrientation, UdpStartingWithAServiceAnswerHasItsOpenerUnknown) {
+  {  // the capture starts with a DNS answer from eni-web to the client
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), pkt("10.0.0.5", 53, "203.0.113.7", 40000, 17)));
+    EXPECT_TRUE(w.process(frame(2, 0.5), pkt("203.0.113.7", 40000, "10.0.0.5", 53, 17)));
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    expectFlow(flows[0], "10.0.0.5", 53, "203.0.113.7", 40000, false, Direction::Egress);
+    EXPECT_EQ(flows[0].packets, 2u);
+  }
+  {  // the query first: opened by the client, also when the answer is what the change drops (DNS closed at +5 ms)
+    WhatIfOptions o;
+    o.atNs = sec(0.005);
+    WhatIf w(netEgress(false), netEgress(false, false), o);
+    EXPECT_FALSE(w.process(frame(1, 0), pkt("203.0.113.7", 40000, "10.0.0.5", 53, 17)));
+    EXPECT_TRUE(w.process(frame(2, 0.01), pkt("10.0.0.5", 53, "203.0.113.7", 40000, 17)));
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    expectFlow(flows[0], "203.0.113.7", 40000, "10.0.0.5", 53, true, Direction::Ingress);
+  }
+  {  // between two high ports the first packet seen is taken as the opening: the documented limit
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), pkt("10.0.0.5", 5000, "203.0.113.7", 40000, 17)));
+    auto flows = w.ranked();
+    ASSERT_EQ(flows.size(), 1u);
+    expectFlow(flows[0], "10.0.0.5", 5000, "203.0.113.7", 40000, true, Direction::Egress);
+  }
+}
+
+// An ICMP echo reply answers a request: a capture that starts with it has the opener unknown.
+TEST(WhatIfOrientation, IcmpEchoReplyFirstHasItsOpenerUnknown) {
+  PacketKey reply = pkt("10.0.0.5", 7, "203.0.113.7", 7, 1);
+  reply.icmpType = 0;
+  PacketKey request = reply;
+  request.icmpType = 8;
+  {
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), reply));
+    ASSERT_EQ(w.ranked().size(), 1u);
+    expectFlow(w.ranked()[0], "10.0.0.5", 7, "203.0.113.7", 7, false, Direction::Egress);
+  }
+  {  // the request first: eni-web opened it
+    WhatIf w(netEgress(false), netEgress(true), {});
+    EXPECT_TRUE(w.process(frame(1, 0), request));
+    ASSERT_EQ(w.ranked().size(), 1u);
+    expectFlow(w.ranked()[0], "10.0.0.5", 7, "203.0.113.7", 7, true, Direction::Egress);
+  }
+}
+
+// A flow idle past its timeout is made again by its next packet: when that does not open a connection, the
+// opener is unknown from then on, even though the capture saw it open earlier (the tracker forgot it).
+TEST(WhatIfOrientation, AFlowRemadeAfterItsTimeoutByANonOpeningPacketHasItsOpenerUnknown) {
+  WhatIf w(netEgress(false), netEgress(true), {});
+  // The SYN is admitted by sgr-ssh under both tables: no change.
+  EXPECT_FALSE(w.process(frame(1, 0), pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn)));
+  // 1,200 s later (TCP's timeout is 910 s) the server speaks first: its packet makes the entries again, and the
+  // egress drop stops it.
+  EXPECT_TRUE(w.process(frame(2, 1200), reversed(pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck))));
+  auto flows = w.ranked();
+  ASSERT_EQ(flows.size(), 1u);
+  expectFlow(flows[0], "10.0.0.5", 22, "203.0.113.7", 51514, false, Direction::Egress);
+}
+
+// With several captures, a flow names the capture of its first changed frame.
+TEST(WhatIfOrientation, SeveralCapturesNameEachFlowsCapture) {
+  WhatIf w(net(true), net(false), {});
+  Frame a = frame(7, 0);
+  a.fileIndex = 1;
+  Frame b = frame(3, 1);
+  b.fileIndex = 0;
+  EXPECT_TRUE(w.process(a, pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kSyn)));
+  EXPECT_TRUE(w.process(b, pkt("203.0.113.8", 51514, "10.0.0.5", 22, 6, kSyn)));
+  EXPECT_TRUE(w.process(frame(9, 2), pkt("203.0.113.7", 51514, "10.0.0.5", 22, 6, kAck)));
+  auto flows = w.ranked();
+  ASSERT_EQ(flows.size(), 2u);
+  EXPECT_EQ(flows[0].src, *IpAddr::parse("203.0.113.7"));
+  EXPECT_EQ(flows[0].firstFile, 1u);
+  EXPECT_EQ(flows[0].firstFrame, 7u);
+  EXPECT_EQ(flows[1].firstFile, 0u);
+  EXPECT_EQ(flows[1].firstFrame, 3u);
+}
+
 }  // namespace
 }  // namespace sgsim

@@ -92,13 +92,43 @@ struct FlowKeyHash {
 enum class FlowFate : std::uint8_t { Accepted, Blocked };
 
 // What the evaluator remembers about the decision that created a flow, so that a rule change can re-decide
-// it (--at). The first packet's addresses and ports are the key's, oriented by initiatorIsA.
+// it (--at), and a report can show the flow from the side that opened it (issue 10). The first packet's addresses
+// and ports are the key's, oriented by initiatorIsA.
 struct FlowOrigin {
   std::int32_t peerEni = -1;
   Direction direction = Direction::Ingress;  // direction of the first packet at this ENI
   bool hairpin = false;                      // source and destination are both this ENI (both checks made)
   bool initiatorIsA = true;                  // the first packet came from endpoint a
+  // That packet's TCP flags or ICMP type (a packet has at most one of them): with the key's protocol and ports,
+  // what opensConnection() reads, when a report asks whether that packet's sender is the flow's opener. Kept raw so
+  // that making an entry costs one more byte stored, not a decision.
+  std::uint8_t firstFlags = 0;
 };
+
+// Whether a packet can be the first packet of a connection, so that the endpoint that sent it opened it (issue 10:
+// a flow is shown from its opener; one whose entry was made by any other packet has its opener unknown, as when a
+// capture starts in the middle of a connection). TCP: SYN without ACK. ICMP and ICMPv6: anything but a reply to a
+// query (echo reply 0 and 129; ICMP timestamp, information and address-mask replies 14, 16, 18). UDP: anything but a
+// packet from a well-known port (1-1023) to a port above it, which is how a service answers a client (DNS, NTP's
+// server side, SNMP…); UDP has no flag for it, so this is a rule of thumb, and a UDP capture that starts with a
+// reply between two high ports is taken as opened by its first sender. Any other protocol: anything.
+// The single place where this is decided (README, Semantics decisions → What-if). openedBy() reads it for an entry.
+constexpr bool opensConnection(std::uint8_t proto, std::uint8_t tcpFlags, std::uint8_t icmpType, std::uint16_t sport,
+                               std::uint16_t dport) {
+  constexpr std::uint8_t kSyn = 0x02, kAck = 0x10;
+  switch (proto) {
+    case 6:
+      return (tcpFlags & (kSyn | kAck)) == kSyn;
+    case 17:
+      return !(sport >= 1 && sport <= 1023 && dport > 1023);
+    case 1:
+      return icmpType != 0 && icmpType != 14 && icmpType != 16 && icmpType != 18;
+    case 58:
+      return icmpType != 129;
+    default:
+      return true;
+  }
+}
 
 struct FlowEntry {  // 24 bytes
   std::int64_t lastNs = 0;
@@ -107,6 +137,14 @@ struct FlowEntry {  // 24 bytes
   bool finA = false, finB = false, rst = false;
   bool present = false;  // the flow has been seen at this ENI (in this side's table)
 };
+static_assert(sizeof(FlowEntry) == 24);
+
+// Whether the packet that made entry `e` of `key` opens a connection (its sender, endpoint a when
+// e.origin.initiatorIsA, is then the flow's opener).
+constexpr bool openedBy(const FlowKey& key, const FlowEntry& e) {
+  const bool a = e.origin.initiatorIsA;
+  return opensConnection(key.proto, e.origin.firstFlags, e.origin.firstFlags, a ? key.pa : key.pb, a ? key.pb : key.pa);
+}
 
 // One slot per flow key holds the state of each "side": one rule table for `replay`, two (before and after the
 // change) for `whatif`, so that evaluating a packet under both tables costs one probe of the flow table, not
@@ -163,7 +201,7 @@ class BasicConnTracker {
     return e.present && alive(e, key, nowNs);
   }
   // The live entry of `side` for key, or nullptr.
-  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0);
+  FlowEntry* findLive(const FlowKey& key, std::int64_t nowNs, int side = 0) const;
   // Refreshes the timer and records TCP FIN/RST from the sending side.
   // Every entry must be started or refreshed through update() (the cap's sweep skipping relies on it).
   void update(FlowEntry& e, const FlowKey& key, bool fromA, std::uint8_t tcpFlags, std::int64_t nowNs);

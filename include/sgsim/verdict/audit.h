@@ -230,6 +230,8 @@ class TrafficAudit {
   struct ChangedRecord {
     std::int32_t rule = -1;
     std::uint8_t proto = 0;
+    bool openerSeen = false;  // as WhatIf orients its flows (orientationOf)
+    Direction direction = Direction::Ingress;
     IpAddr src, dst;
     std::uint16_t sport = 0, dport = 0;
     std::uint64_t packets = 0, bytes = 0;

@@ -5,6 +5,12 @@
 // A flow is a conversation: protocol and both endpoints. A non-first fragment counts in the flow of its first
 // fragment (SEMANTICS §6); one whose first fragment was not seen has verdict `none` on both sides, so it never
 // changes fate, and is counted apart (WhatIfTotals::unmatchedFragments), never as a flow of its own.
+// A flow is shown from the side that opened it (issue 10), whichever way its first changed packet went (a change
+// at an instant that cuts a download in the middle first drops a packet of the reply stream): the flow-table entry
+// behind that packet's deciding check under the table before the change knows which endpoint's packet made it, and
+// that packet's flags, so whether it opens a connection (opensConnection, openedBy: flow/conntrack.h). When it does not
+// (the capture starts in the middle of the connection, or the entry expired and a later packet made it again), the
+// opener is unknown and the flow is shown as that packet went (as first seen).
 
 #include <cstdint>
 #include <memory>
@@ -34,12 +40,14 @@ struct SideDecision {
 };
 
 struct ChangedFlow {
-  // Orientation of the first changed packet.
+  // From the opener (src) to the other side (dst); when !openerSeen, as first seen (see above).
   std::uint8_t proto = 0;
   IpAddr src, dst;
   std::uint16_t sport = 0, dport = 0;
-  std::uint64_t packets = 0;  // packets whose verdict differs
-  std::uint64_t bytes = 0;    // their length on the wire
+  bool openerSeen = false;
+  Direction direction = Direction::Ingress;  // of the packets from src at before.eniId (as the entry was made)
+  std::uint64_t packets = 0;                 // packets whose verdict differs
+  std::uint64_t bytes = 0;                   // their length on the wire
   std::int64_t firstNs = 0, lastNs = 0;
   std::uint64_t firstFrame = 0;
   std::uint16_t firstFile = 0;
@@ -68,6 +76,20 @@ struct Fallback {
   std::uint64_t flows = 0;
 };
 std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows);
+
+// How to show a changed flow, from the verdict its first changed packet got under the table before the change and
+// that table's flow entry at the deciding check's ENI, `key`, as the packet left it (null: none, the table was full;
+// srcIsA: the packet came from the entry key's endpoint a; packetOpens: opensConnection() of the packet): whether the
+// packet came from the other side than the one whose packet made the entry (then the endpoints swap), whether that
+// one is the opener, and the direction of its packets at that ENI. Looked up only for a flow's first changed packet,
+// so the per-packet path pays nothing. WhatIf and TrafficAudit (verdict/audit.h) both orient their flows with it.
+struct FlowOrientation {
+  bool reversed = false;
+  bool openerSeen = false;
+  Direction direction = Direction::Ingress;
+};
+FlowOrientation orientationOf(const PacketVerdict& before, const FlowKey& key, const FlowEntry* entry, bool srcIsA,
+                              bool packetOpens);
 
 class WhatIf {
  public:
