@@ -13,7 +13,13 @@ PacketKey keyOfRecord(const FlowRecord& r) {
   // ENI is one conversation.
   k.sport = r.sport;
   k.dport = r.dport;
+  // tcp-flags is the OR of the window's flags, so a record whose window holds its connection's first SYN also
+  // holds ACKs. The flags reach the flow table for two things: FIN and RST (the closing timeout) and whether the
+  // record that makes an entry opened the connection (flow/conntrack.h, opensConnection: SYN without ACK). For a
+  // record, SYN in the window is what says the connection began there (the session mapping has already put the
+  // opener's record first: README, Flow logs), so the ACK bit is left out when SYN is in.
   k.tcpFlags = r.proto == 6 ? r.tcpFlags : 0;
+  if ((k.tcpFlags & 0x02) != 0) k.tcpFlags = static_cast<std::uint8_t>(k.tcpFlags & ~0x10);
   return k;
 }
 

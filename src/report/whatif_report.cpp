@@ -252,8 +252,12 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     o << '\n';
     if (const std::size_t unknown = openerUnknownCount(r.flows); unknown > 0)
       o << (unknown == 1 ? "1 flow has" : std::to_string(unknown) + " flows have")
-        << " no packet that opens it in the capture (it starts mid-connection, or the flow was idle past its "
-           "timeout): its opener is unknown, and it is shown as first seen, marked (opener unknown)\n";
+        << (r.stats.flowLog
+                ? " no record that shows its opening in the flow log (TCP: no SYN in the tcp-flags of its first "
+                  "record, as when the log starts mid-connection or the flow was idle past its timeout; ICMP records "
+                  "carry no type): its opener is unknown, and it is shown as first seen, marked (opener unknown)\n"
+                : " no packet that opens it in the capture (it starts mid-connection, or the flow was idle past its "
+                  "timeout): its opener is unknown, and it is shown as first seen, marked (opener unknown)\n");
     o << '\n';
     std::size_t shown = r.limit ? std::min(r.limit, r.flows.size()) : r.flows.size();
     const bool several = r.captures.size() > 1;  // frame numbers count within each file
@@ -262,7 +266,8 @@ std::string renderWhatIfText(const WhatIfReport& r) {
       std::snprintf(line, sizeof line, "%3zu. %-6s %s%s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str(),
                     f.openerSeen ? "" : " (opener unknown)");
       o << line;
-      std::snprintf(line, sizeof line, "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", flowEni(f).c_str(),
+      std::snprintf(line, sizeof line, r.stats.flowLog ? "     %s %s, %llu packets, %s, %s .. %s (first record %llu"
+                                                   : "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", flowEni(f).c_str(),
                     toString(flowDirection(f)), static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
                     relativeSeconds(f.firstNs, r.originNs).c_str(), relativeSeconds(f.lastNs, r.originNs).c_str(),
                     static_cast<unsigned long long>(f.firstFrame));
