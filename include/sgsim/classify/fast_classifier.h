@@ -195,6 +195,8 @@ class FastClassifier {
   const std::vector<RuleBox>& boxes() const { return boxes_; }
   // Number of IPv4 hash tables (for the benchmarks and the design notes above).
   std::size_t tableCount() const { return tables_.size(); }
+  // Number of IPv6 hash tables.
+  std::size_t tableCountV6() const { return tables6_.size(); }
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
@@ -243,6 +245,31 @@ class FastClassifier {
     std::uint32_t shift;      // 64 - log2(capacity)
   };
 
+  // IPv6 (every partition, whatever its size): a RuleGroup with 128-bit addresses, each address as four 32-bit
+  // words ([word][lane], word 0 the most significant), so that the same four-lane compares check it word by
+  // word. Padding lanes never match (mask 0, base 1 in word 0) and have position kNoMatch.
+  struct alignas(16) RuleGroup6 {
+    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
+    std::uint32_t srcBase[4][4], srcMask[4][4], dstBase[4][4], dstMask[4][4];
+    std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
+    std::uint32_t pos[4];                  // index into boxes_, ascending
+  };
+  struct Slot6 {
+    std::uint64_t src[2] = {0, 0};  // masked source, high word first
+    std::uint64_t dst[2] = {0, 0};  // masked destination
+    std::uint32_t aux = 0;          // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;        // first RuleGroup6
+    std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
+  };
+  struct Table6 {
+    std::uint64_t srcMask[2], dstMask[2];
+    std::uint32_t auxMask;
+    std::uint32_t minPos;     // best position of any rule in the table
+    std::uint32_t slotBegin;  // first slot in slots6_
+    std::uint32_t slotMask;   // capacity - 1 (power of two)
+    std::uint32_t shift;      // 64 - log2(capacity)
+  };
+
   struct Range {
     std::uint32_t begin = 0, end = 0;
   };
@@ -257,6 +284,7 @@ class FastClassifier {
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
+  void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
   std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
@@ -271,7 +299,11 @@ class FastClassifier {
   std::vector<Table> tables_;            // partition by partition, each in ascending minPos
   Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
-  std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
+  // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
+  std::vector<RuleGroup6> groups6_;
+  std::vector<Table6> tables6_;
+  std::vector<Slot6> slots6_;
+  Range partitions6_[4];
 };
 
 }  // namespace sgsim
