@@ -145,11 +145,13 @@ inline std::uint64_t fold(std::uint64_t a, std::uint64_t b) {
   return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
 }
 
-// The IPv6 key's hash; the lookup takes the top bits. The constants keep a zero word from zeroing a product.
+// The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap; a chain of
+// folds was no better mixed for the top bits and slower): the top bits of each product depend on every bit of
+// its word.
 inline std::uint64_t hashKey6(std::uint64_t s0, std::uint64_t s1, std::uint64_t d0, std::uint64_t d1,
                               std::uint32_t aux) {
-  const std::uint64_t a = fold(s0 ^ 0x9E3779B97F4A7C15ull, s1 ^ 0xC2B2AE3D27D4EB4Full);
-  return fold(a ^ d0 ^ (static_cast<std::uint64_t>(aux) << 40), d1 ^ 0xFF51AFD7ED558CCDull);
+  return (s0 * 0x9E3779B97F4A7C15ull) ^ (s1 * 0xC2B2AE3D27D4EB4Full) ^ (d0 * 0x165667B19E3779F9ull) ^
+         ((d1 ^ (static_cast<std::uint64_t>(aux) << 40)) * 0xFF51AFD7ED558CCDull);
 }
 
 struct BucketKey6Hash {
@@ -161,6 +163,11 @@ struct BucketKey6Hash {
 // The mask of a prefix of `len` bits over a 128-bit address, as (high word, low word); 128 and more: all ones.
 inline std::uint64_t prefixMask6Hi(int len) { return len <= 0 ? 0 : (len >= 64 ? ~0ull : ~0ull << (64 - len)); }
 inline std::uint64_t prefixMask6Lo(int len) { return len <= 64 ? 0 : (len >= 128 ? ~0ull : ~0ull << (128 - len)); }
+
+// The 64 bits of a 128-bit address that follow its first `shift` bits (shift < 128).
+inline std::uint64_t window64(std::uint64_t hi, std::uint64_t lo, std::uint32_t shift) {
+  return static_cast<std::uint64_t>(((static_cast<Uint128>(hi) << 64 | lo) << shift) >> 64);
+}
 
 // What an IPv6 box matches (bases as stored: Cidr::contains compares them unmasked), packed like BoxSignature.
 struct BoxSignature6 {
@@ -193,6 +200,8 @@ inline std::uint32_t auxOf(const RuleBox& b, std::uint32_t auxMask) {
 struct V4Keys {
   using Key = BucketKey;
   using Hash = BucketKeyHash;
+  static constexpr int kReach = 255;  // a rule may join a table of any shorter lengths
+  static int length(const Cidr& c) { return c.prefix; }
   static Key keyOf(const RuleBox& b, int srcLen, int dstLen, std::uint32_t auxMask) {
     const std::uint64_t src = b.src.base.v4Value() & prefixMask(srcLen);
     const std::uint64_t dst = b.dst.base.v4Value() & prefixMask(dstLen);
@@ -203,6 +212,10 @@ struct V4Keys {
 struct V6Keys {
   using Key = BucketKey6;
   using Hash = BucketKey6Hash;
+  // A rule joins only tables whose lengths are at most 64 shorter than its own: the bucket key checks the
+  // table's bits, the RuleGroup6 the 64 bits after them (window64).
+  static constexpr int kReach = 64;
+  static int length(const Cidr& c) { return std::min<int>(c.prefix, 128); }
   static Key keyOf(const RuleBox& b, int srcLen, int dstLen, std::uint32_t auxMask) {
     return BucketKey6{{b.src.base.hi & prefixMask6Hi(srcLen), b.src.base.lo & prefixMask6Lo(srcLen)},
                       {b.dst.base.hi & prefixMask6Hi(dstLen), b.dst.base.lo & prefixMask6Lo(dstLen)},
@@ -218,7 +231,8 @@ struct BuildTable {
   boost::unordered_flat_map<typename Keys::Key, std::vector<std::uint32_t>, typename Keys::Hash> buckets;
 
   bool accepts(int sl, int dl, std::uint32_t ruleAux) const {
-    return srcLen <= sl && dstLen <= dl && (auxMask & ~ruleAux) == 0;
+    return srcLen <= sl && dstLen <= dl && sl - srcLen <= Keys::kReach && dl - dstLen <= Keys::kReach &&
+           (auxMask & ~ruleAux) == 0;
   }
   bool sameShape(int sl, int dl, std::uint32_t aux) const { return srcLen == sl && dstLen == dl && auxMask == aux; }
   typename Keys::Key keyOf(const RuleBox& b) const { return Keys::keyOf(b, srcLen, dstLen, auxMask); }
@@ -246,8 +260,8 @@ std::vector<BuildTable<Keys>> mergeIntoTables(const std::vector<RuleBox>& boxes,
 
   for (std::uint32_t pos : members) {
     const RuleBox& b = boxes[pos];
-    const int sl = b.src.prefix;
-    const int dl = b.dst.prefix;
+    const int sl = Keys::length(b.src);
+    const int dl = Keys::length(b.dst);
     // Which key fields this rule can supply: an exact destination port and an exact protocol.
     const std::uint32_t ruleAux = (b.dportLo == b.dportHi ? kDportAux : 0u) | (b.proto >= 0 ? kProtoAux : 0u);
     BuildTable<Keys>* target = nullptr;
@@ -271,7 +285,9 @@ std::vector<BuildTable<Keys>> mergeIntoTables(const std::vector<RuleBox>& boxes,
           const int s = sl - sl % st;
           const int d = dl - dl % st;
           for (std::uint32_t aux : {portKeyFirst ? ruleAux : 0u, portKeyFirst ? 0u : ruleAux})
-            if (target == nullptr && findShape(s, d, aux) == nullptr) target = &openTable(s, d, aux);
+            if (target == nullptr && sl - s <= Keys::kReach && dl - d <= Keys::kReach &&
+                findShape(s, d, aux) == nullptr)
+              target = &openTable(s, d, aux);
           if (st == 1) {
             if (target == nullptr) target = findShape(sl, dl, ruleAux);
             break;
@@ -308,6 +324,11 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     const RuleBox& b = boxes_[pos];
     // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
     if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
+      continue;
+    // Nor do IPv6 boxes whose base has bits past the prefix (Cidr::contains compares the base unmasked): the
+    // IPv6 groups check only the 64 bits past their table's lengths.
+    if (b.family == Family::V6 && (Cidr::of(b.src.base, b.src.prefix).base != b.src.base ||
+                                   Cidr::of(b.dst.base, b.dst.prefix).base != b.dst.base))
       continue;
     if (b.family == Family::V4 ? !seen.insert(BoxSignature::of(b)).second : !seen6.insert(BoxSignature6::of(b)).second)
       continue;
@@ -683,19 +704,27 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
 }
 
 // IPv6 tables, frozen like the small IPv4 partitions: hash tables at most half full, four rules to a group.
+// IPv6 tables, frozen like the small IPv4 partitions: hash tables at most half full, four rules to a group.
+// A group holds each rule's 64 address bits after the table's lengths (the bits before them are the bucket's
+// key, checked by the slot; a rule is at most 64 bits longer than its table, V6Keys::kReach).
 void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options) {
   if (members.empty()) return;
   const std::vector<BuildTable<V6Keys>> tables = mergeIntoTables<V6Keys>(boxes_, members, options);
   for (const BuildTable<V6Keys>& t : tables) {
     const std::uint32_t capacity =
         std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2)));
+    // A table of length 128 checks every bit in its key; its window (the last bit, then zeros) is harmless.
+    const auto srcShift = static_cast<std::uint32_t>(std::min(t.srcLen, 127));
+    const auto dstShift = static_cast<std::uint32_t>(std::min(t.dstLen, 127));
     Table6 out{{prefixMask6Hi(t.srcLen), prefixMask6Lo(t.srcLen)},
                {prefixMask6Hi(t.dstLen), prefixMask6Lo(t.dstLen)},
                t.auxMask,
                kNoMatch,
                static_cast<std::uint32_t>(slots6_.size()),
                capacity - 1,
-               static_cast<std::uint32_t>(64 - std::countr_zero(capacity))};
+               static_cast<std::uint32_t>(64 - std::countr_zero(capacity)),
+               srcShift,
+               dstShift};
     slots6_.resize(slots6_.size() + capacity);
     for (const auto& [key, positions] : t.buckets) {
       std::uint32_t i =
@@ -703,12 +732,11 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
       while (slots6_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
       out.minPos = std::min(out.minPos, positions.front());
       const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
-      Slot6& slot = slots6_[out.slotBegin + i];
-      slot = Slot6{{key.src[0], key.src[1]},
-                   {key.dst[0], key.dst[1]},
-                   key.aux,
-                   static_cast<std::uint32_t>(groups6_.size()),
-                   groups};
+      slots6_[out.slotBegin + i] = Slot6{{key.src[0], key.src[1]},
+                                         {key.dst[0], key.dst[1]},
+                                         key.aux,
+                                         static_cast<std::uint32_t>(groups6_.size()),
+                                         groups};
       for (std::size_t g = 0; g < positions.size(); g += 4) {
         RuleGroup6 rg{};
         for (std::size_t lane = 0; lane < 4; ++lane) {
@@ -719,16 +747,17 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
           }
           const std::uint32_t pos = positions[g + lane];
           const RuleBox& b = boxes_[pos];
-          const std::uint64_t srcMask[2] = {prefixMask6Hi(b.src.prefix), prefixMask6Lo(b.src.prefix)};
-          const std::uint64_t dstMask[2] = {prefixMask6Hi(b.dst.prefix), prefixMask6Lo(b.dst.prefix)};
-          const std::uint64_t srcBase[2] = {b.src.base.hi, b.src.base.lo};
-          const std::uint64_t dstBase[2] = {b.dst.base.hi, b.dst.base.lo};
-          for (int w = 0; w < 4; ++w) {
-            const int word = w / 2, shift = w % 2 == 0 ? 32 : 0;
-            rg.srcBase[w][lane] = static_cast<std::uint32_t>(srcBase[word] >> shift);
-            rg.srcMask[w][lane] = static_cast<std::uint32_t>(srcMask[word] >> shift);
-            rg.dstBase[w][lane] = static_cast<std::uint32_t>(dstBase[word] >> shift);
-            rg.dstMask[w][lane] = static_cast<std::uint32_t>(dstMask[word] >> shift);
+          const int sl = V6Keys::length(b.src), dl = V6Keys::length(b.dst);
+          const std::uint64_t srcMask = window64(prefixMask6Hi(sl), prefixMask6Lo(sl), srcShift);
+          const std::uint64_t dstMask = window64(prefixMask6Hi(dl), prefixMask6Lo(dl), dstShift);
+          const std::uint64_t srcBase = window64(b.src.base.hi, b.src.base.lo, srcShift) & srcMask;
+          const std::uint64_t dstBase = window64(b.dst.base.hi, b.dst.base.lo, dstShift) & dstMask;
+          for (int w = 0; w < 2; ++w) {
+            const int shift = w == 0 ? 32 : 0;
+            rg.srcBase[w][lane] = static_cast<std::uint32_t>(srcBase >> shift);
+            rg.srcMask[w][lane] = static_cast<std::uint32_t>(srcMask >> shift);
+            rg.dstBase[w][lane] = static_cast<std::uint32_t>(dstBase >> shift);
+            rg.dstMask[w][lane] = static_cast<std::uint32_t>(dstMask >> shift);
           }
           rg.sportLo[lane] = b.sportLo;
           rg.sportHi[lane] = b.sportHi;
@@ -745,17 +774,13 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
   }
 }
 
-// The IPv6 twin of classifySmall: one table at a time, its bucket's rules four at a time, each address
-// compared as four 32-bit words.
+// The IPv6 twin of classifySmall: one table at a time, its bucket's rules four at a time, each rule's 64
+// address bits after the table's lengths compared as two 32-bit words.
 std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
   if (key.family != Family::V6 || key.src.isV4() || key.dst.isV4()) return kNoMatch;
   const Range part = partitions6_[partitionOf(key.proto)];
   const std::uint64_t s0 = key.src.hi, s1 = key.src.lo, d0 = key.dst.hi, d1 = key.dst.lo;
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
-  const Lanes vsrc[4] = {splat(static_cast<std::uint32_t>(s0 >> 32)), splat(static_cast<std::uint32_t>(s0)),
-                         splat(static_cast<std::uint32_t>(s1 >> 32)), splat(static_cast<std::uint32_t>(s1))};
-  const Lanes vdst[4] = {splat(static_cast<std::uint32_t>(d0 >> 32)), splat(static_cast<std::uint32_t>(d0)),
-                         splat(static_cast<std::uint32_t>(d1 >> 32)), splat(static_cast<std::uint32_t>(d1))};
   const Lanes vsport = splat(key.sport), vdport = splat(key.dport), vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
   for (const Table6 *t = tables6_.data() + part.begin, *tend = tables6_.data() + part.end; t != tend; ++t) {
@@ -769,12 +794,16 @@ std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
       const Slot6& s = base[i];
       if (s.count == 0) break;
       if (((s.src[0] ^ ms0) | (s.src[1] ^ ms1) | (s.dst[0] ^ md0) | (s.dst[1] ^ md1)) != 0 || s.aux != a) continue;
+      const std::uint64_t ws = window64(s0, s1, t->srcShift), wd = window64(d0, d1, t->dstShift);
+      const Lanes vs0 = splat(static_cast<std::uint32_t>(ws >> 32)), vs1 = splat(static_cast<std::uint32_t>(ws));
+      const Lanes vd0 = splat(static_cast<std::uint32_t>(wd >> 32)), vd1 = splat(static_cast<std::uint32_t>(wd));
       for (const RuleGroup6 *g = groups6_.data() + s.begin, *end = g + s.count; g != end && g->pos[0] < best; ++g) {
-        Lanes hit = (vsport >= load(g->sportLo)) & (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) &
-                    (vdport <= load(g->dportHi)) & ((vproto & load(g->protoMask)) == load(g->proto));
-        for (int w = 0; w < 4; ++w)
-          hit &= ((vsrc[w] & load(g->srcMask[w])) == load(g->srcBase[w])) &
-                 ((vdst[w] & load(g->dstMask[w])) == load(g->dstBase[w]));
+        const Lanes hit = ((vs0 & load(g->srcMask[0])) == load(g->srcBase[0])) &
+                          ((vs1 & load(g->srcMask[1])) == load(g->srcBase[1])) &
+                          ((vd0 & load(g->dstMask[0])) == load(g->dstBase[0])) &
+                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport >= load(g->sportLo)) &
+                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
+                          ((vproto & load(g->protoMask)) == load(g->proto));
         if (const unsigned bits = laneBits(hit); bits != 0) {
           // Lanes ascend in position: the first hit is the bucket's best.
           best = std::min(best, g->pos[std::countr_zero(bits)]);

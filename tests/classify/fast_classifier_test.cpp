@@ -61,6 +61,27 @@ TEST(FastClassifier, ProtocolAnyAndFamilies) {
   EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 999, 53)), kNoMatch);
 }
 
+// Cidr::contains compares the base unmasked: a box whose base has bits past its prefix never matches, and a
+// prefix past 128 bits is a host route. The IPv6 tables (which check a rule's bits relative to its table) agree.
+TEST(FastClassifier, Ipv6BoxesWithUnnormalizedBasesOrLongPrefixesAgreeWithLinear) {
+  auto odd = box("2001:db8::/32", "::/0", 6, 0, 65535, 1);
+  odd.src.base.lo = 1;  // a bit past /32: this box matches nothing
+  auto wide = box("2001:db8::/32", "::/0", 6, 0, 65535, 2);
+  auto host = box("2001:db8::5/128", "::/0", 6, 0, 65535, 0);
+  host.src.prefix = 200;  // contains() treats it as /128
+  const std::vector<RuleBox> boxes = {odd, wide, host};
+  const LinearClassifier linear(boxes);
+  for (const auto& options : kConfigs) {
+    const FastClassifier fast(boxes, options);
+    for (const char* a : {"2001:db8::1", "2001:db8::5", "2001:db8::4", "2001:db9::1"}) {
+      const ClassifyKey k = key(a, "2001:db8::9", 6, 1, 80);
+      EXPECT_EQ(fast.classify(k), linear.classify(k)) << a;
+    }
+  }
+  EXPECT_EQ(linear.classify(key("2001:db8::1", "::9", 6, 1, 80)), 2u);  // `wide` (rank 2), not `odd`
+  EXPECT_EQ(linear.classify(key("2001:db8::5", "::9", 6, 1, 80)), 0u);  // `host`
+}
+
 TEST(FastClassifier, EmptyTableMatchesNothing) {
   FastClassifier c({});
   EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 1, 2)), kNoMatch);

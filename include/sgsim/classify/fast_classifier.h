@@ -245,15 +245,16 @@ class FastClassifier {
     std::uint32_t shift;      // 64 - log2(capacity)
   };
 
-  // IPv6 (every partition, whatever its size): a RuleGroup with 128-bit addresses, each address as four 32-bit
-  // words ([word][lane], word 0 the most significant), so that the same four-lane compares check it word by
-  // word. Padding lanes never match (mask 0, base 1 in word 0) and have position kNoMatch.
+  // IPv6 (every partition, whatever its size): four rules of one bucket like a RuleGroup, each address as the
+  // 64 bits that follow its table's prefix length (the bits before them are the bucket's key), in two 32-bit
+  // words ([word][lane], word 0 the more significant). Padding lanes never match (mask 0, base 1).
   struct alignas(16) RuleGroup6 {
+    std::uint32_t srcBase[2][4], srcMask[2][4], dstBase[2][4], dstMask[2][4];
     std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
-    std::uint32_t srcBase[4][4], srcMask[4][4], dstBase[4][4], dstMask[4][4];
     std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
     std::uint32_t pos[4];                  // index into boxes_, ascending
   };
+  // One cache line per slot (a 44-byte slot would straddle two lines on half the probes).
   struct Slot6 {
     std::uint64_t src[2] = {0, 0};  // masked source, high word first
     std::uint64_t dst[2] = {0, 0};  // masked destination
@@ -264,10 +265,11 @@ class FastClassifier {
   struct Table6 {
     std::uint64_t srcMask[2], dstMask[2];
     std::uint32_t auxMask;
-    std::uint32_t minPos;     // best position of any rule in the table
-    std::uint32_t slotBegin;  // first slot in slots6_
-    std::uint32_t slotMask;   // capacity - 1 (power of two)
-    std::uint32_t shift;      // 64 - log2(capacity)
+    std::uint32_t minPos;              // best position of any rule in the table
+    std::uint32_t slotBegin;           // first slot in slots6_
+    std::uint32_t slotMask;            // capacity - 1 (power of two)
+    std::uint32_t shift;               // 64 - log2(capacity)
+    std::uint32_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
   };
 
   struct Range {
