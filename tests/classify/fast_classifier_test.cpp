@@ -271,6 +271,37 @@ TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
 // prefixes /63-/68); and IPv4 and word-crossing IPv6 boxes in one table, keys of both families.
 enum class Crowd { V4, V6LowByte, V6AcrossWords, Mixed };
 
+// The networks crowdedAgree draws from; IPv6 addresses vary in the byte at bit `shift` from the low end.
+struct CrowdNets {
+  std::uint32_t src[3], dst[3];
+  std::pair<std::uint64_t, std::uint64_t> src6[3], dst6[3];
+  int shift = 0;
+};
+
+IpAddr crowdAddress(std::mt19937_64& rng, const CrowdNets& nets, Family f, bool src) {
+  if (f == Family::V4) {
+    // Through a pointer: GCC 12 with -fsanitize=address mishandles indexing a conditional of two arrays.
+    const std::uint32_t* pool = src ? nets.src : nets.dst;
+    const std::uint32_t net = pool[rng() % 3];
+    return IpAddr::v4(net | static_cast<std::uint32_t>(rng() % 256));
+  }
+  const std::pair<std::uint64_t, std::uint64_t>* pool6 = src ? nets.src6 : nets.dst6;
+  const std::pair<std::uint64_t, std::uint64_t> net6 = pool6[rng() % 3];
+  const auto v = static_cast<std::uint32_t>(rng() % 256);
+  const Uint128 net =
+      (static_cast<Uint128>(net6.first) << 64 | net6.second) & ~(static_cast<Uint128>(0xFF) << nets.shift);
+  const Uint128 a = net | static_cast<Uint128>(v) << nets.shift;
+  return IpAddr{Family::V6, static_cast<std::uint64_t>(a >> 64), static_cast<std::uint64_t>(a)};
+}
+
+// Mostly the lengths that crowd on the varying byte (IPv4 /27-/32), sometimes any length.
+int crowdLength(std::mt19937_64& rng, const CrowdNets& nets, Family f) {
+  const int bits = f == Family::V4 ? 32 : 128 - nets.shift;
+  const int all = f == Family::V4 ? 32 : 128;
+  if (rng() % 6 == 0) return static_cast<int>(rng() % static_cast<std::uint64_t>(all + 1));
+  return bits - 5 + static_cast<int>(rng() % 6);
+}
+
 // Thousands of rules on a few address pairs, as in ClassBench's acl sets: buckets of hundreds of rules (their
 // blocks summed up by block and group heads), and exact duplicates with ranks before and after the original
 // (a duplicate never wins; the first of equal boxes does). Large-partition path, every trial layout.
@@ -278,31 +309,15 @@ void crowdedAgree(Crowd crowd) {
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     std::mt19937_64 rng(seed);
     auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
-    std::uint32_t srcNets[3], dstNets[3];
-    for (auto& a : srcNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
-    for (auto& a : dstNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    CrowdNets nets;
+    for (auto& a : nets.src) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    for (auto& a : nets.dst) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
     std::mt19937_64 rng6(seed + 1000);  // IPv6 networks from their own generator: the IPv4 draws stay as they were
-    std::pair<std::uint64_t, std::uint64_t> srcNets6[3], dstNets6[3];
-    for (auto& a : srcNets6) a = {rng6(), rng6()};
-    for (auto& a : dstNets6) a = {rng6(), rng6()};
-    // The varying byte of an IPv6 address and the prefix lengths that crowd on it.
-    const int shift = crowd == Crowd::V6LowByte ? 0 : 60;
-    auto address = [&](Family f, bool src) {
-      if (f == Family::V4) {
-        const std::uint32_t net = (src ? srcNets : dstNets)[below(3)];
-        return IpAddr::v4(net | below(256));
-      }
-      auto [hi, lo] = (src ? srcNets6 : dstNets6)[below(3)];
-      const std::uint32_t v = below(256);
-      const Uint128 net = (static_cast<Uint128>(hi) << 64 | lo) & ~(static_cast<Uint128>(0xFF) << shift);
-      const Uint128 a = net | static_cast<Uint128>(v) << shift;
-      return IpAddr{Family::V6, static_cast<std::uint64_t>(a >> 64), static_cast<std::uint64_t>(a)};
-    };
-    auto length = [&](Family f) {
-      const int bits = f == Family::V4 ? 32 : 128 - shift;
-      const int all = f == Family::V4 ? 32 : 128;
-      return below(6) == 0 ? static_cast<int>(below(all + 1)) : bits - 5 + static_cast<int>(below(6));
-    };
+    for (auto& a : nets.src6) a = {rng6(), rng6()};
+    for (auto& a : nets.dst6) a = {rng6(), rng6()};
+    nets.shift = crowd == Crowd::V6LowByte ? 0 : 60;
+    auto address = [&nets, &rng](Family f, bool src) { return crowdAddress(rng, nets, f, src); };
+    auto length = [&nets, &rng](Family f) { return crowdLength(rng, nets, f); };
     static constexpr std::uint16_t kPorts[] = {22, 80, 443, 1024, 1600, 1649, 5001, 8080};
     std::vector<RuleBox> boxes;
     const std::size_t n = 3000;
