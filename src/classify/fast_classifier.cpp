@@ -139,12 +139,6 @@ struct BucketKey6 {
 
 __extension__ typedef unsigned __int128 Uint128;  // GCC and Clang; __extension__: no -Wpedantic warning
 
-// Two 64-bit words folded through their 128-bit product (both halves): every input bit reaches every output bit.
-inline std::uint64_t fold(std::uint64_t a, std::uint64_t b) {
-  const Uint128 p = static_cast<Uint128>(a) * b;
-  return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
-}
-
 // The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap; a chain of
 // folds was no better mixed for the top bits and slower): the top bits of each product depend on every bit of
 // its word.

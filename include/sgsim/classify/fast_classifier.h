@@ -3,7 +3,7 @@
 // answer: the index into boxes() of the lowest-rank matching box, or kNoMatch).
 //
 // What it is. A TupleMerge classifier (Daly et al., "TupleMerge: Fast Software Packet Processing for Online
-// Packet Classification", IEEE/ACM ToN 2019) for IPv4, with a plain first-match scan for IPv6.
+// Packet Classification", IEEE/ACM ToN 2019), for IPv4 and, in tables of their own, for IPv6 (below).
 //
 // How it works. Tuple-space search (Srinivasan et al. 1999) puts every rule in a hash table keyed by the
 // rule's own field lengths ("tuple"): a lookup masks the packet with each table's masks, probes the table,
@@ -32,8 +32,8 @@
 // lowest estimated cost, 4 per table probed + 1 per GroupHead looked at + 1 per RuleBlock read, counted on
 // 2,048 seeded random corners of the partition's own rules, is kept where it was built (the others are
 // dropped; nothing is rebuilt).
-// Boxes equal on every matched field to an earlier box are left out of the IPv4 tables (they can never be
-// the first match).
+// Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
+// first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
 // any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
@@ -151,12 +151,53 @@
 // GroupHeads per 2, 4 or 16 blocks (no better than 8), the block's positions moved to its first cache line
 // instead of a separate array (same).
 //
+// IPv6 (issue 11). IPv6 boxes used to be scanned linearly; dual-stack ENIs of 1,000 rules made that the slow
+// path (the ClassBench 10k sets placed under 2001:db8::/32 replayed 27-55x slower than in IPv4). Now IPv6
+// boxes get the same protocol partitions and the same TupleMerge tables: the merge step (which table a rule
+// joins, which table it opens) is one template over the bucket key, so both families build alike. What
+// differs is the key and the group:
+// - A table keys on the first srcLen bits of the source and dstLen of the destination, each a 128-bit value:
+//   a bucket key is four 64-bit words plus aux, hashed by four independent multiplies (their top bits depend
+//   on every bit of their word; a chain of two 128-bit-product folds mixed no better for the top bits the
+//   table takes and was no faster), stored whole in the slot (48 bytes) and compared exactly.
+// - A RuleGroup6 does not hold whole addresses. The bucket key already proved the key's first srcLen/dstLen
+//   bits equal to every rule's in the bucket, so a rule only joins tables at most 64 bits shorter than its
+//   own prefixes (V6Keys::kReach; opening a table obeys it too), and the group holds the 64 bits after the
+//   table's lengths (window64): two 32-bit words per address, checked with the IPv4 groups' four-lane
+//   compares. 240 bytes and four address compares per four rules, instead of 368 bytes and eight with whole
+//   addresses (the first version: the 10k sets' IPv6/IPv4 ratio 1.39-1.76 -> 1.26-1.43, same process, loaded
+//   machine). Because the bits past a rule's prefix are not checked, an IPv6 box whose base has bits past its
+//   prefix (Cidr::contains never matches it) is left out at build; prefixes past 128 count as 128, as in
+//   Cidr::contains.
+// - Every IPv6 partition uses the small layout (RuleGroups, one probe at a time) whatever its size: the
+//   large-partition tuning (RuleBlocks, trial builds) is IPv4-only. A 50k-rule IPv6 table works and agrees,
+//   but was not tuned or measured.
+// - Slots of 64 bytes (one cache line each instead of 48 bytes that straddle two lines on half the probes)
+//   measured the same within noise; kept at 48.
+// Measured (docs/PERFORMANCE.md, "IPv6 classification"): the ClassBench 1k/10k sets mapped into IPv6 two ways
+// (classbench.h, toIpv6) and looked up in the same process as the IPv4 set, alternating passes:
+//   IPv6 / IPv4 time per lookup (medians of 5; 2-core Xeon loaded by other builds, load average 14-21: the
+//   absolute figures were 2-4x the quiet ones, the ratios are what was measured)
+//   set        fixed64   spread48          linear scan / fast (fixed64)
+//   acl1_1k      1.20       1.20                12x
+//   fw1_1k       1.13       1.12                12x
+//   ipc1_1k      1.12       1.31                24x
+//   acl2_10k     1.42       1.72               116x
+//   fw1_10k      1.46       1.47               122x
+//   ipc1_10k     1.33       1.49               162x
+// fixed64 (every prefix under 2001:db8::/64, lengths moved by 64) keeps the IPv4 set's tables exactly and stays
+// within 1.5x; spread48 (the first 16 bits choose a /48) leaves a gap in the prefix lengths (49-64) that splits
+// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.72x. Not tried for lack of time: a
+// 16-byte slot (a hash tag and the bucket's index, the full key beside the bucket's groups) to shrink the slot
+// arrays threefold; length classes chosen from the set's own lengths rather than multiples of lengthStep.
+// A dual-stack table (each rule in both families) costs each family about what its own table costs.
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
 // eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
-// separate them), and the rank cut-off stops most lookups long before the last table. IPv6: O(n6) linear scan (security
-// groups hold few IPv6 boxes; the simpler path the issue allows).
+// separate them), and the rank cut-off stops most lookups long before the last table. IPv6: the same, with
+// IPv6's own tables (every partition in the small layout).
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
