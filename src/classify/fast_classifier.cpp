@@ -139,9 +139,8 @@ struct BucketKey6 {
 
 __extension__ typedef unsigned __int128 Uint128;  // GCC and Clang; __extension__: no -Wpedantic warning
 
-// The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap; a chain of
-// folds was no better mixed for the top bits and slower): the top bits of each product depend on every bit of
-// its word.
+// The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap): the top bits
+// of each product depend on every bit of its word. Slots keep the whole key, so the hash only spreads them.
 inline std::uint64_t hashKey6(std::uint64_t s0, std::uint64_t s1, std::uint64_t d0, std::uint64_t d1,
                               std::uint32_t aux) {
   return (s0 * 0x9E3779B97F4A7C15ull) ^ (s1 * 0xC2B2AE3D27D4EB4Full) ^ (d0 * 0x165667B19E3779F9ull) ^

@@ -157,9 +157,10 @@
 // joins, which table it opens) is one template over the bucket key, so both families build alike. What
 // differs is the key and the group:
 // - A table keys on the first srcLen bits of the source and dstLen of the destination, each a 128-bit value:
-//   a bucket key is four 64-bit words plus aux, hashed by four independent multiplies (their top bits depend
-//   on every bit of their word; a chain of two 128-bit-product folds mixed no better for the top bits the
-//   table takes and was no faster), stored whole in the slot (48 bytes) and compared exactly.
+//   a bucket key is four 64-bit words plus aux, hashed by four independent multiplies (the top bits of each
+//   product, which the table takes, depend on every bit of its word; a chain of two 128-bit-product folds,
+//   which mix better, measured no faster within the loaded machine's noise), stored whole in the slot
+//   (48 bytes) and compared exactly, so the hash's quality affects probe lengths, never answers.
 // - A RuleGroup6 does not hold whole addresses. The bucket key already proved the key's first srcLen/dstLen
 //   bits equal to every rule's in the bucket, so a rule only joins tables at most 64 bits shorter than its
 //   own prefixes (V6Keys::kReach; opening a table obeys it too), and the group holds the 64 bits after the
