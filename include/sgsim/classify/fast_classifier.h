@@ -177,18 +177,18 @@
 //   measured the same within noise; kept at 48.
 // Measured (docs/PERFORMANCE.md, "IPv6 classification"): the ClassBench 1k/10k sets mapped into IPv6 two ways
 // (classbench.h, toIpv6) and looked up in the same process as the IPv4 set, alternating passes:
-//   IPv6 / IPv4 time per lookup (medians of 5; 2-core Xeon loaded by other builds, load average 14-21: the
-//   absolute figures were 2-4x the quiet ones, the ratios are what was measured)
-//   set        fixed64   spread48          linear scan / fast (fixed64)
-//   acl1_1k      1.20       1.20                12x
-//   fw1_1k       1.13       1.12                12x
-//   ipc1_1k      1.12       1.31                24x
-//   acl2_10k     1.42       1.72               116x
-//   fw1_10k      1.46       1.47               122x
-//   ipc1_10k     1.33       1.49               162x
+//   IPv6 / IPv4 time per lookup (medians of 5; 2-core Xeon loaded by other builds, load average 14-21, then
+//   6-7: the absolute figures were 1.5-4x the quiet ones, the ratios are what was measured)
+//   set        fixed64       spread48       linear scan / fast (fixed64, first sitting)
+//   acl1_1k    1.20, 1.19    1.20, 1.16          12x
+//   fw1_1k     1.13, 1.15    1.12, 1.15          12x
+//   ipc1_1k    1.12, 1.13    1.31, 1.29          24x
+//   acl2_10k   1.42, 1.25    1.72, 1.54         116x
+//   fw1_10k    1.46, 1.29    1.47, 1.30         122x
+//   ipc1_10k   1.33, 1.23    1.49, 1.43         162x
 // fixed64 (every prefix under 2001:db8::/64, lengths moved by 64) keeps the IPv4 set's tables exactly and stays
 // within 1.5x; spread48 (the first 16 bits choose a /48) leaves a gap in the prefix lengths (49-64) that splits
-// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.72x. Not tried for lack of time: a
+// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. Not tried for lack of time: a
 // 16-byte slot (a hash tag and the bucket's index, the full key beside the bucket's groups) to shrink the slot
 // arrays threefold; length classes chosen from the set's own lengths rather than multiples of lengthStep.
 // A dual-stack table (each rule in both families) costs each family about what its own table costs.
