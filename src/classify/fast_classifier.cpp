@@ -318,10 +318,10 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
     if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
       continue;
-    // Nor do IPv6 boxes whose base has bits past the prefix (Cidr::contains compares the base unmasked): the
-    // IPv6 groups check only the 64 bits past their table's lengths.
-    if (b.family == Family::V6 && (Cidr::of(b.src.base, b.src.prefix).base != b.src.base ||
-                                   Cidr::of(b.dst.base, b.dst.prefix).base != b.dst.base))
+    // Nor do boxes whose base has bits past the prefix (Cidr::contains compares the base unmasked, so they
+    // match nothing): the IPv6 groups check only the 64 bits past their table's lengths, and the duplicate
+    // check below compares masked prefixes (such a box would hide a later one equal to it once masked).
+    if (Cidr::of(b.src.base, b.src.prefix).base != b.src.base || Cidr::of(b.dst.base, b.dst.prefix).base != b.dst.base)
       continue;
     if (b.family == Family::V4 ? !seen.insert(BoxSignature::of(b)).second : !seen6.insert(BoxSignature6::of(b)).second)
       continue;

@@ -82,6 +82,19 @@ TEST(FastClassifier, Ipv6BoxesWithUnnormalizedBasesOrLongPrefixesAgreeWithLinear
   EXPECT_EQ(linear.classify(key("2001:db8::5", "::9", 6, 1, 80)), 0u);  // `host`
 }
 
+// The same in IPv4: an unnormalized box must not hide a later box equal to it once masked (the duplicate
+// check compares masked prefixes).
+TEST(FastClassifier, Ipv4BoxWithUnnormalizedBaseDoesNotHideItsNormalizedTwin) {
+  auto odd = box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 1);
+  odd.src.base = IpAddr::v4(0x0A000001u);  // 10.0.0.1/8: matches nothing
+  const auto twin = box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 2);
+  const std::vector<RuleBox> boxes = {odd, twin};
+  const LinearClassifier linear(boxes);
+  const ClassifyKey k = key("10.1.2.3", "192.0.2.1", 6, 1, 80);
+  ASSERT_EQ(linear.classify(k), 1u);
+  for (const auto& options : kConfigs) EXPECT_EQ(FastClassifier(boxes, options).classify(k), 1u);
+}
+
 TEST(FastClassifier, EmptyTableMatchesNothing) {
   FastClassifier c({});
   EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 1, 2)), kNoMatch);

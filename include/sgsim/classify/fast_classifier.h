@@ -167,8 +167,9 @@
 //   table's lengths (window64): two 32-bit words per address, checked with the IPv4 groups' four-lane
 //   compares. 240 bytes and four address compares per four rules, instead of 368 bytes and eight with whole
 //   addresses (the first version: the 10k sets' IPv6/IPv4 ratio 1.39-1.76 -> 1.26-1.43, same process, loaded
-//   machine). Because the bits past a rule's prefix are not checked, an IPv6 box whose base has bits past its
-//   prefix (Cidr::contains never matches it) is left out at build; prefixes past 128 count as 128, as in
+//   machine). Because the bits past a rule's prefix are not checked, a box whose base has bits past its
+//   prefix (Cidr::contains never matches it) is left out at build (either family: in IPv4 such a box hid a
+//   later box equal to it once masked, as a duplicate); prefixes past 128 count as 128, as in
 //   Cidr::contains.
 // - Every IPv6 partition uses the small layout (RuleGroups, one probe at a time) whatever its size: the
 //   large-partition tuning (RuleBlocks, trial builds) is IPv4-only. A 50k-rule IPv6 table works and agrees,
