@@ -118,4 +118,40 @@ Result<std::vector<ClassifyKey>> loadClassBenchTrace(const std::string& path) {
   return keys;
 }
 
+namespace {
+
+constexpr std::uint64_t kDocPrefix = 0x20010DB800000000ull;  // 2001:db8::/32
+
+IpAddr mapAddress(IpAddr a, ClassBenchV6 mapping) {
+  const std::uint32_t p = a.v4Value();
+  if (mapping == ClassBenchV6::Fixed64) return IpAddr{Family::V6, kDocPrefix, static_cast<std::uint64_t>(p) << 32};
+  return IpAddr{Family::V6, kDocPrefix | static_cast<std::uint64_t>(p >> 16) << 16,
+                static_cast<std::uint64_t>(p & 0xFFFFu) << 48};
+}
+
+int mapLength(int len, ClassBenchV6 mapping) {
+  if (mapping == ClassBenchV6::Fixed64) return 64 + len;
+  return len <= 16 ? 32 + len : 48 + len;
+}
+
+}  // namespace
+
+RuleBox toIpv6(const RuleBox& box, ClassBenchV6 mapping) {
+  if (box.family != Family::V4 || !box.src.base.isV4() || !box.dst.base.isV4()) return box;
+  RuleBox out = box;
+  out.family = Family::V6;
+  out.src = Cidr::of(mapAddress(box.src.base, mapping), mapLength(box.src.prefix, mapping));
+  out.dst = Cidr::of(mapAddress(box.dst.base, mapping), mapLength(box.dst.prefix, mapping));
+  return out;
+}
+
+ClassifyKey toIpv6(const ClassifyKey& key, ClassBenchV6 mapping) {
+  if (key.family != Family::V4 || !key.src.isV4() || !key.dst.isV4()) return key;
+  ClassifyKey out = key;
+  out.family = Family::V6;
+  out.src = mapAddress(key.src, mapping);
+  out.dst = mapAddress(key.dst, mapping);
+  return out;
+}
+
 }  // namespace sgsim

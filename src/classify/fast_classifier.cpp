@@ -130,24 +130,171 @@ struct BoxSignatureHash {
   }
 };
 
+// An IPv6 bucket key: the masked source and destination (high word first) and the masked aux.
+struct BucketKey6 {
+  std::uint64_t src[2], dst[2];
+  std::uint32_t aux;
+  bool operator==(const BucketKey6&) const = default;
+};
+
+__extension__ typedef unsigned __int128 Uint128;  // GCC and Clang; __extension__: no -Wpedantic warning
+
+// The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap): the top bits
+// of each product depend on every bit of its word. Slots keep the whole key, so the hash only spreads them.
+inline std::uint64_t hashKey6(std::uint64_t s0, std::uint64_t s1, std::uint64_t d0, std::uint64_t d1,
+                              std::uint32_t aux) {
+  return (s0 * 0x9E3779B97F4A7C15ull) ^ (s1 * 0xC2B2AE3D27D4EB4Full) ^ (d0 * 0x165667B19E3779F9ull) ^
+         ((d1 ^ (static_cast<std::uint64_t>(aux) << 40)) * 0xFF51AFD7ED558CCDull);
+}
+
+struct BucketKey6Hash {
+  std::size_t operator()(const BucketKey6& k) const {
+    return hashKey6(k.src[0], k.src[1], k.dst[0], k.dst[1], k.aux) >> 16;
+  }
+};
+
+// The mask of a prefix of `len` bits over a 128-bit address, as (high word, low word); 128 and more: all ones.
+inline std::uint64_t prefixMask6Hi(int len) { return len <= 0 ? 0 : (len >= 64 ? ~0ull : ~0ull << (64 - len)); }
+inline std::uint64_t prefixMask6Lo(int len) { return len <= 64 ? 0 : (len >= 128 ? ~0ull : ~0ull << (128 - len)); }
+
+// The 64 bits of a 128-bit address that follow its first `shift` bits (shift < 128).
+inline std::uint64_t window64(std::uint64_t hi, std::uint64_t lo, std::uint32_t shift) {
+  return static_cast<std::uint64_t>(((static_cast<Uint128>(hi) << 64 | lo) << shift) >> 64);
+}
+
+// What an IPv6 box matches (bases as stored: Cidr::contains compares them unmasked), packed like BoxSignature.
+struct BoxSignature6 {
+  std::uint64_t src[2], dst[2];
+  std::uint64_t ports;
+  std::uint32_t rest;
+  bool operator==(const BoxSignature6&) const = default;
+
+  static BoxSignature6 of(const RuleBox& b) {
+    return {{b.src.base.hi, b.src.base.lo},
+            {b.dst.base.hi, b.dst.base.lo},
+            static_cast<std::uint64_t>(b.sportLo) << 48 | static_cast<std::uint64_t>(b.sportHi) << 32 |
+                static_cast<std::uint64_t>(b.dportLo) << 16 | b.dportHi,
+            static_cast<std::uint32_t>(b.src.prefix) << 24 | static_cast<std::uint32_t>(b.dst.prefix) << 16 |
+                static_cast<std::uint32_t>(b.proto + 1)};
+  }
+};
+
+struct BoxSignature6Hash {
+  std::size_t operator()(const BoxSignature6& k) const {
+    return hashKey6(k.src[0], k.src[1] ^ k.ports, k.dst[0], k.dst[1], k.rest) >> 16;
+  }
+};
+
+inline std::uint32_t auxOf(const RuleBox& b, std::uint32_t auxMask) {
+  return ((static_cast<std::uint32_t>(b.dportLo) << 8) | static_cast<std::uint8_t>(b.proto)) & auxMask;
+}
+
+// How a table keys its buckets, per address family.
+struct V4Keys {
+  using Key = BucketKey;
+  using Hash = BucketKeyHash;
+  static constexpr int kReach = 255;  // a rule may join a table of any shorter lengths
+  static int length(const Cidr& c) { return c.prefix; }
+  static Key keyOf(const RuleBox& b, int srcLen, int dstLen, std::uint32_t auxMask) {
+    const std::uint64_t src = b.src.base.v4Value() & prefixMask(srcLen);
+    const std::uint64_t dst = b.dst.base.v4Value() & prefixMask(dstLen);
+    return BucketKey{(src << 32) | dst, auxOf(b, auxMask)};
+  }
+};
+
+struct V6Keys {
+  using Key = BucketKey6;
+  using Hash = BucketKey6Hash;
+  // A rule joins only tables whose lengths are at most 64 shorter than its own: the bucket key checks the
+  // table's bits, the RuleGroup6 the 64 bits after them (window64).
+  static constexpr int kReach = 64;
+  static int length(const Cidr& c) { return std::min<int>(c.prefix, 128); }
+  static Key keyOf(const RuleBox& b, int srcLen, int dstLen, std::uint32_t auxMask) {
+    return BucketKey6{{b.src.base.hi & prefixMask6Hi(srcLen), b.src.base.lo & prefixMask6Lo(srcLen)},
+                      {b.dst.base.hi & prefixMask6Hi(dstLen), b.dst.base.lo & prefixMask6Lo(dstLen)},
+                      auxOf(b, auxMask)};
+  }
+};
+
 // A table while it is being filled: buckets are vectors of positions, in insertion (= position) order.
+template <class Keys>
 struct BuildTable {
   int srcLen, dstLen;
   std::uint32_t auxMask;
-  boost::unordered_flat_map<BucketKey, std::vector<std::uint32_t>, BucketKeyHash> buckets;
+  boost::unordered_flat_map<typename Keys::Key, std::vector<std::uint32_t>, typename Keys::Hash> buckets;
 
   bool accepts(int sl, int dl, std::uint32_t ruleAux) const {
-    return srcLen <= sl && dstLen <= dl && (auxMask & ~ruleAux) == 0;
+    return srcLen <= sl && dstLen <= dl && sl - srcLen <= Keys::kReach && dl - dstLen <= Keys::kReach &&
+           (auxMask & ~ruleAux) == 0;
   }
   bool sameShape(int sl, int dl, std::uint32_t aux) const { return srcLen == sl && dstLen == dl && auxMask == aux; }
-  BucketKey keyOf(const RuleBox& b) const {
-    const std::uint64_t src = b.src.base.v4Value() & prefixMask(srcLen);
-    const std::uint64_t dst = b.dst.base.v4Value() & prefixMask(dstLen);
-    const std::uint32_t aux =
-        ((static_cast<std::uint32_t>(b.dportLo) << 8) | static_cast<std::uint8_t>(b.proto)) & auxMask;
-    return BucketKey{(src << 32) | dst, aux};
-  }
+  typename Keys::Key keyOf(const RuleBox& b) const { return Keys::keyOf(b, srcLen, dstLen, auxMask); }
 };
+
+// Puts each member into a table (TupleMerge, or one table per exact tuple without mergeTuples); the tables come
+// out in ascending position of their first rule. The same for both families: only the keys differ.
+template <class Keys>
+std::vector<BuildTable<Keys>> mergeIntoTables(const std::vector<RuleBox>& boxes,
+                                              const std::vector<std::uint32_t>& members,
+                                              const FastClassifier::Options& options) {
+  const std::uint32_t limit = std::max<std::uint32_t>(1, options.collisionLimit);
+  const bool portKeyFirst = options.portKeyFirst;
+  const int step = static_cast<int>(std::max<std::uint32_t>(1, options.lengthStep));
+  std::vector<BuildTable<Keys>> tables;
+  auto findShape = [&](int sl, int dl, std::uint32_t aux) -> BuildTable<Keys>* {
+    for (BuildTable<Keys>& t : tables)
+      if (t.sameShape(sl, dl, aux)) return &t;
+    return nullptr;
+  };
+  auto openTable = [&](int sl, int dl, std::uint32_t aux) -> BuildTable<Keys>& {
+    tables.push_back(BuildTable<Keys>{sl, dl, aux, {}});
+    return tables.back();
+  };
+
+  for (std::uint32_t pos : members) {
+    const RuleBox& b = boxes[pos];
+    const int sl = Keys::length(b.src);
+    const int dl = Keys::length(b.dst);
+    // Which key fields this rule can supply: an exact destination port and an exact protocol.
+    const std::uint32_t ruleAux = (b.dportLo == b.dportHi ? kDportAux : 0u) | (b.proto >= 0 ? kProtoAux : 0u);
+    BuildTable<Keys>* target = nullptr;
+    if (options.mergeTuples) {
+      for (BuildTable<Keys>& t : tables) {
+        if (!t.accepts(sl, dl, ruleAux)) continue;
+        auto it = t.buckets.find(t.keyOf(b));
+        if (it == t.buckets.end() || it->second.size() < limit) {
+          target = &t;
+          break;
+        }
+      }
+      if (target == nullptr) {
+        // Open the coarsest table this rule may use that does not exist yet: lengths rounded down to
+        // `step`, then to step/2, step/4 … and finally exact, each first on the addresses alone and then with
+        // the port and protocol the rule pins down. The intermediate roundings matter on large sets: without
+        // them overflowing rules scatter over one exact-length table per length pair (fw1_100k: 393 tables
+        // instead of 48). Rules equal on every keyed field cannot be told apart by any table: they share
+        // the last bucket.
+        for (int st = step; target == nullptr; st /= 2) {
+          const int s = sl - sl % st;
+          const int d = dl - dl % st;
+          for (std::uint32_t aux : {portKeyFirst ? ruleAux : 0u, portKeyFirst ? 0u : ruleAux})
+            if (target == nullptr && sl - s <= Keys::kReach && dl - d <= Keys::kReach &&
+                findShape(s, d, aux) == nullptr)
+              target = &openTable(s, d, aux);
+          if (st == 1) {
+            if (target == nullptr) target = findShape(sl, dl, ruleAux);
+            break;
+          }
+        }
+      }
+    } else {
+      target = findShape(sl, dl, ruleAux);
+      if (target == nullptr) target = &openTable(sl, dl, ruleAux);
+    }
+    target->buckets[target->keyOf(b)].push_back(pos);
+  }
+  return tables;
+}
 
 }  // namespace
 
@@ -156,25 +303,40 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
 
   // Protocol partitions: a lookup only searches the tables of its protocol's partition; any-protocol
   // rules are in all of them.
-  std::vector<std::uint32_t> members[kPartitions];
-  // A box equal on every field to a box before it can never be the first match: it is left out of the IPv4
+  std::vector<std::uint32_t> members[kPartitions], members6[kPartitions];
+  // A box equal on every field to a box before it can never be the first match: it is left out of the
   // tables (ClassBench's acl1_100k: 8,197 of 44,473 rules, equal but for the TCP flags sgsim does not match
   // on; a security group's rules can repeat across the groups of one interface).
   boost::unordered_flat_set<BoxSignature, BoxSignatureHash> seen;
-  seen.reserve(boxes_.size());
+  boost::unordered_flat_set<BoxSignature6, BoxSignature6Hash> seen6;
+  const auto v6Boxes = static_cast<std::size_t>(
+      std::count_if(boxes_.begin(), boxes_.end(), [](const RuleBox& b) { return b.family == Family::V6; }));
+  seen.reserve(boxes_.size() - v6Boxes);
+  seen6.reserve(v6Boxes);
   for (std::uint32_t pos = 0; pos < boxes_.size(); ++pos) {
     const RuleBox& b = boxes_[pos];
     // Boxes that can never match (family mismatch, empty port range) are left out: boxMatches says no to them.
     if (b.src.family() != b.family || b.dst.family() != b.family || b.sportLo > b.sportHi || b.dportLo > b.dportHi)
       continue;
-    if (b.family == Family::V4 && !seen.insert(BoxSignature::of(b)).second) continue;
-    if (b.family == Family::V6) {
-      v6_.push_back(pos);
-    } else if (b.proto < 0) {
-      for (auto& m : members) m.push_back(pos);
+    // Nor do boxes whose base has bits past the prefix (Cidr::contains compares the base unmasked, so they
+    // match nothing): the IPv6 groups check only the 64 bits past their table's lengths, and the duplicate
+    // check below compares masked prefixes (such a box would hide a later one equal to it once masked).
+    if (Cidr::of(b.src.base, b.src.prefix).base != b.src.base || Cidr::of(b.dst.base, b.dst.prefix).base != b.dst.base)
+      continue;
+    if (b.family == Family::V4 ? !seen.insert(BoxSignature::of(b)).second : !seen6.insert(BoxSignature6::of(b)).second)
+      continue;
+    auto& m = b.family == Family::V4 ? members : members6;
+    if (b.proto < 0) {
+      for (auto& one : m) one.push_back(pos);
     } else {
-      members[partitionOf(static_cast<std::uint8_t>(b.proto))].push_back(pos);
+      m[partitionOf(static_cast<std::uint8_t>(b.proto))].push_back(pos);
     }
+  }
+  // IPv6: the same partitions, every one in the small-partition layout (see the essay).
+  for (std::size_t p = 0; p < kPartitions; ++p) {
+    partitions6_[p].begin = static_cast<std::uint32_t>(tables6_.size());
+    buildTablesV6(members6[p], options);
+    partitions6_[p].end = static_cast<std::uint32_t>(tables6_.size());
   }
   for (std::size_t p = 0; p < kPartitions; ++p) {
     Partition& part = partitions_[p];
@@ -274,66 +436,13 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
 }
 
 void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large) {
-  const std::uint32_t limit = std::max<std::uint32_t>(1, options.collisionLimit);
-  const bool portKeyFirst = options.portKeyFirst;
-  const int step = static_cast<int>(std::max<std::uint32_t>(1, options.lengthStep));
-  std::vector<BuildTable> tables;
-  auto findShape = [&](int sl, int dl, std::uint32_t aux) -> BuildTable* {
-    for (BuildTable& t : tables)
-      if (t.sameShape(sl, dl, aux)) return &t;
-    return nullptr;
-  };
-  auto openTable = [&](int sl, int dl, std::uint32_t aux) -> BuildTable& {
-    tables.push_back(BuildTable{sl, dl, aux, {}});
-    return tables.back();
-  };
-
-  for (std::uint32_t pos : members) {
-    const RuleBox& b = boxes_[pos];
-    const int sl = b.src.prefix;
-    const int dl = b.dst.prefix;
-    // Which key fields this rule can supply: an exact destination port and an exact protocol.
-    const std::uint32_t ruleAux = (b.dportLo == b.dportHi ? kDportAux : 0u) | (b.proto >= 0 ? kProtoAux : 0u);
-    BuildTable* target = nullptr;
-    if (options.mergeTuples) {
-      for (BuildTable& t : tables) {
-        if (!t.accepts(sl, dl, ruleAux)) continue;
-        auto it = t.buckets.find(t.keyOf(b));
-        if (it == t.buckets.end() || it->second.size() < limit) {
-          target = &t;
-          break;
-        }
-      }
-      if (target == nullptr) {
-        // Open the coarsest table this rule may use that does not exist yet: lengths rounded down to
-        // `step`, then to step/2, step/4 … and finally exact, each first on the addresses alone and then with
-        // the port and protocol the rule pins down. The intermediate roundings matter on large sets: without
-        // them overflowing rules scatter over one exact-length table per length pair (fw1_100k: 393 tables
-        // instead of 48). Rules equal on every keyed field cannot be told apart by any table: they share
-        // the last bucket.
-        for (int st = step; target == nullptr; st /= 2) {
-          const int s = sl - sl % st;
-          const int d = dl - dl % st;
-          for (std::uint32_t aux : {portKeyFirst ? ruleAux : 0u, portKeyFirst ? 0u : ruleAux})
-            if (target == nullptr && findShape(s, d, aux) == nullptr) target = &openTable(s, d, aux);
-          if (st == 1) {
-            if (target == nullptr) target = findShape(sl, dl, ruleAux);
-            break;
-          }
-        }
-      }
-    } else {
-      target = findShape(sl, dl, ruleAux);
-      if (target == nullptr) target = &openTable(sl, dl, ruleAux);
-    }
-    target->buckets[target->keyOf(b)].push_back(pos);
-  }
+  const std::vector<BuildTable<V4Keys>> tables = mergeIntoTables<V4Keys>(boxes_, members, options);
 
   // Freeze into flat arrays. Tables were opened in ascending position of their first rule, so tables_ is
   // already sorted by minPos. Large partitions keep their hash tables a quarter full instead of half (fewer
   // slots read per probe, worth it where probes are many; measured on acl1_100k).
   const std::uint32_t slotsPerBucket = large ? 4 : 2;
-  for (const BuildTable& t : tables) {
+  for (const BuildTable<V4Keys>& t : tables) {
     const std::uint32_t capacity =
         std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * slotsPerBucket)));
     Table out{prefixMask(t.srcLen),
@@ -587,10 +696,117 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   return best;
 }
 
+// IPv6 tables, frozen like the small IPv4 partitions: hash tables at most half full, four rules to a group.
+// IPv6 tables, frozen like the small IPv4 partitions: hash tables at most half full, four rules to a group.
+// A group holds each rule's 64 address bits after the table's lengths (the bits before them are the bucket's
+// key, checked by the slot; a rule is at most 64 bits longer than its table, V6Keys::kReach).
+void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options) {
+  if (members.empty()) return;
+  const std::vector<BuildTable<V6Keys>> tables = mergeIntoTables<V6Keys>(boxes_, members, options);
+  for (const BuildTable<V6Keys>& t : tables) {
+    const std::uint32_t capacity =
+        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2)));
+    // A table of length 128 checks every bit in its key; its window (the last bit, then zeros) is harmless.
+    const auto srcShift = static_cast<std::uint32_t>(std::min(t.srcLen, 127));
+    const auto dstShift = static_cast<std::uint32_t>(std::min(t.dstLen, 127));
+    Table6 out{{prefixMask6Hi(t.srcLen), prefixMask6Lo(t.srcLen)},
+               {prefixMask6Hi(t.dstLen), prefixMask6Lo(t.dstLen)},
+               t.auxMask,
+               kNoMatch,
+               static_cast<std::uint32_t>(slots6_.size()),
+               capacity - 1,
+               static_cast<std::uint32_t>(64 - std::countr_zero(capacity)),
+               srcShift,
+               dstShift};
+    slots6_.resize(slots6_.size() + capacity);
+    for (const auto& [key, positions] : t.buckets) {
+      std::uint32_t i =
+          static_cast<std::uint32_t>(hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux) >> out.shift);
+      while (slots6_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
+      out.minPos = std::min(out.minPos, positions.front());
+      const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
+      slots6_[out.slotBegin + i] = Slot6{{key.src[0], key.src[1]},
+                                         {key.dst[0], key.dst[1]},
+                                         key.aux,
+                                         static_cast<std::uint32_t>(groups6_.size()),
+                                         groups};
+      for (std::size_t g = 0; g < positions.size(); g += 4) {
+        RuleGroup6 rg{};
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          if (g + lane >= positions.size()) {
+            rg.srcBase[0][lane] = 1;  // with srcMask 0: never matches
+            rg.pos[lane] = kNoMatch;
+            continue;
+          }
+          const std::uint32_t pos = positions[g + lane];
+          const RuleBox& b = boxes_[pos];
+          const int sl = V6Keys::length(b.src), dl = V6Keys::length(b.dst);
+          const std::uint64_t srcMask = window64(prefixMask6Hi(sl), prefixMask6Lo(sl), srcShift);
+          const std::uint64_t dstMask = window64(prefixMask6Hi(dl), prefixMask6Lo(dl), dstShift);
+          const std::uint64_t srcBase = window64(b.src.base.hi, b.src.base.lo, srcShift) & srcMask;
+          const std::uint64_t dstBase = window64(b.dst.base.hi, b.dst.base.lo, dstShift) & dstMask;
+          for (int w = 0; w < 2; ++w) {
+            const int shift = w == 0 ? 32 : 0;
+            rg.srcBase[w][lane] = static_cast<std::uint32_t>(srcBase >> shift);
+            rg.srcMask[w][lane] = static_cast<std::uint32_t>(srcMask >> shift);
+            rg.dstBase[w][lane] = static_cast<std::uint32_t>(dstBase >> shift);
+            rg.dstMask[w][lane] = static_cast<std::uint32_t>(dstMask >> shift);
+          }
+          rg.sportLo[lane] = b.sportLo;
+          rg.sportHi[lane] = b.sportHi;
+          rg.dportLo[lane] = b.dportLo;
+          rg.dportHi[lane] = b.dportHi;
+          rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
+          rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
+          rg.pos[lane] = pos;
+        }
+        groups6_.push_back(rg);
+      }
+    }
+    tables6_.push_back(out);
+  }
+}
+
+// The IPv6 twin of classifySmall: one table at a time, its bucket's rules four at a time, each rule's 64
+// address bits after the table's lengths compared as two 32-bit words.
 std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
-  for (std::uint32_t pos : v6_)
-    if (boxMatches(boxes_[pos], key)) return pos;
-  return kNoMatch;
+  if (key.family != Family::V6 || key.src.isV4() || key.dst.isV4()) return kNoMatch;
+  const Range part = partitions6_[partitionOf(key.proto)];
+  const std::uint64_t s0 = key.src.hi, s1 = key.src.lo, d0 = key.dst.hi, d1 = key.dst.lo;
+  const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
+  const Lanes vsport = splat(key.sport), vdport = splat(key.dport), vproto = splat(key.proto);
+  std::uint32_t best = kNoMatch;
+  for (const Table6 *t = tables6_.data() + part.begin, *tend = tables6_.data() + part.end; t != tend; ++t) {
+    if (t->minPos >= best) break;  // no rule left in this or any later table can beat the match we have
+    const std::uint64_t ms0 = s0 & t->srcMask[0], ms1 = s1 & t->srcMask[1];
+    const std::uint64_t md0 = d0 & t->dstMask[0], md1 = d1 & t->dstMask[1];
+    const std::uint32_t a = aux & t->auxMask;
+    const Slot6* base = slots6_.data() + t->slotBegin;
+    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey6(ms0, ms1, md0, md1, a) >> t->shift);;
+         i = (i + 1) & t->slotMask) {
+      const Slot6& s = base[i];
+      if (s.count == 0) break;
+      if (((s.src[0] ^ ms0) | (s.src[1] ^ ms1) | (s.dst[0] ^ md0) | (s.dst[1] ^ md1)) != 0 || s.aux != a) continue;
+      const std::uint64_t ws = window64(s0, s1, t->srcShift), wd = window64(d0, d1, t->dstShift);
+      const Lanes vs0 = splat(static_cast<std::uint32_t>(ws >> 32)), vs1 = splat(static_cast<std::uint32_t>(ws));
+      const Lanes vd0 = splat(static_cast<std::uint32_t>(wd >> 32)), vd1 = splat(static_cast<std::uint32_t>(wd));
+      for (const RuleGroup6 *g = groups6_.data() + s.begin, *end = g + s.count; g != end && g->pos[0] < best; ++g) {
+        const Lanes hit = ((vs0 & load(g->srcMask[0])) == load(g->srcBase[0])) &
+                          ((vs1 & load(g->srcMask[1])) == load(g->srcBase[1])) &
+                          ((vd0 & load(g->dstMask[0])) == load(g->dstBase[0])) &
+                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport >= load(g->sportLo)) &
+                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
+                          ((vproto & load(g->protoMask)) == load(g->proto));
+        if (const unsigned bits = laneBits(hit); bits != 0) {
+          // Lanes ascend in position: the first hit is the bucket's best.
+          best = std::min(best, g->pos[std::countr_zero(bits)]);
+          break;
+        }
+      }
+      break;
+    }
+  }
+  return best;
 }
 
 }  // namespace sgsim

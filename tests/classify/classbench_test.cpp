@@ -94,9 +94,14 @@ TEST(ClassBench, LoadsTraceAsHostOrderKeys) {
   EXPECT_EQ((*t)[0].proto, 6);
 }
 
+// Which table agreeOnTrace builds: the set as it is, mapped into IPv6 (classbench.h), or both families in one
+// table (each rule's IPv4 box and its Spread48 IPv6 box, one rank; every header asked in both families).
+enum class Family6 { V4, Fixed64, Spread48, Mixed };
+
 // Compares fast with linear on the trace's headers; `sample` > 0 checks a seeded random subset of that
 // size (the linear oracle costs ~n rule checks per header, too slow for 10k × 90k in a debug build).
-void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_t sample) {
+void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_t sample,
+                  Family6 family = Family6::V4) {
   SGSIM_NEED_CORPUS("classbench/" + rules);
   SGSIM_NEED_CORPUS("classbench/" + trace);
   const fs::path dir = corpus();
@@ -105,8 +110,6 @@ void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_
   auto keys = loadClassBenchTrace((dir / trace).string());
   ASSERT_TRUE(keys.ok()) << keys.error().toString();
   ASSERT_FALSE(keys->empty());
-  LinearClassifier linear(*boxes);
-  FastClassifier fast(*boxes);
   std::vector<std::size_t> picks;
   if (sample == 0 || sample >= keys->size()) {
     // Traces repeat headers (Pareto locality): checking each distinct header once covers every line.
@@ -120,13 +123,33 @@ void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_
     std::mt19937_64 rng(20261123);
     for (std::size_t i = 0; i < sample; ++i) picks.push_back(rng() % keys->size());
   }
-  std::size_t unmatched = 0;
-  for (std::size_t i : picks) {
-    const auto want = linear.classify((*keys)[i]);
-    unmatched += want == kNoMatch;
-    ASSERT_EQ(fast.classify((*keys)[i]), want) << trace << " header " << i + 1;
+  // The headers to ask, in the table's family (both, for the mixed table).
+  std::vector<ClassifyKey> asked;
+  if (family == Family6::Fixed64 || family == Family6::Spread48) {
+    const auto mapping = family == Family6::Fixed64 ? ClassBenchV6::Fixed64 : ClassBenchV6::Spread48;
+    for (RuleBox& b : *boxes) b = toIpv6(b, mapping);
+    for (std::size_t i : picks) asked.push_back(toIpv6((*keys)[i], mapping));
+  } else {
+    for (std::size_t i : picks) asked.push_back((*keys)[i]);
+    if (family == Family6::Mixed) {
+      const std::size_t n = boxes->size();
+      for (std::size_t i = 0; i < n; ++i) boxes->push_back(toIpv6((*boxes)[i], ClassBenchV6::Spread48));
+      for (std::size_t i : picks) asked.push_back(toIpv6((*keys)[i], ClassBenchV6::Spread48));
+    }
   }
-  // Every trace header was generated from some rule, so a miss means the loader misread a field.
+  LinearClassifier linear(*boxes);
+  FastClassifier fast(*boxes);
+  std::size_t unmatched = 0;
+  for (std::size_t j = 0; j < asked.size(); ++j) {
+    const auto want = linear.classify(asked[j]);
+    unmatched += want == kNoMatch;
+    ASSERT_EQ(fast.classify(asked[j]), want)
+        << trace << " header " << picks[j % picks.size()] + 1 << " family " << int(asked[j].family);
+    if (want != kNoMatch) {
+      ASSERT_EQ(linear.boxes()[want].family, asked[j].family);
+    }
+  }
+  // Every trace header was generated from some rule, so a miss means the loader (or the mapping) misread a field.
   EXPECT_EQ(unmatched, 0u) << trace;
 }
 
@@ -145,6 +168,52 @@ TEST(ClassBench, FastLargeSetsAgreeWithLinearOnSampledHeaders) {
   agreeOnTrace("100k/acl1_100k", "100k/acl1_100k_corner_trace", 1000);
   agreeOnTrace("100k/fw1_100k", "100k/fw1_100k_corner_trace", 1000);
   agreeOnTrace("100k/ipc1_50k", "100k/ipc1_50k_corner_trace", 1000);
+}
+
+// The sets mapped into IPv6 (both mappings of classbench.h) and both families in one table: the IPv6 tables
+// give the linear scan's answer on every distinct header.
+TEST(ClassBench, FastIpv6AgreesWithLinearOnEveryHeader) {
+  for (const char* set : {"1k/acl1_1k", "1k/fw1_1k", "1k/ipc1_1k", "10k/fw1_10k", "10k/acl2_10k", "10k/ipc1_10k"})
+    for (Family6 f : {Family6::Fixed64, Family6::Spread48}) {
+      SCOPED_TRACE(std::string(set) + (f == Family6::Fixed64 ? " Fixed64" : " Spread48"));
+      agreeOnTrace(set, std::string(set) + "_trace", 0, f);
+    }
+}
+
+TEST(ClassBench, FastMixedFamiliesAgreeWithLinearOnEveryHeader) {
+  for (const char* set : {"1k/acl1_1k", "1k/fw1_1k", "1k/ipc1_1k", "10k/fw1_10k", "10k/acl2_10k", "10k/ipc1_10k"})
+    agreeOnTrace(set, std::string(set) + "_trace", 0, Family6::Mixed);
+}
+
+// The mappings keep containment: a few prefixes and addresses written out.
+TEST(ClassBench, Ipv6MappingsKeepContainment) {
+  RuleBox b;
+  b.src = *Cidr::parse("10.1.2.0/24");
+  b.dst = *Cidr::parse("0.0.0.0/0");
+  const RuleBox f = toIpv6(b, ClassBenchV6::Fixed64);
+  EXPECT_EQ(f.family, Family::V6);
+  EXPECT_EQ(f.src.toString(), "2001:db8::a01:200:0:0/88");
+  EXPECT_EQ(f.dst.toString(), "2001:db8::/64");
+  const RuleBox s = toIpv6(b, ClassBenchV6::Spread48);
+  EXPECT_EQ(s.src.toString(), "2001:db8:a01:0:200::/72");
+  EXPECT_EQ(s.dst.toString(), "2001:db8::/32");
+  b.src = *Cidr::parse("10.0.0.0/8");
+  EXPECT_EQ(toIpv6(b, ClassBenchV6::Spread48).src.toString(), "2001:db8:a00::/40");
+  // Every address of a few v4 prefixes' edges (and one past them) keeps its side of each prefix.
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    const auto p = Cidr::of(IpAddr::v4(static_cast<std::uint32_t>(rng())), static_cast<int>(rng() % 33));
+    for (IpAddr a : {p.base, p.last(), IpAddr::v4(p.base.v4Value() - 1), IpAddr::v4(p.last().v4Value() + 1),
+                     IpAddr::v4(static_cast<std::uint32_t>(rng()))})
+      for (ClassBenchV6 m : {ClassBenchV6::Fixed64, ClassBenchV6::Spread48}) {
+        RuleBox r;
+        r.src = r.dst = p;
+        const RuleBox r6 = toIpv6(r, m);
+        ClassifyKey k;
+        k.src = k.dst = a;
+        EXPECT_EQ(r6.src.contains(toIpv6(k, m).src), p.contains(a)) << p.toString() << " " << a.toString();
+      }
+  }
 }
 
 }  // namespace

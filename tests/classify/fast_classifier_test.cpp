@@ -17,6 +17,8 @@ namespace {
 using test_util::box;
 using test_util::key;
 
+__extension__ typedef unsigned __int128 Uint128;
+
 const FastClassifier::Options kConfigs[] = {
     {},                                                              // TupleMerge defaults
     {.mergeTuples = false, .collisionLimit = 64, .lengthStep = 16},  // plain tuple-space search
@@ -59,16 +61,51 @@ TEST(FastClassifier, ProtocolAnyAndFamilies) {
   EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 999, 53)), kNoMatch);
 }
 
+// Cidr::contains compares the base unmasked: a box whose base has bits past its prefix never matches, and a
+// prefix past 128 bits is a host route. The IPv6 tables (which check a rule's bits relative to its table) agree.
+TEST(FastClassifier, Ipv6BoxesWithUnnormalizedBasesOrLongPrefixesAgreeWithLinear) {
+  auto odd = box("2001:db8::/32", "::/0", 6, 0, 65535, 1);
+  odd.src.base.lo = 1;  // a bit past /32: this box matches nothing
+  auto wide = box("2001:db8::/32", "::/0", 6, 0, 65535, 2);
+  auto host = box("2001:db8::5/128", "::/0", 6, 0, 65535, 0);
+  host.src.prefix = 200;  // contains() treats it as /128
+  const std::vector<RuleBox> boxes = {odd, wide, host};
+  const LinearClassifier linear(boxes);
+  for (const auto& options : kConfigs) {
+    const FastClassifier fast(boxes, options);
+    for (const char* a : {"2001:db8::1", "2001:db8::5", "2001:db8::4", "2001:db9::1"}) {
+      const ClassifyKey k = key(a, "2001:db8::9", 6, 1, 80);
+      EXPECT_EQ(fast.classify(k), linear.classify(k)) << a;
+    }
+  }
+  EXPECT_EQ(linear.classify(key("2001:db8::1", "::9", 6, 1, 80)), 2u);  // `wide` (rank 2), not `odd`
+  EXPECT_EQ(linear.classify(key("2001:db8::5", "::9", 6, 1, 80)), 0u);  // `host`
+}
+
+// The same in IPv4: an unnormalized box must not hide a later box equal to it once masked (the duplicate
+// check compares masked prefixes).
+TEST(FastClassifier, Ipv4BoxWithUnnormalizedBaseDoesNotHideItsNormalizedTwin) {
+  auto odd = box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 1);
+  odd.src.base = IpAddr::v4(0x0A000001u);  // 10.0.0.1/8: matches nothing
+  const auto twin = box("10.0.0.0/8", "0.0.0.0/0", 6, 0, 65535, 2);
+  const std::vector<RuleBox> boxes = {odd, twin};
+  const LinearClassifier linear(boxes);
+  const ClassifyKey k = key("10.1.2.3", "192.0.2.1", 6, 1, 80);
+  ASSERT_EQ(linear.classify(k), 1u);
+  for (const auto& options : kConfigs) EXPECT_EQ(FastClassifier(boxes, options).classify(k), 1u);
+}
+
 TEST(FastClassifier, EmptyTableMatchesNothing) {
   FastClassifier c({});
   EXPECT_EQ(c.classify(key("10.0.0.1", "10.0.0.2", 6, 1, 2)), kNoMatch);
   EXPECT_EQ(c.classify(key("::1", "::2", 6, 1, 2)), kNoMatch);
 }
 
-// Random boxes drawn from a small pool of networks so that they overlap and nest.
+// Random boxes drawn from a small pool of networks so that they overlap and nest; `v6In5` of every five boxes
+// and uniform keys are IPv6.
 class RandomBoxes {
  public:
-  explicit RandomBoxes(std::uint64_t seed) : rng_(seed) {
+  explicit RandomBoxes(std::uint64_t seed, std::uint32_t v6In5 = 1) : rng_(seed), v6In5_(v6In5) {
     for (int i = 0; i < 6; ++i) v4Pool_.push_back(static_cast<std::uint32_t>(rng_()));
     for (int i = 0; i < 4; ++i) v6Pool_.push_back({rng_(), rng_()});
   }
@@ -126,7 +163,7 @@ class RandomBoxes {
     std::vector<RuleBox> out;
     for (std::size_t i = 0; i < n; ++i) {
       RuleBox b;
-      b.family = below(5) == 0 ? Family::V6 : Family::V4;
+      b.family = below(5) < v6In5_ ? Family::V6 : Family::V4;
       b.src = Cidr::of(address(b.family), prefixLength(b.family));
       b.dst = Cidr::of(address(b.family), prefixLength(b.family));
       static constexpr std::int16_t kProtos[] = {-1, -1, 6, 6, 17, 1, 47, 58};
@@ -143,7 +180,7 @@ class RandomBoxes {
 
   ClassifyKey uniformKey() {
     ClassifyKey k;
-    k.family = below(5) == 0 ? Family::V6 : Family::V4;
+    k.family = below(5) < v6In5_ ? Family::V6 : Family::V4;
     k.src =
         k.family == Family::V4 ? IpAddr::v4(static_cast<std::uint32_t>(rng_())) : IpAddr{Family::V6, rng_(), rng_()};
     k.dst =
@@ -183,13 +220,14 @@ class RandomBoxes {
 
  private:
   std::mt19937_64 rng_;
+  std::uint32_t v6In5_;
   std::vector<std::uint32_t> v4Pool_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> v6Pool_;
 };
 
-TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) {
+void agreeOnRandomBoxes(std::uint32_t v6In5) {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
-    RandomBoxes gen(seed);
+    RandomBoxes gen(seed, v6In5);
     const std::size_t n = 1 + gen.below(seed % 3 == 0 ? 2000 : 300);
     auto boxes = gen.boxes(n);
     LinearClassifier linear(boxes);
@@ -205,7 +243,7 @@ TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) {
         const auto want = linear.classify(k);
         matched += want != kNoMatch;
         ASSERT_EQ(fast.classify(k), want)
-            << "seed " << seed << " boxes " << n << " merge " << options.mergeTuples << " limit "
+            << "v6In5 " << v6In5 << " seed " << seed << " boxes " << n << " merge " << options.mergeTuples << " limit "
             << options.collisionLimit << " key " << k.src.toString() << " -> " << k.dst.toString() << " proto "
             << int(k.proto) << " " << k.sport << "->" << k.dport;
       }
@@ -213,6 +251,13 @@ TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) {
       EXPECT_GT(matched, keys.size() / 4) << "seed " << seed;
     }
   }
+}
+
+// Mostly IPv4 (one box in five IPv6), mostly IPv6, and IPv6 alone: both families' tables, in one classifier.
+TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) { agreeOnRandomBoxes(1); }
+TEST(FastClassifier, AgreesWithLinearOnRandomIpv6Boxes) {
+  agreeOnRandomBoxes(4);
+  agreeOnRandomBoxes(5);
 }
 
 // Enough rules that the default options take the large-partition path (tuneFrom) in the protocol partitions.
@@ -234,16 +279,58 @@ TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
   EXPECT_GT(matched, 1000u);
 }
 
+// Where crowdedAgree puts its boxes: IPv4; IPv6 crowded in the low byte (prefixes /123-/128, the IPv4
+// test's /27-/32 moved to the end of 128 bits); IPv6 crowded across the two 64-bit words (bits 60-67 vary,
+// prefixes /63-/68); and IPv4 and word-crossing IPv6 boxes in one table, keys of both families.
+enum class Crowd { V4, V6LowByte, V6AcrossWords, Mixed };
+
+// The networks crowdedAgree draws from; IPv6 addresses vary in the byte at bit `shift` from the low end.
+struct CrowdNets {
+  std::uint32_t src[3], dst[3];
+  std::pair<std::uint64_t, std::uint64_t> src6[3], dst6[3];
+  int shift = 0;
+};
+
+IpAddr crowdAddress(std::mt19937_64& rng, const CrowdNets& nets, Family f, bool src) {
+  if (f == Family::V4) {
+    // Through a pointer: GCC 12 with -fsanitize=address mishandles indexing a conditional of two arrays.
+    const std::uint32_t* pool = src ? nets.src : nets.dst;
+    const std::uint32_t net = pool[rng() % 3];
+    return IpAddr::v4(net | static_cast<std::uint32_t>(rng() % 256));
+  }
+  const std::pair<std::uint64_t, std::uint64_t>* pool6 = src ? nets.src6 : nets.dst6;
+  const std::pair<std::uint64_t, std::uint64_t> net6 = pool6[rng() % 3];
+  const auto v = static_cast<std::uint32_t>(rng() % 256);
+  const Uint128 net =
+      (static_cast<Uint128>(net6.first) << 64 | net6.second) & ~(static_cast<Uint128>(0xFF) << nets.shift);
+  const Uint128 a = net | static_cast<Uint128>(v) << nets.shift;
+  return IpAddr{Family::V6, static_cast<std::uint64_t>(a >> 64), static_cast<std::uint64_t>(a)};
+}
+
+// Mostly the lengths that crowd on the varying byte (IPv4 /27-/32), sometimes any length.
+int crowdLength(std::mt19937_64& rng, const CrowdNets& nets, Family f) {
+  const int bits = f == Family::V4 ? 32 : 128 - nets.shift;
+  const int all = f == Family::V4 ? 32 : 128;
+  if (rng() % 6 == 0) return static_cast<int>(rng() % static_cast<std::uint64_t>(all + 1));
+  return bits - 5 + static_cast<int>(rng() % 6);
+}
+
 // Thousands of rules on a few address pairs, as in ClassBench's acl sets: buckets of hundreds of rules (their
 // blocks summed up by block and group heads), and exact duplicates with ranks before and after the original
 // (a duplicate never wins; the first of equal boxes does). Large-partition path, every trial layout.
-TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
+void crowdedAgree(Crowd crowd) {
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     std::mt19937_64 rng(seed);
     auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
-    std::uint32_t srcNets[3], dstNets[3];
-    for (auto& a : srcNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
-    for (auto& a : dstNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    CrowdNets nets;
+    for (auto& a : nets.src) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    for (auto& a : nets.dst) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFF00u;
+    std::mt19937_64 rng6(seed + 1000);  // IPv6 networks from their own generator: the IPv4 draws stay as they were
+    for (auto& a : nets.src6) a = {rng6(), rng6()};
+    for (auto& a : nets.dst6) a = {rng6(), rng6()};
+    nets.shift = crowd == Crowd::V6LowByte ? 0 : 60;
+    auto address = [&nets, &rng](Family f, bool src) { return crowdAddress(rng, nets, f, src); };
+    auto length = [&nets, &rng](Family f) { return crowdLength(rng, nets, f); };
     static constexpr std::uint16_t kPorts[] = {22, 80, 443, 1024, 1600, 1649, 5001, 8080};
     std::vector<RuleBox> boxes;
     const std::size_t n = 3000;
@@ -252,10 +339,11 @@ TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
       if (i > 0 && below(4) == 0) {
         b = boxes[below(static_cast<std::uint32_t>(boxes.size()))];  // a duplicate, its own rank below
       } else {
-        const int sl = below(6) == 0 ? static_cast<int>(below(33)) : 27 + static_cast<int>(below(6));
-        const int dl = below(6) == 0 ? static_cast<int>(below(33)) : 27 + static_cast<int>(below(6));
-        b.src = Cidr::of(IpAddr::v4(srcNets[below(3)] | below(256)), sl);
-        b.dst = Cidr::of(IpAddr::v4(dstNets[below(3)] | below(256)), dl);
+        b.family = crowd == Crowd::V4 || (crowd == Crowd::Mixed && below(2) == 0) ? Family::V4 : Family::V6;
+        const int sl = length(b.family);
+        const int dl = length(b.family);
+        b.src = Cidr::of(address(b.family, true), sl);
+        b.dst = Cidr::of(address(b.family, false), dl);
         b.proto = below(10) == 0 ? -1 : 6;
         switch (below(3)) {
           case 0:
@@ -277,14 +365,14 @@ TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
     std::vector<ClassifyKey> keys;
     for (int i = 0; i < 6000; ++i) {
       const RuleBox& b = boxes[below(n)];
-      ClassifyKey k{Family::V4,
+      ClassifyKey k{b.family,
                     6,
                     below(2) ? b.src.base : b.src.last(),
                     below(2) ? b.dst.base : b.dst.last(),
                     below(2) ? b.sportLo : b.sportHi,
                     below(2) ? b.dportLo : b.dportHi};
-      if (below(3) == 0) k.src = IpAddr::v4(srcNets[below(3)] | below(256));
-      if (below(3) == 0) k.dst = IpAddr::v4(dstNets[below(3)] | below(256));
+      if (below(3) == 0) k.src = address(k.family, true);
+      if (below(3) == 0) k.dst = address(k.family, false);
       if (below(4) == 0) k.dport = kPorts[below(8)];
       keys.push_back(k);
     }
@@ -294,12 +382,20 @@ TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) {
       for (std::size_t i = 0; i < keys.size(); ++i) {
         const auto want = linear.classify(keys[i]);
         matched += want != kNoMatch;
-        ASSERT_EQ(fast.classify(keys[i]), want) << "seed " << seed << " key " << i << " tuneFrom " << options.tuneFrom;
+        ASSERT_EQ(fast.classify(keys[i]), want)
+            << "crowd " << int(crowd) << " seed " << seed << " key " << i << " tuneFrom " << options.tuneFrom;
       }
       EXPECT_GT(matched, keys.size() / 2) << "seed " << seed;
     }
   }
 }
+
+TEST(FastClassifier, CrowdedAddressesAndDuplicatesAgreeWithLinear) { crowdedAgree(Crowd::V4); }
+TEST(FastClassifier, CrowdedIpv6AddressesAndDuplicatesAgreeWithLinear) {
+  crowdedAgree(Crowd::V6LowByte);
+  crowdedAgree(Crowd::V6AcrossWords);
+}
+TEST(FastClassifier, CrowdedMixedFamiliesAgreeWithLinear) { crowdedAgree(Crowd::Mixed); }
 
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
   RandomBoxes gen(99);

@@ -3,7 +3,7 @@
 // answer: the index into boxes() of the lowest-rank matching box, or kNoMatch).
 //
 // What it is. A TupleMerge classifier (Daly et al., "TupleMerge: Fast Software Packet Processing for Online
-// Packet Classification", IEEE/ACM ToN 2019) for IPv4, with a plain first-match scan for IPv6.
+// Packet Classification", IEEE/ACM ToN 2019), for IPv4 and, in tables of their own, for IPv6 (below).
 //
 // How it works. Tuple-space search (Srinivasan et al. 1999) puts every rule in a hash table keyed by the
 // rule's own field lengths ("tuple"): a lookup masks the packet with each table's masks, probes the table,
@@ -32,8 +32,8 @@
 // lowest estimated cost, 4 per table probed + 1 per GroupHead looked at + 1 per RuleBlock read, counted on
 // 2,048 seeded random corners of the partition's own rules, is kept where it was built (the others are
 // dropped; nothing is rebuilt).
-// Boxes equal on every matched field to an earlier box are left out of the IPv4 tables (they can never be
-// the first match).
+// Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
+// first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
 // any-protocol rule goes into all four), and a lookup searches only its packet's partition.
 // Ranks are replaced by positions in the rank-sorted box list, so equal-rank boxes (one API rule) resolve
@@ -151,12 +151,55 @@
 // GroupHeads per 2, 4 or 16 blocks (no better than 8), the block's positions moved to its first cache line
 // instead of a separate array (same).
 //
+// IPv6 (issue 11). IPv6 boxes used to be scanned linearly; dual-stack ENIs of 1,000 rules made that the slow
+// path (the ClassBench 10k sets placed under 2001:db8::/32 replayed 27-55x slower than in IPv4). Now IPv6
+// boxes get the same protocol partitions and the same TupleMerge tables: the merge step (which table a rule
+// joins, which table it opens) is one template over the bucket key, so both families build alike. What
+// differs is the key and the group:
+// - A table keys on the first srcLen bits of the source and dstLen of the destination, each a 128-bit value:
+//   a bucket key is four 64-bit words plus aux, hashed by four independent multiplies (the top bits of each
+//   product, which the table takes, depend on every bit of its word; a chain of two 128-bit-product folds,
+//   which mix better, measured no faster within the loaded machine's noise), stored whole in the slot
+//   (48 bytes) and compared exactly, so the hash's quality affects probe lengths, never answers.
+// - A RuleGroup6 does not hold whole addresses. The bucket key already proved the key's first srcLen/dstLen
+//   bits equal to every rule's in the bucket, so a rule only joins tables at most 64 bits shorter than its
+//   own prefixes (V6Keys::kReach; opening a table obeys it too), and the group holds the 64 bits after the
+//   table's lengths (window64): two 32-bit words per address, checked with the IPv4 groups' four-lane
+//   compares. 240 bytes and four address compares per four rules, instead of 368 bytes and eight with whole
+//   addresses (the first version: the 10k sets' IPv6/IPv4 ratio 1.39-1.76 -> 1.26-1.43, same process, loaded
+//   machine). Because the bits past a rule's prefix are not checked, a box whose base has bits past its
+//   prefix (Cidr::contains never matches it) is left out at build (either family: in IPv4 such a box hid a
+//   later box equal to it once masked, as a duplicate); prefixes past 128 count as 128, as in
+//   Cidr::contains.
+// - Every IPv6 partition uses the small layout (RuleGroups, one probe at a time) whatever its size: the
+//   large-partition tuning (RuleBlocks, trial builds) is IPv4-only. A 50k-rule IPv6 table works and agrees,
+//   but was not tuned or measured.
+// - Slots of 64 bytes (one cache line each instead of 48 bytes that straddle two lines on half the probes)
+//   measured the same within noise; kept at 48.
+// Measured (docs/PERFORMANCE.md, "IPv6 classification"): the ClassBench 1k/10k sets mapped into IPv6 two ways
+// (classbench.h, toIpv6) and looked up in the same process as the IPv4 set, alternating passes:
+//   IPv6 / IPv4 time per lookup (medians of 5; 2-core Xeon loaded by other builds, load average 14-21, then
+//   6-7: the absolute figures were 1.5-4x the quiet ones, the ratios are what was measured)
+//   set        fixed64       spread48       linear scan / fast (fixed64, first sitting)
+//   acl1_1k    1.20, 1.19    1.20, 1.16          12x
+//   fw1_1k     1.13, 1.15    1.12, 1.15          12x
+//   ipc1_1k    1.12, 1.13    1.31, 1.29          24x
+//   acl2_10k   1.42, 1.25    1.72, 1.54         116x
+//   fw1_10k    1.46, 1.29    1.47, 1.30         122x
+//   ipc1_10k   1.33, 1.23    1.49, 1.43         162x
+// fixed64 (every prefix under 2001:db8::/64, lengths moved by 64) keeps the IPv4 set's tables exactly and stays
+// within 1.5x; spread48 (the first 16 bits choose a /48) leaves a gap in the prefix lengths (49-64) that splits
+// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. Not tried for lack of time: a
+// 16-byte slot (a hash tag and the bucket's index, the full key beside the bucket's groups) to shrink the slot
+// arrays threefold; length classes chosen from the set's own lengths rather than multiples of lengthStep.
+// A dual-stack table (each rule in both families) costs each family about what its own table costs.
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
 // eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
-// separate them), and the rank cut-off stops most lookups long before the last table. IPv6: O(n6) linear scan (security
-// groups hold few IPv6 boxes; the simpler path the issue allows).
+// separate them), and the rank cut-off stops most lookups long before the last table. IPv6: the same, with
+// IPv6's own tables (every partition in the small layout).
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
@@ -195,6 +238,8 @@ class FastClassifier {
   const std::vector<RuleBox>& boxes() const { return boxes_; }
   // Number of IPv4 hash tables (for the benchmarks and the design notes above).
   std::size_t tableCount() const { return tables_.size(); }
+  // Number of IPv6 hash tables.
+  std::size_t tableCountV6() const { return tables6_.size(); }
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
@@ -243,6 +288,33 @@ class FastClassifier {
     std::uint32_t shift;      // 64 - log2(capacity)
   };
 
+  // IPv6 (every partition, whatever its size): four rules of one bucket like a RuleGroup, each address as the
+  // 64 bits that follow its table's prefix length (the bits before them are the bucket's key), in two 32-bit
+  // words ([word][lane], word 0 the more significant). Padding lanes never match (mask 0, base 1).
+  struct alignas(16) RuleGroup6 {
+    std::uint32_t srcBase[2][4], srcMask[2][4], dstBase[2][4], dstMask[2][4];
+    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
+    std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
+    std::uint32_t pos[4];                  // index into boxes_, ascending
+  };
+  // One cache line per slot (a 44-byte slot would straddle two lines on half the probes).
+  struct Slot6 {
+    std::uint64_t src[2] = {0, 0};  // masked source, high word first
+    std::uint64_t dst[2] = {0, 0};  // masked destination
+    std::uint32_t aux = 0;          // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;        // first RuleGroup6
+    std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
+  };
+  struct Table6 {
+    std::uint64_t srcMask[2], dstMask[2];
+    std::uint32_t auxMask;
+    std::uint32_t minPos;              // best position of any rule in the table
+    std::uint32_t slotBegin;           // first slot in slots6_
+    std::uint32_t slotMask;            // capacity - 1 (power of two)
+    std::uint32_t shift;               // 64 - log2(capacity)
+    std::uint32_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
+  };
+
   struct Range {
     std::uint32_t begin = 0, end = 0;
   };
@@ -257,6 +329,7 @@ class FastClassifier {
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
+  void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
   std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
@@ -271,7 +344,11 @@ class FastClassifier {
   std::vector<Table> tables_;            // partition by partition, each in ascending minPos
   Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
-  std::vector<std::uint32_t> v6_;  // positions of the IPv6 boxes, ascending
+  // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
+  std::vector<RuleGroup6> groups6_;
+  std::vector<Table6> tables6_;
+  std::vector<Slot6> slots6_;
+  Range partitions6_[4];
 };
 
 }  // namespace sgsim
