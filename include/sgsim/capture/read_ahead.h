@@ -45,9 +45,10 @@ struct ReadAheadOptions {
   std::size_t spareAt = 4;  // batches waiting for the consumer from which `spare` is true (0: never)
 };
 
-// Prepare: void(const Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
-// are valid. `spare` is true when at least `spareAt` batches are waiting for the consumer: the consumer is the
-// slower side, and work done here ahead of it is free (always false without a thread).
+// Prepare: void(Frame&, Extra&, bool spare) (or const Frame&), called on the producer thread for every frame while
+// its bytes are valid; it may adjust the frame's lengths (a decapsulating step gives the inner frame's wireLen).
+// `spare` is true when at least `spareAt` batches are waiting for the consumer: the consumer is the slower side, and
+// work done here ahead of it is free (always false without a thread).
 template <class Extra, class Prepare>
 class ReadAhead {
  public:
