@@ -150,6 +150,20 @@ TEST_F(MirrorSample, AnotherPortDecapsulatesNothingAndSaysWhichPortToGive) {
   EXPECT_NE(wrongPort.stats.warnings[0].message.find("give it as --decap vxlan:PORT"), std::string::npos);
 }
 
+// A VNI no --mirror names is planned by its inner addresses, as without sessions, and named in a warning.
+TEST_F(MirrorSample, AnUnmappedVniIsCheckedByItsAddressesAndNamed) {
+  const WhatIfResult plain = whatIf(plain_, {});
+  const WhatIfResult other = whatIf(mirror_, DecapOptions{kVxlanPort, {{7, 0, "eni-web"}}});
+  ASSERT_EQ(other.flows.size(), plain.flows.size());
+  for (std::size_t i = 0; i < plain.flows.size(); ++i) EXPECT_EQ(flowFacts(other.flows[i]), flowFacts(plain.flows[i]));
+  ASSERT_EQ(other.stats.warnings.size(), 2u);
+  EXPECT_EQ(other.stats.warnings[1].where, "--mirror");
+  EXPECT_EQ(other.stats.warnings[1].message.rfind(
+                "VNI 100 (" + std::to_string(plainFrames_) + " frames, first: frame 3) has no --mirror mapping", 0),
+            0u)
+      << other.stats.warnings[1].message;
+}
+
 // A session mapped to an interface whose addresses its inner packets do not hold: checked nowhere, and counted.
 TEST_F(MirrorSample, ASessionOfAnotherInterfaceChecksNothingAndSaysSo) {
   auto captures = openCaptures({mirror_});
