@@ -477,6 +477,44 @@ Capture tunnelGre() {
   return cap;
 }
 
+// A traffic-mirror collector's capture: the frames of web_basic's first 240 s (both admin SSH sessions' first,
+// web visits, pings, DNS, the stranger's SSH retries), each as a mirror session copies it — inside VXLAN (VNI 100,
+// UDP to 4789) from the mirror's address 10.0.9.1 to the collector 10.0.9.100, neither of them an interface of the
+// model — and the collector's own ARP exchange, which is no VXLAN. `sgsim whatif --decap vxlan` over it gives what
+// the same what-if gives over those frames of web_basic.pcap (tests/pipeline/decap_test.cpp).
+Capture mirrorVxlan() {
+  Capture cap(Link::Ethernet, {});
+  const IpAddr mirror = ip("10.0.9.1");
+  const IpAddr collector = ip("10.0.9.100");
+  const Mac mirrorMac = Capture::macOf(mirror, false), collectorMac = Capture::macOf(collector, true);
+  const Capture web = webBasic();
+  for (const Capture::Timed& f : web.inOrder()) {
+    if (f.tsNs >= kT0 + 240 * kSec) continue;
+    const Bytes& inner = *f.data;
+    // The outer source port spreads flows as VXLAN endpoints do: a hash of the inner frame's addresses and ports.
+    std::uint32_t hash = 2166136261u;
+    for (std::size_t i = 26; i < 38 && i < inner.size(); ++i) hash = (hash ^ inner[i]) * 16777619u;
+    const auto sport = static_cast<std::uint16_t>(49152 + hash % 16384);
+    Bytes vxlan;
+    put8(vxlan, 0x08);  // the I flag: the VNI is valid
+    put8(vxlan, 0);
+    put16(vxlan, 0);
+    put32(vxlan, 100u << 8);  // VNI 100
+    putBytes(vxlan, inner);
+    cap.addFrame(f.tsNs, ethernetFrame(collectorMac, mirrorMac, 0x0800,
+                                       ipPacket(mirror, collector, kProtoUdp,
+                                                udpDatagram(mirror, collector, sport, 4789, vxlan))));
+  }
+  const Mac broadcast{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, zero{};
+  const IpAddr gw = ip("10.0.9.254");
+  const Mac gwMac = Capture::macOf(gw, false);
+  cap.addFrame(kT0 + 3 * kSec,
+               padded(ethernetFrame(broadcast, collectorMac, 0x0806, arp(true, collectorMac, collector, zero, gw))));
+  cap.addFrame(kT0 + 3 * kSec + 200000,
+               padded(ethernetFrame(collectorMac, gwMac, 0x0806, arp(false, gwMac, gw, collectorMac, collector))));
+  return cap;
+}
+
 __extension__ typedef unsigned __int128 Uint128;
 
 // Timestamp units of a pcapng interface: 10^-digits s, or 2^-bits s (bits > 0) counted from `offsetS`.
@@ -627,6 +665,8 @@ const std::vector<Scenario>& scenarios() {
        fragmentsV4V6},
       {"non_ip_mixed", FileFormat::Micro, "ARP, LLDP, STP and an unknown EtherType among IP traffic", nonIpMixed},
       {"tunnel_gre", FileFormat::Micro, "GRE tunnel with inner IPv4, and GRE from a stranger", tunnelGre},
+      {"mirror_vxlan", FileFormat::Micro,
+       "traffic mirror of web_basic's first 240 s: VXLAN VNI 100 to a collector, and the collector's ARP", mirrorVxlan},
       {"linktypes_ethernet", FileFormat::Micro, "the link-type exchange on plain Ethernet",
        [] { return linkExchange(Link::Ethernet); }},
       {"linktypes_ethernet_vlan", FileFormat::Micro, "the link-type exchange under 802.1Q VLAN 100",

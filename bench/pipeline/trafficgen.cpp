@@ -2,22 +2,27 @@
 // runs of sgsim against tcpdump (docs/PERFORMANCE.md).
 //
 //   trafficgen --packets N --flows F --rules-host 10.0.0.1 [--model M] [--new-flow-every-packet]
-//              [--seed S] [--snaplen L] [--gap-ns G] [--burst B] out.pcap
+//              [--seed S] [--snaplen L] [--gap-ns G] [--burst B] [--vxlan VNI] out.pcap
 //
 // --model aims flows at the TCP/UDP/ALL rules of the ENI that owns --rules-host (without it every flow is
 // random). --snaplen cuts frames like `tcpdump -s`, for captures of tens of millions of packets that must not
 // fill the disk; wire lengths stay those of the full frames. --burst B sends trains of B frames on average from
-// one conversation (default 1: every frame to a random conversation).
+// one conversation (default 1: every frame to a random conversation). --vxlan VNI writes each frame as a traffic
+// mirror session sends it: inside outer Ethernet, IPv4 10.0.9.1 > 10.0.9.100, UDP to 4789 and a VXLAN header (50
+// bytes more, captured and on the wire), so that `sgsim replay --decap vxlan` over it sees the same packets as
+// without the option over the plain capture.
 
 #include <pcap/pcap.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "bench_tool.h"
 #include "sgsim/model/model_json.h"
@@ -30,6 +35,7 @@ int run(int argc, char** argv) {
   TrafficOptions options;
   std::uint64_t packets = 1'000'000;
   std::string modelPath, out;
+  long vxlan = -1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -54,11 +60,14 @@ int run(int argc, char** argv) {
       options.snaplen = static_cast<std::uint32_t>(std::stoul(value()));
     } else if (a == "--burst") {
       options.burst = static_cast<std::uint32_t>(std::max(1ul, std::stoul(value())));
+    } else if (a == "--vxlan") {
+      vxlan = std::stol(value());
+      if (vxlan < 0 || vxlan > 0xffffff) throw std::runtime_error("--vxlan: a VNI from 0 to 16777215");
     } else if (a == "--gap-ns") {
       options.gapNs = std::stoll(value());
     } else if (a == "--help") {
       std::cout << "trafficgen --packets N --flows F --rules-host IP [--model M] [--new-flow-every-packet]\n"
-                   "           [--seed S] [--snaplen L] [--gap-ns G] [--burst B] out.pcap\n";
+                   "           [--seed S] [--snaplen L] [--gap-ns G] [--burst B] [--vxlan VNI] out.pcap\n";
       return 0;
     } else if (!a.empty() && a[0] != '-' && out.empty()) {
       out = a;
@@ -80,7 +89,8 @@ int run(int argc, char** argv) {
   }
 
   std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(
-      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(options.snaplen), PCAP_TSTAMP_PRECISION_MICRO),
+      pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(options.snaplen + (vxlan >= 0 ? 50 : 0)),
+                                           PCAP_TSTAMP_PRECISION_MICRO),
       &pcap_close);
   std::FILE* file = std::fopen(out.c_str(), "wb");
   if (!file) throw std::runtime_error(out + ": cannot create");
@@ -93,13 +103,43 @@ int run(int argc, char** argv) {
   TrafficMix mix(options, std::move(targets));
   GenFrame f;
   pcap_pkthdr h{};
+  // The outer headers of --vxlan: Ethernet, IPv4 (total length and checksum per frame), UDP to 4789, VXLAN.
+  std::uint8_t outer[50] = {0x02, 0,  0, 0, 0x09, 0x64, 0x02, 0,    0,    0,  0x09, 0x01, 0x08, 0x00,  // Ethernet
+                            0x45, 0,  0, 0, 0,    0,    0x40, 0,    64,   17, 0,    0,    10,   0,    9,
+                            1,    10, 0, 9, 100,  0xc0, 0x00, 0x12, 0xb5, 0,  0,    0,    0,  // UDP > 4789 (checksum 0:
+                                                                                              // none, as VXLAN allows)
+                            0x08, 0,  0, 0, 0,    0,    0,    0};  // VXLAN: the I flag, the VNI
+  outer[46] = static_cast<std::uint8_t>(vxlan >> 16);
+  outer[47] = static_cast<std::uint8_t>(vxlan >> 8);
+  outer[48] = static_cast<std::uint8_t>(vxlan);
+  std::vector<std::uint8_t> wrapped;
   for (std::uint64_t n = 0; n < packets; ++n) {
     mix.next(f);
     h.ts.tv_sec = static_cast<time_t>(f.tsNs / 1'000'000'000);
     h.ts.tv_usec = static_cast<suseconds_t>(f.tsNs % 1'000'000'000 / 1000);
     h.caplen = f.capLen;
     h.len = f.wireLen;
-    pcap_dump(reinterpret_cast<u_char*>(dumper), &h, f.data);
+    const std::uint8_t* bytes = f.data;
+    if (vxlan >= 0) {
+      const std::uint32_t ipLen = f.wireLen + 36;  // IPv4 + UDP + VXLAN + the inner frame
+      const std::uint32_t udpLen = f.wireLen + 16;
+      outer[16] = static_cast<std::uint8_t>(ipLen >> 8);
+      outer[17] = static_cast<std::uint8_t>(ipLen);
+      outer[24] = outer[25] = 0;
+      std::uint32_t sum = 0;
+      for (int i = 14; i < 34; i += 2) sum += std::uint32_t{outer[i]} << 8 | outer[i + 1];
+      while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+      outer[24] = static_cast<std::uint8_t>(~sum >> 8);
+      outer[25] = static_cast<std::uint8_t>(~sum);
+      outer[38] = static_cast<std::uint8_t>(udpLen >> 8);
+      outer[39] = static_cast<std::uint8_t>(udpLen);
+      wrapped.assign(outer, outer + sizeof outer);
+      wrapped.insert(wrapped.end(), f.data, f.data + f.capLen);
+      bytes = wrapped.data();
+      h.caplen += sizeof outer;
+      h.len += sizeof outer;
+    }
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &h, bytes);
   }
   const bool failed = pcap_dump_flush(dumper) != 0 || std::ferror(file);
   pcap_dump_close(dumper);

@@ -202,8 +202,91 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
       "2: read and decode the capture on a second thread while evaluating; 1: one thread")(
       "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)")(
       "flow-log", po::value<std::vector<std::string>>()->composing(),
-      "VPC flow-log records instead of captures: CSV with a header or JSON Lines, gzip or not (repeatable)");
+      "VPC flow-log records instead of captures: CSV with a header or JSON Lines, gzip or not (repeatable)")(
+      "decap", po::value<std::string>(),
+      "vxlan[:PORT]: evaluate the frame inside each VXLAN packet to UDP PORT (default 4789), as traffic mirror "
+      "sessions send them, instead of the outer packet")(
+      "mirror", po::value<std::vector<std::string>>()->composing(),
+      "VNI=ENI: with --decap, check the inner packets of this mirror session's VNI at the interface it copies "
+      "(repeatable; default: at the interfaces of their addresses)");
   pos.add("capture", -1);
+}
+
+// --decap vxlan[:PORT] and --mirror VNI=ENI (pipeline/capture_stream.h, DecapOptions).
+DecapOptions decapOptions(const po::variables_map& vm, const Network& net, const EvalOptions& eval) {
+  DecapOptions d;
+  if (vm.count("decap")) {
+    const std::string value = vm["decap"].as<std::string>();
+    const auto colon = value.find(':');
+    const std::string kind = value.substr(0, colon);
+    if (kind != "vxlan") {
+      const std::string near = nearestName(kind, {"vxlan"});
+      throw UsageError{"--decap: \"" + value +
+                       "\" is not a tunnel sgsim decapsulates: give vxlan or vxlan:PORT (VXLAN, as traffic mirror "
+                       "sessions send it; PORT defaults to 4789)" +
+                       (near.empty() ? std::string(". GRE and IP-in-IP packets are evaluated as their outer packet, as "
+                                                   "a security group sees them")
+                                     : "; did you mean " + near + "?")};
+    }
+    d.vxlanPort = kVxlanPort;
+    if (colon != std::string::npos) {
+      const std::string port = value.substr(colon + 1);
+      unsigned long n = 0;
+      const bool digits = !port.empty() && port.size() <= 5 &&
+                          std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (digits) n = std::stoul(port);
+      if (!digits || n == 0 || n > 65535)
+        throw UsageError{"--decap: \"" + value +
+                         "\": the UDP port must be a number from 1 to 65535 (--decap vxlan alone is port 4789)"};
+      d.vxlanPort = static_cast<std::uint16_t>(n);
+    }
+  }
+  if (!vm.count("mirror")) return d;
+  if (d.vxlanPort == 0)
+    throw UsageError{"--mirror goes with --decap vxlan: the mirror sessions' VNIs are read from the VXLAN headers"};
+  if (eval.mode != DirectionMode::Auto)
+    throw UsageError{
+        "--mirror goes with --direction auto: a session's interface and the inner addresses give each "
+        "packet's direction"};
+  std::vector<std::string> eniIds;
+  for (std::size_t i = 0; i < net.eniCount(); ++i) eniIds.push_back(net.eni(i).id);
+  for (const std::string& value : vm["mirror"].as<std::vector<std::string>>()) {
+    const auto eq = value.find('=');
+    if (eq == std::string::npos)
+      throw UsageError{"--mirror: \"" + value +
+                       "\" is not VNI=ENI: give the mirror session's VNI and the id of the interface it copies, "
+                       "e.g. --mirror 100=" +
+                       (eniIds.empty() ? std::string("eni-…") : eniIds[0])};
+    const std::string vniText = value.substr(0, eq), eniText = value.substr(eq + 1);
+    const bool digits = !vniText.empty() && vniText.size() <= 8 &&
+                        std::all_of(vniText.begin(), vniText.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    const unsigned long vni = digits ? std::stoul(vniText) : 0;
+    if (!digits || vni > 0xffffff)
+      throw UsageError{"--mirror: \"" + value + "\": the VNI must be a number from 0 to 16777215 (24 bits)"};
+    const auto it = std::find(eniIds.begin(), eniIds.end(), eniText);
+    if (it == eniIds.end()) {
+      const std::string near = nearestName(eniText, eniIds);
+      std::string known;
+      for (std::size_t i = 0; i < eniIds.size() && i < 5; ++i) known += (i ? ", " : "") + eniIds[i];
+      if (eniIds.size() > 5) known += ", … (`sgsim show` lists them)";
+      throw UsageError{"--mirror: \"" + value + "\": the model has no interface \"" + eniText + "\"" +
+                       (near.empty() ? " (its interfaces: " + known + ")" : "; did you mean " + near + "?")};
+    }
+    const auto eni = static_cast<std::int32_t>(it - eniIds.begin());
+    if (eval.eni >= 0 && eni != eval.eni)
+      throw UsageError{"--mirror: \"" + value + "\": --host picks " + eniIds[static_cast<std::size_t>(eval.eni)] +
+                       ", so only that interface is checked; map the session to it or leave out --host"};
+    bool known = false;
+    for (const MirrorSession& m : d.mirror) {
+      if (m.vni != vni) continue;
+      if (m.eni != eni)
+        throw UsageError{"--mirror: VNI " + vniText + " is mapped to both " + m.eniId + " and " + eniText +
+                         ": a mirror session copies one interface"};
+      known = true;
+    }
+    if (!known) d.mirror.push_back(MirrorSession{static_cast<std::uint32_t>(vni), eni, eniText});
+  }
+  return d;
 }
 
 Model loadModelOrThrow(Common& c) {
@@ -384,10 +467,10 @@ Sources openSources(const po::variables_map& vm) {
 }
 
 // --threads: the stream is read, decoded and planned on a second thread (2, the default) or on this one.
-CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes) {
+CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes, DecapOptions decap) {
   const unsigned threads = vm["threads"].as<unsigned>();
   if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
-  return CaptureStreamOptions{threads == 2, copyBytes};
+  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap)};
 }
 
 // Runs a pass to the end of its stream, with progress on a terminal and `afterBatch` (the command's own output
@@ -416,8 +499,11 @@ struct PassOutcome {
 };
 template <class E, class AfterBatch>
 PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluation, const Network& network,
-                       AfterBatch afterBatch) {
-  const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes());
+                       DecapOptions decap, AfterBatch afterBatch) {
+  if (sources.logs && decap.vxlanPort != 0)
+    throw UsageError{"--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate "
+                     "(leave out --decap and --mirror with --flow-log)"};
+  const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
@@ -597,6 +683,7 @@ int cmdReplay(int argc, char** argv) {
   const Applied applied = applyRequests(model, c, true);
   auto net = std::make_shared<const Network>(std::move(model));
   const EvalOptions eval = evalOptions(vm, *net, c);
+  DecapOptions decap = decapOptions(vm, *net, eval);
   Sources sources = openSources(vm);
   const auto& paths = sources.paths;
 
@@ -614,8 +701,10 @@ int cmdReplay(int argc, char** argv) {
   ctx.network = net.get();
   ctx.captureNames = paths;
   ctx.warnings = c.warnings;
+  ctx.vxlanPort = decap.vxlanPort;
   ReplayEvaluation replay(net, eval, *writer, std::move(ctx));
-  PassOutcome passed = runSources(vm, sources, replay, *net, [&] { checkOutput(out, outFile.get()); });
+  PassOutcome passed =
+      runSources(vm, sources, replay, *net, std::move(decap), [&] { checkOutput(out, outFile.get()); });
   const std::optional<Error>& refused = passed.refused;
   ReplayStats& stats = passed.stats;
   const int rc = captureErrors(c, stats);
@@ -662,7 +751,7 @@ int cmdWhatIf(int argc, char** argv) {
                      "--model FILE [--host IP] --revoke REQ... [--authorize REQ]... [--at TIME] [--at-outside-capture] "
                      "[--keep-established] "
                      "[--format text|json|csv|html] [--output FILE] [--write-affected OUT.pcap] [--fail-on-change] "
-                     "[--fail-on-noop] [--no-space] "
+                     "[--fail-on-noop] [--no-space] [--decap vxlan[:PORT] [--mirror VNI=ENI]...] "
                      "(CAPTURE... | --flow-log FILE...)",
                      d),
            kExitOk;
@@ -710,13 +799,14 @@ int cmdWhatIf(int argc, char** argv) {
   WhatIfRunOptions opt;
   opt.space = space ? &*space : nullptr;
   opt.eval = evalOptions(vm, *before, c);
+  DecapOptions decap = decapOptions(vm, *before, opt.eval);
   opt.keepEstablished = report.keepEstablished;
   opt.at = std::move(at);
   opt.atOutsideCapture = vm.count("at-outside-capture") > 0;
   if (vm.count("write-affected")) opt.writeAffected = vm["write-affected"].as<std::string>();
   auto outFile = openOutput(vm);
   WhatIfEvaluation whatif(before, after, std::move(opt));
-  PassOutcome passed = runSources(vm, sources, whatif, *before, [] {});
+  PassOutcome passed = runSources(vm, sources, whatif, *before, std::move(decap), [] {});
   const int rc = captureErrors(c, passed.stats);
   if (passed.refused) throw UsageError{passed.refused->toString()};
   report.stats = std::move(passed.stats);
@@ -824,10 +914,11 @@ int cmdAudit(int argc, char** argv) {
   AuditOptions options;
   options.eval = evalOptions(vm, *net, c);
   options.groups = *groups;
+  DecapOptions decap = decapOptions(vm, *net, options.eval);
   Sources sources = openSources(vm);
   auto outFile = openOutput(vm);
   AuditEvaluation audit(net, options);
-  PassOutcome passed = runSources(vm, sources, audit, *net, [] {});
+  PassOutcome passed = runSources(vm, sources, audit, *net, std::move(decap), [] {});
   const int rc = captureErrors(c, passed.stats);
   if (passed.refused) throw UsageError{passed.refused->toString()};
 

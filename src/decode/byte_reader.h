@@ -31,6 +31,8 @@ class ByteReader {
     if (n < remaining()) size_ = pos_ + n;
   }
   std::size_t remaining() const { return overflow_ ? 0 : size_ - pos_; }
+  // Bytes read so far (where the next read starts).
+  std::size_t position() const { return pos_; }
   bool overflow() const { return overflow_; }
 
  private:

@@ -19,6 +19,10 @@ inline void fail(PacketKey& key, DecodeStatus status, const char* detail) {
 // (one per ethertype or link type value), so this does not grow with capture length.
 const char* internDetail(const std::string& text);
 
+// The link layer of `linkType` and everything inside it (decoder.cpp): decodeFrame's body, which decodeVxlan
+// continues from where the outer UDP header's ports end.
+void link(int linkType, ByteReader& r, PacketKey& key);
+
 // Link layers (ethernet.cpp, sll.cpp, loopback.cpp).
 void ethernet(ByteReader& r, PacketKey& key);
 void linuxSll(ByteReader& r, PacketKey& key);

@@ -84,36 +84,28 @@ bool isSupportedLinkType(int linkType) {
   }
 }
 
-PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen) {
-  PacketKey key;
-  ByteReader r(data, capLen);
+namespace decode {
+
+void link(int linkType, ByteReader& r, PacketKey& key) {
   switch (linkType) {
     case kEthernet:
-      decode::ethernet(r, key);
-      break;
+      return ethernet(r, key);
     case kLinuxSll:
-      decode::linuxSll(r, key);
-      break;
+      return linuxSll(r, key);
     case kLinuxSll2:
-      decode::linuxSll2(r, key);
-      break;
+      return linuxSll2(r, key);
     case kNull:
-      decode::loopback(r, key, false);
-      break;
+      return loopback(r, key, false);
     case kLoop:
-      decode::loopback(r, key, true);
-      break;
+      return loopback(r, key, true);
     case kRaw:
     case kRawOpenBsd:
     case kLinktypeRaw:
-      decode::ip(r, key, 0);
-      break;
+      return ip(r, key, 0);
     case kIpv4:
-      decode::ip(r, key, 4);
-      break;
+      return ip(r, key, 4);
     case kIpv6:
-      decode::ip(r, key, 6);
-      break;
+      return ip(r, key, 6);
     default: {
       key.status = DecodeStatus::UnsupportedLinkType;
       key.detail = "unsupported link type";
@@ -122,11 +114,19 @@ PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capL
       }
       // Link types are 16-bit in files: interning stays bounded.
       if (*key.detail == 'u' && linkType >= 0 && linkType <= 0xffff) {
-        key.detail = decode::internDetail("link type " + std::to_string(linkType));
+        key.detail = internDetail("link type " + std::to_string(linkType));
       }
-      break;
+      return;
     }
   }
+}
+
+}  // namespace decode
+
+PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen) {
+  PacketKey key;
+  ByteReader r(data, capLen);
+  decode::link(linkType, r, key);
   return key;
 }
 

@@ -111,7 +111,8 @@ Result<bool> PcapWriter::write(const Frame& frame) {
   header.ts.tv_sec = static_cast<time_t>(seconds);
   header.ts.tv_usec = static_cast<suseconds_t>(nanos);  // nanoseconds: the dumper is nanosecond-precision
   header.caplen = std::min(frame.capLen, snapLen_);
-  header.len = std::max(frame.wireLen, header.caplen);
+  // A decapsulated frame's wireLen is its inner frame's: the record written is the outer one, as read.
+  header.len = std::max(frame.wireLen + frame.encapLen, header.caplen);
   pcap_dump(reinterpret_cast<u_char*>(output.value()->dumper), &header, frame.data);
   // A flag read, no system call: a full disk or a closed pipe stops the run at the frame that met it.
   if (std::ferror(pcap_dump_file(output.value()->dumper)) != 0)

@@ -209,6 +209,7 @@ class JsonlWriter : public ReplayWriter {
            "\",\"rule\":" + jsonStrOrNull(checkRuleId(n, c)) + "}";
     }
     s += "]";
+    if (ctx_.vxlanPort != 0) s += ",\"vni\":" + (k.vni >= 0 ? std::to_string(k.vni) : std::string("null"));
     if (v.untracked) s += ",\"untracked\":true";
     s += "}\n";
     out_ << s;
@@ -228,7 +229,8 @@ class CsvWriter : public ReplayWriter {
   explicit CsvWriter(std::ostream& out) : out_(out) {}
   void begin(const ReplayContext& ctx) override {
     ctx_ = ctx;
-    out_ << "capture,frame,time,len,verdict,reason,rule,group,eni,direction,proto,src,sport,dst,dport,checks\n";
+    out_ << "capture,frame,time,len,verdict,reason,rule,group,eni,direction,proto,src,sport,dst,dport,checks"
+         << (ctx_.vxlanPort != 0 ? ",vni\n" : "\n");
   }
   void frame(const Frame& f, const PacketKey& k, const PacketVerdict& v) override {
     const Network& n = *ctx_.network;
@@ -246,8 +248,9 @@ class CsvWriter : public ReplayWriter {
          << csvField(d ? checkRuleId(n, *d) : "") << ',' << csvField(d ? checkGroupId(n, *d) : "") << ','
          << csvField(eniName(n, d)) << ',' << (d ? toString(d->direction) : "") << ',' << (ok ? protoName(k.proto) : "")
          << ',' << (ok ? k.src.toString() : "") << ',' << (ok ? std::to_string(k.sport) : "") << ','
-         << (ok ? k.dst.toString() : "") << ',' << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks)
-         << '\n';
+         << (ok ? k.dst.toString() : "") << ',' << (ok ? std::to_string(k.dport) : "") << ',' << csvField(checks);
+    if (ctx_.vxlanPort != 0) out_ << ',' << (k.vni >= 0 ? std::to_string(k.vni) : "");
+    out_ << '\n';
   }
   // After the rows, so that the header stays the first line.
   void finish(const ReplayStats& s) override {
@@ -277,6 +280,7 @@ class TextWriter : public ReplayWriter {
     } else {
       s += std::string("[") + k.detail + "]";
     }
+    if (k.vni >= 0) s += " (VXLAN " + std::to_string(ctx_.vxlanPort) + " vni " + std::to_string(k.vni) + ")";
     s += "  " + std::string(toString(v.verdict)) + " " + toString(v.reason);
     for (std::uint8_t i = 0; i < v.checkCount; ++i) {
       const Check& c = v.checks[i];

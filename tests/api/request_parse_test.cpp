@@ -174,6 +174,62 @@ TEST(RequestCli, EnsFlatRepeatedListAndJsonList) {
   EXPECT_EQ(paramsOf(*json), (Params{{"SecurityGroupId", "sg-1"}, {"Permissions.1.IpProtocol", "TCP"}}));
 }
 
+// aliyun 3.3+'s plugin form: kebab-case operation and flags, --biz-region-id, its own global flags skipped.
+TEST(RequestCli, PluginFormMapsKebabCaseOntoTheApiNames) {
+  auto r = parseRequest(
+      "aliyun ecs revoke-security-group --biz-region-id cn-hangzhou --region cn-hangzhou --security-group-id sg-1 \\\n"
+      "  --permissions.1.ip-protocol TCP --permissions.1.port-range 22/22 --permissions.1.source-cidr-ip 10.0.0.0/8 "
+      "\\\n"
+      "  --permissions.1.ipv6-dest-cidr-ip=::/0 --cli-dry-run --log-level WARN -q --profile prod");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ(r->action, "RevokeSecurityGroup");
+  EXPECT_EQ(r->product, Product::Ecs);
+  EXPECT_EQ(paramsOf(*r), (Params{{"SecurityGroupId", "sg-1"},
+                                  {"Permissions.1.IpProtocol", "TCP"},
+                                  {"Permissions.1.PortRange", "22/22"},
+                                  {"Permissions.1.SourceCidrIp", "10.0.0.0/8"},
+                                  {"Permissions.1.Ipv6DestCidrIp", "::/0"}}));
+  // The same request in the classic form means the same thing.
+  auto classic = parseRequest(
+      "aliyun ecs RevokeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-1 --Permissions.1.IpProtocol TCP "
+      "--Permissions.1.PortRange 22/22 --Permissions.1.SourceCidrIp 10.0.0.0/8 --Permissions.1.Ipv6DestCidrIp ::/0");
+  ASSERT_TRUE(classic.ok());
+  EXPECT_EQ(r->canonical(), classic->canonical());
+
+  auto egress = parseRequest(
+      "aliyun ecs revoke-security-group-egress --security-group-id sg-1 --security-group-rule-id.1 sgr-a "
+      "--security-group-rule-id.2 sgr-b");
+  ASSERT_TRUE(egress.ok()) << egress.error().toString();
+  EXPECT_EQ(egress->action, "RevokeSecurityGroupEgress");
+  EXPECT_EQ(
+      paramsOf(*egress),
+      (Params{{"SecurityGroupId", "sg-1"}, {"SecurityGroupRuleId.1", "sgr-a"}, {"SecurityGroupRuleId.2", "sgr-b"}}));
+
+  auto json = parseRequest(
+      "aliyun ecs authorize-security-group --security-group-id sg-1 --permissions '[{\"IpProtocol\":\"TCP\"}]'");
+  ASSERT_TRUE(json.ok()) << json.error().toString();
+  EXPECT_EQ(json->action, "AuthorizeSecurityGroup");
+  EXPECT_EQ(paramsOf(*json), (Params{{"SecurityGroupId", "sg-1"}, {"Permissions.1.IpProtocol", "TCP"}}));
+
+  auto ens = parseRequest("aliyun ens authorize-security-group-egress --security-group-id sg-1 --ip-protocol tcp");
+  ASSERT_TRUE(ens.ok()) << ens.error().toString();
+  EXPECT_EQ(ens->product, Product::Ens);
+  EXPECT_EQ(ens->action, "AuthorizeSecurityGroupEgress");
+}
+
+TEST(RequestCli, PluginAndClassicSpellingsAreNotMixed) {
+  auto pascalFlag = parseRequest("aliyun ecs revoke-security-group --SecurityGroupId sg-1");
+  ASSERT_FALSE(pascalFlag.ok());
+  EXPECT_THAT(pascalFlag.error().message, HasSubstr("--security-group-id"));
+  auto kebabFlag = parseRequest("aliyun ecs RevokeSecurityGroup --security-group-id sg-1");
+  ASSERT_FALSE(kebabFlag.ok());
+  EXPECT_THAT(kebabFlag.error().message, HasSubstr("--SecurityGroupId"));
+  // An unknown operation in kebab-case is named as the API name it maps to.
+  auto unknown = parseRequest("aliyun ecs delete-security-group --security-group-id sg-1");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.error().message, HasSubstr("DeleteSecurityGroup"));
+}
+
 TEST(RequestCli, Errors) {
   EXPECT_FALSE(parseRequest("aliyun ecs RevokeSecurityGroup --SecurityGroupId 'sg-1").ok());  // unterminated
   EXPECT_FALSE(parseRequest("aliyun vpc RevokeSecurityGroup --SecurityGroupId sg-1").ok());

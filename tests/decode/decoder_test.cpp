@@ -399,5 +399,145 @@ TEST(Decoder, StatusNames) {
   EXPECT_STREQ(decodeStatusName(DecodeStatus::UnsupportedLinkType), "unsupported-link-type");
 }
 
+// ---- VXLAN (--decap vxlan): traffic-mirror captures ----
+
+DecapFrame decap(int linkType, const Bytes& frame, std::uint16_t port = kVxlanPort) {
+  Bytes copy(frame);
+  return decodeVxlan(linkType, copy.empty() ? nullptr : copy.data(), static_cast<std::uint32_t>(copy.size()), port);
+}
+
+// Outer IPv4 192.168.0.1 > 192.168.0.2, UDP 50000 > `port`, carrying `payload`.
+Bytes outerV4(const Bytes& payload, std::uint16_t port = 4789) {
+  test::Ipv4 h;
+  h.src = 0xc0a80001;
+  h.dst = 0xc0a80002;
+  h.proto = 17;
+  return test::ethernet(0x0800, test::ipv4(h, test::udpCarrying(50000, port, payload)));
+}
+
+TEST(Vxlan, InnerFrameOverIpv4IsDecoded) {
+  const Bytes inner = test::ethernet(0x0800, tcpV4());
+  const DecapFrame d = decap(kEthernet, outerV4(test::vxlan(100, inner)));
+  EXPECT_EQ(d.decap, Decap::Inner);
+  expectTcpV4(d.key);
+  EXPECT_EQ(d.key.vni, 100);
+  EXPECT_EQ(d.encapLen, 14u + 20u + 8u + 8u);  // outer Ethernet, IPv4, UDP, VXLAN
+}
+
+TEST(Vxlan, InnerFrameOverIpv6IsDecoded) {
+  const Bytes inner = test::ethernet(0x86dd, udpV6());
+  const Bytes outer =
+      test::ethernet(0x86dd, test::ipv6(17, test::udpCarrying(50000, 4789, test::vxlan(0xabcdef, inner)), 0x11, 0x22));
+  const DecapFrame d = decap(kEthernet, outer);
+  EXPECT_EQ(d.decap, Decap::Inner);
+  expectUdpV6(d.key);
+  EXPECT_EQ(d.key.vni, 0xabcdef);
+  EXPECT_EQ(d.encapLen, 14u + 40u + 8u + 8u);
+}
+
+TEST(Vxlan, InnerVlanTagsAndOuterVlanAndRawOuter) {
+  // QinQ inside: the inner frame's outermost VLAN is the key's.
+  const Bytes inner = test::ethernet(0x0800, tcpV4(), {{0x88a8, 200}, {0x8100, 100}});
+  DecapFrame d = decap(kEthernet, outerV4(test::vxlan(7, inner)));
+  EXPECT_EQ(d.decap, Decap::Inner);
+  expectTcpV4(d.key);
+  EXPECT_EQ(d.key.vlan, 200);
+  // An outer VLAN tag and a raw-IP outer link layer change nothing inside.
+  test::Ipv4 h;
+  h.proto = 17;
+  const Bytes ip = test::ipv4(h, test::udpCarrying(1234, 4789, test::vxlan(7, test::ethernet(0x0800, tcpV4()))));
+  d = decap(kEthernet, test::ethernet(0x0800, ip, {{0x8100, 5}}));
+  expectTcpV4(d.key);
+  EXPECT_EQ(d.key.vlan, 0);
+  EXPECT_EQ(d.encapLen, 18u + 20u + 16u);
+  d = decap(kRaw, ip);
+  expectTcpV4(d.key);
+  EXPECT_EQ(d.encapLen, 20u + 16u);
+}
+
+TEST(Vxlan, TruncatedVxlanHeaderLeavesTheOuterPacket) {
+  Bytes frame = outerV4(test::vxlan(100, test::ethernet(0x0800, tcpV4())));
+  const std::size_t vxlanAt = 14 + 20 + 8;
+  for (const std::size_t cut : {vxlanAt - 4, vxlanAt, vxlanAt + 3, vxlanAt + 7}) {
+    Bytes part(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(cut));
+    const DecapFrame d = decap(kEthernet, part);
+    EXPECT_EQ(d.decap, Decap::Truncated) << cut;
+    ASSERT_EQ(d.key.status, DecodeStatus::Ok) << cut;
+    EXPECT_EQ(d.key.dport, 4789);
+    EXPECT_EQ(d.key.vni, -1);
+    EXPECT_EQ(d.encapLen, 0u);
+  }
+  // The header whole but the inner frame cut short: decapsulated, and undecodable inside.
+  Bytes part(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(vxlanAt + 8 + 14 + 10));
+  const DecapFrame d = decap(kEthernet, part);
+  EXPECT_EQ(d.decap, Decap::Inner);
+  EXPECT_EQ(d.key.status, DecodeStatus::Undecodable);
+  EXPECT_STREQ(d.key.detail, "truncated IPv4 header (inside VXLAN)");
+  EXPECT_EQ(d.key.vni, 100);
+}
+
+TEST(Vxlan, IFlagDecidesReservedBitsDoNot) {
+  const Bytes inner = test::ethernet(0x0800, tcpV4());
+  DecapFrame d = decap(kEthernet, outerV4(test::vxlan(100, inner, 0x00)));
+  EXPECT_EQ(d.decap, Decap::NoIFlag);
+  EXPECT_EQ(d.key.proto, 17);
+  EXPECT_EQ(d.key.vni, -1);
+  d = decap(kEthernet, outerV4(test::vxlan(100, inner, 0x0c)));  // VXLAN-GPE's P bit beside I: ignored
+  EXPECT_EQ(d.decap, Decap::Inner);
+  expectTcpV4(d.key);
+}
+
+TEST(Vxlan, OnlyTheGivenPortIsDecapsulated) {
+  const Bytes frame = outerV4(test::vxlan(100, test::ethernet(0x0800, tcpV4())), 8472);
+  DecapFrame d = decap(kEthernet, frame);
+  EXPECT_EQ(d.decap, Decap::NotVxlanPort);
+  EXPECT_EQ(d.key.dport, 8472);
+  d = decap(kEthernet, frame, 8472);
+  EXPECT_EQ(d.decap, Decap::Inner);
+  expectTcpV4(d.key);
+  // Not UDP, not IP at all.
+  EXPECT_EQ(decap(kEthernet, test::ethernet(0x0800, tcpV4(40000, 4789))).decap, Decap::NotVxlanPort);
+  EXPECT_EQ(decap(kEthernet, test::ethernet(0x0806, Bytes(28, 0))).decap, Decap::NotVxlanPort);
+  // decodeFrame never decapsulates.
+  const PacketKey outer = decode(kEthernet, frame);
+  EXPECT_EQ(outer.proto, 17);
+  EXPECT_EQ(outer.vni, -1);
+}
+
+TEST(Vxlan, FragmentedOuterPacketIsNotDecapsulated) {
+  test::Ipv4 h;
+  h.proto = 17;
+  h.moreFragments = true;
+  const Bytes ip = test::ipv4(h, test::udpCarrying(1, 4789, test::vxlan(100, test::ethernet(0x0800, tcpV4()))));
+  const DecapFrame d = decap(kEthernet, test::ethernet(0x0800, ip));
+  EXPECT_EQ(d.decap, Decap::Fragmented);
+  EXPECT_TRUE(d.key.isFragment);
+  EXPECT_EQ(d.key.vni, -1);
+}
+
+TEST(Vxlan, NonIpInnerFrameIsNamedAsInside) {
+  const DecapFrame d = decap(kEthernet, outerV4(test::vxlan(9, test::ethernet(0x0806, Bytes(28, 0)))));
+  EXPECT_EQ(d.decap, Decap::Inner);
+  EXPECT_EQ(d.key.status, DecodeStatus::NotIp);
+  EXPECT_STREQ(d.key.detail, "ARP (inside VXLAN)");
+  EXPECT_EQ(d.key.vni, 9);
+}
+
+TEST(Vxlan, RandomBytesAfterTheHeaderNeverReadPastTheFrame) {
+  std::mt19937 rng(20261206);
+  for (int i = 0; i < 20000; ++i) {
+    Bytes tail(static_cast<std::size_t>(rng() % 80));
+    for (auto& b : tail) b = static_cast<std::uint8_t>(rng());
+    const DecapFrame d =
+        decap(kEthernet, outerV4(test::vxlan(rng() & 0xffffff, tail, static_cast<std::uint8_t>(rng()))));
+    ASSERT_NE(d.key.detail, nullptr);
+    if (d.decap == Decap::Inner) {
+      ASSERT_GE(d.key.vni, 0);
+    } else {
+      ASSERT_EQ(d.key.vni, -1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sgsim

@@ -57,6 +57,21 @@ inline Bytes icmpHeader(std::uint8_t type, std::uint8_t code, std::uint16_t id, 
   return b;
 }
 
+// UDP carrying `payload` (checksum 0).
+inline Bytes udpCarrying(std::uint16_t sport, std::uint16_t dport, const Bytes& payload) {
+  Bytes b = udpHeader(sport, dport, payload.size());
+  b.resize(8);
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+// A VXLAN header (RFC 7348: flags, 3 reserved bytes, 24-bit VNI, 1 reserved byte) and the inner frame.
+inline Bytes vxlan(std::uint32_t vni, const Bytes& innerFrame, std::uint8_t flags = 0x08) {
+  Bytes b{flags, 0, 0, 0};
+  put32(b, vni << 8);
+  b.insert(b.end(), innerFrame.begin(), innerFrame.end());
+  return b;
+}
+
 // ---- network ----
 struct Ipv4 {
   std::uint32_t src = 0x0a000001;  // 10.0.0.1

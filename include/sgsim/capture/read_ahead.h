@@ -46,10 +46,11 @@ struct ReadAheadOptions {
 };
 
 // Source: a MergedCapture, or anything with `bool next(Frame&)` (pipeline/record_stream.h reads flow-log records).
-// Prepare: void(Frame&, Extra&, bool spare), called on the producer thread for every frame while its bytes
-// are valid (it may point the frame into its Extra: the item does not move until the batch is released). `spare` is
-// true when at least `spareAt` batches are waiting for the consumer: the consumer is the slower side, and work done
-// here ahead of it is free (always false without a thread).
+// Prepare: void(Frame&, Extra&, bool spare) (or const Frame&), called on the producer thread for every frame while
+// its bytes are valid (it may point the frame into its Extra: the item does not move until the batch is released;
+// it may adjust the frame's lengths: a decapsulating step gives the inner frame's wireLen). `spare` is true when at
+// least `spareAt` batches are waiting for the consumer: the consumer is the slower side, and work done here ahead of
+// it is free (always false without a thread).
 template <class Extra, class Prepare, class Source = MergedCapture>
 class ReadAhead {
  public:

@@ -22,6 +22,10 @@ struct PacketKey {
   const char* detail = "";
 
   Family family = Family::V4;
+  // The VXLAN network identifier (0 .. 2^24-1) of the tunnel this packet came out of when it is the inner frame
+  // of a VXLAN packet (--decap vxlan, decoder.h decodeVxlan); -1 for a frame evaluated as itself. (Placed here,
+  // in the padding after `family`, so that the key stays the same size.)
+  std::int32_t vni = -1;
   IpAddr src;
   IpAddr dst;
   std::uint8_t proto = 0;  // IANA number of the transport (after IPv6 extension headers)

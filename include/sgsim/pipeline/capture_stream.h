@@ -3,6 +3,9 @@
 // decoded and planned on the reading thread (capture/read_ahead.h) so that the evaluation finds its key and its
 // ENIs, flow-table hashes and, when the reader has time to spare, its rule decisions ready (stage.h).
 
+#include <array>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,19 +30,78 @@ struct Planned {
   BasicPacketPlan<Sides> plan;
 };
 
+// --mirror VNI=ENI: the inner packets of this VXLAN network identifier are copies of that interface's traffic.
+struct MirrorSession {
+  std::uint32_t vni = 0;
+  std::int32_t eni = -1;  // Network index
+  std::string eniId;      // for messages
+};
+
+// --decap vxlan[:PORT] (stage.h, "VXLAN inner frames"): each frame that is a VXLAN packet to `vxlanPort` is
+// replaced by its inner frame on the reading thread (decode/decoder.h, decodeVxlan): the key and plan are the
+// inner packet's, Frame::wireLen the inner frame's length (Frame::encapLen the outer headers'), and the Frame still
+// names the outer record (file, number, time). A frame that is not such a packet is evaluated as itself and
+// counted: the stream's account() says how many, why, and the first of them, as a warning.
+// Mirror sessions pick the ENI of their inner packets (BasicPlanner::onlyAt); an inner packet with neither address
+// of its session's ENI is checked nowhere (`none unmodeled`) and counted in a warning; VNIs without a session are
+// planned as any packet (the ENIs of their addresses), and named in a warning when sessions were given.
+// Without decapsulation the stream still notices mirrored traffic given as it is (kMirrorLikeShare below).
+struct DecapOptions {
+  std::uint16_t vxlanPort = 0;  // 0: no decapsulation
+  std::vector<MirrorSession> mirror;
+};
+
+// Without --decap, a capture of which at least this share of the frames (and at least one frame) are VXLAN to port
+// 4789 between two addresses no modeled ENI holds gets a warning naming --decap: those frames are a collector's
+// copies of an interface's traffic, and as themselves they are only `none unmodeled`. Half: "most of the capture"
+// (a collector also sees its own ARP, SSH, …); fewer such frames are left alone, as legitimate VXLAN traffic that
+// passes by is not this run's business.
+inline constexpr double kMirrorLikeShare = 0.5;
+
 struct CaptureStreamOptions {
   bool thread = true;      // read, decode and plan on a second thread (--threads 2)
   bool copyBytes = false;  // keep each frame's bytes for the evaluation (Frame::data; else null)
+  DecapOptions decap;
 };
+
+// What the decapsulating step (or, without it, the mirrored-traffic check) saw, counted on the reading thread and
+// read once the stream has ended. Frames are named by (fileIndex, number).
+struct DecapCounts {
+  struct FrameRef {
+    std::uint16_t fileIndex = 0;
+    std::uint64_t number = 0;
+  };
+  struct Tally {
+    std::uint64_t frames = 0;
+    FrameRef first;
+    void add(const Frame& f) {
+      if (frames++ == 0) first = {f.fileIndex, f.number};
+    }
+  };
+  std::array<Tally, kDecapOutcomes> byOutcome{};  // by Decap
+  std::vector<Tally> neither;                     // by mirror session: inner packets with neither address of its ENI
+  std::map<std::uint32_t, Tally> unmapped;        // VNIs without a session (only counted when sessions were given)
+  Tally mirrorLike;                               // without --decap: VXLAN to 4789 between unmodeled addresses
+};
+
+// The warnings a stream's decapsulation (or its absence) gives, from what it counted over `frames` frames;
+// `files` names the captures by Frame::fileIndex.
+std::vector<Error> decapWarnings(const DecapOptions& options, const DecapCounts& counts, std::uint64_t frames,
+                                 const std::vector<std::string>& files);
 
 template <int Sides>
 class CaptureStream {
-  // Decodes a frame and plans it; makes the rules' decisions ahead only when the evaluation is the slower side.
+  // Decodes a frame (decapsulating it under --decap) and plans it; makes the rules' decisions ahead only when the
+  // evaluation is the slower side. Runs on the reading thread; `stream` is the stream's state it counts into.
   struct DecodeAndPlan {
-    const BasicPlanner<Sides>* planner;
-    void operator()(const Frame& f, Planned<Sides>& p, bool spare) const {
+    CaptureStream* stream;
+    void operator()(Frame& f, Planned<Sides>& p, bool spare) const {
+      if (stream->decap_.vxlanPort != 0) return stream->decapsulate(f, p, spare);
       p.key = decodeFrame(f.linkType, f.data, f.capLen);
-      planner->plan(p.key, p.plan, spare);
+      stream->planner_.plan(p.key, p.plan, spare);
+      // Mirrored traffic given as it is (a branch that UDP to 4789 alone takes): checked apart, off the hot path.
+      if (p.key.dport == kVxlanPort && p.key.proto == 17 && !p.plan.checkSrc && !p.plan.checkDst) [[unlikely]]
+        stream->noteMirrorLike(f, p.key);
     }
   };
 
@@ -50,7 +112,10 @@ class CaptureStream {
   CaptureStream(MergedCapture& captures, const BasicPlanner<Sides>& planner, CaptureStreamOptions options)
       : captures_(captures),
         planner_(planner),
-        ahead_(captures, DecodeAndPlan{&planner_}, ReadAheadOptions{options.thread, options.copyBytes}) {}
+        decap_(options.decap),
+        mirrorPlanners_(sessionPlanners(planner_, decap_)),
+        counts_(initialCounts(decap_)),
+        ahead_(captures, DecodeAndPlan{this}, ReadAheadOptions{options.thread, options.copyBytes}) {}
   CaptureStream(const CaptureStream&) = delete;
   CaptureStream& operator=(const CaptureStream&) = delete;
 
@@ -66,16 +131,66 @@ class CaptureStream {
   // Every file that ended on a bad record, in the order it happened; complete once next() has returned empty.
   const std::vector<Error>& errors() const { return captures_.errors(); }
   // What the readers went on despite (a pcapng frame without a timestamp, …) into the run's warnings, and the pcapng
-  // blocks they skipped; once next() has returned empty.
+  // blocks they skipped; what the decapsulation counted (decapWarnings); once next() has returned empty.
   void account(ReplayStats& stats) const {
     const auto warnings = captures_.warnings();
     stats.warnings.insert(stats.warnings.end(), warnings.begin(), warnings.end());
     stats.skippedBlocks = captures_.skippedBlocks();
+    const auto decap = decapWarnings(decap_, counts_, stats.frames, names());
+    stats.warnings.insert(stats.warnings.end(), decap.begin(), decap.end());
   }
+  // What the decapsulating step counted; complete once next() has returned empty.
+  const DecapCounts& decapCounts() const { return counts_; }
 
  private:
+  static std::vector<BasicPlanner<Sides>> sessionPlanners(const BasicPlanner<Sides>& planner,
+                                                          const DecapOptions& decap) {
+    std::vector<BasicPlanner<Sides>> out;
+    for (const MirrorSession& m : decap.mirror) out.push_back(planner.onlyAt(m.eni));
+    return out;
+  }
+
+  static DecapCounts initialCounts(const DecapOptions& decap) {
+    DecapCounts c;
+    c.neither.resize(decap.mirror.size());
+    return c;
+  }
+
+  void decapsulate(Frame& f, Planned<Sides>& p, bool spare) {
+    const DecapFrame d = decodeVxlan(f.linkType, f.data, f.capLen, decap_.vxlanPort);
+    p.key = d.key;
+    counts_.byOutcome[static_cast<std::size_t>(d.decap)].add(f);
+    if (d.decap != Decap::Inner) {
+      planner_.plan(p.key, p.plan, spare);
+      return;
+    }
+    f.wireLen = f.wireLen > d.encapLen ? f.wireLen - d.encapLen : 0;
+    f.encapLen = d.encapLen;
+    std::size_t session = 0;
+    while (session < decap_.mirror.size() && decap_.mirror[session].vni != static_cast<std::uint32_t>(p.key.vni))
+      ++session;
+    if (session == decap_.mirror.size()) {
+      if (!decap_.mirror.empty()) counts_.unmapped[static_cast<std::uint32_t>(p.key.vni)].add(f);
+      planner_.plan(p.key, p.plan, spare);
+      return;
+    }
+    mirrorPlanners_[session].plan(p.key, p.plan, spare);
+    const PacketKey& k = p.key;
+    if (k.status == DecodeStatus::Ok && !(k.isFragment && !k.firstFragment) && !p.plan.checkSrc && !p.plan.checkDst)
+      counts_.neither[session].add(f);
+  }
+
+  [[gnu::noinline]] void noteMirrorLike(const Frame& f, const PacketKey& key) {
+    if (key.status != DecodeStatus::Ok || key.isFragment) return;
+    const DecapFrame d = decodeVxlan(f.linkType, f.data, f.capLen, kVxlanPort);
+    if (d.decap == Decap::Inner && d.key.status != DecodeStatus::Undecodable) counts_.mirrorLike.add(f);
+  }
+
   MergedCapture& captures_;
   const BasicPlanner<Sides> planner_;  // before ahead_: the reading thread plans with it
+  const DecapOptions decap_;
+  const std::vector<BasicPlanner<Sides>> mirrorPlanners_;  // by mirror session
+  DecapCounts counts_;  // written by the reading thread only, read after it has ended
   ReadAhead<Planned<Sides>, DecodeAndPlan> ahead_;
 };
 

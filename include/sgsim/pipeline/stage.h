@@ -102,8 +102,11 @@
 // `static Observation<S> observation(const Item&)`, `names()`, `errors()` and `account(ReplayStats&)` (the
 // sources' own warnings and counts into the accounting) (valid once next() has returned
 // empty); Pass takes it as its second template argument.
-// - VXLAN inner frames (`--decap vxlan`): CaptureStream with a decapsulating decode step on the reading thread
-//   (the inner frame's key is planned); nothing downstream changes, and the Frame still names the outer record.
+// - VXLAN inner frames (`--decap vxlan`, done): CaptureStream with a decapsulating decode step on the reading thread
+//   (capture_stream.h, DecapOptions): the inner frame's key is planned (by a mirror session's own planner under
+//   `--mirror VNI=ENI`), PacketKey::vni names the tunnel, Frame::wireLen becomes the inner frame's length (the
+//   outer headers' in Frame::encapLen) and the Frame still names the outer record. Nothing downstream changes but
+//   the replay writers, which show the VNI; what was not decapsulated is counted and said in account().
 // - Flow-log records (`--flow-log F`), as built (issue 10; pipeline/record_stream.h): the RecordStream below, with
 //   one change to the sketch — what a record carries rides on its Frame (Frame::record: packets, bytes, end, logged
 //   action; capture/flow_log.h packetsOf/bytesOf/endOf read a frame or a record alike), so Observation and the

@@ -95,6 +95,9 @@ struct ReplayContext {
   std::int64_t originNs = 0;              // first frame's time (text output shows time relative to it)
   std::vector<Error> warnings;            // known before the first frame (model, requests): streamed formats
                                           // put them first; ReplayStats::warnings holds these and later ones
+  // --decap vxlan:PORT (0 without): text lines of decapsulated frames end "(VXLAN PORT vni N)", JSON Lines records
+  // carry "vni" (null for a frame evaluated as itself), CSV rows a last column `vni`.
+  std::uint16_t vxlanPort = 0;
 };
 
 class ReplayWriter {

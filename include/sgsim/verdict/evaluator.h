@@ -98,6 +98,15 @@ class BasicPlanner {
                EvalOptions options)
       : topology_(std::move(topology)), fixed_(std::move(fixed)), options_(options) {}
   void plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const;
+  // The same planner with each packet checked only at `eni`, in the direction its addresses give there (as --host
+  // on a full model): a packet with neither address of that ENI is checked nowhere (`unmodeled`). Used for the
+  // inner packets of a traffic-mirror session, which are copies of that one interface's traffic (--mirror).
+  BasicPlanner onlyAt(std::int32_t eni) const {
+    BasicPlanner p(*this);
+    p.options_.mode = DirectionMode::Auto;
+    p.options_.eni = eni;
+    return p;
+  }
 
  private:
   std::shared_ptr<const Network> topology_;
