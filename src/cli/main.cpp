@@ -1050,7 +1050,7 @@ int cmdExplain(int argc, char** argv) {
   run.keepEstablished = vm.count("keep-established") > 0;
   run.atOutsideCapture = vm.count("at-outside-capture") > 0;
   ExplainEvaluation explain(before, c.requests.empty() ? nullptr : after, std::move(run));
-  CaptureStream<1> stream(*cap, explain.planner(), streamOptions(vm, explain.wantsFrameBytes()));
+  CaptureStream<1> stream(*cap, explain.planner(), streamOptions(vm, explain.wantsFrameBytes(), DecapOptions{}));
   Pass pass(stream, explain);
   // Read until frame N (all of the capture when it has no frame N: its frames are then counted for the message).
   while (!explain.done() || frame == 0) {
