@@ -127,7 +127,7 @@ with tempfile.TemporaryDirectory() as tmp:
     blank = os.path.join(tmp, "blank.html")
     open(blank, "w").write("<!DOCTYPE html><html><body></body></html>")
     blank_png = os.path.join(tmp, "blank.png")
-    chrome(tmp, "--screenshot=" + blank_png, "--window-size=1280,1600", "file://" + blank)
+    chrome(tmp, "--screenshot=" + blank_png, "--window-size=1280,2400", "file://" + blank)
     blank_ink = ink(blank_png)[0] if os.path.exists(blank_png) else 0
     for name, args in REPORTS.items():
         page = os.path.join(tmp, name + ".html")
@@ -153,7 +153,7 @@ with tempfile.TemporaryDirectory() as tmp:
         if d.tags.count("script") != 1:
             failures.append(f"{name}: {dom.count('<script')} script elements")
         png = os.path.join(tmp, name + ".png")
-        r = chrome(tmp, "--screenshot=" + png, "--window-size=1280,1600", "file://" + page)
+        r = chrome(tmp, "--screenshot=" + png, "--window-size=1280,2400", "file://" + page)
         if not os.path.exists(png):
             failures.append(f"{name}: no screenshot (exit {r.returncode}): {r.stderr[-500:]}")
             continue
