@@ -935,6 +935,9 @@ int explainFlowLogRecord(const po::variables_map& vm, Common& c, std::shared_ptr
       std::cout << issuesText(IssueKind::Warning, c.warnings) << explainNoVerdictLine(path, target->line, *line);
       return noopGate(vm, applied.noops);
     case FlowLogLine::Kind::Beyond:
+      if (line->lines == 0 && target->line > 0)  // read once already: a pipe gives nothing the second time
+        throw UsageError{named + ": the flow log could not be read a second time to look this line up (a pipe?): " +
+                         "give it as a file; the records read: " + counts()};
       throw UsageError{named + ": beyond the flow log, which has " + std::to_string(line->lines) +
                        (line->lines == 1 ? " line" : " lines") + " holding " + counts()};
     case FlowLogLine::Kind::Header:
