@@ -958,6 +958,93 @@ int cmdAudit(int argc, char** argv) {
   return failed ? kExitChanged : kExitOk;
 }
 
+// explain --flow-log F... --record N: the records before record N through the evaluator replay uses, then record N
+// with the state it meets (pipeline/explain_evaluation.h). A line that is no record the stream delivers (NODATA,
+// SKIPDATA, a bad record, the header, beyond the file) is looked up on its own and said so.
+int explainFlowLogRecord(const po::variables_map& vm, Common& c, std::shared_ptr<const Network> before,
+                         std::shared_ptr<const Network> after, const ExplainOptions& eo, ExplainRunOptions run,
+                         const Applied& applied) {
+  const auto paths = vm["flow-log"].as<std::vector<std::string>>();
+  const std::string recordText = vm["record"].as<std::string>();
+  auto target = parseRecordTarget(recordText, paths);
+  if (!target) throw UsageError{target.error().toString()};
+  const std::string& path = paths[target->file];
+  auto logs = MergedFlowLog::open(paths);
+  if (!logs) throw UsageError{logs.error().toString()};
+  run.frame = target->line;
+  run.file = target->file;
+  ExplainEvaluation explain(before, c.requests.empty() ? nullptr : after, std::move(run));
+  RecordStream<1> stream(**logs, *before, explain.planner(), streamOptions(vm, false).thread);
+  Pass pass(stream, explain);
+  while (!explain.done() || target->line == 0) {
+    auto more = pass.step();
+    if (!more) throw UsageError{more.error().toString()};
+    if (!*more) break;
+  }
+  // The file's records, for the messages (read to its end for that).
+  auto drain = [&]() {
+    for (;;) {
+      auto more = pass.step();
+      if (!more || !*more) break;
+    }
+    const std::optional<Error> refused = pass.finish();
+    for (const Error& e : pass.stats().captureErrors) std::cerr << "sgsim: " << e.toString() << '\n';
+    if (refused) throw UsageError{refused->toString()};
+  };
+  auto counts = [&]() {
+    const FlowLogReader& r = *(*logs)->readers()[target->file];
+    const std::uint64_t all = r.records() + r.noData() + r.skipData() + r.badRecords();
+    return std::to_string(all) + (all == 1 ? " record" : " records") + " (" + std::to_string(r.records()) + " OK, " +
+           std::to_string(r.noData()) + " NODATA, " + std::to_string(r.skipData()) + " SKIPDATA, " +
+           std::to_string(r.badRecords()) + " bad)";
+  };
+  const std::string named = path + ": --record " + recordText;
+  if (explain.done()) {
+    FrameFacts facts = explain.facts();
+    facts.capture = path;
+    facts.files = paths;
+    auto text = explainRecord(explain.network(), facts, eo);
+    if (!text) {
+      drain();
+      throw UsageError{text.error().toString() + "; the file holds " + counts()};
+    }
+    std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
+    return noopGate(vm, applied.noops);
+  }
+  drain();
+  if (target->line == 0)
+    throw UsageError{named +
+                     ": records are named by their line in the file, from 1 (a CSV flow log's line 1 is its "
+                     "header), as replay and the drift rows name them; the file holds " +
+                     counts()};
+  auto line = readFlowLogLine(path, target->line);
+  if (!line) throw UsageError{line.error().toString()};
+  const std::string at = path + ": line " + std::to_string(target->line);
+  switch (line->kind) {
+    case FlowLogLine::Kind::NoData:
+    case FlowLogLine::Kind::SkipData:
+      std::cout << issuesText(IssueKind::Warning, c.warnings) << explainNoVerdictLine(path, target->line, *line);
+      return noopGate(vm, applied.noops);
+    case FlowLogLine::Kind::Beyond:
+      if (line->lines == 0 && target->line > 0)  // read once already: a pipe gives nothing the second time
+        throw UsageError{named + ": the flow log could not be read a second time to look this line up (a pipe?): " +
+                         "give it as a file; the records read: " + counts()};
+      throw UsageError{named + ": beyond the flow log, which has " + std::to_string(line->lines) +
+                       (line->lines == 1 ? " line" : " lines") + " holding " + counts()};
+    case FlowLogLine::Kind::Header:
+      throw UsageError{at + ": the CSV header, not a record: the records are the lines after it; the file holds " +
+                       counts()};
+    case FlowLogLine::Kind::Blank:
+      throw UsageError{at + ": an empty line, not a record; the file holds " + counts()};
+    case FlowLogLine::Kind::Bad:
+      throw UsageError{at + ": a bad record, skipped by every report: " + line->why + "; the file holds " + counts()};
+    case FlowLogLine::Kind::Record:
+      break;
+  }
+  throw UsageError{named + ": the flow log could be read only up to an error before this line (see the error above); " +
+                   "the records read: " + counts()};
+}
+
 int cmdExplain(int argc, char** argv) {
   po::options_description d("explain options");
   d.add_options()("help,h", "this help");
@@ -967,12 +1054,16 @@ int cmdExplain(int argc, char** argv) {
       "capture", po::value<std::string>(), "explain a real frame of this pcap or pcapng file (with --frame)")(
       "frame", po::value<std::string>(), "the frame's number, from 1 as tcpdump and Wireshark number them")(
       "at", po::value<std::string>(),
-      "with --capture and requests: apply them at this instant (+SECONDS, @EPOCH or RFC 3339), as whatif --at")(
-      "keep-established", "with --at: connections live at the instant survive the change")(
+      "with --capture or --flow-log and requests: apply them at this instant (+SECONDS, @EPOCH or RFC 3339), as whatif "
+      "--at")("keep-established", "with --at: connections live at the instant survive the change")(
       "at-outside-capture", "with --at: accept an instant before the capture's first frame")(
       "max-flows", po::value<std::size_t>(), "cap on live tracked flows (default 4000000)")(
       "threads", po::value<unsigned>()->default_value(2),
       "with --capture: 2 reads the capture on a second thread, 1 on this one")(
+      "flow-log", po::value<std::vector<std::string>>()->composing(),
+      "explain a record of this VPC flow log (with --record; repeatable: the logs are merged as replay merges them)")(
+      "record", po::value<std::string>(),
+      "the record's line in its file, as replay and the drift rows name it: N, or FILE:N with several flow logs")(
       "packet", po::value<std::vector<std::string>>(),
       "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\", or a line of `tcpdump -n`");
   po::positional_options_description pos;
@@ -980,25 +1071,38 @@ int cmdExplain(int argc, char** argv) {
   const Parsed p = parseCommand(argc, argv, d, &pos);
   const po::variables_map& vm = p.vm;
   if (p.help)
-    return printHelp("explain",
-                     "--model FILE [--host IP] [--direction ingress|egress] [--revoke REQ]... [--authorize REQ]... "
-                     "(\"PROTO SRC:PORT > DST:PORT\" | \"TCPDUMP LINE\" | --capture FILE --frame N [--at TIME "
-                     "[--keep-established] [--at-outside-capture]])",
-                     d),
+    return printHelp(
+               "explain",
+               "--model FILE [--host IP] [--direction ingress|egress] [--revoke REQ]... [--authorize REQ]... "
+               "(\"PROTO SRC:PORT > DST:PORT\" | \"TCPDUMP LINE\" | (--capture FILE --frame N | --flow-log FILE... "
+               "--record [FILE:]LINE) [--at TIME [--keep-established] [--at-outside-capture]])",
+               d),
            kExitOk;
   Common c = p.common;
+  const bool flowLog = vm.count("flow-log") > 0;
+  if (flowLog && vm.count("capture"))
+    throw UsageError{"explain takes --capture FILE --frame N or --flow-log FILE --record N, not both"};
+  if (flowLog && vm.count("packet")) throw UsageError{"explain takes a packet or --flow-log FILE --record N, not both"};
+  if (vm.count("record") && !flowLog) throw UsageError{"--record goes with --flow-log FILE"};
+  if (flowLog && vm.count("frame"))
+    throw UsageError{"--frame goes with --capture; a flow-log record is named with --record (its line in its file)"};
+  if (flowLog && !vm.count("record"))
+    throw UsageError{
+        "--flow-log needs --record N: the record's line in its file, as replay and the drift rows name "
+        "it (FILE:N with several flow logs)"};
   const bool capture = vm.count("capture") > 0;
   if (capture && vm.count("packet")) throw UsageError{"explain takes a packet or --capture FILE --frame N, not both"};
   if (vm.count("frame") && !capture) throw UsageError{"--frame goes with --capture FILE"};
   if (capture && !vm.count("frame"))
     throw UsageError{"--capture needs --frame N (frames are numbered from 1, as tcpdump and Wireshark number them)"};
-  if (vm.count("at") && !capture) throw UsageError{"--at goes with --capture FILE --frame N"};
+  if (vm.count("at") && !capture && !flowLog)
+    throw UsageError{"--at goes with --capture FILE --frame N or --flow-log FILE --record N"};
   if (vm.count("at") && c.requests.empty())
     throw UsageError{"--at goes with --revoke or --authorize: it is the instant the change applies"};
   if (vm.count("keep-established") && !vm.count("at")) throw UsageError{"--keep-established goes with --at"};
   if (vm.count("at-outside-capture") && !vm.count("at")) throw UsageError{"--at-outside-capture goes with --at"};
   std::optional<PacketText> packet;
-  if (!capture) {
+  if (!capture && !flowLog) {
     if (!vm.count("packet"))
       throw UsageError{
           "explain needs a packet: \"tcp 203.0.113.7:51514 > 10.0.0.5:22\", a line of `tcpdump -n`, or "
@@ -1031,6 +1135,15 @@ int cmdExplain(int argc, char** argv) {
     if (!text) throw UsageError{text.error().toString()};
     std::cout << issuesText(IssueKind::Warning, c.warnings) << *text;
     return noopGate(vm, applied.noops);
+  }
+
+  if (flowLog) {
+    ExplainRunOptions run;
+    run.eval = ev;
+    run.at = std::move(at);
+    run.keepEstablished = vm.count("keep-established") > 0;
+    run.atOutsideCapture = vm.count("at-outside-capture") > 0;
+    return explainFlowLogRecord(vm, c, before, after, eo, std::move(run), applied);
   }
 
   // A real frame: frames 1..N-1 through the evaluator replay uses, then frame N with the state it meets.

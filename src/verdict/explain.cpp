@@ -543,6 +543,163 @@ Result<std::string> explainFrame(const Network& net, const FrameFacts& f, const 
   return o.str();
 }
 
+// ---- a flow-log record ------------------------------------------------------------------------------------------
+
+namespace {
+
+// "the record at line 7", or "the record at b.csv line 7" when several flow logs are read.
+std::string recordAt(const FrameFacts& f, std::uint16_t file, std::uint64_t line) {
+  std::string s = "the record at ";
+  if (f.files.size() > 1 && file < f.files.size()) s += f.files[file] + " ";
+  return s + "line " + std::to_string(line);
+}
+
+// The state line of one check of a record: the conversation's entry at that ENI.
+std::string recordStateText(const CheckHistory& h, const FrameFacts& f, const std::string& eni) {
+  using S = CheckHistory::State;
+  const std::string since =
+      recordAt(f, h.sinceFile, h.sinceFrame) + " (starting " + formatOffset(h.sinceNs, f.originNs) + ")";
+  const std::string last =
+      recordAt(f, h.lastFile, h.lastFrame) + ", which ended at " + formatOffset(h.lastNs, f.originNs);
+  switch (h.state) {
+    case S::New:
+      return "new conversation: no live entry for it at " + eni +
+             ", so the rules decide, as for its first packet (and the decision starts an entry)";
+    case S::Established: {
+      std::string s = "part of the conversation opened by " + since + ", whose packets were " + h.startedBy;
+      if (h.lastFrame != h.sinceFrame || h.lastFile != h.sinceFile) s += "; its latest record before this one: " + last;
+      return s;
+    }
+    case S::Blocked:
+      return "blocked since " + since + ", whose packets were " + h.startedBy +
+             ": the conversation's later records, both ways, are dropped with it until the entry times out";
+    case S::Expired:
+      return "new conversation again: the entry started by " + since + ", whose packets were " + h.startedBy +
+             ", expired after " + seconds(f.tsNs - h.lastNs) + " of silence since its latest record, " + last + " (" +
+             (h.closing ? "the TCP connection had closed, by a RST or a FIN from each side: its entry then lasts " +
+                              std::to_string(h.timeoutS) + " s"
+                        : "entries of this protocol last " + std::to_string(h.timeoutS) + " s") +
+             "), so the rules decide again";
+    case S::Cut:
+      return "cut by the change at --at: the conversation was opened by " + since + ", whose packets were " +
+             h.startedBy + "; the new table would drop its first packet, so it is blocked from the change on";
+    case S::Released:
+      return "released by the change at --at: the conversation was blocked since " + since + ", whose packets were " +
+             h.startedBy + "; the new table would accept its first packet, so this record is decided as a first packet";
+    case S::Untracked:
+      return "the flow table was full (--max-flows): decided by the rules, and no state is kept";
+    case S::Fragment:
+      break;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> explainRecord(const Network& net, const FrameFacts& f, const ExplainOptions& opt) {
+  if (!f.record) return explainFrame(net, f, opt);
+  const FlowRecord& r = *f.record;
+  const std::string file = f.file < f.files.size() ? f.files[f.file] : f.capture;
+  const std::string where = file + ": line " + std::to_string(f.frame);
+  const PacketKey& k = f.key;
+  const PacketVerdict& v = f.verdict;
+  if (v.reason == Reason::Unmodeled || v.checkCount == 0)
+    return Error{where, "the record " + k.src.toString() + " > " + k.dst.toString() + " (eni-id " +
+                            std::string(r.eni.view()) +
+                            ") touches no modeled interface: add that ENI to the model to check its records"};
+  std::ostringstream o;
+  o << "Record at line " << f.frame << " of " << file << " (" << formatOffset(r.startNs, f.originNs) << " .. "
+    << formatOffset(r.endNs, f.originNs) << "): ";
+  // A record of ICMP gives no type, code or identifier: the addresses are the conversation.
+  if (isIcmp(k))
+    o << protoName(k.proto) << " " << k.src.toString() << " > " << k.dst.toString();
+  else
+    o << packetText(k);
+  if (k.proto == 6 && r.hasTcpFlags) o << " [" << flagsText(r.tcpFlags) << "]";
+  o << '\n';
+  if (isIcmp(k))
+    o << "  a flow-log record of ICMP gives no type, code or identifier: all ICMP between the two addresses at the "
+         "interface is one conversation\n";
+  o << "  logged at " << r.eni.view() << ", direction " << (r.inbound ? "in" : "out") << " ("
+    << (r.inbound ? "ingress" : "egress") << " there); window " << formatRfc3339(r.startNs) << " .. "
+    << formatRfc3339(r.endNs) << " (" << seconds(r.endNs - r.startNs) << ")\n";
+  o << "  " << r.packets << (r.packets == 1 ? " packet, " : " packets, ") << r.bytes
+    << (r.bytes == 1 ? " byte" : " bytes");
+  if (r.proto == 6)
+    o << (r.hasTcpFlags ? ", tcp-flags " + std::to_string(r.tcpFlags) + " [" + flagsText(r.tcpFlags) +
+                              "] (the OR of the window's packets' flags)"
+                        : std::string(", no tcp-flags (an older export)"));
+  o << ", log-status OK, action " << (r.accept ? "ACCEPT" : "REJECT") << '\n';
+  std::string ids;
+  auto id = [&](const char* name, const FlowText& t) {
+    if (t.size > 0 && t.view() != "-")
+      ids += (ids.empty() ? "" : ", ") + std::string(name) + " " + std::string(t.view());
+  };
+  id("vm-id", r.vm);
+  id("vswitch-id", r.vswitch);
+  id("vpc-id", r.vpc);
+  id("account-id", r.account);
+  id("region", r.region);
+  if (!ids.empty()) o << "  " << ids << '\n';
+  for (const std::string& n : f.tableNotes) o << "  table: " << n << '\n';
+  o << "  A record stands for a whole window of packets of one conversation at one interface: it is checked once, "
+       "with the state the conversation has at the window's start, so its verdict is the conversation's, not each "
+       "packet's (the order of the packets inside the window is unknown).\n";
+  o << kOrder;
+  const Ends x = endsOf(net, k, opt);
+  if (v.checkCount == 2) endsLine(o, x);
+  for (std::uint8_t i = 0; i < v.checkCount; ++i) {
+    const Check& c = v.checks[i];
+    const CheckHistory& h = f.history[i];
+    const std::string eni = net.eni(static_cast<std::size_t>(c.eni)).id;
+    o << '\n' << header(net, static_cast<std::size_t>(c.eni), c.direction);
+    o << "  state: " << recordStateText(h, f, eni) << '\n';
+    const std::int32_t peer = c.direction == Direction::Egress ? x.dst : x.src;
+    const bool byState = c.reason == Reason::Established || c.reason == Reason::Blocked;
+    if (byState) {
+      o << "  => " << (c.reason == Reason::Established ? "accepted as established" : "dropped as blocked")
+        << ": the rules are not consulted for this record. Had it opened the conversation, they would say:\n";
+      const Decision d = walkCheck(o, net, static_cast<std::size_t>(c.eni), c.direction, k, peer, false, "    ");
+      o << "    rules alone: " << toString(d.verdict) << " (" << toString(d.reason) << ")"
+        << (d.verdict != c.verdict ? c.reason == Reason::Established
+                                         ? " — the conversation's state accepts what the rules alone would drop"
+                                         : " — the conversation's state drops what the rules alone would accept"
+                                   : "")
+        << '\n';
+    } else {
+      walkCheck(o, net, static_cast<std::size_t>(c.eni), c.direction, k, peer, false, "  ");
+    }
+    o << "  verdict: " << toString(c.verdict) << " (" << toString(c.reason) << ")\n";
+  }
+  const bool ok = v.verdict == Verdict::Accept;
+  o << "\nResult: " << (ok ? "ACCEPT" : "DROP") << " (" << toString(v.reason) << ")";
+  if (v.reason == Reason::Established)
+    o << " — part of a conversation accepted earlier (security groups are stateful)\n";
+  else if (v.reason == Reason::Blocked)
+    o << " — part of a conversation whose first record was dropped\n";
+  else if (v.untracked)
+    o << " — decided without state (the flow table was full)\n";
+  else
+    o << (ok ? " — the conversation's later records, both ways, are accepted as established\n"
+             : " — the conversation's later records, both ways, are dropped with it until the entry times out\n");
+  const char* logged = r.accept ? "ACCEPT" : "REJECT";
+  if (f.changedTable) {
+    o << "Logged: " << logged << " — made by the rules as they were; the verdict above is the changed table's, so a "
+      << "difference here is the change's effect, not drift (explain it without the requests to compare)\n";
+  } else if (ok == r.accept) {
+    o << "Logged: " << logged << " — the model agrees with the flow log (no drift)\n";
+  } else if (ok) {
+    o << "Logged: REJECT — DRIFT: the model accepts what the cloud rejected. The model may be out of date (a rule "
+         "the cloud no longer has), a network ACL may have rejected it (flow-log actions cover both), or the cloud "
+         "applies a rule differently\n";
+  } else {
+    o << "Logged: ACCEPT — DRIFT: the model drops what the cloud accepted. The model is likely out of date (a rule "
+         "it lacks, or a group membership it does not know), or the cloud applies a rule differently (a network ACL "
+         "cannot make a dropped packet accepted)\n";
+  }
+  return o.str();
+}
+
 // ---- FlowHistory -----------------------------------------------------------------------------------------------
 
 std::size_t FlowHistory::FragKeyHash::operator()(const FragKey& k) const noexcept {
@@ -555,7 +712,7 @@ FlowHistory::FragKey FlowHistory::fragKeyOf(const PacketKey& k) {
 }
 
 void FlowHistory::record(std::uint64_t number, const PacketKey& key, std::int64_t tsNs, const PacketVerdict& v,
-                         const Network& net) {
+                         const Network& net, std::uint16_t file, std::int64_t endNs) {
   if (key.status != DecodeStatus::Ok || v.checkCount == 0) return;
   if (key.isFragment && !key.firstFragment) return;  // decided by its first fragment; touches no flow entry
   if (key.isFragment && key.firstFragment) fragments_[fragKeyOf(key)] = number;
@@ -572,17 +729,21 @@ void FlowHistory::record(std::uint64_t number, const PacketKey& key, std::int64_
       if (e.firstFrame == 0) {  // not seen before (cannot happen: the tracker saw its first packet)
         e.firstFrame = number;
         e.firstNs = tsNs;
+        e.firstFile = file;
       }
     } else {
       e = Entry{};
       e.firstFrame = number;
       e.firstNs = tsNs;
+      e.firstFile = file;
       e.accepted = hairpin ? v.verdict == Verdict::Accept : c.verdict == Verdict::Accept;
       e.net = &net;
       e.decided = hairpin && v.checks[0].verdict == Verdict::Accept ? v.checks[1] : c;
     }
     e.lastFrame = number;
-    e.lastNs = tsNs;
+    e.lastFile = file;
+    // A record's entry lasts to the end of the latest window seen (records come in order of their start).
+    e.lastNs = endNs != 0 ? std::max(e.lastNs, std::max(tsNs, endNs)) : tsNs;
     if (key.proto == 6 && (key.tcpFlags & 0x04)) e.rst = true;
     if (key.proto == 6 && (key.tcpFlags & 0x01)) e.fin = true;
   }
@@ -610,6 +771,8 @@ CheckHistory FlowHistory::lookup(const PacketKey& key, std::int64_t tsNs, const 
     h.sinceNs = e->firstNs;
     h.lastFrame = e->lastFrame;
     h.lastNs = e->lastNs;
+    h.sinceFile = e->firstFile;
+    h.lastFile = e->lastFile;
     if (e->net != nullptr) h.startedBy = decisionText(*e->net, e->decided);
   }
   const Check& here = v.checks[i];

@@ -1,13 +1,15 @@
 #pragma once
-// `explain --capture F --frame N` as an evaluation of the stream (stage.h): frames 1..N-1 are decided by the same
-// evaluator `replay` uses, and remembered in a FlowHistory (verdict/explain.h) so that frame N can be explained
-// with the connection state it meets ("established since frame K", …). With requests, the table after them
-// decides from the first frame, or from `--at` on, as in whatif (the change cuts and releases live entries at that
-// instant unless --keep-established). Frames after N are not evaluated; the caller stops reading once done().
+// `explain --capture F --frame N` (and `--flow-log F --record N`: the same over records, see below) as an evaluation of
+// the stream (stage.h): frames 1..N-1 are decided by the same evaluator `replay` uses, and remembered in a FlowHistory
+// (verdict/explain.h) so that frame N can be explained with the connection state it meets ("established since frame K",
+// …). With requests, the table after them decides from the first frame, or from `--at` on, as in whatif (the change
+// cuts and releases live entries at that instant unless --keep-established). Frames after N are not evaluated; the
+// caller stops reading once done().
 
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sgsim/core/result.h"
 #include "sgsim/core/time_spec.h"
@@ -18,7 +20,8 @@
 namespace sgsim {
 
 struct ExplainRunOptions {
-  std::uint64_t frame = 0;  // 1-based, as tcpdump numbers frames
+  std::uint64_t frame = 0;  // 1-based, as tcpdump numbers frames; a flow-log record: its line in its file
+  std::uint16_t file = 0;   // which input the frame or record is in (several flow logs)
   EvalOptions eval;
   std::optional<TimeSpec> at;  // with `after`: the instant the change applies; without: from the first frame
   bool keepEstablished = false;
@@ -69,8 +72,9 @@ class ExplainEvaluation {
       evaluator_.replaceNetwork(after_, *atNs_, options_.keepEstablished);
       applied_ = true;
     }
-    evaluator_.evaluate(o.key, o.plan, o.frame.tsNs, verdicts_);  // a changing table: the plan decides nothing ahead
-    if (o.frame.number == options_.frame) {
+    // A changing table: the plan decides nothing ahead. A record's entry is refreshed to its window's end.
+    evaluator_.evaluate(o.key, o.plan, o.frame.tsNs, verdicts_, endOf(o.frame));
+    if (o.frame.number == options_.frame && o.frame.fileIndex == options_.file) {
       done_ = true;
       facts_.frame = o.frame.number;
       facts_.tsNs = o.frame.tsNs;
@@ -82,9 +86,13 @@ class ExplainEvaluation {
         facts_.fragmentFlow = evaluator_.firstFragmentOf(o.key, o.frame.tsNs);
         if (auto k = history_.firstFragmentFrame(o.key)) facts_.history[0].sinceFrame = *k;
       }
-      facts_.tableNotes = tableNotes();
+      facts_.tableNotes = tableNotes(o.frame.record != nullptr ? "record" : "frame");
+      facts_.file = o.frame.fileIndex;
+      facts_.changedTable = after_ && (!atNs_ || applied_);
+      if (o.frame.record != nullptr) facts_.record = *o.frame.record;
     } else {
-      history_.record(o.frame.number, o.key, o.frame.tsNs, verdicts_[0], evaluator_.network());
+      history_.record(o.frame.number, o.key, o.frame.tsNs, verdicts_[0], evaluator_.network(), o.frame.fileIndex,
+                      o.frame.record != nullptr ? o.frame.record->endNs : 0);
     }
     return verdicts_[0];
   }
@@ -107,15 +115,15 @@ class ExplainEvaluation {
     for (std::size_t i = 0; i < net.eniCount(); ++i) t.push_back(net.eni(i).timeouts);
     return t;
   }
-  std::vector<std::string> tableNotes() const {
+  std::vector<std::string> tableNotes(const std::string& item) const {
     if (!after_) return {};
-    if (!atNs_) return {"the model after the requests (--revoke/--authorize), from the first frame on"};
+    if (!atNs_) return {"the model after the requests (--revoke/--authorize), from the first " + item + " on"};
     const std::string when = formatOffset(*atNs_, facts_.originNs) + " (" + formatRfc3339(*atNs_) + ")";
     if (applied_)
       return {"the model after the requests, applied at " + when +
-              std::string(options_.keepEstablished ? ", keeping established connections" : "") +
-              "; the frames before it were decided by the model as it is"};
-    return {"the model as it is: the requests apply at " + when + ", after this frame"};
+              std::string(options_.keepEstablished ? ", keeping established connections" : "") + "; the " + item +
+              "s before it were decided by the model as it is"};
+    return {"the model as it is: the requests apply at " + when + ", after this " + item};
   }
 
   std::shared_ptr<const Network> before_, after_;
@@ -129,5 +137,44 @@ class ExplainEvaluation {
   bool applied_ = false;
   bool done_ = false;
 };
+
+// ---- explain --flow-log F --record N ----------------------------------------------------------------------------
+//
+// The same evaluation over a RecordStream (pipeline/record_stream.h): the records before record N in the stream's
+// order (the session mapping's: by start, openers first) are decided as replay decides them, each at its own ENI,
+// its entry refreshed to its window's end; record N is then explained (verdict/explain.h, explainRecord).
+//
+// A record is named as the reports name it: by its line in its file (replay's text and JSON Lines `record`, CSV
+// `frame`, the drift rows' and warnings' "FILE: line L"). With one flow log `--record 7` names line 7; with several,
+// `FILE:7` (or "FILE: line 7", as the drift rows print it), FILE as given to --flow-log or its base name when that
+// is unique.
+
+struct RecordTarget {
+  std::uint16_t file = 0;
+  std::uint64_t line = 0;  // 0: "--record 0", refused by the caller with the file's counts
+};
+Result<RecordTarget> parseRecordTarget(const std::string& text, const std::vector<std::string>& paths);
+
+// What one line of a flow log holds, read on its own: for a line the stream did not deliver as a record.
+struct FlowLogLine {
+  enum class Kind : std::uint8_t {
+    Record,    // an OK record (the stream delivers it: seen here only when an earlier fatal error stopped the file)
+    NoData,    // log-status NODATA: the window had no traffic
+    SkipData,  // log-status SKIPDATA: the cloud skipped records in the window
+    Bad,       // a record the reader skips (why says what is wrong)
+    Header,    // the CSV header
+    Blank,     // an empty line
+    Beyond,    // the file has fewer lines
+  };
+  Kind kind = Kind::Beyond;
+  std::string text;              // the line as written (cut at 300 characters)
+  std::string why;               // Bad: what is wrong with it
+  std::uint64_t lines = 0;       // lines in the file (read to its end only for Beyond)
+  std::uint64_t headerLine = 0;  // the CSV header's line (0: JSON Lines)
+};
+Result<FlowLogLine> readFlowLogLine(const std::string& path, std::uint64_t line);
+
+// The explanation of a NODATA or SKIPDATA line: what it is, and that no verdict is made.
+std::string explainNoVerdictLine(const std::string& path, std::uint64_t line, const FlowLogLine& l);
 
 }  // namespace sgsim

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/core/result.h"
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/flow/conntrack.h"
@@ -55,12 +56,13 @@ struct CheckHistory {
     Fragment,     // a later IP fragment: the fate of its first fragment, frame sinceFrame
   };
   State state = State::New;
-  std::uint64_t sinceFrame = 0;  // the frame that started the entry (or the first fragment)
+  std::uint64_t sinceFrame = 0;  // the frame that started the entry (or the first fragment); a record: its line
   std::int64_t sinceNs = 0;
-  std::uint64_t lastFrame = 0;  // the entry's last packet before this frame
-  std::int64_t lastNs = 0;
-  std::uint32_t timeoutS = 0;  // Expired: the timeout that ran out
-  bool closing = false;        // Expired: a TCP entry that had closed (RST or FIN both ways: the short timeout)
+  std::uint64_t lastFrame = 0;                // the entry's last packet before this frame
+  std::int64_t lastNs = 0;                    // a record: the end of its window
+  std::uint16_t sinceFile = 0, lastFile = 0;  // which input (several flow logs)
+  std::uint32_t timeoutS = 0;                 // Expired: the timeout that ran out
+  bool closing = false;   // Expired: a TCP entry that had closed (RST or FIN both ways: the short timeout)
   std::string startedBy;  // how the entry's first packet was decided ("accepted at eni-web ingress by rule sgr-ssh")
 };
 
@@ -74,11 +76,24 @@ struct FrameFacts {
   std::array<CheckHistory, 2> history{};     // one per check made, as verdict.checks
   std::optional<FragmentFlow> fragmentFlow;  // a later fragment: its first fragment's transport and ports
   std::vector<std::string> tableNotes;       // which rule table decided ("the model after request 1, from --at …")
+  // explain --flow-log F --record N: the record's own fields (frame is its line, tsNs its start), the input it
+  // came from, every input's name (to name records of other files), and whether the table that decided it is
+  // another than the model as it is (then its verdict is not compared with the logged action as drift).
+  std::optional<FlowRecord> record;
+  std::uint16_t file = 0;
+  std::vector<std::string> files;
+  bool changedTable = false;
 };
 
 // The walk of a real frame, state first; an Error for a frame explain cannot walk (not IP, undecodable, touching
 // no modeled ENI) that names the capture and the frame.
 Result<std::string> explainFrame(const Network& net, const FrameFacts& f, const ExplainOptions& opt);
+
+// The walk of a flow-log record (f.record set): its own fields, the state its conversation meets at its ENI (new, part
+// of the conversation opened by the record at line M, blocked since, expired after T s), the rule walk, the verdict
+// against the logged action (drift), and what a record stands for (a window of packets: the verdict is the
+// conversation's). An Error for a record that touches no modeled interface.
+Result<std::string> explainRecord(const Network& net, const FrameFacts& f, const ExplainOptions& opt);
 
 // Remembers, per flow entry (ENI and flow key, as the connection tracker keys them), the frame that started it
 // and the last frame seen, and per first fragment its frame: what explainFrame needs to say "since frame K".
@@ -87,8 +102,10 @@ class FlowHistory {
  public:
   explicit FlowHistory(std::vector<Timeouts> timeouts) : timeouts_(std::move(timeouts)) {}
   // After the evaluator decided frame `number` under `net` (which must outlive this history).
-  void record(std::uint64_t number, const PacketKey& key, std::int64_t tsNs, const PacketVerdict& v,
-              const Network& net);
+  // A flow-log record also gives its input (`file`) and the end of its window (`endNs`), to which its entry is
+  // refreshed, as the evaluator does.
+  void record(std::uint64_t number, const PacketKey& key, std::int64_t tsNs, const PacketVerdict& v, const Network& net,
+              std::uint16_t file = 0, std::int64_t endNs = 0);
   // Before record(): what check `i` of the frame met. `atNs`: the instant of a change (--at), if any.
   CheckHistory lookup(const PacketKey& key, std::int64_t tsNs, const PacketVerdict& v, std::size_t i,
                       std::optional<std::int64_t> atNs) const;
@@ -99,6 +116,7 @@ class FlowHistory {
   struct Entry {
     std::uint64_t firstFrame = 0, lastFrame = 0;
     std::int64_t firstNs = 0, lastNs = 0;
+    std::uint16_t firstFile = 0, lastFile = 0;
     bool accepted = false;
     bool fin = false, rst = false;  // seen in the entry (a closing TCP connection has the short timeout)
     const Network* net = nullptr;   // the table that decided its first packet
