@@ -1,5 +1,8 @@
 #include "sgsim/capture/flow_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -259,18 +262,20 @@ FlowLogReader::~FlowLogReader() = default;
 
 Result<std::unique_ptr<FlowLogReader>> FlowLogReader::open(const std::string& path, std::uint16_t fileIndex) {
   if (path == "-") return Error{"--flow-log -", "standard input is not read as a flow log; give a file"};
-  // Tell gzip by its magic number before handing the file to zlib (which reads plain files as they are).
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
-  unsigned char magic[2] = {0, 0};
-  const std::size_t got = std::fread(magic, 1, 2, f);
-  std::fclose(f);
+  // Opened once: zlib reads a plain file as it is and tells gzip by its magic number (gzdirect), so a pipe or a
+  // FIFO (`--flow-log <(zcat …)`) is read like a file; opening it twice lost its first bytes.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
   auto src = std::make_unique<Source>();
-  src->gz = gzopen(path.c_str(), "rb");
-  if (src->gz == nullptr) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
+  src->gz = gzdopen(fd, "rb");
+  if (src->gz == nullptr) {
+    ::close(fd);
+    return Error{path, "cannot open flow log: out of memory"};
+  }
   gzbuffer(src->gz, 1 << 18);
+  const bool gzip = gzdirect(src->gz) == 0;
   std::unique_ptr<FlowLogReader> r(new FlowLogReader(std::move(src), path, fileIndex));
-  r->gzip_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  r->gzip_ = gzip;
   if (auto err = r->start()) return *err;
   return r;
 }

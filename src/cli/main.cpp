@@ -974,7 +974,7 @@ int explainFlowLogRecord(const po::variables_map& vm, Common& c, std::shared_ptr
   run.frame = target->line;
   run.file = target->file;
   ExplainEvaluation explain(before, c.requests.empty() ? nullptr : after, std::move(run));
-  RecordStream<1> stream(**logs, *before, explain.planner(), streamOptions(vm, false).thread);
+  RecordStream<1> stream(**logs, *before, explain.planner(), streamOptions(vm, false, DecapOptions{}).thread);
   Pass pass(stream, explain);
   while (!explain.done() || target->line == 0) {
     auto more = pass.step();
