@@ -646,7 +646,17 @@ bool MergedFlowLog::next(Frame& frame) {
     latestStart_ = std::max(latestStart_, r.startNs);
     fill(best);
   }
-  if (held_.empty()) return false;
+  if (held_.empty()) {
+    // Every file has ended: the window's memory goes back before the reports are made (slots are chunks of ~1 MB,
+    // which malloc maps and unmaps on their own). Records already handed out were copied (pipeline/record_stream.h);
+    // their ids live in the readers.
+    slotChunks_.clear();
+    slotChunks_.shrink_to_fit();
+    freeSlots_.clear();
+    freeSlots_.shrink_to_fit();
+    slotCount_ = 0;
+    return false;
+  }
   auto first = held_.begin();
   Bucket& b = first->second;
   int rank = 0;
