@@ -22,7 +22,7 @@
 // badRecords(), with the first kMaxNamedBad named by line in warnings() ("flows.csv: line 7: dstport …").
 // NODATA and SKIPDATA records carry no traffic: counted, not delivered; SKIPDATA adds a warning (records lost).
 // Speed: the file is read in 1 MiB blocks, a record's fields are views into the block (no allocation per field
-// or per record), numbers and addresses are parsed in place.
+// or per record), numbers and dotted quads are parsed in place, ids are kept once per distinct value (FlowText).
 
 #include <cstdint>
 #include <functional>
@@ -155,7 +155,8 @@ class FlowLogReader {
 // then file and line. Logs are written about in time order but not exactly: records are held back in a window of
 // kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
 // anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
-// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log.
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log,
+// freed when every file has ended.
 class MergedFlowLog {
  public:
   static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
