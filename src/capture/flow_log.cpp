@@ -14,21 +14,6 @@
 
 namespace sgsim {
 
-void FlowText::set(std::string_view v) {
-  if (v.empty()) {  // an absent field's view may hold no pointer at all
-    size = 0;
-    return;
-  }
-  if (v.size() <= kCapacity) {
-    std::memcpy(text, v.data(), v.size());
-    size = static_cast<std::uint8_t>(v.size());
-  } else {
-    std::memcpy(text, v.data(), kCapacity - 1);
-    text[kCapacity - 1] = '~';
-    size = kCapacity;
-  }
-}
-
 namespace {
 
 enum Field : std::int8_t {
@@ -130,11 +115,38 @@ bool parseSeconds(std::string_view v, std::int64_t& ns) {
 
 bool equalsNoCase(std::string_view a, const char* b) { return sameName(a, b); }
 
+// An address. The form flow logs write, a dotted quad of numbers 0-255 without leading zeros ("10.0.0.1"), is read
+// here in place (IpAddr::parse copies the text to give inet_pton a C string); anything else goes to IpAddr::parse,
+// which decides. inet_pton takes every quad read here, with the same value (tests/capture/flow_log_test.cpp compares
+// the two on random text).
+std::optional<IpAddr> parseAddr(std::string_view t) {
+  const char* p = t.data();
+  const char* const e = p + t.size();
+  std::uint32_t a = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (p == e || *p < '0' || *p > '9') return IpAddr::parse(t);
+    std::uint32_t x = static_cast<std::uint32_t>(*p++ - '0');
+    if (x != 0)
+      for (int k = 0; k < 2 && p != e && *p >= '0' && *p <= '9'; ++k)
+        x = x * 10 + static_cast<std::uint32_t>(*p++ - '0');
+    if (x > 255) return IpAddr::parse(t);
+    a = a << 8 | x;
+    if (part < 3) {
+      if (p == e || *p != '.') return IpAddr::parse(t);
+      ++p;
+    }
+  }
+  if (p != e) return IpAddr::parse(t);
+  return IpAddr::v4(a);
+}
+
 // The values of one record by field (views into the line).
 using Values = std::array<std::string_view, kFieldCount>;
 
-// Turns the values into a record; "" when good, else what is wrong (naming the field and its value).
-std::string fill(const Values& v, std::array<bool, kFieldCount> present, FlowRecord& r) {
+// Turns the values into a record; "" when good, else what is wrong (naming the field and its value). intern(value,
+// field) gives an id's FlowText (FlowLogReader::intern).
+template <class Intern>
+std::string fill(const Values& v, const std::array<bool, kFieldCount>& present, FlowRecord& r, Intern&& intern) {
   r.status = FlowLogStatus::Ok;
   const std::string_view status = v[kLogStatus];
   if (equalsNoCase(status, "OK"))
@@ -145,7 +157,7 @@ std::string fill(const Values& v, std::array<bool, kFieldCount> present, FlowRec
     r.status = FlowLogStatus::SkipData;
   else
     return "log-status " + shown(status) + " is not OK, NODATA or SKIPDATA";
-  r.eni.set(v[kEni]);
+  r.eni = intern(v[kEni], 0);
   // NODATA and SKIPDATA records name a window, not traffic: their other fields may be "-" or empty.
   if (r.status != FlowLogStatus::Ok) {
     std::int64_t ns = 0;
@@ -154,9 +166,9 @@ std::string fill(const Values& v, std::array<bool, kFieldCount> present, FlowRec
     return "";
   }
   if (v[kEni].empty() || v[kEni] == "-") return "eni-id is empty";
-  auto src = IpAddr::parse(v[kSrcAddr]);
+  auto src = parseAddr(v[kSrcAddr]);
   if (!src) return "srcaddr " + shown(v[kSrcAddr]) + " is not an IP address";
-  auto dst = IpAddr::parse(v[kDstAddr]);
+  auto dst = parseAddr(v[kDstAddr]);
   if (!dst) return "dstaddr " + shown(v[kDstAddr]) + " is not an IP address";
   if (src->family != dst->family) return "srcaddr and dstaddr are of different address families";
   r.src = *src;
@@ -206,13 +218,13 @@ std::string fill(const Values& v, std::array<bool, kFieldCount> present, FlowRec
   r.trafficPath = -1;
   if (present[kTrafficPath] && parseUnsigned(v[kTrafficPath], INT32_MAX, n))
     r.trafficPath = static_cast<std::int32_t>(n);
-  r.vm.set(v[kVm]);
-  r.vswitch.set(v[kVswitch]);
-  r.vpc.set(v[kVpc]);
-  r.account.set(v[kAccount]);
-  r.region.set(v[kRegion]);
-  r.srcType.set(v[kSrcType]);
-  r.dstType.set(v[kDstType]);
+  r.vm = intern(v[kVm], 1);
+  r.vswitch = intern(v[kVswitch], 2);
+  r.vpc = intern(v[kVpc], 3);
+  r.account = intern(v[kAccount], 4);
+  r.region = intern(v[kRegion], 5);
+  r.srcType = intern(v[kSrcType], 6);
+  r.dstType = intern(v[kDstType], 7);
   return "";
 }
 
@@ -389,6 +401,21 @@ bool FlowLogReader::readLine(std::string_view& line) {
   }
 }
 
+FlowText FlowLogReader::intern(std::string_view v, std::size_t field) {
+  FlowText& last = lastText_[field];
+  if (v.empty()) return FlowText{};  // an absent field's view may hold no pointer at all
+  // Most records repeat the previous record's ids: compare before hashing. The cut keeps what fits and a '~'.
+  const bool cut = v.size() > FlowText::kCapacity;
+  if (!cut && v == last.view()) return last;
+  std::string key(cut ? v.substr(0, FlowText::kCapacity - 1) : v);
+  if (cut) key += '~';
+  if (key == last.view()) return last;
+  auto it = texts_.find(std::string_view(key));
+  if (it == texts_.end()) it = texts_.insert(std::move(key)).first;
+  last = FlowText{it->data(), static_cast<std::uint8_t>(it->size())};
+  return last;
+}
+
 void FlowLogReader::badRecord(std::string what) {
   ++bad_;
   if (named_.size() < kMaxNamedBad) named_.push_back({line_, std::move(what)});
@@ -429,7 +456,7 @@ std::string FlowLogReader::parseCsv(std::string_view line, FlowRecord& out) {
     at = next + 1;
   }
   if (col <= maxColumn_) return std::to_string(col) + " fields where the header has " + std::to_string(columns_.size());
-  return fill(v, present, out);
+  return fill(v, present, out, [this](std::string_view t, std::size_t field) { return intern(t, field); });
 }
 
 // A JSON object of string or number values ({"srcport": 443, "eni-id": "eni-…"}), scanned in place.
@@ -501,7 +528,7 @@ std::string FlowLogReader::parseJson(std::string_view line, FlowRecord& out) {
           !equalsNoCase(v[kLogStatus], "OK")))
       missing += (missing.empty() ? "" : ", ") + std::string(kFields[k].name);
   if (!missing.empty()) return "lacks " + missing;
-  return fill(v, present, out);
+  return fill(v, present, out, [this](std::string_view t, std::size_t field) { return intern(t, field); });
 }
 
 bool FlowLogReader::next(FlowRecord& out) {
@@ -586,18 +613,18 @@ std::uint32_t MergedFlowLog::newSlot() {
     freeSlots_.pop_back();
     return s;
   }
-  slots_.emplace_back();
-  return static_cast<std::uint32_t>(slots_.size() - 1);
+  if (slotCount_ % kSlotChunk == 0) slotChunks_.push_back(std::make_unique<FlowRecord[]>(kSlotChunk));
+  return slotCount_++;
 }
 
 void MergedFlowLog::fill(std::size_t file) {
   FlowLogReader& r = *readers_[file];
-  const std::uint32_t slot = newSlot();
-  if (r.next(slots_[slot])) {
-    pending_[file] = slot;
+  const std::uint32_t at = newSlot();
+  if (r.next(slot(at))) {
+    pending_[file] = at;
     return;
   }
-  freeSlots_.push_back(slot);
+  freeSlots_.push_back(at);
   pending_[file] = kNone;
   if (r.error()) errors_.push_back(*r.error());
 }
@@ -612,20 +639,29 @@ bool MergedFlowLog::next(Frame& frame) {
     if (!held_.empty() && held_.begin()->first < latestStart_ - kReorderNs) break;
     std::size_t best = readers_.size();
     for (std::size_t i = 0; i < readers_.size(); ++i)
-      if (pending_[i] != kNone &&
-          (best == readers_.size() || slots_[pending_[i]].startNs < slots_[pending_[best]].startNs))
+      if (pending_[i] != kNone && (best == readers_.size() || slot(pending_[i]).startNs < slot(pending_[best]).startNs))
         best = i;
     if (best == readers_.size()) break;
-    const std::uint32_t slot = pending_[best];
-    const FlowRecord& r = slots_[slot];
+    const std::uint32_t at = pending_[best];
+    const FlowRecord& r = slot(at);
     // Logs come about in start order: the newest bucket is the usual one.
     auto it = !held_.empty() && held_.rbegin()->first == r.startNs ? std::prev(held_.end())
                                                                    : held_.try_emplace(r.startNs).first;
-    it->second.byRank[openerRank(r)].push_back(slot);
+    it->second.byRank[openerRank(r)].push_back(at);
     latestStart_ = std::max(latestStart_, r.startNs);
     fill(best);
   }
-  if (held_.empty()) return false;
+  if (held_.empty()) {
+    // Every file has ended: the window's memory goes back before the reports are made (slots are chunks of ~1 MB,
+    // which malloc maps and unmaps on their own). Records already handed out were copied (pipeline/record_stream.h);
+    // their ids live in the readers.
+    slotChunks_.clear();
+    slotChunks_.shrink_to_fit();
+    freeSlots_.clear();
+    freeSlots_.shrink_to_fit();
+    slotCount_ = 0;
+    return false;
+  }
   auto first = held_.begin();
   Bucket& b = first->second;
   int rank = 0;
@@ -634,7 +670,7 @@ bool MergedFlowLog::next(Frame& frame) {
   if (!b.sorted[rank]) {
     // Arrival order is file order within a file; files merged at equal starts may interleave.
     const auto byFileLine = [&](std::uint32_t x, std::uint32_t y) {
-      const FlowRecord &p = slots_[x], &q = slots_[y];
+      const FlowRecord &p = slot(x), &q = slot(y);
       return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
     };
     if (!std::is_sorted(list.begin(), list.end(), byFileLine)) std::stable_sort(list.begin(), list.end(), byFileLine);
@@ -644,7 +680,7 @@ bool MergedFlowLog::next(Frame& frame) {
   const std::int64_t start = first->first;
   if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
     held_.erase(first);
-  const FlowRecord& r = slots_[handedOut_];
+  const FlowRecord& r = slot(handedOut_);
   if (start < releasedStart_ && late_++ == 0) {
     firstLateLine_ = r.line;
     firstLateFile_ = r.fileIndex;

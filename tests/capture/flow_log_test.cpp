@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,77 @@ TEST(FlowLogReader, TruncatedGzipIsFatalAfterTheRecordsBeforeIt) {
   EXPECT_LT(recs.size(), 20000u);
   ASSERT_TRUE((*r)->error());
   EXPECT_NE((*r)->error()->toString().find("flows_cut.csv.gz: line "), std::string::npos);
+}
+
+// The reader reads the usual dotted quad itself and leaves every other text to IpAddr::parse: on random
+// address-like text (seeded), a record is delivered exactly when IpAddr::parse reads its srcaddr as an IPv4
+// address, and with that address.
+TEST(FlowLogReader, AddressesReadAsIpAddrParseReadsThem) {
+  std::mt19937 rng(20261206);
+  const std::string alphabet = "0123456789.";
+  std::vector<std::string> texts;
+  for (int i = 0; i < 20000; ++i) {
+    std::string t;
+    if (i % 2 == 0) {  // a quad, perhaps with leading zeros or numbers above 255
+      for (int part = 0; part < 4; ++part) {
+        if (part > 0) t += '.';
+        const unsigned kind = rng() % 8;
+        if (kind == 0) t += '0';
+        t += std::to_string(kind == 1 ? rng() % 1000 : rng() % 256);
+      }
+      if (rng() % 10 == 0) t += rng() % 2 ? "." : "1";
+    } else {
+      const std::size_t n = 1 + rng() % 17;
+      for (std::size_t k = 0; k < n; ++k) t += alphabet[rng() % alphabet.size()];
+    }
+    texts.push_back(t);
+  }
+  texts.insert(texts.end(), {"0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2.3.4.", ".1.2.3", "1..2.3",
+                             "01.2.3.4", "1.2.3.04", "1.2.3.4 5", "1.2.3.-4", "1.2.3.4x"});
+  std::string csv = kHeader;
+  for (const std::string& t : texts)
+    csv += "1,v,i,p,a,eni-1," + t + ",1000,10.0.0.1,80,6,in,1,60,100,100,OK,ACCEPT,2\n";
+  auto r = FlowLogReader::fromText(csv, "flows.csv");
+  ASSERT_TRUE(r) << r.error().toString();
+  const auto recs = readAll(**r);
+  std::size_t at = 0, good = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto want = IpAddr::parse(texts[i]);
+    if (!want || !want->isV4()) continue;
+    ++good;
+    ASSERT_LT(at, recs.size()) << texts[i];
+    EXPECT_EQ(recs[at].line, i + 2) << texts[i];
+    EXPECT_EQ(recs[at].src, *want) << texts[i];
+    ++at;
+  }
+  EXPECT_EQ(recs.size(), good);
+  EXPECT_EQ((*r)->badRecords(), texts.size() - good);
+  EXPECT_GT(good, 2000u);  // the test covers both sides
+  EXPECT_GT(texts.size() - good, 5000u);
+}
+
+// Ids are kept once per reader: each record's views stay right after many other ids were read, and a value longer
+// than FlowText::kCapacity is cut with a '~'.
+TEST(FlowLogReader, IdsKeptAcrossRecordsAndCut) {
+  std::string csv = kHeader;
+  const std::string longId = "eni-" + std::string(40, 'x');
+  for (int i = 0; i < 3000; ++i)
+    csv += "1,vsw-" + std::to_string(i % 7) + ",i-" + std::to_string(i) + ",vpc-1,1," +
+           (i % 3 == 0 ? longId : "eni-" + std::to_string(i % 5)) +
+           ",10.0.0.2,1000,10.0.0.1,80,6,in,1,60,100,100,OK,ACCEPT,2\n";
+  auto r = FlowLogReader::fromText(csv, "flows.csv");
+  ASSERT_TRUE(r) << r.error().toString();
+  const auto recs = readAll(**r);
+  ASSERT_EQ(recs.size(), 3000u);
+  for (int i = 0; i < 3000; ++i) {
+    const FlowRecord& x = recs[static_cast<std::size_t>(i)];
+    EXPECT_EQ(x.vswitch.view(), "vsw-" + std::to_string(i % 7));
+    EXPECT_EQ(x.vm.view(), "i-" + std::to_string(i));
+    EXPECT_EQ(x.vpc.view(), "vpc-1");
+    EXPECT_EQ(x.eni.view(),
+              i % 3 == 0 ? longId.substr(0, FlowText::kCapacity - 1) + "~" : "eni-" + std::to_string(i % 5));
+    EXPECT_EQ(x.region.view(), "");
+  }
 }
 
 TEST(FlowLogReader, MissingFileNamed) {

@@ -22,15 +22,17 @@
 // badRecords(), with the first kMaxNamedBad named by line in warnings() ("flows.csv: line 7: dstport …").
 // NODATA and SKIPDATA records carry no traffic: counted, not delivered; SKIPDATA adds a warning (records lost).
 // Speed: the file is read in 1 MiB blocks, a record's fields are views into the block (no allocation per field
-// or per record), numbers and addresses are parsed in place.
+// or per record), numbers and dotted quads are parsed in place, ids are kept once per distinct value (FlowText).
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -42,13 +44,14 @@ namespace sgsim {
 
 enum class FlowLogStatus : std::uint8_t { Ok, NoData, SkipData };
 
-// A short text field kept in the record itself (ids are ~25 characters); longer values are cut at kCapacity and
-// marked with a trailing '~' so that no output passes a cut id for a whole one.
+// A short text field of a record (an id: eni-id, vm-id, …): a view of the value interned by the reader that read it
+// (FlowLogReader::intern), valid as long as that reader, so that a record held back or copied carries 16 bytes per id
+// instead of the text (ids repeat: a log names a few ENIs, VMs, vSwitches, VPCs and accounts). Values longer than
+// kCapacity are cut there and marked with a trailing '~' so that no output passes a cut id for a whole one.
 struct FlowText {
   static constexpr std::size_t kCapacity = 31;
-  char text[kCapacity] = {};
+  const char* text = nullptr;
   std::uint8_t size = 0;
-  void set(std::string_view v);
   std::string_view view() const { return {text, size}; }
 };
 
@@ -114,6 +117,9 @@ class FlowLogReader {
   std::string parseCsv(std::string_view line, FlowRecord& out);
   std::string parseJson(std::string_view line, FlowRecord& out);
   void badRecord(std::string what);
+  // The interned copy of an id (cut at FlowText::kCapacity); `field` (0-7) picks the cache of the last value of each id
+  // field.
+  FlowText intern(std::string_view v, std::size_t field);
 
   std::unique_ptr<Source> source_;
   std::string path_;
@@ -133,6 +139,14 @@ class FlowLogReader {
   std::uint64_t records_ = 0, noData_ = 0, skipData_ = 0, bad_ = 0;
   std::uint64_t firstSkipLine_ = 0;
   std::vector<std::pair<std::uint64_t, std::string>> named_;  // the first bad records: line, what is wrong
+  // The ids read (FlowText): node-based, so a value's address never changes. Grows with the number of distinct ids.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, TextHash, std::equal_to<>> texts_;
+  static constexpr std::size_t kTextFields = 8;
+  FlowText lastText_[kTextFields];
 };
 
 // Several flow logs read as one stream, in the order the session mapping needs (README, Semantics decisions): by
@@ -141,7 +155,8 @@ class FlowLogReader {
 // then file and line. Logs are written about in time order but not exactly: records are held back in a window of
 // kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
 // anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
-// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log.
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log,
+// freed when every file has ended.
 class MergedFlowLog {
  public:
   static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
@@ -176,7 +191,13 @@ class MergedFlowLog {
   std::vector<std::unique_ptr<FlowLogReader>> readers_;
   std::vector<std::uint32_t> pending_;  // each file's next record (a slot), or kNone
   std::map<std::int64_t, Bucket> held_;
-  std::vector<FlowRecord> slots_;
+  // The slots, in chunks that never move: growing the window neither copies the records held nor keeps an old and
+  // a new array at once, as a vector's doubling did (the window of a busy log holds hundreds of thousands).
+  static constexpr std::uint32_t kSlotChunk = 4096;
+  std::vector<std::unique_ptr<FlowRecord[]>> slotChunks_;
+  std::uint32_t slotCount_ = 0;
+  FlowRecord& slot(std::uint32_t i) { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
+  const FlowRecord& slot(std::uint32_t i) const { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   std::vector<std::uint32_t> freeSlots_;
   static constexpr std::uint32_t kNone = UINT32_MAX;
   std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
