@@ -43,6 +43,18 @@ const char* toString(AuditFinding f) {
   return "?";
 }
 
+std::string entryText(const AuditEntry& e) {
+  switch (e.kind) {
+    case HsDecider::Kind::Rule:
+      return e.id;
+    case HsDecider::Kind::IntraGroup:
+      return "intra-group " + e.id;
+    case HsDecider::Kind::Default:
+      break;
+  }
+  return "default " + e.id;
+}
+
 namespace {
 
 AuditEntry entryOf(const Network& net, std::size_t eni, Direction d, const HsDecider& who) {
@@ -55,18 +67,6 @@ AuditEntry entryOf(const Network& net, std::size_t eni, Direction d, const HsDec
       break;
   }
   return {who.kind, toString(who.verdict)};
-}
-
-std::string entryText(const AuditEntry& e) {
-  switch (e.kind) {
-    case HsDecider::Kind::Rule:
-      return e.id;
-    case HsDecider::Kind::IntraGroup:
-      return "intra-group " + e.id;
-    case HsDecider::Kind::Default:
-      break;
-  }
-  return "default " + e.id;
 }
 
 json::value entryJson(const AuditEntry& e) {
@@ -428,8 +428,7 @@ std::string renderAuditJson(const AuditReport& r) {
                                  {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
   root["captureSpans"] = spans;
   root["frames"] = r.stats.frames;
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   root["warnings"] = issuesJson(warnings);
   root["errors"] = issuesJson(r.stats.captureErrors);
   if (r.stats.flowLog) {
@@ -505,8 +504,7 @@ std::string renderAuditCsv(const AuditReport& r) {
       << csvField(list(row.statics.shadowedBy)) << ',' << csvField(list(row.statics.redundantWith)) << ','
       << csvField(conflicts) << ',' << csvField(broad) << ',' << csvField(row.why) << '\n';
   }
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
   if (r.stats.flowLog && r.network != nullptr) {
     std::istringstream lines(renderFlowLogCounts(r.stats) + renderDriftText(r.stats, *r.network, 0));

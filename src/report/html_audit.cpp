@@ -14,18 +14,6 @@ namespace sgsim {
 
 namespace {
 
-std::string entryText(const AuditEntry& e) {
-  switch (e.kind) {
-    case HsDecider::Kind::Rule:
-      return e.id;
-    case HsDecider::Kind::IntraGroup:
-      return "intra-group " + e.id;
-    case HsDecider::Kind::Default:
-      break;
-  }
-  return "default " + e.id;
-}
-
 std::string key(const std::string& group, const std::string& rule) { return group + '\n' + rule; }
 
 std::string figures(const AuditedRule& t) {
@@ -49,8 +37,7 @@ std::string renderAuditHtml(const AuditReport& r, const Network& net) {
   page.add(html::para(std::to_string(counts[0]) + " in use, " + std::to_string(counts[1]) + " safe to revoke, " +
                           std::to_string(counts[2]) + (counts[2] == 1 ? " never matches" : " never match"),
                       "lead"));
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   page.add(html::issues(warnings, r.stats.captureErrors));
   std::vector<std::pair<std::string, std::string>> facts;
   for (const CaptureSpan& c : r.stats.perCapture) facts.push_back({"capture", describeCaptureSpan(c, r.originNs)});

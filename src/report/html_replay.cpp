@@ -128,8 +128,7 @@ class HtmlSummaryWriter : public ReplayWriter {
                                    {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
                                    {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
     root["captureSpans"] = std::move(spans);
-    std::vector<Error> warnings = s.warnings;
-    if (auto w = flowCapWarning(s)) warnings.push_back(*w);
+    std::vector<Error> warnings = allWarnings(s);
     root["warnings"] = issuesJson(warnings);
     root["errors"] = issuesJson(s.captureErrors);
 
@@ -154,8 +153,8 @@ class HtmlSummaryWriter : public ReplayWriter {
       root["flowLog"] = json::parse("{" + flowLogCountsJson(s) + "}");
       if (net_ != nullptr) root["drift"] = json::parse(driftJson(s, *net_, 0));
     }
-    page.add(html::para(std::to_string(s.frames) + (s.flowLog ? " records, " : " frames, ") + humanBytes(s.bytes) + ": " +
-                            std::to_string(perVerdict[0]) + " accepted, " + std::to_string(perVerdict[1]) +
+    page.add(html::para(std::to_string(s.frames) + (s.flowLog ? " records, " : " frames, ") + humanBytes(s.bytes) +
+                            ": " + std::to_string(perVerdict[0]) + " accepted, " + std::to_string(perVerdict[1]) +
                             " dropped, " + std::to_string(perVerdict[2]) + " without a verdict (none)",
                         "lead"));
     page.add(html::issues(warnings, s.captureErrors));

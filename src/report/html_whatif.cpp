@@ -17,24 +17,6 @@ namespace {
 using html::Entry;
 using html::Table;
 
-std::string flowText(const ChangedFlow& f) {
-  return protoName(f.proto) + " " + endpoint(f.src, f.sport, f.proto) + " > " + endpoint(f.dst, f.dport, f.proto);
-}
-
-// As the JSON's "change".
-std::string changeKind(const ChangedFlow& f) {
-  if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop) return "cut";
-  if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept) return "opened";
-  return "changed";
-}
-
-std::string sideText(const SideDecision& s) {
-  std::string t = std::string(toString(s.verdict)) + " " + toString(s.reason);
-  if (!s.ruleId.empty()) t += " " + s.ruleId;
-  if (s.reason == Reason::IntraGroup && !s.groupId.empty()) t += " " + s.groupId;
-  return t;
-}
-
 // The table entry a side's decision names, as a key into the merged table: "rule:<id>", "intra-group:<group>",
 // "default"; "" for a decision by connection state (established, blocked) or none.
 std::string entryKey(const SideDecision& s) {
@@ -115,8 +97,7 @@ std::string renderWhatIfHtml(const WhatIfReport& r, const Network& before, const
                             " opened): " + std::to_string(r.totals.changedPackets) + " packets, " +
                             humanBytes(r.totals.changedBytes),
                         "lead"));
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   page.add(html::issues(warnings, r.stats.captureErrors));
 
   std::vector<std::pair<std::string, std::string>> facts;

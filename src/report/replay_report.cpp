@@ -111,13 +111,6 @@ std::string eniName(const Network& n, const Check* c) {
 
 std::string jsonStrOrNull(const std::string& s) { return s.empty() ? "null" : "\"" + jsonEscape(s) + "\""; }
 
-// Every warning of the run, the full flow table's included.
-std::vector<Error> allWarnings(const ReplayStats& s) {
-  std::vector<Error> all = s.warnings;
-  if (auto w = flowCapWarning(s)) all.push_back(*w);
-  return all;
-}
-
 // The warnings a streamed format did not print before its first record.
 std::vector<Error> laterWarnings(const ReplayContext& ctx, const ReplayStats& s) {
   std::vector<Error> all = allWarnings(s);
@@ -474,6 +467,12 @@ std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit)
          ",\"bytes\":" + std::to_string(r.bytes) + ",\"first\":\"" + jsonEscape(driftWhere(s, r)) + "\"}";
   }
   return o + "]";
+}
+
+std::vector<Error> allWarnings(const ReplayStats& s) {
+  std::vector<Error> all = s.warnings;
+  if (auto w = flowCapWarning(s)) all.push_back(*w);
+  return all;
 }
 
 std::optional<Error> flowCapWarning(const ReplayStats& s) {

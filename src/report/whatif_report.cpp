@@ -11,8 +11,6 @@
 
 namespace sgsim {
 
-namespace {
-
 std::string sideText(const SideDecision& s) {
   std::string t = std::string(toString(s.verdict)) + " " + toString(s.reason);
   if (!s.ruleId.empty()) t += " " + s.ruleId;
@@ -24,6 +22,14 @@ std::string flowText(const ChangedFlow& f) {
   return protoName(f.proto) + " " + endpoint(f.src, f.sport, f.proto) + " > " + endpoint(f.dst, f.dport, f.proto);
 }
 
+std::string changeKind(const ChangedFlow& f) {
+  if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop) return "cut";
+  if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept) return "opened";
+  return "changed";
+}
+
+namespace {
+
 // The ENI a flow is shown at (that of its first changed packet's deciding check before the change) and the direction
 // of the opener's packets there.
 const std::string& flowEni(const ChangedFlow& f) { return !f.before.eniId.empty() ? f.before.eniId : f.after.eniId; }
@@ -33,12 +39,6 @@ std::size_t openerUnknownCount(const std::vector<ChangedFlow>& flows) {
   std::size_t n = 0;
   for (const ChangedFlow& f : flows) n += f.openerSeen ? 0 : 1;
   return n;
-}
-
-std::string changeKind(const ChangedFlow& f) {
-  if (f.before.verdict == Verdict::Accept && f.after.verdict == Verdict::Drop) return "cut";
-  if (f.before.verdict == Verdict::Drop && f.after.verdict == Verdict::Accept) return "opened";
-  return "changed";
 }
 
 std::string fallbackText(const Fallback& f) {
@@ -266,11 +266,12 @@ std::string renderWhatIfText(const WhatIfReport& r) {
       std::snprintf(line, sizeof line, "%3zu. %-6s %s%s\n", i + 1, changeKind(f).c_str(), flowText(f).c_str(),
                     f.openerSeen ? "" : " (opener unknown)");
       o << line;
-      std::snprintf(line, sizeof line, r.stats.flowLog ? "     %s %s, %llu packets, %s, %s .. %s (first record %llu"
-                                                   : "     %s %s, %llu packets, %s, %s .. %s (first frame %llu", flowEni(f).c_str(),
-                    toString(flowDirection(f)), static_cast<unsigned long long>(f.packets), humanBytes(f.bytes).c_str(),
-                    relativeSeconds(f.firstNs, r.originNs).c_str(), relativeSeconds(f.lastNs, r.originNs).c_str(),
-                    static_cast<unsigned long long>(f.firstFrame));
+      std::snprintf(line, sizeof line,
+                    r.stats.flowLog ? "     %s %s, %llu packets, %s, %s .. %s (first record %llu"
+                                    : "     %s %s, %llu packets, %s, %s .. %s (first frame %llu",
+                    flowEni(f).c_str(), toString(flowDirection(f)), static_cast<unsigned long long>(f.packets),
+                    humanBytes(f.bytes).c_str(), relativeSeconds(f.firstNs, r.originNs).c_str(),
+                    relativeSeconds(f.lastNs, r.originNs).c_str(), static_cast<unsigned long long>(f.firstFrame));
       o << line;
       if (several) o << " of " << r.captures[f.firstFile];
       o << ")\n";
@@ -298,8 +299,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   }
   root["captureSpans"] = spans;
   // Right after what was read, so that a reader meets them before the figures they qualify.
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   root["warnings"] = issuesJson(warnings);
   root["errors"] = issuesJson(r.stats.captureErrors);
   boost::json::array reqs;
@@ -393,8 +393,7 @@ std::string renderWhatIfCsv(const WhatIfReport& r) {
       << (f.openerSeen ? "seen" : "unknown") << ','
       << csvField(f.firstFile < r.captures.size() ? r.captures[f.firstFile] : std::string()) << '\n';
   }
-  std::vector<Error> warnings = r.stats.warnings;
-  if (auto w = flowCapWarning(r.stats)) warnings.push_back(*w);
+  std::vector<Error> warnings = allWarnings(r.stats);
   o << issuesCsv(IssueKind::Warning, warnings) << issuesCsv(IssueKind::Error, r.stats.captureErrors);
   if (r.stats.flowLog && r.network != nullptr) {
     std::istringstream lines(renderFlowLogCounts(r.stats) + renderDriftText(r.stats, *r.network, 0));

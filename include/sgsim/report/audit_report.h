@@ -33,6 +33,9 @@ struct AuditEntry {
   bool operator==(const AuditEntry&) const = default;
 };
 
+// An entry as the reports name it: the rule id, "intra-group sg-x", "default drop".
+std::string entryText(const AuditEntry& e);
+
 // A rule's static findings, over every analysed table (ENI and direction) that holds it.
 struct AuditStatic {
   bool analysed = false;  // its group is on some audited ENI

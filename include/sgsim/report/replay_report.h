@@ -119,6 +119,8 @@ std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);
 
 // The warning that the flow table was full, when it was (every format reports it).
 std::optional<Error> flowCapWarning(const ReplayStats& s);
+// Every warning of the run, the full flow table's included: what each report format lists.
+std::vector<Error> allWarnings(const ReplayStats& s);
 
 // The rule id (or "") of a check, for reports.
 std::string checkRuleId(const Network& n, const Check& c);

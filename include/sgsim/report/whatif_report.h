@@ -47,6 +47,12 @@ struct WhatIfReport {
   const Network* network = nullptr;  // the table before the change: names the drift rows of flow logs
 };
 
+// Pieces the text and HTML reports share: "tcp 203.0.113.10:47553 > 10.0.0.5:22"; the JSON's "change" ("cut",
+// "opened", "changed"); a side's decider as the text prints it ("accept rule sgr-ssh", "drop default").
+std::string flowText(const ChangedFlow& f);
+std::string changeKind(const ChangedFlow& f);
+std::string sideText(const SideDecision& s);
+
 std::string renderWhatIfText(const WhatIfReport& r);
 std::string renderWhatIfJson(const WhatIfReport& r);
 std::string renderWhatIfCsv(const WhatIfReport& r);
