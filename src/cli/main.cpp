@@ -501,8 +501,9 @@ template <class E, class AfterBatch>
 PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluation, const Network& network,
                        DecapOptions decap, AfterBatch afterBatch) {
   if (sources.logs && decap.vxlanPort != 0)
-    throw UsageError{"--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate "
-                     "(leave out --decap and --mirror with --flow-log)"};
+    throw UsageError{
+        "--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate "
+        "(leave out --decap and --mirror with --flow-log)"};
   const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   PassOutcome out;
   if (sources.logs) {
@@ -662,7 +663,8 @@ int cmdReplay(int argc, char** argv) {
     return printHelp(
                "replay",
                "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
-               "[--format text|jsonl|csv|summary|html] [--output FILE] (CAPTURE... | --flow-log FILE...)",
+               "[--format text|jsonl|csv|summary|html] [--output FILE] [--decap vxlan[:PORT] [--mirror VNI=ENI]...] "
+               "(CAPTURE... | --flow-log FILE...)",
                d),
            kExitOk;
   Common c = p.common;
@@ -855,7 +857,7 @@ int cmdAudit(int argc, char** argv) {
     return printHelp("audit",
                      "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv|html] "
                      "[--output FILE] [--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]"
-                     "... (CAPTURE... | --flow-log FILE...)",
+                     "... [--decap vxlan[:PORT] [--mirror VNI=ENI]...] (CAPTURE... | --flow-log FILE...)",
                      d),
            kExitOk;
   Common c = p.common;
