@@ -100,9 +100,9 @@ std::string spaceText(const WhatIfReport& r) {
   const std::size_t shown = r.limit ? std::min(r.limit, d.regions.size()) : d.regions.size();
   for (std::size_t i = 0; i < shown; ++i) {
     const HsFlipRegion& g = d.regions[i];
-    char head[16];
-    std::snprintf(head, sizeof head, "%3zu. ", i + 1);
-    o << head << s.before->eni(g.eni).id << ' ' << toString(g.direction) << ": " << toString(g.region) << '\n'
+    const std::string rank = std::to_string(i + 1);
+    o << std::string(rank.size() < 3 ? 3 - rank.size() : 0, ' ') << rank << ". " << s.before->eni(g.eni).id << ' '
+      << toString(g.direction) << ": " << toString(g.region) << '\n'
       << "     before: " << deciderText(*s.before, g.eni, g.direction, g.before)
       << "; after: " << deciderText(*s.after, g.eni, g.direction, g.after) << touchedText(s, i) << '\n'
       << "     e.g. " << g.example.toString() << '\n';
