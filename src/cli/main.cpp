@@ -1066,6 +1066,11 @@ int cmdExplain(int argc, char** argv) {
       "explain a record of this VPC flow log (with --record; repeatable: the logs are merged as replay merges them)")(
       "record", po::value<std::string>(),
       "the record's line in its file, as replay and the drift rows name it: N, or FILE:N with several flow logs")(
+      "decap", po::value<std::string>(),
+      "with --capture: vxlan[:PORT]: explain the frame inside a VXLAN packet to UDP PORT (default 4789), as replay "
+      "--decap evaluates it")(
+      "mirror", po::value<std::vector<std::string>>()->composing(),
+      "VNI=ENI: with --decap, check the inner packets of this mirror session's VNI at the interface it copies")(
       "packet", po::value<std::vector<std::string>>(),
       "\"tcp 203.0.113.7:51514 > 10.0.0.5:22\", or a line of `tcpdump -n`");
   po::positional_options_description pos;
@@ -1076,7 +1081,8 @@ int cmdExplain(int argc, char** argv) {
     return printHelp(
                "explain",
                "--model FILE [--host IP] [--direction ingress|egress] [--revoke REQ]... [--authorize REQ]... "
-               "(\"PROTO SRC:PORT > DST:PORT\" | \"TCPDUMP LINE\" | (--capture FILE --frame N | --flow-log FILE... "
+               "(\"PROTO SRC:PORT > DST:PORT\" | \"TCPDUMP LINE\" | (--capture FILE --frame N [--decap vxlan[:PORT] "
+               "[--mirror VNI=ENI]...] | --flow-log FILE... "
                "--record [FILE:]LINE) [--at TIME [--keep-established] [--at-outside-capture]])",
                d),
            kExitOk;
@@ -1097,6 +1103,10 @@ int cmdExplain(int argc, char** argv) {
   if (vm.count("frame") && !capture) throw UsageError{"--frame goes with --capture FILE"};
   if (capture && !vm.count("frame"))
     throw UsageError{"--capture needs --frame N (frames are numbered from 1, as tcpdump and Wireshark number them)"};
+  if ((vm.count("decap") || vm.count("mirror")) && !capture)
+    throw UsageError{std::string(vm.count("decap") ? "--decap" : "--mirror") +
+                     " goes with --capture FILE --frame N: it reads VXLAN packets inside a capture" +
+                     (flowLog ? "; flow-log records hold no packets to decapsulate" : "")};
   if (vm.count("at") && !capture && !flowLog)
     throw UsageError{"--at goes with --capture FILE --frame N or --flow-log FILE --record N"};
   if (vm.count("at") && c.requests.empty())
@@ -1157,6 +1167,7 @@ int cmdExplain(int argc, char** argv) {
     throw UsageError{"--frame: \"" + frameText +
                      "\" is not a frame number (frames are numbered from 1, as tcpdump and Wireshark number them)"};
   const std::uint64_t frame = *frameNumber < 1 ? 0 : static_cast<std::uint64_t>(*frameNumber);
+  DecapOptions decap = decapOptions(vm, *before, ev);
   auto cap = openCapturesOrThrow({path});
   ExplainRunOptions run;
   run.frame = frame;
@@ -1165,7 +1176,7 @@ int cmdExplain(int argc, char** argv) {
   run.keepEstablished = vm.count("keep-established") > 0;
   run.atOutsideCapture = vm.count("at-outside-capture") > 0;
   ExplainEvaluation explain(before, c.requests.empty() ? nullptr : after, std::move(run));
-  CaptureStream<1> stream(*cap, explain.planner(), streamOptions(vm, explain.wantsFrameBytes(), DecapOptions{}));
+  CaptureStream<1> stream(*cap, explain.planner(), streamOptions(vm, explain.wantsFrameBytes(), std::move(decap)));
   Pass pass(stream, explain);
   // Read until frame N (all of the capture when it has no frame N: its frames are then counted for the message).
   while (!explain.done() || frame == 0) {

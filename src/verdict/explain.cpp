@@ -464,9 +464,15 @@ Result<std::string> explainFrame(const Network& net, const FrameFacts& f, const 
     return Error{where, std::string("not an IP packet (") + k.detail + "): explain walks IPv4 and IPv6 packets"};
   if (k.status != DecodeStatus::Ok)
     return Error{where, std::string("sgsim cannot decode this frame (") + k.detail + "): there is no packet to walk"};
-  if (v.reason == Reason::Unmodeled)
+  if (v.reason == Reason::Unmodeled) {
+    // UDP to the VXLAN port between unmodeled addresses, read without --decap: most likely a mirror session's copy.
+    const bool mirrorLike = k.vni < 0 && k.proto == 17 && k.dport == 4789 && !k.isFragment;
     return Error{where, k.src.toString() + " > " + k.dst.toString() +
-                            " touches no modeled interface (use --direction with --host to evaluate it at one)"};
+                            " touches no modeled interface (use --direction with --host to evaluate it at one)" +
+                            (mirrorLike ? "; it is UDP to port 4789, as traffic-mirror sessions send their copies: "
+                                          "add --decap vxlan to explain the frame inside it"
+                                        : "")};
+  }
   std::ostringstream o;
   o << "Frame " << f.frame << " of " << f.capture << " (" << formatOffset(f.tsNs, f.originNs) << ", "
     << formatRfc3339(f.tsNs) << "): ";
@@ -486,6 +492,9 @@ Result<std::string> explainFrame(const Network& net, const FrameFacts& f, const 
     o << '\n';
     if (isIcmp(k)) o << "  " << icmpText(k, true) << '\n';
   }
+  if (k.vni >= 0)
+    o << "  inside a VXLAN packet (VNI " << k.vni << "): --decap explains the frame it carries, as a mirror session "
+      << "copied it\n";
   for (const std::string& n : f.tableNotes) o << "  table: " << n << '\n';
   if (v.reason == Reason::UnmatchedFragment) {
     o << "\nState: a later IP fragment whose first fragment is not among the frames before it (within 30 s): it "
