@@ -18,10 +18,11 @@
 #include <vector>
 
 #include "../decode/frame_builder.h"
+#include "../shared_corpus.h"
+#include "../temp_files.h"
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/capture/read_ahead.h"
 #include "sgsim/report/pcap_writer.h"
-#include "../shared_corpus.h"
 
 namespace sgsim {
 namespace {
@@ -34,25 +35,6 @@ struct Record {
   Bytes data;
   std::uint32_t wireLen = 0;  // 0: the data's size
 };
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sgsim-capture-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void writeFile(const std::string& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 // Classic pcap, byte by byte, as a capture from a machine of either byte order would be.
 Bytes classicPcap(bool bigEndian, bool nano, std::uint32_t linkType, const std::vector<Record>& records) {
@@ -156,14 +138,14 @@ Frame frameOf(const Bytes& bytes, std::int64_t tsNs, int linkType = 1) {
 }
 
 TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::vector<Record> records = {{kT0 + 123456789, ethernetFrame(1, 2)},
                                        {kT0 + 2000000001, ethernetFrame(3, 4), 1514}};
   for (bool bigEndian : {false, true}) {
     for (bool nano : {false, true}) {
       SCOPED_TRACE(testing::Message() << (bigEndian ? "big" : "little") << " endian, " << (nano ? "ns" : "us"));
       const std::string path = dir.file("t.pcap");
-      writeFile(path, classicPcap(bigEndian, nano, 1, records));
+      test::writeFile(path, classicPcap(bigEndian, nano, 1, records));
       auto reader = CaptureReader::open(path, 3);
       ASSERT_TRUE(reader) << reader.error().toString();
       EXPECT_EQ((*reader)->linkType(), 1);
@@ -186,10 +168,10 @@ TEST(CaptureReader, ClassicPcapBothByteOrdersMicroAndNano) {
 }
 
 TEST(CaptureReader, Pcapng) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("t.pcapng");
-  writeFile(path,
-            pcapng(113, {{kT0 + 5, test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)))}, {kT0 + 7, {1, 2, 3}}}));
+  test::writeFile(
+      path, pcapng(113, {{kT0 + 5, test::sll(0x0800, test::ipv4({}, test::udpHeader(1, 2)))}, {kT0 + 7, {1, 2, 3}}}));
   auto reader = CaptureReader::open(path, 0);
   ASSERT_TRUE(reader) << reader.error().toString();
   EXPECT_EQ((*reader)->linkType(), 113);
@@ -202,7 +184,7 @@ TEST(CaptureReader, Pcapng) {
 }
 
 TEST(CaptureReader, MissingAndNonCaptureFilesNameTheFile) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string missing = dir.file("missing.pcap");
   auto r1 = CaptureReader::open(missing, 0);
   ASSERT_FALSE(r1);
@@ -210,20 +192,20 @@ TEST(CaptureReader, MissingAndNonCaptureFilesNameTheFile) {
   EXPECT_NE(r1.error().message.find("No such file"), std::string::npos) << r1.error().message;
 
   const std::string text = dir.file("notes.pcap");
-  writeFile(text, Bytes(100, 'x'));
+  test::writeFile(text, Bytes(100, 'x'));
   auto r2 = CaptureReader::open(text, 0);
   ASSERT_FALSE(r2);
   EXPECT_EQ(r2.error().toString().rfind(text + ": not a pcap or pcapng file (", 0), 0u) << r2.error().toString();
 }
 
 TEST(CaptureReader, TruncatedRecordKeepsEarlierFramesAndNamesTheFrame) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("cut.pcap");
   Bytes bytes =
       classicPcap(false, false, 1,
                   {{kT0, ethernetFrame(1, 2)}, {kT0 + 1000, ethernetFrame(3, 4)}, {kT0 + 2000, ethernetFrame(5, 6)}});
   bytes.resize(bytes.size() - 10);
-  writeFile(path, bytes);
+  test::writeFile(path, bytes);
   auto reader = CaptureReader::open(path, 0);
   ASSERT_TRUE(reader);
   EXPECT_EQ(readAll(**reader).size(), 2u);
@@ -237,13 +219,13 @@ TEST(CaptureReader, TruncatedRecordKeepsEarlierFramesAndNamesTheFrame) {
 // A capture cut at any byte (a copy interrupted, a disk full): either it is refused at open, or the whole
 // records before the cut are delivered and the first incomplete one is named.
 TEST(CaptureReader, FileCutAtEveryByte) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("cut.pcap");
   const Bytes whole = classicPcap(true, true, 1, {{kT0, ethernetFrame(1, 1)}, {kT0 + 1, ethernetFrame(1, 2)}});
   const std::size_t firstRecordEnd = 24 + 16 + ethernetFrame(1, 1).size();
   for (std::size_t n = 0; n <= whole.size(); ++n) {
     SCOPED_TRACE(n);
-    writeFile(path, Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n)));
+    test::writeFile(path, Bytes(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n)));
     auto reader = CaptureReader::open(path, 0);
     if (n < 24) {
       EXPECT_FALSE(reader);
@@ -261,17 +243,17 @@ TEST(CaptureReader, FileCutAtEveryByte) {
 }
 
 TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
   // b is big-endian and in microseconds: the merge works on the common nanosecond clock.
-  writeFile(b, classicPcap(true, false, 1,
-                           {{kT0 + 2000, ethernetFrame(1, 1)},
-                            {kT0 + 3000, ethernetFrame(1, 2)},
-                            {kT0 + 3000, ethernetFrame(1, 3)}}));
-  writeFile(a, classicPcap(false, true, 1,
-                           {{kT0 + 1000, ethernetFrame(0, 1)},
-                            {kT0 + 3000, ethernetFrame(0, 2)},
-                            {kT0 + 5000, ethernetFrame(0, 3)}}));
+  test::writeFile(b, classicPcap(true, false, 1,
+                                 {{kT0 + 2000, ethernetFrame(1, 1)},
+                                  {kT0 + 3000, ethernetFrame(1, 2)},
+                                  {kT0 + 3000, ethernetFrame(1, 3)}}));
+  test::writeFile(a, classicPcap(false, true, 1,
+                                 {{kT0 + 1000, ethernetFrame(0, 1)},
+                                  {kT0 + 3000, ethernetFrame(0, 2)},
+                                  {kT0 + 5000, ethernetFrame(0, 3)}}));
   auto merged = MergedCapture::open({a, b});
   ASSERT_TRUE(merged) << merged.error().toString();
   std::vector<std::pair<int, int>> order;  // (file, number), checked against the bytes the frame carries
@@ -287,12 +269,12 @@ TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {
 }
 
 TEST(MergedCapture, CollectsErrorsOfEveryFileAndFailsOnUnopenable) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
   for (const auto& path : {a, b}) {
     Bytes bytes = classicPcap(false, false, 1, {{kT0, ethernetFrame(1, 1)}, {kT0 + 1000, ethernetFrame(1, 2)}});
     bytes.resize(bytes.size() - 3);
-    writeFile(path, bytes);
+    test::writeFile(path, bytes);
   }
   auto merged = MergedCapture::open({a, b});
   ASSERT_TRUE(merged);
@@ -318,7 +300,7 @@ TEST(LinkTypeName, LibpcapNamesWithFallback) {
 }
 
 TEST(PcapWriter, RoundTripKeepsNanosecondsAndBytes) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("out.pcap");
   auto writer = PcapWriter::open(path, 1);
   ASSERT_TRUE(writer) << writer.error().toString();
@@ -361,7 +343,7 @@ TEST(PcapWriter, WiresharkPcapngOfOurOutputReadsBackAlike) {
     if (test::corpusRequired()) GTEST_FAIL() << "editcap not installed (scripts/deps.sh installs tshark); CI is set";
     GTEST_SKIP() << "editcap not installed (scripts/deps.sh installs tshark)";
   }
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("out.pcap"), converted = dir.file("out.pcapng");
   auto writer = PcapWriter::open(path, 1);
   ASSERT_TRUE(writer);
@@ -384,7 +366,7 @@ TEST(PcapWriter, WiresharkPcapngOfOurOutputReadsBackAlike) {
 }
 
 TEST(PcapWriter, CutsFramesToTheSnapLengthAndRefusesWritesAfterClose) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("snap.pcap");
   auto writer = PcapWriter::open(path, 1, 20);
   ASSERT_TRUE(writer);
@@ -405,7 +387,7 @@ TEST(PcapWriter, CutsFramesToTheSnapLengthAndRefusesWritesAfterClose) {
 }
 
 TEST(PcapWriter, OtherLinkTypesGoToSiblingFiles) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string path = dir.file("out.pcap");
   auto writer = PcapWriter::open(path, 1);
   ASSERT_TRUE(writer);
@@ -426,7 +408,7 @@ TEST(PcapWriter, OtherLinkTypesGoToSiblingFiles) {
 }
 
 TEST(PcapWriter, UnclosedWriterLeavesNothingAndErrorsNameThePath) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   {
     auto writer = PcapWriter::open(dir.file("out.pcap"), 1);
     ASSERT_TRUE(writer);
@@ -441,7 +423,7 @@ TEST(PcapWriter, UnclosedWriterLeavesNothingAndErrorsNameThePath) {
 // The writer goes through AtomicFile: a FIFO gets the pcap stream and stays a FIFO, a device is written
 // through (and a write error stops the run at the frame), and only a regular file can have sibling files.
 TEST(PcapWriter, FifoGetsThePcapStreamAndStaysAFifo) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string fifo = dir.file("live.pcap");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::string received;
@@ -473,7 +455,7 @@ TEST(PcapWriter, FifoGetsThePcapStreamAndStaysAFifo) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no sibling, no temp
 
   const std::string copy = dir.file("copy.pcap");
-  writeFile(copy, Bytes(received.begin(), received.end()));
+  test::writeFile(copy, Bytes(received.begin(), received.end()));
   auto back = CaptureReader::open(copy, 0);
   ASSERT_TRUE(back) << back.error().toString();
   EXPECT_EQ(readAll(**back).size(), 3u);
@@ -501,9 +483,9 @@ TEST(PcapWriter, FullDeviceIsAWriteErrorAndStaysADevice) {
 }
 
 TEST(PcapWriter, SymlinkedOutputReplacesTheTargetAndKeepsTheLink) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const std::string real = dir.file("real.pcap"), link = dir.file("out.pcap");
-  writeFile(real, Bytes{1, 2, 3});
+  test::writeFile(real, Bytes{1, 2, 3});
   ASSERT_EQ(::symlink("real.pcap", link.c_str()), 0);
   auto writer = PcapWriter::open(link, 1);
   ASSERT_TRUE(writer);
@@ -537,21 +519,21 @@ struct Summing {
 };
 
 // Two files (merged by time) of 700 frames each, the second cut inside its last record.
-std::vector<std::string> aheadCaptures(const TempDir& dir) {
+std::vector<std::string> aheadCaptures(const test::TempDir& dir) {
   std::vector<Record> a, b;
   for (int i = 0; i < 700; ++i) {
     a.push_back({kT0 + 2 * i, ethernetFrame(static_cast<std::uint16_t>(i), 1)});
     b.push_back({kT0 + 2 * i + 1, ethernetFrame(static_cast<std::uint16_t>(i), 2)});
   }
-  writeFile(dir.file("a.pcap"), classicPcap(false, true, 1, a));
+  test::writeFile(dir.file("a.pcap"), classicPcap(false, true, 1, a));
   Bytes cut = classicPcap(false, true, 1, b);
   cut.resize(cut.size() - 5);
-  writeFile(dir.file("b.pcap"), cut);
+  test::writeFile(dir.file("b.pcap"), cut);
   return {dir.file("a.pcap"), dir.file("b.pcap")};
 }
 
 TEST(ReadAhead, DeliversTheReadersFramesInOrderWithItsErrors) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const auto paths = aheadCaptures(dir);
   std::vector<Frame> want;
   std::vector<Bytes> wantBytes;
@@ -596,7 +578,9 @@ TEST(ReadAhead, DeliversTheReadersFramesInOrderWithItsErrors) {
                 } else {
                   EXPECT_EQ(f.data, nullptr);  // the reader's buffer is gone by now: never handed on
                 }
-                if (!thread) EXPECT_FALSE(seen.spare);
+                if (!thread) {
+                  EXPECT_FALSE(seen.spare);
+                }
                 ++i;
               }
             }
@@ -611,14 +595,14 @@ TEST(ReadAhead, DeliversTheReadersFramesInOrderWithItsErrors) {
 // Copied bytes end a batch once it holds 1 MiB: frames of 65,535 bytes come in batches of at most 17 (16 are
 // 16 bytes short of 1 MiB) however large the batch size.
 TEST(ReadAhead, CopiedBytesBoundABatch) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   std::vector<Record> big;
   for (int i = 0; i < 100; ++i) {
     Bytes frame = ethernetFrame(static_cast<std::uint16_t>(i), 3);
     frame.resize(65535, static_cast<std::uint8_t>(i));
     big.push_back({kT0 + i, frame});
   }
-  writeFile(dir.file("big.pcap"), classicPcap(false, true, 1, big));
+  test::writeFile(dir.file("big.pcap"), classicPcap(false, true, 1, big));
   auto merged = MergedCapture::open({dir.file("big.pcap")});
   ASSERT_TRUE(merged);
   ReadAhead<Seen, Summing> ahead(**merged, Summing{}, {true, true, 256, 4});
@@ -636,7 +620,7 @@ TEST(ReadAhead, CopiedBytesBoundABatch) {
 }
 
 TEST(ReadAhead, ConsumerThatStopsEarlyEndsTheReader) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const auto paths = aheadCaptures(dir);
   for (int stopAfter : {0, 1, 3}) {
     auto merged = MergedCapture::open(paths);
@@ -648,7 +632,7 @@ TEST(ReadAhead, ConsumerThatStopsEarlyEndsTheReader) {
 }
 
 TEST(ReadAhead, AnExceptionWhilePreparingReachesTheConsumerAfterTheFramesBeforeIt) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const auto paths = aheadCaptures(dir);
   struct Throwing {
     void operator()(const Frame& f, Seen& s, bool) const {
@@ -672,7 +656,7 @@ TEST(ReadAhead, AnExceptionWhilePreparingReachesTheConsumerAfterTheFramesBeforeI
 }
 
 TEST(ReadAhead, TellsThePreparationWhenTheConsumerIsBehind) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-capture"};
   const auto paths = aheadCaptures(dir);
   // spareAt 3 of a ring of 6; 9 asks for more than a ring of 4 can hold (taken as 3); 0 is never.
   for (const auto& [depth, spareAt, expectSpare] :

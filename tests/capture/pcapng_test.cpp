@@ -25,6 +25,7 @@
 #include "../../tools/pcapng_build.h"
 #include "../decode/frame_builder.h"
 #include "../shared_corpus.h"
+#include "../temp_files.h"
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/capture/pcapng_reader.h"
 #include "sgsim/capture/read_ahead.h"
@@ -41,24 +42,6 @@ using Bytes = std::vector<std::uint8_t>;
 __extension__ typedef unsigned __int128 Uint128;      // the expected times, worked out exactly
 constexpr std::uint64_t kT0Us = 1714554000000000ull;  // 2024-05-01T09:00:00Z in microseconds
 constexpr std::int64_t kT0Ns = 1714554000LL * 1000000000LL;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sgsim-pcapng-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-void writeFile(const std::string& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
 
 // Everything one reading of a file gives.
 struct Read {
@@ -92,8 +75,8 @@ Read readPath(const std::string& path) {
 }
 
 Read readBytes(const Bytes& file, const std::string& name = "test.pcapng") {
-  TempDir dir;
-  writeFile(dir.file(name), file);
+  test::TempDir dir{"sgsim-pcapng"};
+  test::writeFile(dir.file(name), file);
   Read r = readPath(dir.file(name));
   // Names are checked by the tests without the temporary folder.
   auto strip = [&](std::string& s) {
@@ -571,13 +554,13 @@ TEST(PcapngReader, FileCutAtEveryByte) {
   const EveryBlock e = everyBlock();
   const Read whole = readBytes(e.file);
   ASSERT_EQ(whole.frames.size(), 5u);
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   const std::string path = dir.file("cut.pcapng");
   const std::size_t firstBlock = e.file[4] | e.file[5] << 8;  // the section header's length (little-endian)
   std::size_t clean = 0;
   for (std::size_t n = 0; n <= e.file.size(); ++n) {
     SCOPED_TRACE(n);
-    writeFile(path, cut(e.file, n));
+    test::writeFile(path, cut(e.file, n));
     const Read r = readPath(path);
     if (r.openError) {
       EXPECT_EQ(r.openError->where, path);
@@ -603,7 +586,7 @@ TEST(PcapngReader, FileCutAtEveryByte) {
 TEST(PcapngReader, RandomDamageNeverCrashes) {
   const EveryBlock e = everyBlock();
   std::mt19937_64 rng(20240501);
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   const std::string path = dir.file("damaged.pcapng");
   for (int round = 0; round < 3000; ++round) {
     Bytes f = e.file;
@@ -613,7 +596,7 @@ TEST(PcapngReader, RandomDamageNeverCrashes) {
       f[at] = static_cast<std::uint8_t>(rng() % 3 == 0 ? f[at] ^ (1u << (rng() % 8)) : rng());
     }
     if (rng() % 8 == 0) f.resize(rng() % f.size());
-    writeFile(path, f);
+    test::writeFile(path, f);
     const Read r = readPath(path);
     for (std::size_t i = 0; i < r.frames.size(); ++i) ASSERT_EQ(r.frames[i].number, i + 1);
     if (r.error) {
@@ -629,7 +612,7 @@ TEST(PcapngReader, RandomFilesReadBackAsWritten) {
   std::mt19937_64 rng(77);
   const std::uint16_t linkTypes[] = {1, 113, 101, 276, 0, 105, 65000};
   const std::uint8_t resolutions[] = {6, 9, 3, 0, 0x80 | 10, 0x80 | 30};
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   std::size_t total = 0;
   for (int round = 0; round < 200; ++round) {
     SCOPED_TRACE(round);
@@ -714,7 +697,7 @@ TEST(PcapngReader, RandomFilesReadBackAsWritten) {
     }
     (void)timed;
     const std::string path = dir.file("random.pcapng");
-    writeFile(path, b.bytes());
+    test::writeFile(path, b.bytes());
     const Read r = readPath(path);
     ASSERT_FALSE(r.openError) << r.openError->toString();
     ASSERT_FALSE(r.error) << r.error->toString();
@@ -738,7 +721,7 @@ TEST(PcapngReader, RandomFilesReadBackAsWritten) {
 // format are handed back, to our reader for pcapng and to libpcap for pcap.
 TEST(CaptureReader, PipesOfPcapngAndPcapReadLikeFiles) {
   const EveryBlock e = everyBlock();
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   // A classic pcap written by the pcap writer, read back from the file and from a pipe.
   const std::string pcapPath = dir.file("a.pcap");
   {
@@ -780,7 +763,7 @@ TEST(CaptureReader, PipesOfPcapngAndPcapReadLikeFiles) {
 }
 
 TEST(CaptureReader, ADirectoryIsNamedAsOne) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   const Read r = readPath(dir.file(""));
   ASSERT_TRUE(r.openError);
   EXPECT_EQ(r.openError->message, "is a directory, not a capture file");
@@ -790,13 +773,13 @@ TEST(CaptureReader, ADirectoryIsNamedAsOne) {
 // bytes), and the pcap writer, which puts frames of another link type into a sibling file.
 TEST(CaptureReader, PerFrameLinkTypesThroughMergeReadAheadAndWriter) {
   const EveryBlock e = everyBlock();
-  TempDir dir;
-  writeFile(dir.file("multi.pcapng"), e.file);
+  test::TempDir dir{"sgsim-pcapng"};
+  test::writeFile(dir.file("multi.pcapng"), e.file);
   Builder other;
   other.section(false);
   other.interface(1, 0);
   other.enhanced(0, kT0Us + 2, ethernetFrame(100), 54);
-  writeFile(dir.file("other.pcapng"), other.bytes());
+  test::writeFile(dir.file("other.pcapng"), other.bytes());
   for (bool thread : {false, true}) {
     for (bool copy : {false, true}) {
       auto merged = MergedCapture::open({dir.file("multi.pcapng"), dir.file("other.pcapng")});
@@ -919,7 +902,7 @@ void expectSameAsTshark(const std::string& path) {
 // numbers those as frames).
 TEST(PcapngVsWireshark, BuiltFilesReadAsTsharkReadsThem) {
   SGSIM_NEED_TOOL("/usr/bin/tshark");
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   Builder b;
   b.section(false, {Builder::text(4, "sgsim test")});
   b.interface(1, 0);
@@ -936,7 +919,7 @@ TEST(PcapngVsWireshark, BuiltFilesReadAsTsharkReadsThem) {
   b.simple(rawFrame(5), 28);
   const Bytes cooked2 = test::sll2(0x0800, test::ipv4({}, test::udpHeader(6, 53)));
   b.enhanced(1, 1714557600123, cooked2, static_cast<std::uint32_t>(cooked2.size()));
-  writeFile(dir.file("built.pcapng"), b.bytes());
+  test::writeFile(dir.file("built.pcapng"), b.bytes());
   expectSameAsTshark(dir.file("built.pcapng"));
 }
 
@@ -959,7 +942,7 @@ TEST(PcapngVsWireshark, MergecapFilesOfEveryLinkTypeReadAsTsharkReadsThem) {
   const char* source = std::getenv("SGSIM_SOURCE_DIR");
   ASSERT_NE(source, nullptr) << "SGSIM_SOURCE_DIR is set by meson";
   const fs::path pcaps = fs::path(source) / "pcaps";
-  TempDir dir;
+  test::TempDir dir{"sgsim-pcapng"};
   std::string inputs;
   for (const char* name :
        {"linktypes_ethernet.pcap", "linktypes_sll.pcap", "linktypes_sll2.pcap", "linktypes_raw.pcap",

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../decode/frame_builder.h"
+#include "../temp_files.h"
 #include "../verdict/test_model.h"
 #include "sgsim/pipeline/capture_stream.h"
 #include "sgsim/pipeline/record_stream.h"
@@ -24,43 +25,8 @@ namespace fs = std::filesystem;
 using test::Bytes;
 using testing::sec;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sgsim-explain-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-struct Record {
-  std::int64_t tsNs;
-  Bytes data;
-};
-
-// Classic little-endian pcap, nanosecond timestamps, Ethernet.
-void writePcap(const std::string& path, const std::vector<Record>& records) {
-  Bytes b;
-  auto u32 = [&](std::uint32_t v) { test::putLe32(b, v); };
-  u32(0xa1b23c4d);
-  b.insert(b.end(), {2, 0, 4, 0});
-  u32(0);
-  u32(0);
-  u32(65535);
-  u32(1);
-  for (const auto& r : records) {
-    u32(static_cast<std::uint32_t>(r.tsNs / 1000000000));
-    u32(static_cast<std::uint32_t>(r.tsNs % 1000000000));
-    u32(static_cast<std::uint32_t>(r.data.size()));
-    u32(static_cast<std::uint32_t>(r.data.size()));
-    b.insert(b.end(), r.data.begin(), r.data.end());
-  }
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+void writePcap(const std::string& path, const std::vector<test::PcapRecord>& records) {
+  test::writeFile(path, test::pcapFile(records));
 }
 
 constexpr std::uint32_t kClient = 0xcb007107;   // 203.0.113.7
@@ -130,7 +96,7 @@ class ExplainCapture : public ::testing::Test {
     run.frame = frame;
     if (at) run.at = *parseTimeSpec(*at);
     ExplainEvaluation ev(webNet(true), std::move(after), run);
-    CaptureStream<1> stream(**cap, ev.planner(), {.thread = false, .copyBytes = false});
+    CaptureStream<1> stream(**cap, ev.planner(), {.thread = false, .copyBytes = false, .decap = {}});
     Pass pass(stream, ev);
     while (!ev.done()) {
       auto more = pass.step();
@@ -146,7 +112,7 @@ class ExplainCapture : public ::testing::Test {
     return text ? *text : "";
   }
 
-  TempDir dir_;
+  test::TempDir dir_{"sgsim-explain"};
   std::string path_;
 };
 
@@ -349,7 +315,7 @@ TEST_F(ExplainRecord, WithAChangedTableADifferenceIsNotCalledDrift) {
 
 TEST_F(ExplainRecord, ANoDataRecordIsNotDeliveredAndIsReadOnItsOwn) {
   EXPECT_FALSE(explain(7));  // the stream delivers no NODATA record
-  TempDir dir;
+  test::TempDir dir{"sgsim-explain"};
   const std::string path = dir.file("log.csv");
   std::ofstream(path) << kLogHeader << kLog << "\n";
   auto l = readFlowLogLine(path, 7);
@@ -367,7 +333,7 @@ TEST_F(ExplainRecord, ANoDataRecordIsNotDeliveredAndIsReadOnItsOwn) {
 }
 
 TEST_F(ExplainRecord, ABadRecordSaysWhatIsWrong) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-explain"};
   const std::string path = dir.file("bad.csv");
   std::ofstream(path) << kLogHeader << "eni-web,203.0.113.7,40000,10.0.0.5,70000,6,in,1,60,1,2,OK,ACCEPT,2\n";
   auto l = readFlowLogLine(path, 2);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../decode/frame_builder.h"
+#include "../temp_files.h"
 #include "../verdict/test_model.h"
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/pipeline/capture_stream.h"
@@ -260,49 +261,6 @@ TEST(Pass, PrefetchesThePlanOfTheObservationEightAheadWithinABatch) {
 
 // ---- the capture stream, over files written here -----------------------------------------------------------
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sgsim-pipeline-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-struct Record {
-  std::int64_t tsNs;
-  Bytes data;
-};
-
-// Classic little-endian pcap, nanosecond timestamps, Ethernet.
-Bytes pcapFile(const std::vector<Record>& records) {
-  Bytes b;
-  auto u32 = [&](std::uint32_t v) { test::putLe32(b, v); };
-  u32(0xa1b23c4d);
-  b.insert(b.end(), {2, 0, 4, 0});
-  u32(0);
-  u32(0);
-  u32(65535);
-  u32(1);
-  for (const auto& r : records) {
-    u32(static_cast<std::uint32_t>(r.tsNs / 1000000000));
-    u32(static_cast<std::uint32_t>(r.tsNs % 1000000000));
-    u32(static_cast<std::uint32_t>(r.data.size()));
-    u32(static_cast<std::uint32_t>(r.data.size()));
-    b.insert(b.end(), r.data.begin(), r.data.end());
-  }
-  return b;
-}
-
-void writeFile(const std::string& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
 constexpr std::uint32_t kClient = 0xcb007107;  // 203.0.113.7
 constexpr std::uint32_t kServer = 0x0a000005;  // 10.0.0.5
 constexpr std::int64_t kT0 = 1714554000LL * 1000000000;
@@ -330,7 +288,7 @@ TEST(CaptureStream, OpenCapturesNeedsAFileAndNamesTheOneThatCannotBeOpened) {
   auto none = openCaptures({});
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().toString(), "no capture file given");
-  TempDir dir;
+  test::TempDir dir{"sgsim-pipeline"};
   auto missing = openCaptures({dir.file("missing.pcap")});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().where, dir.file("missing.pcap"));
@@ -338,12 +296,12 @@ TEST(CaptureStream, OpenCapturesNeedsAFileAndNamesTheOneThatCannotBeOpened) {
 
 // Replay over two captures merged in time order, one of them cut short, on one thread and on two.
 TEST(CaptureStream, MergedCapturesGiveOneOriginPerCaptureSpansAndTheCutCapturesErrorWithEitherThreading) {
-  TempDir dir;
+  test::TempDir dir{"sgsim-pipeline"};
   const std::string a = dir.file("a.pcap"), b = dir.file("b.pcap");
-  writeFile(a, pcapFile({{kT0 + sec(2), tcpIn(40000, 80)}, {kT0 + sec(4), tcpIn(40001, 80)}}));
-  Bytes cut = pcapFile({{kT0 + sec(1), tcpIn(50000, 22)}, {kT0 + sec(3), tcpIn(50001, 23)}});
+  test::writeFile(a, test::pcapFile({{kT0 + sec(2), tcpIn(40000, 80)}, {kT0 + sec(4), tcpIn(40001, 80)}}));
+  Bytes cut = test::pcapFile({{kT0 + sec(1), tcpIn(50000, 22)}, {kT0 + sec(3), tcpIn(50001, 23)}});
   cut.resize(cut.size() - 5);  // the second record is cut
-  writeFile(b, cut);
+  test::writeFile(b, cut);
 
   struct Recorder : ReplayWriter {
     std::int64_t originNs = -1;
@@ -421,11 +379,12 @@ class WhatIfStream : public ::testing::Test {
  protected:
   void SetUp() override {
     // SSH (revoked) at +0 and +10 s, HTTP at +5 s: the capture spans kT0 .. kT0 + 10 s.
-    writeFile(path_,
-              pcapFile({{kT0, tcpIn(50000, 22)}, {kT0 + sec(5), tcpIn(40000, 80)}, {kT0 + sec(10), tcpIn(50001, 22)}}));
-    writeFile(empty_, pcapFile({}));
+    test::writeFile(
+        path_,
+        test::pcapFile({{kT0, tcpIn(50000, 22)}, {kT0 + sec(5), tcpIn(40000, 80)}, {kT0 + sec(10), tcpIn(50001, 22)}}));
+    test::writeFile(empty_, test::pcapFile({}));
   }
-  TempDir dir_;
+  test::TempDir dir_{"sgsim-pipeline"};
   std::string path_ = dir_.file("web.pcap");
   std::string empty_ = dir_.file("empty.pcap");
 };
