@@ -72,7 +72,15 @@ html::Table tableOf(const json::object& eni, const json::object& dir) {
       if (const json::value* by = o.if_contains("shadowedBy"); by && !by->is_null())
         e.shadowedBy.push_back(ruleAt(by->to_number<std::int64_t>()));
       e.note.clear();
-      if (o.if_contains("narrowingMissesEni")) e.note = "narrowing matches no address of this ENI";
+      auto addNote = [&](const std::string& n) { e.note += (e.note.empty() ? "" : "; ") + n; };
+      if (o.if_contains("narrowingMissesEni")) addNote("narrowing matches no address of this ENI");
+      if (const json::value* to = o.if_contains("tieLosesTo"))
+        addNote("tie: " + ruleAt(to->to_number<std::int64_t>()) + " (drop, same priority) decides where both match");
+      if (const json::value* beats = o.if_contains("tieBeats")) {
+        std::string ids;
+        for (const auto& r : beats->as_array()) ids += (ids.empty() ? "" : ", ") + ruleAt(r.to_number<std::int64_t>());
+        addNote("tie: decides before " + ids + " (accept, same priority) where both match");
+      }
     }
     t.entries.push_back(std::move(e));
   }

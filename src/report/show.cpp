@@ -29,6 +29,8 @@ struct Entry {
   const SecurityGroup* group = nullptr;  // Rule, IntraGroup
   const Rule* rule = nullptr;            // Rule
   int shadowedBy = 0;                    // rank of an earlier rule covering this one; 0 = none proven
+  int tieLosesTo = 0;                    // accept: rank of a drop rule of the same priority overlapping it
+  std::vector<int> tieBeats;             // drop: ranks of the accept rules of its priority it overlaps
   bool missesEni = false;                // the narrowing contains none of the ENI's addresses
   bool peerMissing = false;              // a group peer the model lacks: the rule matches nothing
 };
@@ -71,6 +73,22 @@ bool covers(const Rule& earlier, const Rule& later) {
       (!later.sourcePortRange || !rangeCovers(*earlier.sourcePortRange, *later.sourcePortRange)))
     return false;
   if (earlier.local && (!later.local || !earlier.local->contains(*later.local))) return false;
+  return true;
+}
+
+bool rangesMeet(const PortRange& a, const PortRange& b) { return a.low() <= b.high() && b.low() <= a.high(); }
+
+bool cidrsMeet(const Cidr& a, const Cidr& b) { return a.contains(b) || b.contains(a); }
+
+// Whether some packet matches both rules (a tie when their priorities are equal and their policies differ). Only
+// the simple, provable case, as covers(): CIDR peers and explicit port ranges; anything else answers false.
+bool overlaps(const Rule& a, const Rule& b) {
+  if (a.peer.kind != Peer::Kind::Cidr || b.peer.kind != Peer::Kind::Cidr) return false;
+  if (!cidrsMeet(a.peer.cidr, b.peer.cidr)) return false;  // contains() also compares the family
+  if (a.protocol != Protocol::All && b.protocol != Protocol::All && a.protocol != b.protocol) return false;
+  if (!a.portRange || !b.portRange || !rangesMeet(*a.portRange, *b.portRange)) return false;
+  if (a.sourcePortRange && b.sourcePortRange && !rangesMeet(*a.sourcePortRange, *b.sourcePortRange)) return false;
+  if (a.local && b.local && !cidrsMeet(*a.local, *b.local)) return false;
   return true;
 }
 
@@ -117,6 +135,16 @@ Table buildTable(const Model& model, const Eni& eni, GroupType type, Direction d
         e.shadowedBy = t.entries[i].rank;
         break;
       }
+    }
+    // Drop comes before accept at equal priority: an accept rule meeting such a drop rule loses where both match.
+    // (A shadowed rule decides nothing: its note says so, and it is nobody's tie.)
+    for (std::size_t i = firstRule; i < t.entries.size() && e.policy == Policy::Accept && e.shadowedBy == 0; ++i) {
+      Entry& earlier = t.entries[i];
+      if (earlier.rule->priority != o.rule->priority || earlier.policy != Policy::Drop) continue;
+      if (earlier.shadowedBy > 0 || !overlaps(*earlier.rule, *o.rule)) continue;
+      e.tieLosesTo = earlier.rank;
+      earlier.tieBeats.push_back(e.rank);
+      break;
     }
     t.entries.push_back(e);
   }
@@ -237,6 +265,14 @@ std::string entryNote(const Entry& e, Direction d, GroupType type) {
   }
   std::string note;
   if (e.shadowedBy > 0) note = "shadowed by #" + std::to_string(e.shadowedBy);
+  if (e.tieLosesTo > 0)
+    note = "tie: #" + std::to_string(e.tieLosesTo) + " (drop, same priority) decides where both match";
+  if (!e.tieBeats.empty()) {
+    std::string ranks;
+    for (int r : e.tieBeats) ranks += (ranks.empty() ? "#" : ", #") + std::to_string(r);
+    note += std::string(note.empty() ? "" : "; ") + "tie: decides before " + ranks +
+            " (accept, same priority) where both match";
+  }
   if (e.missesEni) note += (note.empty() ? "" : "; ") + std::string("narrowing matches no address of this ENI");
   if (e.peerMissing)
     note += (note.empty() ? "" : "; ") + std::string("peer group not in the model: matches nothing (see where)");
@@ -330,6 +366,12 @@ json::object entryJson(const Entry& e, Direction d, GroupType type, const Model&
   if (!r.description.empty()) o["description"] = r.description;
   o["summary"] = describeRule(r, e.group->product);
   o["shadowedBy"] = e.shadowedBy > 0 ? json::value(e.shadowedBy) : json::value(nullptr);
+  if (e.tieLosesTo > 0) o["tieLosesTo"] = e.tieLosesTo;
+  if (!e.tieBeats.empty()) {
+    json::array beats;
+    for (int r : e.tieBeats) beats.push_back(r);
+    o["tieBeats"] = std::move(beats);
+  }
   if (e.missesEni) o["narrowingMissesEni"] = true;
   if (e.peerMissing) o["peerMissing"] = true;
   return o;

@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "sgsim/model/model_json.h"
 
@@ -275,6 +281,122 @@ TEST(Show, SaysWhatWasAssumedAndFlagsAMissingPeerGroup) {
   auto plain = renderShowText(built, std::nullopt);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->find("Assumed:"), std::string::npos);
+}
+
+namespace ties {
+
+const std::vector<std::string> kCidrs{"0.0.0.0/0",    "10.0.0.0/8", "10.1.0.0/16",  "10.1.2.0/24",
+                                      "192.0.2.0/24", "::/0",       "2001:db8::/32"};
+// One address in every non-empty intersection of the CIDRs above.
+const std::vector<std::string> kAddresses{"10.1.2.3",     "10.1.9.9",    "10.9.9.9",   "192.0.2.5",
+                                          "198.51.100.1", "2001:db8::1", "2001:db9::1"};
+
+struct GenRule {
+  std::string id, protocol, cidr;
+  int low = -1, high = -1;  // -1/-1: any port
+  bool drop = false;
+  int priority = 1;
+};
+
+bool matches(const GenRule& r, const std::string& proto, int port, const std::string& addr) {
+  if (r.protocol != "ALL" && r.protocol != proto) return false;
+  if (r.low != -1 && (port < r.low || port > r.high)) return false;
+  const auto c = Cidr::parse(r.cidr);
+  const auto a = IpAddr::parse(addr);
+  return c && a && c->contains(*a);
+}
+
+// Whether some packet matches both rules, by trying every distinct packet of the small space the rules live in.
+bool bothMatchSome(const GenRule& a, const GenRule& b) {
+  for (const char* proto : {"TCP", "UDP"})
+    for (int port = 1; port <= 31; ++port)
+      for (const auto& addr : kAddresses)
+        if (matches(a, proto, port, addr) && matches(b, proto, port, addr)) return true;
+  return false;
+}
+
+}  // namespace ties
+
+TEST(Show, MarksEveryTieOfDropAndAcceptAtOnePriorityWhoseMatchesOverlap) {
+  // Random tables of 8 ingress rules over a small space (2 priorities, TCP/UDP/ALL, ports 1-30, nested CIDRs of
+  // both families): an accept rule is marked with the first unshadowed drop rule of its priority that matches a
+  // packet it matches too (found by trying every packet of the space), and that drop rule lists it; nothing else is
+  // marked.
+  using namespace ties;
+  std::mt19937 rng(20261206);
+  int marked = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<GenRule> rules;
+    std::string perms;
+    for (int i = 0; i < 8; ++i) {
+      GenRule r;
+      r.id = "r" + std::to_string(i);
+      r.protocol = std::vector<std::string>{"TCP", "UDP", "ALL"}[rng() % 3];
+      if (r.protocol != "ALL") {
+        r.low = 1 + static_cast<int>(rng() % 30);
+        r.high = r.low + static_cast<int>(rng() % (31 - r.low));
+      }
+      r.cidr = kCidrs[rng() % kCidrs.size()];
+      r.drop = rng() % 2 == 0;
+      r.priority = 1 + static_cast<int>(rng() % 2);
+      const bool v6 = r.cidr.find(':') != std::string::npos;
+      perms += std::string(perms.empty() ? "" : ",") + R"({"SecurityGroupRuleId": ")" + r.id +
+               R"(", "Direction": "ingress", "IpProtocol": ")" + r.protocol + R"(", "PortRange": ")" +
+               std::to_string(r.low) + "/" + std::to_string(r.high) + R"(", ")" +
+               (v6 ? "Ipv6SourceCidrIp" : "SourceCidrIp") + R"(": ")" + r.cidr + R"(", "Policy": ")" +
+               (r.drop ? "Drop" : "Accept") + R"(", "Priority": )" + std::to_string(r.priority) + "}";
+      rules.push_back(r);
+    }
+    const std::string doc = R"({"SecurityGroups": [{"SecurityGroupId": "sg-t", "Permissions": [)" + perms +
+                            R"(]}], "NetworkInterfaces": [{"NetworkInterfaceId": "eni-t", "PrivateIpAddress": )"
+                            R"("10.0.0.1", "SecurityGroupIds": ["sg-t"]}]})";
+    auto m = parseModel(doc, std::nullopt, "ties");
+    ASSERT_TRUE(m.ok()) << m.error().toString() << "\n" << doc;
+    const auto es = entries(*m, "eni-t", "ingress");
+    std::map<std::string, const json::object*> byId;
+    std::map<std::int64_t, std::string> idOfRank;
+    for (const auto& e : es)
+      if (e.as_object().contains("ruleId")) {
+        byId[std::string(e.at("ruleId").as_string())] = &e.as_object();
+        idOfRank[e.at("rank").as_int64()] = std::string(e.at("ruleId").as_string());
+      }
+    auto rank = [&](const GenRule& r) { return byId.at(r.id)->at("rank").as_int64(); };
+    auto shadowed = [&](const GenRule& r) { return !byId.at(r.id)->at("shadowedBy").is_null(); };
+    std::map<std::string, std::vector<std::int64_t>> expectedBeats;
+    for (const GenRule& a : rules) {
+      if (a.drop) continue;
+      std::optional<std::int64_t> expected;
+      if (!shadowed(a)) {
+        std::vector<std::pair<std::int64_t, const GenRule*>> drops;
+        for (const GenRule& d : rules)
+          if (d.drop && d.priority == a.priority && !shadowed(d) && bothMatchSome(a, d)) drops.push_back({rank(d), &d});
+        std::sort(drops.begin(), drops.end());
+        if (!drops.empty()) {
+          expected = drops.front().first;
+          expectedBeats[drops.front().second->id].push_back(rank(a));
+        }
+      }
+      const json::object& e = *byId.at(a.id);
+      if (expected) {
+        ++marked;
+        ASSERT_TRUE(e.contains("tieLosesTo")) << a.id << " in\n" << doc;
+        EXPECT_EQ(e.at("tieLosesTo").as_int64(), *expected) << a.id << " in\n" << doc;
+      } else {
+        EXPECT_FALSE(e.contains("tieLosesTo")) << a.id << " in\n" << doc;
+      }
+    }
+    for (const GenRule& d : rules) {
+      if (!d.drop) continue;
+      const json::object& e = *byId.at(d.id);
+      std::vector<std::int64_t> got;
+      if (e.contains("tieBeats"))
+        for (const auto& r : e.at("tieBeats").as_array()) got.push_back(r.as_int64());
+      auto want = expectedBeats[d.id];
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(got, want) << d.id << " in\n" << doc;
+    }
+  }
+  EXPECT_GT(marked, 100);  // the random tables do hold ties
 }
 
 }  // namespace
