@@ -107,6 +107,7 @@ BasicConnTracker<Sides>::BasicConnTracker(const BasicConnTracker& o)
       sweeps_(o.sweeps_),
       minTimeoutNs_(o.minTimeoutNs_),
       noExpiryUntilNs_(o.noExpiryUntilNs_),
+      sweepUselessUntilNs_(o.sweepUselessUntilNs_),
       size_(o.size_),
       capacity_(o.capacity_),
       refBits_(o.refBits_),
@@ -129,6 +130,7 @@ void BasicConnTracker<Sides>::swap(BasicConnTracker& o) noexcept {
   swap(sweeps_, o.sweeps_);
   swap(minTimeoutNs_, o.minTimeoutNs_);
   swap(noExpiryUntilNs_, o.noExpiryUntilNs_);
+  swap(sweepUselessUntilNs_, o.sweepUselessUntilNs_);
   swap(size_, o.size_);
   swap(capacity_, o.capacity_);
   swap(refBits_, o.refBits_);
@@ -156,13 +158,13 @@ void BasicConnTracker<Sides>::rebuildIndex(std::size_t capacity) {
   indexBlock_ = detail::TableBlock(capacity * sizeof(std::uint32_t), true);
   index_ = static_cast<std::uint32_t*>(indexBlock_.get());
   capacity_ = capacity;
-  const auto place = [&](std::size_t hash, std::uint32_t ref) {
-    std::size_t i = homeOf(hash);
+  const auto place = [&](std::uint32_t top, std::uint32_t ref) {
+    std::size_t i = homeOfTop(top);
     while (index_[i] != 0) i = next(i);
-    index_[i] = tagOf(hash) | ref;
+    index_[i] = tagOfTop(top) | ref;
   };
-  for (std::size_t p = 0; p < v4_.size(); ++p) place(hashOf(v4_[p].key.flowKey()), refOf(p, false));
-  for (std::size_t p = 0; p < v6_.size(); ++p) place(hashOf(v6_[p].key), refOf(p, true));
+  for (std::size_t p = 0; p < v4_.size(); ++p) place(v4_[p].key.hash, refOf(p, false));
+  for (std::size_t p = 0; p < v6_.size(); ++p) place(topOf(hashOf(v6_[p].key)), refOf(p, true));
 }
 
 template <int Sides>
@@ -216,7 +218,7 @@ void BasicConnTracker<Sides>::sweep(std::int64_t nowNs) {
   std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
   size_ -= compact(v4_, nowNs, earliest);
   size_ -= compact(v6_, nowNs, earliest);
-  noExpiryUntilNs_ = earliest;
+  noExpiryUntilNs_ = sweepUselessUntilNs_ = earliest;
 }
 
 template <int Sides>
@@ -229,7 +231,8 @@ FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::si
     return nullptr;
   }
   const std::size_t before = size_;
-  sweep(nowNs);
+  // Below the cap, skip the scan while no entry can have expired (every flow of a flood still live).
+  if (size_ >= maxFlows_ || nowNs > sweepUselessUntilNs_) sweep(nowNs);
   const std::size_t after = size_;
   // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
   // two live ones, so its size follows the live flows. The index grows when that many entries would exceed its
@@ -256,9 +259,11 @@ void BasicConnTracker<Sides>::update(FlowEntry& e, const FlowKey& key, bool from
   // Every entry is started or refreshed through here, and a FIN or RST may shorten its timeout: keep the bound
   // below its expiry with the shortest timeout there is.
   noExpiryUntilNs_ = std::min(noExpiryUntilNs_, saturatingAdd(e.lastNs, minTimeoutNs_));
-  if (key.proto != 6) return;
-  if (tcpFlags & kRst) e.rst = true;
-  if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
+  if (key.proto == 6) {
+    if (tcpFlags & kRst) e.rst = true;
+    if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
+  }
+  sweepUselessUntilNs_ = std::min(sweepUselessUntilNs_, saturatingAdd(e.lastNs, timeoutNs(e, key.eni, key.proto)));
 }
 
 template class BasicConnTracker<1>;

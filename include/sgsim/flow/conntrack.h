@@ -242,6 +242,7 @@ class BasicConnTracker {
     // The slot may be free from now on: a new flow at the cap must sweep rather than be refused unseen.
     noExpiryUntilNs_ =
         std::min(noExpiryUntilNs_, nowNs == std::numeric_limits<std::int64_t>::min() ? nowNs : nowNs - 1);
+    sweepUselessUntilNs_ = std::min(sweepUselessUntilNs_, noExpiryUntilNs_);
   }
   bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
     return nowNs - e.lastNs <= timeoutNs(e, key.eni, key.proto);
@@ -270,13 +271,15 @@ class BasicConnTracker {
   }
 
  private:
-  // An IPv4 key in 17 bytes (FlowKey holds 128-bit halves for either family).
+  // An IPv4 key in 17 bytes (FlowKey holds 128-bit halves for either family), and the top half of its hash, which
+  // is all an index rebuild needs (it fits in the entry's padding).
   struct V4Key {
-    std::uint32_t a = 0, b = 0, eni = 0;
+    std::uint32_t a = 0, b = 0, eni = 0, hash = 0;
     std::uint16_t pa = 0, pb = 0;
     std::uint8_t proto = 0;
-    static V4Key of(const FlowKey& k) {
-      return V4Key{static_cast<std::uint32_t>(k.alo), static_cast<std::uint32_t>(k.blo), k.eni, k.pa, k.pb, k.proto};
+    static V4Key of(const FlowKey& k, std::uint32_t hash) {
+      return V4Key{
+          static_cast<std::uint32_t>(k.alo), static_cast<std::uint32_t>(k.blo), k.eni, hash, k.pa, k.pb, k.proto};
     }
     FlowKey flowKey() const {
       FlowKey k;
@@ -342,12 +345,18 @@ class BasicConnTracker {
   static constexpr std::size_t kMinCapacity = 16;
 
   static std::size_t capacityFor(std::size_t entries);
-  std::size_t homeOf(std::size_t hash) const {
-    return static_cast<std::size_t>(((static_cast<std::uint64_t>(hash) >> 32) * capacity_) >> 32);
+  // A key's home slot and tag come from the top half of its hash (what an IPv4 entry keeps).
+  static std::uint32_t topOf(std::size_t hash) {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32);
+  }
+  std::size_t homeOf(std::size_t hash) const { return homeOfTop(topOf(hash)); }
+  std::size_t homeOfTop(std::uint32_t top) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(top) * capacity_) >> 32);
   }
   std::size_t next(std::size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
-  std::uint32_t tagOf(std::size_t hash) const {
-    return static_cast<std::uint32_t>((static_cast<std::uint64_t>(hash) & tagMask_) << refBits_);
+  std::uint32_t tagOf(std::size_t hash) const { return tagOfTop(topOf(hash)); }
+  std::uint32_t tagOfTop(std::uint32_t top) const {
+    return static_cast<std::uint32_t>((static_cast<std::uint64_t>(top) & tagMask_) << refBits_);
   }
   std::uint32_t tagOfSlot(std::uint32_t w) const { return w & ~refMask_; }
   // A reference: 1 + 2 × position + (1 for IPv6), below 2^refBits_.
@@ -377,7 +386,7 @@ class BasicConnTracker {
   FlowSlot<Sides>* probe(const FlowKey& key, std::size_t hash) const {
     const std::uint32_t tag = tagOf(hash);
     const bool v6 = key.family == Family::V6;
-    const V4Key k4 = V4Key::of(key);
+    const V4Key k4 = V4Key::of(key, topOf(hash));
     for (std::size_t i = homeOf(hash);; i = next(i)) {
       const std::uint32_t w = index_[i];
       if (w == 0) {
@@ -433,6 +442,9 @@ class BasicConnTracker {
   // No entry expires before this instant (a lower bound: exact after a sweep, lowered by update()). At the cap,
   // a new flow before it is refused without a sweep.
   std::int64_t noExpiryUntilNs_ = std::numeric_limits<std::int64_t>::min();
+  // The same bound from each entry's own timeout (update() lowers it to the entry's expiry): below the cap, a sweep
+  // before this instant would erase nothing and is skipped. Only memory depends on it, never a result.
+  std::int64_t sweepUselessUntilNs_ = std::numeric_limits<std::int64_t>::min();
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;  // index slots
   unsigned refBits_ = 1;      // low bits of an index slot: the reference; the rest: the tag
