@@ -17,27 +17,37 @@
 // A hard cap on entries is reported by the caller when reached (new flows are then decided without state).
 // The table (since issue 11, target 2: two million live flows) is a dense array of entries per address family
 // plus an index of 4-byte slots, as CPython's dict and Rust's indexmap are:
-// - Entries: an IPv4 entry is the key in 20 bytes (addresses, ENI, ports, protocol) and its FlowSlot: 48 bytes
-//   for one side, 72 for two; an IPv6 entry is the FlowKey and its FlowSlot (72 / 96). New entries are appended;
-//   the arrays grow by segments of doubling size that are never moved or copied (no growth-time doubling: a
-//   segment's pages become resident as entries fill them), and a sweep compacts them in place.
+// - Entries: an IPv4 entry is the key in 20 bytes (addresses, ENI, ports, protocol, and the top half of its hash,
+//   in what would be padding) and its FlowSlot: 48 bytes for one side, 72 for two; an IPv6 entry is the FlowKey and its
+//   FlowSlot (72 / 96). New entries are appended; the arrays grow by segments of doubling size that are never moved or
+//   copied (no growth-time doubling: a segment's pages become resident as entries fill them), and a sweep compacts them
+//   in place.
 // - Index: open addressing with linear probing over 4-byte slots, each 0 (empty) or a reference to an entry
-//   (family and position) with the hash's low bits above it as a tag, so a probe rarely reads an entry that does
-//   not hold the key. A key's home slot is its hash's top 32 bits scaled to the capacity (any size, not a power of
-//   two), and the load never exceeds 2/3. The index is rebuilt from the entries after a sweep that erased any and
-//   when the entries allowed until the next sweep would exceed that load (then it grows, and never shrinks, so at a
-//   steady number of live flows one capacity serves for good: tests/flow, SteadyLiveFlowsKeepOneCapacity). Nothing
-//   is ever erased from the index in between, so there are no tombstones and no backward shifts.
+//   (family and position) with low bits of the hash's top half above it as a tag, so a probe rarely reads an entry
+//   that does not hold the key. A key's home slot is its hash's top half scaled to the capacity (any multiple of
+//   16, not a power of two: fastrange), and the load never exceeds 2/3. The index is rebuilt from the entries after a
+//   sweep that erased any and when the entries allowed until the next sweep would exceed that load (then it grows, and
+//   never shrinks, so at a steady number of live flows one capacity serves for good: tests/flow,
+//   SteadyLiveFlowsKeepOneCapacity). Nothing is ever erased from the index in between, so there are no tombstones and
+//   no backward shifts. Below the cap, a sweep is skipped while no entry's own timeout can have run out (a flood of
+//   live flows found nothing to erase).
+// Why entries apart from the index: slots in the table itself (the design until issue 11) cost a power of two of
+// whole slots, up to twice the entries, and growing rehashed into new arrays while the old ones were held: 2M
+// live flows peaked at 460 MB for replay. Here the index alone is rebuilt (4 bytes a slot, the old one freed
+// first) and the entries never move, for one more dependent load per lookup, which the two-stage prefetch covers.
 // Large arrays (2 MiB or more) are mapped from the kernel on 2 MiB boundaries and advised as transparent huge
 // pages: lookups land on random entries, and with 4 KiB pages almost every one also missed the TLB. Pages the
 // table has not written yet are not resident, and a freed index goes back to the kernel at once.
 // prefetch / prefetchHash work in two stages, for callers that look a few packets ahead: each call starts loading
 // the key's home index slot and, for the key given kPrefetchStage calls earlier (whose index slot has arrived by
 // then), the entry its slot refers to.
-// Sizes: 2 million live IPv4 flows take 96 MB of entries for replay (144 MB for whatif's two sides) and a 12 MB
+// Sizes: 2 million live IPv4 flows take 96 MB of entries for replay (144 MB for whatif's two sides) and a 15 MB
 // index; the table before (one array of 72/96-byte slots in a power of two, doubled by rehashing into new arrays)
 // took 302/403 MB at that count and briefly held both arrays while growing (docs/PERFORMANCE.md, target 2).
 // Limit: at most 2^31 − 1 entries (a --max-flows above is taken as that).
+// Why not boost::unordered_flat_map (used until 2026-11): erasing from a group that has overflowed lowers its load
+// budget for good, so a long run of inserts and sweeps eventually forced a rehash at the same size, briefly holding
+// two arrays (~11 MB of extra peak RSS in a 20M-packet whatif run; docs/PERFORMANCE.md, target 3 of issue 4).
 // Threads: none; one tracker belongs to one evaluator.
 
 #include <algorithm>
