@@ -3,7 +3,7 @@
 # reports them: generates what is missing under DATA, then runs sgsim and tcpdump side by side with hyperfine
 # (medians of several runs, same sitting) and GNU time (peak RSS).
 #
-#   bench/pipeline/e2e.sh [BUILD=build-perf-rel] [DATA=/work/perfdata] [prepare|2a|2b|3|scale|all]...
+#   bench/pipeline/e2e.sh [BUILD=build-perf-rel] [DATA=/work/perfdata] [prepare|2a|2b|3|scale|live2m|all]...
 #
 # BUILD must be a release build with bench/pipeline/{trafficgen,modelgen}, bench/classbench2sgsim and
 # src/cli/sgsim built. Needs hyperfine, GNU time (/usr/bin/time), tcpdump, tshark (2a only), python3.
@@ -129,6 +129,29 @@ step_scale() {
   done
 }
 
+# Issue 11, target 2 (docs/PERFORMANCE.md): 2 million flows live at once, one packet each way, interleaved. With
+# REF=an older sgsim binary, first checks that both give the same replay summary (exits if they differ).
+step_live2m() {
+  gen_model 1000
+  [ -f "$DATA/revoke930.json" ] ||
+    echo '{"Action":"RevokeSecurityGroup","SecurityGroupId":"sg-bench","SecurityGroupRuleId":["sgr-bench000930"]}' \
+      > "$DATA/revoke930.json"
+  [ -f "$DATA/rr2m.pcap" ] || "$G/trafficgen" --request-reply --flows 2000000 --rules-host 10.0.0.1 \
+    --model "$DATA/m1000.json" "$DATA/rr2m.pcap"
+  echo "== issue 11 target 2: 2M live flows, one packet each way, interleaved (rr2m.pcap)"
+  if [ -n "${REF:-}" ]; then
+    "$REF" replay --model "$DATA/m1000.json" --format summary "$DATA/rr2m.pcap" > "$DATA/live2m_ref.txt"
+    "$S" replay --model "$DATA/m1000.json" --format summary "$DATA/rr2m.pcap" > "$DATA/live2m_new.txt"
+    cmp "$DATA/live2m_ref.txt" "$DATA/live2m_new.txt"
+    echo "replay summaries agree with $REF"
+  fi
+  compare live2m "$DATA/rr2m.pcap" \
+    "$S replay --model $DATA/m1000.json --format summary $DATA/rr2m.pcap" \
+    "$S whatif --model $DATA/m1000.json --revoke $DATA/revoke930.json --format json $DATA/rr2m.pcap"
+  echo "peak RSS kB: replay $(rss "$S" replay --model "$DATA/m1000.json" --format summary "$DATA/rr2m.pcap")" \
+    "whatif $(rss "$S" whatif --model "$DATA/m1000.json" --revoke "$DATA/revoke930.json" --format json "$DATA/rr2m.pcap")"
+}
+
 for step in $STEPS; do
   case $step in
     prepare) prepare ;;
@@ -136,6 +159,7 @@ for step in $STEPS; do
     2b) step_2b ;;
     3) step_3 ;;
     scale) step_scale ;;
+    live2m) step_live2m ;;
     all) prepare; step_2a; step_2b; step_3; step_scale ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac

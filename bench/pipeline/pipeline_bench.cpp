@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -202,6 +203,96 @@ BENCHMARK(BM_ConnTrack_Established)
     ->Args({100'000, 16});
 void BM_ConnTrack_NewFlowEveryPacket(benchmark::State& state) { trackAll(state, 0, true); }
 BENCHMARK(BM_ConnTrack_NewFlowEveryPacket);
+
+// Issue 11, target 2: the flow table with 2 million live flows. Keys are distinct random IPv4 (or IPv6) flows of one
+// ENI, seeded. Insert: a fresh table takes every key (growth included), the next key's hash prefetched 8 ahead as
+// the pipeline does; per key. Lookup: a table holding every key finds them again in a random order (as the replies
+// of target 2's capture do), prefetched 8 ahead; per key. Counters: the table's entries, index slots and resident
+// bytes per entry (entry arrays and index, from size × entry bytes and capacity × 4).
+std::vector<FlowKey> distinctKeys(std::size_t n, bool v6, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<FlowKey> keys;
+  keys.reserve(n);
+  boost::unordered_flat_map<FlowKey, int, FlowKeyHash> seen;
+  while (keys.size() < n) {
+    const IpAddr local = v6 ? IpAddr{Family::V6, 0x20010db800000000ULL, 1} : kHost;
+    const IpAddr peer = v6 ? IpAddr{Family::V6, 0x2001000000000000ULL | (rng() >> 16), rng()}
+                           : IpAddr::v4(static_cast<std::uint32_t>(rng()) | 0x01000000u);
+    bool srcIsA = false;
+    const FlowKey k = FlowKey::make(0, rng() % 4 == 0 ? 17 : 6, peer, static_cast<std::uint16_t>(1024 + rng() % 64512),
+                                    local, static_cast<std::uint16_t>(rng() % 1024), srcIsA);
+    if (seen.emplace(k, 0).second) keys.push_back(k);
+  }
+  return keys;
+}
+
+template <class Tracker>
+void flowTableCounters(benchmark::State& state, const Tracker& t, bool v6) {
+  state.counters["entries"] = static_cast<double>(t.size());
+  state.counters["index_slots"] = static_cast<double>(t.capacity());
+  const double entryBytes = static_cast<double>(v6 ? Tracker::kV6EntryBytes : Tracker::kV4EntryBytes);
+  state.counters["bytes_per_entry"] =
+      entryBytes + 4.0 * static_cast<double>(t.capacity()) / static_cast<double>(std::max<std::size_t>(t.size(), 1));
+}
+
+template <int Sides>
+void BM_FlowTable2M_Insert(benchmark::State& state) {
+  const bool v6 = state.range(0) != 0;
+  static std::map<bool, std::vector<FlowKey>> cache;
+  auto& keys = cache.try_emplace(v6, distinctKeys(2'000'000, v6, 11)).first->second;
+  std::vector<std::size_t> hashes;
+  for (const FlowKey& k : keys) hashes.push_back(BasicConnTracker<Sides>::hashOf(k));
+  std::unique_ptr<BasicConnTracker<Sides>> t;
+  for (auto _ : state) {
+    state.PauseTiming();
+    t.reset();
+    t = std::make_unique<BasicConnTracker<Sides>>(std::vector<Timeouts>{Timeouts{}}, 4'000'000);
+    state.ResumeTiming();
+    const std::int64_t now = 1'000'000'000;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (i + 8 < keys.size()) t->prefetchHash(hashes[i + 8]);
+      FlowSlot<Sides>* slot = t->acquire(keys[i], hashes[i], now);
+      slot->side[0].present = true;
+      t->update(slot->side[0], keys[i], true, 0x02, now);
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * keys.size()));
+  flowTableCounters(state, *t, v6);
+}
+BENCHMARK(BM_FlowTable2M_Insert<1>)->ArgName("v6")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_FlowTable2M_Insert<2>)->ArgName("v6")->Arg(0)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+template <int Sides>
+void BM_FlowTable2M_Lookup(benchmark::State& state) {
+  const bool v6 = state.range(0) != 0;
+  const std::vector<FlowKey> keys = distinctKeys(2'000'000, v6, 11);
+  BasicConnTracker<Sides> t(std::vector<Timeouts>{Timeouts{}}, 4'000'000);
+  const std::int64_t now = 1'000'000'000;
+  for (const FlowKey& k : keys) {
+    FlowSlot<Sides>* slot = t.acquire(k, now);
+    slot->side[0].present = true;
+    t.update(slot->side[0], k, true, 0x02, now);
+  }
+  std::vector<std::size_t> order(keys.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(12));
+  std::vector<std::size_t> hashes;
+  for (std::size_t i : order) hashes.push_back(BasicConnTracker<Sides>::hashOf(keys[i]));
+  std::size_t j = 0, live = 0;
+  for (auto _ : state) {
+    if (j + 8 < order.size()) t.prefetchHash(hashes[j + 8]);
+    const FlowKey& k = keys[order[j]];
+    FlowSlot<Sides>* slot = t.acquire(k, hashes[j], now);
+    live += t.live(slot->side[0], k, now);
+    t.update(slot->side[0], k, false, 0x12, now);
+    if (++j == order.size()) j = 0;
+  }
+  if (live != static_cast<std::size_t>(state.iterations())) state.SkipWithError("a key was lost");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  flowTableCounters(state, t, v6);
+}
+BENCHMARK(BM_FlowTable2M_Lookup<1>)->ArgName("v6")->Arg(0)->Arg(1);
+BENCHMARK(BM_FlowTable2M_Lookup<2>)->ArgName("v6")->Arg(0);
 
 // The flow table's cost is dominated by cache misses once it outgrows the caches (100,000 flows × ~160-byte
 // entries is 16 MB, twice that for whatif's two evaluators). This measures the same lookup stream on

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iterator>
+#include <limits>
 
 #include "sgsim/verdict/network.h"
 
@@ -38,6 +39,13 @@ std::uint32_t awayFromEni(std::uint32_t a) { return (a >> 24) == 10 ? a ^ 0x4000
 
 }  // namespace
 
+// The conversation's flow, both endpoints in canonical order (a reply finds its request's flow).
+std::pair<std::uint64_t, std::uint64_t> TrafficMix::flowOf(const Conversation& c) {
+  std::uint64_t x = std::uint64_t{c.client} << 16 | c.cport, y = std::uint64_t{c.server} << 16 | c.sport;
+  if (x > y) std::swap(x, y);
+  return {x << 8 | c.proto, y};
+}
+
 TrafficTargets trafficTargets(const Model& model, const IpAddr& host) {
   TrafficTargets t;
   const Network network(model);
@@ -54,15 +62,22 @@ TrafficMix::TrafficMix(const TrafficOptions& options, TrafficTargets targets)
     : options_(options),
       targets_(std::move(targets)),
       rng_(options.seed),
-      slots_(options.newFlowEveryPacket ? 1 : std::max<std::uint32_t>(options.flows, 1)),
+      slots_(options.newFlowEveryPacket || options.requestReply ? 1 : std::max<std::uint32_t>(options.flows, 1)),
       targetUse_(targets_.inbound.size() + targets_.outbound.size()),
       nowNs_(kStartNs) {
   buffer_[0] = 0x02;  // locally administered MACs: 02:00:00:00:00:01 (ENI), 02:00:00:00:00:02 (gateway)
   buffer_[12] = 0x08;
+  if (options_.requestReply) opened_.reserve(options_.flows);
+}
+
+std::uint64_t TrafficMix::framesLeft() const {
+  if (!options_.requestReply) return std::numeric_limits<std::uint64_t>::max();
+  return 2 * (std::uint64_t{options_.flows} - opened_.size()) + waiting_.size();
 }
 
 void TrafficMix::start(Conversation& c) {
   ++conversations_;
+  const bool unique = options_.newFlowEveryPacket || options_.requestReply;
   const std::uint32_t host = options_.host.v4Value();
   auto inside = [&](const Cidr& cidr) {
     const std::uint32_t mask = cidr.prefix == 0 ? 0xffffffffu : cidr.prefix >= 32 ? 0u : (1u << (32 - cidr.prefix)) - 1;
@@ -75,13 +90,12 @@ void TrafficMix::start(Conversation& c) {
   };
   auto clientPort = [&](const RuleBox* b, std::size_t use) -> std::uint16_t {
     if (b && (b->sportLo > 1024 || b->sportHi < 65535)) return between(b->sportLo, b->sportHi);
-    if (options_.newFlowEveryPacket && b) return static_cast<std::uint16_t>(1024 + use % 64512);
+    if (unique && b) return static_cast<std::uint16_t>(1024 + use % 64512);
     return between(1024, 65535);
   };
   auto fresh = [&]() {
     // A new remote address per conversation in new-flow mode (100.64.0.0/10 and upwards), else random.
-    return options_.newFlowEveryPacket ? awayFromEni(0x64400000u + freshRemote_++)
-                                       : awayFromEni(static_cast<std::uint32_t>(rng_.next()));
+    return unique ? awayFromEni(0x64400000u + freshRemote_++) : awayFromEni(static_cast<std::uint32_t>(rng_.next()));
   };
   const std::uint32_t kind = rng_.below(100);
   const RuleBox* box = nullptr;
@@ -128,7 +142,28 @@ std::uint32_t TrafficMix::frameLength(const Conversation& c, bool fromClient) {
 void TrafficMix::next(GenFrame& out) {
   Conversation fresh;
   Conversation* c = &fresh;
-  if (options_.newFlowEveryPacket) {
+  if (options_.requestReply) {
+    const std::uint64_t requests = options_.flows - opened_.size();
+    const bool reply =
+        !waiting_.empty() &&
+        (options_.repliesLast ? requests == 0
+                              : rng_.below(static_cast<std::uint32_t>(requests + waiting_.size())) >= requests);
+    if (reply) {
+      const std::size_t k = rng_.below(static_cast<std::uint32_t>(waiting_.size()));
+      c = &opened_[waiting_[k]];
+      waiting_[k] = waiting_.back();
+      waiting_.pop_back();
+    } else {
+      // A drawn 5-tuple can repeat (a box with a /32 peer and a narrow source port range): draw again, so that
+      // every request opens a flow of its own.
+      do start(fresh);
+      while (!tuples_.insert(flowOf(fresh)).second);
+      fresh.total = 2;
+      waiting_.push_back(static_cast<std::uint32_t>(opened_.size()));
+      opened_.push_back(fresh);
+      c = &opened_.back();  // reserved: never moves
+    }
+  } else if (options_.newFlowEveryPacket) {
     start(fresh);
   } else {
     if (trainLeft_ > 0 && slots_[slot_].sent < slots_[slot_].total) {
@@ -161,7 +196,7 @@ void TrafficMix::next(GenFrame& out) {
       wireLen = frameLength(*c, fromClient);
     }
   } else {
-    fromClient = i == 0 || rng_.below(2);
+    fromClient = i == 0 || (!options_.requestReply && rng_.below(2));  // a request's answer comes from the server
     wireLen = frameLength(*c, fromClient);
   }
   if (fromClient)

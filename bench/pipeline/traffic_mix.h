@@ -16,9 +16,17 @@
 // model's various rules and the rest fall to later rules or the defaults.
 // newFlowEveryPacket: every frame is the first packet of its own conversation (client to server), with a
 // 5-tuple unique in the capture as long as no target box receives more than 64,512 frames: no cache helps.
+// requestReply: `flows` conversations of one packet each way (2 × flows frames, then the mix has no more): a
+// request from the client (TCP SYN, or a UDP query) and its reply (SYN-ACK, or the answer), 5-tuples unique as
+// in newFlowEveryPacket. Interleaved: each frame is the next request or the reply of a random conversation still
+// waiting for one, in proportion to how many of each are left, so a reply lands on a random live flow. With
+// repliesLast every request comes first and the replies follow in random order. Every flow stays live to the end
+// when the capture spans less than the shortest timeout of its protocols (UDP 30 s: 2 × flows × gapNs).
 // Deterministic for a given seed.
 
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "bench_rng.h"
@@ -38,6 +46,8 @@ struct TrafficOptions {
   // Mean packets a conversation sends in a row (a train of 1..2·burst−1, uniform) before another frame goes to
   // a random conversation. 1 = every frame to a random conversation, the default and the worst case for caches.
   std::uint32_t burst = 1;
+  bool requestReply = false;  // see above; flows is then the number of conversations in the capture
+  bool repliesLast = false;
 };
 
 struct GenFrame {
@@ -59,6 +69,8 @@ class TrafficMix {
  public:
   TrafficMix(const TrafficOptions& options, TrafficTargets targets);
   void next(GenFrame& out);
+  // Frames left to write: no limit (the largest value) except in requestReply mode.
+  std::uint64_t framesLeft() const;
   // Conversations started so far (each a distinct flow unless two happen to draw the same 5-tuple).
   std::uint64_t conversations() const { return conversations_; }
 
@@ -70,6 +82,7 @@ class TrafficMix {
     std::uint16_t sent = 0, total = 0;
   };
   void start(Conversation& c);
+  static std::pair<std::uint64_t, std::uint64_t> flowOf(const Conversation& c);
   std::uint32_t frameLength(const Conversation& c, bool fromClient);
   void writeFrame(std::uint32_t src, std::uint32_t dst, std::uint16_t sport, std::uint16_t dport, std::uint8_t proto,
                   std::uint8_t tcpFlags, std::uint32_t wireLen);
@@ -81,6 +94,9 @@ class TrafficMix {
   std::size_t slot_ = 0;
   std::uint32_t trainLeft_ = 0;
   std::vector<std::uint16_t> targetUse_;  // frames sent per inbound+outbound box (newFlowEveryPacket)
+  std::vector<Conversation> opened_;      // requestReply: every conversation started so far
+  std::vector<std::uint32_t> waiting_;    // requestReply: those whose reply is still to come
+  boost::unordered_flat_set<std::pair<std::uint64_t, std::uint64_t>> tuples_;  // requestReply: flows so far
   std::uint32_t freshRemote_ = 0;
   std::uint64_t conversations_ = 0;
   std::int64_t nowNs_;

@@ -111,6 +111,58 @@ TEST(TrafficMix, NewFlowEveryPacketNeverRepeatsAFiveTuple) {
   EXPECT_EQ(mix.conversations(), 200'000u);
 }
 
+// --request-reply: every conversation is one request and, later, its reply from the other end; 5-tuples never
+// repeat; interleaved, replies start long before the last request, and with repliesLast none comes before it.
+TEST(TrafficMix, RequestReplyOpensEveryFlowOnceAndAnswersItOnce) {
+  for (const bool last : {false, true}) {
+    SCOPED_TRACE(last ? "replies last" : "interleaved");
+    TrafficOptions o;
+    o.requestReply = true;
+    o.repliesLast = last;
+    o.flows = 20'000;
+    TrafficMix mix(o, trafficTargets(model1k(), kHost));
+    std::map<Tuple, std::pair<PacketKey, int>> request;  // the request and its frame index
+    std::set<Tuple> answered;
+    int lastRequest = -1, firstReply = -1;
+    GenFrame f;
+    int i = 0;
+    for (; mix.framesLeft() > 0; ++i) {
+      ASSERT_EQ(mix.framesLeft(), 40'000u - static_cast<unsigned>(i));
+      mix.next(f);
+      const PacketKey k = decodeFrame(1, f.data, f.capLen);
+      ASSERT_EQ(k.status, DecodeStatus::Ok);
+      const Tuple t = canonical(k);
+      auto it = request.find(t);
+      if (it == request.end()) {
+        request.emplace(t, std::pair{k, i});
+        lastRequest = i;
+        if (k.proto == 6) {
+          ASSERT_EQ(k.tcpFlags, 0x02) << "a request is a SYN";
+        }
+        continue;
+      }
+      ASSERT_TRUE(answered.insert(t).second) << "a second reply, frame " << i;
+      const PacketKey& q = it->second.first;
+      ASSERT_EQ(k.src, q.dst);  // from the other end
+      ASSERT_EQ(k.sport, q.dport);
+      if (k.proto == 6) {
+        ASSERT_EQ(k.tcpFlags, 0x12) << "a reply is a SYN-ACK";
+      }
+      if (firstReply < 0) firstReply = i;
+    }
+    EXPECT_EQ(i, 40'000);
+    EXPECT_EQ(request.size(), 20'000u);
+    EXPECT_EQ(answered.size(), 20'000u);
+    EXPECT_EQ(mix.conversations(), 20'000u);
+    if (last) {
+      EXPECT_EQ(firstReply, 20'000);
+    } else {
+      EXPECT_LT(firstReply, 2'000);  // replies begin among the first requests (at ~200 with this seed)
+    }
+    EXPECT_GT(lastRequest, last ? 0 : 30'000);
+  }
+}
+
 // The traffic exercises the table: many different rules decide flows, some accept and some drop, and the
 // defaults decide others.
 TEST(TrafficMix, FlowsHitManyRulesBothPoliciesAndTheDefaults) {

@@ -3,7 +3,14 @@
 //
 //   trafficgen --packets N --flows F --rules-host 10.0.0.1 [--model M] [--new-flow-every-packet]
 //              [--seed S] [--snaplen L] [--gap-ns G] [--burst B] [--vxlan VNI] out.pcap
+//   trafficgen --request-reply [--replies-last] --flows F --rules-host 10.0.0.1 [--model M] [--seed S]
+//              [--gap-ns G] out.pcap
 //
+// --request-reply writes F conversations of one packet each way (2F frames; --packets, if given, must say so):
+// every request opens a new flow and every flow is live at the end, as long as the capture spans less than UDP's
+// 30-s timeout (the gap defaults to 5,000 ns in this mode: 4M frames in 20 s; a longer span is warned about).
+// Replies are interleaved with the requests (each lands on a random flow still waiting for one), or with
+// --replies-last all come after the last request, in random order.
 // --model aims flows at the TCP/UDP/ALL rules of the ENI that owns --rules-host (without it every flow is
 // random). --snaplen cuts frames like `tcpdump -s`, for captures of tens of millions of packets that must not
 // fill the disk; wire lengths stay those of the full frames. --burst B sends trains of B frames on average from
@@ -34,6 +41,7 @@ namespace {
 int run(int argc, char** argv) {
   TrafficOptions options;
   std::uint64_t packets = 1'000'000;
+  bool packetsGiven = false, gapGiven = false;
   std::string modelPath, out;
   long vxlan = -1;
   for (int i = 1; i < argc; ++i) {
@@ -44,6 +52,7 @@ int run(int argc, char** argv) {
     };
     if (a == "--packets") {
       packets = std::stoull(value());
+      packetsGiven = true;
     } else if (a == "--flows") {
       options.flows = static_cast<std::uint32_t>(std::stoul(value()));
     } else if (a == "--rules-host") {
@@ -54,6 +63,10 @@ int run(int argc, char** argv) {
       modelPath = value();
     } else if (a == "--new-flow-every-packet") {
       options.newFlowEveryPacket = true;
+    } else if (a == "--request-reply") {
+      options.requestReply = true;
+    } else if (a == "--replies-last") {
+      options.repliesLast = true;
     } else if (a == "--seed") {
       options.seed = std::stoull(value());
     } else if (a == "--snaplen") {
@@ -65,9 +78,12 @@ int run(int argc, char** argv) {
       if (vxlan < 0 || vxlan > 0xffffff) throw std::runtime_error("--vxlan: a VNI from 0 to 16777215");
     } else if (a == "--gap-ns") {
       options.gapNs = std::stoll(value());
+      gapGiven = true;
     } else if (a == "--help") {
       std::cout << "trafficgen --packets N --flows F --rules-host IP [--model M] [--new-flow-every-packet]\n"
-                   "           [--seed S] [--snaplen L] [--gap-ns G] [--burst B] [--vxlan VNI] out.pcap\n";
+                   "           [--seed S] [--snaplen L] [--gap-ns G] [--burst B] [--vxlan VNI] out.pcap\n"
+                   "trafficgen --request-reply [--replies-last] --flows F --rules-host IP [--model M] [--seed S]\n"
+                   "           [--gap-ns G] out.pcap   (F requests and F replies: all F flows live at once)\n";
       return 0;
     } else if (!a.empty() && a[0] != '-' && out.empty()) {
       out = a;
@@ -77,6 +93,20 @@ int run(int argc, char** argv) {
   }
   if (out.empty()) throw std::runtime_error("no output file (trafficgen --help)");
   if (options.snaplen < 64) throw std::runtime_error("--snaplen: at least 64, so that headers are kept");
+  if (options.repliesLast && !options.requestReply) throw std::runtime_error("--replies-last needs --request-reply");
+  if (options.requestReply) {
+    if (options.newFlowEveryPacket || options.burst > 1)
+      throw std::runtime_error("--request-reply: not with --new-flow-every-packet or --burst");
+    if (packetsGiven && packets != 2 * std::uint64_t{options.flows})
+      throw std::runtime_error("--request-reply writes 2 x --flows frames (" +
+                               std::to_string(2 * std::uint64_t{options.flows}) +
+                               "); leave --packets out or give that number");
+    packets = 2 * std::uint64_t{options.flows};
+    if (!gapGiven) options.gapNs = 5'000;
+    if (static_cast<double>(packets) * static_cast<double>(options.gapNs) > 30e9)
+      std::cerr << "trafficgen: the capture spans more than 30 s (2 x --flows x --gap-ns): UDP flows opened early "
+                   "expire before the end\n";
+  }
 
   TrafficTargets targets;
   if (!modelPath.empty()) {
@@ -104,11 +134,11 @@ int run(int argc, char** argv) {
   GenFrame f;
   pcap_pkthdr h{};
   // The outer headers of --vxlan: Ethernet, IPv4 (total length and checksum per frame), UDP to 4789, VXLAN.
-  std::uint8_t outer[50] = {0x02, 0,  0, 0, 0x09, 0x64, 0x02, 0,    0,    0,  0x09, 0x01, 0x08, 0x00,  // Ethernet
-                            0x45, 0,  0, 0, 0,    0,    0x40, 0,    64,   17, 0,    0,    10,   0,    9,
-                            1,    10, 0, 9, 100,  0xc0, 0x00, 0x12, 0xb5, 0,  0,    0,    0,  // UDP > 4789 (checksum 0:
-                                                                                              // none, as VXLAN allows)
-                            0x08, 0,  0, 0, 0,    0,    0,    0};  // VXLAN: the I flag, the VNI
+  std::uint8_t outer[50] = {0x02, 0, 0, 0, 0x09, 0x64, 0x02, 0, 0, 0, 0x09, 0x01, 0x08, 0x00,  // Ethernet
+                            0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 9, 1, 10, 0, 9, 100, 0xc0, 0x00, 0x12,
+                            0xb5, 0, 0, 0, 0,            // UDP > 4789 (checksum 0:
+                                                         // none, as VXLAN allows)
+                            0x08, 0, 0, 0, 0, 0, 0, 0};  // VXLAN: the I flag, the VNI
   outer[46] = static_cast<std::uint8_t>(vxlan >> 16);
   outer[47] = static_cast<std::uint8_t>(vxlan >> 8);
   outer[48] = static_cast<std::uint8_t>(vxlan);

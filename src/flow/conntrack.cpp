@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -15,6 +16,8 @@ namespace {
 constexpr std::int64_t kNsPerSec = 1'000'000'000;
 constexpr std::uint8_t kFin = 0x01;
 constexpr std::uint8_t kRst = 0x04;
+// The most entries a 4-byte index slot can refer to (both families: a reference is 1 + 2 × position + family).
+constexpr std::size_t kMaxEntries = (std::size_t{1} << 31) - 1;
 
 }  // namespace
 
@@ -36,13 +39,63 @@ FlowKey FlowKey::make(std::uint32_t eni, std::uint8_t proto, const IpAddr& src, 
   return k;
 }
 
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  return r;
+}
+}  // namespace
+
+// Below 2 MiB: the allocator, 64-byte aligned (an entry spans as few cache lines as it can). From 2 MiB: an
+// anonymous mapping trimmed to 2 MiB boundaries and advised as transparent huge pages (random lookups otherwise
+// miss the TLB on nearly every entry, which prefetching does not hide). A mapping's pages are zero and not resident
+// until written, and unmapping returns them at once (a freed heap block may stay resident: growth would then hold
+// the old array and the new one).
+namespace detail {
+TableBlock::TableBlock(std::size_t bytes, bool zeroed) {
+  if (bytes < kHugePage) {
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    p_ = std::aligned_alloc(64, rounded);
+    if (p_ == nullptr) throw std::bad_alloc();
+    if (zeroed) std::memset(p_, 0, rounded);
+    return;
+  }
+  const std::size_t length = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* m = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  const auto at = reinterpret_cast<std::uintptr_t>(m);
+  const std::uintptr_t aligned = (at + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > at) munmap(m, aligned - at);
+  const std::uintptr_t end = at + length + kHugePage;
+  if (end > aligned + length) munmap(reinterpret_cast<void*>(aligned + length), end - (aligned + length));
+  p_ = reinterpret_cast<void*>(aligned);
+  bytes_ = length;
+  madvise(p_, length, MADV_HUGEPAGE);  // advice only: failure changes nothing
+}
+
+TableBlock::~TableBlock() {
+  if (p_ == nullptr) return;
+  if (bytes_ != 0)
+    munmap(p_, bytes_);
+  else
+    std::free(p_);
+}
+}  // namespace detail
+
 template <int Sides>
 BasicConnTracker<Sides>::BasicConnTracker(std::vector<Timeouts> timeouts, std::size_t maxFlows)
-    : timeouts_(std::move(timeouts)), maxFlows_(std::max<std::size_t>(maxFlows, 1)) {
+    : timeouts_(std::move(timeouts)), maxFlows_(std::clamp<std::size_t>(maxFlows, 1, kMaxEntries)) {
   std::uint32_t least = std::min({Timeouts{}.tcpEstablished, Timeouts{}.tcpClosing, Timeouts{}.udp, Timeouts{}.other});
   for (const Timeouts& t : timeouts_) least = std::min({least, t.tcpEstablished, t.tcpClosing, t.udp, t.other});
   minTimeoutNs_ = static_cast<std::int64_t>(least) * kNsPerSec;
-  rehash(capacityFor(std::min(sweepAt_, maxFlows_)));
+  refBits_ = static_cast<unsigned>(std::bit_width(2 * static_cast<std::uint64_t>(maxFlows_)));
+  refMask_ = static_cast<std::uint32_t>((std::uint64_t{1} << refBits_) - 1);
+  tagMask_ = (std::uint64_t{1} << (32 - refBits_)) - 1;
+  rebuildIndex(capacityFor(std::min(sweepAt_, maxFlows_)));
 }
 
 template <int Sides>
@@ -53,12 +106,18 @@ BasicConnTracker<Sides>::BasicConnTracker(const BasicConnTracker& o)
       sweepAt_(o.sweepAt_),
       sweeps_(o.sweeps_),
       minTimeoutNs_(o.minTimeoutNs_),
-      noExpiryUntilNs_(o.noExpiryUntilNs_) {
-  rehash(o.capacity());
-  std::memcpy(ctrl_.get(), o.ctrl_.get(), capacity() + kGroup);
-  for (std::size_t i = 0; i <= mask_; ++i)
-    if (ctrl_[i] != 0) entries_[i] = o.entries_[i];
-  size_ = o.size_;
+      noExpiryUntilNs_(o.noExpiryUntilNs_),
+      sweepUselessUntilNs_(o.sweepUselessUntilNs_),
+      size_(o.size_),
+      capacity_(o.capacity_),
+      refBits_(o.refBits_),
+      refMask_(o.refMask_),
+      tagMask_(o.tagMask_),
+      indexBlock_(o.capacity_ * sizeof(std::uint32_t), false) {
+  index_ = static_cast<std::uint32_t*>(indexBlock_.get());
+  std::memcpy(index_, o.index_, capacity_ * sizeof(std::uint32_t));
+  v4_.copyFrom(o.v4_);
+  v6_.copyFrom(o.v6_);
 }
 
 template <int Sides>
@@ -71,165 +130,121 @@ void BasicConnTracker<Sides>::swap(BasicConnTracker& o) noexcept {
   swap(sweeps_, o.sweeps_);
   swap(minTimeoutNs_, o.minTimeoutNs_);
   swap(noExpiryUntilNs_, o.noExpiryUntilNs_);
+  swap(sweepUselessUntilNs_, o.sweepUselessUntilNs_);
   swap(size_, o.size_);
-  swap(mask_, o.mask_);
-  swap(shift_, o.shift_);
-  swap(ctrl_, o.ctrl_);
-  swap(entries_, o.entries_);
+  swap(capacity_, o.capacity_);
+  swap(refBits_, o.refBits_);
+  swap(refMask_, o.refMask_);
+  swap(tagMask_, o.tagMask_);
+  swap(index_, o.index_);
+  swap(indexBlock_, o.indexBlock_);
+  swap(v4_, o.v4_);
+  swap(v6_, o.v6_);
+  swap(pending_, o.pending_);
+  swap(pendingAt_, o.pendingAt_);
 }
 
+// Index slots for `entries` at a load of at most 2/3.
 template <int Sides>
 std::size_t BasicConnTracker<Sides>::capacityFor(std::size_t entries) {
-  std::size_t c = kMinCapacity;
-  while (c * kLoadNum < entries * kLoadDen) c *= 2;
-  return c;
+  return std::max(kMinCapacity, (entries + entries / 2 + 16) / 16 * 16);
 }
 
-namespace {
-std::int64_t saturatingAdd(std::int64_t a, std::int64_t b) {
-  std::int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r))
-    return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
-  return r;
-}
-
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-// The slot array: 64-byte aligned (a 96-byte slot never spans three cache lines); from 2 MiB on, aligned to and
-// advised as transparent huge pages, because lookups land on random slots and with 4 KiB pages nearly each one
-// also misses the TLB (a 100,000-flow table is ~6,000 pages), which software prefetching does not hide.
-void* allocateSlots(std::size_t bytes) {
-  if (bytes < kHugePage) return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, rounded);
-  if (p != nullptr) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
-  return p;
-}
-}  // namespace
-
-// Moves every entry into new arrays of `capacity` slots (a power of two that holds them within the load factor).
-// calloc and a bare allocation leave the pages the table has not written yet out of the resident set.
+// A new index of `capacity` slots, filled from the entries (they are the table; the index only finds them). The
+// old index is freed first: the two are never held at once.
 template <int Sides>
-void BasicConnTracker<Sides>::rehash(std::size_t capacity) {
-  std::unique_ptr<std::uint8_t[], Free> ctrl(static_cast<std::uint8_t*>(std::calloc(capacity + kGroup, 1)));
-  // 64-byte aligned, so that a 96-byte slot never spans three cache lines.
-  std::unique_ptr<Entry[], Free> entries(static_cast<Entry*>(allocateSlots(capacity * sizeof(Entry))));
-  if (!ctrl || !entries) throw std::bad_alloc();
-  const std::size_t mask = capacity - 1;
-  const unsigned shift = 64 - static_cast<unsigned>(std::countr_zero(capacity));
-  std::swap(ctrl, ctrl_);
-  std::swap(entries, entries_);
-  const std::size_t oldCapacity = mask_ + 1;
-  mask_ = mask;
-  shift_ = shift;
-  for (std::size_t i = 0; ctrl && i < oldCapacity; ++i) {
-    if (ctrl[i] == 0) continue;
-    std::size_t j = hashOf(entries[i].key) >> shift;
-    while (ctrl_[j] != 0) j = (j + 1) & mask;
-    setCtrl(j, ctrl[i]);
-    entries_[j] = entries[i];
-  }
+void BasicConnTracker<Sides>::rebuildIndex(std::size_t capacity) {
+  indexBlock_ = detail::TableBlock();
+  indexBlock_ = detail::TableBlock(capacity * sizeof(std::uint32_t), true);
+  index_ = static_cast<std::uint32_t*>(indexBlock_.get());
+  capacity_ = capacity;
+  const auto place = [&](std::uint32_t top, std::uint32_t ref) {
+    std::size_t i = homeOfTop(top);
+    while (index_[i] != 0) i = next(i);
+    index_[i] = tagOfTop(top) | ref;
+  };
+  for (std::size_t p = 0; p < v4_.size(); ++p) place(v4_[p].key.hash, refOf(p, false));
+  for (std::size_t p = 0; p < v6_.size(); ++p) place(topOf(hashOf(v6_[p].key)), refOf(p, true));
 }
 
 template <int Sides>
-std::int64_t BasicConnTracker<Sides>::timeoutNs(const FlowEntry& e, const FlowKey& key) const {
+std::int64_t BasicConnTracker<Sides>::timeoutNs(const FlowEntry& e, std::uint32_t eni, std::uint8_t proto) const {
   static const Timeouts kDefaults;
-  const Timeouts& t = key.eni < timeouts_.size() ? timeouts_[key.eni] : kDefaults;
+  const Timeouts& t = eni < timeouts_.size() ? timeouts_[eni] : kDefaults;
   std::uint32_t s = t.other;
-  if (key.proto == 6)
+  if (proto == 6)
     s = (e.rst || (e.finA && e.finB)) ? t.tcpClosing : t.tcpEstablished;
-  else if (key.proto == 17)
+  else if (proto == 17)
     s = t.udp;
   return static_cast<std::int64_t>(s) * kNsPerSec;
 }
 
 template <int Sides>
-bool BasicConnTracker<Sides>::alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
-  return nowNs - e.lastNs <= timeoutNs(e, key);
-}
-
-template <int Sides>
-bool BasicConnTracker<Sides>::anyLive(const FlowSlot<Sides>& slot, const FlowKey& key, std::int64_t nowNs) const {
-  for (const FlowEntry& e : slot.side)
-    if (live(e, key, nowNs)) return true;
-  return false;
-}
-
-template <int Sides>
-typename BasicConnTracker<Sides>::Entry* BasicConnTracker<Sides>::find(const FlowKey& key, std::size_t hash) const {
-  const std::uint8_t tag = tagOf(hash);
-  for (std::size_t i = hash >> shift_;; i = (i + kGroup) & mask_) {
-    const std::uint64_t w = ctrlWord(i);
-    for (std::uint64_t m = matchBytes(w, tag); m != 0; m &= m - 1) {
-      Entry& e = entries_[(i + static_cast<std::size_t>(std::countr_zero(m)) / 8) & mask_];
-      if (e.key == key) return &e;
-    }
-    if ((~w & kMsb) != 0) return nullptr;
-  }
-}
-
-template <int Sides>
 FlowEntry* BasicConnTracker<Sides>::findLive(const FlowKey& key, std::int64_t nowNs, int side) const {
-  Entry* e = find(key, hashOf(key));
-  if (e == nullptr || !live(e->slot.side[side], key, nowNs)) return nullptr;
-  return &e->slot.side[side];
+  FlowSlot<Sides>* slot = probe<false>(key, hashOf(key));
+  if (slot == nullptr || !live(slot->side[side], key, nowNs)) return nullptr;
+  return &slot->side[side];
 }
 
-// Backward-shift deletion: every entry after the hole in its run that may sit earlier (its home slot is not
-// between the hole and where it is) moves back into the hole, so no probe sequence is broken and no tombstone
-// is left behind.
+// Keeps the entries with a live side, in their order, and lowers `earliest` to the first expiry among them.
 template <int Sides>
-void BasicConnTracker<Sides>::eraseAt(std::size_t hole) {
-  for (std::size_t j = (hole + 1) & mask_; ctrl_[j] != 0; j = (j + 1) & mask_) {
-    const std::size_t home = hashOf(entries_[j].key) >> shift_;
-    if (((j - home) & mask_) >= ((j - hole) & mask_)) {
-      setCtrl(hole, ctrl_[j]);
-      entries_[hole] = entries_[j];
-      hole = j;
+template <class T>
+std::size_t BasicConnTracker<Sides>::compact(Dense<T>& entries, std::int64_t nowNs, std::int64_t& earliest) {
+  std::size_t kept = 0;
+  const std::size_t n = entries.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    T& e = entries[i];
+    bool any = false;
+    // A side already dead stays dead until update() starts it again (which lowers the bound itself): only the
+    // live sides' expiries can free an entry later.
+    for (const FlowEntry& s : e.slot.side) {
+      const std::int64_t timeout = timeoutNs(s, e.key.eni, e.key.proto);
+      if (!s.present || nowNs - s.lastNs > timeout) continue;
+      any = true;
+      earliest = std::min(earliest, saturatingAdd(s.lastNs, timeout));
     }
+    if (!any) continue;
+    if (kept != i) entries[kept] = e;
+    ++kept;
   }
-  setCtrl(hole, 0);
-  --size_;
+  entries.resize(kept);
+  return n - kept;
 }
 
-// Erases every slot with no live side. The scan starts just after an empty slot (there is one: the load factor
-// is below 1), so no run of entries wraps past its end, and entries only ever shift back into the slot being
-// looked at (looked at again) or into slots not reached yet.
+// Erases every entry with no live side (compacting the arrays); the caller rebuilds the index if any went.
 template <int Sides>
 void BasicConnTracker<Sides>::sweep(std::int64_t nowNs) {
   ++sweeps_;
-  std::size_t i = 0;
-  while (ctrl_[i] != 0) ++i;
   std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
-  for (std::size_t n = 0; n <= mask_; ++n) {
-    i = (i + 1) & mask_;
-    while (ctrl_[i] != 0 && !anyLive(entries_[i].slot, entries_[i].key, nowNs)) eraseAt(i);
-    if (ctrl_[i] == 0) continue;
-    // A side already dead stays dead until update() starts it again (which lowers the bound itself): only the
-    // live sides' expiries can free a slot later.
-    for (const FlowEntry& e : entries_[i].slot.side)
-      if (live(e, entries_[i].key, nowNs))
-        earliest = std::min(earliest, saturatingAdd(e.lastNs, timeoutNs(e, entries_[i].key)));
-  }
-  noExpiryUntilNs_ = earliest;
+  size_ -= compact(v4_, nowNs, earliest);
+  size_ -= compact(v6_, nowNs, earliest);
+  noExpiryUntilNs_ = sweepUselessUntilNs_ = earliest;
 }
 
 template <int Sides>
 FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::size_t hash, std::int64_t nowNs) {
-  if (Entry* e = find(key, hash)) return &e->slot;
+  if (FlowSlot<Sides>* slot = probe<false>(key, hash)) return slot;
   // Full of flows none of which can have expired yet: a sweep would free nothing. Without this, a flood of new
   // flows at the cap would sweep the whole table for every packet.
   if (size_ >= maxFlows_ && nowNs <= noExpiryUntilNs_) {
     ++capHits_;
     return nullptr;
   }
-  sweep(nowNs);
+  const std::size_t before = size_;
+  // Below the cap, skip the scan while no entry can have expired (every flow of a flood still live).
+  if (size_ >= maxFlows_ || nowNs > sweepUselessUntilNs_) sweep(nowNs);
   const std::size_t after = size_;
   // Sweep again after half as many new entries as survived: the table holds at most one dead entry for every
-  // two live ones, so its size follows the live flows. The capacity doubles when that many entries would exceed
-  // the load factor, and never shrinks: at a steady number of live flows it stays the same for good.
+  // two live ones, so its size follows the live flows. The index grows when that many entries would exceed its
+  // load, and never shrinks: at a steady number of live flows it keeps one capacity for good.
   sweepAt_ = after + after / 2 + 1024;
-  const std::size_t most = std::min(sweepAt_, maxFlows_);
-  if (most * kLoadDen > capacity() * kLoadNum) rehash(capacityFor(most));
+  // A growing index takes a quarter more than it needs, so that the survivors' count wandering a little above
+  // its last high does not grow it again and again.
+  const std::size_t wanted = capacityFor(std::min(sweepAt_, maxFlows_));
+  if (wanted > capacity_)
+    rebuildIndex((wanted + wanted / 4 + 15) / 16 * 16);
+  else if (after != before)
+    rebuildIndex(capacity_);
   if (after >= maxFlows_) {
     ++capHits_;
     return nullptr;
@@ -244,9 +259,11 @@ void BasicConnTracker<Sides>::update(FlowEntry& e, const FlowKey& key, bool from
   // Every entry is started or refreshed through here, and a FIN or RST may shorten its timeout: keep the bound
   // below its expiry with the shortest timeout there is.
   noExpiryUntilNs_ = std::min(noExpiryUntilNs_, saturatingAdd(e.lastNs, minTimeoutNs_));
-  if (key.proto != 6) return;
-  if (tcpFlags & kRst) e.rst = true;
-  if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
+  if (key.proto == 6) {
+    if (tcpFlags & kRst) e.rst = true;
+    if (tcpFlags & kFin) (fromA ? e.finA : e.finB) = true;
+  }
+  sweepUselessUntilNs_ = std::min(sweepUselessUntilNs_, saturatingAdd(e.lastNs, timeoutNs(e, key.eni, key.proto)));
 }
 
 template class BasicConnTracker<1>;

@@ -15,28 +15,43 @@
 // Memory: expired entries are swept out once the table holds half as many new entries again as survived
 // the last sweep (amortised O(1) per insert), so its size follows the live flows, not the capture's length.
 // A hard cap on entries is reported by the caller when reached (new flows are then decided without state).
-// The table: open addressing with linear probing over a power-of-two array of slots (key and FlowSlot, 72
-// bytes for one side, 96 for two), beside a control array of one byte per slot (0 empty, else 0x80 and 7 bits
-// of the hash) read 8 bytes at a time, so a probe rarely touches a slot that does not hold the key. A key's
-// home slot is the top bits of its hash. The load never exceeds 3/4: the capacity doubles (rehash into new
-// arrays) only when the entries allowed until the next sweep would exceed it, and it never shrinks, so at a
-// steady number of live flows one capacity serves for good (tests/flow: SteadyLiveFlowsKeepOneCapacity).
-// Erasure is backward-shift deletion: no tombstones, so erasing never wears anything down. The arrays come from
-// calloc/aligned_alloc: pages the table has not written yet are not resident. A slot array of 2 MiB or more is
-// advised as transparent huge pages (madvise): lookups land on random slots, and with 4 KiB pages almost every
-// one also missed the TLB, which prefetching did not hide (whatif on 2M packets, 2 threads: 702 → 547 ms with
-// prefetching once the slots were on huge pages; medians of 9, noisy). prefetch / prefetchHash start
-// loading a key's control byte and home slot, for callers that look a few packets ahead (in the benchmark,
-// 100,000 live flows: ~110 → ~55 ns per packet with 8 packets ahead, medians of 5).
-// Why not boost::unordered_flat_map (used until 2026-11): it keeps no tombstones but erasing an element from a
-// group that has overflowed lowers the map's load budget (max_load) for good, so a long run of inserts and
-// sweeps eventually forces a rehash at the same size: the tracker rebuilt the map, briefly holding two arrays,
-// ~11 MB of extra peak RSS in a 20M-packet whatif run (docs/PERFORMANCE.md, target 3). 3/4 rather than boost's
-// 7/8: the same capacity at the 100,000 live flows of the benchmark mix (the power of two is set by the sweep
-// threshold), shorter probes for new keys otherwise.
+// The table (since issue 11, target 2: two million live flows) is a dense array of entries per address family
+// plus an index of 4-byte slots, as CPython's dict and Rust's indexmap are:
+// - Entries: an IPv4 entry is the key in 20 bytes (addresses, ENI, ports, protocol, and the top half of its hash,
+//   in what would be padding) and its FlowSlot: 48 bytes for one side, 72 for two; an IPv6 entry is the FlowKey and its
+//   FlowSlot (72 / 96). New entries are appended; the arrays grow by segments of doubling size that are never moved or
+//   copied (no growth-time doubling: a segment's pages become resident as entries fill them), and a sweep compacts them
+//   in place.
+// - Index: open addressing with linear probing over 4-byte slots, each 0 (empty) or a reference to an entry
+//   (family and position) with low bits of the hash's top half above it as a tag, so a probe rarely reads an entry
+//   that does not hold the key. A key's home slot is its hash's top half scaled to the capacity (any multiple of
+//   16, not a power of two: fastrange), and the load never exceeds 2/3. The index is rebuilt from the entries after a
+//   sweep that erased any and when the entries allowed until the next sweep would exceed that load (then it grows, and
+//   never shrinks, so at a steady number of live flows one capacity serves for good: tests/flow,
+//   SteadyLiveFlowsKeepOneCapacity). Nothing is ever erased from the index in between, so there are no tombstones and
+//   no backward shifts. Below the cap, a sweep is skipped while no entry's own timeout can have run out (a flood of
+//   live flows found nothing to erase).
+// Why entries apart from the index: slots in the table itself (the design until issue 11) cost a power of two of
+// whole slots, up to twice the entries, and growing rehashed into new arrays while the old ones were held: 2M
+// live flows peaked at 460 MB for replay. Here the index alone is rebuilt (4 bytes a slot, the old one freed
+// first) and the entries never move, for one more dependent load per lookup, which the two-stage prefetch covers.
+// Large arrays (2 MiB or more) are mapped from the kernel on 2 MiB boundaries and advised as transparent huge
+// pages: lookups land on random entries, and with 4 KiB pages almost every one also missed the TLB. Pages the
+// table has not written yet are not resident, and a freed index goes back to the kernel at once.
+// prefetch / prefetchHash work in two stages, for callers that look a few packets ahead: each call starts loading
+// the key's home index slot and, for the key given kPrefetchStage calls earlier (whose index slot has arrived by
+// then), the entry its slot refers to.
+// Sizes: 2 million live IPv4 flows take 96 MB of entries for replay (144 MB for whatif's two sides) and a 15 MB
+// index; the table before (one array of 72/96-byte slots in a power of two, doubled by rehashing into new arrays)
+// took 302/403 MB at that count and briefly held both arrays while growing (docs/PERFORMANCE.md, target 2).
+// Limit: at most 2^31 − 1 entries (a --max-flows above is taken as that).
+// Why not boost::unordered_flat_map (used until 2026-11): erasing from a group that has overflowed lowers its load
+// budget for good, so a long run of inserts and sweeps eventually forced a rehash at the same size, briefly holding
+// two arrays (~11 MB of extra peak RSS in a 20M-packet whatif run; docs/PERFORMANCE.md, target 3 of issue 4).
 // Threads: none; one tracker belongs to one evaluator.
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstdlib>
@@ -44,6 +59,7 @@
 #include <limits>
 #include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "sgsim/core/ip.h"
@@ -154,6 +170,28 @@ struct FlowSlot {
   FlowEntry side[Sides];
 };
 
+namespace detail {
+// Memory from the allocator, or, from 2 MiB on, mapped from the kernel on 2 MiB boundaries (huge pages).
+class TableBlock {
+ public:
+  TableBlock() = default;
+  TableBlock(std::size_t bytes, bool zeroed);
+  TableBlock(TableBlock&& o) noexcept : p_(std::exchange(o.p_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+  TableBlock& operator=(TableBlock&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  ~TableBlock();
+  void* get() const { return p_; }
+
+ private:
+  void* p_ = nullptr;
+  std::size_t bytes_ = 0;  // mapped length when mapped, else 0
+};
+
+}  // namespace detail
+
 template <int Sides>
 class BasicConnTracker {
  public:
@@ -175,15 +213,16 @@ class BasicConnTracker {
     h ^= h >> 32;
     return static_cast<std::size_t>(h);
   }
-  // Starts loading the cache lines that acquire(key) will touch first (its control byte and home slot), so that
-  // a caller can issue it a few packets ahead and overlap the misses. No effect on the table.
+  // Starts loading what acquire(key) will touch: the key's home index slot now, and the entry of the key given
+  // kPrefetchStage calls before (its index slot has arrived by then). A caller issues it a few packets ahead to
+  // overlap the misses. No effect on the table's contents.
   void prefetch(const FlowKey& key) const { prefetchHash(hashOf(key)); }
   void prefetchHash(std::size_t hash) const {
-    const std::size_t i = hash >> shift_;
-    const char* p = reinterpret_cast<const char*>(&entries_[i]);
-    __builtin_prefetch(&ctrl_[i]);
-    __builtin_prefetch(p, 1);
-    __builtin_prefetch(p + sizeof(Entry) - 1, 1);
+    __builtin_prefetch(&index_[homeOf(hash)]);
+    const std::size_t earlier = pending_[pendingAt_];
+    pending_[pendingAt_] = hash;
+    pendingAt_ = (pendingAt_ + 1) % kPrefetchStage;
+    prefetchEntry(earlier);
   }
 
   // The slot of `key`: the existing one, or a new one with no side present. Null when the table is full of live
@@ -213,80 +252,194 @@ class BasicConnTracker {
     // The slot may be free from now on: a new flow at the cap must sweep rather than be refused unseen.
     noExpiryUntilNs_ =
         std::min(noExpiryUntilNs_, nowNs == std::numeric_limits<std::int64_t>::min() ? nowNs : nowNs - 1);
+    sweepUselessUntilNs_ = std::min(sweepUselessUntilNs_, noExpiryUntilNs_);
   }
-  bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const;
-  std::size_t size() const { return size_; }  // slots in the table, live or not yet swept
-  std::size_t capacity() const { return mask_ + 1; }
+  bool alive(const FlowEntry& e, const FlowKey& key, std::int64_t nowNs) const {
+    return nowNs - e.lastNs <= timeoutNs(e, key.eni, key.proto);
+  }
+  std::size_t size() const { return size_; }          // entries in the table, live or not yet swept
+  std::size_t capacity() const { return capacity_; }  // index slots
   std::size_t capHits() const { return capHits_; }
   std::size_t sweeps() const { return sweeps_; }  // full scans for expired entries so far
   std::size_t maxFlows() const { return maxFlows_; }
+  // Bytes of one entry of each family (what the table holds per flow, besides ~6 bytes of index).
+  static constexpr std::size_t kV4EntryBytes = 24 + sizeof(FlowSlot<Sides>);
+  static constexpr std::size_t kV6EntryBytes = sizeof(FlowKey) + sizeof(FlowSlot<Sides>);
 
   // Visits every live entry of one side (used when a rule change applies at an instant of the capture).
   template <class F>
   void forEachLive(int side, std::int64_t nowNs, F&& f) {
-    for (std::size_t i = 0; i <= mask_; ++i)
-      if (ctrl_[i] != 0 && live(entries_[i].slot.side[side], entries_[i].key, nowNs))
-        f(entries_[i].key, entries_[i].slot.side[side]);
+    for (std::size_t i = 0; i < v4_.size(); ++i) {
+      V4Entry& e = v4_[i];
+      FlowEntry& s = e.slot.side[side];
+      if (s.present && nowNs - s.lastNs <= timeoutNs(s, e.key.eni, e.key.proto)) f(e.key.flowKey(), s);
+    }
+    for (std::size_t i = 0; i < v6_.size(); ++i) {
+      V6Entry& e = v6_[i];
+      if (live(e.slot.side[side], e.key, nowNs)) f(e.key, e.slot.side[side]);
+    }
   }
 
  private:
-  struct Entry {
+  // An IPv4 key in 17 bytes (FlowKey holds 128-bit halves for either family), and the top half of its hash, which
+  // is all an index rebuild needs (it fits in the entry's padding).
+  struct V4Key {
+    std::uint32_t a = 0, b = 0, eni = 0, hash = 0;
+    std::uint16_t pa = 0, pb = 0;
+    std::uint8_t proto = 0;
+    static V4Key of(const FlowKey& k, std::uint32_t hash) {
+      return V4Key{
+          static_cast<std::uint32_t>(k.alo), static_cast<std::uint32_t>(k.blo), k.eni, hash, k.pa, k.pb, k.proto};
+    }
+    FlowKey flowKey() const {
+      FlowKey k;
+      k.alo = a;
+      k.blo = b;
+      k.eni = eni;
+      k.pa = pa;
+      k.pb = pb;
+      k.proto = proto;
+      return k;
+    }
+    bool operator==(const V4Key&) const = default;
+  };
+  struct V4Entry {
+    alignas(8) V4Key key;
+    FlowSlot<Sides> slot;
+  };
+  struct V6Entry {
     FlowKey key;
     FlowSlot<Sides> slot;
   };
-  static_assert(std::is_trivially_copyable_v<Entry>);
-  struct Free {
-    void operator()(void* p) const noexcept { std::free(p); }
-  };
-  // The load factor the table never exceeds (entries / slots).
-  static constexpr std::size_t kLoadNum = 3, kLoadDen = 4;
-  static constexpr std::size_t kMinCapacity = 16;
-  static constexpr std::size_t kGroup = 8;  // control bytes per probe step; the first kGroup are cloned at the end
-  static constexpr std::uint64_t kLsb = 0x0101010101010101ULL, kMsb = 0x8080808080808080ULL;
+  static_assert(sizeof(V4Entry) == kV4EntryBytes && sizeof(V6Entry) == kV6EntryBytes);
+  static_assert(std::is_trivially_copyable_v<V4Entry> && std::is_trivially_copyable_v<V6Entry>);
 
-  static std::uint8_t tagOf(std::size_t hash) { return static_cast<std::uint8_t>(0x80 | (hash & 0x7f)); }
+  // A dense array of entries in segments of doubling size: segment s holds kFirst << s entries, so growing never
+  // moves an entry and the segments' sum stays within twice the largest count (pages untouched are not resident).
+  template <class T>
+  class Dense {
+   public:
+    static constexpr unsigned kFirstBits = 8;
+    static constexpr std::size_t kFirst = std::size_t{1} << kFirstBits;
+    T& operator[](std::size_t i) const {
+      const std::size_t q = (i >> kFirstBits) + 1;
+      const unsigned s = static_cast<unsigned>(std::bit_width(q)) - 1;
+      return segments_[s][i + kFirst - (kFirst << s)];
+    }
+    std::size_t size() const { return size_; }
+    T& push() {
+      if (size_ == reserved_) grow();
+      return (*this)[size_++];
+    }
+    void resize(std::size_t n) { size_ = n; }  // n <= size(): the entries after are dropped
+    void copyFrom(const Dense& o) {
+      while (reserved_ < o.size_) grow();
+      for (std::size_t i = 0; i < o.size_; ++i) (*this)[i] = o[i];
+      size_ = o.size_;
+    }
+
+   private:
+    void grow() {
+      const std::size_t s = blocks_.size();
+      blocks_.emplace_back((kFirst << s) * sizeof(T), false);
+      segments_[s] = static_cast<T*>(blocks_.back().get());
+      reserved_ += kFirst << s;
+    }
+    std::array<T*, 48> segments_{};
+    std::vector<detail::TableBlock> blocks_;
+    std::size_t size_ = 0, reserved_ = 0;
+  };
+
+  // Calls of prefetchHash between loading a key's index slot and loading the entry it refers to.
+  static constexpr std::size_t kPrefetchStage = 4;
+  static constexpr std::size_t kMinCapacity = 16;
+
   static std::size_t capacityFor(std::size_t entries);
-  // Control bytes are read 8 at a time (a word per probe step, as SWAR): the first byte equal to the key's tag is
-  // found without a data-dependent branch, so a hit costs no mispredicted branch and the next packet's work can
-  // start while this one's miss is outstanding.
-  static std::uint64_t matchBytes(std::uint64_t word, std::uint8_t tag) {
-    const std::uint64_t x = word ^ (kLsb * tag);
-    return (x - kLsb) & ~x & kMsb;  // the lowest set bit is exact; later ones may be false (keys are compared)
+  // A key's home slot and tag come from the top half of its hash (what an IPv4 entry keeps).
+  static std::uint32_t topOf(std::size_t hash) {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hash) >> 32);
   }
-  std::uint64_t ctrlWord(std::size_t i) const {
-    std::uint64_t w;
-    std::memcpy(&w, &ctrl_[i], sizeof w);
-    return w;
+  std::size_t homeOf(std::size_t hash) const { return homeOfTop(topOf(hash)); }
+  std::size_t homeOfTop(std::uint32_t top) const {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(top) * capacity_) >> 32);
   }
-  FlowSlot<Sides>* findOrInsert(const FlowKey& key, std::size_t hash) {
-    const std::uint8_t tag = tagOf(hash);
-    for (std::size_t i = hash >> shift_;; i = (i + kGroup) & mask_) {
-      const std::uint64_t w = ctrlWord(i);
-      for (std::uint64_t m = matchBytes(w, tag); m != 0; m &= m - 1) {
-        Entry& e = entries_[(i + static_cast<std::size_t>(std::countr_zero(m)) / 8) & mask_];
-        if (e.key == key) return &e.slot;
+  std::size_t next(std::size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
+  std::uint32_t tagOf(std::size_t hash) const { return tagOfTop(topOf(hash)); }
+  std::uint32_t tagOfTop(std::uint32_t top) const {
+    return static_cast<std::uint32_t>((static_cast<std::uint64_t>(top) & tagMask_) << refBits_);
+  }
+  std::uint32_t tagOfSlot(std::uint32_t w) const { return w & ~refMask_; }
+  // A reference: 1 + 2 × position + (1 for IPv6), below 2^refBits_.
+  static std::uint32_t refOf(std::size_t pos, bool v6) { return static_cast<std::uint32_t>(2 * pos + v6 + 1); }
+  void* entryOf(std::uint32_t ref) const {
+    const std::size_t pos = (ref - 1) >> 1;
+    if ((ref - 1) & 1) return &v6_[pos];
+    return &v4_[pos];
+  }
+  void prefetchEntry(std::size_t hash) const {
+    const std::uint32_t tag = tagOf(hash);
+    std::size_t i = homeOf(hash);
+    for (int n = 0; n < 4; ++n, i = next(i)) {
+      const std::uint32_t w = index_[i];
+      if (w == 0) return;
+      if (tagOfSlot(w) == tag) {
+        const std::uint32_t ref = w & refMask_;
+        const char* p = static_cast<const char*>(entryOf(ref));
+        __builtin_prefetch(p, 1);
+        __builtin_prefetch(p + ((ref - 1) & 1 ? sizeof(V6Entry) : sizeof(V4Entry)) - 1, 1);
+        return;
       }
-      if (const std::uint64_t empty = ~w & kMsb)
-        return insertAt((i + static_cast<std::size_t>(std::countr_zero(empty)) / 8) & mask_, tag, key);
     }
   }
-  void setCtrl(std::size_t i, std::uint8_t c) {
-    ctrl_[i] = c;
-    ctrl_[((i - kGroup) & mask_) + kGroup] = c;  // the clone after the end, for i < kGroup
+  // The key's slot, or (Insert) a new entry for it in the empty index slot that ends its probe.
+  template <bool Insert>
+  FlowSlot<Sides>* probe(const FlowKey& key, std::size_t hash) const {
+    const std::uint32_t tag = tagOf(hash);
+    const bool v6 = key.family == Family::V6;
+    const V4Key k4 = V4Key::of(key, topOf(hash));
+    for (std::size_t i = homeOf(hash);; i = next(i)) {
+      const std::uint32_t w = index_[i];
+      if (w == 0) {
+        if constexpr (Insert)
+          return const_cast<BasicConnTracker*>(this)->insertAt(i, tag, key, v6, k4);
+        else
+          return nullptr;
+      }
+      if (tagOfSlot(w) != tag) continue;
+      const std::uint32_t ref = w & refMask_;
+      if (((ref - 1) & 1) != static_cast<std::uint32_t>(v6)) continue;
+      const std::size_t pos = (ref - 1) >> 1;
+      if (!v6) {
+        V4Entry& e = v4_[pos];
+        if (e.key == k4) return &e.slot;
+      } else {
+        V6Entry& e = v6_[pos];
+        if (e.key == key) return &e.slot;
+      }
+    }
   }
-  FlowSlot<Sides>* insertAt(std::size_t i, std::uint8_t tag, const FlowKey& key) {
-    setCtrl(i, tag);
-    entries_[i].key = key;
-    entries_[i].slot = FlowSlot<Sides>{};
+  FlowSlot<Sides>* findOrInsert(const FlowKey& key, std::size_t hash) { return probe<true>(key, hash); }
+  FlowSlot<Sides>* insertAt(std::size_t i, std::uint32_t tag, const FlowKey& key, bool v6, const V4Key& k4) {
     ++size_;
-    return &entries_[i].slot;
+    if (!v6) {
+      index_[i] = tag | refOf(v4_.size(), false);
+      V4Entry& e = v4_.push();
+      e.key = k4;
+      e.slot = FlowSlot<Sides>{};
+      return &e.slot;
+    }
+    index_[i] = tag | refOf(v6_.size(), true);
+    V6Entry& e = v6_.push();
+    e.key = key;
+    e.slot = FlowSlot<Sides>{};
+    return &e.slot;
   }
-  Entry* find(const FlowKey& key, std::size_t hash) const;
-  std::int64_t timeoutNs(const FlowEntry& e, const FlowKey& key) const;
-  bool anyLive(const FlowSlot<Sides>& slot, const FlowKey& key, std::int64_t nowNs) const;
+  std::int64_t timeoutNs(const FlowEntry& e, std::uint32_t eni, std::uint8_t proto) const;
+  // Drops the entries with no live side, in place, and returns how many it dropped.
+  template <class T>
+  std::size_t compact(Dense<T>& entries, std::int64_t nowNs, std::int64_t& earliest);
   void sweep(std::int64_t nowNs);
-  void eraseAt(std::size_t hole);
-  void rehash(std::size_t capacity);
+  void rebuildIndex(std::size_t capacity);
   FlowSlot<Sides>* insertSlow(const FlowKey& key, std::size_t hash, std::int64_t nowNs);
   void swap(BasicConnTracker& o) noexcept;
 
@@ -299,12 +452,20 @@ class BasicConnTracker {
   // No entry expires before this instant (a lower bound: exact after a sweep, lowered by update()). At the cap,
   // a new flow before it is refused without a sweep.
   std::int64_t noExpiryUntilNs_ = std::numeric_limits<std::int64_t>::min();
+  // The same bound from each entry's own timeout (update() lowers it to the entry's expiry): below the cap, a sweep
+  // before this instant would erase nothing and is skipped. Only memory depends on it, never a result.
+  std::int64_t sweepUselessUntilNs_ = std::numeric_limits<std::int64_t>::min();
   std::size_t size_ = 0;
-  std::size_t mask_ = 0;  // capacity − 1 (a power of two)
-  unsigned shift_ = 64;   // home slot = hash >> shift_ (the hash's top bits)
-  // Per slot: 0 empty, else 0x80 | 7 bits of the hash; then a copy of the first kGroup bytes.
-  std::unique_ptr<std::uint8_t[], Free> ctrl_;
-  std::unique_ptr<Entry[], Free> entries_;  // uninitialised where ctrl_ is 0
+  std::size_t capacity_ = 0;  // index slots
+  unsigned refBits_ = 1;      // low bits of an index slot: the reference; the rest: the tag
+  std::uint32_t refMask_ = 1;
+  std::uint64_t tagMask_ = 0;       // the tag's bits, before the shift by refBits_
+  std::uint32_t* index_ = nullptr;  // in indexBlock_
+  detail::TableBlock indexBlock_;
+  Dense<V4Entry> v4_;
+  Dense<V6Entry> v6_;
+  mutable std::array<std::size_t, kPrefetchStage> pending_{};
+  mutable std::size_t pendingAt_ = 0;
 };
 
 using ConnTracker = BasicConnTracker<1>;
