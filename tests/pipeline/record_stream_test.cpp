@@ -68,7 +68,9 @@ Outcome replay(const std::string& csv, bool thread = false, std::shared_ptr<cons
   MergedFlowLog logs(std::move(readers));
   Recorder w;
   w.n = network.get();
-  ReplayEvaluation ev(network, {}, w, ReplayContext{.network = network.get()});
+  ReplayContext context;
+  context.network = network.get();
+  ReplayEvaluation ev(network, {}, w, context);
   RecordStream<1> stream(logs, *network, ev.planner(), thread);
   Pass pass(stream, ev);
   for (;;) {
