@@ -27,8 +27,11 @@ CASES = [
      ["pcaps/loopback_curl_ping.pcap", "pcaps/loopback_http_tshark.pcapng"], True),
     ("multi-interface pcapng", "examples/web.json", [], ["pcaps/interfaces_multi.pcapng"], True),
     ("decap", "examples/web.json", ["--decap", "vxlan", "--mirror", "100=eni-web"], ["pcaps/mirror_vxlan.pcap"], True),
-    ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], False),
-    ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], False),
+    ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], True),
+    ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], True),
+    ("flow log NODATA/SKIPDATA/bad", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_statuses.csv"],
+     True),
+    ("flow log drift", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_drift.csv"], True),
 ]
 REQUESTS = {"examples/web.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
             "examples/loopback.json": '{"SecurityGroupId":"sg-lo","SecurityGroupRuleId":["sgr-lo-http"]}'}
@@ -65,6 +68,16 @@ def key(x):
     return json.dumps(x, sort_keys=True)
 
 
+def compare_issues(label, whole, shards):
+    """Warnings: each said once, by the shard it belongs to (the sources' own by shard 1); errors: by every shard."""
+    warnings = sorted(key(w) for r in shards for w in r["warnings"])
+    if warnings != sorted(key(w) for w in whole["warnings"]):
+        fail(f"{label}: warnings {warnings} != {sorted(key(w) for w in whole['warnings'])}")
+    for r in shards:
+        if r["errors"] != whole["errors"]:
+            fail(f"{label}: errors {r['errors']} != {whole['errors']}")
+
+
 def compare_whatif(label, whole, shards):
     global checks
     checks += 1
@@ -75,6 +88,10 @@ def compare_whatif(label, whole, shards):
         got = sum(r["totals"][k] for r in shards)
         if got != v:
             fail(f"{label}: totals.{k} {got} != {v}")
+    compare_issues(label, whole, shards)
+    drift = sorted(key(f) for r in shards for f in r.get("drift", []))
+    if drift != sorted(key(f) for f in whole.get("drift", [])):
+        fail(f"{label}: drift rows differ")
     flows = sorted(key(f) for r in shards for f in r["flows"])
     if flows != sorted(key(f) for f in whole["flows"]):
         fail(f"{label}: flows differ")
@@ -91,6 +108,7 @@ def compare_whatif(label, whole, shards):
 def compare_audit(label, whole, shards):
     global checks
     checks += 1
+    compare_issues(label, whole, shards)
     if sum(r["frames"] for r in shards) != whole["frames"]:
         fail(f"{label}: frames {sum(r['frames'] for r in shards)} != {whole['frames']}")
     want = [{k: s[k] for k in ("file", "frames", "first", "last")} for s in whole["captureSpans"]]

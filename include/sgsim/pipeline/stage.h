@@ -195,6 +195,7 @@ struct PassScope {
     bool sourceFacts = false;        // shard 1: the sources' warnings and skipped blocks below are its
     std::vector<Error> warnings;
     std::map<std::string, std::uint64_t> skippedBlocks;
+    std::uint64_t noData = 0, skipData = 0, badRecords = 0;  // flow logs' records no shard file holds
   };
   std::optional<Whole> whole;
 };
@@ -287,6 +288,11 @@ class Pass {
         stats_.skippedBlocks = w.skippedBlocks;
       }
       stream_.account(stats_);  // this shard's files: their decapsulation, or their flow-log counts
+      if (w.sourceFacts) {
+        stats_.flowLogCounts.noData += w.noData;
+        stats_.flowLogCounts.skipData += w.skipData;
+        stats_.flowLogCounts.bad += w.badRecords;
+      }
     } else if (drained_) {
       stats_.captureErrors = stream_.errors();
       if (!scope_.shard) {
