@@ -7,8 +7,8 @@ audit's per-rule hits and ifRevoked summed; replay's JSON Lines records, one per
 report must also name the original captures and frame numbers. usage: shard_exact.py SGSIM SOURCE_DIR
 [--trafficgen TRAFFICGEN --modelgen MODELGEN] (then seeded random worlds instead of the bundled samples)
 
-h-merge / the lead: `sgsim merge` of the shard reports must equal the unsharded report byte for byte; add that
-check in `compare()` below once merge exists (the reports of every shard are at hand there)."""
+And, when the binary has `sgsim merge` (h-merge's branch), merge of the shards' JSON reports (whatif, audit,
+replay --format json) prints the unsharded report byte for byte, in whatever order the reports are given."""
 import json
 import os
 import random
@@ -29,13 +29,14 @@ CASES = [
      ["pcaps/loopback_curl_ping.pcap", "pcaps/loopback_http_tshark.pcapng"], True),
     ("multi-interface pcapng", "examples/web.json", [], ["pcaps/interfaces_multi.pcapng"], True),
     ("decap", "examples/web.json", ["--decap", "vxlan", "--mirror", "100=eni-web"], ["pcaps/mirror_vxlan.pcap"], True),
+    ("audit findings", "examples/web_audit.json", [], ["pcaps/web_basic.pcap"], True),
     ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], True),
     ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], True),
     ("flow log NODATA/SKIPDATA/bad", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_statuses.csv"],
      True),
     ("flow log drift", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_drift.csv"], True),
 ]
-REQUESTS = {"examples/web.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
+REQUESTS = {"examples/web.json": SSH, "examples/web_audit.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
             "examples/loopback.json": '{"SecurityGroupId":"sg-lo","SecurityGroupRuleId":["sgr-lo-http"]}'}
 AT = [[], ["--at", "+5"], ["--at", "2024-05-01T09:02:00Z", "--at-outside-capture"]]
 
@@ -137,6 +138,22 @@ def compare_audit(label, whole, shards):
             fail(f"{label}: rule {rule['rule']} hits first/last differ")
 
 
+def check_merge(label, whole, shards):
+    """`sgsim merge` of the shard reports (given last to first) == the unsharded report, byte for byte."""
+    global checks
+    if not HAS_MERGE:
+        return
+    checks += 1
+    paths = []
+    for k, text in enumerate(shards, 1):
+        paths.append(os.path.join(tmp, f"shard-{k}.json"))
+        with open(paths[-1], "w") as f:
+            f.write(text)
+    merged = run(["merge"] + paths[::-1], ok=(0,))
+    if merged != whole:
+        fail(f"{label}: merge of the {len(shards)} shard reports is not the unsharded report")
+
+
 def compare_replay(label, whole, shards):
     global checks
     checks += 1
@@ -156,15 +173,24 @@ def check_case(tmp, name, model, opts, inputs, splittable, req, ats):
             modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
         for at in ats:
             base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
-            whole = json.loads(run(base + inputs))
+            whole = run(base + inputs)
             for mode, shard_args in modes:
-                shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
-                compare_whatif(f"{name} whatif {' '.join(at)} N={n} {mode}", whole, shards)
+                shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
+                label = f"{name} whatif {' '.join(at)} N={n} {mode}"
+                compare_whatif(label, json.loads(whole), [json.loads(t) for t in shards])
+                check_merge(label, whole, shards)
         base = ["audit", "--model", model, "--format", "json"] + opts
-        whole = json.loads(run(base + inputs))
+        whole = run(base + inputs)
         for mode, shard_args in modes:
-            shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
-            compare_audit(f"{name} audit N={n} {mode}", whole, shards)
+            shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
+            compare_audit(f"{name} audit N={n} {mode}", json.loads(whole), [json.loads(t) for t in shards])
+            check_merge(f"{name} audit N={n} {mode}", whole, shards)
+        if HAS_MERGE:
+            base = ["replay", "--model", model, "--format", "json"] + opts
+            whole = run(base + inputs, ok=(0,))
+            for mode, shard_args in modes:
+                check_merge(f"{name} replay --format json N={n} {mode}", whole,
+                            [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)])
         base = ["replay", "--model", model, "--format", "jsonl"] + opts
         whole = run(base + inputs, ok=(0,))
         for mode, shard_args in modes:
@@ -199,6 +225,7 @@ def random_worlds(tmp, trafficgen, modelgen):
                    ats[:1])
 
 
+HAS_MERGE = subprocess.run([sgsim, "merge", "--help"], capture_output=True).returncode == 0
 tmp = tempfile.mkdtemp(prefix="sgsim-shard-exact-")
 try:
     if "--trafficgen" in sys.argv:
