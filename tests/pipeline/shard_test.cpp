@@ -144,7 +144,9 @@ TEST(Shard, TheShardsOfAStreamCountEachObservationExactlyOnceAndAddUpToTheWholeR
       EXPECT_EQ(r.stats.stream.firstNs, whole.stats.firstNs);
       EXPECT_EQ(r.stats.stream.lastNs, whole.stats.lastNs);
       // Not IP: shard 1's.
-      if (k != 1) EXPECT_TRUE(r.stats.notIp.empty()) << k << "/" << n;
+      if (k != 1) {
+        EXPECT_TRUE(r.stats.notIp.empty()) << k << "/" << n;
+      }
     }
     EXPECT_EQ(frames, whole.stats.frames) << n;
     EXPECT_EQ(bytes, whole.stats.bytes) << n;
