@@ -1,0 +1,588 @@
+#!/usr/bin/python3
+"""sgsim-dask: runs `sgsim whatif|audit|replay` over a Dask distributed cluster, one task per shard (issue 13).
+
+How a run goes (the commands are the contract of /work/prompts/scale_contract.md, see README "Scale-out"):
+  1. on one worker:  sgsim split --shards N --out WORKDIR/split-ID [--decap ..] [--mirror ..] INPUTS
+  2. on the workers: sgsim COMMAND OPTIONS --split WORKDIR/split-ID --shard K/N --format json
+                         -o WORKDIR/split-ID/shard-K.json                       (one task per shard, K = 1..N)
+  3. on one worker:  sgsim merge [--format F] [--limit L] [gates] WORKDIR/split-ID/shard-*.json
+  4. here: the merged report on stdout (or -o FILE), the exit status the single run would have had.
+
+Every sgsim runs in the directory this runner was started in, so relative paths (the model, requests, captures)
+mean on a worker what they mean here: that directory, the inputs and WORKDIR must be on storage every worker sees
+at the same path. The workers find the binary at --sgsim PATH, else at $SGSIM (this process's), else each worker
+looks up `sgsim` on its own PATH; before anything runs, every worker reports its binary's `--version` and SHA-256,
+and differing or missing binaries stop the run naming the workers.
+
+Only this file is needed on the client: its task functions are shipped to the workers by value (cloudpickle), so
+the workers need python3-distributed and sgsim, not this module.
+"""
+import dataclasses
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CHANGE, EXIT_NOOP, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+COMMANDS = ("whatif", "audit", "replay")
+
+USAGE = """\
+usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
+                     [--quiet] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+
+Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: splits the inputs by address pair, runs one
+sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
+exiting with its exit status. SGSIM-OPTIONS are sgsim's own (--model, --revoke, --authorize, --at, --format,
+-o, --fail-on-change, ...; `sgsim COMMAND --help`); the runner's options may stand anywhere.
+
+runner options:
+  --scheduler ADDR  a running Dask scheduler (tcp://HOST:8786); default: a LocalCluster in this process
+  --workers N       with the LocalCluster: this many workers (default: the number of CPUs), one thread each
+  --processes       with the LocalCluster: workers as processes (default: threads; each task is an sgsim process
+                    either way, so threads only save the start-up)
+  --shards N        number of shards (default: the cluster's worker threads)
+  --workdir DIR     where the split and the shard reports go, on storage every worker shares; must be empty or
+                    absent, and is kept (default: a temporary folder removed at the end: under the system's temp
+                    folder with the LocalCluster, in the current directory with --scheduler)
+  --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
+  --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
+  -h, --help        this help
+"""
+
+# sgsim's options of whatif, audit and replay that take a value (both spellings), and those that do not. The
+# runner must know them to find the inputs among the arguments; an option it does not know is refused, not guessed.
+VALUE_OPTIONS = {"-m": "--model", "--model": "--model", "--host": "--host", "--revoke": "--revoke",
+                 "--authorize": "--authorize", "--at": "--at", "-f": "--format", "--format": "--format",
+                 "--limit": "--limit", "--write-affected": "--write-affected", "-o": "--output",
+                 "--output": "--output", "--direction": "--direction", "--max-flows": "--max-flows",
+                 "--threads": "--threads", "--capture": "--capture", "--flow-log": "--flow-log", "--decap": "--decap",
+                 "--mirror": "--mirror", "--eni": "--eni", "--group": "--group", "--sort": "--sort",
+                 "--fail-on": "--fail-on"}
+FLAG_OPTIONS = {"--allow-unknown-fields", "--strict", "--fail-on-noop", "--at-outside-capture",
+                "--keep-established", "--fail-on-change", "--no-space"}
+# Options only some commands have (sgsim itself refuses the others; the runner says so before starting a cluster).
+ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-established": ("whatif",),
+            "--limit": ("whatif",), "--write-affected": ("whatif",), "--fail-on-change": ("whatif",),
+            "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
+            "--fail-on": ("audit",)}
+RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
+RUNNER_FLAGS = ("--processes", "--quiet")
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: exit 2, the message on stderr."""
+
+
+class RunError(Exception):
+    """A step of the run failed: its message on stderr and this exit status."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclasses.dataclass
+class Plan:
+    """The command line taken apart: what goes to split, to every shard, to merge, and what the runner keeps."""
+    command: str
+    captures: list = dataclasses.field(default_factory=list)
+    flow_logs: list = dataclasses.field(default_factory=list)
+    split_options: list = dataclasses.field(default_factory=list)  # --decap, --mirror (shards get them too)
+    shard_options: list = dataclasses.field(default_factory=list)
+    format: str = None
+    output: str = None
+    limit: str = None
+    gates: list = dataclasses.field(default_factory=list)  # --fail-on-change, --fail-on X: merge decides
+    fail_on_noop: bool = False
+    reads_stdin: bool = False  # a request given as '-': read here once, fed to every shard's stdin
+    scheduler: str = None
+    workers: int = None
+    processes: bool = False
+    shards: int = None
+    workdir: str = None
+    sgsim: str = None
+    quiet: bool = False
+
+
+def _positive(option, text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 or str(value) != text.strip():
+        raise UsageError(f"{option} {text}: give a whole number of at least 1")
+    return value
+
+
+def parse_args(argv):
+    """argv (without the program name) → Plan. Raises UsageError naming the argument; returns None for --help."""
+    plan = Plan(command=None)
+    args = list(argv)
+    i = 0
+    rest = []  # sgsim's arguments, the runner's own taken out
+    while i < len(args):
+        arg = args[i]
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg in ("-h", "--help"):
+            return None
+        if name in RUNNER_VALUE_OPTIONS:
+            if eq:
+                value = inline
+            elif i + 1 < len(args):
+                i += 1
+                value = args[i]
+            else:
+                raise UsageError(f"{name} needs a value")
+            if name == "--scheduler":
+                plan.scheduler = value
+            elif name == "--workers":
+                plan.workers = _positive(name, value)
+            elif name == "--shards":
+                plan.shards = _positive(name, value)
+            elif name == "--workdir":
+                plan.workdir = value
+            else:
+                plan.sgsim = value
+        elif arg in RUNNER_FLAGS:
+            setattr(plan, arg[2:], True)
+        else:
+            rest.append(arg)
+        i += 1
+    if not rest:
+        raise UsageError("name the sgsim command to run: whatif, audit or replay")
+    plan.command = rest[0]
+    if plan.command not in COMMANDS:
+        hint = " (sgsim merge and split are what the runner runs itself)" if plan.command in ("merge", "split") else ""
+        raise UsageError(f"unknown command \"{plan.command}\": the runner runs whatif, audit or replay{hint}")
+    i = 1
+    stdin_users = []
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "--":
+            plan.captures.extend(rest[i + 1:])
+            break
+        if not arg.startswith("-") or arg == "-":
+            if arg == "-":
+                raise UsageError("a capture from standard input ('-') cannot be split for the workers: "
+                                 "give the capture's path on shared storage")
+            plan.captures.append(arg)
+            i += 1
+            continue
+        name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in VALUE_OPTIONS:
+            option = VALUE_OPTIONS[name]
+            if eq:
+                value = inline
+            elif i + 1 < len(rest):
+                i += 1
+                value = rest[i]
+            else:
+                raise UsageError(f"{name} needs a value")
+        elif name in FLAG_OPTIONS and not eq:
+            option, value = name, None
+        else:
+            raise UsageError(f"{arg}: not an option of sgsim {plan.command} that the runner knows; write sgsim's "
+                             f"options in full (`sgsim {plan.command} --help`), the runner's before or after them")
+        if option in ONLY_FOR and plan.command not in ONLY_FOR[option]:
+            raise UsageError(f"{option} is an option of sgsim {' and '.join(ONLY_FOR[option])}, not of "
+                             f"{plan.command}")
+        if option == "--capture":
+            if value == "-":
+                raise UsageError("a capture from standard input ('-') cannot be split for the workers: "
+                                 "give the capture's path on shared storage")
+            plan.captures.append(value)
+        elif option == "--flow-log":
+            if value == "-":
+                raise UsageError("--flow-log -: a flow log from standard input cannot be split for the workers: "
+                                 "give the file's path on shared storage")
+            plan.flow_logs.append(value)
+        elif option in ("--decap", "--mirror"):
+            plan.split_options += [option, value]
+        elif option == "--format":
+            plan.format = value
+        elif option == "--output":
+            plan.output = value
+        elif option == "--limit":
+            plan.limit = value
+        elif option == "--write-affected":
+            raise UsageError("--write-affected: each shard would write its own part of the packets; the runner "
+                             "does not join captures, so run `sgsim whatif --write-affected` on one machine")
+        elif option == "--fail-on-change":
+            plan.gates.append(option)
+        elif option == "--fail-on":
+            plan.gates += [option, value]
+        else:
+            if option == "--fail-on-noop":
+                plan.fail_on_noop = True
+            if option in ("--revoke", "--authorize") and value == "-":
+                stdin_users.append(option)
+            plan.shard_options += [option] + ([] if value is None else [value])
+        i += 1
+    if len(stdin_users) > 1:
+        raise UsageError(f"{' and '.join(stdin_users)} both read standard input ('-'): it can be read once")
+    plan.reads_stdin = bool(stdin_users)
+    if not plan.captures and not plan.flow_logs:
+        raise UsageError(f"sgsim {plan.command}: give the captures (or --flow-log files) to split, on storage "
+                         "every worker shares")
+    if plan.captures and plan.flow_logs:
+        raise UsageError("give captures or --flow-log files, not both (as sgsim itself)")
+    if plan.command == "replay" and plan.format not in ("json",):
+        raise UsageError(f"replay --format {plan.format or 'text'}: a sharded replay merges only the summary as "
+                         "JSON: add --format json")
+    if plan.format not in (None, "text", "json", "csv", "html"):
+        raise UsageError(f"--format {plan.format}: {plan.command} writes text, json, csv or html")
+    return plan
+
+
+def split_command(plan, split_dir, shards):
+    command = ["split", "--shards", str(shards), "--out", split_dir] + plan.split_options
+    for log in plan.flow_logs:
+        command += ["--flow-log", log]
+    return command + plan.captures
+
+
+def shard_report(split_dir, k):
+    return os.path.join(split_dir, f"shard-{k}.json")
+
+
+def shard_command(plan, split_dir, k, n):
+    extra = ["--limit", "0"] if plan.command == "whatif" else []  # the whole report: merge applies --limit
+    return ([plan.command] + plan.shard_options + plan.split_options + extra +
+            ["--split", split_dir, "--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(split_dir, k)])
+
+
+def merge_command(plan, reports):
+    command = ["merge"]
+    if plan.format not in (None, "json"):
+        command += ["--format", plan.format] + _model_options(plan)
+    elif plan.format is None and plan.command != "replay":
+        command += ["--format", "text"] + _model_options(plan)
+    if plan.limit is not None:
+        command += ["--limit", plan.limit]
+    return command + plan.gates + list(reports)
+
+
+def _model_options(plan):
+    """The options a merge that renders text, CSV or HTML needs to rebuild the report (the model and requests)."""
+    keep = {"--model", "--host", "--allow-unknown-fields", "--strict", "--revoke", "--authorize"}
+    out, i = [], 0
+    while i < len(plan.shard_options):
+        option = plan.shard_options[i]
+        takes = option in VALUE_OPTIONS.values()
+        if option in keep:
+            out += plan.shard_options[i:i + (2 if takes else 1)]
+        i += 2 if takes else 1
+    return out
+
+
+def final_exit(plan, shard_codes, merge_code):
+    """The exit status the single run would have had: --fail-on-noop's 4 first (a request's no-op does not depend
+    on the traffic, so every shard sees it), then what merge decided (3 for a gate, else 0)."""
+    if plan.fail_on_noop and any(code == EXIT_NOOP for code in shard_codes):
+        return EXIT_NOOP
+    return merge_code
+
+
+# ---- what runs on the workers (shipped by value: only the standard library and distributed there) ----------------
+
+def _worker_name():
+    try:
+        from distributed import get_worker
+        return get_worker().address
+    except (ImportError, ValueError):
+        return socket.gethostname()
+
+
+def _resolve_binary(sgsim):
+    """The binary this worker would run: PATH given, else $SGSIM, else `sgsim` on PATH; (path, None) or (None, why)."""
+    chosen = sgsim or os.environ.get("SGSIM") or "sgsim"
+    if os.sep in chosen:
+        if not os.path.isfile(chosen) or not os.access(chosen, os.X_OK):
+            return None, f"{chosen} is not an executable file there"
+        return os.path.abspath(chosen), None
+    found = shutil.which(chosen)
+    if found is None:
+        return None, f"no `{chosen}` on its PATH (give --sgsim PATH or set SGSIM)"
+    return found, None
+
+
+def probe_worker(sgsim, cwd, workdir):
+    """Runs on every worker before the work: the binary's path, version and SHA-256, and whether the current
+    directory and the workdir are there. Returns a dict; 'error' says what is wrong."""
+    info = {"worker": _worker_name(), "host": socket.gethostname(), "error": None}
+    for what, path in (("the directory the runner was started in", cwd), ("the workdir", workdir)):
+        if not os.path.isdir(path):
+            info["error"] = (f"{what}, {path}, is not there: it must be on storage every worker shares, "
+                             "at the same path")
+            return info
+    path, why = _resolve_binary(sgsim)
+    if path is None:
+        info["error"] = why
+        return info
+    info["path"] = path
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    info["sha256"] = digest.hexdigest()
+    try:
+        done = subprocess.run([path, "--version"], cwd=cwd, capture_output=True, timeout=60)
+        info["version"] = done.stdout.decode(errors="replace").strip() if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired) as e:
+        info["error"] = f"{path} --version failed: {e}"
+    if not info.get("version") and not info["error"]:
+        info["error"] = f"{path} --version did not print a version: is it sgsim?"
+    return info
+
+
+def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label):
+    """One sgsim run on a worker: (exit status, stdout, stderr, worker). Leaves a file in attempts_dir so that the
+    runner can tell a task Dask ran again after losing its worker."""
+    worker = _worker_name()
+    with open(os.path.join(attempts_dir, f"{label}.{uuid.uuid4().hex}"), "w") as mark:
+        mark.write(worker + "\n")
+    path, why = _resolve_binary(sgsim)
+    if path is None:
+        return EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {why}\n".encode(), worker
+    if expected_sha256:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected_sha256:
+            return (EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {path} is not the binary the other workers "
+                    f"run (SHA-256 {digest.hexdigest()[:12]}…, expected {expected_sha256[:12]}…)\n".encode(), worker)
+    done = subprocess.run([path] + arguments, cwd=cwd, input=stdin_bytes or b"", capture_output=True)
+    return done.returncode, done.stdout, done.stderr, worker
+
+
+# ---- the client side --------------------------------------------------------------------------------------------
+
+class Progress:
+    """One line on stderr, rewritten, when stderr is a terminal (never in a pipe or a log)."""
+
+    def __init__(self, quiet):
+        self.on = not quiet and sys.stderr.isatty()
+        self.start = time.monotonic()
+
+    def say(self, text):
+        if self.on:
+            sys.stderr.write(f"\r\033[Ksgsim-dask: {text} ({time.monotonic() - self.start:.1f} s)")
+            sys.stderr.flush()
+
+    def done(self):
+        if self.on:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def check_workers(probes):
+    """probes: {worker address: probe_worker's dict} → the SHA-256 every worker shares. Raises RunError naming the
+    workers that lack the binary or run another one."""
+    if not probes:
+        raise RunError("sgsim-dask: the cluster has no workers: start some (dask-worker SCHEDULER) and run again",
+                       EXIT_USAGE)
+    broken = [f"worker {w}: {p['error']}" for w, p in sorted(probes.items()) if p.get("error")]
+    if broken:
+        raise RunError("sgsim-dask: " + "; ".join(broken), EXIT_USAGE)
+    kinds = {}
+    for w, p in sorted(probes.items()):
+        kinds.setdefault((p["version"], p["sha256"]), []).append(f"{w} ({p['path']})")
+    if len(kinds) > 1:
+        listed = "; ".join(f"{version}, SHA-256 {sha[:12]}…: {', '.join(ws)}"
+                           for (version, sha), ws in sorted(kinds.items()))
+        raise RunError("sgsim-dask: the workers do not run the same sgsim binary (" + listed + "): a merge is exact "
+                       "only over shards of one build; install the same binary everywhere or give --sgsim PATH",
+                       EXIT_USAGE)
+    return next(iter(kinds))[1]
+
+
+def write_output(path, data):
+    """The report to -o FILE as sgsim writes it: a regular file replaced atomically (through a symbolic link to
+    its target), a FIFO or device written in place."""
+    target = os.path.realpath(path)
+    try:
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "wb") as f:
+                f.write(data)
+            return
+        folder = os.path.dirname(target) or "."
+        fd, temp = tempfile.mkstemp(prefix=".sgsim-dask-", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            if os.path.exists(target):
+                os.chmod(temp, os.stat(target).st_mode & 0o7777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(temp, 0o666 & ~umask)
+            os.replace(temp, target)
+        except BaseException:
+            os.unlink(temp)
+            raise
+    except OSError as e:
+        raise RunError(f"sgsim-dask: --output {path}: cannot write it: {e.strerror}; choose a writable place",
+                       EXIT_USAGE)
+
+
+def _failure(step, result):
+    code, _, stderr, worker = result
+    text = stderr.decode(errors="replace").rstrip("\n")
+    return RunError(f"sgsim-dask: {step} failed on worker {worker} (exit status {code}):\n{text}",
+                    code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL)
+
+
+def connect(plan):
+    """(client, cluster or None). A LocalCluster in this process unless --scheduler names one."""
+    import logging
+    try:
+        from distributed import Client, LocalCluster
+        import cloudpickle
+    except ImportError as e:
+        raise RunError(f"sgsim-dask: {e}: install Dask distributed (Debian: apt-get install python3-distributed; "
+                       "scripts/deps.sh does) and run with /usr/bin/python3", EXIT_USAGE)
+    # Workers need not have this module: its functions travel by value.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if plan.scheduler:
+        try:
+            return Client(plan.scheduler, timeout=30), None
+        except (OSError, TimeoutError) as e:
+            raise RunError(f"sgsim-dask: --scheduler {plan.scheduler}: cannot reach the scheduler ({e}): check the "
+                           "address and that `dask-scheduler` runs there", EXIT_USAGE)
+    workers = plan.workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=plan.processes,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def run(plan, stdin_bytes=b""):
+    """The whole run. Returns (report bytes, merge's stderr bytes, exit status, notes); raises RunError."""
+    cwd = os.getcwd()
+    progress = Progress(plan.quiet)
+    notes = []
+    client, cluster = connect(plan)
+    own_workdir = plan.workdir is None
+    try:
+        if own_workdir:
+            workdir = tempfile.mkdtemp(prefix=".sgsim-dask-" if plan.scheduler else "sgsim-dask-",
+                                       dir=cwd if plan.scheduler else None)
+        else:
+            workdir = os.path.abspath(plan.workdir)
+            if os.path.exists(workdir) and (not os.path.isdir(workdir) or os.listdir(workdir)):
+                raise RunError(f"sgsim-dask: --workdir {plan.workdir}: must be an empty folder or absent (the runner "
+                               "never overwrites files)", EXIT_USAGE)
+            try:
+                os.makedirs(workdir, exist_ok=True)
+            except OSError as e:
+                raise RunError(f"sgsim-dask: --workdir {plan.workdir}: cannot create it: {e.strerror}", EXIT_USAGE)
+        attempts = os.path.join(workdir, "attempts")
+        os.makedirs(attempts)
+        try:
+            return _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes)
+        finally:
+            progress.done()
+            if own_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    progress.say("checking the workers' sgsim")
+    sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
+    shards = plan.shards or sum(client.nthreads().values())
+    split_dir = os.path.join(workdir, f"split-{uuid.uuid4().hex[:8]}")
+
+    def submit(arguments, label, stdin=b""):
+        return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, pure=False,
+                             key=f"sgsim-{label}-{uuid.uuid4().hex[:8]}")
+
+    def result(future, step):
+        try:
+            return future.result()
+        except KilledWorker as e:
+            raise RunError(f"sgsim-dask: {step}: Dask lost the worker running it too many times ({e}); "
+                           "see the workers' logs", EXIT_INTERNAL)
+
+    progress.say(f"splitting into {shards} shards")
+    split = result(submit(split_command(plan, split_dir, shards), "split"), "the split")
+    if split[0] != EXIT_OK:
+        raise _failure("sgsim " + " ".join(split_command(plan, split_dir, shards)), split)
+    futures = {submit(shard_command(plan, split_dir, k, shards), f"shard-{k}", stdin_bytes): k
+               for k in range(1, shards + 1)}
+    codes = {}
+    progress.say(f"shards 0/{shards} done")
+    for future in as_completed(futures):
+        k = futures[future]
+        outcome = result(future, f"shard {k}/{shards}")
+        if outcome[0] not in (EXIT_OK, EXIT_CHANGE, EXIT_NOOP):
+            for other in futures:
+                other.cancel()
+            raise _failure(f"shard {k}/{shards} (sgsim {' '.join(shard_command(plan, split_dir, k, shards))})",
+                           outcome)
+        codes[k] = outcome[0]
+        progress.say(f"shards {len(codes)}/{shards} done")
+    progress.say("merging")
+    reports = [shard_report(split_dir, k) for k in range(1, shards + 1)]
+    merged = result(submit(merge_command(plan, reports), "merge", stdin_bytes), "the merge")
+    if merged[0] not in (EXIT_OK, EXIT_CHANGE):
+        raise _failure("sgsim " + " ".join(merge_command(plan, reports)), merged)
+    for label, count in sorted(_attempt_counts(attempts).items()):
+        if count > 1:
+            notes.append(f"sgsim-dask: note: Dask ran {label} {count} times (a worker running it was lost); "
+                         "the report is complete, each shard counted once")
+    return merged[1], merged[2], final_exit(plan, codes.values(), merged[0]), notes
+
+
+def _attempt_counts(attempts):
+    counts = {}
+    for name in os.listdir(attempts):
+        label = name.rsplit(".", 1)[0]
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def main(argv=None):
+    try:
+        plan = parse_args(sys.argv[1:] if argv is None else argv)
+        if plan is None:
+            sys.stdout.write(USAGE)
+            return EXIT_OK
+        stdin_bytes = sys.stdin.buffer.read() if plan.reads_stdin else b""
+        report, messages, code, notes = run(plan, stdin_bytes)
+        sys.stderr.buffer.write(messages)
+        for note in notes:
+            print(note, file=sys.stderr)
+        if plan.output is not None:
+            write_output(plan.output, report)
+        else:
+            try:
+                sys.stdout.buffer.write(report)
+                sys.stdout.flush()
+            except OSError as e:
+                raise RunError(f"sgsim-dask: standard output: cannot write the report: {e.strerror}", EXIT_USAGE)
+        return code
+    except UsageError as e:
+        print(f"sgsim-dask: {e}\n(sgsim_dask.py --help lists the runner's options)", file=sys.stderr)
+        return EXIT_USAGE
+    except RunError as e:
+        print(str(e), file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
