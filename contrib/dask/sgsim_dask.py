@@ -34,7 +34,7 @@ COMMANDS = ("whatif", "audit", "replay")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
-                     [--quiet] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+                     [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
 
 Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: splits the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
@@ -52,6 +52,8 @@ runner options:
                     folder with the LocalCluster, in the current directory with --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
+  --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
+                    time and worker, the shards' CPU summed
   -h, --help        this help
 """
 
@@ -72,7 +74,7 @@ ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-es
             "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
             "--fail-on": ("audit",)}
 RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
-RUNNER_FLAGS = ("--processes", "--quiet")
+RUNNER_FLAGS = ("--processes", "--quiet", "--timings")
 
 
 class UsageError(Exception):
@@ -108,6 +110,7 @@ class Plan:
     workdir: str = None
     sgsim: str = None
     quiet: bool = False
+    timings: bool = False
 
 
 def _positive(option, text):
@@ -342,14 +345,14 @@ def probe_worker(sgsim, cwd, workdir):
 
 
 def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label):
-    """One sgsim run on a worker: (exit status, stdout, stderr, worker). Leaves a file in attempts_dir so that the
-    runner can tell a task Dask ran again after losing its worker."""
+    """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu}, worker). Leaves a file in
+    attempts_dir so that the runner can tell a task Dask ran again after losing its worker."""
     worker = _worker_name()
     with open(os.path.join(attempts_dir, f"{label}.{uuid.uuid4().hex}"), "w") as mark:
         mark.write(worker + "\n")
     path, why = _resolve_binary(sgsim)
     if path is None:
-        return EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {why}\n".encode(), worker
+        return EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {why}\n".encode(), {}, worker
     if expected_sha256:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -357,9 +360,37 @@ def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir,
                 digest.update(block)
         if digest.hexdigest() != expected_sha256:
             return (EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {path} is not the binary the other workers "
-                    f"run (SHA-256 {digest.hexdigest()[:12]}…, expected {expected_sha256[:12]}…)\n".encode(), worker)
-    done = subprocess.run([path] + arguments, cwd=cwd, input=stdin_bytes or b"", capture_output=True)
-    return done.returncode, done.stdout, done.stderr, worker
+                    f"run (SHA-256 {digest.hexdigest()[:12]}…, expected {expected_sha256[:12]}…)\n".encode(), {},
+                    worker)
+    return _spawn([path] + arguments, cwd, stdin_bytes) + (worker,)
+
+
+def _spawn(argv, cwd, stdin_bytes):
+    """(exit status, stdout, stderr, {wall, cpu}) of one process: run as subprocess.run would, but reaped with
+    wait4 to get its own CPU time (the workers may run several tasks in one process)."""
+    import threading
+    start = time.monotonic()
+    child = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks = {}
+
+    def drain(name, stream):
+        chunks[name] = stream.read()
+        stream.close()
+
+    readers = [threading.Thread(target=drain, args=(n, s)) for n, s in (("out", child.stdout), ("err", child.stderr))]
+    for reader in readers:
+        reader.start()
+    try:
+        child.stdin.write(stdin_bytes or b"")
+    except BrokenPipeError:
+        pass  # sgsim did not read its stdin
+    child.stdin.close()
+    for reader in readers:
+        reader.join()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stats = {"wall": time.monotonic() - start, "cpu": usage.ru_utime + usage.ru_stime}
+    return child.returncode, chunks["out"], chunks["err"], stats
 
 
 # ---- the client side --------------------------------------------------------------------------------------------
@@ -433,7 +464,7 @@ def write_output(path, data):
 
 
 def _failure(step, result):
-    code, _, stderr, worker = result
+    code, _, stderr, _, worker = result
     text = stderr.decode(errors="replace").rstrip("\n")
     return RunError(f"sgsim-dask: {step} failed on worker {worker} (exit status {code}):\n{text}",
                     code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL)
@@ -467,7 +498,11 @@ def run(plan, stdin_bytes=b""):
     cwd = os.getcwd()
     progress = Progress(plan.quiet)
     notes = []
+    started = time.monotonic()
     client, cluster = connect(plan)
+    if plan.timings:
+        notes.append(f"sgsim-dask: timings: cluster {'connected' if plan.scheduler else 'started'} in "
+                     f"{time.monotonic() - started:.2f} s")
     own_workdir = plan.workdir is None
     try:
         if own_workdir:
@@ -488,8 +523,13 @@ def run(plan, stdin_bytes=b""):
             return _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes)
         finally:
             progress.done()
+            clock = time.monotonic()
             if own_workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
+            if plan.timings:
+                notes.append(f"sgsim-dask: timings: workdir {'removed' if own_workdir else 'kept'} in "
+                             f"{time.monotonic() - clock:.2f} s; {time.monotonic() - started:.2f} s since the "
+                             "cluster's start")
     finally:
         client.close()
         if cluster is not None:
@@ -499,6 +539,14 @@ def run(plan, stdin_bytes=b""):
 def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
+
+    clock = time.monotonic()
+
+    def timing(step, outcome):
+        if plan.timings:
+            stats, worker = outcome[3], outcome[4]
+            notes.append(f"sgsim-dask: timings: {step}: sgsim {stats.get('wall', 0):.2f} s wall, "
+                         f"{stats.get('cpu', 0):.2f} s CPU, on {worker}")
 
     progress.say("checking the workers' sgsim")
     sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
@@ -517,12 +565,19 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
                            "see the workers' logs", EXIT_INTERNAL)
 
     progress.say(f"splitting into {shards} shards")
+    if plan.timings:
+        notes.append(f"sgsim-dask: timings: workers checked in {time.monotonic() - clock:.2f} s")
+    clock = time.monotonic()
     split = result(submit(split_command(plan, split_dir, shards), "split"), "the split")
+    timing("split", split)
+    if plan.timings:
+        notes.append(f"sgsim-dask: timings: split task done {time.monotonic() - clock:.2f} s after its submission")
+    clock = time.monotonic()
     if split[0] != EXIT_OK:
         raise _failure("sgsim " + " ".join(split_command(plan, split_dir, shards)), split)
     futures = {submit(shard_command(plan, split_dir, k, shards), f"shard-{k}", stdin_bytes): k
                for k in range(1, shards + 1)}
-    codes = {}
+    codes, outcomes = {}, {}
     progress.say(f"shards 0/{shards} done")
     for future in as_completed(futures):
         k = futures[future]
@@ -533,10 +588,19 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
             raise _failure(f"shard {k}/{shards} (sgsim {' '.join(shard_command(plan, split_dir, k, shards))})",
                            outcome)
         codes[k] = outcome[0]
+        timing(f"shard {k}/{shards}", outcome)
+        outcomes[k] = outcome
         progress.say(f"shards {len(codes)}/{shards} done")
+    if plan.timings:
+        notes.append(f"sgsim-dask: timings: all shards done {time.monotonic() - clock:.2f} s after their "
+                     f"submission; their CPU summed {sum(o[3].get('cpu', 0) for o in outcomes.values()):.2f} s")
+    clock = time.monotonic()
     progress.say("merging")
     reports = [shard_report(split_dir, k) for k in range(1, shards + 1)]
     merged = result(submit(merge_command(plan, reports), "merge", stdin_bytes), "the merge")
+    timing("merge", merged)
+    if plan.timings:
+        notes.append(f"sgsim-dask: timings: merge task done {time.monotonic() - clock:.2f} s after its submission")
     if merged[0] not in (EXIT_OK, EXIT_CHANGE):
         raise _failure("sgsim " + " ".join(merge_command(plan, reports)), merged)
     for label, count in sorted(_attempt_counts(attempts).items()):

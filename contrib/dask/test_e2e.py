@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""The Dask runner with the real sgsim (issue 13): each case runs once as a single sgsim process and once through
+contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (split, one sgsim per shard, merge), and the two must
+print the same bytes and exit with the same status. usage: test_e2e.py SGSIM SOURCE_DIR. Without
+python3-distributed the test is skipped (exit 77) saying so; under CI=true it fails."""
+import os
+import subprocess
+import sys
+import tempfile
+
+sgsim, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+RUNNER = os.path.join(src, "contrib", "dask", "sgsim_dask.py")
+try:
+    import distributed  # noqa: F401
+except ImportError:
+    msg = "python3-distributed is missing: install it (apt-get install python3-distributed; scripts/deps.sh does)"
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):  # as scripts/test.sh reads it
+        sys.exit("FAIL: " + msg + "; CI is set, so the Dask runner's test is required")
+    print("SKIP: " + msg)
+    sys.exit(77)
+
+WEB = ["--model", "examples/web.json"]
+SSH = ["--revoke", "examples/requests/revoke_ssh.json"]
+# (name, sgsim arguments, runner-only arguments): the bundled samples, each kind of report, --at, fragments,
+# traffic between two modeled interfaces, VXLAN mirror copies, flow logs, a gate's exit status, 3 shards.
+CASES = [
+    ("whatif_json", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap"], []),
+    ("whatif_text", ["whatif"] + WEB + SSH + ["pcaps/web_basic.pcap"], []),
+    ("whatif_at_relative", ["whatif"] + WEB + SSH + ["--at", "+100", "--format", "json", "pcaps/web_basic.pcap"], []),
+    ("whatif_gate", ["whatif"] + WEB + SSH + ["--fail-on-change", "--format", "json", "pcaps/web_basic.pcap"], []),
+    ("whatif_two_tier", ["whatif", "--model", "examples/two_tier.json", "--revoke",
+                         "examples/requests/revoke_db_mysql.json", "--format", "json", "pcaps/two_tier_internal.pcap"],
+     []),
+    ("whatif_fragments", ["whatif"] + WEB + ["--revoke", "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-web "
+                                             "--SecurityGroupRuleId.1 sgr-icmp", "--format", "json",
+                                             "pcaps/fragments_v4v6.pcap"], []),
+    ("whatif_mirror_csv", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format", "csv",
+                                                    "pcaps/mirror_vxlan.pcap"], []),
+    ("whatif_flow_log", ["whatif"] + WEB + SSH + ["--format", "json", "--flow-log", "examples/web_basic_flowlog.csv"],
+     []),
+    ("whatif_three_shards", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap",
+                                                      "pcaps/interfaces_multi.pcapng"], ["--shards", "3"]),
+    ("audit_json", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"], []),
+    ("audit_mirror", ["audit"] + WEB + ["--decap", "vxlan", "--format", "json", "pcaps/mirror_vxlan.pcap"], []),
+    ("replay_json", ["replay"] + WEB + ["--format", "json", "pcaps/web_basic.pcap", "pcaps/non_ip_mixed.pcap"], []),
+]
+
+
+def run(argv):
+    done = subprocess.run(argv, cwd=src, capture_output=True, timeout=600)
+    return done.returncode, done.stdout, done.stderr.decode(errors="replace")
+
+
+failures = 0
+only = os.environ.get("SGSIM_DASK_CASES", "").split(",") if os.environ.get("SGSIM_DASK_CASES") else None
+for name, args, extra in CASES:
+    if only and name not in only:
+        continue
+    single = run([sgsim] + args)
+    with tempfile.TemporaryDirectory() as workdir:
+        dask = run([sys.executable, RUNNER, "--workers", "2", "--sgsim", sgsim, "--workdir",
+                    os.path.join(workdir, "w")] + extra + args)
+    if single[:2] == dask[:2]:
+        print(f"ok   {name}: exit {single[0]}, {len(single[1])} bytes alike")
+        continue
+    failures += 1
+    print(f"FAIL {name}: single run exit {single[0]}, Dask run exit {dask[0]}")
+    if single[1] != dask[1]:
+        a, b = single[1].decode(errors="replace").splitlines(), dask[1].decode(errors="replace").splitlines()
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        print(f"  first difference at line {first + 1}:\n  single: {a[first] if first < len(a) else '(end)'}\n"
+              f"  dask:   {b[first] if first < len(b) else '(end)'}")
+    print("  the Dask run's stderr:\n    " + dask[2].replace("\n", "\n    "))
+sys.exit(1 if failures else 0)
