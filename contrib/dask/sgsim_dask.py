@@ -19,6 +19,7 @@ the workers need python3-distributed and sgsim, not this module.
 """
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -31,6 +32,8 @@ import uuid
 
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_CHANGE, EXIT_NOOP, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 COMMANDS = ("whatif", "audit", "replay")
+MERGE_FORMATS = ("json",)  # what `sgsim merge --format` prints
+AUDIT_FINDINGS = ("unused", "shadowed", "redundant", "broad", "conflict")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
@@ -84,9 +87,10 @@ class UsageError(Exception):
 class RunError(Exception):
     """A step of the run failed: its message on stderr and this exit status."""
 
-    def __init__(self, message, code):
+    def __init__(self, message, code, stdout=b""):
         super().__init__(message)
         self.code = code
+        self.stdout = stdout  # what the failed sgsim printed there (a rejected request's error body)
 
 
 @dataclasses.dataclass
@@ -99,8 +103,9 @@ class Plan:
     shard_options: list = dataclasses.field(default_factory=list)
     format: str = None
     output: str = None
-    limit: str = None
-    gates: list = dataclasses.field(default_factory=list)  # --fail-on-change, --fail-on X: merge decides
+    sort: str = None  # audit --sort: the shards and merge both need it
+    fail_on_change: bool = False  # whatif: merge decides from the merged report
+    fail_on: list = dataclasses.field(default_factory=list)  # audit's findings: decided here on the merged report
     fail_on_noop: bool = False
     reads_stdin: bool = False  # a request given as '-': read here once, fed to every shard's stdin
     scheduler: str = None
@@ -211,16 +216,18 @@ def parse_args(argv):
             plan.format = value
         elif option == "--output":
             plan.output = value
-        elif option == "--limit":
-            plan.limit = value
         elif option == "--write-affected":
             raise UsageError("--write-affected: each shard would write its own part of the packets; the runner "
                              "does not join captures, so run `sgsim whatif --write-affected` on one machine")
-        elif option == "--fail-on-change":
-            plan.gates.append(option)
         elif option == "--fail-on":
-            plan.gates += [option, value]
+            if value not in AUDIT_FINDINGS:
+                raise UsageError(f"--fail-on {value}: not a finding ({', '.join(AUDIT_FINDINGS)})")
+            plan.fail_on.append(value)
         else:
+            if option == "--fail-on-change":
+                plan.fail_on_change = True
+            if option == "--sort":
+                plan.sort = value
             if option == "--fail-on-noop":
                 plan.fail_on_noop = True
             if option in ("--revoke", "--authorize") and value == "-":
@@ -235,11 +242,10 @@ def parse_args(argv):
                          "every worker shares")
     if plan.captures and plan.flow_logs:
         raise UsageError("give captures or --flow-log files, not both (as sgsim itself)")
-    if plan.command == "replay" and plan.format not in ("json",):
-        raise UsageError(f"replay --format {plan.format or 'text'}: a sharded replay merges only the summary as "
-                         "JSON: add --format json")
-    if plan.format not in (None, "text", "json", "csv", "html"):
-        raise UsageError(f"--format {plan.format}: {plan.command} writes text, json, csv or html")
+    if plan.format not in MERGE_FORMATS:
+        what = "the summary as JSON" if plan.command == "replay" else "JSON"
+        raise UsageError(f"{plan.command} --format {plan.format or 'text'}: sgsim merge prints {what} only "
+                         f"(text, CSV and HTML need the model): add --format json")
     return plan
 
 
@@ -255,40 +261,67 @@ def shard_report(split_dir, k):
 
 
 def shard_command(plan, split_dir, k, n):
-    extra = ["--limit", "0"] if plan.command == "whatif" else []  # the whole report: merge applies --limit
-    return ([plan.command] + plan.shard_options + plan.split_options + extra +
+    return ([plan.command] + plan.shard_options + plan.split_options +
             ["--split", split_dir, "--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(split_dir, k)])
 
 
 def merge_command(plan, reports):
-    command = ["merge"]
-    if plan.format not in (None, "json"):
-        command += ["--format", plan.format] + _model_options(plan)
-    elif plan.format is None and plan.command != "replay":
-        command += ["--format", "text"] + _model_options(plan)
-    if plan.limit is not None:
-        command += ["--limit", plan.limit]
-    return command + plan.gates + list(reports)
+    command = ["merge"] + (["--sort", plan.sort] if plan.sort else [])
+    return command + (["--fail-on-change"] if plan.fail_on_change else []) + list(reports)
 
 
-def _model_options(plan):
-    """The options a merge that renders text, CSV or HTML needs to rebuild the report (the model and requests)."""
-    keep = {"--model", "--host", "--allow-unknown-fields", "--strict", "--revoke", "--authorize"}
-    out, i = [], 0
-    while i < len(plan.shard_options):
-        option = plan.shard_options[i]
-        takes = option in VALUE_OPTIONS.values()
-        if option in keep:
-            out += plan.shard_options[i:i + (2 if takes else 1)]
-        i += 2 if takes else 1
-    return out
+def audit_failures(plan, report):
+    """audit --fail-on on the merged report, as sgsim audit decides it (src/cli/main.cpp, hasFinding): the lines
+    it prints on stderr, one per finding given that some rule has. A rule's traffic (unused) is known only once
+    the shards are merged, so the shards are not given --fail-on."""
+    lines = []
+    for finding in plan.fail_on:
+        ids = [row["rule"] for row in report.get("rules", []) if _has_finding(row, finding)]
+        if ids:
+            listed = ", ".join(ids[:10]) + (", …" if len(ids) > 10 else "")
+            lines.append(f"sgsim: --fail-on {finding}: {len(ids)} {'rule' if len(ids) == 1 else 'rules'} ({listed})")
+    return lines
 
 
-def final_exit(plan, shard_codes, merge_code):
+def _has_finding(row, finding):
+    static = row.get("static") or {}
+    if finding == "unused":
+        return row["hits"]["packets"] == 0
+    if finding == "shadowed":
+        return row["verdict"] == "never-matches"
+    if finding == "redundant":
+        return bool(static.get("redundant"))
+    if finding == "broad":
+        return static.get("broad") is not None
+    return bool(static.get("conflictsWith"))
+
+
+def messages(report, shard_errs):
+    """What the single run prints on stderr, rebuilt: the merged report's warnings and errors as sgsim prints them
+    (`sgsim: warning: WHERE: MESSAGE`), then the shards' other lines (e.g. --fail-on-noop's, the same in every
+    shard), each once. A shard's own warning lines are left out: they are in its report, merged."""
+    def text(issue):
+        return f"{issue['where']}: {issue['message']}" if issue.get("where") else issue["message"]
+    lines = [f"sgsim: warning: {text(w)}" for w in report.get("warnings", [])]
+    lines += [f"sgsim: {text(e)}" for e in report.get("errors", [])]
+    known = set(lines)
+    for err in shard_errs:
+        for line in err.decode(errors="replace").splitlines():
+            if line.startswith("sgsim: warning: ") or line in known:
+                continue
+            known.add(line)
+            lines.append(line)
+    return lines
+
+
+def final_exit(plan, shard_codes, merge_code, audit_lines):
     """The exit status the single run would have had: --fail-on-noop's 4 first (a request's no-op does not depend
-    on the traffic, so every shard sees it), then what merge decided (3 for a gate, else 0)."""
+    on the traffic, so every shard sees it), then the gates: merge's 3 for whatif --fail-on-change, audit --fail-on
+    decided here."""
     if plan.fail_on_noop and any(code == EXIT_NOOP for code in shard_codes):
         return EXIT_NOOP
+    if audit_lines:
+        return EXIT_CHANGE
     return merge_code
 
 
@@ -464,10 +497,10 @@ def write_output(path, data):
 
 
 def _failure(step, result):
-    code, _, stderr, _, worker = result
+    code, stdout, stderr, _, worker = result
     text = stderr.decode(errors="replace").rstrip("\n")
     return RunError(f"sgsim-dask: {step} failed on worker {worker} (exit status {code}):\n{text}",
-                    code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL)
+                    code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL, stdout)
 
 
 def connect(plan):
@@ -494,7 +527,7 @@ def connect(plan):
 
 
 def run(plan, stdin_bytes=b""):
-    """The whole run. Returns (report bytes, merge's stderr bytes, exit status, notes); raises RunError."""
+    """The whole run. Returns (report bytes, the single run's stderr lines, exit status, notes); raises RunError."""
     cwd = os.getcwd()
     progress = Progress(plan.quiet)
     notes = []
@@ -597,7 +630,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     clock = time.monotonic()
     progress.say("merging")
     reports = [shard_report(split_dir, k) for k in range(1, shards + 1)]
-    merged = result(submit(merge_command(plan, reports), "merge", stdin_bytes), "the merge")
+    merged = result(submit(merge_command(plan, reports), "merge"), "the merge")
     timing("merge", merged)
     if plan.timings:
         notes.append(f"sgsim-dask: timings: merge task done {time.monotonic() - clock:.2f} s after its submission")
@@ -607,7 +640,13 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
         if count > 1:
             notes.append(f"sgsim-dask: note: Dask ran {label} {count} times (a worker running it was lost); "
                          "the report is complete, each shard counted once")
-    return merged[1], merged[2], final_exit(plan, codes.values(), merged[0]), notes
+    try:
+        report = json.loads(merged[1])
+    except ValueError as e:
+        raise RunError(f"sgsim-dask: sgsim merge on worker {merged[4]} printed no JSON report ({e})", EXIT_INTERNAL)
+    audit_lines = audit_failures(plan, report)
+    lines = messages(report, [outcomes[k][2] for k in sorted(outcomes)] + [merged[2]]) + audit_lines
+    return merged[1], lines, final_exit(plan, codes.values(), merged[0], audit_lines), notes
 
 
 def _attempt_counts(attempts):
@@ -625,10 +664,9 @@ def main(argv=None):
             sys.stdout.write(USAGE)
             return EXIT_OK
         stdin_bytes = sys.stdin.buffer.read() if plan.reads_stdin else b""
-        report, messages, code, notes = run(plan, stdin_bytes)
-        sys.stderr.buffer.write(messages)
-        for note in notes:
-            print(note, file=sys.stderr)
+        report, lines, code, notes = run(plan, stdin_bytes)
+        for line in lines + notes:
+            print(line, file=sys.stderr)
         if plan.output is not None:
             write_output(plan.output, report)
         else:
@@ -642,6 +680,11 @@ def main(argv=None):
         print(f"sgsim-dask: {e}\n(sgsim_dask.py --help lists the runner's options)", file=sys.stderr)
         return EXIT_USAGE
     except RunError as e:
+        try:
+            sys.stdout.buffer.write(e.stdout)
+            sys.stdout.flush()
+        except OSError:
+            pass  # the failure below is the news
         print(str(e), file=sys.stderr)
         return e.code
     except KeyboardInterrupt:

@@ -49,31 +49,50 @@ class ParseArgs(unittest.TestCase):
         self.assertEqual(plan.workdir, "/shared/w")
         self.assertEqual(plan.captures, ["a.pcap", "b.pcap"])
         self.assertEqual(plan.split_options, ["--decap", "vxlan", "--mirror", "7=eni-a"])
-        self.assertEqual(plan.shard_options, ["--model", "m.json", "--revoke", "r.json", "--at", "+5",
-                                              "--fail-on-noop"])
-        self.assertEqual((plan.format, plan.output, plan.limit), ("json", "out.json", "5"))
-        self.assertEqual(plan.gates, ["--fail-on-change"])
+        # --limit cuts only text and HTML: the shards' JSON is whole either way, as the single run's
+        self.assertEqual(plan.shard_options, ["--model", "m.json", "--revoke", "r.json", "--at", "+5", "--limit", "5",
+                                              "--fail-on-change", "--fail-on-noop"])
+        self.assertEqual((plan.format, plan.output), ("json", "out.json"))
+        self.assertTrue(plan.fail_on_change)
         self.assertTrue(plan.fail_on_noop)
+        self.assertEqual(sgsim_dask.merge_command(plan, ["/s/shard-1.json"]),
+                         ["merge", "--fail-on-change", "/s/shard-1.json"])
 
     def test_commands_of_a_run(self):
         plan = parse_args(["audit", "-m", "m.json", "--fail-on", "unused", "--decap", "vxlan", "--flow-log", "f.csv",
-                           "--format", "json"])
+                           "--sort", "rule", "--format", "json"])
         self.assertEqual(sgsim_dask.split_command(plan, "/w/s", 2),
                          ["split", "--shards", "2", "--out", "/w/s", "--decap", "vxlan", "--flow-log", "f.csv"])
-        # decap goes to the shards too: --split with another --decap than the manifest's is an error
+        # decap goes to the shards too (--split with another --decap than the manifest's is an error); --fail-on
+        # does not: whether a rule is unused is known only after the merge
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 2, 2),
-                         ["audit", "--model", "m.json", "--decap", "vxlan", "--split", "/w/s", "--shard", "2/2",
-                          "--format", "json", "-o", "/w/s/shard-2.json"])
+                         ["audit", "--model", "m.json", "--sort", "rule", "--decap", "vxlan", "--split", "/w/s",
+                          "--shard", "2/2", "--format", "json", "-o", "/w/s/shard-2.json"])
         self.assertEqual(sgsim_dask.merge_command(plan, ["/w/s/shard-1.json", "/w/s/shard-2.json"]),
-                         ["merge", "--fail-on", "unused", "/w/s/shard-1.json", "/w/s/shard-2.json"])
+                         ["merge", "--sort", "rule", "/w/s/shard-1.json", "/w/s/shard-2.json"])
 
-    def test_whatif_shards_are_never_cut_by_limit(self):
-        plan = parse_args(["whatif", "--model", "m", "--revoke", "r", "--limit", "3", "--format", "json", "c.pcap"])
-        self.assertIn("--limit", sgsim_dask.shard_command(plan, "/s", 1, 1))
-        shard = sgsim_dask.shard_command(plan, "/s", 1, 1)
-        self.assertEqual(shard[shard.index("--limit") + 1], "0")
-        merge = sgsim_dask.merge_command(plan, ["/s/shard-1.json"])
-        self.assertEqual(merge[merge.index("--limit") + 1], "3")
+    def test_audit_fail_on_is_decided_on_the_merged_report(self):
+        plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",
+                           "--format", "json", "c.pcap"])
+        used = {"rule": "sgr-a", "hits": {"packets": 3}, "verdict": "in-use", "static": {"broad": None}}
+        idle = [{"rule": f"sgr-{i}", "hits": {"packets": 0}, "verdict": "safe-to-revoke",
+                 "static": {"broad": "0.0.0.0/0", "conflictsWith": []}} for i in range(12)]
+        lines = sgsim_dask.audit_failures(plan, {"rules": [used] + idle})
+        self.assertEqual(lines, ["sgsim: --fail-on unused: 12 rules (sgr-0, sgr-1, sgr-2, sgr-3, sgr-4, sgr-5, "
+                                 "sgr-6, sgr-7, sgr-8, sgr-9, …)",
+                                 "sgsim: --fail-on broad: 12 rules (sgr-0, sgr-1, sgr-2, sgr-3, sgr-4, sgr-5, "
+                                 "sgr-6, sgr-7, sgr-8, sgr-9, …)"])
+        self.assertEqual(sgsim_dask.final_exit(plan, [0, 0], 0, lines), 3)
+        self.assertEqual(sgsim_dask.audit_failures(plan, {"rules": [used]}), [])
+
+    def test_stderr_as_the_single_run_prints_it(self):
+        report = {"warnings": [{"where": "a.pcap: frame 3", "message": "odd"}, {"where": "", "message": "bare"}],
+                  "errors": [{"where": "b.pcap", "message": "cut short"}]}
+        shards = [b"sgsim: warning: a.pcap: frame 3: partial\nsgsim: --fail-on-noop: request 1 changes no rule\n",
+                  b"sgsim: --fail-on-noop: request 1 changes no rule\nsgsim: b.pcap: cut short\n"]
+        self.assertEqual(sgsim_dask.messages(report, shards),
+                         ["sgsim: warning: a.pcap: frame 3: odd", "sgsim: warning: bare", "sgsim: b.pcap: cut short",
+                          "sgsim: --fail-on-noop: request 1 changes no rule"])
 
     def test_refusals_name_the_argument(self):
         cases = {
@@ -85,7 +104,10 @@ class ParseArgs(unittest.TestCase):
             ("whatif", "--model", "m", "--revoke", "-", "--authorize", "-", "c.pcap"): "read once",
             ("whatif", "--model", "m"): "give the captures",
             ("whatif", "--model", "m", "c.pcap", "--flow-log", "f"): "not both",
-            ("replay", "--model", "m", "c.pcap"): "--format json",
+            ("replay", "--model", "m", "c.pcap"): "sgsim merge prints the summary as JSON only",
+            ("whatif", "--model", "m", "--revoke", "r", "c.pcap"): "add --format json",
+            ("audit", "--model", "m", "--format", "csv", "c.pcap"): "audit --format csv",
+            ("audit", "--model", "m", "--fail-on", "unuzed", "c.pcap"): "--fail-on unuzed: not a finding",
             ("audit", "--model", "m", "--at", "+1", "c.pcap"): "--at is an option of sgsim whatif",
             ("merge", "a.json"): "runs whatif, audit or replay",
             ("--shards", "0", "whatif", "c.pcap"): "--shards 0",
@@ -102,12 +124,13 @@ class ParseArgs(unittest.TestCase):
         self.assertIsNone(parse_args(["whatif", "--help"]))
 
     def test_exit_status_as_the_single_run(self):
-        plan = parse_args(["whatif", "--model", "m", "--revoke", "r", "--fail-on-noop", "--fail-on-change", "c"])
-        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 3), 4)  # the no-op's 4 comes first, as in sgsim
-        self.assertEqual(sgsim_dask.final_exit(plan, [0, 3], 3), 3)
-        self.assertEqual(sgsim_dask.final_exit(plan, [0, 0], 0), 0)
+        plan = parse_args(["whatif", "--model", "m", "--revoke", "r", "--fail-on-noop", "--fail-on-change", "-f", "json",
+                           "c"])
+        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 3, []), 4)  # the no-op's 4 comes first, as in sgsim
+        self.assertEqual(sgsim_dask.final_exit(plan, [0, 3], 3, []), 3)
+        self.assertEqual(sgsim_dask.final_exit(plan, [0, 0], 0, []), 0)
         plan.fail_on_noop = False
-        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 0), 0)
+        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 0, []), 0)
 
 
 class Workers(unittest.TestCase):
@@ -197,7 +220,8 @@ class OnLocalCluster(unittest.TestCase):
             self.assertEqual(s["stdin"], '{"Action":"RevokeSecurityGroup"}')  # '-' read once, given to each shard
             self.assertEqual(s["argv"][:4], ["whatif", "--model", "m.json", "--revoke"])
         self.assertEqual(merged["argv"][:2], ["merge", "--fail-on-change"])
-        self.assertIn("sgsim: warning: a merged warning", err)  # merge's messages reach the user
+        # the merged report's warnings, as sgsim prints them; not each shard's own
+        self.assertEqual(err, "sgsim: warning: a.pcap: merged\n")
         self.assertEqual(sorted(os.listdir(self.cwd)), ["a.pcap", "m.json"])  # nothing left behind
 
     def test_shards_option_and_kept_workdir_and_output_file(self):
@@ -218,10 +242,16 @@ class OnLocalCluster(unittest.TestCase):
                                  "--fail-on-change", "a.pcap", env={"FAKE_MERGE_RC": "3"})
         self.assertEqual(rc, 3)
         self.assertTrue(json.loads(out)["shards"])  # the report is printed all the same
-        rc, out, _ = self.runner("whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
-                                 "--fail-on-noop", "--fail-on-change", "a.pcap",
-                                 env={"FAKE_MERGE_RC": "3", "FAKE_SHARD_RC": "2:4"})
+        rc, out, err = self.runner("whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
+                                   "--fail-on-noop", "--fail-on-change", "a.pcap",
+                                   env={"FAKE_MERGE_RC": "3", "FAKE_NOOP": "1"})
         self.assertEqual(rc, 4)
+        self.assertEqual(err.splitlines(), ["sgsim: warning: a.pcap: merged",
+                                            "sgsim: --fail-on-noop: request 1 changes no rule (see its notes)"])
+        rc, out, err = self.runner("audit", "--model", "m.json", "--format", "json", "--fail-on", "unused", "a.pcap")
+        self.assertEqual(rc, 3)
+        self.assertIn("sgsim: --fail-on unused: 1 rule (sgr-idle)", err)
+        self.assertNotIn("--fail-on", json.loads(out)["shards"][0]["argv"])
 
     def test_a_failing_shard_fails_the_run_with_its_message_and_status(self):
         rc, out, err = self.runner("whatif", "--model", "m.json", "--revoke", "r", "--format", "json", "a.pcap",
