@@ -69,6 +69,16 @@ struct ReplayStats {
   std::uint64_t flowCapHits = 0;
   std::size_t maxFlows = 0;
 
+  // The whole stream, whatever part of it the run counts (issue 13): with --shard K/N or --split only one shard's
+  // observations are counted above, but the time origin, `--at` and its outside-the-capture check go by every
+  // observation of the stream (with --split, as the split's manifest recorded it). Equal to frames, firstNs and
+  // lastNs in a run of the whole stream.
+  struct StreamSpan {
+    std::uint64_t frames = 0;
+    std::int64_t firstNs = 0, lastNs = 0;
+  };
+  StreamSpan stream;
+
   // pcapng blocks read past (name resolution, statistics, …), by type: capture/capture_reader.h.
   std::map<std::string, std::uint64_t> skippedBlocks;
 
