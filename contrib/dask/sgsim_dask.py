@@ -250,19 +250,19 @@ def parse_args(argv):
 
 
 def split_command(plan, split_dir, shards):
-    command = ["split", "--shards", str(shards), "--out", split_dir] + plan.split_options
-    for log in plan.flow_logs:
-        command += ["--flow-log", log]
-    return command + plan.captures
+    return ["split", "--shards", str(shards), "--out", split_dir] + plan.split_options + plan.captures
 
 
-def shard_report(split_dir, k):
-    return os.path.join(split_dir, f"shard-{k}.json")
+def shard_report(run_dir, k):
+    return os.path.join(run_dir, f"shard-{k}.json")
 
 
-def shard_command(plan, split_dir, k, n):
-    return ([plan.command] + plan.shard_options + plan.split_options +
-            ["--split", split_dir, "--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(split_dir, k)])
+def shard_command(plan, run_dir, k, n):
+    """Shard K of N: of the split in run_dir, or, for flow logs (which `sgsim split` does not read yet), of the
+    flow logs themselves, each shard reading them whole and keeping its own conversations (--shard in place)."""
+    inputs = ["--split", run_dir] if plan.captures else [a for log in plan.flow_logs for a in ("--flow-log", log)]
+    return ([plan.command] + plan.shard_options + plan.split_options + inputs +
+            ["--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(run_dir, k)])
 
 
 def merge_command(plan, reports):
@@ -315,9 +315,11 @@ def messages(report, shard_errs):
 
 
 def final_exit(plan, shard_codes, merge_code, audit_lines):
-    """The exit status the single run would have had: --fail-on-noop's 4 first (a request's no-op does not depend
-    on the traffic, so every shard sees it), then the gates: merge's 3 for whatif --fail-on-change, audit --fail-on
-    decided here."""
+    """The exit status the single run would have had: 2 for a capture that ended on a bad record (the report of
+    what was read is printed), then --fail-on-noop's 4 (a request's no-op does not depend on the traffic, so every
+    shard sees it), then the gates: merge's 3 for whatif --fail-on-change, audit --fail-on decided here."""
+    if any(code == EXIT_USAGE for code in shard_codes):
+        return EXIT_USAGE
     if plan.fail_on_noop and any(code == EXIT_NOOP for code in shard_codes):
         return EXIT_NOOP
     if audit_lines:
@@ -377,9 +379,10 @@ def probe_worker(sgsim, cwd, workdir):
     return info
 
 
-def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label):
-    """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu}, worker). Leaves a file in
-    attempts_dir so that the runner can tell a task Dask ran again after losing its worker."""
+def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label, output=None):
+    """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu, wrote}, worker), wrote: whether
+    `output` is there afterwards. Leaves a file in attempts_dir so that the runner can tell a task Dask ran again
+    after losing its worker."""
     worker = _worker_name()
     with open(os.path.join(attempts_dir, f"{label}.{uuid.uuid4().hex}"), "w") as mark:
         mark.write(worker + "\n")
@@ -395,7 +398,9 @@ def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir,
             return (EXIT_USAGE, b"", f"sgsim-dask: worker {worker}: {path} is not the binary the other workers "
                     f"run (SHA-256 {digest.hexdigest()[:12]}…, expected {expected_sha256[:12]}…)\n".encode(), {},
                     worker)
-    return _spawn([path] + arguments, cwd, stdin_bytes) + (worker,)
+    code, out, err, stats = _spawn([path] + arguments, cwd, stdin_bytes)
+    stats["wrote"] = output is not None and os.path.exists(output)
+    return code, out, err, stats, worker
 
 
 def _spawn(argv, cwd, stdin_bytes):
@@ -584,10 +589,11 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     progress.say("checking the workers' sgsim")
     sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
     shards = plan.shards or sum(client.nthreads().values())
-    split_dir = os.path.join(workdir, f"split-{uuid.uuid4().hex[:8]}")
+    # A fresh folder for each attempt of the split: a rerun after a lost worker never meets a half-written one.
+    run_dir = os.path.join(workdir, f"{'split' if plan.captures else 'shards'}-{uuid.uuid4().hex[:8]}")
 
-    def submit(arguments, label, stdin=b""):
-        return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, pure=False,
+    def submit(arguments, label, stdin=b"", output=None):
+        return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, output, pure=False,
                              key=f"sgsim-{label}-{uuid.uuid4().hex[:8]}")
 
     def result(future, step):
@@ -597,28 +603,37 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
             raise RunError(f"sgsim-dask: {step}: Dask lost the worker running it too many times ({e}); "
                            "see the workers' logs", EXIT_INTERNAL)
 
-    progress.say(f"splitting into {shards} shards")
     if plan.timings:
         notes.append(f"sgsim-dask: timings: workers checked in {time.monotonic() - clock:.2f} s")
     clock = time.monotonic()
-    split = result(submit(split_command(plan, split_dir, shards), "split"), "the split")
-    timing("split", split)
-    if plan.timings:
-        notes.append(f"sgsim-dask: timings: split task done {time.monotonic() - clock:.2f} s after its submission")
-    clock = time.monotonic()
-    if split[0] != EXIT_OK:
-        raise _failure("sgsim " + " ".join(split_command(plan, split_dir, shards)), split)
-    futures = {submit(shard_command(plan, split_dir, k, shards), f"shard-{k}", stdin_bytes): k
-               for k in range(1, shards + 1)}
+    if plan.captures:
+        progress.say(f"splitting into {shards} shards")
+        command = split_command(plan, run_dir, shards)
+        split = result(submit(command, "split", output=os.path.join(run_dir, "manifest.json")), "the split")
+        timing("split", split)
+        if plan.timings:
+            notes.append(f"sgsim-dask: timings: split task done {time.monotonic() - clock:.2f} s after its "
+                         "submission")
+        clock = time.monotonic()
+        # Exit 2 with a manifest: a capture ended on a bad record; what was read is split, and each shard reports
+        # the error (its report written, exit 2) as the single run does.
+        if split[0] != EXIT_OK and not (split[0] == EXIT_USAGE and split[3].get("wrote")):
+            raise _failure("sgsim " + " ".join(command), split)
+    else:
+        os.makedirs(run_dir)
+    futures = {submit(shard_command(plan, run_dir, k, shards), f"shard-{k}", stdin_bytes,
+                      shard_report(run_dir, k)): k for k in range(1, shards + 1)}
     codes, outcomes = {}, {}
     progress.say(f"shards 0/{shards} done")
     for future in as_completed(futures):
         k = futures[future]
         outcome = result(future, f"shard {k}/{shards}")
-        if outcome[0] not in (EXIT_OK, EXIT_CHANGE, EXIT_NOOP):
+        # 0, 3, 4: the report is written; 2 with the report written: the capture's error is in it
+        if outcome[0] not in (EXIT_OK, EXIT_CHANGE, EXIT_NOOP) and not (outcome[0] == EXIT_USAGE and
+                                                                        outcome[3].get("wrote")):
             for other in futures:
                 other.cancel()
-            raise _failure(f"shard {k}/{shards} (sgsim {' '.join(shard_command(plan, split_dir, k, shards))})",
+            raise _failure(f"shard {k}/{shards} (sgsim {' '.join(shard_command(plan, run_dir, k, shards))})",
                            outcome)
         codes[k] = outcome[0]
         timing(f"shard {k}/{shards}", outcome)
@@ -629,7 +644,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
                      f"submission; their CPU summed {sum(o[3].get('cpu', 0) for o in outcomes.values()):.2f} s")
     clock = time.monotonic()
     progress.say("merging")
-    reports = [shard_report(split_dir, k) for k in range(1, shards + 1)]
+    reports = [shard_report(run_dir, k) for k in range(1, shards + 1)]
     merged = result(submit(merge_command(plan, reports), "merge"), "the merge")
     timing("merge", merged)
     if plan.timings:

@@ -52,6 +52,8 @@ CASES = [
                        "--fail-on", "conflict", "--format", "json", "pcaps/web_basic.pcap"], []),
     ("audit_mirror", ["audit"] + WEB + ["--decap", "vxlan", "--format", "json", "pcaps/mirror_vxlan.pcap"], []),
     ("replay_json", ["replay"] + WEB + ["--format", "json", "pcaps/web_basic.pcap", "pcaps/non_ip_mixed.pcap"], []),
+    # a capture cut short: the report of what was read, and exit status 2, as the single run
+    ("replay_truncated", ["replay"] + WEB + ["--format", "json", "tests/e2e/data/web_truncated.pcap"], []),
 ]
 
 

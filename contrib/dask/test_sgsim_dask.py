@@ -61,15 +61,24 @@ class ParseArgs(unittest.TestCase):
     def test_commands_of_a_run(self):
         plan = parse_args(["audit", "-m", "m.json", "--fail-on", "unused", "--decap", "vxlan", "--flow-log", "f.csv",
                            "--sort", "rule", "--format", "json"])
-        self.assertEqual(sgsim_dask.split_command(plan, "/w/s", 2),
-                         ["split", "--shards", "2", "--out", "/w/s", "--decap", "vxlan", "--flow-log", "f.csv"])
-        # decap goes to the shards too (--split with another --decap than the manifest's is an error); --fail-on
-        # does not: whether a rule is unused is known only after the merge
+        # flow logs are sharded in place (split does not read them yet); --fail-on is not given to the shards:
+        # whether a rule is unused is known only after the merge
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 2, 2),
-                         ["audit", "--model", "m.json", "--sort", "rule", "--decap", "vxlan", "--split", "/w/s",
+                         ["audit", "--model", "m.json", "--sort", "rule", "--decap", "vxlan", "--flow-log", "f.csv",
                           "--shard", "2/2", "--format", "json", "-o", "/w/s/shard-2.json"])
         self.assertEqual(sgsim_dask.merge_command(plan, ["/w/s/shard-1.json", "/w/s/shard-2.json"]),
                          ["merge", "--sort", "rule", "/w/s/shard-1.json", "/w/s/shard-2.json"])
+
+    def test_captures_are_split(self):
+        plan = parse_args(["replay", "-m", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "a.pcap", "--capture",
+                           "b.pcapng", "--format", "json"])
+        self.assertEqual(sgsim_dask.split_command(plan, "/w/s", 2),
+                         ["split", "--shards", "2", "--out", "/w/s", "--decap", "vxlan", "--mirror", "7=eni-a",
+                          "a.pcap", "b.pcapng"])
+        # decap goes to the shards too: --split with another --decap than the manifest's is an error
+        self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
+                         ["replay", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "--split", "/w/s",
+                          "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
 
     def test_audit_fail_on_is_decided_on_the_merged_report(self):
         plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",
@@ -126,7 +135,8 @@ class ParseArgs(unittest.TestCase):
     def test_exit_status_as_the_single_run(self):
         plan = parse_args(["whatif", "--model", "m", "--revoke", "r", "--fail-on-noop", "--fail-on-change", "-f", "json",
                            "c"])
-        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 3, []), 4)  # the no-op's 4 comes first, as in sgsim
+        self.assertEqual(sgsim_dask.final_exit(plan, [2, 4], 3, []), 2)  # a capture error first, as in sgsim
+        self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 3, []), 4)  # then the no-op's 4
         self.assertEqual(sgsim_dask.final_exit(plan, [0, 3], 3, []), 3)
         self.assertEqual(sgsim_dask.final_exit(plan, [0, 0], 0, []), 0)
         plan.fail_on_noop = False
@@ -260,6 +270,19 @@ class OnLocalCluster(unittest.TestCase):
         self.assertIn("shard 2/2", err)
         self.assertIn("exit status 1", err)
         self.assertIn("sgsim: shard 2 failed on purpose", err)
+
+    def test_flow_logs_are_sharded_in_place(self):
+        rc, out, err = self.runner("audit", "--model", "m.json", "--format", "json", "--flow-log", "a.pcap")
+        self.assertEqual(rc, 0, err)
+        for s in json.loads(out)["shards"]:
+            self.assertNotIn("--split", s["argv"])
+            self.assertIn("--flow-log", s["argv"])
+
+    def test_a_capture_error_still_gives_the_report_and_exit_2(self):
+        rc, out, err = self.runner("replay", "--model", "m.json", "--format", "json", "a.pcap",
+                                   env={"FAKE_CAPTURE_ERROR": "1"})
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(len(json.loads(out)["shards"]), 2)
 
     def test_a_failing_split(self):
         rc, out, err = self.runner("replay", "--model", "m.json", "--format", "json", "missing.pcap",
