@@ -78,6 +78,10 @@ struct ReplayStats {
     std::int64_t firstNs = 0, lastNs = 0;
   };
   StreamSpan stream;
+  // The time origin (the whole stream's first observation) and the span `--at` is judged by; what the accounting
+  // above says when `stream` was not filled in (a report built without a Pass).
+  std::int64_t originNs() const { return stream.frames > 0 ? stream.firstNs : firstNs; }
+  StreamSpan wholeSpan() const { return stream.frames > 0 ? stream : StreamSpan{frames, firstNs, lastNs}; }
 
   // pcapng blocks read past (name resolution, statistics, …), by type: capture/capture_reader.h.
   std::map<std::string, std::uint64_t> skippedBlocks;
