@@ -375,6 +375,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   }
   root["flows"] = flows;
   root["space"] = spaceJson(r);
+  addShardJson(root, r.shard);
   return toPrettyJson(root);
 }
 
