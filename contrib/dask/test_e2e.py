@@ -41,7 +41,7 @@ CASES = [
     ("whatif_fragments", ["whatif"] + WEB + ["--revoke", "aliyun ecs RevokeSecurityGroup --SecurityGroupId sg-web "
                                              "--SecurityGroupRuleId.1 sgr-icmp", "--format", "json",
                                              "pcaps/fragments_v4v6.pcap"], []),
-    ("whatif_mirror_csv", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format", "csv",
+    ("whatif_mirror", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format", "json",
                                                     "pcaps/mirror_vxlan.pcap"], []),
     ("whatif_flow_log", ["whatif"] + WEB + SSH + ["--format", "json", "--flow-log", "examples/web_basic_flowlog.csv"],
      []),
