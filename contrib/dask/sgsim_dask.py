@@ -527,7 +527,7 @@ def connect(plan):
                            "address and that `dask-scheduler` runs there", EXIT_USAGE)
     workers = plan.workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=plan.processes,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)  # ":0": no clash between runs
     return Client(cluster), cluster
 
 

@@ -42,7 +42,7 @@ CASES = [
                                              "--SecurityGroupRuleId.1 sgr-icmp", "--format", "json",
                                              "pcaps/fragments_v4v6.pcap"], []),
     ("whatif_mirror", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format", "json",
-                                                    "pcaps/mirror_vxlan.pcap"], []),
+                                                "pcaps/mirror_vxlan.pcap"], []),
     ("whatif_flow_log", ["whatif"] + WEB + SSH + ["--format", "json", "--flow-log", "examples/web_basic_flowlog.csv"],
      []),
     ("whatif_three_shards", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap",
