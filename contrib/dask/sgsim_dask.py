@@ -37,7 +37,7 @@ AUDIT_FINDINGS = ("unused", "shadowed", "redundant", "broad", "conflict")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
-                     [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+                     [--no-split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
 
 Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: splits the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
@@ -54,6 +54,8 @@ runner options:
                     absent, and is kept (default: a temporary folder removed at the end: under the system's temp
                     folder with the LocalCluster, in the current directory with --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
+  --no-split        no split: each shard reads the captures whole and keeps its own conversations (sgsim
+                    --shard K/N in place); no copy of the data, but every shard reads all of it
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -77,7 +79,7 @@ ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-es
             "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
             "--fail-on": ("audit",)}
 RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
-RUNNER_FLAGS = ("--processes", "--quiet", "--timings")
+RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split")
 
 
 class UsageError(Exception):
@@ -116,6 +118,7 @@ class Plan:
     sgsim: str = None
     quiet: bool = False
     timings: bool = False
+    no_split: bool = False
 
 
 def _positive(option, text):
@@ -158,7 +161,7 @@ def parse_args(argv):
             else:
                 plan.sgsim = value
         elif arg in RUNNER_FLAGS:
-            setattr(plan, arg[2:], True)
+            setattr(plan, arg[2:].replace("-", "_"), True)
         else:
             rest.append(arg)
         i += 1
@@ -258,9 +261,13 @@ def shard_report(run_dir, k):
 
 
 def shard_command(plan, run_dir, k, n):
-    """Shard K of N: of the split in run_dir, or, for flow logs (which `sgsim split` does not read yet), of the
-    flow logs themselves, each shard reading them whole and keeping its own conversations (--shard in place)."""
-    inputs = ["--split", run_dir] if plan.captures else [a for log in plan.flow_logs for a in ("--flow-log", log)]
+    """Shard K of N: of the split in run_dir, or, for flow logs (which `sgsim split` does not read yet) and with
+    --no-split, of the inputs themselves, each shard reading them whole and keeping its own conversations (--shard
+    in place)."""
+    if plan.captures and not plan.no_split:
+        inputs = ["--split", run_dir]
+    else:
+        inputs = [a for log in plan.flow_logs for a in ("--flow-log", log)] + plan.captures
     return ([plan.command] + plan.shard_options + plan.split_options + inputs +
             ["--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(run_dir, k)])
 
@@ -590,7 +597,8 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
     shards = plan.shards or sum(client.nthreads().values())
     # A fresh folder for each attempt of the split: a rerun after a lost worker never meets a half-written one.
-    run_dir = os.path.join(workdir, f"{'split' if plan.captures else 'shards'}-{uuid.uuid4().hex[:8]}")
+    splits = plan.captures and not plan.no_split
+    run_dir = os.path.join(workdir, f"{'split' if splits else 'shards'}-{uuid.uuid4().hex[:8]}")
 
     def submit(arguments, label, stdin=b"", output=None):
         return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, output, pure=False,
@@ -606,7 +614,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     if plan.timings:
         notes.append(f"sgsim-dask: timings: workers checked in {time.monotonic() - clock:.2f} s")
     clock = time.monotonic()
-    if plan.captures:
+    if splits:
         progress.say(f"splitting into {shards} shards")
         command = split_command(plan, run_dir, shards)
         split = result(submit(command, "split", output=os.path.join(run_dir, "manifest.json")), "the split")

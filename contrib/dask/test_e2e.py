@@ -47,6 +47,8 @@ CASES = [
      []),
     ("whatif_three_shards", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap",
                                                       "pcaps/interfaces_multi.pcapng"], ["--shards", "3"]),
+    ("whatif_no_split", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
+                                                  "pcaps/interfaces_multi.pcapng"], ["--no-split"]),
     ("audit_json", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"], []),
     ("audit_fail_on", ["audit", "--model", "examples/web_audit.json", "--sort", "hits", "--fail-on", "unused",
                        "--fail-on", "conflict", "--format", "json", "pcaps/web_basic.pcap"], []),

@@ -80,6 +80,13 @@ class ParseArgs(unittest.TestCase):
                          ["replay", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "--split", "/w/s",
                           "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
 
+    def test_no_split_shards_the_captures_in_place(self):
+        plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r", "--no-split", "a.pcap", "--format", "json"])
+        self.assertTrue(plan.no_split)
+        self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
+                         ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format", "json",
+                          "-o", "/w/s/shard-1.json"])
+
     def test_audit_fail_on_is_decided_on_the_merged_report(self):
         plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",
                            "--format", "json", "c.pcap"])
@@ -277,6 +284,12 @@ class OnLocalCluster(unittest.TestCase):
         for s in json.loads(out)["shards"]:
             self.assertNotIn("--split", s["argv"])
             self.assertIn("--flow-log", s["argv"])
+
+    def test_no_split_runs_no_split(self):
+        rc, out, err = self.runner("--no-split", "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
+                                   "a.pcap", env={"FAKE_SPLIT_RC": "2"})  # a split would fail
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([s["argv"][-6:-4] for s in json.loads(out)["shards"]], [["--shard", "1/2"], ["--shard", "2/2"]])
 
     def test_a_capture_error_still_gives_the_report_and_exit_2(self):
         rc, out, err = self.runner("replay", "--model", "m.json", "--format", "json", "a.pcap",
