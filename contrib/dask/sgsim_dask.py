@@ -524,6 +524,9 @@ def connect(plan):
     except ImportError as e:
         raise RunError(f"sgsim-dask: {e}: install Dask distributed (Debian: apt-get install python3-distributed; "
                        "scripts/deps.sh does) and run with /usr/bin/python3", EXIT_USAGE)
+    # A future Dask abandons while the client closes is logged as "Future exception was never retrieved" (seen with
+    # distributed 2022.12 after a run against a scheduler): noise on a stderr that must match the single run's.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     # Workers need not have this module: its functions travel by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     if plan.scheduler:
@@ -544,6 +547,7 @@ def run(plan, stdin_bytes=b""):
     progress = Progress(plan.quiet)
     notes = []
     started = time.monotonic()
+    progress.say(f"connecting to {plan.scheduler}" if plan.scheduler else "starting a LocalCluster")
     client, cluster = connect(plan)
     if plan.timings:
         notes.append(f"sgsim-dask: timings: cluster {'connected' if plan.scheduler else 'started'} in "

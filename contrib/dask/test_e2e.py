@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The Dask runner with the real sgsim (issue 13): each case runs once as a single sgsim process and once through
-contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (split, one sgsim per shard, merge), and the two must
+contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (split, one sgsim per shard, merge), three of them also
+against a real scheduler with 2 worker processes (dask-scheduler, dask-worker), and the two must
 print the same bytes on stdout and the same lines on stderr, and exit with the same status. usage: test_e2e.py SGSIM SOURCE_DIR. Without
 python3-distributed the test is skipped (exit 77) saying so; under CI=true it fails."""
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sgsim, src = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 RUNNER = os.path.join(src, "contrib", "dask", "sgsim_dask.py")
@@ -64,27 +66,60 @@ def run(argv):
     return done.returncode, done.stdout, done.stderr.decode(errors="replace")
 
 
+def start_cluster(folder):
+    """A real scheduler and 2 worker processes, started in another directory than the runner's (so they cannot
+    import the runner's module: its functions must travel by value). Returns (address, processes)."""
+    from distributed import Client
+    scheduler_file = os.path.join(folder, "scheduler.json")
+    quiet = {"cwd": folder, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                   "--port", "0", "--dashboard-address", ":0", "--scheduler-file", scheduler_file],
+                                  **quiet)]
+    for _ in range(600):
+        if os.path.exists(scheduler_file):
+            break
+        time.sleep(0.1)
+    processes.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file",
+                                       scheduler_file, "--nworkers", "2", "--nthreads", "1", "--dashboard-address",
+                                       ":0"], **quiet))
+    with Client(scheduler_file=scheduler_file, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+        return client.scheduler.address, processes
+
+
 failures = 0
 only = os.environ.get("SGSIM_DASK_CASES", "").split(",") if os.environ.get("SGSIM_DASK_CASES") else None
-for name, args, extra in CASES:
-    if only and name not in only:
-        continue
-    single = run([sgsim] + args)
-    with tempfile.TemporaryDirectory() as workdir:
-        dask = run([sys.executable, RUNNER, "--workers", "2", "--sgsim", sgsim, "--workdir",
-                    os.path.join(workdir, "w")] + extra + args)
-    alike = single == dask if name != "whatif_rejected" else (
-        single[:2] == dask[:2] and all(line in dask[2].splitlines() for line in single[2].splitlines()))
-    if alike:
-        print(f"ok   {name}: exit {single[0]}, {len(single[1])} bytes alike")
-        continue
-    failures += 1
-    print(f"FAIL {name}: single run exit {single[0]}, Dask run exit {dask[0]}")
-    if single[1] != dask[1]:
-        a, b = single[1].decode(errors="replace").splitlines(), dask[1].decode(errors="replace").splitlines()
-        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-        print(f"  first difference at line {first + 1}:\n  single: {a[first] if first < len(a) else '(end)'}\n"
-              f"  dask:   {b[first] if first < len(b) else '(end)'}")
-    print("  the single run's stderr:\n    " + single[2].replace("\n", "\n    "))
-    print("  the Dask run's stderr:\n    " + dask[2].replace("\n", "\n    "))
+cluster_dir = tempfile.TemporaryDirectory()
+address, processes = start_cluster(cluster_dir.name)
+# The LocalCluster cases, then a few against the real scheduler (--scheduler ADDRESS).
+SCHEDULED = [(name + "_scheduler", args, extra + ["--scheduler", address]) for name, args, extra in CASES
+             if name in ("whatif_json", "audit_fail_on", "replay_json")]
+try:
+    for name, args, extra in CASES + SCHEDULED:
+        if only and name not in only:
+            continue
+        single = run([sgsim] + args)
+        with tempfile.TemporaryDirectory() as workdir:
+            local = [] if "--scheduler" in extra else ["--workers", "2"]
+            dask = run([sys.executable, RUNNER, "--sgsim", sgsim, "--workdir", os.path.join(workdir, "w")] + local +
+                       extra + args)
+        alike = single == dask if name != "whatif_rejected" else (
+            single[:2] == dask[:2] and all(line in dask[2].splitlines() for line in single[2].splitlines()))
+        if alike:
+            print(f"ok   {name}: exit {single[0]}, {len(single[1])} bytes alike")
+            continue
+        failures += 1
+        print(f"FAIL {name}: single run exit {single[0]}, Dask run exit {dask[0]}")
+        if single[1] != dask[1]:
+            a, b = single[1].decode(errors="replace").splitlines(), dask[1].decode(errors="replace").splitlines()
+            first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            print(f"  first difference at line {first + 1}:\n  single: {a[first] if first < len(a) else '(end)'}\n"
+                  f"  dask:   {b[first] if first < len(b) else '(end)'}")
+        print("  the single run's stderr:\n    " + single[2].replace("\n", "\n    "))
+        print("  the Dask run's stderr:\n    " + dask[2].replace("\n", "\n    "))
+finally:
+    for process in reversed(processes):
+        process.terminate()
+        process.wait(timeout=60)
+    cluster_dir.cleanup()
 sys.exit(1 if failures else 0)
