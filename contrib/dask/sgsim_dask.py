@@ -386,11 +386,18 @@ def probe_worker(sgsim, cwd, workdir):
     return info
 
 
+FRESH = "{fresh}"  # in a task's arguments: a folder name new to each attempt of the task
+
+
 def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label, output=None):
-    """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu, wrote}, worker), wrote: whether
-    `output` is there afterwards. Leaves a file in attempts_dir so that the runner can tell a task Dask ran again
-    after losing its worker."""
+    """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu, wrote, fresh}, worker), wrote: whether
+    `output` is there afterwards. FRESH in the arguments and output becomes a name new to this attempt (stats'
+    "fresh"), so that a split Dask runs again after losing its worker never meets the first attempt's half-written
+    folder. Leaves a file in attempts_dir so that the runner can tell a task Dask ran again."""
     worker = _worker_name()
+    fresh = uuid.uuid4().hex[:8]
+    arguments = [a.replace(FRESH, fresh) for a in arguments]
+    output = output.replace(FRESH, fresh) if output else output
     with open(os.path.join(attempts_dir, f"{label}.{uuid.uuid4().hex}"), "w") as mark:
         mark.write(worker + "\n")
     path, why = _resolve_binary(sgsim)
@@ -407,6 +414,7 @@ def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir,
                     worker)
     code, out, err, stats = _spawn([path] + arguments, cwd, stdin_bytes)
     stats["wrote"] = output is not None and os.path.exists(output)
+    stats["fresh"] = fresh
     return code, out, err, stats, worker
 
 
@@ -600,9 +608,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     progress.say("checking the workers' sgsim")
     sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
     shards = plan.shards or sum(client.nthreads().values())
-    # A fresh folder for each attempt of the split: a rerun after a lost worker never meets a half-written one.
     splits = plan.captures and not plan.no_split
-    run_dir = os.path.join(workdir, f"{'split' if splits else 'shards'}-{uuid.uuid4().hex[:8]}")
 
     def submit(arguments, label, stdin=b"", output=None):
         return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, output, pure=False,
@@ -620,8 +626,11 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     clock = time.monotonic()
     if splits:
         progress.say(f"splitting into {shards} shards")
-        command = split_command(plan, run_dir, shards)
-        split = result(submit(command, "split", output=os.path.join(run_dir, "manifest.json")), "the split")
+        # A new folder for each attempt of the split (FRESH), the one that succeeded named in its result.
+        command = split_command(plan, os.path.join(workdir, "split-" + FRESH), shards)
+        split = result(submit(command, "split", output=os.path.join(workdir, "split-" + FRESH, "manifest.json")),
+                       "the split")
+        run_dir = os.path.join(workdir, "split-" + split[3].get("fresh", ""))
         timing("split", split)
         if plan.timings:
             notes.append(f"sgsim-dask: timings: split task done {time.monotonic() - clock:.2f} s after its "
@@ -630,8 +639,9 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
         # Exit 2 with a manifest: a capture ended on a bad record; what was read is split, and each shard reports
         # the error (its report written, exit 2) as the single run does.
         if split[0] != EXIT_OK and not (split[0] == EXIT_USAGE and split[3].get("wrote")):
-            raise _failure("sgsim " + " ".join(command), split)
+            raise _failure("sgsim " + " ".join(command).replace(FRESH, split[3].get("fresh", FRESH)), split)
     else:
+        run_dir = os.path.join(workdir, "shards")
         os.makedirs(run_dir)
     futures = {submit(shard_command(plan, run_dir, k, shards), f"shard-{k}", stdin_bytes,
                       shard_report(run_dir, k)): k for k in range(1, shards + 1)}

@@ -321,6 +321,20 @@ class OnLocalCluster(unittest.TestCase):
         self.assertIn("Dask ran shard-1 2 times (a worker running it was lost)", err)
 
 
+    def test_a_worker_lost_during_the_split(self):
+        marker = os.path.join(self.cwd, "killed")
+        rc, out, err = self.runner("--processes", "--workdir", "w", "whatif", "--model", "m.json", "--revoke", "r",
+                                   "--format", "json", "a.pcap", env={"FAKE_KILL_SPLIT_ONCE": marker})
+        self.assertTrue(os.path.exists(marker))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Dask ran split 2 times", err)
+        # the second attempt split into a folder of its own, beside the first one's half-written folder
+        splits = sorted(d for d in os.listdir(os.path.join(self.cwd, "w")) if d.startswith("split-"))
+        self.assertEqual(len(splits), 2)
+        used = {s["argv"][s["argv"].index("--split") + 1] for s in json.loads(out)["shards"]}
+        self.assertEqual(len(used), 1)
+        self.assertTrue(os.path.exists(os.path.join(used.pop(), "manifest.json")))  # the attempt that finished
+
 if __name__ == "__main__":
     outcome = unittest.main(exit=False).result
     if not outcome.wasSuccessful():
