@@ -165,6 +165,9 @@ def parse_args(argv):
         else:
             rest.append(arg)
         i += 1
+    if plan.scheduler and (plan.workers or plan.processes):
+        raise UsageError(f"{'--workers' if plan.workers else '--processes'} shapes the LocalCluster; with --scheduler "
+                         "the cluster has the workers started for it (dask-worker --nworkers/--nthreads)")
     if not rest:
         raise UsageError("name the sgsim command to run: whatif, audit or replay")
     plan.command = rest[0]

@@ -128,6 +128,7 @@ class ParseArgs(unittest.TestCase):
             ("merge", "a.json"): "runs whatif, audit or replay",
             ("--shards", "0", "whatif", "c.pcap"): "--shards 0",
             ("--shards",): "--shards needs a value",
+            ("--scheduler", "tcp://h:8786", "--workers", "4", "whatif", "c"): "--workers shapes the LocalCluster",
             (): "name the sgsim command",
         }
         for argv, needle in cases.items():
