@@ -264,9 +264,10 @@ def shard_report(run_dir, k):
 
 
 def shard_command(plan, run_dir, k, n):
-    """Shard K of N: of the split in run_dir, or, for flow logs (which `sgsim split` does not read yet) and with
-    --no-split, of the inputs themselves, each shard reading them whole and keeping its own conversations (--shard
-    in place)."""
+    """Shard K of N: of the split in run_dir, or, for flow logs and with --no-split, of the inputs themselves, each
+    shard reading them whole and keeping its own conversations (--shard in place). Flow logs are not split: a split
+    flow log puts a record older than the reorder window back in order in its shard's file, which the whole run
+    does not (README, Semantics decisions, Shards); in place is exact."""
     if plan.captures and not plan.no_split:
         inputs = ["--split", run_dir]
     else:

@@ -61,7 +61,7 @@ class ParseArgs(unittest.TestCase):
     def test_commands_of_a_run(self):
         plan = parse_args(["audit", "-m", "m.json", "--fail-on", "unused", "--decap", "vxlan", "--flow-log", "f.csv",
                            "--sort", "rule", "--format", "json"])
-        # flow logs are sharded in place (split does not read them yet); --fail-on is not given to the shards:
+        # flow logs are sharded in place (exact, where a split one reorders late records); --fail-on is not given:
         # whether a rule is unused is known only after the merge
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 2, 2),
                          ["audit", "--model", "m.json", "--sort", "rule", "--decap", "vxlan", "--flow-log", "f.csv",
