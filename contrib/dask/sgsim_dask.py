@@ -523,7 +523,8 @@ def write_output(path, data):
 def _failure(step, result):
     code, stdout, stderr, _, worker = result
     text = stderr.decode(errors="replace").rstrip("\n")
-    return RunError(f"sgsim-dask: {step} failed on worker {worker} (exit status {code}):\n{text}",
+    status = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+    return RunError(f"sgsim-dask: {step} failed on worker {worker} ({status}):\n{text}",
                     code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL, stdout)
 
 

@@ -201,6 +201,11 @@ class Output(unittest.TestCase):
             self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
             self.assertEqual(sorted(os.listdir(d)), ["fifo", "link.json", "report.json"])  # no temp file left
 
+    def test_a_step_killed_by_a_signal_is_an_internal_error(self):
+        failure = sgsim_dask._failure("the merge", (-6, b"", b"==1==ERROR: AddressSanitizer\n", {}, "tcp://w:1"))
+        self.assertEqual(failure.code, 5)
+        self.assertIn("the merge failed on worker tcp://w:1 (killed by SIGABRT)", str(failure))
+
     def test_unwritable_place_is_exit_2(self):
         with self.assertRaises(sgsim_dask.RunError) as caught:
             sgsim_dask.write_output("/nonexistent-dir/report.json", b"x")
