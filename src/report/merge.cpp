@@ -563,8 +563,8 @@ bool mergeSpace(Ctx& c, State& s, const Doc& d, const json::value& v, const std:
                       "'s: the shards of one run share the model and the requests (merge reports of "
                       "one run)");
   if (!v.is_object()) return true;
-  // at(), not operator[]: Boost.JSON's object::operator[] reserves room for a new key before it looks the key up, so
-  // it can rehash the object and free what a reference into it pointed at (ASan: heap-use-after-free here).
+  // at(), not operator[]: boost::json's operator[] may grow the table (invalidating references) even for a key
+  // that is there.
   const json::array& theirs = v.get_object().at("regions").get_array();
   json::array& out = s.space->get_object().at("regions").get_array();
   for (std::size_t i = 0; i < out.size(); ++i) {
