@@ -7,19 +7,23 @@
 // affects traffic, or audit --fail-on and a rule has a listed finding; 4 --fail-on-noop and a request changes no rule;
 // 5 an internal error.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,7 @@
 #include "sgsim/report/audit_report.h"
 #include "sgsim/report/html.h"
 #include "sgsim/report/issues.h"
+#include "sgsim/report/merge.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/report/show.h"
 #include "sgsim/report/whatif_report.h"
@@ -89,6 +94,7 @@ commands:
   audit      every rule's traffic, what revoking each one alone would do, and its static findings
   explain    walk one packet through the evaluation, rule by rule
   split      write captures or flow logs into N shard files by address pair (replay/whatif/audit --split DIR)
+  merge      combine the JSON reports of a run's shards (--shard K/N) into the report of the whole run
 
 `sgsim <command> --help` describes each command's options.
 exit status: 0 ok, 1 request rejected by the API, 2 bad usage or input, 3 --fail-on-change saw a change
@@ -755,7 +761,7 @@ int cmdReplay(int argc, char** argv) {
   addCommon(d);
   addRequests(d);
   d.add_options()("format,f", po::value<std::string>()->default_value("text"),
-                  "text, jsonl, csv, summary, or html (the summary as a page)")(
+                  "text, jsonl, csv, summary, json (the summary as one JSON document) or html (the summary as a page)")(
       "output,o", po::value<std::string>(), "write the records to this file (atomically) instead of stdout");
   po::positional_options_description pos;
   addCaptureOptions(d, pos);
@@ -765,8 +771,8 @@ int cmdReplay(int argc, char** argv) {
     return printHelp(
                "replay",
                "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
-               "[--format text|jsonl|csv|summary|html] [--output FILE] [--decap vxlan[:PORT] [--mirror VNI=ENI]...] "
-               "[--shard K/N] (CAPTURE... | --flow-log FILE... | --split DIR)",
+               "[--format text|jsonl|csv|summary|json|html] [--output FILE] [--decap vxlan[:PORT] [--mirror "
+               "VNI=ENI]...] [--shard K/N] (CAPTURE... | --flow-log FILE... | --split DIR)",
                d),
            kExitOk;
   Common c = p.common;
@@ -780,8 +786,10 @@ int cmdReplay(int argc, char** argv) {
     format = ReplayFormat::Csv;
   else if (fmt == "summary" || fmt == "html")
     format = ReplayFormat::Summary;
+  else if (fmt == "json")
+    format = ReplayFormat::Json;
   else
-    throw UsageError{"--format: expected text, jsonl, csv, summary or html, not \"" + fmt + "\""};
+    throw formatError(fmt, {"text", "jsonl", "csv", "summary", "json", "html"});
 
   Model model = loadModelOrThrow(c);
   const Applied applied = applyRequests(model, c, true);
@@ -806,6 +814,7 @@ int cmdReplay(int argc, char** argv) {
   ctx.captureNames = paths;
   ctx.warnings = c.warnings;
   ctx.vxlanPort = decap.vxlanPort;
+  ctx.shard = sources.shard;
   ReplayEvaluation replay(net, eval, *writer, std::move(ctx));
   PassOutcome passed =
       runSources(vm, sources, replay, *net, std::move(decap), [&] { checkOutput(out, outFile.get()); });
@@ -817,7 +826,7 @@ int cmdReplay(int argc, char** argv) {
   // The drift rows follow the text summary in the same output (stdout or --output); the HTML page and the
   // streamed formats carry them themselves (CSV and JSON Lines per record, the page in its flow-log section).
   if (stats.flowLog && fmt != "html" && format != ReplayFormat::Jsonl && format != ReplayFormat::Csv &&
-      !stats.drift.empty())
+      format != ReplayFormat::Json && !stats.drift.empty())
     out << "drift, most bytes first:\n" << renderDriftText(stats, *net, 50);
   out.flush();  // the records are out (or failed) before the summary goes to stderr
   checkOutput(out, outFile.get());
@@ -885,7 +894,7 @@ int cmdWhatIf(int argc, char** argv) {
   if (sources.logs && vm.count("write-affected"))
     throw UsageError{"--write-affected writes packets: flow-log records hold none (give a capture)"};
   report.captures = sources.paths;
-  // TODO(h-merge, issue 13): report.shard = sources.shard; once WhatIfReport has its std::optional<Shard> shard.
+  report.shard = sources.shard;
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -1030,7 +1039,7 @@ int cmdAudit(int argc, char** argv) {
 
   AuditReport report;
   report.captures = sources.paths;
-  // TODO(h-merge, issue 13): report.shard = sources.shard; once AuditReport has its std::optional<Shard> shard.
+  report.shard = sources.shard;
   report.network = net.get();
   report.stats = std::move(passed.stats);
   report.originNs = audit.originNs();
@@ -1390,6 +1399,67 @@ int cmdExplain(int argc, char** argv) {
   return noopGate(vm, applied.noops);
 }
 
+// sgsim merge (issue 13): the shards' JSON reports into the unsharded run's (report/merge.h holds the rules).
+int cmdMerge(int argc, char** argv) {
+  po::options_description d("merge options");
+  d.add_options()("help,h", "this help")("format,f", po::value<std::string>()->default_value("json"),
+                                         "json (the merged report, as the unsharded run prints it)")(
+      "sort", po::value<std::string>()->default_value("impact"), "audit: the --sort the audits ran with")(
+      "partial", "merge some of the shards: the result keeps a \"shard\" member listing them, to merge later")(
+      "fail-on-change", "whatif: exit 3 when the merged report has a changed flow, as whatif --fail-on-change")(
+      "limit", po::value<std::size_t>(), "not taken: JSON reports list every flow (--limit cuts text and HTML)")(
+      "report", po::value<std::vector<std::string>>()->composing(), "a shard's JSON report (positional)");
+  addOutput(d);
+  po::positional_options_description pos;
+  pos.add("report", -1);
+  const po::variables_map vm = parseArgs(argc, argv, d, &pos, nullptr);
+  if (vm.count("help"))
+    return printHelp("merge",
+                     "[--format json] [--sort impact|rule|hits] [--partial] [--fail-on-change] [--output FILE] "
+                     "REPORT.json...",
+                     d),
+           kExitOk;
+  const std::string fmt = vm["format"].as<std::string>();
+  if (fmt != "json")
+    throw UsageError{"--format: merge prints JSON only, not \"" + fmt +
+                     "\" (text, CSV and HTML need the model: run the command unsharded for them)"};
+  if (vm.count("limit"))
+    throw UsageError{
+        "--limit: merge prints JSON, which lists every flow whatever --limit says (whatif's --limit "
+        "cuts only text and HTML): leave it out"};
+  MergeOptions options;
+  options.partial = vm.count("partial") > 0;
+  const std::string sortName = vm["sort"].as<std::string>();
+  if (sortName == "rule")
+    options.sort = AuditSort::Rule;
+  else if (sortName == "hits")
+    options.sort = AuditSort::Hits;
+  else if (sortName != "impact")
+    throw UsageError{"--sort: expected impact, rule or hits, not \"" + sortName + "\""};
+  if (!vm.count("report")) throw UsageError{"merge needs the JSON reports of the shards (REPORT.json...)"};
+  std::vector<ReportFile> files;
+  for (const std::string& path : vm["report"].as<std::vector<std::string>>()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      throw UsageError{path + ": is a directory, not a report (give the JSON reports of the shards)"};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError{path + ": cannot read (" + std::strerror(errno) + ")"};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw UsageError{path + ": cannot read (" + std::strerror(errno) + ")"};
+    files.push_back(ReportFile{path, text.str()});
+  }
+  auto outFile = openOutput(vm);
+  auto merged = mergeReports(files, options);
+  if (!merged) throw UsageError{merged.error().toString()};
+  if (vm.count("fail-on-change") && merged->kind != ReportKind::WhatIf)
+    throw UsageError{std::string("--fail-on-change: the reports are ") + toString(merged->kind) +
+                     " reports; it goes with whatif's"};
+  emitReport(outFile, merged->json + '\n');
+  if (vm.count("fail-on-change") && merged->changedFlows > 0) return kExitChanged;
+  return kExitOk;
+}
+
 int run(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << kTopUsage;
@@ -1415,6 +1485,7 @@ int run(int argc, char** argv) {
   if (cmd == "audit") return cmdAudit(subArgc, subArgv);
   if (cmd == "explain") return cmdExplain(subArgc, subArgv);
   if (cmd == "split") return cmdSplit(subArgc, subArgv);
+  if (cmd == "merge") return cmdMerge(subArgc, subArgv);
   std::cerr << "sgsim: unknown command \"" << cmd << "\"\n\n" << kTopUsage;
   return kExitUsage;
 }

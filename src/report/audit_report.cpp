@@ -148,6 +148,35 @@ AuditStatic staticsOf(const Network& net, const HsRuleSummary& summary, const st
   return st;
 }
 
+}  // namespace
+
+std::string inUseWhy(const AuditedRule& t) {
+  std::string why;
+  const RevokeImpact& c = t.ifRevoked;
+  why = "revoking it ";
+  if (c.cutFlows) why += "cuts " + plural(c.cutFlows, "flow", "flows");
+  if (c.openedFlows) why += std::string(c.cutFlows ? " and " : "") + "opens " + plural(c.openedFlows, "flow", "flows");
+  if (c.otherFlows)
+    why += std::string(c.cutFlows || c.openedFlows ? " and " : "") + "changes " +
+           plural(c.otherFlows, "other flow", "other flows");
+  why += " (" + plural(c.changedPackets, "packet", "packets") + ", " + humanBytes(c.changedBytes) + ")";
+  if (!t.fallback.empty()) {
+    why += c.changedFlows == 1 ? "; it would fall to " : "; they would fall to ";
+    for (std::size_t i = 0; i < t.fallback.size() && i < 2; ++i)
+      why += std::string(i ? ", " : "") + fallbackText(t.fallback[i]) + " (" +
+             plural(t.fallback[i].flows, "flow", "flows") + ")";
+    if (t.fallback.size() > 2) why += ", …";
+  }
+  return why;
+}
+
+std::string safeToRevokeLead(std::uint64_t hitFlows) {
+  if (hitFlows == 0) return "it decided no traffic in the capture";
+  return "it decided " + plural(hitFlows, "flow", "flows") + " in the capture, and without it they would fare the same";
+}
+
+namespace {
+
 std::string whyLine(const AuditRuleRow& row) {
   const AuditedRule& t = row.traffic;
   const AuditStatic& st = row.statics;
@@ -158,31 +187,10 @@ std::string whyLine(const AuditRuleRow& row) {
       why = "shadowed by " + joined(st.shadowedBy) + ": every packet it matches is decided before it";
       if (!st.shadowWitness.empty()) why += " (e.g. " + st.shadowWitness + ")";
       return why;
-    case AuditVerdict::InUse: {
-      const RevokeImpact& c = t.ifRevoked;
-      why = "revoking it ";
-      if (c.cutFlows) why += "cuts " + plural(c.cutFlows, "flow", "flows");
-      if (c.openedFlows)
-        why += std::string(c.cutFlows ? " and " : "") + "opens " + plural(c.openedFlows, "flow", "flows");
-      if (c.otherFlows)
-        why += std::string(c.cutFlows || c.openedFlows ? " and " : "") + "changes " +
-               plural(c.otherFlows, "other flow", "other flows");
-      why += " (" + plural(c.changedPackets, "packet", "packets") + ", " + humanBytes(c.changedBytes) + ")";
-      if (!t.fallback.empty()) {
-        why += c.changedFlows == 1 ? "; it would fall to " : "; they would fall to ";
-        for (std::size_t i = 0; i < t.fallback.size() && i < 2; ++i)
-          why += std::string(i ? ", " : "") + fallbackText(t.fallback[i]) + " (" +
-                 plural(t.fallback[i].flows, "flow", "flows") + ")";
-        if (t.fallback.size() > 2) why += ", …";
-      }
-      return why;
-    }
+    case AuditVerdict::InUse:
+      return inUseWhy(t);
     case AuditVerdict::SafeToRevoke:
-      if (t.hits.flows == 0)
-        why = "it decided no traffic in the capture";
-      else
-        why = "it decided " + plural(t.hits.flows, "flow", "flows") +
-              " in the capture, and without it they would fare the same";
+      why = safeToRevokeLead(t.hits.flows);
       if (!st.analysed) return why;
       if (!st.proven) return why + "; the static analysis was not proven for its table";
       if (st.redundant)
@@ -261,13 +269,20 @@ void sortAuditRows(std::vector<AuditRuleRow>& rows, AuditSort sort) {
   auto modelOrder = [](const AuditRuleRow& a, const AuditRuleRow& b) {
     return std::tie(a.traffic.group, a.traffic.rule) < std::tie(b.traffic.group, b.traffic.rule);
   };
+  // Ties of the figures go by what the report shows (group id, then rule id), not by model order, which the JSON
+  // does not carry: merged shards (sgsim merge) then rank exactly as one run does.
+  auto byIdentity = [&](const AuditRuleRow& a, const AuditRuleRow& b) {
+    if (a.traffic.groupId != b.traffic.groupId) return a.traffic.groupId < b.traffic.groupId;
+    if (a.traffic.ruleId != b.traffic.ruleId) return a.traffic.ruleId < b.traffic.ruleId;
+    return modelOrder(a, b);
+  };
   if (sort == AuditSort::Rule) {
     std::stable_sort(rows.begin(), rows.end(), modelOrder);
   } else if (sort == AuditSort::Hits) {
     std::stable_sort(rows.begin(), rows.end(), [&](const AuditRuleRow& a, const AuditRuleRow& b) {
       if (a.traffic.hits.flows != b.traffic.hits.flows) return a.traffic.hits.flows > b.traffic.hits.flows;
       if (a.traffic.hits.bytes != b.traffic.hits.bytes) return a.traffic.hits.bytes > b.traffic.hits.bytes;
-      return modelOrder(a, b);
+      return byIdentity(a, b);
     });
   } else {
     std::stable_sort(rows.begin(), rows.end(), [&](const AuditRuleRow& a, const AuditRuleRow& b) {
@@ -276,7 +291,7 @@ void sortAuditRows(std::vector<AuditRuleRow>& rows, AuditSort sort) {
       if (x.changedFlows != y.changedFlows) return x.changedFlows > y.changedFlows;
       if (x.changedBytes != y.changedBytes) return x.changedBytes > y.changedBytes;
       if (a.traffic.hits.flows != b.traffic.hits.flows) return a.traffic.hits.flows > b.traffic.hits.flows;
-      return modelOrder(a, b);
+      return byIdentity(a, b);
     });
   }
 }
@@ -465,6 +480,7 @@ std::string renderAuditJson(const AuditReport& r) {
     rules.push_back(std::move(o));
   }
   root["rules"] = std::move(rules);
+  addShardJson(root, r.shard);
   return toPrettyJson(root);
 }
 

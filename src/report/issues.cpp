@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "sgsim/core/shard.h"
 #include "sgsim/core/text.h"
 
 namespace sgsim {
@@ -39,6 +40,10 @@ std::string issuesCsv(IssueKind kind, const std::vector<Error>& issues) {
     out += std::string("# ") + word(kind) + ": " + line + "\n";
   }
   return out;
+}
+
+void addShardJson(boost::json::object& root, const std::optional<Shard>& shard) {
+  if (shard) root["shard"] = boost::json::object{{"index", shard->index}, {"count", shard->count}};
 }
 
 }  // namespace sgsim

@@ -1,11 +1,13 @@
 #include "sgsim/report/replay_report.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <sstream>
 
 #include "sgsim/capture/flow_log.h"
 #include "sgsim/core/text.h"
+#include "sgsim/model/model_json.h"
 #include "sgsim/report/format.h"
 #include "sgsim/report/issues.h"
 
@@ -299,6 +301,20 @@ class TextWriter : public ReplayWriter {
   ReplayContext ctx_;
 };
 
+class JsonWriter : public ReplayWriter {
+ public:
+  explicit JsonWriter(std::ostream& out) : out_(out) {}
+  void begin(const ReplayContext& ctx) override { ctx_ = ctx; }
+  void frame(const Frame&, const PacketKey&, const PacketVerdict&) override {}
+  void finish(const ReplayStats& s) override {
+    out_ << renderReplayJson(s, ctx_.captureNames, *ctx_.network, ctx_.shard) << '\n';
+  }
+
+ private:
+  std::ostream& out_;
+  ReplayContext ctx_;
+};
+
 class SummaryWriter : public ReplayWriter {
  public:
   explicit SummaryWriter(std::ostream& out) : out_(out) {}
@@ -321,6 +337,8 @@ std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream
       return std::make_unique<CsvWriter>(out);
     case ReplayFormat::Summary:
       return std::make_unique<SummaryWriter>(out);
+    case ReplayFormat::Json:
+      return std::make_unique<JsonWriter>(out);
   }
   return nullptr;
 }
@@ -381,6 +399,54 @@ std::string renderSummary(const ReplayStats& s) {
   for (const auto& e : s.captureErrors) o << "  capture error: " << e.toString() << '\n';
   o << issuesText(IssueKind::Warning, s.warnings, "  ");
   return o.str();
+}
+
+std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string>& captures, const Network& network,
+                             const std::optional<Shard>& shard) {
+  namespace json = boost::json;
+  json::object root;
+  json::array caps;
+  for (const auto& c : captures) caps.emplace_back(c);
+  root["captures"] = std::move(caps);
+  json::array spans;
+  for (const CaptureSpan& c : s.perCapture)
+    spans.push_back(json::object{{"file", c.file},
+                                 {"frames", c.frames},
+                                 {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
+                                 {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
+  root["captureSpans"] = std::move(spans);
+  root["warnings"] = issuesJson(allWarnings(s));
+  root["errors"] = issuesJson(s.captureErrors);
+  json::object t;
+  t["frames"] = s.frames;
+  t["bytes"] = s.bytes;
+  std::uint64_t byVerdict[3] = {0, 0, 0};
+  for (const auto& [key, n] : s.byOutcome) byVerdict[static_cast<std::size_t>(key.first)] += n;
+  t["accepted"] = byVerdict[static_cast<std::size_t>(Verdict::Accept)];
+  t["dropped"] = byVerdict[static_cast<std::size_t>(Verdict::Drop)];
+  t["noVerdict"] = byVerdict[static_cast<std::size_t>(Verdict::None)];
+  t["untrackedPackets"] = s.untracked;
+  if (s.flowLog) {
+    const json::object counts = json::parse("{" + flowLogCountsJson(s) + "}").as_object();
+    for (const auto& kv : counts) t[kv.key()] = kv.value();
+  }
+  root["totals"] = std::move(t);
+  // The summary's order: by verdict (accept, drop, none), then reason as the evaluator numbers them.
+  json::array outcomes;
+  for (const auto& [key, n] : s.byOutcome)
+    outcomes.push_back(json::object{{"verdict", toString(key.first)}, {"reason", toString(key.second)}, {"frames", n}});
+  root["outcomes"] = std::move(outcomes);
+  auto details = [](const std::map<std::string, std::uint64_t>& m) {
+    json::object o;
+    for (const auto& [d, n] : m) o[d] = n;
+    return o;
+  };
+  root["notIp"] = details(s.notIp);
+  root["undecodable"] = details(s.undecodable);
+  root["skippedBlocks"] = details(s.skippedBlocks);
+  if (s.flowLog) root["drift"] = json::parse(driftJson(s, network, 0));
+  addShardJson(root, shard);
+  return toPrettyJson(root);
 }
 
 std::vector<DriftRow> driftRanked(const ReplayStats& s) {

@@ -377,6 +377,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   }
   root["flows"] = flows;
   root["space"] = spaceJson(r);
+  addShardJson(root, r.shard);
   return toPrettyJson(root);
 }
 

@@ -1020,11 +1020,7 @@ std::vector<ChangedFlow> TrafficAudit::settledChangedFlows(std::size_t i) const 
     f.after = describe(c.after);
     out.push_back(std::move(f));
   }
-  std::stable_sort(out.begin(), out.end(), [](const ChangedFlow& a, const ChangedFlow& b) {
-    if (a.bytes != b.bytes) return a.bytes > b.bytes;
-    if (a.packets != b.packets) return a.packets > b.packets;
-    return a.firstNs < b.firstNs;
-  });
+  std::sort(out.begin(), out.end(), rankedBefore);
   return out;
 }
 

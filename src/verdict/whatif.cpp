@@ -16,11 +16,29 @@ std::vector<Fallback> fallbackOf(const std::vector<ChangedFlow>& flows) {
     if (it == out.end()) it = out.insert(out.end(), Fallback{a.verdict, a.reason, a.ruleId, a.groupId, 0});
     ++it->flows;
   }
-  std::stable_sort(out.begin(), out.end(), [](const Fallback& x, const Fallback& y) {
+  std::sort(out.begin(), out.end(), [](const Fallback& x, const Fallback& y) {
     if (x.flows != y.flows) return x.flows > y.flows;
-    return x.ruleId < y.ruleId;
+    if (x.ruleId != y.ruleId) return x.ruleId < y.ruleId;
+    if (x.groupId != y.groupId) return x.groupId < y.groupId;
+    if (x.verdict != y.verdict) return x.verdict < y.verdict;
+    return x.reason < y.reason;
   });
   return out;
+}
+
+bool rankedBefore(const ChangedFlow& a, const ChangedFlow& b) {
+  if (a.bytes != b.bytes) return a.bytes > b.bytes;
+  if (a.packets != b.packets) return a.packets > b.packets;
+  if (a.firstNs != b.firstNs) return a.firstNs < b.firstNs;
+  if (a.firstFile != b.firstFile) return a.firstFile < b.firstFile;
+  if (a.firstFrame != b.firstFrame) return a.firstFrame < b.firstFrame;
+  if (a.proto != b.proto) return a.proto < b.proto;
+  if (a.src != b.src) return a.src < b.src;
+  if (a.sport != b.sport) return a.sport < b.sport;
+  if (a.dst != b.dst) return a.dst < b.dst;
+  if (a.dport != b.dport) return a.dport < b.dport;
+  if (a.before.eniId != b.before.eniId) return a.before.eniId < b.before.eniId;
+  return a.after.eniId < b.after.eniId;
 }
 
 FlowOrientation orientationOf(const PacketVerdict& before, const FlowKey& key, const FlowEntry* entry, bool srcIsA,
@@ -146,11 +164,7 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
 
 std::vector<ChangedFlow> WhatIf::ranked() const {
   std::vector<ChangedFlow> out = flows_;
-  std::stable_sort(out.begin(), out.end(), [](const ChangedFlow& a, const ChangedFlow& b) {
-    if (a.bytes != b.bytes) return a.bytes > b.bytes;
-    if (a.packets != b.packets) return a.packets > b.packets;
-    return a.firstNs < b.firstNs;
-  });
+  std::sort(out.begin(), out.end(), rankedBefore);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sgsim/core/shard.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/verdict/audit.h"
 #include "sgsim/verdict/header_space.h"
@@ -84,8 +85,16 @@ std::vector<AuditRuleRow> auditRows(const Network& net, std::vector<AuditedRule>
 
 enum class AuditSort : std::uint8_t { Impact, Rule, Hits };
 // impact: in-use first by changed flows, then bytes; then safe-to-revoke by hits; then never-matches (the text
-// report's order). rule: model order. hits: most flows decided first.
+// report's order). rule: model order. hits: most flows decided first, then most bytes. Ties of impact and hits go by
+// group id, then rule id (what the JSON shows, so that merged shards rank alike).
 void sortAuditRows(std::vector<AuditRuleRow>& rows, AuditSort sort);
+
+// Pieces of a row's `why` that depend on its traffic (sgsim merge recomputes them for merged shards): the line of an
+// in-use rule ("revoking it cuts 2 flows (9 packets, 1.2 kB); they would fall to drop default (2 flows)", from
+// ifRevoked and fallback), and the lead of a safe-to-revoke rule's ("it decided 3 flows in the capture, and without
+// it they would fare the same"; the static part follows it).
+std::string inUseWhy(const AuditedRule& t);
+std::string safeToRevokeLead(std::uint64_t hitFlows);
 
 // What `--fail-on` looks for.
 enum class AuditFinding : std::uint8_t { Unused, Shadowed, Redundant, Broad, Conflict };
@@ -99,6 +108,7 @@ struct AuditReport {
   std::vector<AuditRuleRow> rules;   // in report order (sortAuditRows)
   std::size_t enis = 0;              // interfaces audited
   const Network* network = nullptr;  // names the drift rows of flow logs
+  std::optional<Shard> shard;        // a shard's run (--shard K/N): the JSON's last member, "shard"
 };
 
 std::string renderAuditText(const AuditReport& r);

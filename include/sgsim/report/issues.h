@@ -8,6 +8,7 @@
 //   JSONL  a {"warning": {"where", "message"}} line before the first record, {"error": {…}} lines after the last
 //   CSV    "# warning: <where>: <message>" and "# error: …" lines after the rows (the header stays line 1)
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 
 namespace boost::json {
 class array;
+class object;
 }  // namespace boost::json
 
 namespace sgsim {
@@ -29,5 +31,9 @@ boost::json::array issuesJson(const std::vector<Error>& issues);
 std::string issuesJsonl(IssueKind kind, const std::vector<Error>& issues);
 // "# warning: <where>: <message>" lines.
 std::string issuesCsv(IssueKind kind, const std::vector<Error>& issues);
+
+struct Shard;
+// The last member of a shard's JSON report (issue 13): "shard": {"index": K, "count": N}; nothing when unsharded.
+void addShardJson(boost::json::object& root, const std::optional<Shard>& shard);
 
 }  // namespace sgsim

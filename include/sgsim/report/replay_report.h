@@ -13,6 +13,7 @@
 
 #include "sgsim/capture/frame.h"
 #include "sgsim/core/result.h"
+#include "sgsim/core/shard.h"
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/verdict/evaluator.h"
 
@@ -101,7 +102,7 @@ struct ReplayStats {
   void addRecord(const FlowRecord& r, const PacketVerdict& v);
 };
 
-enum class ReplayFormat { Text, Jsonl, Csv, Summary };
+enum class ReplayFormat { Text, Jsonl, Csv, Summary, Json };
 
 struct ReplayContext {
   const Network* network = nullptr;
@@ -112,6 +113,7 @@ struct ReplayContext {
   // --decap vxlan:PORT (0 without): text lines of decapsulated frames end "(VXLAN PORT vni N)", JSON Lines records
   // carry "vni" (null for a frame evaluated as itself), CSV rows a last column `vni`.
   std::uint16_t vxlanPort = 0;
+  std::optional<Shard> shard;  // a shard's run (--shard K/N): the JSON summary's last member, "shard"
 };
 
 class ReplayWriter {
@@ -127,6 +129,12 @@ std::unique_ptr<ReplayWriter> makeReplayWriter(ReplayFormat format, std::ostream
 // The summary as text (also printed at the end of the text format). With several captures, each one's file,
 // frames and time span instead of one span from the oldest frame to the newest.
 std::string renderSummary(const ReplayStats& s);
+// The summary as one JSON document (`replay --format json`, issue 13), with whatif's names where the meaning is the
+// same: captures, captureSpans, warnings, errors, totals (frames, bytes, per verdict, flow-log counts), outcomes (per
+// verdict and reason, in the summary's order), notIp / undecodable / skippedBlocks by detail, drift (flow logs:
+// every row, ranked), and "shard" last for a shard's run. `network` names the drift rows.
+std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string>& captures, const Network& network,
+                             const std::optional<Shard>& shard);
 // "pcaps/a.pcap: 1391 frames, 2024-05-01T09:00:05.000000000Z .. 2024-05-01T09:09:46.001000000Z (+0.000s ..
 // +581.001s, 581.001 s)", offsets from originNs; "pcaps/b.pcap: 0 frames" for an empty one.
 std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);

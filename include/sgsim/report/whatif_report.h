@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sgsim/core/shard.h"
 #include "sgsim/model/model.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/verdict/header_space.h"
@@ -45,6 +46,7 @@ struct WhatIfReport {
   std::size_t limit = 0;  // text: show at most this many flows (0 = all)
   std::optional<WhatIfSpace> space;
   const Network* network = nullptr;  // the table before the change: names the drift rows of flow logs
+  std::optional<Shard> shard;        // a shard's run (--shard K/N): the JSON's last member, "shard"
 };
 
 // Pieces the text and HTML reports share: "tcp 203.0.113.10:47553 > 10.0.0.5:22"; the JSON's "change" ("cut",

@@ -67,8 +67,15 @@ struct WhatIfTotals {
                                            // in no flow
 };
 
+// The ranking of changed flows, a total order (issue 13: shards merged must rank as one run does, and two runs
+// alike): most bytes first, then most packets, then the earliest first changed packet, then by where that packet is
+// (capture file, frame or record number), then by protocol, endpoints and the ENIs of the decisions. Two flows of
+// one run differ in the conversation, so ties go no further; nothing depends on the order flows were met.
+bool rankedBefore(const ChangedFlow& a, const ChangedFlow& b);
+
 // Who decides the changed flows after the change (issue 9: whatif and audit name it alike): one entry per deciding
-// rule, default, intra-group or state, with how many changed flows it decides, most flows first (then by rule).
+// rule, default, intra-group or state, with how many changed flows it decides, most flows first (then by rule, group,
+// verdict and reason: a total order, so that merged shards list them as one run does).
 struct Fallback {
   Verdict verdict = Verdict::None;
   Reason reason = Reason::Default;
@@ -108,7 +115,7 @@ class WhatIf {
   // Applies the change at its instant now, if no frame has yet (a run of one shard whose own frames end before the
   // instant, when the whole stream's do not: the connections live at the instant are cut or released all the same).
   void reachInstant();
-  // Flows ranked by impact (bytes, then packets, then first time).
+  // Flows ranked by impact (rankedBefore: bytes, then packets, then first time, then where and what).
   std::vector<ChangedFlow> ranked() const;
   const WhatIfTotals& totals() const { return totals_; }
   const PacketVerdict& lastBefore() const { return last_[0]; }

@@ -1,0 +1,1135 @@
+#include "sgsim/report/merge.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "sgsim/core/proto_text.h"
+#include "sgsim/core/time_spec.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/report/format.h"
+#include "sgsim/verdict/whatif.h"
+
+namespace sgsim {
+
+const char* toString(ReportKind k) {
+  switch (k) {
+    case ReportKind::WhatIf:
+      return "whatif";
+    case ReportKind::Audit:
+      return "audit";
+    case ReportKind::Replay:
+      return "replay --format json";
+  }
+  return "?";
+}
+
+namespace {
+
+namespace json = boost::json;
+
+// How a member merges (the rules of merge.h).
+enum class How : std::uint8_t {
+  Equal,
+  Sum,
+  Spans,
+  Warnings,
+  Errors,
+  Totals,
+  Drift,
+  Flows,
+  Fallback,
+  Space,
+  AtOutside,
+  Outcomes,
+  Details,
+  AuditRules
+};
+
+struct Member {
+  const char* name;
+  How how;
+};
+
+const std::vector<Member>& membersOf(ReportKind k) {
+  static const std::vector<Member> whatif = {{"captures", How::Equal},
+                                             {"captureSpans", How::Spans},
+                                             {"warnings", How::Warnings},
+                                             {"errors", How::Errors},
+                                             {"requests", How::Equal},
+                                             {"at", How::Equal},
+                                             {"keepEstablished", How::Equal},
+                                             {"atOutsideCapture", How::AtOutside},
+                                             {"totals", How::Totals},
+                                             {"drift", How::Drift},
+                                             {"fallback", How::Fallback},
+                                             {"flows", How::Flows},
+                                             {"space", How::Space}};
+  static const std::vector<Member> audit = {
+      {"captures", How::Equal}, {"captureSpans", How::Spans}, {"frames", How::Sum},  {"warnings", How::Warnings},
+      {"errors", How::Errors},  {"totals", How::Totals},      {"drift", How::Drift}, {"rules", How::AuditRules}};
+  static const std::vector<Member> replay = {{"captures", How::Equal},        {"captureSpans", How::Spans},
+                                             {"warnings", How::Warnings},     {"errors", How::Errors},
+                                             {"totals", How::Totals},         {"outcomes", How::Outcomes},
+                                             {"notIp", How::Details},         {"undecodable", How::Details},
+                                             {"skippedBlocks", How::Details}, {"drift", How::Drift}};
+  switch (k) {
+    case ReportKind::WhatIf:
+      return whatif;
+    case ReportKind::Audit:
+      return audit;
+    case ReportKind::Replay:
+      break;
+  }
+  return replay;
+}
+
+const std::vector<std::string> kFlowLogTotals = {"records",         "recordPackets", "recordBytes",     "noDataRecords",
+                                                 "skipDataRecords", "badRecords",    "comparedRecords", "driftRecords",
+                                                 "driftPackets",    "driftBytes"};
+
+std::vector<std::string> totalsOf(ReportKind k) {
+  std::vector<std::string> t;
+  if (k == ReportKind::WhatIf)
+    t = {"frames",
+         "changedFlows",
+         "cutFlows",
+         "openedFlows",
+         "changedPackets",
+         "changedBytes",
+         "flowsCutAtInstant",
+         "flowsReleasedAtInstant",
+         "unmatchedFragments",
+         "openerUnknownFlows"};
+  else if (k == ReportKind::Replay)
+    t = {"frames", "bytes", "accepted", "dropped", "noVerdict", "untrackedPackets"};
+  t.insert(t.end(), kFlowLogTotals.begin(), kFlowLogTotals.end());
+  return t;
+}
+
+struct Doc {
+  std::string name;
+  json::object root;
+  std::vector<std::uint32_t> shards;  // ascending
+  std::uint32_t count = 1;
+};
+
+// The first failure met; every check returns false once it is set.
+struct Ctx {
+  std::optional<Error> error;
+  bool fail(const std::string& file, const std::string& path, const std::string& message) {
+    if (!error) error = Error{file + (path.empty() ? "" : ": " + path), message};
+    return false;
+  }
+};
+
+std::string listText(const std::vector<std::string>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i == 0 ? "" : i + 1 == v.size() ? " and " : ", ") + v[i];
+  return s;
+}
+
+bool countOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v, std::uint64_t& out) {
+  if (v.is_uint64()) return out = v.get_uint64(), true;
+  if (v.is_int64() && v.get_int64() >= 0) return out = static_cast<std::uint64_t>(v.get_int64()), true;
+  return c.fail(file, path, "not a count (a whole number, 0 or more)");
+}
+
+bool stringOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v, std::string& out) {
+  if (!v.is_string()) return c.fail(file, path, "not a string");
+  out = std::string(v.get_string());
+  return true;
+}
+
+// A string or null ("" for null), as reports write an absent rule, group or ENI.
+bool nullableOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v, std::string& out) {
+  if (v.is_null()) return out.clear(), true;
+  return stringOf(c, file, path, v, out);
+}
+
+// A time as reports write it (RFC 3339 UTC with nanoseconds), or null.
+bool timeOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v,
+            std::optional<std::int64_t>& out) {
+  if (v.is_null()) return out.reset(), true;
+  if (v.is_string()) {
+    const std::string s(v.get_string());
+    auto t = parseTimeSpec(s, path);
+    if (t && t->base == TimeSpec::Base::Epoch && isoTime(t->ns) == s) return out = t->ns, true;
+  }
+  return c.fail(file, path, "not a time as sgsim writes it (RFC 3339 UTC with nanoseconds, or null)");
+}
+
+const json::object* objectOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v) {
+  if (!v.is_object()) return c.fail(file, path, "not an object"), nullptr;
+  return &v.get_object();
+}
+
+const json::array* arrayOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v) {
+  if (!v.is_array()) return c.fail(file, path, "not an array"), nullptr;
+  return &v.get_array();
+}
+
+// Every member of `o` is one of `known`, and each of `required` is there.
+bool checkKeys(Ctx& c, const std::string& file, const std::string& path, const json::object& o,
+               const std::vector<std::string>& known, const std::vector<std::string>& required) {
+  for (const auto& kv : o)
+    if (std::find(known.begin(), known.end(), std::string(kv.key())) == known.end())
+      return c.fail(file, path + (path.empty() ? "" : ".") + std::string(kv.key()),
+                    "not a member merge knows here (known: " + listText(known) +
+                        "); a report of another sgsim version? merge reports of one sgsim");
+  for (const auto& k : required)
+    if (!o.contains(k)) return c.fail(file, path, "lacks the member \"" + k + "\"");
+  return true;
+}
+
+std::string at(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+template <class E>
+std::optional<E> enumNamed(const std::string& s, int n) {
+  for (int i = 0; i < n; ++i)
+    if (s == toString(static_cast<E>(i))) return static_cast<E>(i);
+  return std::nullopt;
+}
+
+bool verdictOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v, Verdict& out) {
+  std::string s;
+  if (!stringOf(c, file, path, v, s)) return false;
+  auto e = enumNamed<Verdict>(s, 3);
+  if (!e) return c.fail(file, path, "\"" + s + "\" is not a verdict (accept, drop or none)");
+  return out = *e, true;
+}
+
+bool reasonOf(Ctx& c, const std::string& file, const std::string& path, const json::value& v, Reason& out) {
+  std::string s;
+  if (!stringOf(c, file, path, v, s)) return false;
+  auto e = enumNamed<Reason>(s, static_cast<int>(Reason::Undecodable) + 1);
+  if (!e) return c.fail(file, path, "\"" + s + "\" is not a reason sgsim reports");
+  return out = *e, true;
+}
+
+// ---- the members ------------------------------------------------------------------------------------------
+
+struct SpanAcc {
+  std::string file;
+  std::uint64_t frames = 0;
+  std::optional<std::int64_t> first, last;
+};
+
+struct FlowItem {
+  ChangedFlow key;  // the ranking's fields
+  json::value value;
+};
+
+struct DriftItem {
+  std::uint64_t bytes = 0, records = 0, firstFile = 0, firstLine = 0;
+  json::value value;
+};
+
+struct FallbackAcc {
+  Verdict verdict = Verdict::None;
+  Reason reason = Reason::Default;
+  std::string rule, group;
+  std::uint64_t flows = 0;
+};
+
+struct RowAcc {
+  json::object row;  // the first shard's, figures replaced at the end
+  std::string groupId, ruleId;
+  std::uint64_t hits[3] = {0, 0, 0};  // flows, packets, bytes
+  std::optional<std::int64_t> first, last;
+  RevokeImpact revoked;
+  std::vector<FallbackAcc> fallback;
+  std::optional<std::string> neverWhy;  // a shard that judged it never-matches: its line (static only)
+  std::optional<std::string> safeTail;  // a shard that judged it safe-to-revoke: its line after the lead
+  std::size_t firstPosition = 0;        // in the first report (--sort rule)
+};
+
+struct State {
+  ReportKind kind = ReportKind::WhatIf;
+  std::vector<std::string> captures;
+  json::object equal;  // members that must be equal: the first report's value
+  std::vector<SpanAcc> spans;
+  std::uint64_t frames = 0;  // audit's top-level frames
+  std::vector<Error> warnings, errors;
+  std::optional<Error> flowCap;  // the full-flow-table warning, counts summed
+  std::uint64_t flowCapPackets = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> totals;  // in the first report's order
+  std::vector<DriftItem> drift;
+  std::vector<FallbackAcc> fallback;
+  std::vector<FlowItem> flows;
+  std::optional<json::value> space;
+  std::map<std::pair<int, int>, std::uint64_t> outcomes;
+  std::map<std::string, std::map<std::string, std::uint64_t>> details;
+  std::vector<RowAcc> rows;
+};
+
+bool mergeSpans(Ctx& c, State& s, const Doc& d, const json::value& v, bool first) {
+  const json::array* a = arrayOf(c, d.name, "captureSpans", v);
+  if (!a) return false;
+  if (!first && a->size() != s.spans.size())
+    return c.fail(
+        d.name, "captureSpans",
+        "lists " + std::to_string(a->size()) + " captures, the first report " + std::to_string(s.spans.size()));
+  if (first) s.spans.resize(a->size());
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at("captureSpans", i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    if (!o || !checkKeys(c, d.name, path, *o, {"file", "frames", "first", "last"}, {"file", "frames", "first", "last"}))
+      return false;
+    std::string file;
+    std::uint64_t frames = 0;
+    std::optional<std::int64_t> f, l;
+    if (!stringOf(c, d.name, path + ".file", o->at("file"), file) ||
+        !countOf(c, d.name, path + ".frames", o->at("frames"), frames) ||
+        !timeOf(c, d.name, path + ".first", o->at("first"), f) || !timeOf(c, d.name, path + ".last", o->at("last"), l))
+      return false;
+    SpanAcc& acc = s.spans[i];
+    if (first) acc.file = file;
+    if (file != acc.file) return c.fail(d.name, path + ".file", "\"" + file + "\", not \"" + acc.file + "\" as before");
+    acc.frames += frames;
+    if (f && (!acc.first || *f < *acc.first)) acc.first = f;
+    if (l && (!acc.last || *l > *acc.last)) acc.last = l;
+  }
+  return true;
+}
+
+bool issuesOf(Ctx& c, const Doc& d, const std::string& name, const json::value& v, std::vector<Error>& out) {
+  const json::array* a = arrayOf(c, d.name, name, v);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at(name, i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    Error e;
+    if (!o || !checkKeys(c, d.name, path, *o, {"where", "message"}, {"where", "message"}) ||
+        !stringOf(c, d.name, path + ".where", o->at("where"), e.where) ||
+        !stringOf(c, d.name, path + ".message", o->at("message"), e.message))
+      return false;
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
+void addOnce(std::vector<Error>& to, const Error& e) {
+  for (const Error& x : to)
+    if (x.where == e.where && x.message == e.message) return;
+  to.push_back(e);
+}
+
+// The full flow table's warning (report/replay_report.cpp flowCapWarning): its packet count, when it is that one.
+std::optional<std::uint64_t> flowCapCount(const Error& e) {
+  static const std::string lead = "the flow table was full: ";
+  static const std::string tail = " packets were decided without connection state (raise --max-flows)";
+  if (e.where.rfind("--max-flows ", 0) != 0 || e.message.rfind(lead, 0) != 0) return std::nullopt;
+  if (e.message.size() <= lead.size() + tail.size() ||
+      e.message.compare(e.message.size() - tail.size(), tail.size(), tail) != 0)
+    return std::nullopt;
+  const std::string n = e.message.substr(lead.size(), e.message.size() - lead.size() - tail.size());
+  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(n);
+}
+
+bool mergeWarnings(Ctx& c, State& s, const Doc& d, const json::value& v) {
+  std::vector<Error> w;
+  if (!issuesOf(c, d, "warnings", v, w)) return false;
+  for (const Error& e : w) {
+    if (auto n = flowCapCount(e)) {
+      if (!s.flowCap) s.flowCap = e;
+      s.flowCapPackets += *n;
+      continue;
+    }
+    addOnce(s.warnings, e);
+  }
+  return true;
+}
+
+bool mergeTotals(Ctx& c, State& s, const Doc& d, const json::value& v, bool first) {
+  const json::object* o = objectOf(c, d.name, "totals", v);
+  if (!o) return false;
+  const std::vector<std::string> known = totalsOf(s.kind);
+  std::vector<std::string> required;
+  if (!first)
+    for (const auto& [k, n] : s.totals) required.push_back(k);
+  if (!checkKeys(c, d.name, "totals", *o, known, required)) return false;
+  if (!first && o->size() != s.totals.size())
+    return c.fail(d.name, "totals", "has members the first report's totals lack");
+  for (const auto& kv : *o) {
+    const std::string k(kv.key());
+    std::uint64_t n = 0;
+    if (!countOf(c, d.name, "totals." + k, kv.value(), n)) return false;
+    if (first) {
+      s.totals.emplace_back(k, n);
+    } else {
+      for (auto& [name, sum] : s.totals)
+        if (name == k) sum += n;
+    }
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> totalOf(const State& s, const std::string& name) {
+  for (const auto& [k, n] : s.totals)
+    if (k == name) return n;
+  return std::nullopt;
+}
+
+// "pcaps/a.log: line 12" → (index of the capture, 12)
+bool driftFirst(Ctx& c, const State& s, const Doc& d, const std::string& path, const json::value& v, DriftItem& item) {
+  std::string t;
+  if (!stringOf(c, d.name, path, v, t)) return false;
+  const auto sep = t.rfind(": line ");
+  if (sep != std::string::npos) {
+    const std::string file = t.substr(0, sep), line = t.substr(sep + 7);
+    const auto it = std::find(s.captures.begin(), s.captures.end(), file);
+    if (it != s.captures.end() && !line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+      item.firstFile = static_cast<std::uint64_t>(it - s.captures.begin());
+      item.firstLine = std::stoull(line);
+      return true;
+    }
+  }
+  return c.fail(d.name, path, "\"" + t + "\" is not FILE: line N with FILE one of the report's captures");
+}
+
+bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v) {
+  const json::array* a = arrayOf(c, d.name, "drift", v);
+  if (!a) return false;
+  std::uint64_t records = 0;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at("drift", i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    const std::vector<std::string> keys = {"proto",   "src",    "dst",  "dport",   "eni",     "direction", "logged",
+                                           "verdict", "reason", "rule", "records", "packets", "bytes",     "first"};
+    DriftItem item;
+    if (!o || !checkKeys(c, d.name, path, *o, keys, keys) ||
+        !countOf(c, d.name, path + ".bytes", o->at("bytes"), item.bytes) ||
+        !countOf(c, d.name, path + ".records", o->at("records"), item.records) ||
+        !driftFirst(c, s, d, path + ".first", o->at("first"), item))
+      return false;
+    records += item.records;
+    item.value = *o;
+    s.drift.push_back(std::move(item));
+  }
+  // A run keeps at most ReplayStats::kMaxDriftRows rows (further records are counted, not listed): such a report
+  // cannot be merged exactly.
+  const json::value* totals = d.root.if_contains("totals");
+  const json::value* drift = totals && totals->is_object() ? totals->get_object().if_contains("driftRecords") : nullptr;
+  std::uint64_t counted = 0;
+  if (drift && countOf(c, d.name, "totals.driftRecords", *drift, counted) && counted != records)
+    return c.fail(d.name, "drift",
+                  "its rows hold " + std::to_string(records) + " of the " + std::to_string(counted) +
+                      " drift records (totals.driftRecords): the list was cut short (at most " +
+                      std::to_string(ReplayStats::kMaxDriftRows) +
+                      " rows), so the report cannot be merged exactly: split into more shards, so that each holds "
+                      "fewer drift rows");
+  return !c.error;
+}
+
+bool fallbackOfJson(Ctx& c, const Doc& d, const std::string& name, const json::value& v,
+                    std::vector<FallbackAcc>& acc) {
+  const json::array* a = arrayOf(c, d.name, name, v);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at(name, i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    const std::vector<std::string> keys = {"verdict", "reason", "rule", "group", "flows"};
+    FallbackAcc f;
+    if (!o || !checkKeys(c, d.name, path, *o, keys, keys) ||
+        !verdictOf(c, d.name, path + ".verdict", o->at("verdict"), f.verdict) ||
+        !reasonOf(c, d.name, path + ".reason", o->at("reason"), f.reason) ||
+        !nullableOf(c, d.name, path + ".rule", o->at("rule"), f.rule) ||
+        !nullableOf(c, d.name, path + ".group", o->at("group"), f.group) ||
+        !countOf(c, d.name, path + ".flows", o->at("flows"), f.flows))
+      return false;
+    auto it = std::find_if(acc.begin(), acc.end(), [&](const FallbackAcc& x) {
+      return x.verdict == f.verdict && x.reason == f.reason && x.rule == f.rule && x.group == f.group;
+    });
+    if (it == acc.end())
+      acc.push_back(f);
+    else
+      it->flows += f.flows;
+  }
+  return true;
+}
+
+// fallbackOf's order (verdict/whatif.cpp).
+void sortFallback(std::vector<FallbackAcc>& v) {
+  std::sort(v.begin(), v.end(), [](const FallbackAcc& x, const FallbackAcc& y) {
+    if (x.flows != y.flows) return x.flows > y.flows;
+    if (x.rule != y.rule) return x.rule < y.rule;
+    if (x.group != y.group) return x.group < y.group;
+    if (x.verdict != y.verdict) return x.verdict < y.verdict;
+    return x.reason < y.reason;
+  });
+}
+
+json::array fallbackJson(const std::vector<FallbackAcc>& v) {
+  json::array a;
+  for (const FallbackAcc& f : v)
+    a.push_back(json::object{{"verdict", toString(f.verdict)},
+                             {"reason", toString(f.reason)},
+                             {"rule", f.rule.empty() ? json::value(nullptr) : json::value(f.rule)},
+                             {"group", f.group.empty() ? json::value(nullptr) : json::value(f.group)},
+                             {"flows", f.flows}});
+  return a;
+}
+
+bool sideEni(Ctx& c, const Doc& d, const std::string& path, const json::value& v, std::string& eni) {
+  const json::object* o = objectOf(c, d.name, path, v);
+  const std::vector<std::string> keys = {"verdict", "reason", "rule", "group", "eni", "direction"};
+  return o && checkKeys(c, d.name, path, *o, keys, keys) && nullableOf(c, d.name, path + ".eni", o->at("eni"), eni);
+}
+
+bool mergeFlows(Ctx& c, State& s, const Doc& d, const json::value& v) {
+  const json::array* a = arrayOf(c, d.name, "flows", v);
+  if (!a) return false;
+  const bool several = s.captures.size() > 1;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at("flows", i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    std::vector<std::string> keys = {"change",    "proto",   "src",   "sport", "dst",  "dport",      "opener", "eni",
+                                     "direction", "packets", "bytes", "first", "last", "firstFrame", "before", "after"};
+    std::vector<std::string> known = keys;
+    if (several) keys.push_back("capture");
+    known.push_back("capture");
+    if (!o || !checkKeys(c, d.name, path, *o, known, keys)) return false;
+    FlowItem item;
+    ChangedFlow& f = item.key;
+    std::string proto, src, dst;
+    std::uint64_t sport = 0, dport = 0, frame = 0;
+    std::optional<std::int64_t> first;
+    if (!countOf(c, d.name, path + ".bytes", o->at("bytes"), f.bytes) ||
+        !countOf(c, d.name, path + ".packets", o->at("packets"), f.packets) ||
+        !timeOf(c, d.name, path + ".first", o->at("first"), first) ||
+        !countOf(c, d.name, path + ".firstFrame", o->at("firstFrame"), frame) ||
+        !stringOf(c, d.name, path + ".proto", o->at("proto"), proto) ||
+        !stringOf(c, d.name, path + ".src", o->at("src"), src) ||
+        !stringOf(c, d.name, path + ".dst", o->at("dst"), dst) ||
+        !countOf(c, d.name, path + ".sport", o->at("sport"), sport) ||
+        !countOf(c, d.name, path + ".dport", o->at("dport"), dport) ||
+        !sideEni(c, d, path + ".before", o->at("before"), f.before.eniId) ||
+        !sideEni(c, d, path + ".after", o->at("after"), f.after.eniId))
+      return false;
+    if (!first) return c.fail(d.name, path + ".first", "null: a changed flow has a first time");
+    f.firstNs = *first;
+    f.firstFrame = frame;
+    auto number = protoFromName(proto);
+    if (!number && !proto.empty() && proto.size() <= 3 && proto.find_first_not_of("0123456789") == std::string::npos &&
+        std::stoul(proto) <= 255)
+      number = static_cast<std::uint8_t>(std::stoul(proto));
+    if (!number) return c.fail(d.name, path + ".proto", "\"" + proto + "\" is not a protocol");
+    f.proto = *number;
+    auto s1 = IpAddr::parse(src), s2 = IpAddr::parse(dst);
+    if (!s1) return c.fail(d.name, path + ".src", "\"" + src + "\" is not an IP address");
+    if (!s2) return c.fail(d.name, path + ".dst", "\"" + dst + "\" is not an IP address");
+    f.src = *s1;
+    f.dst = *s2;
+    if (sport > 65535 || dport > 65535)
+      return c.fail(d.name, path + (sport > 65535 ? ".sport" : ".dport"), "not a port");
+    f.sport = static_cast<std::uint16_t>(sport);
+    f.dport = static_cast<std::uint16_t>(dport);
+    if (several) {
+      std::string file;
+      if (!stringOf(c, d.name, path + ".capture", o->at("capture"), file)) return false;
+      const auto it = std::find(s.captures.begin(), s.captures.end(), file);
+      if (it == s.captures.end())
+        return c.fail(d.name, path + ".capture", "\"" + file + "\" is not one of the report's captures");
+      f.firstFile = static_cast<std::uint16_t>(it - s.captures.begin());
+    }
+    item.value = *o;
+    s.flows.push_back(std::move(item));
+  }
+  return true;
+}
+
+// Space: equal in every shard but each region's touched, which is or-ed (null: not marked, in every shard).
+json::value withoutTouched(const json::value& v) {
+  json::value copy = v;
+  if (copy.is_object())
+    if (json::value* regions = copy.get_object().if_contains("regions"); regions && regions->is_array())
+      for (json::value& r : regions->get_array())
+        if (r.is_object()) r.get_object().erase("touched");
+  return copy;
+}
+
+bool mergeSpace(Ctx& c, State& s, const Doc& d, const json::value& v, const std::string& firstName) {
+  if (!s.space) {
+    s.space = v;
+    return true;
+  }
+  if (withoutTouched(*s.space) != withoutTouched(v))
+    return c.fail(d.name, "space",
+                  "differs from " + firstName +
+                      "'s: the shards of one run share the model and the requests (merge reports of "
+                      "one run)");
+  if (!v.is_object()) return true;
+  // at(), not operator[]: boost::json's operator[] may grow the table (invalidating references) even for a key
+  // that is there.
+  const json::array& theirs = v.get_object().at("regions").get_array();
+  json::array& out = s.space->get_object().at("regions").get_array();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const json::value& t = theirs[i].get_object().at("touched");
+    json::value& m = out[i].get_object().at("touched");
+    if (t.is_bool() && m.is_bool())
+      m = m.get_bool() || t.get_bool();
+    else if (!(t.is_null() && m.is_null()))
+      return c.fail(d.name, at("space.regions", i) + ".touched", "not as " + firstName + "'s (true, false or null)");
+  }
+  return true;
+}
+
+bool mergeOutcomes(Ctx& c, State& s, const Doc& d, const json::value& v) {
+  const json::array* a = arrayOf(c, d.name, "outcomes", v);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at("outcomes", i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    Verdict verdict;
+    Reason reason;
+    std::uint64_t n = 0;
+    if (!o || !checkKeys(c, d.name, path, *o, {"verdict", "reason", "frames"}, {"verdict", "reason", "frames"}) ||
+        !verdictOf(c, d.name, path + ".verdict", o->at("verdict"), verdict) ||
+        !reasonOf(c, d.name, path + ".reason", o->at("reason"), reason) ||
+        !countOf(c, d.name, path + ".frames", o->at("frames"), n))
+      return false;
+    s.outcomes[{static_cast<int>(verdict), static_cast<int>(reason)}] += n;
+  }
+  return true;
+}
+
+bool mergeDetails(Ctx& c, State& s, const Doc& d, const std::string& name, const json::value& v) {
+  const json::object* o = objectOf(c, d.name, name, v);
+  if (!o) return false;
+  auto& m = s.details[name];
+  for (const auto& kv : *o) {
+    std::uint64_t n = 0;
+    if (!countOf(c, d.name, name + "." + std::string(kv.key()), kv.value(), n)) return false;
+    m[std::string(kv.key())] += n;
+  }
+  return true;
+}
+
+// ---- audit rows -------------------------------------------------------------------------------------------
+
+struct RowFigures {
+  std::uint64_t hits[3] = {0, 0, 0};
+  std::optional<std::int64_t> first, last;
+  RevokeImpact revoked;
+  std::string verdict, why;
+};
+
+bool rowFigures(Ctx& c, const Doc& d, const std::string& path, const json::object& o, RowFigures& f) {
+  const json::object* h = objectOf(c, d.name, path + ".hits", o.at("hits"));
+  const std::vector<std::string> hk = {"flows", "packets", "bytes", "first", "last"};
+  if (!h || !checkKeys(c, d.name, path + ".hits", *h, hk, hk) ||
+      !countOf(c, d.name, path + ".hits.flows", h->at("flows"), f.hits[0]) ||
+      !countOf(c, d.name, path + ".hits.packets", h->at("packets"), f.hits[1]) ||
+      !countOf(c, d.name, path + ".hits.bytes", h->at("bytes"), f.hits[2]) ||
+      !timeOf(c, d.name, path + ".hits.first", h->at("first"), f.first) ||
+      !timeOf(c, d.name, path + ".hits.last", h->at("last"), f.last))
+    return false;
+  const json::object* r = objectOf(c, d.name, path + ".ifRevoked", o.at("ifRevoked"));
+  const std::vector<std::string> rk = {"changedFlows", "cutFlows", "openedFlows", "changedPackets", "changedBytes"};
+  if (!r || !checkKeys(c, d.name, path + ".ifRevoked", *r, rk, rk) ||
+      !countOf(c, d.name, path + ".ifRevoked.changedFlows", r->at("changedFlows"), f.revoked.changedFlows) ||
+      !countOf(c, d.name, path + ".ifRevoked.cutFlows", r->at("cutFlows"), f.revoked.cutFlows) ||
+      !countOf(c, d.name, path + ".ifRevoked.openedFlows", r->at("openedFlows"), f.revoked.openedFlows) ||
+      !countOf(c, d.name, path + ".ifRevoked.changedPackets", r->at("changedPackets"), f.revoked.changedPackets) ||
+      !countOf(c, d.name, path + ".ifRevoked.changedBytes", r->at("changedBytes"), f.revoked.changedBytes) ||
+      !stringOf(c, d.name, path + ".verdict", o.at("verdict"), f.verdict) ||
+      !stringOf(c, d.name, path + ".why", o.at("why"), f.why))
+    return false;
+  return true;
+}
+
+// The row order of sortAuditRows (report/audit_report.cpp), on the figures the JSON shows.
+struct RowKey {
+  int verdict = 0;
+  std::uint64_t changedFlows = 0, changedBytes = 0, hitFlows = 0, hitBytes = 0;
+  std::string group, rule;
+};
+
+bool rowBefore(AuditSort sort, const RowKey& a, const RowKey& b) {
+  if (sort == AuditSort::Hits) {
+    if (a.hitFlows != b.hitFlows) return a.hitFlows > b.hitFlows;
+    if (a.hitBytes != b.hitBytes) return a.hitBytes > b.hitBytes;
+  } else {
+    if (a.verdict != b.verdict) return a.verdict < b.verdict;
+    if (a.changedFlows != b.changedFlows) return a.changedFlows > b.changedFlows;
+    if (a.changedBytes != b.changedBytes) return a.changedBytes > b.changedBytes;
+    if (a.hitFlows != b.hitFlows) return a.hitFlows > b.hitFlows;
+  }
+  if (a.group != b.group) return a.group < b.group;
+  return a.rule < b.rule;
+}
+
+int verdictRank(const std::string& v) {
+  for (int i = 0; i < 3; ++i)
+    if (v == toString(static_cast<AuditVerdict>(i))) return i;
+  return -1;
+}
+
+const char* sortName(AuditSort s) { return s == AuditSort::Rule ? "rule" : s == AuditSort::Hits ? "hits" : "impact"; }
+
+bool mergeRules(Ctx& c, State& s, const Doc& d, const json::value& v, bool first, AuditSort sort) {
+  const json::array* a = arrayOf(c, d.name, "rules", v);
+  if (!a) return false;
+  if (!first && a->size() != s.rows.size())
+    return c.fail(d.name, "rules",
+                  "lists " + std::to_string(a->size()) + " rules, the first report " + std::to_string(s.rows.size()) +
+                      ": audit every shard with the same options");
+  const std::vector<std::string> keys = {"rule", "group",     "direction", "priority", "policy",  "description", "enis",
+                                         "hits", "ifRevoked", "fallback",  "static",   "verdict", "why"};
+  std::optional<RowKey> previous;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const std::string path = at("rules", i);
+    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
+    std::string group, rule;
+    RowFigures f;
+    if (!o || !checkKeys(c, d.name, path, *o, keys, keys) ||
+        !stringOf(c, d.name, path + ".group", o->at("group"), group) ||
+        !stringOf(c, d.name, path + ".rule", o->at("rule"), rule) || !rowFigures(c, d, path, *o, f))
+      return false;
+    const int vr = verdictRank(f.verdict);
+    if (vr < 0)
+      return c.fail(d.name, path + ".verdict", "\"" + f.verdict + "\" is not in-use, safe-to-revoke or never-matches");
+    // The shard's own order must be the --sort given to merge (it ranks the merged rows alike).
+    const RowKey key{vr, f.revoked.changedFlows, f.revoked.changedBytes, f.hits[0], f.hits[2], group, rule};
+    if (sort != AuditSort::Rule && previous && rowBefore(sort, key, *previous))
+      return c.fail(d.name, "rules",
+                    "not in --sort " + std::string(sortName(sort)) + " order (rule " + rule +
+                        " comes after one it ranks before): give merge the --sort the audits ran with");
+    previous = key;
+    RowAcc* acc = nullptr;
+    if (first) {
+      s.rows.emplace_back();
+      acc = &s.rows.back();
+      acc->row = *o;
+      acc->groupId = group;
+      acc->ruleId = rule;
+      acc->firstPosition = i;
+    } else {
+      auto it = std::find_if(s.rows.begin(), s.rows.end(),
+                             [&](const RowAcc& r) { return r.groupId == group && r.ruleId == rule; });
+      if (it == s.rows.end())
+        return c.fail(
+            d.name, path,
+            "rule " + rule + " of " + group + " is not in the first report: audit every shard with the same options");
+      if (sort == AuditSort::Rule && it->firstPosition != i)
+        return c.fail(d.name, path,
+                      "rule " + rule + " of " + group +
+                          " is at another place than in the first report: with --sort rule every "
+                          "shard lists the rules alike; give merge the --sort the audits ran with");
+      acc = &*it;
+      for (const char* k : {"direction", "priority", "policy", "description", "enis", "static"})
+        if (acc->row.at(k) != o->at(k))
+          return c.fail(d.name, path + "." + k,
+                        "differs from the first report's for rule " + rule +
+                            ": the shards of one run share the model (merge reports of one run)");
+    }
+    for (int k = 0; k < 3; ++k) acc->hits[k] += f.hits[k];
+    if (f.first && (!acc->first || *f.first < *acc->first)) acc->first = f.first;
+    if (f.last && (!acc->last || *f.last > *acc->last)) acc->last = f.last;
+    acc->revoked.changedFlows += f.revoked.changedFlows;
+    acc->revoked.cutFlows += f.revoked.cutFlows;
+    acc->revoked.openedFlows += f.revoked.openedFlows;
+    acc->revoked.changedPackets += f.revoked.changedPackets;
+    acc->revoked.changedBytes += f.revoked.changedBytes;
+    if (!fallbackOfJson(c, d, path + ".fallback", o->at("fallback"), acc->fallback)) return false;
+    if (vr == static_cast<int>(AuditVerdict::NeverMatches)) {
+      acc->neverWhy = f.why;
+    } else if (vr == static_cast<int>(AuditVerdict::SafeToRevoke)) {
+      const std::string lead = safeToRevokeLead(f.hits[0]);
+      if (f.why.rfind(lead, 0) != 0)
+        return c.fail(d.name, path + ".why", "does not begin \"" + lead + "\" as a safe-to-revoke rule's does");
+      acc->safeTail = f.why.substr(lead.size());
+    }
+  }
+  return true;
+}
+
+json::value timeJson(const std::optional<std::int64_t>& t) {
+  return t ? json::value(isoTime(*t)) : json::value(nullptr);
+}
+
+bool finishRows(Ctx& c, State& s, const std::string& firstName, AuditSort sort, json::array& out) {
+  std::vector<std::pair<RowKey, json::object>> rows;
+  for (RowAcc& r : s.rows) {
+    json::object o = r.row;
+    o["hits"] = json::object{{"flows", r.hits[0]},
+                             {"packets", r.hits[1]},
+                             {"bytes", r.hits[2]},
+                             {"first", r.hits[1] ? timeJson(r.first) : json::value(nullptr)},
+                             {"last", r.hits[1] ? timeJson(r.last) : json::value(nullptr)}};
+    o["ifRevoked"] = json::object{{"changedFlows", r.revoked.changedFlows},
+                                  {"cutFlows", r.revoked.cutFlows},
+                                  {"openedFlows", r.revoked.openedFlows},
+                                  {"changedPackets", r.revoked.changedPackets},
+                                  {"changedBytes", r.revoked.changedBytes}};
+    sortFallback(r.fallback);
+    o["fallback"] = fallbackJson(r.fallback);
+    // The verdict of audit_report.cpp auditRows: never-matches needs no traffic and a static proof that every shard
+    // shares; in-use and safe-to-revoke follow the merged figures.
+    AuditVerdict verdict;
+    std::string why;
+    if (r.hits[1] == 0 && r.neverWhy) {
+      verdict = AuditVerdict::NeverMatches;
+      why = *r.neverWhy;
+    } else if (r.revoked.changedFlows > 0) {
+      verdict = AuditVerdict::InUse;
+      AuditedRule t;
+      t.ifRevoked = r.revoked;
+      t.ifRevoked.otherFlows =
+          r.revoked.changedFlows - std::min(r.revoked.changedFlows, r.revoked.cutFlows + r.revoked.openedFlows);
+      for (const FallbackAcc& f : r.fallback)
+        t.fallback.push_back(Fallback{f.verdict, f.reason, f.rule, f.group, f.flows});
+      why = inUseWhy(t);
+    } else if (r.safeTail) {
+      verdict = AuditVerdict::SafeToRevoke;
+      why = safeToRevokeLead(r.hits[0]) + *r.safeTail;
+    } else {
+      return c.fail(firstName, "rules",
+                    "rule " + r.ruleId + " of " + r.groupId +
+                        ": the shards' verdicts do not add up (no shard judged it safe to revoke, "
+                        "yet revoking it changes no flow): reports of different runs?");
+    }
+    o["verdict"] = toString(verdict);
+    o["why"] = why;
+    rows.emplace_back(RowKey{static_cast<int>(verdict), r.revoked.changedFlows, r.revoked.changedBytes, r.hits[0],
+                             r.hits[2], r.groupId, r.ruleId},
+                      std::move(o));
+  }
+  if (sort != AuditSort::Rule)
+    std::sort(rows.begin(), rows.end(),
+              [&](const auto& a, const auto& b) { return rowBefore(sort, a.first, b.first); });
+  for (auto& [k, o] : rows) out.push_back(std::move(o));
+  return true;
+}
+
+// ---- reading ----------------------------------------------------------------------------------------------
+
+bool readShard(Ctx& c, Doc& d) {
+  const json::value* v = d.root.if_contains("shard");
+  if (!v) {
+    d.shards = {1};
+    d.count = 1;
+    return true;
+  }
+  const json::object* o = objectOf(c, d.name, "shard", *v);
+  if (!o || !checkKeys(c, d.name, "shard", *o, {"index", "count"}, {"index", "count"})) return false;
+  std::uint64_t n = 0;
+  if (!countOf(c, d.name, "shard.count", o->at("count"), n)) return false;
+  if (n < 1 || n > kMaxShards)
+    return c.fail(d.name, "shard.count", "not a shard count (1 to " + std::to_string(kMaxShards) + ")");
+  d.count = static_cast<std::uint32_t>(n);
+  const json::value& index = o->at("index");
+  std::vector<json::value> items;
+  if (index.is_array())
+    items.assign(index.get_array().begin(), index.get_array().end());
+  else
+    items.push_back(index);
+  if (items.empty()) return c.fail(d.name, "shard.index", "lists no shard");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::uint64_t k = 0;
+    const std::string path = index.is_array() ? at("shard.index", i) : "shard.index";
+    if (!countOf(c, d.name, path, items[i], k)) return false;
+    if (k < 1 || k > n)
+      return c.fail(
+          d.name, path,
+          std::to_string(k) + " is not a shard of " + std::to_string(n) + " (1 to " + std::to_string(n) + ")");
+    d.shards.push_back(static_cast<std::uint32_t>(k));
+  }
+  std::sort(d.shards.begin(), d.shards.end());
+  if (std::adjacent_find(d.shards.begin(), d.shards.end()) != d.shards.end())
+    return c.fail(d.name, "shard.index", "lists a shard twice");
+  d.root.erase("shard");
+  return true;
+}
+
+std::optional<ReportKind> kindOf(const json::object& o) {
+  if (o.contains("requests")) return ReportKind::WhatIf;
+  if (o.contains("rules")) return ReportKind::Audit;
+  if (o.contains("outcomes")) return ReportKind::Replay;
+  return std::nullopt;
+}
+
+std::string shardList(const std::vector<std::uint32_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+}  // namespace
+
+Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const MergeOptions& options) {
+  Ctx c;
+  if (files.empty()) return Error{"", "no report to merge: give the JSON reports of the shards"};
+  std::vector<Doc> docs;
+  std::optional<ReportKind> kind;
+  for (const ReportFile& f : files) {
+    boost::system::error_code ec;
+    json::value v = json::parse(f.text, ec);
+    if (ec)
+      return Error{f.name,
+                   "not JSON (" + ec.message() + "): give the JSON reports of whatif, audit or replay --format json"};
+    if (!v.is_object()) return Error{f.name, "not a JSON object: not a report of sgsim whatif, audit or replay"};
+    Doc d{f.name, std::move(v.get_object()), {}, 1};
+    const auto k = kindOf(d.root);
+    if (!k)
+      return Error{f.name,
+                   "not a report merge knows: no \"requests\" (whatif), \"rules\" (audit) or \"outcomes\" "
+                   "(replay --format json) member"};
+    if (kind && *k != *kind)
+      return Error{f.name, std::string("a ") + toString(*k) + " report, but " + docs.front().name + " is a " +
+                               toString(*kind) + " report: merge the reports of one command"};
+    kind = k;
+    if (!readShard(c, d)) return *c.error;
+    docs.push_back(std::move(d));
+  }
+  // Which shards: every one of 1..N exactly once (or, with partial, some of them once).
+  const std::uint32_t count = docs.front().count;
+  std::map<std::uint32_t, std::string> byShard;
+  for (const Doc& d : docs) {
+    if (d.count != count)
+      return Error{d.name + ": shard.count", "shards of " + std::to_string(d.count) + ", but " + docs.front().name +
+                                                 " is one of " + std::to_string(count) +
+                                                 ": merge the shards of one split"};
+    for (std::uint32_t k : d.shards) {
+      auto [it, inserted] = byShard.emplace(k, d.name);
+      if (!inserted)
+        return Error{d.name + ": shard", "shard " + std::to_string(k) + "/" + std::to_string(count) + " is also in " +
+                                             it->second + ": give each shard once"};
+    }
+  }
+  std::vector<std::uint32_t> shards;
+  for (const auto& [k, name] : byShard) shards.push_back(k);
+  if (shards.size() != count && !options.partial) {
+    std::vector<std::uint32_t> missing;
+    for (std::uint32_t k = 1; k <= count && missing.size() < 10; ++k)
+      if (!byShard.count(k)) missing.push_back(k);
+    return Error{"", "shard" + std::string(count - shards.size() == 1 ? " " : "s ") + shardList(missing) +
+                         (count - shards.size() > missing.size() ? ", …" : "") + " of " + std::to_string(count) +
+                         " missing (given: " + shardList(shards) +
+                         "): merge every shard's report (or --partial for a report of some)"};
+  }
+  // In shard order, whatever the order given: the merge is commutative.
+  std::sort(docs.begin(), docs.end(), [](const Doc& a, const Doc& b) { return a.shards.front() < b.shards.front(); });
+
+  State s;
+  s.kind = *kind;
+  const std::vector<Member>& members = membersOf(*kind);
+  const Doc& first = docs.front();
+  std::vector<std::string> memberNames;
+  for (const Member& m : members) memberNames.push_back(m.name);
+  for (const Doc& d : docs) {
+    if (!checkKeys(c, d.name, "", d.root, memberNames, {})) return *c.error;
+    for (const auto& kv : first.root)
+      if (!d.root.contains(kv.key()))
+        return Error{d.name, "lacks the member \"" + std::string(kv.key()) + "\" that " + first.name +
+                                 " has: merge reports of one run (same options)"};
+    for (const auto& kv : d.root)
+      if (!first.root.contains(kv.key()))
+        return Error{d.name, "has the member \"" + std::string(kv.key()) + "\" that " + first.name +
+                                 " lacks: merge reports of one run (same options)"};
+  }
+  if (const json::value* caps = first.root.if_contains("captures")) {
+    const json::array* a = arrayOf(c, first.name, "captures", *caps);
+    if (!a) return *c.error;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      std::string name;
+      if (!stringOf(c, first.name, at("captures", i), (*a)[i], name)) return *c.error;
+      s.captures.push_back(name);
+    }
+  }
+
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const Doc& d = docs[i];
+    const bool isFirst = i == 0;
+    for (const auto& kv : first.root) {
+      const std::string name(kv.key());
+      const How how =
+          std::find_if(members.begin(), members.end(), [&](const Member& m) { return name == m.name; })->how;
+      const json::value& v = d.root.at(name);
+      bool ok = true;
+      switch (how) {
+        case How::Equal:
+          if (isFirst)
+            s.equal[name] = v;
+          else if (s.equal.at(name) != v)
+            ok = c.fail(d.name, name,
+                        "differs from " + first.name +
+                            "'s: the shards of one run share the inputs, model, requests and options "
+                            "(merge reports of one run)");
+          break;
+        case How::Sum: {
+          std::uint64_t n = 0;
+          ok = countOf(c, d.name, name, v, n);
+          s.frames += n;
+          break;
+        }
+        case How::Spans:
+          ok = mergeSpans(c, s, d, v, isFirst);
+          break;
+        case How::Warnings:
+          ok = mergeWarnings(c, s, d, v);
+          break;
+        case How::Errors: {
+          std::vector<Error> e;
+          ok = issuesOf(c, d, name, v, e);
+          for (const Error& x : e) addOnce(s.errors, x);
+          break;
+        }
+        case How::Totals:
+          ok = mergeTotals(c, s, d, v, isFirst);
+          break;
+        case How::Drift:
+          ok = mergeDrift(c, s, d, v);
+          break;
+        case How::Flows:
+          ok = mergeFlows(c, s, d, v);
+          break;
+        case How::Fallback:
+          ok = fallbackOfJson(c, d, name, v, s.fallback);
+          break;
+        case How::Space:
+          ok = mergeSpace(c, s, d, v, first.name);
+          break;
+        case How::AtOutside:
+          ok = v.is_bool() || c.fail(d.name, name, "not true or false");
+          break;
+        case How::Outcomes:
+          ok = mergeOutcomes(c, s, d, v);
+          break;
+        case How::Details:
+          ok = mergeDetails(c, s, d, name, v);
+          break;
+        case How::AuditRules:
+          ok = mergeRules(c, s, d, v, isFirst, options.sort);
+          break;
+      }
+      if (!ok) return *c.error;
+    }
+  }
+
+  // The merged report, member by member in the order the command writes them.
+  json::object root;
+  for (const auto& kv : first.root) {
+    const std::string name(kv.key());
+    const How how = std::find_if(members.begin(), members.end(), [&](const Member& m) { return name == m.name; })->how;
+    switch (how) {
+      case How::Equal:
+        root[name] = s.equal.at(name);
+        break;
+      case How::Sum:
+        root[name] = s.frames;
+        break;
+      case How::Spans: {
+        json::array a;
+        for (const SpanAcc& sp : s.spans)
+          a.push_back(json::object{{"file", sp.file},
+                                   {"frames", sp.frames},
+                                   {"first", sp.frames ? timeJson(sp.first) : json::value(nullptr)},
+                                   {"last", sp.frames ? timeJson(sp.last) : json::value(nullptr)}});
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Warnings: {
+        std::vector<Error> all = s.warnings;
+        if (s.flowCap)
+          all.push_back(Error{s.flowCap->where, "the flow table was full: " + std::to_string(s.flowCapPackets) +
+                                                    " packets were decided without connection state (raise "
+                                                    "--max-flows)"});
+        json::array a;
+        for (const Error& e : all) a.push_back(json::object{{"where", e.where}, {"message", e.message}});
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Errors: {
+        json::array a;
+        for (const Error& e : s.errors) a.push_back(json::object{{"where", e.where}, {"message", e.message}});
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Totals: {
+        json::object t;
+        for (const auto& [k, n] : s.totals) t[k] = n;
+        root[name] = std::move(t);
+        break;
+      }
+      case How::Drift: {
+        std::sort(s.drift.begin(), s.drift.end(), [](const DriftItem& a, const DriftItem& b) {
+          if (a.bytes != b.bytes) return a.bytes > b.bytes;
+          if (a.records != b.records) return a.records > b.records;
+          if (a.firstFile != b.firstFile) return a.firstFile < b.firstFile;
+          return a.firstLine < b.firstLine;
+        });
+        json::array a;
+        for (DriftItem& d : s.drift) a.push_back(std::move(d.value));
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Flows: {
+        std::sort(s.flows.begin(), s.flows.end(),
+                  [](const FlowItem& a, const FlowItem& b) { return rankedBefore(a.key, b.key); });
+        json::array a;
+        for (FlowItem& f : s.flows) a.push_back(std::move(f.value));
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Fallback:
+        sortFallback(s.fallback);
+        root[name] = fallbackJson(s.fallback);
+        break;
+      case How::Space:
+        root[name] = *s.space;
+        break;
+      case How::AtOutside: {
+        // As whatif computes it (report/whatif_report.cpp): the instant against the merged frames' span.
+        std::optional<std::int64_t> atNs, firstNs, lastNs;
+        if (!timeOf(c, first.name, "at", s.equal.at("at"), atNs)) return *c.error;
+        for (const SpanAcc& sp : s.spans) {
+          if (sp.frames == 0) continue;
+          if (sp.first && (!firstNs || *sp.first < *firstNs)) firstNs = sp.first;
+          if (sp.last && (!lastNs || *sp.last > *lastNs)) lastNs = sp.last;
+        }
+        root[name] = atNs && firstNs && lastNs && (*atNs < *firstNs || *atNs > *lastNs);
+        break;
+      }
+      case How::Outcomes: {
+        json::array a;
+        for (const auto& [k, n] : s.outcomes)
+          a.push_back(json::object{{"verdict", toString(static_cast<Verdict>(k.first))},
+                                   {"reason", toString(static_cast<Reason>(k.second))},
+                                   {"frames", n}});
+        root[name] = std::move(a);
+        break;
+      }
+      case How::Details: {
+        json::object o;
+        for (const auto& [k, n] : s.details[name]) o[k] = n;
+        root[name] = std::move(o);
+        break;
+      }
+      case How::AuditRules: {
+        json::array a;
+        if (!finishRows(c, s, first.name, options.sort, a)) return *c.error;
+        root[name] = std::move(a);
+        break;
+      }
+    }
+  }
+  MergedReport out;
+  out.kind = *kind;
+  out.shards = shards;
+  out.count = count;
+  if (shards.size() != count) {
+    json::array index;
+    for (std::uint32_t k : shards) index.push_back(k);
+    root["shard"] = json::object{{"index", std::move(index)}, {"count", count}};
+  }
+  if (auto n = totalOf(s, "changedFlows")) out.changedFlows = *n;
+  out.json = toPrettyJson(root);
+  return out;
+}
+
+}  // namespace sgsim
