@@ -127,6 +127,13 @@ CaptureReader::~CaptureReader() {
 
 std::vector<Error> CaptureReader::warnings() const { return pcapng_ ? pcapng_->warnings() : std::vector<Error>{}; }
 
+bool CaptureReader::readSplitIds(std::vector<std::uint16_t> interfaceFiles) {
+  if (!pcapng_) return false;
+  pcapng_->readSplitIds(std::move(interfaceFiles));
+  splitIds_ = true;
+  return true;
+}
+
 std::map<std::string, std::uint64_t> CaptureReader::skippedBlocks() const {
   return pcapng_ ? pcapng_->skippedBlocks() : std::map<std::string, std::uint64_t>{};
 }
@@ -135,6 +142,10 @@ bool CaptureReader::next(Frame& frame) {
   if (done_) return false;
   if (pcapng_) {
     if (pcapng_->next(frame)) {
+      if (splitIds_) {
+        ++framesRead_;  // the frame keeps its original number and capture
+        return true;
+      }
       framesRead_ = frame.number;
       frame.fileIndex = fileIndex_;
       return true;

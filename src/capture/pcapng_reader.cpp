@@ -134,6 +134,12 @@ int dltFromLinkType(int linkType) {
   }
 }
 
+int linkTypeFromDlt(int dlt) {
+  for (const int linkType : {100, 101, 102, 103, 106, 246, 258})
+    if (linkType != dlt && dltFromLinkType(linkType) == dlt) return linkType;
+  return dlt;
+}
+
 bool looksLikePcapng(std::span<const std::uint8_t> head) {
   return head.size() >= 4 && load32(head.data()) == kSectionHeader;
 }
@@ -493,6 +499,31 @@ bool PcapngReader::readPacket(std::uint32_t type, const std::uint8_t* block, std
                 " leaves room for " + std::to_string(room));
   }
   frame.number = ++framesRead_;
+  if (splitIds_) {
+    // A shard file of `sgsim split`: the frame's original number (epb_packetid) and capture (its interface's).
+    std::optional<std::uint64_t> packetId;
+    if (type == kEnhancedPacket) {
+      std::uint32_t o = fixed + ((capLen + 3u) & ~3u);
+      const std::uint32_t end = length - 4;
+      while (o + 4 <= end) {
+        const std::uint16_t code = get16(block + o), size = get16(block + o + 2);
+        if (code == 0 || o + 4 + size > end) break;
+        if (code == 5 && size == 8) packetId = get64(block + o + 4);
+        o += 4 + ((size + 3u) & ~3u);
+      }
+    }
+    if (!packetId || *packetId == 0 || interface >= interfaceFiles_.size()) {
+      --framesRead_;
+      return fail("the " + blockName(type) + " at byte offset " + std::to_string(at) +
+                  (packetId && *packetId != 0
+                       ? " names interface " + std::to_string(interface) + ", which the split's manifest does not list"
+                       : " has no epb_packetid option (the frame's original number), which "
+                         "every frame `sgsim split` writes carries") +
+                  ": not a shard file of this split");
+    }
+    frame.number = *packetId;
+    frame.fileIndex = interfaceFiles_[interface];
+  }
   if (type == kSimplePacket) {
     frame.tsNs = lastTsNs_;
     if (simpleFrames_++ == 0) firstSimpleFrame_ = frame.number;

@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "sgsim/api/request.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/core/output.h"
+#include "sgsim/core/shard.h"
 #include "sgsim/core/text.h"
 #include "sgsim/core/time_spec.h"
 #include "sgsim/decode/packet_text.h"
@@ -39,6 +41,7 @@
 #include "sgsim/pipeline/explain_evaluation.h"
 #include "sgsim/pipeline/record_stream.h"
 #include "sgsim/pipeline/replay_evaluation.h"
+#include "sgsim/pipeline/split.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
 #include "sgsim/report/audit_report.h"
@@ -90,6 +93,7 @@ commands:
   whatif     compare a capture under the table as it is and as it would be after requests
   audit      every rule's traffic, what revoking each one alone would do, and its static findings
   explain    walk one packet through the evaluation, rule by rule
+  split      write captures into N shard files by address pair, for replay/whatif/audit --split DIR --shard K/N
   merge      combine the JSON reports of a run's shards (--shard K/N) into the report of the whole run
 
 `sgsim <command> --help` describes each command's options.
@@ -214,39 +218,54 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
       "sessions send them, instead of the outer packet")(
       "mirror", po::value<std::vector<std::string>>()->composing(),
       "VNI=ENI: with --decap, check the inner packets of this mirror session's VNI at the interface it copies "
-      "(repeatable; default: at the interfaces of their addresses)");
+      "(repeatable; default: at the interfaces of their addresses)")(
+      "shard", po::value<std::string>(),
+      "K/N: count only shard K of N, the traffic whose address pair hashes to K (README, Scale-out): over the "
+      "captures or flow logs given, or with --split over that shard's file")(
+      "split", po::value<std::string>(),
+      "DIR: read shard K (--shard K/N) of what `sgsim split --out DIR` wrote, instead of captures");
   pos.add("capture", -1);
+}
+
+// --decap vxlan[:PORT]: the UDP port (0 without --decap).
+std::uint16_t decapPort(const po::variables_map& vm) {
+  if (!vm.count("decap")) return 0;
+  const std::string value = vm["decap"].as<std::string>();
+  const auto colon = value.find(':');
+  const std::string kind = value.substr(0, colon);
+  if (kind != "vxlan") {
+    const std::string near = nearestName(kind, {"vxlan"});
+    throw UsageError{"--decap: \"" + value +
+                     "\" is not a tunnel sgsim decapsulates: give vxlan or vxlan:PORT (VXLAN, as traffic mirror "
+                     "sessions send it; PORT defaults to 4789)" +
+                     (near.empty() ? std::string(". GRE and IP-in-IP packets are evaluated as their outer packet, as "
+                                                 "a security group sees them")
+                                   : "; did you mean " + near + "?")};
+  }
+  if (colon == std::string::npos) return kVxlanPort;
+  const std::string port = value.substr(colon + 1);
+  unsigned long n = 0;
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (digits) n = std::stoul(port);
+  if (!digits || n == 0 || n > 65535)
+    throw UsageError{"--decap: \"" + value +
+                     "\": the UDP port must be a number from 1 to 65535 (--decap vxlan alone is port 4789)"};
+  return static_cast<std::uint16_t>(n);
+}
+
+// --shard K/N (core/shard.h).
+std::optional<Shard> shardOption(const po::variables_map& vm) {
+  if (!vm.count("shard")) return std::nullopt;
+  auto shard = parseShard(vm["shard"].as<std::string>());
+  if (!shard) throw UsageError{"--shard: " + shard.error().message};
+  return *shard;
 }
 
 // --decap vxlan[:PORT] and --mirror VNI=ENI (pipeline/capture_stream.h, DecapOptions).
 DecapOptions decapOptions(const po::variables_map& vm, const Network& net, const EvalOptions& eval) {
   DecapOptions d;
-  if (vm.count("decap")) {
-    const std::string value = vm["decap"].as<std::string>();
-    const auto colon = value.find(':');
-    const std::string kind = value.substr(0, colon);
-    if (kind != "vxlan") {
-      const std::string near = nearestName(kind, {"vxlan"});
-      throw UsageError{"--decap: \"" + value +
-                       "\" is not a tunnel sgsim decapsulates: give vxlan or vxlan:PORT (VXLAN, as traffic mirror "
-                       "sessions send it; PORT defaults to 4789)" +
-                       (near.empty() ? std::string(". GRE and IP-in-IP packets are evaluated as their outer packet, as "
-                                                   "a security group sees them")
-                                     : "; did you mean " + near + "?")};
-    }
-    d.vxlanPort = kVxlanPort;
-    if (colon != std::string::npos) {
-      const std::string port = value.substr(colon + 1);
-      unsigned long n = 0;
-      const bool digits = !port.empty() && port.size() <= 5 &&
-                          std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-      if (digits) n = std::stoul(port);
-      if (!digits || n == 0 || n > 65535)
-        throw UsageError{"--decap: \"" + value +
-                         "\": the UDP port must be a number from 1 to 65535 (--decap vxlan alone is port 4789)"};
-      d.vxlanPort = static_cast<std::uint16_t>(n);
-    }
-  }
+  d.vxlanPort = decapPort(vm);
   if (!vm.count("mirror")) return d;
   if (d.vxlanPort == 0)
     throw UsageError{"--mirror goes with --decap vxlan: the mirror sessions' VNIs are read from the VXLAN headers"};
@@ -447,15 +466,48 @@ std::unique_ptr<MergedCapture> openCapturesOrThrow(const std::vector<std::string
   return std::move(*cap);
 }
 
-// What a command reads: capture files, or flow logs (--flow-log), never both in one run.
+// What a command reads: capture files, or flow logs (--flow-log), never both in one run; all of them, one shard of
+// them (--shard K/N), or one shard of a split (--split DIR --shard K/N).
 struct Sources {
-  std::vector<std::string> paths;
+  std::vector<std::string> paths;  // as the user named them (with --split: the split's inputs)
   std::unique_ptr<MergedCapture> captures;
   std::unique_ptr<MergedFlowLog> logs;
+  std::optional<Shard> shard;
+  std::optional<SplitManifest> split;
+  std::string splitDir;
 };
+
+// --split DIR --shard K/N: the shard's file, read with the original frame numbers and captures (pipeline/split.h).
+Sources openSplit(const po::variables_map& vm, Sources s) {
+  s.splitDir = vm["split"].as<std::string>();
+  const std::string named = "--split " + s.splitDir;
+  if (!s.shard) throw UsageError{named + " goes with --shard K/N: the shard of the split this run reads"};
+  if (!capturePaths(vm).empty() || vm.count("flow-log"))
+    throw UsageError{named +
+                     ": the split's files are the input; leave out capture files and --flow-log (the split "
+                     "names the captures it was made from)"};
+  auto manifest = readManifest(s.splitDir);
+  if (!manifest) throw UsageError{manifest.error().toString()};
+  if (manifest->shards != s.shard->count)
+    throw UsageError{"--shard " + s.shard->toString() + ": the split in " + s.splitDir + " has " +
+                     std::to_string(manifest->shards) + " shards: give --shard K/" + std::to_string(manifest->shards)};
+  const SplitManifest::File& f = manifest->files[s.shard->index - 1];
+  const std::string file = (std::filesystem::path(s.splitDir) / f.file).string();
+  if (!std::filesystem::exists(file))
+    throw UsageError{file + ": missing (shard " + s.shard->toString() + " of the split in " + s.splitDir +
+                     "): the split is incomplete; run it again"};
+  s.captures = openCapturesOrThrow({file});
+  if (!s.captures->readers()[0]->readSplitIds(f.captures))
+    throw UsageError{file + ": not a pcapng file, as every shard file `sgsim split` writes is: run the split again"};
+  s.paths = manifest->inputs;
+  s.split = std::move(*manifest);
+  return s;
+}
 
 Sources openSources(const po::variables_map& vm) {
   Sources s;
+  s.shard = shardOption(vm);
+  if (vm.count("split")) return openSplit(vm, std::move(s));
   const auto captures = capturePaths(vm);
   if (vm.count("flow-log")) {
     if (!captures.empty())
@@ -510,17 +562,51 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
     throw UsageError{
         "--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate "
         "(leave out --decap and --mirror with --flow-log)"};
+  PassScope scope;
+  scope.shard = sources.shard;
+  if (sources.split) {
+    // The split chose each frame's shard by the addresses --decap gives; a run that decapsulates otherwise would
+    // count frames in a shard they do not belong to.
+    const SplitManifest& m = *sources.split;
+    auto decapText = [](std::uint16_t port) {
+      return port == 0 ? std::string("no --decap") : "--decap vxlan:" + std::to_string(port);
+    };
+    std::vector<std::string> mirror =
+        vm.count("mirror") ? vm["mirror"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    std::vector<std::string> splitMirror = m.mirror;
+    std::sort(mirror.begin(), mirror.end());
+    std::sort(splitMirror.begin(), splitMirror.end());
+    if (m.vxlanPort != decap.vxlanPort || mirror != splitMirror) {
+      std::string splitMirrorText;
+      for (const auto& x : m.mirror) splitMirrorText += " --mirror " + x;
+      throw UsageError{"--split " + sources.splitDir + ": the split was made with " + decapText(m.vxlanPort) +
+                       splitMirrorText + ", this run has " + decapText(decap.vxlanPort) +
+                       (mirror.empty() ? std::string() : " and other --mirror sessions") +
+                       ": give the split's --decap and --mirror (they decide the addresses that chose each frame's "
+                       "shard)"};
+    }
+    scope.shard.reset();  // the shard's file holds only its frames
+    PassScope::Whole w;
+    w.names = m.inputs;
+    w.span = m.span;
+    w.firstLinkType = m.firstLinkType;
+    w.errors = m.errors;
+    w.sourceFacts = sources.shard->index == 1;
+    w.warnings = m.warnings;
+    w.skippedBlocks = m.skippedBlocks;
+    scope.whole = std::move(w);
+  }
   const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
-    Pass pass(stream, evaluation);
+    Pass pass(stream, evaluation, std::move(scope));
     runPass(pass, afterBatch);
     out.refused = pass.finish();
     out.stats = std::move(pass.stats());
   } else {
     CaptureStream<E::kSides> stream(*sources.captures, evaluation.planner(), options);
-    Pass pass(stream, evaluation);
+    Pass pass(stream, evaluation, std::move(scope));
     runPass(pass, afterBatch);
     out.refused = pass.finish();
     out.stats = std::move(pass.stats());
@@ -670,8 +756,7 @@ int cmdReplay(int argc, char** argv) {
                "replay",
                "--model FILE [--host IP] [--revoke REQ]... [--authorize REQ]... [--direction auto|ingress|egress] "
                "[--format text|jsonl|csv|summary|json|html] [--output FILE] [--decap vxlan[:PORT] [--mirror "
-               "VNI=ENI]...] "
-               "(CAPTURE... | --flow-log FILE...)",
+               "VNI=ENI]...] [--shard K/N] (CAPTURE... | --flow-log FILE... | --split DIR)",
                d),
            kExitOk;
   Common c = p.common;
@@ -713,6 +798,7 @@ int cmdReplay(int argc, char** argv) {
   ctx.captureNames = paths;
   ctx.warnings = c.warnings;
   ctx.vxlanPort = decap.vxlanPort;
+  ctx.shard = sources.shard;
   ReplayEvaluation replay(net, eval, *writer, std::move(ctx));
   PassOutcome passed =
       runSources(vm, sources, replay, *net, std::move(decap), [&] { checkOutput(out, outFile.get()); });
@@ -763,7 +849,7 @@ int cmdWhatIf(int argc, char** argv) {
                      "[--keep-established] "
                      "[--format text|json|csv|html] [--output FILE] [--write-affected OUT.pcap] [--fail-on-change] "
                      "[--fail-on-noop] [--no-space] [--decap vxlan[:PORT] [--mirror VNI=ENI]...] "
-                     "(CAPTURE... | --flow-log FILE...)",
+                     "[--shard K/N] (CAPTURE... | --flow-log FILE... | --split DIR)",
                      d),
            kExitOk;
   Common c = p.common;
@@ -792,6 +878,7 @@ int cmdWhatIf(int argc, char** argv) {
   if (sources.logs && vm.count("write-affected"))
     throw UsageError{"--write-affected writes packets: flow-log records hold none (give a capture)"};
   report.captures = sources.paths;
+  report.shard = sources.shard;
   report.limit = vm["limit"].as<std::size_t>();
   report.keepEstablished = vm.count("keep-established") > 0;
 
@@ -866,7 +953,8 @@ int cmdAudit(int argc, char** argv) {
     return printHelp("audit",
                      "--model FILE [--host IP] [--eni ID]... [--group SG]... [--format text|json|csv|html] "
                      "[--output FILE] [--sort impact|rule|hits] [--fail-on unused|shadowed|redundant|broad|conflict]"
-                     "... [--decap vxlan[:PORT] [--mirror VNI=ENI]...] (CAPTURE... | --flow-log FILE...)",
+                     "... [--decap vxlan[:PORT] [--mirror VNI=ENI]...] [--shard K/N] (CAPTURE... | --flow-log FILE... "
+                     "| --split DIR)",
                      d),
            kExitOk;
   Common c = p.common;
@@ -935,6 +1023,7 @@ int cmdAudit(int argc, char** argv) {
 
   AuditReport report;
   report.captures = sources.paths;
+  report.shard = sources.shard;
   report.network = net.get();
   report.stats = std::move(passed.stats);
   report.originNs = audit.originNs();
@@ -967,6 +1056,64 @@ int cmdAudit(int argc, char** argv) {
               << " (" << list << ")\n";
   }
   return failed ? kExitChanged : kExitOk;
+}
+
+// sgsim split (issue 13, pipeline/split.h): the captures' frames into N shard files and a manifest, one pass.
+int cmdSplit(int argc, char** argv) {
+  po::options_description d("split options");
+  d.add_options()("help,h", "this help")("shards,n", po::value<std::string>()->required(),
+                                         "N: how many shards (1 to 65536)")(
+      "out,o", po::value<std::string>()->required(), "DIR: where the shard files and manifest.json go (new or empty)")(
+      "decap", po::value<std::string>(),
+      "vxlan[:PORT]: shard mirrored traffic by the inner packets' addresses, as the commands evaluate them with the "
+      "same option")("mirror", po::value<std::vector<std::string>>()->composing(),
+                     "VNI=ENI: recorded in the manifest, so that the shard runs are given the same sessions")(
+      "flow-log", po::value<std::vector<std::string>>()->composing(), "VPC flow logs (not yet: see README)")(
+      "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+  po::variables_map vm = parseArgs(argc, argv, d, &pos, nullptr);
+  if (vm.count("help"))
+    return printHelp("split", "--shards N --out DIR [--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE...", d),
+           kExitOk;
+  SplitOptions options;
+  const std::string shardsText = vm["shards"].as<std::string>();
+  auto shards = parseShard("1/" + shardsText);
+  if (!shards)
+    throw UsageError{"--shards: \"" + shardsText + "\" is not a number of shards: give N from 1 to " +
+                     std::to_string(kMaxShards)};
+  options.shards = shards->count;
+  options.outDir = vm["out"].as<std::string>();
+  options.vxlanPort = decapPort(vm);
+  if (vm.count("mirror")) {
+    if (options.vxlanPort == 0)
+      throw UsageError{"--mirror goes with --decap vxlan: the mirror sessions' VNIs are read from the VXLAN headers"};
+    for (const std::string& m : vm["mirror"].as<std::vector<std::string>>()) {
+      const auto eq = m.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
+        throw UsageError{"--mirror: \"" + m + "\" is not VNI=ENI: give it as the shard runs will"};
+      options.mirror.push_back(m);
+    }
+  }
+  if (vm.count("flow-log"))
+    throw UsageError{
+        "--flow-log: split does not read flow logs yet; shard them in place with "
+        "`--shard K/N --flow-log FILE...` on replay, whatif or audit"};
+  options.progress = isatty(STDERR_FILENO) == 1;
+  auto m = splitCaptures(capturePaths(vm), options);
+  if (!m) throw UsageError{m.error().toString()};
+  for (const Error& w : m->warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
+  for (const Error& e : m->errors) std::cerr << "sgsim: " << e.toString() << '\n';
+  std::string counts;
+  for (std::size_t k = 0; k < m->files.size() && k < 8; ++k)
+    counts += (k ? ", " : "") + std::to_string(m->files[k].frames);
+  if (m->files.size() > 8) counts += ", …";
+  std::cout << "split " << m->span.frames << (m->span.frames == 1 ? " frame" : " frames") << " of " << m->inputs.size()
+            << (m->inputs.size() == 1 ? " capture" : " captures") << " into " << m->shards
+            << (m->shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
+  // A capture that ended on a bad record: the split of what was read is complete, and each shard's run reports the
+  // error (exit 2), as the run over the captures does.
+  return m->errors.empty() ? kExitOk : kExitUsage;
 }
 
 // explain --flow-log F... --record N: the records before record N through the evaluator replay uses, then record N
@@ -1300,6 +1447,7 @@ int run(int argc, char** argv) {
   if (cmd == "whatif") return cmdWhatIf(subArgc, subArgv);
   if (cmd == "audit") return cmdAudit(subArgc, subArgv);
   if (cmd == "explain") return cmdExplain(subArgc, subArgv);
+  if (cmd == "split") return cmdSplit(subArgc, subArgv);
   if (cmd == "merge") return cmdMerge(subArgc, subArgv);
   std::cerr << "sgsim: unknown command \"" << cmd << "\"\n\n" << kTopUsage;
   return kExitUsage;

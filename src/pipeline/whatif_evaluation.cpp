@@ -69,15 +69,16 @@ std::optional<Error> WhatIfEvaluation::finish(ReplayStats& stats) {
   const std::optional<TimeSpec>& at = options_.at;
   if (at && !options_.atOutsideCapture) {
     // Refused instead of a report; nothing is written (the affected-packets pcap is not committed).
-    if (stats.frames == 0)
+    // The whole stream's span, also in a run of one shard (stage.h, "Shards").
+    if (stats.stream.frames == 0)
       return Error{"--at", "\"" + at->text + "\" names no instant of the capture (" + captureList(stats) +
                                "), which holds no frame. Add " + kAllowFlag + " if that is meant"};
-    if (auto e = checkInstantInCapture(*at, *engineOptions_.atNs, stats.firstNs, stats.lastNs, captureList(stats),
-                                       kAllowFlag))
+    if (auto e = checkInstantInCapture(*at, *engineOptions_.atNs, stats.stream.firstNs, stats.stream.lastNs,
+                                       captureList(stats), kAllowFlag))
       return e;
   }
   // Over an empty stream an epoch instant is still an instant the report can name.
-  if (at && stats.frames == 0 && at->base == TimeSpec::Base::Epoch) atNs_ = at->ns;
+  if (at && stats.stream.frames == 0 && at->base == TimeSpec::Base::Epoch) atNs_ = at->ns;
   stats.maxFlows = options_.eval.maxFlows;
   stats.flowCapHits = engine_->evaluator().tracker().capHits();
   if (affected_) {

@@ -159,7 +159,7 @@ class HtmlSummaryWriter : public ReplayWriter {
                         "lead"));
     page.add(html::issues(warnings, s.captureErrors));
     std::vector<std::pair<std::string, std::string>> facts;
-    for (const CaptureSpan& c : s.perCapture) facts.push_back({"capture", describeCaptureSpan(c, s.firstNs)});
+    for (const CaptureSpan& c : s.perCapture) facts.push_back({"capture", describeCaptureSpan(c, s.originNs())});
     page.add(html::facts(facts));
     page.add(html::flowLogSection(s, net_));
 
@@ -206,7 +206,7 @@ class HtmlSummaryWriter : public ReplayWriter {
       html::Histogram h;
       h.startNs = time_.startNs();
       h.endNs = time_.startNs() + static_cast<std::int64_t>(time_.widthNs() * std::max<std::size_t>(time_.used(), 1));
-      h.originNs = s.firstNs;
+      h.originNs = s.originNs();
       h.series = {"accept", "drop", "none"};
       for (std::size_t i = 0; i < time_.used(); ++i)
         h.buckets.push_back({time_.at(i)[0], time_.at(i)[1], time_.at(i)[2]});

@@ -113,8 +113,9 @@ std::string renderWhatIfHtml(const WhatIfReport& r, const Network& before, const
                        std::to_string(r.totals.flowsCutAtInstant) + " (live connections the new table would drop)"});
     facts.push_back({"released at that instant",
                      std::to_string(r.totals.flowsReleasedAtInstant) + " (blocked flows the new table would accept)"});
-    if (r.stats.frames > 0 && (*r.atNs < r.stats.firstNs || *r.atNs > r.stats.lastNs))
-      facts.push_back({"note", *r.atNs < r.stats.firstNs
+    const ReplayStats::StreamSpan whole = r.stats.wholeSpan();
+    if (whole.frames > 0 && (*r.atNs < whole.firstNs || *r.atNs > whole.lastNs))
+      facts.push_back({"note", *r.atNs < whole.firstNs
                                    ? "before the first frame (--at-outside-capture): the change applies from the start"
                                    : "after the last frame (--at-outside-capture): the change applies to no packet"});
   }

@@ -360,7 +360,7 @@ std::string renderSummary(const ReplayStats& s) {
     std::snprintf(line, sizeof line, "%llu frames, %s, in %zu captures\n", static_cast<unsigned long long>(s.frames),
                   humanBytes(s.bytes).c_str(), s.perCapture.size());
     o << line;
-    for (const CaptureSpan& c : s.perCapture) o << "  " << describeCaptureSpan(c, s.firstNs) << '\n';
+    for (const CaptureSpan& c : s.perCapture) o << "  " << describeCaptureSpan(c, s.originNs()) << '\n';
   } else {
     std::snprintf(line, sizeof line,
                   s.flowLog ? "%llu records, %s, %.3f s of flow log\n" : "%llu frames, %s, %.3f s of capture\n",

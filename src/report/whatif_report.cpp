@@ -209,9 +209,10 @@ std::string renderWhatIfText(const WhatIfReport& r) {
     else
       o << ": " << r.totals.flowsCutAtInstant << " cut (live connections the new table would drop)";
     o << ", " << r.totals.flowsReleasedAtInstant << " released (blocked flows the new table would accept)\n";
-    if (r.stats.frames > 0 && *r.atNs < r.stats.firstNs)
+    const ReplayStats::StreamSpan whole = r.stats.wholeSpan();
+    if (whole.frames > 0 && *r.atNs < whole.firstNs)
       o << "  That is before the first frame (--at-outside-capture): the change applies from the start.\n";
-    if (r.stats.frames > 0 && *r.atNs > r.stats.lastNs)
+    if (whole.frames > 0 && *r.atNs > whole.lastNs)
       o << "  That is after the last frame (--at-outside-capture): the change applies to no packet.\n";
   }
   if (r.stats.flowCapHits > 0)
@@ -323,7 +324,8 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   if (r.atNs) {
     root["at"] = isoTime(*r.atNs);
     root["keepEstablished"] = r.keepEstablished;
-    root["atOutsideCapture"] = r.stats.frames > 0 && (*r.atNs < r.stats.firstNs || *r.atNs > r.stats.lastNs);
+    root["atOutsideCapture"] = r.stats.wholeSpan().frames > 0 &&
+                               (*r.atNs < r.stats.wholeSpan().firstNs || *r.atNs > r.stats.wholeSpan().lastNs);
   }
   boost::json::object t;
   t["frames"] = r.totals.frames;

@@ -54,6 +54,9 @@ class CaptureReader {
   std::vector<Error> warnings() const;
   // pcapng blocks read past, by type ("Interface Statistics Block" → 2); empty for pcap.
   std::map<std::string, std::uint64_t> skippedBlocks() const;
+  // A shard file of `sgsim split` (PcapngReader::readSplitIds): frames keep their original number and capture
+  // (fileIndex). Before the first next(); false when the file is not pcapng (a split writes pcapng only).
+  bool readSplitIds(std::vector<std::uint16_t> interfaceFiles);
 
  private:
   CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
@@ -65,6 +68,7 @@ class CaptureReader {
   int linkType_;
   std::uint64_t framesRead_ = 0;
   bool done_ = false;
+  bool splitIds_ = false;
   std::optional<Error> error_;
 };
 

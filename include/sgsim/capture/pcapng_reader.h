@@ -59,6 +59,9 @@ namespace sgsim {
 // the same number for most.
 int dltFromLinkType(int linkType);
 
+// The LINKTYPE_ value a file records for a DLT_ value (the inverse of dltFromLinkType: DLT_RAW 12 → 101, …).
+int linkTypeFromDlt(int dlt);
+
 // True when `head` (the first bytes of a file, at least 4) is the start of a pcapng file.
 bool looksLikePcapng(std::span<const std::uint8_t> head);
 
@@ -92,6 +95,15 @@ class PcapngReader {
   std::uint64_t framesRead() const { return framesRead_; }
   std::uint64_t sections() const { return sections_; }
   const std::string& path() const { return path_; }
+
+  // Reading a shard file that `sgsim split` wrote (issue 13): each frame's number is its Enhanced Packet Block's
+  // epb_packetid option (the frame's number in its original capture) and its fileIndex the original capture of its
+  // interface (`interfaceFiles`, by interface of the file's single section, from the split's manifest). A packet
+  // block without that option, or of an interface not in the list, is an error naming the block.
+  void readSplitIds(std::vector<std::uint16_t> interfaceFiles) {
+    splitIds_ = true;
+    interfaceFiles_ = std::move(interfaceFiles);
+  }
 
  private:
   struct Interface {
@@ -156,6 +168,8 @@ class PcapngReader {
   std::uint64_t firstRenumbered_ = 0;               // the first frame after one of them
   bool done_ = false;
   std::optional<Error> error_;
+  bool splitIds_ = false;
+  std::vector<std::uint16_t> interfaceFiles_;
 };
 
 }  // namespace sgsim

@@ -121,17 +121,36 @@
 //   logged action), so replay, whatif and audit accept `--flow-log` without a loop of their own. Time order
 //   across a capture and a flow log is the record's start, the same merge as between captures.
 //
+// Shards (issue 13). A run may count one shard of the stream (core/shard.h): --shard K/N filters in place (every
+// worker reads the whole stream), --split DIR --shard K/N reads the files `sgsim split` wrote for shard K (the
+// stream holds only that shard's observations). The filter is here, in Pass::step, for every evaluation and every
+// source, after decoding: an observation's shard is its evaluated key's (shardOf below; with --decap the inner
+// packet's addresses), so every packet of a conversation and every fragment (which has its first fragment's
+// addresses) is in the same shard. An observation of another shard is not evaluated and not counted anywhere
+// (frames, bytes, spans, verdict cells), but the time origin is the whole stream's: begin() gets the stream's first
+// observation whatever its shard (with --split, the manifest's first observation stands in for it), and
+// ReplayStats::stream holds the whole stream's span, by which whatif judges `--at`. What the sources say about
+// themselves rather than about an address pair (readers' warnings, skipped pcapng blocks, NODATA, SKIPDATA and
+// bad flow-log records, the decapsulation's warnings) is shard 1's, as frames without an address pair are, so
+// that a sum over the shards counts it once; the sources' errors (a capture that ends on a bad record) are every
+// shard's, because every shard's report is then incomplete.
+//
 // Threads: a Pass, its evaluation and its accounting belong to the calling thread; the stream's reading thread
 // touches only the sources and the planner (immutable), and is stopped and joined when the stream is destroyed.
 
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "sgsim/capture/frame.h"
 #include "sgsim/core/result.h"
+#include "sgsim/core/shard.h"
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/report/replay_report.h"
 #include "sgsim/verdict/evaluator.h"
@@ -158,6 +177,28 @@ concept StreamEvaluation = requires(E& e, const E& ce, const Observation<E::kSid
   { e.finish(stats) } -> std::same_as<std::optional<Error>>;
 };
 
+// The shard (1..count) of an observation: its evaluated address pair's (core/shard.h, shardOfPair); 1 for a key
+// without one (not IP, undecodable).
+inline std::uint32_t shardOf(const PacketKey& key, std::uint32_t count) {
+  return key.status == DecodeStatus::Ok ? shardOfPair(key.src, key.dst, count) : 1;
+}
+
+// What part of the stream a pass counts (see "Shards" above). The default is all of it.
+struct PassScope {
+  std::optional<Shard> shard;  // count only this shard's observations
+  // --split: the stream holds one shard's part of a split; what the whole stream was (the split's manifest).
+  struct Whole {
+    std::vector<std::string> names;  // the original sources, by Frame::fileIndex
+    ReplayStats::StreamSpan span;    // every observation of the stream
+    int firstLinkType = 0;           // the first observation's link type (whatif --write-affected)
+    std::vector<Error> errors;       // the sources' errors, met by the split (every shard's)
+    bool sourceFacts = false;        // shard 1: the sources' warnings and skipped blocks below are its
+    std::vector<Error> warnings;
+    std::map<std::string, std::uint64_t> skippedBlocks;
+  };
+  std::optional<Whole> whole;
+};
+
 // How many observations ahead of the evaluation the flow-table slots are prefetched (measured:
 // docs/PERFORMANCE.md).
 inline constexpr std::size_t kPrefetchAhead = 8;
@@ -168,7 +209,14 @@ requires StreamEvaluation<E>
 class Pass {
  public:
   // The stream must have been made with the evaluation's planner; both outlive the pass.
-  Pass(Stream& stream, E& evaluation) : stream_(stream), evaluation_(evaluation) { stats_.setCaptures(stream.names()); }
+  Pass(Stream& stream, E& evaluation, PassScope scope = {})
+      : stream_(stream), evaluation_(evaluation), scope_(std::move(scope)) {
+    stats_.setCaptures(scope_.whole ? scope_.whole->names : stream.names());
+    if (scope_.whole) {
+      origin_.tsNs = scope_.whole->span.firstNs;
+      origin_.linkType = scope_.whole->firstLinkType;
+    }
+  }
 
   // Evaluates the next batch of observations. false at the end of the stream; an error when the evaluation
   // refused to begin or failed (then nothing more is read, and the run has failed: a caller reports the error
@@ -186,18 +234,23 @@ class Pass {
     if (!begun_) {
       begun_ = true;
       const Observation<E::kSides> first = Stream::observation(batch[0]);
-      if (auto refused = evaluation_.begin(&first, stats_)) {
+      const Observation<E::kSides> origin{origin_, first.key, first.plan};  // --split: the whole stream's
+      if (auto refused = evaluation_.begin(scope_.whole ? &origin : &first, stats_)) {
         ended_ = true;
         return *refused;
       }
     }
     const std::size_t n = batch.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      // Prefetch the flow-table slots of an observation a few places ahead: established traffic spread over many
-      // live flows otherwise stalls on a cache miss per packet.
-      if (i + kPrefetchAhead < n) evaluation_.prefetch(Stream::observation(batch[i + kPrefetchAhead]).plan);
-      const Observation<E::kSides> o = Stream::observation(batch[i]);
-      stats_.add(o.frame, o.key, evaluation_.observe(o));
+    if (scope_.shard) {
+      stepShard(batch);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        // Prefetch the flow-table slots of an observation a few places ahead: established traffic spread over many
+        // live flows otherwise stalls on a cache miss per packet.
+        if (i + kPrefetchAhead < n) evaluation_.prefetch(Stream::observation(batch[i + kPrefetchAhead]).plan);
+        const Observation<E::kSides> o = Stream::observation(batch[i]);
+        stats_.add(o.frame, o.key, evaluation_.observe(o));
+      }
     }
     if (auto failed = evaluation_.failure()) {
       ended_ = true;
@@ -212,11 +265,47 @@ class Pass {
   std::optional<Error> finish() {
     if (!begun_) {
       begun_ = true;
-      if (auto refused = evaluation_.begin(nullptr, stats_)) return refused;
+      // --split: this shard's files held nothing, but the whole stream began with the manifest's first observation.
+      const PacketKey key;
+      const BasicPacketPlan<E::kSides> plan{};
+      const Observation<E::kSides> origin{origin_, key, plan};
+      const bool some = scope_.whole && scope_.whole->span.frames > 0;
+      if (auto refused = evaluation_.begin(some ? &origin : nullptr, stats_)) return refused;
     }
-    if (drained_) {
+    if (scope_.whole)
+      stats_.stream = scope_.whole->span;
+    else if (scope_.shard)
+      stats_.stream = whole_;
+    else
+      stats_.stream = ReplayStats::StreamSpan{stats_.frames, stats_.firstNs, stats_.lastNs};
+    if (drained_ && scope_.whole) {
+      const PassScope::Whole& w = *scope_.whole;
+      stats_.captureErrors = w.errors;
+      stats_.captureErrors.insert(stats_.captureErrors.end(), stream_.errors().begin(), stream_.errors().end());
+      if (w.sourceFacts) {
+        stats_.warnings.insert(stats_.warnings.end(), w.warnings.begin(), w.warnings.end());
+        stats_.skippedBlocks = w.skippedBlocks;
+      }
+      stream_.account(stats_);  // this shard's files: their decapsulation, or their flow-log counts
+    } else if (drained_) {
       stats_.captureErrors = stream_.errors();
-      stream_.account(stats_);
+      if (!scope_.shard) {
+        stream_.account(stats_);
+      } else {
+        // What the sources say about themselves is shard 1's (see "Shards" above); whether they were flow logs is
+        // every shard's. Counted over the whole stream as this pass read it.
+        ReplayStats sources;
+        sources.frames = stats_.stream.frames;
+        stream_.account(sources);
+        stats_.flowLog = sources.flowLog;
+        if (scope_.shard->index == 1) {
+          stats_.warnings.insert(stats_.warnings.end(), sources.warnings.begin(), sources.warnings.end());
+          stats_.skippedBlocks = std::move(sources.skippedBlocks);
+          stats_.flowLogCounts.noData = sources.flowLogCounts.noData;
+          stats_.flowLogCounts.skipData = sources.flowLogCounts.skipData;
+          stats_.flowLogCounts.bad = sources.flowLogCounts.bad;
+        }
+      }
     }
     return evaluation_.finish(stats_);
   }
@@ -227,8 +316,26 @@ class Pass {
   const ReplayStats& stats() const { return stats_; }
 
  private:
+  // The filtered loop of step(): every observation moves the whole stream's span, only the shard's are evaluated.
+  template <class Batch>
+  void stepShard(const Batch& batch) {
+    const std::uint32_t index = scope_.shard->index, count = scope_.shard->count;
+    for (const auto& item : batch) {
+      const Observation<E::kSides> o = Stream::observation(item);
+      if (!scope_.whole) {
+        if (whole_.frames++ == 0) whole_.firstNs = whole_.lastNs = o.frame.tsNs;
+        if (o.frame.tsNs > whole_.lastNs) whole_.lastNs = o.frame.tsNs;
+      }
+      if (shardOf(o.key, count) != index) continue;
+      stats_.add(o.frame, o.key, evaluation_.observe(o));
+    }
+  }
+
   Stream& stream_;
   E& evaluation_;
+  const PassScope scope_;
+  Frame origin_;                   // --split: stands for the whole stream's first observation at begin()
+  ReplayStats::StreamSpan whole_;  // --shard in place: every observation's span
   ReplayStats stats_;
   bool begun_ = false;
   bool ended_ = false;    // step() has nothing more to do

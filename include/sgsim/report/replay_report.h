@@ -70,6 +70,20 @@ struct ReplayStats {
   std::uint64_t flowCapHits = 0;
   std::size_t maxFlows = 0;
 
+  // The whole stream, whatever part of it the run counts (issue 13): with --shard K/N or --split only one shard's
+  // observations are counted above, but the time origin, `--at` and its outside-the-capture check go by every
+  // observation of the stream (with --split, as the split's manifest recorded it). Equal to frames, firstNs and
+  // lastNs in a run of the whole stream.
+  struct StreamSpan {
+    std::uint64_t frames = 0;
+    std::int64_t firstNs = 0, lastNs = 0;
+  };
+  StreamSpan stream;
+  // The time origin (the whole stream's first observation) and the span `--at` is judged by; what the accounting
+  // above says when `stream` was not filled in (a report built without a Pass).
+  std::int64_t originNs() const { return stream.frames > 0 ? stream.firstNs : firstNs; }
+  StreamSpan wholeSpan() const { return stream.frames > 0 ? stream : StreamSpan{frames, firstNs, lastNs}; }
+
   // pcapng blocks read past (name resolution, statistics, …), by type: capture/capture_reader.h.
   std::map<std::string, std::uint64_t> skippedBlocks;
 

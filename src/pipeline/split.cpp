@@ -1,0 +1,324 @@
+#include "sgsim/pipeline/split.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <system_error>
+
+#include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/pcapng_writer.h"
+#include "sgsim/core/atomic_file.h"
+#include "sgsim/decode/decoder.h"
+#include "sgsim/pipeline/stage.h"
+
+namespace sgsim {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+json::array errorsJson(const std::vector<Error>& errors) {
+  json::array a;
+  for (const Error& e : errors) a.push_back(json::object{{"where", e.where}, {"message", e.message}});
+  return a;
+}
+
+std::string shardFileName(std::uint32_t k) { return "shard-" + std::to_string(k) + ".pcapng"; }
+
+// Reading the manifest: every member checked, every unknown one refused, with its JSON path.
+class ManifestReader {
+ public:
+  explicit ManifestReader(std::string file) : file_(std::move(file)) {}
+  Error error(const std::string& path, const std::string& what) const {
+    return Error{file_ + ": " + path, what + " (a manifest written by `sgsim split`; run the split again)"};
+  }
+  std::optional<Error> onlyKeys(const json::object& o, const std::string& path, std::set<std::string> known) const {
+    for (const auto& kv : o)
+      if (!known.count(std::string(kv.key()))) return error(path + "." + std::string(kv.key()), "unknown member");
+    return std::nullopt;
+  }
+  Result<const json::value*> member(const json::object& o, const std::string& path, const char* key) const {
+    auto it = o.find(key);
+    if (it == o.end()) return error(path, std::string("the member \"") + key + "\" is missing");
+    return &it->value();
+  }
+  Result<std::string> string(const json::object& o, const std::string& path, const char* key) const {
+    auto v = member(o, path, key);
+    if (!v) return v.error();
+    if (!(*v)->is_string()) return error(path + "." + key, "expected a string");
+    return std::string((*v)->as_string());
+  }
+  Result<std::int64_t> integer(const json::object& o, const std::string& path, const char* key, std::int64_t lo,
+                               std::int64_t hi) const {
+    auto v = member(o, path, key);
+    if (!v) return v.error();
+    std::int64_t n = 0;
+    if ((*v)->is_int64())
+      n = (*v)->as_int64();
+    else if ((*v)->is_uint64() && (*v)->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+      n = static_cast<std::int64_t>((*v)->as_uint64());
+    else
+      return error(path + "." + key, "expected a whole number");
+    if (n < lo || n > hi)
+      return error(path + "." + key, "expected a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return n;
+  }
+  Result<std::vector<std::string>> strings(const json::object& o, const std::string& path, const char* key) const {
+    auto v = member(o, path, key);
+    if (!v) return v.error();
+    if (!(*v)->is_array()) return error(path + "." + key, "expected an array of strings");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < (*v)->as_array().size(); ++i) {
+      const json::value& e = (*v)->as_array()[i];
+      if (!e.is_string()) return error(path + "." + key + "[" + std::to_string(i) + "]", "expected a string");
+      out.emplace_back(e.as_string());
+    }
+    return out;
+  }
+  Result<std::vector<Error>> errors(const json::object& o, const std::string& path, const char* key) const {
+    auto v = member(o, path, key);
+    if (!v) return v.error();
+    if (!(*v)->is_array()) return error(path + "." + key, "expected an array of {where, message}");
+    std::vector<Error> out;
+    for (std::size_t i = 0; i < (*v)->as_array().size(); ++i) {
+      const std::string at = path + "." + key + "[" + std::to_string(i) + "]";
+      const json::value& e = (*v)->as_array()[i];
+      if (!e.is_object()) return error(at, "expected {where, message}");
+      if (auto bad = onlyKeys(e.as_object(), at, {"where", "message"})) return *bad;
+      auto where = string(e.as_object(), at, "where");
+      if (!where) return where.error();
+      auto message = string(e.as_object(), at, "message");
+      if (!message) return message.error();
+      out.push_back(Error{*where, *message});
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+std::string manifestJson(const SplitManifest& m) {
+  json::object root;
+  root["sgsimSplit"] = SplitManifest::kVersion;
+  root["shards"] = m.shards;
+  json::array inputs;
+  for (const auto& i : m.inputs) inputs.push_back(json::string(i));
+  root["captures"] = std::move(inputs);
+  root["decap"] = m.vxlanPort == 0 ? json::value(nullptr) : json::value("vxlan:" + std::to_string(m.vxlanPort));
+  json::array mirror;
+  for (const auto& x : m.mirror) mirror.push_back(json::string(x));
+  root["mirror"] = std::move(mirror);
+  root["frames"] = m.span.frames;
+  root["firstNs"] = m.span.firstNs;
+  root["lastNs"] = m.span.lastNs;
+  root["firstLinkType"] = m.firstLinkType;
+  root["errors"] = errorsJson(m.errors);
+  root["warnings"] = errorsJson(m.warnings);
+  json::object skipped;
+  for (const auto& [type, n] : m.skippedBlocks) skipped[type] = n;
+  root["skippedBlocks"] = std::move(skipped);
+  json::array files;
+  for (std::size_t k = 0; k < m.files.size(); ++k) {
+    json::array captures;
+    for (auto c : m.files[k].captures) captures.push_back(c);
+    files.push_back(json::object{{"shard", k + 1},
+                                 {"file", m.files[k].file},
+                                 {"interfaces", std::move(captures)},
+                                 {"frames", m.files[k].frames}});
+  }
+  root["files"] = std::move(files);
+  return json::serialize(root) + "\n";
+}
+
+Result<SplitManifest> readManifest(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return Error{"--split " + dir, fs::exists(dir, ec) ? "not a directory: give the directory `sgsim split --out` wrote"
+                                                       : "no such directory: give the directory `sgsim split --out` "
+                                                         "wrote"};
+  const std::string file = (fs::path(dir) / "manifest.json").string();
+  if (!fs::exists(file, ec))
+    return Error{file,
+                 "missing: the directory holds no split (`sgsim split --shards N --out " + dir + " …` makes one)"};
+  auto text = readWholeFile(file);
+  if (!text) return text.error();
+  json::error_code jec;
+  json::value doc = json::parse(*text, jec);
+  if (jec) return Error{file, "not JSON (" + jec.message() + "): run the split again"};
+  const ManifestReader r(file);
+  if (!doc.is_object()) return r.error("$", "expected an object");
+  const json::object& o = doc.as_object();
+  if (auto bad = r.onlyKeys(o, "$",
+                            {"sgsimSplit", "shards", "captures", "decap", "mirror", "frames", "firstNs", "lastNs",
+                             "firstLinkType", "errors", "warnings", "skippedBlocks", "files"}))
+    return *bad;
+  SplitManifest m;
+  auto version = r.integer(o, "$", "sgsimSplit", 0, INT64_MAX);
+  if (!version) return version.error();
+  if (*version != SplitManifest::kVersion)
+    return r.error("$.sgsimSplit", "version " + std::to_string(*version) + ", but this sgsim reads version " +
+                                       std::to_string(SplitManifest::kVersion));
+  auto shards = r.integer(o, "$", "shards", 1, kMaxShards);
+  if (!shards) return shards.error();
+  m.shards = static_cast<std::uint32_t>(*shards);
+  auto inputs = r.strings(o, "$", "captures");
+  if (!inputs) return inputs.error();
+  m.inputs = std::move(*inputs);
+  auto decap = r.member(o, "$", "decap");
+  if (!decap) return decap.error();
+  if (!(*decap)->is_null()) {
+    const std::string d = (*decap)->is_string() ? std::string((*decap)->as_string()) : "";
+    unsigned port = 0;
+    char extra = 0;
+    if (std::sscanf(d.c_str(), "vxlan:%u%c", &port, &extra) != 1 || port == 0 || port > 65535)
+      return r.error("$.decap", "expected null or \"vxlan:PORT\"");
+    m.vxlanPort = static_cast<std::uint16_t>(port);
+  }
+  auto mirror = r.strings(o, "$", "mirror");
+  if (!mirror) return mirror.error();
+  m.mirror = std::move(*mirror);
+  auto frames = r.integer(o, "$", "frames", 0, INT64_MAX);
+  if (!frames) return frames.error();
+  m.span.frames = static_cast<std::uint64_t>(*frames);
+  auto firstNs = r.integer(o, "$", "firstNs", INT64_MIN, INT64_MAX);
+  if (!firstNs) return firstNs.error();
+  m.span.firstNs = *firstNs;
+  auto lastNs = r.integer(o, "$", "lastNs", INT64_MIN, INT64_MAX);
+  if (!lastNs) return lastNs.error();
+  m.span.lastNs = *lastNs;
+  auto link = r.integer(o, "$", "firstLinkType", INT32_MIN, INT32_MAX);
+  if (!link) return link.error();
+  m.firstLinkType = static_cast<int>(*link);
+  auto errors = r.errors(o, "$", "errors");
+  if (!errors) return errors.error();
+  m.errors = std::move(*errors);
+  auto warnings = r.errors(o, "$", "warnings");
+  if (!warnings) return warnings.error();
+  m.warnings = std::move(*warnings);
+  auto skipped = r.member(o, "$", "skippedBlocks");
+  if (!skipped) return skipped.error();
+  if (!(*skipped)->is_object()) return r.error("$.skippedBlocks", "expected an object of counts");
+  for (const auto& kv : (*skipped)->as_object()) {
+    const json::object one{{"n", kv.value()}};
+    auto n = r.integer(one, "$.skippedBlocks." + std::string(kv.key()), "n", 0, INT64_MAX);
+    if (!n) return r.error("$.skippedBlocks." + std::string(kv.key()), "expected a count");
+    m.skippedBlocks[std::string(kv.key())] = static_cast<std::uint64_t>(*n);
+  }
+  auto files = r.member(o, "$", "files");
+  if (!files) return files.error();
+  if (!(*files)->is_array() || (*files)->as_array().size() != m.shards)
+    return r.error("$.files", "expected an array of " + std::to_string(m.shards) + " shard files");
+  for (std::size_t k = 0; k < m.shards; ++k) {
+    const std::string at = "$.files[" + std::to_string(k) + "]";
+    const json::value& f = (*files)->as_array()[k];
+    if (!f.is_object()) return r.error(at, "expected an object");
+    if (auto bad = r.onlyKeys(f.as_object(), at, {"shard", "file", "interfaces", "frames"})) return *bad;
+    auto shard = r.integer(f.as_object(), at, "shard", 1, kMaxShards);
+    if (!shard) return shard.error();
+    if (*shard != static_cast<std::int64_t>(k + 1)) return r.error(at + ".shard", "expected " + std::to_string(k + 1));
+    SplitManifest::File one;
+    auto name = r.string(f.as_object(), at, "file");
+    if (!name) return name.error();
+    if (name->empty() || name->find('/') != std::string::npos || *name == "." || *name == "..")
+      return r.error(at + ".file", "expected a file name in the directory");
+    one.file = *name;
+    auto ifs = r.member(f.as_object(), at, "interfaces");
+    if (!ifs) return ifs.error();
+    if (!(*ifs)->is_array()) return r.error(at + ".interfaces", "expected an array of capture indexes");
+    for (std::size_t i = 0; i < (*ifs)->as_array().size(); ++i) {
+      const json::object one_{{"n", (*ifs)->as_array()[i]}};
+      auto c = r.integer(one_, at, "n", 0, static_cast<std::int64_t>(m.inputs.size()) - 1);
+      if (!c)
+        return r.error(at + ".interfaces[" + std::to_string(i) + "]",
+                       "expected the index of one of the " + std::to_string(m.inputs.size()) + " captures");
+      one.captures.push_back(static_cast<std::uint16_t>(*c));
+    }
+    auto n = r.integer(f.as_object(), at, "frames", 0, INT64_MAX);
+    if (!n) return n.error();
+    one.frames = static_cast<std::uint64_t>(*n);
+    m.files.push_back(std::move(one));
+  }
+  return m;
+}
+
+Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, const SplitOptions& options) {
+  if (captures.empty()) return Error{"", "no capture file given: sgsim split --shards N --out DIR CAPTURE..."};
+  const std::string& dir = options.outDir;
+  std::error_code ec;
+  if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
+    if (!fs::is_directory(dir, ec))
+      return Error{"--out " + dir, "exists and is not a directory: give a new or empty directory"};
+    if (!fs::is_empty(dir, ec))
+      return Error{"--out " + dir,
+                   "is not empty: the split writes only into a new or empty directory, so that it never replaces "
+                   "files of yours (remove them or give another directory)"};
+  } else if (!fs::create_directories(dir, ec)) {
+    return Error{"--out " + dir, "cannot be made (" + ec.message() + ")"};
+  }
+  auto opened = MergedCapture::open(captures);
+  if (!opened) return opened.error();
+  MergedCapture& merged = **opened;
+
+  SplitManifest m;
+  m.shards = options.shards;
+  m.inputs = captures;
+  m.vxlanPort = options.vxlanPort;
+  m.mirror = options.mirror;
+  struct Out {
+    std::unique_ptr<PcapngWriter> writer;
+    std::map<std::pair<std::uint16_t, int>, std::uint32_t> interfaces;  // (capture, link type) → interface
+  };
+  std::vector<Out> outs(options.shards);
+  for (std::uint32_t k = 0; k < options.shards; ++k) {
+    SplitManifest::File f;
+    f.file = shardFileName(k + 1);
+    auto w = PcapngWriter::open((fs::path(dir) / f.file).string());
+    if (!w) return w.error();
+    outs[k].writer = std::move(*w);
+    m.files.push_back(std::move(f));
+  }
+  Frame frame;
+  std::uint64_t shown = 0;
+  while (merged.next(frame)) {
+    if (m.span.frames++ == 0) {
+      m.span.firstNs = m.span.lastNs = frame.tsNs;
+      m.firstLinkType = frame.linkType;
+    }
+    if (frame.tsNs > m.span.lastNs) m.span.lastNs = frame.tsNs;
+    const PacketKey key = options.vxlanPort != 0
+                              ? decodeVxlan(frame.linkType, frame.data, frame.capLen, options.vxlanPort).key
+                              : decodeFrame(frame.linkType, frame.data, frame.capLen);
+    const std::uint32_t k = shardOf(key, options.shards) - 1;
+    Out& out = outs[k];
+    auto [it, added] = out.interfaces.try_emplace({frame.fileIndex, frame.linkType}, 0);
+    if (added) {
+      it->second = out.writer->addInterface(frame.linkType, 0);
+      m.files[k].captures.push_back(frame.fileIndex);
+    }
+    out.writer->write(frame, it->second, frame.number);
+    ++m.files[k].frames;
+    if ((m.span.frames & 0xFFFF) == 0) {
+      for (auto& o : outs)
+        if (auto e = o.writer->failure()) return *e;
+      if (options.progress) {
+        std::fprintf(stderr, "\r%llu frames ", static_cast<unsigned long long>(m.span.frames));
+        shown = m.span.frames;
+      }
+    }
+  }
+  if (shown > 0) std::fputs("\r\033[K", stderr);
+  m.errors = merged.errors();
+  m.warnings = merged.warnings();
+  m.skippedBlocks = merged.skippedBlocks();
+  for (auto& o : outs)
+    if (auto e = o.writer->close()) return *e;
+  if (auto e = writeFileAtomically((fs::path(dir) / "manifest.json").string(), manifestJson(m))) return *e;
+  return m;
+}
+
+}  // namespace sgsim

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Exactness of shards (issue 13), through the built binary: for N in {1, 2, 3, 5}, the N shard runs of whatif,
+audit and replay -- filtered in place (`--shard K/N CAPTURE...`, `--shard K/N --flow-log F`) and read back from a
+split (`sgsim split` then `--split DIR --shard K/N`) -- add up to the unsharded run: whatif's totals summed, every
+changed flow in exactly one shard with identical fields, per-capture spans (frames summed, first/last as min/max);
+audit's per-rule hits and ifRevoked summed; replay's JSON Lines records, one per frame, the same multiset. A shard
+report must also name the original captures and frame numbers. usage: shard_exact.py SGSIM SOURCE_DIR
+
+h-merge / the lead: `sgsim merge` of the shard reports must equal the unsharded report byte for byte; add that
+check in `compare()` below once merge exists (the reports of every shard are at hand there)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sgsim, src = os.path.abspath(sys.argv[1]), sys.argv[2]
+SSH = "examples/requests/revoke_ssh.json"
+# (name, model, options, inputs, splittable)
+CASES = [
+    ("web", "examples/web.json", [], ["pcaps/web_basic.pcap"], True),
+    ("two captures", "examples/web.json", [], ["pcaps/web_basic.pcap", "pcaps/tcp_close_timeouts.pcap"], True),
+    ("fragments", "examples/web.json", [], ["pcaps/fragments_v4v6.pcap"], True),
+    ("two modeled ENIs", "examples/two_tier.json", [], ["pcaps/two_tier_internal.pcap"], True),
+    ("pcap+pcapng", "examples/loopback.json", [],
+     ["pcaps/loopback_curl_ping.pcap", "pcaps/loopback_http_tshark.pcapng"], True),
+    ("multi-interface pcapng", "examples/web.json", [], ["pcaps/interfaces_multi.pcapng"], True),
+    ("decap", "examples/web.json", ["--decap", "vxlan", "--mirror", "100=eni-web"], ["pcaps/mirror_vxlan.pcap"], True),
+    ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], False),
+    ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], False),
+]
+REQUESTS = {"examples/web.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
+            "examples/loopback.json": '{"SecurityGroupId":"sg-lo","SecurityGroupRuleId":["sgr-lo-http"]}'}
+AT = [[], ["--at", "+5"], ["--at", "2024-05-01T09:02:00Z", "--at-outside-capture"]]
+
+failures = []
+checks = 0
+
+
+def run(args, ok=(0, 3)):
+    r = subprocess.run([sgsim] + args, cwd=src, capture_output=True, text=True)
+    if r.returncode not in ok:
+        sys.exit(f"sgsim {' '.join(args)}: exit {r.returncode}\n{r.stderr}")
+    return r.stdout
+
+
+def fail(what):
+    failures.append(what)
+    print("DIFFER", what)
+
+
+def spans_merged(reports):
+    out = []
+    for i, first in enumerate(reports[0]["captureSpans"]):
+        spans = [r["captureSpans"][i] for r in reports]
+        firsts = [s["first"] for s in spans if s["first"] is not None]
+        lasts = [s["last"] for s in spans if s["last"] is not None]
+        out.append({"file": first["file"], "frames": sum(s["frames"] for s in spans),
+                    "first": min(firsts) if firsts else None, "last": max(lasts) if lasts else None})
+    return out
+
+
+def key(x):
+    return json.dumps(x, sort_keys=True)
+
+
+def compare_whatif(label, whole, shards):
+    global checks
+    checks += 1
+    for r in shards:
+        if r["captures"] != whole["captures"]:
+            fail(f"{label}: captures {r['captures']} != {whole['captures']}")
+    for k, v in whole["totals"].items():
+        got = sum(r["totals"][k] for r in shards)
+        if got != v:
+            fail(f"{label}: totals.{k} {got} != {v}")
+    flows = sorted(key(f) for r in shards for f in r["flows"])
+    if flows != sorted(key(f) for f in whole["flows"]):
+        fail(f"{label}: flows differ")
+    spans = spans_merged(shards)
+    want = [{k: s[k] for k in ("file", "frames", "first", "last")} for s in whole["captureSpans"]]
+    if spans != want:
+        fail(f"{label}: captureSpans {spans} != {want}")
+    for k in ("atOutsideCapture",):
+        for r in shards:
+            if r.get(k) != whole.get(k):
+                fail(f"{label}: {k} {r.get(k)} != {whole.get(k)}")
+
+
+def compare_audit(label, whole, shards):
+    global checks
+    checks += 1
+    if sum(r["frames"] for r in shards) != whole["frames"]:
+        fail(f"{label}: frames {sum(r['frames'] for r in shards)} != {whole['frames']}")
+    want = [{k: s[k] for k in ("file", "frames", "first", "last")} for s in whole["captureSpans"]]
+    if spans_merged(shards) != want:
+        fail(f"{label}: captureSpans differ")
+    for i, rule in enumerate(whole["rules"]):
+        mine = [next(x for x in r["rules"] if x["rule"] == rule["rule"] and x["direction"] == rule["direction"])
+                for r in shards]
+        for part in ("hits", "ifRevoked"):
+            if part not in rule:
+                continue
+            for k, v in rule[part].items():
+                if isinstance(v, bool) or not isinstance(v, int):
+                    continue
+                got = sum(m[part][k] for m in mine)
+                if got != v:
+                    fail(f"{label}: rule {rule['rule']} {part}.{k} {got} != {v}")
+        firsts = [m["hits"]["first"] for m in mine if m["hits"]["first"] is not None]
+        lasts = [m["hits"]["last"] for m in mine if m["hits"]["last"] is not None]
+        if (min(firsts) if firsts else None, max(lasts) if lasts else None) != (rule["hits"]["first"],
+                                                                             rule["hits"]["last"]):
+            fail(f"{label}: rule {rule['rule']} hits first/last differ")
+
+
+def compare_replay(label, whole, shards):
+    global checks
+    checks += 1
+    got = sorted(line for s in shards for line in s.splitlines())
+    if got != sorted(whole.splitlines()):
+        fail(f"{label}: replay records differ ({len(got)} vs {len(whole.splitlines())} lines)")
+
+
+tmp = tempfile.mkdtemp(prefix="sgsim-shard-exact-")
+try:
+    for name, model, opts, inputs, splittable in CASES:
+        req = ["--revoke", REQUESTS[model]]
+        for n in (1, 2, 3, 5):
+            splitdir = None
+            if splittable:
+                splitdir = os.path.join(tmp, f"{name}-{n}".replace(" ", "_"))
+                run(["split", "--shards", str(n), "--out", splitdir] + opts + inputs, ok=(0,))
+            modes = [("in place", lambda k: ["--shard", f"{k}/{n}"] + inputs)]
+            if splitdir:
+                modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
+            for at in AT:
+                base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
+                whole = json.loads(run(base + inputs))
+                for mode, shard_args in modes:
+                    shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
+                    compare_whatif(f"{name} whatif {' '.join(at)} N={n} {mode}", whole, shards)
+            base = ["audit", "--model", model, "--format", "json"] + opts
+            whole = json.loads(run(base + inputs))
+            for mode, shard_args in modes:
+                shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
+                compare_audit(f"{name} audit N={n} {mode}", whole, shards)
+            base = ["replay", "--model", model, "--format", "jsonl"] + opts
+            whole = run(base + inputs, ok=(0,))
+            for mode, shard_args in modes:
+                shards = [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)]
+                compare_replay(f"{name} replay N={n} {mode}", whole, shards)
+finally:
+    shutil.rmtree(tmp)
+print(f"{checks} shard sets compared, {len(failures)} differ")
+sys.exit(1 if failures or checks == 0 else 0)
