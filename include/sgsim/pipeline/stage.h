@@ -282,11 +282,10 @@ class Pass {
       const PassScope::Whole& w = *scope_.whole;
       stats_.captureErrors = w.errors;
       stats_.captureErrors.insert(stats_.captureErrors.end(), stream_.errors().begin(), stream_.errors().end());
-      if (w.sourceFacts) {
-        stats_.warnings.insert(stats_.warnings.end(), w.warnings.begin(), w.warnings.end());
-        stats_.skippedBlocks = w.skippedBlocks;
-      }
+      if (w.sourceFacts) stats_.warnings.insert(stats_.warnings.end(), w.warnings.begin(), w.warnings.end());
       stream_.account(stats_);  // this shard's files: their decapsulation, or their flow-log counts
+      // The original captures' skipped blocks, as the manifest holds them (account() set the shard file's: none).
+      if (w.sourceFacts) stats_.skippedBlocks = w.skippedBlocks;
     } else if (drained_) {
       stats_.captureErrors = stream_.errors();
       if (!scope_.shard) {
