@@ -42,7 +42,6 @@ enum class How : std::uint8_t {
   Flows,
   Fallback,
   Space,
-  AtOutside,
   Outcomes,
   Details,
   AuditRules
@@ -61,7 +60,7 @@ const std::vector<Member>& membersOf(ReportKind k) {
                                              {"requests", How::Equal},
                                              {"at", How::Equal},
                                              {"keepEstablished", How::Equal},
-                                             {"atOutsideCapture", How::AtOutside},
+                                             {"atOutsideCapture", How::Equal},
                                              {"totals", How::Totals},
                                              {"drift", How::Drift},
                                              {"fallback", How::Fallback},
@@ -993,9 +992,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
         case How::Space:
           ok = mergeSpace(c, s, d, v, first.name);
           break;
-        case How::AtOutside:
-          ok = v.is_bool() || c.fail(d.name, name, "not true or false");
-          break;
         case How::Outcomes:
           ok = mergeOutcomes(c, s, d, v);
           break;
@@ -1082,18 +1078,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       case How::Space:
         root[name] = *s.space;
         break;
-      case How::AtOutside: {
-        // As whatif computes it (report/whatif_report.cpp): the instant against the merged frames' span.
-        std::optional<std::int64_t> atNs, firstNs, lastNs;
-        if (!timeOf(c, first.name, "at", s.equal.at("at"), atNs)) return *c.error;
-        for (const SpanAcc& sp : s.spans) {
-          if (sp.frames == 0) continue;
-          if (sp.first && (!firstNs || *sp.first < *firstNs)) firstNs = sp.first;
-          if (sp.last && (!lastNs || *sp.last > *lastNs)) lastNs = sp.last;
-        }
-        root[name] = atNs && firstNs && lastNs && (*atNs < *firstNs || *atNs > *lastNs);
-        break;
-      }
       case How::Outcomes: {
         json::array a;
         for (const auto& [k, n] : s.outcomes)

@@ -6,8 +6,8 @@ changed flow in exactly one shard with identical fields, per-capture spans (fram
 audit's per-rule hits and ifRevoked summed; replay's JSON Lines records, one per frame, the same multiset. A shard
 report must also name the original captures and frame numbers. usage: shard_exact.py SGSIM SOURCE_DIR
 
-h-merge / the lead: `sgsim merge` of the shard reports must equal the unsharded report byte for byte; add that
-check in `compare()` below once merge exists (the reports of every shard are at hand there)."""
+And `sgsim merge` of the shards' JSON reports (whatif, audit, replay --format json) prints the unsharded report
+byte for byte, in whatever order the reports are given."""
 import json
 import os
 import shutil
@@ -115,6 +115,20 @@ def compare_audit(label, whole, shards):
             fail(f"{label}: rule {rule['rule']} hits first/last differ")
 
 
+def check_merge(label, whole, shards):
+    """`sgsim merge` of the shard reports (given last to first) == the unsharded report, byte for byte."""
+    global checks
+    checks += 1
+    paths = []
+    for k, text in enumerate(shards, 1):
+        paths.append(os.path.join(tmp, f"shard-{k}.json"))
+        with open(paths[-1], "w") as f:
+            f.write(text)
+    merged = run(["merge"] + paths[::-1], ok=(0,))
+    if merged != whole:
+        fail(f"{label}: merge of the {len(shards)} shard reports is not the unsharded report")
+
+
 def compare_replay(label, whole, shards):
     global checks
     checks += 1
@@ -137,15 +151,23 @@ try:
                 modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
             for at in AT:
                 base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
-                whole = json.loads(run(base + inputs))
+                whole = run(base + inputs)
                 for mode, shard_args in modes:
-                    shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
-                    compare_whatif(f"{name} whatif {' '.join(at)} N={n} {mode}", whole, shards)
+                    shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
+                    label = f"{name} whatif {' '.join(at)} N={n} {mode}"
+                    compare_whatif(label, json.loads(whole), [json.loads(t) for t in shards])
+                    check_merge(label, whole, shards)
             base = ["audit", "--model", model, "--format", "json"] + opts
-            whole = json.loads(run(base + inputs))
+            whole = run(base + inputs)
             for mode, shard_args in modes:
-                shards = [json.loads(run(base + shard_args(k))) for k in range(1, n + 1)]
-                compare_audit(f"{name} audit N={n} {mode}", whole, shards)
+                shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
+                compare_audit(f"{name} audit N={n} {mode}", json.loads(whole), [json.loads(t) for t in shards])
+                check_merge(f"{name} audit N={n} {mode}", whole, shards)
+            base = ["replay", "--model", model, "--format", "json"] + opts
+            whole = run(base + inputs, ok=(0,))
+            for mode, shard_args in modes:
+                check_merge(f"{name} replay --format json N={n} {mode}", whole,
+                            [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)])
             base = ["replay", "--model", model, "--format", "jsonl"] + opts
             whole = run(base + inputs, ok=(0,))
             for mode, shard_args in modes:

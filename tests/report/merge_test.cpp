@@ -168,6 +168,9 @@ WhatIfReport whatifOf(const World& w, std::uint32_t shard, std::uint32_t n) {
   WhatIfReport r;
   r.captures = w.captures;
   r.stats = statsOf(w, shard, n);
+  // A shard run judges --at by the whole stream, as the pass records it (ReplayStats::stream).
+  const ReplayStats whole = statsOf(w, 0, n);
+  r.stats.stream = ReplayStats::StreamSpan{whole.frames, whole.firstNs, whole.lastNs};
   r.requests.push_back(
       AppliedRequest{"revoke.json", "RevokeSecurityGroup", "sg-web", "req-1", {}, {}, Product::Ecs, {}});
   r.atNs = w.atNs;
