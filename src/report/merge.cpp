@@ -694,9 +694,9 @@ bool mergeRules(Ctx& c, State& s, const Doc& d, const json::value& v, bool first
     // The shard's own order must be the --sort given to merge (it ranks the merged rows alike).
     const RowKey key{vr, f.revoked.changedFlows, f.revoked.changedBytes, f.hits[0], f.hits[2], group, rule};
     if (sort != AuditSort::Rule && previous && rowBefore(sort, key, *previous))
-      return c.fail(d.name, "rules",
-                    "not in --sort " + std::string(sortName(sort)) + " order (rule " + rule +
-                        " comes after one it ranks before): give merge the --sort the audits ran with");
+      return c.fail(d.name, path,
+                    "rule " + rule + " comes after rule " + previous->rule + ", which --sort " + sortName(sort) +
+                        " ranks after it: give merge the --sort the audits ran with (impact, rule or hits)");
     previous = key;
     RowAcc* acc = nullptr;
     if (first) {
@@ -844,6 +844,8 @@ bool readShard(Ctx& c, Doc& d) {
   return true;
 }
 
+const char* article(ReportKind k) { return k == ReportKind::Audit ? "an " : "a "; }
+
 std::optional<ReportKind> kindOf(const json::object& o) {
   if (o.contains("requests")) return ReportKind::WhatIf;
   if (o.contains("rules")) return ReportKind::Audit;
@@ -878,8 +880,8 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
                    "not a report merge knows: no \"requests\" (whatif), \"rules\" (audit) or \"outcomes\" "
                    "(replay --format json) member"};
     if (kind && *k != *kind)
-      return Error{f.name, std::string("a ") + toString(*k) + " report, but " + docs.front().name + " is a " +
-                               toString(*kind) + " report: merge the reports of one command"};
+      return Error{f.name, std::string(article(*k)) + toString(*k) + " report, but " + docs.front().name + " is " +
+                               article(*kind) + toString(*kind) + " report: merge the reports of one command"};
     kind = k;
     if (!readShard(c, d)) return *c.error;
     docs.push_back(std::move(d));
