@@ -897,8 +897,9 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     for (std::uint32_t k : d.shards) {
       auto [it, inserted] = byShard.emplace(k, d.name);
       if (!inserted)
-        return Error{d.name + ": shard", "shard " + std::to_string(k) + "/" + std::to_string(count) + " is also in " +
-                                             it->second + ": give each shard once"};
+        return Error{d.name + ": shard", "shard " + std::to_string(k) + "/" + std::to_string(count) +
+                                             (it->second == d.name ? " is given twice" : " is also in " + it->second) +
+                                             ": give each shard once"};
     }
   }
   std::vector<std::uint32_t> shards;
