@@ -27,10 +27,11 @@ CASES = [
      ["pcaps/loopback_curl_ping.pcap", "pcaps/loopback_http_tshark.pcapng"], True),
     ("multi-interface pcapng", "examples/web.json", [], ["pcaps/interfaces_multi.pcapng"], True),
     ("decap", "examples/web.json", ["--decap", "vxlan", "--mirror", "100=eni-web"], ["pcaps/mirror_vxlan.pcap"], True),
+    ("audit findings", "examples/web_audit.json", [], ["pcaps/web_basic.pcap"], True),
     ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], False),
     ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], False),
 ]
-REQUESTS = {"examples/web.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
+REQUESTS = {"examples/web.json": SSH, "examples/web_audit.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
             "examples/loopback.json": '{"SecurityGroupId":"sg-lo","SecurityGroupRuleId":["sgr-lo-http"]}'}
 AT = [[], ["--at", "+5"], ["--at", "2024-05-01T09:02:00Z", "--at-outside-capture"]]
 
