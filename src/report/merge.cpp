@@ -325,7 +325,7 @@ std::optional<std::uint64_t> flowCapCount(const Error& e) {
       e.message.compare(e.message.size() - tail.size(), tail.size(), tail) != 0)
     return std::nullopt;
   const std::string n = e.message.substr(lead.size(), e.message.size() - lead.size() - tail.size());
-  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoull(n);
 }
 
@@ -381,7 +381,8 @@ bool driftFirst(Ctx& c, const State& s, const Doc& d, const std::string& path, c
   if (sep != std::string::npos) {
     const std::string file = t.substr(0, sep), line = t.substr(sep + 7);
     const auto it = std::find(s.captures.begin(), s.captures.end(), file);
-    if (it != s.captures.end() && !line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+    if (it != s.captures.end() && !line.empty() && line.size() <= 18 &&
+        line.find_first_not_of("0123456789") == std::string::npos) {
       item.firstFile = static_cast<std::uint64_t>(it - s.captures.begin());
       item.firstLine = std::stoull(line);
       return true;
@@ -551,7 +552,27 @@ json::value withoutTouched(const json::value& v) {
   return copy;
 }
 
+// null (--no-space) or {"regions": [{…, "touched": true|false|null}, …], …}.
+bool checkSpace(Ctx& c, const Doc& d, const json::value& v) {
+  if (v.is_null()) return true;
+  const json::object* o = objectOf(c, d.name, "space", v);
+  if (!o) return false;
+  const json::value* regions = o->if_contains("regions");
+  if (!regions) return c.fail(d.name, "space", "lacks the member \"regions\"");
+  const json::array* a = arrayOf(c, d.name, "space.regions", *regions);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const json::object* r = objectOf(c, d.name, at("space.regions", i), (*a)[i]);
+    if (!r) return false;
+    const json::value* t = r->if_contains("touched");
+    if (!t || !(t->is_bool() || t->is_null()))
+      return c.fail(d.name, at("space.regions", i) + ".touched", "missing, or not true, false or null");
+  }
+  return true;
+}
+
 bool mergeSpace(Ctx& c, State& s, const Doc& d, const json::value& v, const std::string& firstName) {
+  if (!checkSpace(c, d, v)) return false;
   if (!s.space) {
     s.space = v;
     return true;

@@ -285,7 +285,7 @@ TEST(Merge, RefusesWhatCannotBeMergedExactlyNamingTheFileAndMember) {
   EXPECT_EQ(mergedOrError({files[0]}),
             "error: shard 2 of 2 missing (given: 1): merge every shard's report (or --partial for a report of some)");
   EXPECT_EQ(mergedOrError({files[0], files[0]}),
-            "error: shard-1.json: shard: shard 1/2 is also in shard-1.json: give each shard once");
+            "error: shard-1.json: shard: shard 1/2 is given twice: give each shard once");
   auto bad = files;
   bad[1].text = edited(bad[1].text, [](json::object& o) { o["totals"].as_object()["changedFlows"] = "many"; });
   EXPECT_EQ(mergedOrError(bad), "error: shard-2.json: totals.changedFlows: not a count (a whole number, 0 or more)");
@@ -342,6 +342,52 @@ TEST(Merge, TheFullFlowTablesWarningSumsItsCountsAndStaysLast) {
   EXPECT_EQ(w[0].at("message"), "a warning every shard has");
   EXPECT_EQ(w[1].at("message"),
             "the flow table was full: 30 packets were decided without connection state (raise --max-flows)");
+}
+
+// Every node of a JSON value, to pick one to break.
+void nodes(json::value& v, std::vector<json::value*>& out) {
+  out.push_back(&v);
+  if (v.is_object())
+    for (auto& kv : v.get_object()) nodes(kv.value(), out);
+  else if (v.is_array())
+    for (auto& x : v.get_array()) nodes(x, out);
+}
+
+TEST(Merge, ABrokenReportIsRefusedNeverACrash) {
+  // Seeded: each round replaces one node of a shard's report (or drops an object's member) with a value of
+  // another shape; merge must answer with a report or an error, never throw.
+  std::mt19937 rng(31);
+  std::vector<std::vector<ReportFile>> sets = {twoShards()};
+  {
+    ReplayStats a, b;
+    for (ReplayStats* s : {&a, &b}) {
+      s->setCaptures({"f.log"});
+      s->flowLog = true;
+    }
+    sets.push_back({{"r1.json", renderReplayJson(a, {"f.log"}, emptyNetwork(), Shard{1, 2})},
+                    {"r2.json", renderReplayJson(b, {"f.log"}, emptyNetwork(), Shard{2, 2})}});
+  }
+  const json::value shapes[] = {nullptr, "x", -1, 1.5, json::array{}, json::object{}, true, 1u << 31};
+  int refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<ReportFile> files = sets[round % sets.size()];
+    ReportFile& f = files[rng() % files.size()];
+    json::value v = json::parse(f.text);
+    std::vector<json::value*> all;
+    nodes(v, all);
+    json::value* target = all[rng() % all.size()];
+    if (target->is_object() && !target->get_object().empty() && rng() % 2) {
+      auto& o = target->get_object();
+      o.erase(std::next(o.begin(), static_cast<std::ptrdiff_t>(rng() % o.size())));
+    } else {
+      *target = shapes[rng() % std::size(shapes)];
+    }
+    f.text = json::serialize(v);
+    Result<MergedReport> m = Error{};
+    ASSERT_NO_THROW(m = mergeReports(files)) << f.text;
+    refused += m ? 0 : 1;
+  }
+  EXPECT_GT(refused, 1500) << "most broken reports are refused";
 }
 
 }  // namespace
