@@ -2,7 +2,7 @@
 # sgsim merge on random worlds (issue 13): for seeded random models and captures (the benchmarks' generators), the
 # shards' JSON reports of whatif (without --at, with a relative and an absolute --at), audit and replay
 # --format json, each shard filtered in place (--shard K/N), merge into the unsharded report byte for byte, for N in
-# {2, 3, 5}, the reports given last shard first.
+# {2, 3, 5}, the reports given last shard first; and the unsharded report merged alone is itself.
 #   merge_random.sh SGSIM TRAFFICGEN MODELGEN
 set -euo pipefail
 sgsim=$1 trafficgen=$2 modelgen=$3
@@ -39,6 +39,12 @@ s=int(sys.argv[2]); print(json.dumps({"SecurityGroupId": g["SecurityGroupId"], "
       changed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["changedFlows"])' "$tmp/whole.json")
       echo "seed $seed: $changed changed flows: sgsim $cmd"
       [ "$changed" -gt 0 ] || { echo "FAIL seed $seed: no flow changes"; fail=$((fail + 1)); }
+    fi
+    # The unsharded report alone (no "shard" member: the whole run, 1/1) merges into itself.
+    checks=$((checks + 1))
+    if ! "$sgsim" merge "${sort[@]}" "$tmp/whole.json" | cmp -s - "$tmp/whole.json"; then
+      echo "FAIL seed $seed: sgsim $cmd: merging the unsharded report alone changes it"
+      fail=$((fail + 1))
     fi
     for n in 2 3 5; do
       files=()
