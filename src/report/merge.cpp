@@ -254,6 +254,7 @@ struct State {
   std::vector<Error> warnings, errors;
   std::optional<Error> flowCap;  // the full-flow-table warning, counts summed
   std::uint64_t flowCapPackets = 0;
+  std::size_t shardsMerged = 1;
   std::vector<std::pair<std::string, std::uint64_t>> totals;  // in the first report's order
   std::vector<DriftItem> drift;
   std::vector<FallbackAcc> fallback;
@@ -329,10 +330,17 @@ std::optional<std::uint64_t> flowCapCount(const Error& e) {
   return std::stoull(n);
 }
 
+// What merge adds after the full flow table's warning of several shards: each had a table of its own, so the
+// figures are not those of one run (which would have held every shard's live flows in one table).
+const std::string kShardTables =
+    "each shard's run had a flow table of its own, so where they were full the merged figures are the shards', not "
+    "those of one run over all the traffic (give every shard a --max-flows that holds the whole run's live flows)";
+
 bool mergeWarnings(Ctx& c, State& s, const Doc& d, const json::value& v) {
   std::vector<Error> w;
   if (!issuesOf(c, d, "warnings", v, w)) return false;
   for (const Error& e : w) {
+    if (e.message == kShardTables) continue;  // a partial merge's: added again at the end
     if (auto n = flowCapCount(e)) {
       if (!s.flowCap) s.flowCap = e;
       s.flowCapPackets += *n;
@@ -939,6 +947,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
 
   State s;
   s.kind = *kind;
+  s.shardsMerged = shards.size();
   const std::vector<Member>& members = membersOf(*kind);
   const Doc& first = docs.front();
   std::vector<std::string> memberNames;
@@ -1031,6 +1040,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   }
 
   // The merged report, member by member in the order the command writes them.
+  MergedReport out;
   json::object root;
   for (const auto& kv : first.root) {
     const std::string name(kv.key());
@@ -1058,6 +1068,10 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           all.push_back(Error{s.flowCap->where, "the flow table was full: " + std::to_string(s.flowCapPackets) +
                                                     " packets were decided without connection state (raise "
                                                     "--max-flows)"});
+        if (s.flowCap && s.shardsMerged > 1) {
+          all.push_back(Error{s.flowCap->where, kShardTables});
+          out.notes.push_back(all.back());
+        }
         json::array a;
         for (const Error& e : all) a.push_back(json::object{{"where", e.where}, {"message", e.message}});
         root[name] = std::move(a);
@@ -1125,7 +1139,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       }
     }
   }
-  MergedReport out;
   out.kind = *kind;
   out.shards = shards;
   out.count = count;

@@ -338,10 +338,16 @@ TEST(Merge, TheFullFlowTablesWarningSumsItsCountsAndStaysLast) {
   }
   const std::string m = mergedOrError(shardFiles(texts));
   const json::array w = json::parse(m).at("warnings").as_array();
-  ASSERT_EQ(w.size(), 2u) << m;
+  ASSERT_EQ(w.size(), 3u) << m;
   EXPECT_EQ(w[0].at("message"), "a warning every shard has");
   EXPECT_EQ(w[1].at("message"),
             "the flow table was full: 30 packets were decided without connection state (raise --max-flows)");
+  // Each shard's table was its own: the merged figures are not one run's, and the report says so.
+  EXPECT_NE(std::string(w[2].at("message").as_string()).find("each shard's run had a flow table of its own"),
+            std::string::npos);
+  auto merged = mergeReports(shardFiles(texts));
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->notes.size(), 1u);
 }
 
 // Every node of a JSON value, to pick one to break.
