@@ -591,12 +591,13 @@ bool mergeSpace(Ctx& c, State& s, const Doc& d, const json::value& v, const std:
                       "'s: the shards of one run share the model and the requests (merge reports of "
                       "one run)");
   if (!v.is_object()) return true;
-  const json::array& mine = s.space->get_object().at("regions").get_array();
+  // at(), not operator[]: boost::json's operator[] may grow the table (invalidating references) even for a key
+  // that is there.
   const json::array& theirs = v.get_object().at("regions").get_array();
-  json::array& out = s.space->get_object()["regions"].get_array();
-  for (std::size_t i = 0; i < mine.size(); ++i) {
+  json::array& out = s.space->get_object().at("regions").get_array();
+  for (std::size_t i = 0; i < out.size(); ++i) {
     const json::value& t = theirs[i].get_object().at("touched");
-    json::value& m = out[i].get_object()["touched"];
+    json::value& m = out[i].get_object().at("touched");
     if (t.is_bool() && m.is_bool())
       m = m.get_bool() || t.get_bool();
     else if (!(t.is_null() && m.is_null()))

@@ -310,6 +310,29 @@ TEST(Merge, RefusesWhatCannotBeMergedExactlyNamingTheFileAndMember) {
             std::string::npos);
 }
 
+TEST(Merge, ASpaceRegionIsTouchedWhenSomeShardsTrafficTouchedIt) {
+  auto files = twoShards();
+  const bool touched[2][3] = {{false, true, false}, {false, false, false}};
+  for (int k = 0; k < 2; ++k)
+    files[k].text = edited(files[k].text, [&](json::object& o) {
+      json::array regions;
+      for (int i = 0; i < 3; ++i) regions.push_back(json::object{{"eni", "eni-web"}, {"touched", touched[k][i]}});
+      o["space"] = json::object{{"regions", std::move(regions)}, {"notProven", json::array{}}, {"truncated", false}};
+    });
+  const std::string m = mergedOrError(files);
+  ASSERT_NE(m.rfind("error: ", 0), 0u) << m;
+  const json::value merged = json::parse(m);
+  const json::array& regions = merged.at("space").at("regions").as_array();
+  ASSERT_EQ(regions.size(), 3u);
+  EXPECT_EQ(regions[0].at("touched"), false);
+  EXPECT_EQ(regions[1].at("touched"), true);
+  EXPECT_EQ(regions[2].at("touched"), false);
+  files[1].text = edited(files[1].text, [](json::object& o) {
+    o["space"].as_object()["regions"].as_array()[2].as_object()["eni"] = "eni-db";
+  });
+  EXPECT_NE(mergedOrError(files).find("error: shard-2.json: space: differs from shard-1.json's"), std::string::npos);
+}
+
 TEST(Merge, RefusesADriftListCutShort) {
   ReplayStats s;
   s.setCaptures({"flows.log"});
