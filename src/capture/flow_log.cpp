@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-
 #include <zlib.h>
 
 #include <algorithm>
@@ -41,6 +40,8 @@ enum Field : std::int8_t {
   kDstType,
   kRegion,
   kTopic,
+  kSgsimFile,  // a shard file of `sgsim split`: the record's original log (index) and line; read only then
+  kSgsimLine,
   kFieldCount
 };
 
@@ -49,11 +50,12 @@ struct FieldName {
   bool required;
 };
 constexpr std::array<FieldName, kFieldCount> kFields{
-    {{"version", false}, {"vswitch-id", false}, {"vm-id", false},  {"vpc-id", false},    {"account-id", false},
-     {"eni-id", true},   {"srcaddr", true},     {"srcport", true}, {"dstaddr", true},    {"dstport", true},
-     {"protocol", true}, {"direction", true},   {"packets", true}, {"bytes", true},      {"start", true},
-     {"end", true},      {"log-status", true},  {"action", true},  {"tcp-flags", false}, {"traffic_path", false},
-     {"srctype", false}, {"dsttype", false},    {"region", false}, {"__topic__", false}}};
+    {{"version", false},   {"vswitch-id", false}, {"vm-id", false},  {"vpc-id", false},    {"account-id", false},
+     {"eni-id", true},     {"srcaddr", true},     {"srcport", true}, {"dstaddr", true},    {"dstport", true},
+     {"protocol", true},   {"direction", true},   {"packets", true}, {"bytes", true},      {"start", true},
+     {"end", true},        {"log-status", true},  {"action", true},  {"tcp-flags", false}, {"traffic_path", false},
+     {"srctype", false},   {"dsttype", false},    {"region", false}, {"__topic__", false}, {"sgsim-file", false},
+     {"sgsim-line", false}}};
 
 // Names compared case-insensitively, '_' and '-' alike ("eni_id", "ENI-ID" and "eni-id" are one column).
 bool sameName(std::string_view a, std::string_view b) {
@@ -528,7 +530,18 @@ std::string FlowLogReader::parseJson(std::string_view line, FlowRecord& out) {
           !equalsNoCase(v[kLogStatus], "OK")))
       missing += (missing.empty() ? "" : ", ") + std::string(kFields[k].name);
   if (!missing.empty()) return "lacks " + missing;
-  return fill(v, present, out, [this](std::string_view t, std::size_t field) { return intern(t, field); });
+  std::string bad = fill(v, present, out, [this](std::string_view t, std::size_t field) { return intern(t, field); });
+  if (bad.empty() && splitIds_) {
+    // A shard file of `sgsim split`: the record keeps the log and line it came from.
+    std::uint64_t file = 0, line = 0;
+    if (!present[kSgsimFile] || !present[kSgsimLine] || !parseUnsigned(v[kSgsimFile], 65535, file) ||
+        !parseUnsigned(v[kSgsimLine], UINT64_MAX, line) || line == 0)
+      return "lacks sgsim-file and sgsim-line (the record's original log and line), which every record `sgsim split` "
+             "writes carries: not a shard file of this split";
+    out.fileIndex = static_cast<std::uint16_t>(file);
+    out.line = line;
+  }
+  return bad;
 }
 
 bool FlowLogReader::next(FlowRecord& out) {

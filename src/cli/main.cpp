@@ -93,7 +93,7 @@ commands:
   whatif     compare a capture under the table as it is and as it would be after requests
   audit      every rule's traffic, what revoking each one alone would do, and its static findings
   explain    walk one packet through the evaluation, rule by rule
-  split      write captures into N shard files by address pair, for replay/whatif/audit --split DIR --shard K/N
+  split      write captures or flow logs into N shard files by address pair (replay/whatif/audit --split DIR)
   merge      combine the JSON reports of a run's shards (--shard K/N) into the report of the whole run
 
 `sgsim <command> --help` describes each command's options.
@@ -496,9 +496,21 @@ Sources openSplit(const po::variables_map& vm, Sources s) {
   if (!std::filesystem::exists(file))
     throw UsageError{file + ": missing (shard " + s.shard->toString() + " of the split in " + s.splitDir +
                      "): the split is incomplete; run it again"};
-  s.captures = openCapturesOrThrow({file});
-  if (!s.captures->readers()[0]->readSplitIds(f.captures))
-    throw UsageError{file + ": not a pcapng file, as every shard file `sgsim split` writes is: run the split again"};
+  if (manifest->flowLog) {
+    // An empty shard file has no first line to tell its format by (the reader refuses it): it holds no record.
+    std::vector<std::unique_ptr<FlowLogReader>> readers;
+    if (f.frames > 0) {
+      auto reader = FlowLogReader::open(file, 0);
+      if (!reader) throw UsageError{reader.error().toString()};
+      (*reader)->readSplitIds();
+      readers.push_back(std::move(*reader));
+    }
+    s.logs = std::make_unique<MergedFlowLog>(std::move(readers));
+  } else {
+    s.captures = openCapturesOrThrow({file});
+    if (!s.captures->readers()[0]->readSplitIds(f.captures))
+      throw UsageError{file + ": not a pcapng file, as every shard file `sgsim split` writes is: run the split again"};
+  }
   s.paths = manifest->inputs;
   s.split = std::move(*manifest);
   return s;
@@ -594,12 +606,16 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
     w.sourceFacts = sources.shard->index == 1;
     w.warnings = m.warnings;
     w.skippedBlocks = m.skippedBlocks;
+    w.noData = m.noData;
+    w.skipData = m.skipData;
+    w.badRecords = m.badRecords;
     scope.whole = std::move(w);
   }
   const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
+    if (sources.split) stream.setNames(sources.split->inputs);
     Pass pass(stream, evaluation, std::move(scope));
     runPass(pass, afterBatch);
     out.refused = pass.finish();
@@ -1068,13 +1084,17 @@ int cmdSplit(int argc, char** argv) {
       "vxlan[:PORT]: shard mirrored traffic by the inner packets' addresses, as the commands evaluate them with the "
       "same option")("mirror", po::value<std::vector<std::string>>()->composing(),
                      "VNI=ENI: recorded in the manifest, so that the shard runs are given the same sessions")(
-      "flow-log", po::value<std::vector<std::string>>()->composing(), "VPC flow logs (not yet: see README)")(
+      "flow-log", po::value<std::vector<std::string>>()->composing(),
+      "VPC flow logs instead of captures (CSV or JSON Lines, gzip or not; repeatable)")(
       "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
   po::positional_options_description pos;
   pos.add("capture", -1);
   po::variables_map vm = parseArgs(argc, argv, d, &pos, nullptr);
   if (vm.count("help"))
-    return printHelp("split", "--shards N --out DIR [--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE...", d),
+    return printHelp(
+               "split",
+               "--shards N --out DIR ([--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE... | --flow-log FILE...)",
+               d),
            kExitOk;
   SplitOptions options;
   const std::string shardsText = vm["shards"].as<std::string>();
@@ -1095,12 +1115,15 @@ int cmdSplit(int argc, char** argv) {
       options.mirror.push_back(m);
     }
   }
-  if (vm.count("flow-log"))
-    throw UsageError{
-        "--flow-log: split does not read flow logs yet; shard them in place with "
-        "`--shard K/N --flow-log FILE...` on replay, whatif or audit"};
+  const bool flowLog = vm.count("flow-log") > 0;
+  if (flowLog && !capturePaths(vm).empty())
+    throw UsageError{"--flow-log and capture files (" + capturePaths(vm).front() +
+                     ") cannot be split together: a run reads either captures or flow logs"};
+  if (flowLog && options.vxlanPort != 0)
+    throw UsageError{"--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate"};
   options.progress = isatty(STDERR_FILENO) == 1;
-  auto m = splitCaptures(capturePaths(vm), options);
+  auto m = flowLog ? splitFlowLogs(vm["flow-log"].as<std::vector<std::string>>(), options)
+                   : splitCaptures(capturePaths(vm), options);
   if (!m) throw UsageError{m.error().toString()};
   for (const Error& w : m->warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
   for (const Error& e : m->errors) std::cerr << "sgsim: " << e.toString() << '\n';
@@ -1108,8 +1131,11 @@ int cmdSplit(int argc, char** argv) {
   for (std::size_t k = 0; k < m->files.size() && k < 8; ++k)
     counts += (k ? ", " : "") + std::to_string(m->files[k].frames);
   if (m->files.size() > 8) counts += ", …";
-  std::cout << "split " << m->span.frames << (m->span.frames == 1 ? " frame" : " frames") << " of " << m->inputs.size()
-            << (m->inputs.size() == 1 ? " capture" : " captures") << " into " << m->shards
+  const char* unit =
+      m->flowLog ? (m->span.frames == 1 ? " record" : " records") : (m->span.frames == 1 ? " frame" : " frames");
+  const char* input = m->flowLog ? (m->inputs.size() == 1 ? " flow log" : " flow logs")
+                                 : (m->inputs.size() == 1 ? " capture" : " captures");
+  std::cout << "split " << m->span.frames << unit << " of " << m->inputs.size() << input << " into " << m->shards
             << (m->shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
   // A capture that ended on a bad record: the split of what was read is complete, and each shard's run reports the
   // error (exit 2), as the run over the captures does.

@@ -8,9 +8,11 @@
 #include <system_error>
 
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/capture/pcapng_writer.h"
 #include "sgsim/core/atomic_file.h"
 #include "sgsim/decode/decoder.h"
+#include "sgsim/pipeline/record_stream.h"
 #include "sgsim/pipeline/stage.h"
 
 namespace sgsim {
@@ -25,7 +27,57 @@ json::array errorsJson(const std::vector<Error>& errors) {
   return a;
 }
 
-std::string shardFileName(std::uint32_t k) { return "shard-" + std::to_string(k) + ".pcapng"; }
+std::string shardFileName(std::uint32_t k, bool flowLog) {
+  return "shard-" + std::to_string(k) + (flowLog ? ".jsonl" : ".pcapng");
+}
+
+// DIR must be absent (it is made) or an empty directory.
+std::optional<Error> prepareDir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
+    if (!fs::is_directory(dir, ec))
+      return Error{"--out " + dir, "exists and is not a directory: give a new or empty directory"};
+    if (!fs::is_empty(dir, ec))
+      return Error{"--out " + dir,
+                   "is not empty: the split writes only into a new or empty directory, so that it never replaces "
+                   "files of yours (remove them or give another directory)"};
+  } else if (!fs::create_directories(dir, ec)) {
+    return Error{"--out " + dir, "cannot be made (" + ec.message() + ")"};
+  }
+  return std::nullopt;
+}
+
+// Unix seconds as a flow log writes them ("1714554005", or with the nanoseconds a record had).
+std::string seconds(std::int64_t ns) {
+  const std::int64_t s = ns / 1'000'000'000, frac = ns % 1'000'000'000;
+  if (frac == 0) return std::to_string(s);
+  char f[16];
+  std::snprintf(f, sizeof f, ".%09lld", static_cast<long long>(frac));
+  return std::to_string(s) + f;
+}
+
+// One record as a JSON Lines record of the fields the reader reads (capture/flow_log.h), plus where it came from.
+void writeRecord(std::ostream& out, const FlowRecord& r) {
+  auto text = [&](const char* name, const FlowText& t) { out << ",\"" << name << "\":\"" << t.view() << '"'; };
+  out << "{\"sgsim-file\":" << r.fileIndex << ",\"sgsim-line\":" << r.line;
+  if (r.version >= 0) out << ",\"version\":" << r.version;
+  text("eni-id", r.eni);
+  text("vm-id", r.vm);
+  text("vswitch-id", r.vswitch);
+  text("vpc-id", r.vpc);
+  text("account-id", r.account);
+  text("region", r.region);
+  text("srctype", r.srcType);
+  text("dsttype", r.dstType);
+  out << ",\"srcaddr\":\"" << r.src.toString() << "\",\"srcport\":" << r.sport << ",\"dstaddr\":\"" << r.dst.toString()
+      << "\",\"dstport\":" << r.dport << ",\"protocol\":" << static_cast<int>(r.proto) << ",\"direction\":\""
+      << (r.inbound ? "in" : "out") << "\",\"packets\":" << r.packets << ",\"bytes\":" << r.bytes
+      << ",\"start\":" << seconds(r.startNs) << ",\"end\":" << seconds(r.endNs)
+      << ",\"log-status\":\"OK\",\"action\":\"" << (r.accept ? "ACCEPT" : "REJECT") << '"';
+  if (r.hasTcpFlags) out << ",\"tcp-flags\":" << static_cast<int>(r.tcpFlags);
+  if (r.trafficPath >= 0) out << ",\"traffic_path\":" << r.trafficPath;
+  out << "}\n";
+}
 
 // Reading the manifest: every member checked, every unknown one refused, with its JSON path.
 class ManifestReader {
@@ -106,9 +158,10 @@ std::string manifestJson(const SplitManifest& m) {
   json::object root;
   root["sgsimSplit"] = SplitManifest::kVersion;
   root["shards"] = m.shards;
+  root["source"] = m.flowLog ? "flow-log" : "capture";
   json::array inputs;
   for (const auto& i : m.inputs) inputs.push_back(json::string(i));
-  root["captures"] = std::move(inputs);
+  root["inputs"] = std::move(inputs);
   root["decap"] = m.vxlanPort == 0 ? json::value(nullptr) : json::value("vxlan:" + std::to_string(m.vxlanPort));
   json::array mirror;
   for (const auto& x : m.mirror) mirror.push_back(json::string(x));
@@ -122,6 +175,9 @@ std::string manifestJson(const SplitManifest& m) {
   json::object skipped;
   for (const auto& [type, n] : m.skippedBlocks) skipped[type] = n;
   root["skippedBlocks"] = std::move(skipped);
+  root["noDataRecords"] = m.noData;
+  root["skipDataRecords"] = m.skipData;
+  root["badRecords"] = m.badRecords;
   json::array files;
   for (std::size_t k = 0; k < m.files.size(); ++k) {
     json::array captures;
@@ -154,8 +210,9 @@ Result<SplitManifest> readManifest(const std::string& dir) {
   if (!doc.is_object()) return r.error("$", "expected an object");
   const json::object& o = doc.as_object();
   if (auto bad = r.onlyKeys(o, "$",
-                            {"sgsimSplit", "shards", "captures", "decap", "mirror", "frames", "firstNs", "lastNs",
-                             "firstLinkType", "errors", "warnings", "skippedBlocks", "files"}))
+                            {"sgsimSplit", "shards", "source", "inputs", "decap", "mirror", "frames", "firstNs",
+                             "lastNs", "firstLinkType", "errors", "warnings", "skippedBlocks", "noDataRecords",
+                             "skipDataRecords", "badRecords", "files"}))
     return *bad;
   SplitManifest m;
   auto version = r.integer(o, "$", "sgsimSplit", 0, INT64_MAX);
@@ -166,7 +223,11 @@ Result<SplitManifest> readManifest(const std::string& dir) {
   auto shards = r.integer(o, "$", "shards", 1, kMaxShards);
   if (!shards) return shards.error();
   m.shards = static_cast<std::uint32_t>(*shards);
-  auto inputs = r.strings(o, "$", "captures");
+  auto source = r.string(o, "$", "source");
+  if (!source) return source.error();
+  if (*source != "capture" && *source != "flow-log") return r.error("$.source", "expected \"capture\" or \"flow-log\"");
+  m.flowLog = *source == "flow-log";
+  auto inputs = r.strings(o, "$", "inputs");
   if (!inputs) return inputs.error();
   m.inputs = std::move(*inputs);
   auto decap = r.member(o, "$", "decap");
@@ -209,6 +270,12 @@ Result<SplitManifest> readManifest(const std::string& dir) {
     if (!n) return r.error("$.skippedBlocks." + std::string(kv.key()), "expected a count");
     m.skippedBlocks[std::string(kv.key())] = static_cast<std::uint64_t>(*n);
   }
+  for (auto [key, into] : {std::pair{"noDataRecords", &m.noData}, std::pair{"skipDataRecords", &m.skipData},
+                           std::pair{"badRecords", &m.badRecords}}) {
+    auto n = r.integer(o, "$", key, 0, INT64_MAX);
+    if (!n) return n.error();
+    *into = static_cast<std::uint64_t>(*n);
+  }
   auto files = r.member(o, "$", "files");
   if (!files) return files.error();
   if (!(*files)->is_array() || (*files)->as_array().size() != m.shards)
@@ -249,17 +316,7 @@ Result<SplitManifest> readManifest(const std::string& dir) {
 Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, const SplitOptions& options) {
   if (captures.empty()) return Error{"", "no capture file given: sgsim split --shards N --out DIR CAPTURE..."};
   const std::string& dir = options.outDir;
-  std::error_code ec;
-  if (fs::exists(dir, ec) || fs::is_symlink(dir, ec)) {
-    if (!fs::is_directory(dir, ec))
-      return Error{"--out " + dir, "exists and is not a directory: give a new or empty directory"};
-    if (!fs::is_empty(dir, ec))
-      return Error{"--out " + dir,
-                   "is not empty: the split writes only into a new or empty directory, so that it never replaces "
-                   "files of yours (remove them or give another directory)"};
-  } else if (!fs::create_directories(dir, ec)) {
-    return Error{"--out " + dir, "cannot be made (" + ec.message() + ")"};
-  }
+  if (auto e = prepareDir(dir)) return *e;
   auto opened = MergedCapture::open(captures);
   if (!opened) return opened.error();
   MergedCapture& merged = **opened;
@@ -276,7 +333,7 @@ Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, co
   std::vector<Out> outs(options.shards);
   for (std::uint32_t k = 0; k < options.shards; ++k) {
     SplitManifest::File f;
-    f.file = shardFileName(k + 1);
+    f.file = shardFileName(k + 1, false);
     auto w = PcapngWriter::open((fs::path(dir) / f.file).string());
     if (!w) return w.error();
     outs[k].writer = std::move(*w);
@@ -317,6 +374,58 @@ Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, co
   m.skippedBlocks = merged.skippedBlocks();
   for (auto& o : outs)
     if (auto e = o.writer->close()) return *e;
+  if (auto e = writeFileAtomically((fs::path(dir) / "manifest.json").string(), manifestJson(m))) return *e;
+  return m;
+}
+
+Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const SplitOptions& options) {
+  if (logs.empty()) return Error{"", "no flow log given: sgsim split --shards N --out DIR --flow-log FILE..."};
+  const std::string& dir = options.outDir;
+  if (auto e = prepareDir(dir)) return *e;
+  auto opened = MergedFlowLog::open(logs);
+  if (!opened) return opened.error();
+  MergedFlowLog& merged = **opened;
+  SplitManifest m;
+  m.shards = options.shards;
+  m.flowLog = true;
+  m.inputs = logs;
+  std::vector<std::unique_ptr<AtomicFile>> outs;
+  for (std::uint32_t k = 0; k < options.shards; ++k) {
+    SplitManifest::File f;
+    f.file = shardFileName(k + 1, true);
+    auto w = AtomicFile::create((fs::path(dir) / f.file).string());
+    if (!w) return w.error();
+    outs.push_back(std::move(*w));
+    m.files.push_back(std::move(f));
+  }
+  Frame frame;
+  std::uint64_t shown = 0;
+  while (merged.next(frame)) {
+    const FlowRecord& r = *frame.record;
+    if (m.span.frames++ == 0) m.span.firstNs = m.span.lastNs = frame.tsNs;
+    if (frame.tsNs > m.span.lastNs) m.span.lastNs = frame.tsNs;
+    const std::uint32_t k = shardOf(keyOfRecord(r), options.shards) - 1;
+    writeRecord(outs[k]->stream(), r);
+    ++m.files[k].frames;
+    if ((m.span.frames & 0xFFFF) == 0) {
+      for (auto& o : outs)
+        if (auto e = o->failure()) return *e;
+      if (options.progress) {
+        std::fprintf(stderr, "\r%llu records ", static_cast<unsigned long long>(m.span.frames));
+        shown = m.span.frames;
+      }
+    }
+  }
+  if (shown > 0) std::fputs("\r\033[K", stderr);
+  m.errors = merged.errors();
+  m.warnings = merged.warnings();
+  for (const auto& reader : merged.readers()) {
+    m.noData += reader->noData();
+    m.skipData += reader->skipData();
+    m.badRecords += reader->badRecords();
+  }
+  for (auto& o : outs)
+    if (auto e = o->commit()) return *e;
   if (auto e = writeFileAtomically((fs::path(dir) / "manifest.json").string(), manifestJson(m))) return *e;
   return m;
 }

@@ -79,6 +79,10 @@ std::optional<Error> WhatIfEvaluation::finish(ReplayStats& stats) {
   }
   // Over an empty stream an epoch instant is still an instant the report can name.
   if (at && stats.stream.frames == 0 && at->base == TimeSpec::Base::Epoch) atNs_ = at->ns;
+  // A shard whose own frames end before the instant the whole stream reaches (stage.h, "Shards"): the change
+  // still applies there, as it did in the unsharded run at the first frame at or after it.
+  if (engine_ && engineOptions_.atNs && stats.stream.frames > 0 && stats.stream.lastNs >= *engineOptions_.atNs)
+    engine_->reachInstant();
   stats.maxFlows = options_.eval.maxFlows;
   stats.flowCapHits = engine_->evaluator().tracker().capHits();
   if (affected_) {

@@ -92,15 +92,18 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key) {
   return process(frame, key, plan);
 }
 
+void WhatIf::reachInstant() {
+  if (!pending_) return;
+  const InstantChange change =
+      evaluator_.replaceNetwork(1, std::move(pending_), *options_.atNs, options_.keepEstablished);
+  totals_.flowsCutAtInstant += change.cut;
+  totals_.flowsReleasedAtInstant += change.released;
+  pending_.reset();
+}
+
 bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan) {
   ++totals_.frames;
-  if (pending_ && frame.tsNs >= *options_.atNs) {
-    const InstantChange change =
-        evaluator_.replaceNetwork(1, std::move(pending_), *options_.atNs, options_.keepEstablished);
-    totals_.flowsCutAtInstant += change.cut;
-    totals_.flowsReleasedAtInstant += change.released;
-    pending_.reset();
-  }
+  if (pending_ && frame.tsNs >= *options_.atNs) reachInstant();
   evaluator_.evaluate(key, plan, frame.tsNs, last_, endOf(frame));
   // Matched or not is the same on both sides (one fragment table); unmatched ones are `none` on both.
   if (last_[0].reason == Reason::UnmatchedFragment) ++totals_.unmatchedFragments;

@@ -5,11 +5,13 @@ split (`sgsim split` then `--split DIR --shard K/N`) -- add up to the unsharded 
 changed flow in exactly one shard with identical fields, per-capture spans (frames summed, first/last as min/max);
 audit's per-rule hits and ifRevoked summed; replay's JSON Lines records, one per frame, the same multiset. A shard
 report must also name the original captures and frame numbers. usage: shard_exact.py SGSIM SOURCE_DIR
+[--trafficgen TRAFFICGEN --modelgen MODELGEN] (then seeded random worlds instead of the bundled samples)
 
-And `sgsim merge` of the shards' JSON reports (whatif, audit, replay --format json) prints the unsharded report
-byte for byte, in whatever order the reports are given."""
+And, when the binary has `sgsim merge` (h-merge's branch), merge of the shards' JSON reports (whatif, audit,
+replay --format json) prints the unsharded report byte for byte, in whatever order the reports are given."""
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -28,8 +30,14 @@ CASES = [
     ("multi-interface pcapng", "examples/web.json", [], ["pcaps/interfaces_multi.pcapng"], True),
     ("decap", "examples/web.json", ["--decap", "vxlan", "--mirror", "100=eni-web"], ["pcaps/mirror_vxlan.pcap"], True),
     ("audit findings", "examples/web_audit.json", [], ["pcaps/web_basic.pcap"], True),
-    ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], False),
-    ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], False),
+    # Mirrored traffic read without --decap: its warning counts the whole input, in shard 1 when filtering in place;
+    # a split's shards count their own frames (README, Semantics decisions, Shards: not yet exact), so in place only.
+    ("mirror without decap", "examples/web.json", [], ["pcaps/mirror_vxlan.pcap"], False),
+    ("flow log", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.csv"], True),
+    ("flow log gzip", "examples/web.json", [], ["--flow-log", "examples/web_basic_flowlog.jsonl.gz"], True),
+    ("flow log NODATA/SKIPDATA/bad", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_statuses.csv"],
+     True),
+    ("flow log drift", "examples/web.json", [], ["--flow-log", "tests/e2e/data/flowlog_drift.csv"], True),
 ]
 REQUESTS = {"examples/web.json": SSH, "examples/web_audit.json": SSH, "examples/two_tier.json": "examples/requests/revoke_db_mysql.json",
             "examples/loopback.json": '{"SecurityGroupId":"sg-lo","SecurityGroupRuleId":["sgr-lo-http"]}'}
@@ -37,6 +45,7 @@ AT = [[], ["--at", "+5"], ["--at", "2024-05-01T09:02:00Z", "--at-outside-capture
 
 failures = []
 checks = 0
+changed_flows = 0  # in the unsharded runs: a test whose change changes nothing proves little
 
 
 def run(args, ok=(0, 3)):
@@ -66,9 +75,20 @@ def key(x):
     return json.dumps(x, sort_keys=True)
 
 
+def compare_issues(label, whole, shards):
+    """Warnings: each said once, by the shard it belongs to (the sources' own by shard 1); errors: by every shard."""
+    warnings = sorted(key(w) for r in shards for w in r["warnings"])
+    if warnings != sorted(key(w) for w in whole["warnings"]):
+        fail(f"{label}: warnings {warnings} != {sorted(key(w) for w in whole['warnings'])}")
+    for r in shards:
+        if r["errors"] != whole["errors"]:
+            fail(f"{label}: errors {r['errors']} != {whole['errors']}")
+
+
 def compare_whatif(label, whole, shards):
-    global checks
+    global checks, changed_flows
     checks += 1
+    changed_flows += len(whole["flows"])
     for r in shards:
         if r["captures"] != whole["captures"]:
             fail(f"{label}: captures {r['captures']} != {whole['captures']}")
@@ -76,6 +96,10 @@ def compare_whatif(label, whole, shards):
         got = sum(r["totals"][k] for r in shards)
         if got != v:
             fail(f"{label}: totals.{k} {got} != {v}")
+    compare_issues(label, whole, shards)
+    drift = sorted(key(f) for r in shards for f in r.get("drift", []))
+    if drift != sorted(key(f) for f in whole.get("drift", [])):
+        fail(f"{label}: drift rows differ")
     flows = sorted(key(f) for r in shards for f in r["flows"])
     if flows != sorted(key(f) for f in whole["flows"]):
         fail(f"{label}: flows differ")
@@ -92,6 +116,7 @@ def compare_whatif(label, whole, shards):
 def compare_audit(label, whole, shards):
     global checks
     checks += 1
+    compare_issues(label, whole, shards)
     if sum(r["frames"] for r in shards) != whole["frames"]:
         fail(f"{label}: frames {sum(r['frames'] for r in shards)} != {whole['frames']}")
     want = [{k: s[k] for k in ("file", "frames", "first", "last")} for s in whole["captureSpans"]]
@@ -119,6 +144,8 @@ def compare_audit(label, whole, shards):
 def check_merge(label, whole, shards):
     """`sgsim merge` of the shard reports (given last to first) == the unsharded report, byte for byte."""
     global checks
+    if not HAS_MERGE:
+        return
     checks += 1
     paths = []
     for k, text in enumerate(shards, 1):
@@ -138,43 +165,79 @@ def compare_replay(label, whole, shards):
         fail(f"{label}: replay records differ ({len(got)} vs {len(whole.splitlines())} lines)")
 
 
-tmp = tempfile.mkdtemp(prefix="sgsim-shard-exact-")
-try:
-    for name, model, opts, inputs, splittable in CASES:
-        req = ["--revoke", REQUESTS[model]]
-        for n in (1, 2, 3, 5):
-            splitdir = None
-            if splittable:
-                splitdir = os.path.join(tmp, f"{name}-{n}".replace(" ", "_"))
-                run(["split", "--shards", str(n), "--out", splitdir] + opts + inputs, ok=(0,))
-            modes = [("in place", lambda k: ["--shard", f"{k}/{n}"] + inputs)]
-            if splitdir:
-                modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
-            for at in AT:
-                base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
-                whole = run(base + inputs)
-                for mode, shard_args in modes:
-                    shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
-                    label = f"{name} whatif {' '.join(at)} N={n} {mode}"
-                    compare_whatif(label, json.loads(whole), [json.loads(t) for t in shards])
-                    check_merge(label, whole, shards)
-            base = ["audit", "--model", model, "--format", "json"] + opts
+def check_case(tmp, name, model, opts, inputs, splittable, req, ats):
+    for n in (1, 2, 3, 5):
+        splitdir = None
+        if splittable:
+            splitdir = os.path.join(tmp, f"{name}-{n}".replace(" ", "_").replace("/", "_"))
+            run(["split", "--shards", str(n), "--out", splitdir] + opts + inputs, ok=(0,))
+        modes = [("in place", lambda k: ["--shard", f"{k}/{n}"] + inputs)]
+        if splitdir:
+            modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
+        for at in ats:
+            base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
             whole = run(base + inputs)
             for mode, shard_args in modes:
                 shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
-                compare_audit(f"{name} audit N={n} {mode}", json.loads(whole), [json.loads(t) for t in shards])
-                check_merge(f"{name} audit N={n} {mode}", whole, shards)
+                label = f"{name} whatif {' '.join(at)} N={n} {mode}"
+                compare_whatif(label, json.loads(whole), [json.loads(t) for t in shards])
+                check_merge(label, whole, shards)
+        base = ["audit", "--model", model, "--format", "json"] + opts
+        whole = run(base + inputs)
+        for mode, shard_args in modes:
+            shards = [run(base + shard_args(k)) for k in range(1, n + 1)]
+            compare_audit(f"{name} audit N={n} {mode}", json.loads(whole), [json.loads(t) for t in shards])
+            check_merge(f"{name} audit N={n} {mode}", whole, shards)
+        if HAS_MERGE:
             base = ["replay", "--model", model, "--format", "json"] + opts
             whole = run(base + inputs, ok=(0,))
             for mode, shard_args in modes:
                 check_merge(f"{name} replay --format json N={n} {mode}", whole,
                             [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)])
-            base = ["replay", "--model", model, "--format", "jsonl"] + opts
-            whole = run(base + inputs, ok=(0,))
-            for mode, shard_args in modes:
-                shards = [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)]
-                compare_replay(f"{name} replay N={n} {mode}", whole, shards)
+        base = ["replay", "--model", model, "--format", "jsonl"] + opts
+        whole = run(base + inputs, ok=(0,))
+        for mode, shard_args in modes:
+            shards = [run(base + shard_args(k), ok=(0,)) for k in range(1, n + 1)]
+            compare_replay(f"{name} replay N={n} {mode}", whole, shards)
+
+
+def random_worlds(tmp, trafficgen, modelgen):
+    """Seeded random worlds: a generated model and capture (and a flow log synthesized at its interface), a revoke
+    of two of its rules, --at relative and absolute."""
+    flowlog_gen = os.path.join(src, "tools", "flowlog_gen.py")
+    for seed in (11, 12):
+        model = os.path.join(tmp, f"m{seed}.json")
+        cap = os.path.join(tmp, f"c{seed}.pcap")
+        log = os.path.join(tmp, f"l{seed}.csv")
+        subprocess.run([modelgen, "--rules", "200", "--host", "10.0.0.1", "--seed", str(seed), model], check=True,
+                       capture_output=True)
+        subprocess.run([trafficgen, "--packets", "20000", "--flows", "800", "--rules-host", "10.0.0.1", "--model",
+                        model, "--seed", str(seed), cap], check=True, capture_output=True)
+        with open(log, "w") as f:
+            subprocess.run([sys.executable, flowlog_gen, "synth", "--records", "3000", "--conversations", "300",
+                            "--seed", str(seed), "--host", "10.0.0.1"], check=True, stdout=f)
+        rules = json.load(open(model))["SecurityGroups"][0]["Permissions"]["Permission"]
+        ingress = [r["SecurityGroupRuleId"] for r in rules if r["Direction"] == "ingress"]
+        revoke = json.dumps({"SecurityGroupId": "sg-bench", "SecurityGroupRuleId": random.Random(seed).sample(ingress, 3)})
+        spans = json.loads(run(["whatif", "--model", model, "--format", "json", "--revoke", revoke, cap]))
+        first, last = spans["captureSpans"][0]["first"], spans["captureSpans"][0]["last"]
+        ats = [[], ["--at", "+0.01", "--at-outside-capture"], ["--at", first, "--keep-established"],
+               ["--at", last, "--at-outside-capture"]]
+        check_case(tmp, f"random {seed}", model, [], [cap], True, ["--revoke", revoke], ats)
+        check_case(tmp, f"random {seed} flow log", model, [], ["--flow-log", log], True, ["--revoke", revoke],
+                   ats[:1])
+
+
+HAS_MERGE = subprocess.run([sgsim, "merge", "--help"], capture_output=True).returncode == 0
+tmp = tempfile.mkdtemp(prefix="sgsim-shard-exact-")
+try:
+    if "--trafficgen" in sys.argv:
+        random_worlds(tmp, os.path.abspath(sys.argv[sys.argv.index("--trafficgen") + 1]),
+                      os.path.abspath(sys.argv[sys.argv.index("--modelgen") + 1]))
+    else:
+        for name, model, opts, inputs, splittable in CASES:
+            check_case(tmp, name, model, opts, inputs, splittable, ["--revoke", REQUESTS[model]], AT)
 finally:
     shutil.rmtree(tmp)
-print(f"{checks} shard sets compared, {len(failures)} differ")
-sys.exit(1 if failures or checks == 0 else 0)
+print(f"{checks} shard sets compared ({changed_flows} changed flows in the whole runs), {len(failures)} differ")
+sys.exit(1 if failures or checks == 0 or changed_flows == 0 else 0)

@@ -15,6 +15,7 @@
 
 #include "../decode/frame_builder.h"
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/capture/pcapng_writer.h"
 #include "sgsim/decode/decoder.h"
 #include "sgsim/pipeline/split.h"
@@ -387,6 +388,89 @@ TEST(Split, AFrameWithoutItsOriginalNumberIsAnErrorInSplitMode) {
   EXPECT_TRUE(readAll(**c).empty());
   ASSERT_EQ((*c)->errors().size(), 1u);
   EXPECT_NE((*c)->errors()[0].message.find("no epb_packetid"), std::string::npos) << (*c)->errors()[0].message;
+}
+
+struct ReadRecord {
+  std::uint16_t file;
+  std::uint64_t line;
+  std::int64_t startNs, endNs;
+  std::string src, dst;
+  std::uint16_t sport, dport;
+  std::uint64_t packets, bytes;
+  bool accept, inbound;
+  std::string eni;
+  bool operator==(const ReadRecord&) const = default;
+};
+
+std::vector<ReadRecord> readAll(MergedFlowLog& logs) {
+  std::vector<ReadRecord> out;
+  Frame f;
+  while (logs.next(f)) {
+    const FlowRecord& r = *f.record;
+    out.push_back({r.fileIndex, r.line, r.startNs, r.endNs, r.src.toString(), r.dst.toString(), r.sport, r.dport,
+                   r.packets, r.bytes, r.accept, r.inbound, std::string(r.eni.view())});
+  }
+  return out;
+}
+
+TEST(Split, FlowLogRecordsGoToTheirShardsFileWithTheirLogLineAndFieldsAndTheOthersAreCounted) {
+  TempDir dir;
+  std::mt19937 rng(5);
+  const std::string header =
+      "version,vswitch-id,vm-id,vpc-id,account-id,eni-id,srcaddr,srcport,dstaddr,dstport,protocol,direction,packets,"
+      "bytes,start,end,log-status,action,tcp-flags\n";
+  std::string a = header, b = header;
+  for (int i = 0; i < 80; ++i) {
+    // Roughly in time order, as logs are (within the reorder window: no late record).
+    const int start = 1714554000 + i * 3 + static_cast<int>(rng() % 50);
+    std::string line = "1,vsw,i-1,vpc,123,eni-web,10.0.0." + std::to_string(rng() % 6) + "," +
+                       std::to_string(1000 + i) + ",192.0.2." + std::to_string(rng() % 6) + ",443,6," +
+                       (rng() % 2 ? "in" : "out") + "," + std::to_string(1 + rng() % 9) + "," +
+                       std::to_string(60 + rng() % 900) + "," + std::to_string(start) + "," +
+                       std::to_string(start + 5) + ",OK," + (rng() % 3 ? "ACCEPT" : "REJECT") + ",2\n";
+    (i % 2 ? b : a) += line;
+  }
+  a += "1,vsw,i-1,vpc,123,eni-web,-,-,-,-,-,-,-,-,1714554100,1714554160,NODATA,-,-\n";
+  b += "1,vsw,i-1,vpc,123,eni-web,10.0.0.1,70000,192.0.2.1,443,6,in,1,60,1714554100,1714554101,OK,ACCEPT,2\n";
+  std::ofstream(dir.file("a.csv")) << a;
+  std::ofstream(dir.file("b.csv")) << b;
+  const std::vector<std::string> inputs{dir.file("a.csv"), dir.file("b.csv")};
+  auto whole = MergedFlowLog::open(inputs);
+  ASSERT_TRUE(whole.ok());
+  const std::vector<ReadRecord> all = readAll(**whole);
+  ASSERT_EQ(all.size(), 80u);
+
+  SplitOptions o;
+  o.shards = 3;
+  o.outDir = dir.file("split");
+  auto m = splitFlowLogs(inputs, o);
+  ASSERT_TRUE(m.ok()) << m.error().toString();
+  EXPECT_TRUE(m->flowLog);
+  EXPECT_EQ(m->noData, 1u);
+  EXPECT_EQ(m->badRecords, 1u);
+  EXPECT_EQ(m->warnings.size(), 1u) << "the bad record, named by its original file and line";
+  auto back = readManifest(o.outDir);
+  ASSERT_TRUE(back.ok()) << back.error().toString();
+  EXPECT_EQ(manifestJson(*back), manifestJson(*m));
+  std::size_t seen = 0;
+  for (std::uint32_t k = 1; k <= 3; ++k) {
+    const SplitManifest::File& f = back->files[k - 1];
+    auto reader = FlowLogReader::open((fs::path(o.outDir) / f.file).string(), 0);
+    ASSERT_TRUE(reader.ok()) << reader.error().toString();
+    (*reader)->readSplitIds();
+    std::vector<std::unique_ptr<FlowLogReader>> readers;
+    readers.push_back(std::move(*reader));
+    MergedFlowLog logs(std::move(readers));
+    const std::vector<ReadRecord> got = readAll(logs);
+    EXPECT_EQ(logs.readers()[0]->badRecords(), 0u);
+    std::vector<ReadRecord> expected;
+    for (const ReadRecord& r : all)
+      if (shardOfPair(*IpAddr::parse(r.src), *IpAddr::parse(r.dst), 3) == k) expected.push_back(r);
+    EXPECT_EQ(got, expected) << "shard " << k;
+    EXPECT_EQ(f.frames, got.size());
+    seen += got.size();
+  }
+  EXPECT_EQ(seen, all.size());
 }
 
 }  // namespace

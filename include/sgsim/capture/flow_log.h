@@ -106,6 +106,9 @@ class FlowLogReader {
   std::uint64_t badRecords() const { return bad_; }
   // The bad records named (at most kMaxNamedBad, then one line counting the rest) and SKIPDATA; complete at the end.
   std::vector<Error> warnings() const;
+  // Reading a shard file `sgsim split` wrote (JSON Lines, issue 13): each record's fileIndex and line are its original
+  // log's and line's (members sgsim-file and sgsim-line); a record without them is a bad record. Before next().
+  void readSplitIds() { splitIds_ = true; }
 
  private:
   struct Source;
@@ -138,6 +141,7 @@ class FlowLogReader {
   std::string_view firstLine_;
   std::uint64_t records_ = 0, noData_ = 0, skipData_ = 0, bad_ = 0;
   std::uint64_t firstSkipLine_ = 0;
+  bool splitIds_ = false;
   std::vector<std::pair<std::uint64_t, std::string>> named_;  // the first bad records: line, what is wrong
   // The ids read (FlowText): node-based, so a value's address never changes. Grows with the number of distinct ids.
   struct TextHash {

@@ -104,10 +104,14 @@ class RecordStream {
   std::span<const Item> next() { return ahead_.next(); }
   static Observation<Sides> observation(const Item& item) { return {item.frame, item.extra.key, item.extra.plan}; }
   std::vector<std::string> names() const {
+    if (!names_.empty()) return names_;
     std::vector<std::string> out;
     for (const auto& r : logs_.readers()) out.push_back(r->path());
     return out;
   }
+  // The logs the records' fileIndex names, when they are not the files read (`--split`: a shard file's records keep
+  // their original log). Before the first next().
+  void setNames(std::vector<std::string> names) { names_ = std::move(names); }
   const std::vector<Error>& errors() const { return logs_.errors(); }
   // The logs' warnings (bad, SKIPDATA and late records, records not placed at their ENI) and counts.
   void account(ReplayStats& stats) const {
@@ -130,7 +134,9 @@ class RecordStream {
  private:
   void unplaced(const FlowRecord& r) {
     if (unplaced_++ == 0) {
-      firstUnplaced_ = logs_.readers()[r.fileIndex]->path() + ": line " + std::to_string(r.line);
+      const std::vector<std::string> files = names();
+      firstUnplaced_ =
+          (r.fileIndex < files.size() ? files[r.fileIndex] : "flow log") + ": line " + std::to_string(r.line);
       firstUnplacedEni_ = std::string(r.eni.view());
     }
   }
@@ -140,6 +146,7 @@ class RecordStream {
   const BasicPlanner<Sides> planner_;
   std::uint64_t unplaced_ = 0;
   std::string firstUnplaced_, firstUnplacedEni_;
+  std::vector<std::string> names_;
   ReadAhead<PlannedRecord<Sides>, Prepare, MergedFlowLog> ahead_;  // last: its thread uses the members above
 };
 

@@ -12,6 +12,8 @@
 // single file in the merged order, which a merge of per-capture files would not reproduce when a capture's frames
 // are out of time order.
 //
+// Flow logs (splitFlowLogs below) likewise, into one JSON Lines file per shard.
+//
 // The manifest (DIR/manifest.json) names the inputs as given, N, the --decap and --mirror options, the whole stream's
 // frame count, first observation (time origin and link type) and latest time, what the readers said (errors: a
 // capture that ends on a bad record; warnings; skipped pcapng blocks), and each shard's file, interfaces and frame
@@ -31,7 +33,8 @@ namespace sgsim {
 struct SplitManifest {
   static constexpr std::int64_t kVersion = 1;
   std::uint32_t shards = 1;
-  std::vector<std::string> inputs;  // the captures as given
+  bool flowLog = false;             // the inputs are flow logs (--flow-log), the shard files JSON Lines
+  std::vector<std::string> inputs;  // the captures or flow logs as given
   std::uint16_t vxlanPort = 0;      // --decap vxlan:PORT; 0 without
   std::vector<std::string> mirror;  // --mirror VNI=ENI as given
   ReplayStats::StreamSpan span;     // every frame read
@@ -39,9 +42,11 @@ struct SplitManifest {
   std::vector<Error> errors;        // the captures that ended on a bad record, in the order it happened
   std::vector<Error> warnings;      // what the readers went on despite
   std::map<std::string, std::uint64_t> skippedBlocks;
+  std::uint64_t noData = 0, skipData = 0, badRecords = 0;  // flow logs: the records no shard file holds
   struct File {
     std::string file;                     // relative to the directory
-    std::vector<std::uint16_t> captures;  // by interface of the file: the original capture (index into inputs)
+    std::vector<std::uint16_t> captures;  // by interface of the file: the original capture (index into inputs);
+                                          // empty for flow logs (each record names its log)
     std::uint64_t frames = 0;
   };
   std::vector<File> files;  // by shard, 1..shards
@@ -64,5 +69,12 @@ struct SplitOptions {
 // split of what was read is complete and the manifest carries the error (each shard's run reports it, exit 2, as
 // the unsharded run does).
 Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, const SplitOptions& options);
+
+// Splits flow logs (--flow-log): the records merged as the commands merge them (capture/flow_log.h, MergedFlowLog),
+// each written to DIR/shard-K.jsonl by the address pair of its srcaddr and dstaddr, in stream order, as a JSON Lines
+// record with the fields sgsim reads plus sgsim-file and sgsim-line (its original log and line). NODATA, SKIPDATA
+// and bad records, which no evaluation sees, are not written: the manifest counts them (and the readers' warnings
+// name them), for shard 1's report. A log that ends on an error is carried as for captures.
+Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const SplitOptions& options);
 
 }  // namespace sgsim

@@ -195,6 +195,7 @@ struct PassScope {
     bool sourceFacts = false;        // shard 1: the sources' warnings and skipped blocks below are its
     std::vector<Error> warnings;
     std::map<std::string, std::uint64_t> skippedBlocks;
+    std::uint64_t noData = 0, skipData = 0, badRecords = 0;  // flow logs' records no shard file holds
   };
   std::optional<Whole> whole;
 };
@@ -284,8 +285,14 @@ class Pass {
       stats_.captureErrors.insert(stats_.captureErrors.end(), stream_.errors().begin(), stream_.errors().end());
       if (w.sourceFacts) stats_.warnings.insert(stats_.warnings.end(), w.warnings.begin(), w.warnings.end());
       stream_.account(stats_);  // this shard's files: their decapsulation, or their flow-log counts
-      // The original captures' skipped blocks, as the manifest holds them (account() set the shard file's: none).
-      if (w.sourceFacts) stats_.skippedBlocks = w.skippedBlocks;
+      // The original captures' skipped blocks, as the manifest holds them (account() set the shard file's: none),
+      // and the flow-log records no shard file holds.
+      if (w.sourceFacts) {
+        stats_.skippedBlocks = w.skippedBlocks;
+        stats_.flowLogCounts.noData += w.noData;
+        stats_.flowLogCounts.skipData += w.skipData;
+        stats_.flowLogCounts.bad += w.badRecords;
+      }
     } else if (drained_) {
       stats_.captureErrors = stream_.errors();
       if (!scope_.shard) {

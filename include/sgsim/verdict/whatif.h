@@ -112,6 +112,9 @@ class WhatIf {
   bool process(const Frame& frame, const PacketKey& key);
   // The same with a plan made ahead by planner().
   bool process(const Frame& frame, const PacketKey& key, const BasicPacketPlan<2>& plan);
+  // Applies the change at its instant now, if no frame has yet (a run of one shard whose own frames end before the
+  // instant, when the whole stream's do not: the connections live at the instant are cut or released all the same).
+  void reachInstant();
   // Flows ranked by impact (rankedBefore: bytes, then packets, then first time, then where and what).
   std::vector<ChangedFlow> ranked() const;
   const WhatIfTotals& totals() const { return totals_; }
