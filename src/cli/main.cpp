@@ -1455,6 +1455,7 @@ int cmdMerge(int argc, char** argv) {
   if (vm.count("fail-on-change") && merged->kind != ReportKind::WhatIf)
     throw UsageError{std::string("--fail-on-change: the reports are ") + toString(merged->kind) +
                      " reports; it goes with whatif's"};
+  for (const Error& w : merged->notes) std::cerr << "sgsim: warning: " << w.toString() << '\n';
   emitReport(outFile, merged->json + '\n');
   if (vm.count("fail-on-change") && merged->changedFlows > 0) return kExitChanged;
   return kExitOk;

@@ -42,7 +42,6 @@ enum class How : std::uint8_t {
   Flows,
   Fallback,
   Space,
-  AtOutside,
   Outcomes,
   Details,
   AuditRules
@@ -61,7 +60,7 @@ const std::vector<Member>& membersOf(ReportKind k) {
                                              {"requests", How::Equal},
                                              {"at", How::Equal},
                                              {"keepEstablished", How::Equal},
-                                             {"atOutsideCapture", How::AtOutside},
+                                             {"atOutsideCapture", How::Equal},
                                              {"totals", How::Totals},
                                              {"drift", How::Drift},
                                              {"fallback", How::Fallback},
@@ -255,6 +254,7 @@ struct State {
   std::vector<Error> warnings, errors;
   std::optional<Error> flowCap;  // the full-flow-table warning, counts summed
   std::uint64_t flowCapPackets = 0;
+  std::size_t shardsMerged = 1;
   std::vector<std::pair<std::string, std::uint64_t>> totals;  // in the first report's order
   std::vector<DriftItem> drift;
   std::vector<FallbackAcc> fallback;
@@ -326,14 +326,21 @@ std::optional<std::uint64_t> flowCapCount(const Error& e) {
       e.message.compare(e.message.size() - tail.size(), tail.size(), tail) != 0)
     return std::nullopt;
   const std::string n = e.message.substr(lead.size(), e.message.size() - lead.size() - tail.size());
-  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoull(n);
 }
+
+// What merge adds after the full flow table's warning of several shards: each had a table of its own, so the
+// figures are not those of one run (which would have held every shard's live flows in one table).
+const std::string kShardTables =
+    "each shard's run had a flow table of its own, so where they were full the merged figures are the shards', not "
+    "those of one run over all the traffic (give every shard a --max-flows that holds the whole run's live flows)";
 
 bool mergeWarnings(Ctx& c, State& s, const Doc& d, const json::value& v) {
   std::vector<Error> w;
   if (!issuesOf(c, d, "warnings", v, w)) return false;
   for (const Error& e : w) {
+    if (e.message == kShardTables) continue;  // a partial merge's: added again at the end
     if (auto n = flowCapCount(e)) {
       if (!s.flowCap) s.flowCap = e;
       s.flowCapPackets += *n;
@@ -382,7 +389,8 @@ bool driftFirst(Ctx& c, const State& s, const Doc& d, const std::string& path, c
   if (sep != std::string::npos) {
     const std::string file = t.substr(0, sep), line = t.substr(sep + 7);
     const auto it = std::find(s.captures.begin(), s.captures.end(), file);
-    if (it != s.captures.end() && !line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+    if (it != s.captures.end() && !line.empty() && line.size() <= 18 &&
+        line.find_first_not_of("0123456789") == std::string::npos) {
       item.firstFile = static_cast<std::uint64_t>(it - s.captures.begin());
       item.firstLine = std::stoull(line);
       return true;
@@ -552,7 +560,27 @@ json::value withoutTouched(const json::value& v) {
   return copy;
 }
 
+// null (--no-space) or {"regions": [{…, "touched": true|false|null}, …], …}.
+bool checkSpace(Ctx& c, const Doc& d, const json::value& v) {
+  if (v.is_null()) return true;
+  const json::object* o = objectOf(c, d.name, "space", v);
+  if (!o) return false;
+  const json::value* regions = o->if_contains("regions");
+  if (!regions) return c.fail(d.name, "space", "lacks the member \"regions\"");
+  const json::array* a = arrayOf(c, d.name, "space.regions", *regions);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    const json::object* r = objectOf(c, d.name, at("space.regions", i), (*a)[i]);
+    if (!r) return false;
+    const json::value* t = r->if_contains("touched");
+    if (!t || !(t->is_bool() || t->is_null()))
+      return c.fail(d.name, at("space.regions", i) + ".touched", "missing, or not true, false or null");
+  }
+  return true;
+}
+
 bool mergeSpace(Ctx& c, State& s, const Doc& d, const json::value& v, const std::string& firstName) {
+  if (!checkSpace(c, d, v)) return false;
   if (!s.space) {
     s.space = v;
     return true;
@@ -696,9 +724,9 @@ bool mergeRules(Ctx& c, State& s, const Doc& d, const json::value& v, bool first
     // The shard's own order must be the --sort given to merge (it ranks the merged rows alike).
     const RowKey key{vr, f.revoked.changedFlows, f.revoked.changedBytes, f.hits[0], f.hits[2], group, rule};
     if (sort != AuditSort::Rule && previous && rowBefore(sort, key, *previous))
-      return c.fail(d.name, "rules",
-                    "not in --sort " + std::string(sortName(sort)) + " order (rule " + rule +
-                        " comes after one it ranks before): give merge the --sort the audits ran with");
+      return c.fail(d.name, path,
+                    "rule " + rule + " comes after rule " + previous->rule + ", which --sort " + sortName(sort) +
+                        " ranks after it: give merge the --sort the audits ran with (impact, rule or hits)");
     previous = key;
     RowAcc* acc = nullptr;
     if (first) {
@@ -846,6 +874,8 @@ bool readShard(Ctx& c, Doc& d) {
   return true;
 }
 
+const char* article(ReportKind k) { return k == ReportKind::Audit ? "an " : "a "; }
+
 std::optional<ReportKind> kindOf(const json::object& o) {
   if (o.contains("requests")) return ReportKind::WhatIf;
   if (o.contains("rules")) return ReportKind::Audit;
@@ -880,8 +910,8 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
                    "not a report merge knows: no \"requests\" (whatif), \"rules\" (audit) or \"outcomes\" "
                    "(replay --format json) member"};
     if (kind && *k != *kind)
-      return Error{f.name, std::string("a ") + toString(*k) + " report, but " + docs.front().name + " is a " +
-                               toString(*kind) + " report: merge the reports of one command"};
+      return Error{f.name, std::string(article(*k)) + toString(*k) + " report, but " + docs.front().name + " is " +
+                               article(*kind) + toString(*kind) + " report: merge the reports of one command"};
     kind = k;
     if (!readShard(c, d)) return *c.error;
     docs.push_back(std::move(d));
@@ -897,8 +927,9 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     for (std::uint32_t k : d.shards) {
       auto [it, inserted] = byShard.emplace(k, d.name);
       if (!inserted)
-        return Error{d.name + ": shard", "shard " + std::to_string(k) + "/" + std::to_string(count) + " is also in " +
-                                             it->second + ": give each shard once"};
+        return Error{d.name + ": shard", "shard " + std::to_string(k) + "/" + std::to_string(count) +
+                                             (it->second == d.name ? " is given twice" : " is also in " + it->second) +
+                                             ": give each shard once"};
     }
   }
   std::vector<std::uint32_t> shards;
@@ -917,6 +948,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
 
   State s;
   s.kind = *kind;
+  s.shardsMerged = shards.size();
   const std::vector<Member>& members = membersOf(*kind);
   const Doc& first = docs.front();
   std::vector<std::string> memberNames;
@@ -994,9 +1026,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
         case How::Space:
           ok = mergeSpace(c, s, d, v, first.name);
           break;
-        case How::AtOutside:
-          ok = v.is_bool() || c.fail(d.name, name, "not true or false");
-          break;
         case How::Outcomes:
           ok = mergeOutcomes(c, s, d, v);
           break;
@@ -1012,6 +1041,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   }
 
   // The merged report, member by member in the order the command writes them.
+  MergedReport out;
   json::object root;
   for (const auto& kv : first.root) {
     const std::string name(kv.key());
@@ -1039,6 +1069,10 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           all.push_back(Error{s.flowCap->where, "the flow table was full: " + std::to_string(s.flowCapPackets) +
                                                     " packets were decided without connection state (raise "
                                                     "--max-flows)"});
+        if (s.flowCap && s.shardsMerged > 1) {
+          all.push_back(Error{s.flowCap->where, kShardTables});
+          out.notes.push_back(all.back());
+        }
         json::array a;
         for (const Error& e : all) a.push_back(json::object{{"where", e.where}, {"message", e.message}});
         root[name] = std::move(a);
@@ -1083,18 +1117,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       case How::Space:
         root[name] = *s.space;
         break;
-      case How::AtOutside: {
-        // As whatif computes it (report/whatif_report.cpp): the instant against the merged frames' span.
-        std::optional<std::int64_t> atNs, firstNs, lastNs;
-        if (!timeOf(c, first.name, "at", s.equal.at("at"), atNs)) return *c.error;
-        for (const SpanAcc& sp : s.spans) {
-          if (sp.frames == 0) continue;
-          if (sp.first && (!firstNs || *sp.first < *firstNs)) firstNs = sp.first;
-          if (sp.last && (!lastNs || *sp.last > *lastNs)) lastNs = sp.last;
-        }
-        root[name] = atNs && firstNs && lastNs && (*atNs < *firstNs || *atNs > *lastNs);
-        break;
-      }
       case How::Outcomes: {
         json::array a;
         for (const auto& [k, n] : s.outcomes)
@@ -1118,7 +1140,6 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       }
     }
   }
-  MergedReport out;
   out.kind = *kind;
   out.shards = shards;
   out.count = count;

@@ -168,6 +168,9 @@ WhatIfReport whatifOf(const World& w, std::uint32_t shard, std::uint32_t n) {
   WhatIfReport r;
   r.captures = w.captures;
   r.stats = statsOf(w, shard, n);
+  // A shard run judges --at by the whole stream, as the pass records it (ReplayStats::stream).
+  const ReplayStats whole = statsOf(w, 0, n);
+  r.stats.stream = ReplayStats::StreamSpan{whole.frames, whole.firstNs, whole.lastNs};
   r.requests.push_back(
       AppliedRequest{"revoke.json", "RevokeSecurityGroup", "sg-web", "req-1", {}, {}, Product::Ecs, {}});
   r.atNs = w.atNs;
@@ -282,7 +285,7 @@ TEST(Merge, RefusesWhatCannotBeMergedExactlyNamingTheFileAndMember) {
   EXPECT_EQ(mergedOrError({files[0]}),
             "error: shard 2 of 2 missing (given: 1): merge every shard's report (or --partial for a report of some)");
   EXPECT_EQ(mergedOrError({files[0], files[0]}),
-            "error: shard-1.json: shard: shard 1/2 is also in shard-1.json: give each shard once");
+            "error: shard-1.json: shard: shard 1/2 is given twice: give each shard once");
   auto bad = files;
   bad[1].text = edited(bad[1].text, [](json::object& o) { o["totals"].as_object()["changedFlows"] = "many"; });
   EXPECT_EQ(mergedOrError(bad), "error: shard-2.json: totals.changedFlows: not a count (a whole number, 0 or more)");
@@ -305,6 +308,29 @@ TEST(Merge, RefusesWhatCannotBeMergedExactlyNamingTheFileAndMember) {
   bad[1].text = edited(bad[1].text, [](json::object& o) { o["shard"].as_object()["count"] = 3; });
   EXPECT_NE(mergedOrError(bad).find("error: shard-2.json: shard.count: shards of 3, but shard-1.json is one of 2"),
             std::string::npos);
+}
+
+TEST(Merge, ASpaceRegionIsTouchedWhenSomeShardsTrafficTouchedIt) {
+  auto files = twoShards();
+  const bool touched[2][3] = {{false, true, false}, {false, false, false}};
+  for (int k = 0; k < 2; ++k)
+    files[k].text = edited(files[k].text, [&](json::object& o) {
+      json::array regions;
+      for (int i = 0; i < 3; ++i) regions.push_back(json::object{{"eni", "eni-web"}, {"touched", touched[k][i]}});
+      o["space"] = json::object{{"regions", std::move(regions)}, {"notProven", json::array{}}, {"truncated", false}};
+    });
+  const std::string m = mergedOrError(files);
+  ASSERT_NE(m.rfind("error: ", 0), 0u) << m;
+  const json::value merged = json::parse(m);
+  const json::array& regions = merged.at("space").at("regions").as_array();
+  ASSERT_EQ(regions.size(), 3u);
+  EXPECT_EQ(regions[0].at("touched"), false);
+  EXPECT_EQ(regions[1].at("touched"), true);
+  EXPECT_EQ(regions[2].at("touched"), false);
+  files[1].text = edited(files[1].text, [](json::object& o) {
+    o["space"].as_object()["regions"].as_array()[2].as_object()["eni"] = "eni-db";
+  });
+  EXPECT_NE(mergedOrError(files).find("error: shard-2.json: space: differs from shard-1.json's"), std::string::npos);
 }
 
 TEST(Merge, RefusesADriftListCutShort) {
@@ -335,10 +361,62 @@ TEST(Merge, TheFullFlowTablesWarningSumsItsCountsAndStaysLast) {
   }
   const std::string m = mergedOrError(shardFiles(texts));
   const json::array w = json::parse(m).at("warnings").as_array();
-  ASSERT_EQ(w.size(), 2u) << m;
+  ASSERT_EQ(w.size(), 3u) << m;
   EXPECT_EQ(w[0].at("message"), "a warning every shard has");
   EXPECT_EQ(w[1].at("message"),
             "the flow table was full: 30 packets were decided without connection state (raise --max-flows)");
+  // Each shard's table was its own: the merged figures are not one run's, and the report says so.
+  EXPECT_NE(std::string(w[2].at("message").as_string()).find("each shard's run had a flow table of its own"),
+            std::string::npos);
+  auto merged = mergeReports(shardFiles(texts));
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->notes.size(), 1u);
+}
+
+// Every node of a JSON value, to pick one to break.
+void nodes(json::value& v, std::vector<json::value*>& out) {
+  out.push_back(&v);
+  if (v.is_object())
+    for (auto& kv : v.get_object()) nodes(kv.value(), out);
+  else if (v.is_array())
+    for (auto& x : v.get_array()) nodes(x, out);
+}
+
+TEST(Merge, ABrokenReportIsRefusedNeverACrash) {
+  // Seeded: each round replaces one node of a shard's report (or drops an object's member) with a value of
+  // another shape; merge must answer with a report or an error, never throw.
+  std::mt19937 rng(31);
+  std::vector<std::vector<ReportFile>> sets = {twoShards()};
+  {
+    ReplayStats a, b;
+    for (ReplayStats* s : {&a, &b}) {
+      s->setCaptures({"f.log"});
+      s->flowLog = true;
+    }
+    sets.push_back({{"r1.json", renderReplayJson(a, {"f.log"}, emptyNetwork(), Shard{1, 2})},
+                    {"r2.json", renderReplayJson(b, {"f.log"}, emptyNetwork(), Shard{2, 2})}});
+  }
+  const json::value shapes[] = {nullptr, "x", -1, 1.5, json::array{}, json::object{}, true, 1u << 31};
+  int refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<ReportFile> files = sets[round % sets.size()];
+    ReportFile& f = files[rng() % files.size()];
+    json::value v = json::parse(f.text);
+    std::vector<json::value*> all;
+    nodes(v, all);
+    json::value* target = all[rng() % all.size()];
+    if (target->is_object() && !target->get_object().empty() && rng() % 2) {
+      auto& o = target->get_object();
+      o.erase(std::next(o.begin(), static_cast<std::ptrdiff_t>(rng() % o.size())));
+    } else {
+      *target = shapes[rng() % std::size(shapes)];
+    }
+    f.text = json::serialize(v);
+    Result<MergedReport> m = Error{};
+    ASSERT_NO_THROW(m = mergeReports(files)) << f.text;
+    refused += m ? 0 : 1;
+  }
+  EXPECT_GT(refused, 1500) << "most broken reports are refused";
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 //              replay's outcomes (by verdict and reason) and notIp / undecodable / skippedBlocks (by detail)
 //   min / max  first / last times (captureSpans, audit hits)
 //   equal      what the model and the options make: captures, requests, at, keepEstablished, space (but touched),
-//              audit rows' rule, group, direction, priority, policy, description, enis and static findings
+//              audit rows' rule, group, direction, priority, policy, description, enis and static findings; and
+//              atOutsideCapture, which every shard judges by the whole stream's span (ReplayStats::stream)
 //   or         space regions' touched (seen in some shard's traffic)
 //   union      flows and drift rows (each conversation is in one shard), then ranked again as one run ranks them
 //              (rankedBefore, driftRanked: total orders); warnings and errors (each once; the full-flow-table
-//              warning's packet counts summed, listed last as a run lists it)
-//   recomputed atOutsideCapture (from the merged spans), audit rows' verdict and why, and their order (--sort)
+//              warning's packet counts summed, listed last as a run lists it, then a warning that each shard had a
+//              table of its own, so that those figures are not one run's)
+//   recomputed audit rows' verdict and why, and their order (--sort)
 // A member merge does not know is an error that names it, never dropped. So are a report cut short (drift rows
 // beyond the cap), a shard missing or given twice, reports of different kinds, and reports that disagree on a member
 // that must be equal. Merging is associative and commutative: with `partial`, a merge of some shards is a report
@@ -46,6 +48,7 @@ struct MergedReport {
   std::uint64_t changedFlows = 0;     // whatif: totals.changedFlows (merge --fail-on-change)
   std::vector<std::uint32_t> shards;  // the shards merged, ascending
   std::uint32_t count = 1;            // N
+  std::vector<Error> notes;           // warnings merge itself added to the report (sgsim merge prints them)
 };
 
 Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const MergeOptions& options = {});
