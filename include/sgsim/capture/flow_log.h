@@ -25,6 +25,7 @@
 // or per record), numbers and dotted quads are parsed in place, ids are kept once per distinct value (FlowText).
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -174,6 +175,11 @@ class MergedFlowLog {
   // bytesOf()), record = its fields, valid until the next call.
   bool next(Frame& frame);
   const std::vector<Error>& errors() const { return errors_; }
+  // Reads records ahead of the window, up to kMaxAhead (false: nothing read): the reading thread's work while the
+  // consumer is busy (capture/read_ahead.h). The window takes them in the order it would have read them, so nothing
+  // else changes. Without it the window read nothing while it released the records of one start, and released
+  // nothing while it read those of the next: the two threads of a run took turns.
+  bool readAhead();
   // Every file's warnings (bad records, SKIPDATA) and the late records; complete once next() has returned false.
   std::vector<Error> warnings() const;
   const std::vector<std::unique_ptr<FlowLogReader>>& readers() const { return readers_; }
@@ -204,6 +210,9 @@ class MergedFlowLog {
   FlowRecord& slot(std::uint32_t i) { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   const FlowRecord& slot(std::uint32_t i) const { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   std::vector<std::uint32_t> freeSlots_;
+  static constexpr std::size_t kMaxAhead = std::size_t{1} << 17;
+  std::vector<std::deque<std::uint32_t>> ahead_;  // each file's records read ahead (slots), oldest first
+  std::size_t aheadCount_ = 0;
   static constexpr std::uint32_t kNone = UINT32_MAX;
   static constexpr std::size_t kPrefetchAhead = 8;  // records fetched ahead of their release
   std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
