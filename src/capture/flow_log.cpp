@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -90,11 +91,20 @@ std::string shown(std::string_view v) {
   return out + "\"";
 }
 
+// A whole number of decimal digits only (no sign, no space), at most max: what std::from_chars took, digit by digit
+// in place (from_chars cost a call and its set-up per field).
 bool parseUnsigned(std::string_view v, std::uint64_t max, std::uint64_t& out) {
   if (v.empty()) return false;
-  const char* end = v.data() + v.size();
-  auto [p, ec] = std::from_chars(v.data(), end, out);
-  return ec == std::errc() && p == end && out <= max;
+  std::uint64_t x = 0;
+  for (const char ch : v) {
+    const unsigned d = static_cast<unsigned char>(ch) - static_cast<unsigned>('0');
+    if (d > 9) return false;
+    if (__builtin_mul_overflow(x, std::uint64_t{10}, &x) || __builtin_add_overflow(x, std::uint64_t{d}, &x))
+      return false;
+  }
+  if (x > max) return false;
+  out = x;
+  return true;
 }
 
 // Unix seconds, with an optional fraction (SLS writes integers).
@@ -115,7 +125,8 @@ bool parseSeconds(std::string_view v, std::int64_t& ns) {
   return true;
 }
 
-bool equalsNoCase(std::string_view a, const char* b) { return sameName(a, b); }
+// `b` is an upper-case word (OK, ACCEPT, …): the usual spelling is compared first, byte for byte.
+bool equalsNoCase(std::string_view a, std::string_view b) { return a == b || sameName(a, b); }
 
 // An address. The form flow logs write, a dotted quad of numbers 0-255 without leading zeros ("10.0.0.1"), is read
 // here in place (IpAddr::parse copies the text to give inet_pton a C string); anything else goes to IpAddr::parse,
@@ -423,41 +434,268 @@ void FlowLogReader::badRecord(std::string what) {
   if (named_.size() < kMaxNamedBad) named_.push_back({line_, std::move(what)});
 }
 
+namespace {
+
+// The first ',' in [p, e), or e: eight bytes at a time (a field is a few bytes long, too short for memchr's set-up).
+inline __attribute__((always_inline)) const char* findComma(const char* p, const char* e) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL, kCommas = kOnes * ',';
+  while (e - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t x = w ^ kCommas;  // a zero byte where w holds ','
+    // The lowest flagged byte is the first zero byte (a borrow only flags bytes above a zero one).
+    const std::uint64_t found = (x - kOnes) & ~x & kHigh;
+    if (found != 0) {
+      if constexpr (std::endian::native == std::endian::little) return p + (__builtin_ctzll(found) >> 3);
+      while (*p != ',') ++p;
+      return p;
+    }
+    p += 8;
+  }
+  while (p != e && *p != ',') ++p;
+  return p;
+}
+
+// Whether eight bytes (read little-endian) are all ASCII digits, and their value as a decimal number (the first byte
+// the most significant digit).
+bool eightDigits(std::uint64_t w) {
+  return (w & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL &&
+         ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL;
+}
+std::uint64_t eightDigitsValue(std::uint64_t w) {
+  w -= 0x3030303030303030ULL;
+  w = w * 10 + (w >> 8);  // each byte pair: its two digits' value, in the low byte
+  return (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+          (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+         32;
+}
+
+// Whether n bytes at a and b are equal (n at most FlowText::kCapacity): an id compared with the previous record's
+// without a call to memcmp.
+bool sameBytes(const char* a, const char* b, std::size_t n) {
+  if (n >= 8) {
+    std::uint64_t x, y;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    std::memcpy(&x, a + n - 8, 8);  // the last eight (overlapping the ones compared)
+    std::memcpy(&y, b + n - 8, 8);
+    return x == y;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+// The line as flow logs write it, read in one pass that converts each value where it stands: numbers of digits only,
+// dotted quads, OK / ACCEPT|REJECT / in|out as spelled, no quotes, no blank around a value. Anything else (and any
+// value out of range) returns false without a word, and parseCsv reads the line again, deciding and naming what is
+// wrong: the two agree on every line this one takes (tests/capture/flow_log_test.cpp compares them on random lines).
+bool FlowLogReader::parseCsvFast(std::string_view line, FlowRecord& r) {
+  const char* p = line.data();
+  const char* const e = p + line.size();
+  // Digits up to the next ',' (or the end), at most 19 of them (no overflow); eight at a time where there are eight
+  // (a start or end time has ten).
+  auto number = [&](std::uint64_t & x) __attribute__((always_inline)) {
+    const char* const from = p;
+    x = 0;
+    if constexpr (std::endian::native == std::endian::little)
+      while (e - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        if (!eightDigits(w)) break;
+        x = x * 100'000'000 + eightDigitsValue(w);
+        p += 8;
+      }
+    while (p != e && static_cast<unsigned>(*p - '0') <= 9) x = x * 10 + static_cast<unsigned>(*p++ - '0');
+    return p != from && p - from <= 19 && (p == e || *p == ',');
+  };
+  auto text = [&](std::string_view & v) __attribute__((always_inline)) {
+    const char* const from = p;
+    p = findComma(p, e);
+    v = std::string_view(from, static_cast<std::size_t>(p - from));
+    if (v.empty()) return true;
+    const char a = v.front(), z = v.back();
+    return a != '"' && a != ' ' && a != '\t' && z != ' ' && z != '\t' && z != '\r';
+  };
+  auto address = [&](IpAddr & out) __attribute__((always_inline)) {
+    std::uint32_t a = 0;
+    for (int part = 0; part < 4; ++part) {
+      if (p == e || static_cast<unsigned>(*p - '0') > 9) return false;
+      std::uint32_t x = static_cast<std::uint32_t>(*p++ - '0');
+      if (x != 0)
+        for (int k = 0; k < 2 && p != e && static_cast<unsigned>(*p - '0') <= 9; ++k)
+          x = x * 10 + static_cast<std::uint32_t>(*p++ - '0');
+      if (x > 255) return false;
+      a = a << 8 | x;
+      if (part < 3) {
+        if (p == e || *p != '.') return false;
+        ++p;
+      }
+    }
+    out = IpAddr::v4(a);
+    return p == e || *p == ',';
+  };
+  std::string_view ids[kTextFields];  // eni, vm, vswitch, vpc, account, region, srctype, dsttype (intern's order)
+  std::string_view status, direction, action, ignored;
+  std::uint64_t n = 0, start = 0, end = 0;
+  r.hasTcpFlags = false;
+  r.tcpFlags = 0;
+  r.version = -1;
+  r.trafficPath = -1;
+  for (std::size_t col = 0;; ++col) {
+    bool ok = true;
+    switch (columns_[col]) {
+      case kSrcAddr:
+        ok = address(r.src);
+        break;
+      case kDstAddr:
+        ok = address(r.dst);
+        break;
+      case kSrcPort:
+        ok = number(n) && n <= 65535, r.sport = static_cast<std::uint16_t>(n);
+        break;
+      case kDstPort:
+        ok = number(n) && n <= 65535, r.dport = static_cast<std::uint16_t>(n);
+        break;
+      case kProtocol:
+        ok = number(n) && n <= 255, r.proto = static_cast<std::uint8_t>(n);
+        break;
+      case kPackets:
+        ok = number(r.packets);
+        break;
+      case kBytes:
+        ok = number(r.bytes);
+        break;
+      case kStart:
+        ok = number(start) && start <= 9'000'000'000ULL;
+        break;
+      case kEnd:
+        ok = number(end) && end <= 9'000'000'000ULL;
+        break;
+      case kTcpFlags:
+        ok = number(n) && n <= 255, r.tcpFlags = static_cast<std::uint8_t>(n);
+        r.hasTcpFlags = true;
+        break;
+      case kVersion:
+        ok = number(n) && n <= INT32_MAX, r.version = static_cast<std::int32_t>(n);
+        break;
+      case kTrafficPath:
+        ok = number(n) && n <= INT32_MAX, r.trafficPath = static_cast<std::int32_t>(n);
+        break;
+      case kLogStatus:
+        ok = text(status);
+        break;
+      case kDirection:
+        ok = text(direction);
+        break;
+      case kAction:
+        ok = text(action);
+        break;
+      case kEni:
+        ok = text(ids[0]);
+        break;
+      case kVm:
+        ok = text(ids[1]);
+        break;
+      case kVswitch:
+        ok = text(ids[2]);
+        break;
+      case kVpc:
+        ok = text(ids[3]);
+        break;
+      case kAccount:
+        ok = text(ids[4]);
+        break;
+      case kRegion:
+        ok = text(ids[5]);
+        break;
+      case kSrcType:
+        ok = text(ids[6]);
+        break;
+      case kDstType:
+        ok = text(ids[7]);
+        break;
+      default:
+        ok = text(ignored);
+        break;  // a column not read, or __topic__
+    }
+    if (!ok) return false;
+    if (col == maxColumn_) break;
+    if (p == e) return false;  // fewer fields than the header: parseCsv says so
+    ++p;
+  }
+  if (status != "OK" || ids[0].empty() || ids[0] == "-" || end < start) return false;
+  if (direction == "in")
+    r.inbound = true;
+  else if (direction == "out")
+    r.inbound = false;
+  else
+    return false;
+  if (action == "ACCEPT")
+    r.accept = true;
+  else if (action == "REJECT")
+    r.accept = false;
+  else
+    return false;
+  r.status = FlowLogStatus::Ok;
+  r.startNs = static_cast<std::int64_t>(start) * 1'000'000'000;
+  r.endNs = static_cast<std::int64_t>(end) * 1'000'000'000;
+  // Most records repeat the previous record's ids.
+  FlowText* const to[kTextFields] = {&r.eni, &r.vm, &r.vswitch, &r.vpc, &r.account, &r.region, &r.srcType, &r.dstType};
+  for (std::size_t i = 0; i < kTextFields; ++i) {
+    const FlowText& last = lastText_[i];
+    if (ids[i].empty())
+      *to[i] = FlowText{};
+    else if (ids[i].size() == last.size && sameBytes(ids[i].data(), last.text, ids[i].size()))
+      *to[i] = last;
+    else
+      *to[i] = intern(ids[i], i);
+  }
+  return true;
+}
+
+// One pass over the line, column by column up to the last column read (the rest of the line is not looked at).
 std::string FlowLogReader::parseCsv(std::string_view line, FlowRecord& out) {
   Values v{};
   std::array<bool, kFieldCount> present{};
-  std::size_t col = 0, at = 0;
-  const std::size_t n = line.size();
-  while (col <= maxColumn_) {
+  const char* const b = line.data();
+  const char* const e = b + line.size();
+  const char* p = b;
+  for (std::size_t col = 0;; ++col) {
     std::string_view value;
-    std::size_t next;
-    if (at < n && line[at] == '"') {  // a quoted value: up to the closing quote ("" inside is kept as is)
+    const char* next;           // the ',' after the value, or e
+    if (p != e && *p == '"') {  // a quoted value: up to the closing quote ("" inside is kept as is)
+      const std::size_t at = static_cast<std::size_t>(p - b);
       std::size_t q = at + 1;
       for (;;) {
         q = line.find('"', q);
         if (q == std::string_view::npos) return "column " + std::to_string(col + 1) + ": a quote is not closed";
-        if (q + 1 < n && line[q + 1] == '"') {
+        if (q + 1 < line.size() && line[q + 1] == '"') {
           q += 2;
           continue;
         }
         break;
       }
       value = line.substr(at + 1, q - at - 1);
-      next = line.find(',', q);
+      next = findComma(b + q, e);
     } else {
-      next = line.find(',', at);
-      value = line.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+      next = findComma(p, e);
+      value = std::string_view(p, static_cast<std::size_t>(next - p));
     }
     const std::int8_t f = columns_[col];
     if (f >= 0) {
       v[static_cast<std::size_t>(f)] = trim(value);
       present[static_cast<std::size_t>(f)] = true;
     }
-    ++col;
-    if (next == std::string_view::npos) break;
-    at = next + 1;
+    if (col == maxColumn_) break;
+    if (next == e) return std::to_string(col + 1) + " fields where the header has " + std::to_string(columns_.size());
+    p = next + 1;
   }
-  if (col <= maxColumn_) return std::to_string(col) + " fields where the header has " + std::to_string(columns_.size());
   return fill(v, present, out, [this](std::string_view t, std::size_t field) { return intern(t, field); });
 }
 
@@ -558,6 +796,10 @@ bool FlowLogReader::next(FlowRecord& out) {
     if (trim(line).empty()) continue;
     out.line = line_;
     out.fileIndex = fileIndex_;
+    if (format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(line, out)) {
+      ++records_;
+      return true;
+    }
     std::string bad = format_ == FlowLogFormat::Csv ? parseCsv(line, out) : parseJson(line, out);
     if (!bad.empty()) {
       badRecord(std::move(bad));
@@ -617,6 +859,7 @@ Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::open(const std::vector<std
 
 MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers) : readers_(std::move(readers)) {
   pending_.assign(readers_.size(), kNone);
+  ahead_.resize(readers_.size());
   for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
 }
 
@@ -631,6 +874,12 @@ std::uint32_t MergedFlowLog::newSlot() {
 }
 
 void MergedFlowLog::fill(std::size_t file) {
+  if (std::deque<std::uint32_t>& q = ahead_[file]; !q.empty()) {
+    pending_[file] = q.front();
+    q.pop_front();
+    --aheadCount_;
+    return;
+  }
   FlowLogReader& r = *readers_[file];
   const std::uint32_t at = newSlot();
   if (r.next(slot(at))) {
@@ -640,6 +889,25 @@ void MergedFlowLog::fill(std::size_t file) {
   freeSlots_.push_back(at);
   pending_[file] = kNone;
   if (r.error()) errors_.push_back(*r.error());
+}
+
+bool MergedFlowLog::readAhead() {
+  bool read = false;
+  for (std::size_t f = 0; f < readers_.size(); ++f) {
+    if (pending_[f] == kNone) continue;  // ended
+    FlowLogReader& r = *readers_[f];
+    for (int i = 0; i < 256 && aheadCount_ < kMaxAhead; ++i) {
+      const std::uint32_t at = newSlot();
+      if (!r.next(slot(at))) {  // the end or an error: fill() meets it once the records before it are taken
+        freeSlots_.push_back(at);
+        break;
+      }
+      ahead_[f].push_back(at);
+      ++aheadCount_;
+      read = true;
+    }
+  }
+  return read;
 }
 
 bool MergedFlowLog::next(Frame& frame) {
@@ -688,6 +956,12 @@ bool MergedFlowLog::next(Frame& frame) {
     };
     if (!std::is_sorted(list.begin(), list.end(), byFileLine)) std::stable_sort(list.begin(), list.end(), byFileLine);
     b.sorted[rank] = true;
+  }
+  // The window's records were written a window ago (hundreds of thousands of records in a busy log, and slots are
+  // reused in any order): fetch the ones next in line before they are read, or each costs a cache miss per line.
+  if (b.at[rank] + kPrefetchAhead < list.size()) {
+    const char* ahead = reinterpret_cast<const char*>(&slot(list[b.at[rank] + kPrefetchAhead]));
+    for (std::size_t off = 0; off < sizeof(FlowRecord); off += 64) __builtin_prefetch(ahead + off);
   }
   handedOut_ = list[b.at[rank]++];
   const std::int64_t start = first->first;

@@ -51,9 +51,13 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
 std::string IpAddr::toString() const {
   char buf[INET6_ADDRSTRLEN];
   if (isV4()) {
-    in_addr a{};
-    a.s_addr = htonl(v4Value());
-    inet_ntop(AF_INET, &a, buf, sizeof buf);
+    // What inet_ntop writes (decimal, no leading zeros), without its sprintf: reports print hundreds of thousands.
+    char* p = buf;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      p = std::to_chars(p, buf + sizeof buf, (v4Value() >> shift) & 0xff).ptr;
+      if (shift > 0) *p++ = '.';
+    }
+    return std::string(buf, p);
   } else {
     in6_addr a{};
     for (int i = 0; i < 8; ++i) {

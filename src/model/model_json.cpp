@@ -1162,6 +1162,13 @@ void appendDouble(std::string& out, double d) {
   out += text;
 }
 
+// Text that both jsonEscape and json::serialize leave as it is (neither escapes anything else).
+bool plainText(std::string_view s) {
+  for (const char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+  return true;
+}
+
 void pretty(std::string& out, const json::value& v, int indent, bool plainDoubles) {
   const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
   if (v.is_object() && !v.get_object().empty()) {
@@ -1170,7 +1177,14 @@ void pretty(std::string& out, const json::value& v, int indent, bool plainDouble
     for (const auto& kv : v.get_object()) {
       if (!first) out += ",\n";
       first = false;
-      out += pad + quoted(kv.key()) + ": ";
+      out += pad;
+      if (plainText(kv.key())) {
+        out += '"';
+        out.append(kv.key().data(), kv.key().size());
+        out += "\": ";
+      } else {
+        out += quoted(kv.key()) + ": ";
+      }
       pretty(out, kv.value(), indent + 2, plainDoubles);
     }
     out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "}";
@@ -1180,10 +1194,14 @@ void pretty(std::string& out, const json::value& v, int indent, bool plainDouble
     const bool scalars = std::none_of(arr.begin(), arr.end(), [&](const json::value& x) {
       return x.is_object() || x.is_array() || (plainDoubles && x.is_double());
     });
-    const std::string flat = json::serialize(v);
-    if (scalars && flat.size() + static_cast<std::size_t>(indent) < 100) {
-      out += flat;
-      return;
+    // Only a list of scalars can stay on one line: serializing a long list of objects (a report's 100,000 flows)
+    // only to measure it cost as much as printing it.
+    if (scalars) {
+      const std::string flat = json::serialize(v);
+      if (flat.size() + static_cast<std::size_t>(indent) < 100) {
+        out += flat;
+        return;
+      }
     }
     out += "[\n";
     for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -1194,12 +1212,29 @@ void pretty(std::string& out, const json::value& v, int indent, bool plainDouble
     out += "\n" + std::string(static_cast<std::size_t>(indent), ' ') + "]";
   } else if (plainDoubles && v.is_double()) {
     appendDouble(out, v.get_double());
+  } else if (v.is_string() && plainText(v.get_string())) {
+    // As json::serialize writes them, without a string per value (reports print hundreds of thousands).
+    out += '"';
+    out.append(v.get_string().data(), v.get_string().size());
+    out += '"';
+  } else if (v.is_bool()) {
+    out += v.get_bool() ? "true" : "false";
+  } else if (v.is_null()) {
+    out += "null";
+  } else if (v.is_int64() || v.is_uint64()) {
+    // As json::serialize writes them (decimal digits), without a string per number.
+    char buf[24];
+    const auto res = v.is_int64() ? std::to_chars(buf, buf + sizeof buf, v.get_int64())
+                                  : std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+    out.append(buf, res.ptr);
   } else {
     out += json::serialize(v);
   }
 }
 
 }  // namespace
+
+void appendPrettyJson(std::string& out, const json::value& value, int indent) { pretty(out, value, indent, false); }
 
 std::string toPrettyJson(const json::value& value) {
   std::string out;

@@ -1,5 +1,7 @@
 #include "sgsim/report/format.h"
 
+#include <boost/json.hpp>
+#include <charconv>
 #include <cstdio>
 
 #include "sgsim/core/time_spec.h"
@@ -36,6 +38,59 @@ std::string csvField(const std::string& s) {
     r += c;
   }
   return r + "\"";
+}
+
+void appendJsonString(std::string& out, std::string_view s) {
+  for (const char ch : s)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') {
+      out += boost::json::serialize(boost::json::value(boost::json::string_view(s.data(), s.size())));
+      return;
+    }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+PrettyJsonObject& PrettyJsonObject::key(std::string_view key) {
+  out_ += first_ ? "\n" : ",\n";
+  first_ = false;
+  out_.append(static_cast<std::size_t>(indent_ + 2), ' ');
+  appendJsonString(out_, key);
+  out_ += ": ";
+  return *this;
+}
+
+PrettyJsonObject& PrettyJsonObject::text(std::string_view k, std::string_view value) {
+  key(k);
+  appendJsonString(out_, value);
+  return *this;
+}
+
+PrettyJsonObject& PrettyJsonObject::textOrNull(std::string_view k, std::string_view value) {
+  return value.empty() ? null(k) : text(k, value);
+}
+
+PrettyJsonObject& PrettyJsonObject::number(std::string_view k, std::uint64_t value) {
+  key(k);
+  char buf[24];
+  out_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+  return *this;
+}
+
+PrettyJsonObject& PrettyJsonObject::null(std::string_view k) {
+  key(k);
+  out_ += "null";
+  return *this;
+}
+
+void PrettyJsonObject::end() {
+  if (first_) {
+    out_ += '}';  // an empty object: "{}"
+    return;
+  }
+  out_ += '\n';
+  out_.append(static_cast<std::size_t>(indent_), ' ');
+  out_ += '}';
 }
 
 }  // namespace sgsim

@@ -535,6 +535,22 @@ std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit)
   return o + "]";
 }
 
+void appendDriftRowJson(std::string& out, const ReplayStats& s, const Network& n, const DriftRow& r, int indent) {
+  const Check c{r.eni, r.direction, r.verdict, r.reason, r.ruleRef};
+  PrettyJsonObject o(out, indent);
+  o.text("proto", protoName(r.proto)).text("src", r.src.toString()).text("dst", r.dst.toString());
+  o.number("dport", r.dport);
+  o.textOrNull("eni", r.eni >= 0 ? n.eni(static_cast<std::size_t>(r.eni)).id : "");
+  if (r.eni >= 0)
+    o.text("direction", toString(r.direction));
+  else
+    o.null("direction");
+  o.text("logged", r.loggedAccept ? "ACCEPT" : "REJECT").text("verdict", toString(r.verdict));
+  o.text("reason", toString(r.reason)).textOrNull("rule", r.eni >= 0 ? checkRuleId(n, c) : "");
+  o.number("records", r.records).number("packets", r.packets).number("bytes", r.bytes);
+  o.text("first", driftWhere(s, r)).end();
+}
+
 std::vector<Error> allWarnings(const ReplayStats& s) {
   std::vector<Error> all = s.warnings;
   if (auto w = flowCapWarning(s)) all.push_back(*w);

@@ -343,7 +343,9 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
     for (const auto& kv : counts) t[kv.key()] = kv.value();
   }
   root["totals"] = t;
-  if (r.stats.flowLog && r.network != nullptr) root["drift"] = boost::json::parse(driftJson(r.stats, *r.network, 0));
+  // The drift rows and the flows (100,000 of each over a day's flow log) are written one row at a time below, not
+  // built into the tree: the tree of them cost more than the pass over ten million records (docs/PERFORMANCE.md).
+  if (r.stats.flowLog && r.network != nullptr) root["drift"] = boost::json::array();
   boost::json::array fallback;
   for (const Fallback& f : fallbackOf(r.flows))
     fallback.push_back(
@@ -353,32 +355,59 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
                             {"group", f.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(f.groupId)},
                             {"flows", f.flows}});
   root["fallback"] = fallback;
-  boost::json::array flows;
-  for (const ChangedFlow& f : r.flows) {
-    boost::json::object o;
-    o["change"] = changeKind(f);
-    o["proto"] = protoName(f.proto);
-    o["src"] = f.src.toString();
-    o["sport"] = f.sport;
-    o["dst"] = f.dst.toString();
-    o["dport"] = f.dport;
-    o["opener"] = f.openerSeen ? "seen" : "unknown";
-    o["eni"] = flowEni(f).empty() ? boost::json::value(nullptr) : boost::json::value(flowEni(f));
-    o["direction"] = toString(flowDirection(f));
-    o["packets"] = f.packets;
-    o["bytes"] = f.bytes;
-    o["first"] = isoTime(f.firstNs);
-    o["last"] = isoTime(f.lastNs);
-    o["firstFrame"] = f.firstFrame;
-    if (r.captures.size() > 1) o["capture"] = r.captures[f.firstFile];
-    o["before"] = sideJson(f.before);
-    o["after"] = sideJson(f.after);
-    flows.push_back(o);
-  }
-  root["flows"] = flows;
+  auto side = [](std::string& out, PrettyJsonObject& o, const char* key, const SideDecision& d) {  // sideJson
+    o.key(key);
+    PrettyJsonObject x(out, o.indent() + 2);
+    x.text("verdict", toString(d.verdict)).text("reason", toString(d.reason));
+    x.textOrNull("rule", d.ruleId).textOrNull("group", d.groupId).textOrNull("eni", d.eniId);
+    x.text("direction", toString(d.direction)).end();
+  };
+  auto flowJson = [&](std::string& out, const ChangedFlow& f, int indent) {
+    PrettyJsonObject o(out, indent);
+    o.text("change", changeKind(f)).text("proto", protoName(f.proto));
+    o.text("src", f.src.toString()).number("sport", f.sport).text("dst", f.dst.toString()).number("dport", f.dport);
+    o.text("opener", f.openerSeen ? "seen" : "unknown").textOrNull("eni", flowEni(f));
+    o.text("direction", toString(flowDirection(f))).number("packets", f.packets).number("bytes", f.bytes);
+    o.text("first", isoTime(f.firstNs)).text("last", isoTime(f.lastNs)).number("firstFrame", f.firstFrame);
+    if (r.captures.size() > 1) o.text("capture", r.captures[f.firstFile]);
+    side(out, o, "before", f.before);
+    side(out, o, "after", f.after);
+    o.end();
+  };
+  root["flows"] = boost::json::array();
   root["space"] = spaceJson(r);
   addShardJson(root, r.shard);
-  return toPrettyJson(root);
+  // toPrettyJson(root), with the rows of "drift" and "flows" made and written one at a time.
+  std::string out = "{\n";
+  auto rows = [&](const auto& list, auto&& json) {
+    if (list.empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[\n";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      out += i > 0 ? ",\n    " : "    ";
+      json(out, list[i], 4);
+    }
+    out += "\n  ]";
+  };
+  bool first = true;
+  for (const auto& kv : root) {
+    out += first ? "  \"" : ",\n  \"";
+    first = false;
+    out.append(kv.key().data(), kv.key().size());
+    out += "\": ";
+    if (kv.key() == "drift")
+      rows(driftRanked(r.stats), [&](std::string& o, const DriftRow& d, int indent) {
+        appendDriftRowJson(o, r.stats, *r.network, d, indent);
+      });
+    else if (kv.key() == "flows")
+      rows(r.flows, flowJson);
+    else
+      appendPrettyJson(out, kv.value(), 2);
+  }
+  out += "\n}\n";
+  return out;
 }
 
 std::string renderWhatIfCsv(const WhatIfReport& r) {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -243,6 +245,166 @@ TEST(FlowLogReader, AddressesReadAsIpAddrParseReadsThem) {
   EXPECT_EQ((*r)->badRecords(), texts.size() - good);
   EXPECT_GT(good, 2000u);  // the test covers both sides
   EXPECT_GT(texts.size() - good, 5000u);
+}
+
+// The one-pass reading of usual CSV lines (FlowLogReader::parseCsvFast) and the general one (parseCsv) agree on every
+// line: the same records with the same fields, the same bad records named alike, the same NODATA and SKIPDATA counts.
+// Random files: columns in any order, extra and missing optional columns, and values as flow logs write them or
+// disturbed (quoted, blank around them, CRLF, leading zeros, numbers too large, other spellings, missing fields).
+std::string describe(const FlowRecord& r) {
+  std::string s = std::to_string(r.line) + "|" + std::to_string(r.fileIndex) + "|" +
+                  std::to_string(static_cast<int>(r.status)) + "|" + std::to_string(r.accept) +
+                  std::to_string(r.inbound) + std::to_string(r.hasTcpFlags) + "|" + std::to_string(r.proto) + "|" +
+                  std::to_string(r.tcpFlags) + "|" + std::to_string(r.sport) + "|" + std::to_string(r.dport) + "|" +
+                  r.src.toString() + "|" + r.dst.toString() + "|" + std::to_string(r.packets) + "|" +
+                  std::to_string(r.bytes) + "|" + std::to_string(r.startNs) + "|" + std::to_string(r.endNs) + "|" +
+                  std::to_string(r.version) + "|" + std::to_string(r.trafficPath);
+  for (const FlowText* t : {&r.eni, &r.vm, &r.vswitch, &r.vpc, &r.account, &r.region, &r.srcType, &r.dstType})
+    s += "|" + std::string(t->view());
+  return s;
+}
+
+TEST(FlowLogReader, OnePassCsvReadingAgreesWithTheGeneralOne) {
+  std::mt19937 rng(20261207);
+  auto pick = [&](std::initializer_list<std::string> xs) { return xs.begin()[rng() % xs.size()]; };
+  auto num = [&](std::uint64_t max) { return std::to_string(rng() % (max + 1)); };
+  const std::vector<std::string> required = {"eni-id",   "srcaddr",    "srcport", "dstaddr", "dstport",
+                                             "protocol", "direction",  "packets", "bytes",   "start",
+                                             "end",      "log-status", "action"};
+  const std::vector<std::string> optional = {"version",    "vswitch-id", "vm-id",        "vpc-id",
+                                             "account-id", "tcp-flags",  "traffic_path", "srctype",
+                                             "dsttype",    "region",     "__topic__",    "extra"};
+  std::size_t fast = 0, bad = 0, lines = 0;
+  for (int file = 0; file < 60; ++file) {
+    std::vector<std::string> cols = required;
+    for (const auto& c : optional)
+      if (rng() % 3 != 0) cols.push_back(c);
+    std::shuffle(cols.begin(), cols.end(), rng);
+    std::string text;
+    for (std::size_t i = 0; i < cols.size(); ++i) text += (i ? "," : "") + cols[i];
+    text += rng() % 4 == 0 ? "\r\n" : "\n";
+    for (int rec = 0; rec < 400; ++rec) {
+      const std::uint64_t start = 1767225600 + rng() % 1000;
+      std::vector<std::string> vals;
+      for (const auto& c : cols) {
+        std::string v;
+        if (c == "eni-id")
+          v = pick({"eni-a", "eni-b", "eni-a", "-", "", "eni-" + std::string(40, 'x')});
+        else if (c == "srcaddr" || c == "dstaddr")
+          v = rng() % 10 == 0 ? pick({"2001:db8::1", "10.0.0.256", "010.0.0.1", "1.2.3", "x", ""})
+                              : "10." + num(255) + "." + num(255) + "." + num(255);
+        else if (c == "srcport" || c == "dstport")
+          v = rng() % 10 == 0 ? pick({"-", "", "65536", "007", "99999999999999999999", "+1"}) : num(65535);
+        else if (c == "protocol")
+          v = rng() % 10 == 0 ? pick({"256", "-1", "tcp", "06"}) : pick({"6", "17", "1"});
+        else if (c == "direction")
+          v = rng() % 10 == 0 ? pick({"IN", "both", ""}) : pick({"in", "out"});
+        else if (c == "packets" || c == "bytes")
+          v = rng() % 10 == 0 ? pick({"18446744073709551615", "18446744073709551616", "1e3", "", "0"}) : num(100000);
+        else if (c == "start")
+          v = rng() % 10 == 0 ? pick({"1767225600.5", "9000000001", "x"}) : std::to_string(start);
+        else if (c == "end")
+          v = rng() % 10 == 0 ? pick({"1767225599", "1767225700.25", ""}) : std::to_string(start + 59);
+        else if (c == "log-status")
+          v = rng() % 8 == 0 ? pick({"NODATA", "SKIPDATA", "ok", "Ok", "BAD", ""}) : "OK";
+        else if (c == "action")
+          v = rng() % 10 == 0 ? pick({"accept", "Reject", "DENY", ""}) : pick({"ACCEPT", "REJECT"});
+        else if (c == "tcp-flags")
+          v = rng() % 10 == 0 ? pick({"-", "", "256", "x"}) : num(63);
+        else if (c == "version" || c == "traffic_path")
+          v = rng() % 10 == 0 ? pick({"", "-", "2147483648", "v1"}) : num(3);
+        else
+          v = pick({"vsw-1", "i-1", "vpc-1", "1234567890123456", "", "cn-hangzhou", "a b"});
+        const unsigned disturb = rng() % 40;
+        if (disturb == 0)
+          v = "\"" + v + "\"";
+        else if (disturb == 1)
+          v = " " + v;
+        else if (disturb == 2)
+          v += "\t";
+        else if (disturb == 3)
+          v = "\"" + v + "\"\"x\" ";
+        vals.push_back(v);
+      }
+      if (rng() % 50 == 0) vals.pop_back();  // a field short
+      if (rng() % 50 == 0) vals.push_back("more");
+      std::string line;
+      for (std::size_t i = 0; i < vals.size(); ++i) line += (i ? "," : "") + vals[i];
+      text += line + (rng() % 4 == 0 ? "\r\n" : "\n");
+      if (rng() % 100 == 0) text += "\n";  // a blank line
+      ++lines;
+    }
+    auto a = FlowLogReader::fromText(text, "random.csv");
+    auto b = FlowLogReader::fromText(text, "random.csv");
+    ASSERT_TRUE(a && b);
+    (*b)->setFastCsv(false);
+    const auto ra = readAll(**a), rb = readAll(**b);
+    ASSERT_EQ(ra.size(), rb.size()) << "file " << file;
+    for (std::size_t i = 0; i < ra.size(); ++i) ASSERT_EQ(describe(ra[i]), describe(rb[i])) << "file " << file;
+    EXPECT_EQ((*a)->badRecords(), (*b)->badRecords());
+    EXPECT_EQ((*a)->noData(), (*b)->noData());
+    EXPECT_EQ((*a)->skipData(), (*b)->skipData());
+    const auto wa = (*a)->warnings(), wb = (*b)->warnings();
+    ASSERT_EQ(wa.size(), wb.size());
+    for (std::size_t i = 0; i < wa.size(); ++i) EXPECT_EQ(wa[i].toString(), wb[i].toString());
+    fast += ra.size();
+    bad += (*a)->badRecords();
+  }
+  // Both kinds of line are met: records read, and records refused.
+  EXPECT_GT(fast, lines / 20);
+  EXPECT_GT(bad, lines / 10);
+}
+
+// Numbers are whole decimal numbers as std::from_chars reads them (digits only: no sign, no blank), up to the limit.
+TEST(FlowLogReader, NumbersReadAsFromCharsReadsThem) {
+  std::mt19937 rng(7);
+  std::vector<std::string> texts = {"0",
+                                    "007",
+                                    "18446744073709551615",
+                                    "18446744073709551616",
+                                    "99999999999999999999",
+                                    "+1",
+                                    "-1",
+                                    " 1",
+                                    "1 ",
+                                    "1x",
+                                    "",
+                                    "0x10",
+                                    "123456789012345678901234"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string t;
+    const std::size_t n = 1 + rng() % 22;
+    for (std::size_t k = 0; k < n; ++k) t += "0123456789"[rng() % 10];
+    if (rng() % 10 == 0) t.insert(rng() % t.size(), 1, "x+- ."[rng() % 5]);
+    texts.push_back(t);
+  }
+  for (const bool fastCsv : {true, false}) {
+    std::string csv = kHeader;
+    for (const std::string& t : texts)
+      csv += "1,v,i,p,a,eni-1,10.0.0.2,1000,10.0.0.1,80,6,in,1," + t + ",100,100,OK,ACCEPT,2\n";
+    auto r = FlowLogReader::fromText(csv, "numbers.csv");
+    ASSERT_TRUE(r);
+    (*r)->setFastCsv(fastCsv);
+    const auto recs = readAll(**r);
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      const std::string& t = texts[i];
+      std::uint64_t want = 0;
+      const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), want);
+      // The reader trims blanks around a value before reading it (as before).
+      const bool blank = !t.empty() && (t.front() == ' ' || t.back() == ' ');
+      if (blank) {
+        while (at < recs.size() && recs[at].line == i + 2) ++at;
+        continue;
+      }
+      if (ec != std::errc() || p != t.data() + t.size() || t.empty()) continue;
+      ASSERT_LT(at, recs.size()) << t;
+      EXPECT_EQ(recs[at].line, i + 2) << t;
+      EXPECT_EQ(recs[at].bytes, want) << t;
+      ++at;
+    }
+    EXPECT_EQ(at, recs.size());
+  }
 }
 
 // Ids are kept once per reader: each record's views stay right after many other ids were read, and a value longer

@@ -25,6 +25,7 @@
 // or per record), numbers and dotted quads are parsed in place, ids are kept once per distinct value (FlowText).
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -109,6 +110,8 @@ class FlowLogReader {
   // Reading a shard file `sgsim split` wrote (JSON Lines, issue 13): each record's fileIndex and line are its original
   // log's and line's (members sgsim-file and sgsim-line); a record without them is a bad record. Before next().
   void readSplitIds() { splitIds_ = true; }
+  // Tests: read every CSV line the general way (parseCsv), to compare it with the one-pass reading of usual lines.
+  void setFastCsv(bool on) { fastCsv_ = on; }
 
  private:
   struct Source;
@@ -118,6 +121,8 @@ class FlowLogReader {
   bool parseHeader(std::string_view line);
   // Parses one record; "" when it is good, else what is wrong.
   std::string parseCsv(std::string_view line, FlowRecord& out);
+  // The usual line, read in one pass; false (nothing said) for any other, which parseCsv then reads.
+  bool parseCsvFast(std::string_view line, FlowRecord& out);
   std::string parseJson(std::string_view line, FlowRecord& out);
   void badRecord(std::string what);
   // The interned copy of an id (cut at FlowText::kCapacity); `field` (0-7) picks the cache of the last value of each id
@@ -137,7 +142,8 @@ class FlowLogReader {
   std::uint64_t line_ = 0;
   std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
   std::size_t maxColumn_ = 0;         // the last column holding a field we read
-  bool pendingFirst_ = false;         // JSONL: the first line was read to tell the format, not parsed yet
+  bool fastCsv_ = true;
+  bool pendingFirst_ = false;  // JSONL: the first line was read to tell the format, not parsed yet
   std::string_view firstLine_;
   std::uint64_t records_ = 0, noData_ = 0, skipData_ = 0, bad_ = 0;
   std::uint64_t firstSkipLine_ = 0;
@@ -159,8 +165,8 @@ class FlowLogReader {
 // then file and line. Logs are written about in time order but not exactly: records are held back in a window of
 // kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
 // anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
-// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log,
-// freed when every file has ended.
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log, and
+// up to kMaxAhead records read ahead of it (readAhead()), freed when every file has ended.
 class MergedFlowLog {
  public:
   static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
@@ -173,6 +179,11 @@ class MergedFlowLog {
   // bytesOf()), record = its fields, valid until the next call.
   bool next(Frame& frame);
   const std::vector<Error>& errors() const { return errors_; }
+  // Reads records ahead of the window, up to kMaxAhead (false: nothing read): the reading thread's work while the
+  // consumer is busy (capture/read_ahead.h). The window takes them in the order it would have read them, so nothing
+  // else changes. Without it the window read nothing while it released the records of one start, and released
+  // nothing while it read those of the next: the two threads of a run took turns.
+  bool readAhead();
   // Every file's warnings (bad records, SKIPDATA) and the late records; complete once next() has returned false.
   std::vector<Error> warnings() const;
   const std::vector<std::unique_ptr<FlowLogReader>>& readers() const { return readers_; }
@@ -203,7 +214,11 @@ class MergedFlowLog {
   FlowRecord& slot(std::uint32_t i) { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   const FlowRecord& slot(std::uint32_t i) const { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   std::vector<std::uint32_t> freeSlots_;
+  static constexpr std::size_t kMaxAhead = std::size_t{1} << 17;
+  std::vector<std::deque<std::uint32_t>> ahead_;  // each file's records read ahead (slots), oldest first
+  std::size_t aheadCount_ = 0;
   static constexpr std::uint32_t kNone = UINT32_MAX;
+  static constexpr std::size_t kPrefetchAhead = 8;  // records fetched ahead of their release
   std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
   std::int64_t latestStart_ = std::numeric_limits<std::int64_t>::min();
   std::int64_t releasedStart_ = std::numeric_limits<std::int64_t>::min();

@@ -15,6 +15,7 @@
 // reading or preparing is rethrown by next(). The destructor stops and joins the producer.
 // With thread = false the same batches are filled on the calling thread (--threads 1).
 
+#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -45,7 +46,8 @@ struct ReadAheadOptions {
   std::size_t spareAt = 4;  // batches waiting for the consumer from which `spare` is true (0: never)
 };
 
-// Source: a MergedCapture, or anything with `bool next(Frame&)` (pipeline/record_stream.h reads flow-log records).
+// Source: a MergedCapture, or anything with `bool next(Frame&)` (pipeline/record_stream.h reads flow-log records),
+// and optionally `bool readAhead()`: work the producer does while the ring is full (false: none left for now).
 // Prepare: void(Frame&, Extra&, bool spare) (or const Frame&), called on the producer thread for every frame while
 // its bytes are valid (it may point the frame into its Extra: the item does not move until the batch is released;
 // it may adjust the frame's lengths: a decapsulating step gives the inner frame's wireLen). `spare` is true when at
@@ -148,7 +150,24 @@ class ReadAhead {
         bool spare = false;
         {
           std::unique_lock lock(mutex_);
-          changed_.wait(lock, [this] { return stop_ || produced_ - released_ < batches_.size(); });
+          const auto ready = [this] { return stop_ || produced_ - released_ < batches_.size(); };
+          if constexpr (requires(Source& s) {
+                          { s.readAhead() } -> std::same_as<bool>;
+                        }) {
+            // A source with work of its own to do ahead (a flow log reads the records its reordering window takes
+            // next) does it while the ring is full instead of waiting, until it has none left.
+            while (!ready()) {
+              lock.unlock();
+              const bool worked = capture_.readAhead();
+              lock.lock();
+              if (!worked) {
+                changed_.wait(lock, ready);
+                break;
+              }
+            }
+          } else {
+            changed_.wait(lock, ready);
+          }
           if (stop_) return;
           slot = produced_ % batches_.size();
           spare = options_.spareAt > 0 && produced_ - released_ >= options_.spareAt;

@@ -55,6 +55,9 @@ std::optional<Error> writeModel(const std::string& path, const Model& model);
 
 // Two-space indented JSON, keys in insertion order, ending with a newline; shared by every JSON report.
 std::string toPrettyJson(const boost::json::value& value);
+// The same layout for a value nested `indent` spaces deep, appended (no newline after it): a report writes its long
+// lists one row at a time with it instead of building them into one tree.
+void appendPrettyJson(std::string& out, const boost::json::value& value, int indent);
 
 // The stable id of an ENS rule (ENS Describe output has none): "ensr-" + 8 hex digits of a hash of the group
 // id and the rule's identity fields (SEMANTICS §5), without the "-2", "-3" suffix given to exact duplicates.

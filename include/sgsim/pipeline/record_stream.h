@@ -97,7 +97,10 @@ class RecordStream {
       : logs_(logs),
         enis_(network),
         planner_(planner),
-        ahead_(logs, Prepare{&planner_, &enis_, this}, ReadAheadOptions{thread, false}) {}
+        // No rule decisions made ahead on the reading thread (spareAt 0): reading CSV is the slower side of a
+        // flow-log run, and the batches it has ready come in bursts as the window releases a start's records, not
+        // because it has time to spare (measured: docs/PERFORMANCE.md, "Flow logs").
+        ahead_(logs, Prepare{&planner_, &enis_, this}, ReadAheadOptions{thread, false, 256, 16, 0}) {}
   RecordStream(const RecordStream&) = delete;
   RecordStream& operator=(const RecordStream&) = delete;
 

@@ -158,5 +158,8 @@ std::string renderDriftText(const ReplayStats& s, const Network& n, std::size_t 
 std::string flowLogCountsJson(const ReplayStats& s);
 // The drift rows as a JSON array, at most `limit` (0: all).
 std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit);
+// One row of driftJson (the same members and values) appended as toPrettyJson lays it out `indent` spaces deep, for a
+// report that writes its rows one at a time instead of parsing the whole list into its tree.
+void appendDriftRowJson(std::string& out, const ReplayStats& s, const Network& n, const DriftRow& r, int indent);
 
 }  // namespace sgsim
