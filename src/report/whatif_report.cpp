@@ -48,17 +48,6 @@ std::string fallbackText(const Fallback& f) {
   return t;
 }
 
-boost::json::object sideJson(const SideDecision& s) {
-  boost::json::object o;
-  o["verdict"] = toString(s.verdict);
-  o["reason"] = toString(s.reason);
-  o["rule"] = s.ruleId.empty() ? boost::json::value(nullptr) : boost::json::value(s.ruleId);
-  o["group"] = s.groupId.empty() ? boost::json::value(nullptr) : boost::json::value(s.groupId);
-  o["eni"] = s.eniId.empty() ? boost::json::value(nullptr) : boost::json::value(s.eniId);
-  o["direction"] = toString(s.direction);
-  return o;
-}
-
 // "accept rule sgr-ssh", "drop default", "accept intra-group sg-web": as the flows' before/after lines read.
 std::string deciderText(const Network& net, std::size_t eni, Direction d, const HsDecider& who) {
   std::string t = toString(who.verdict);
