@@ -435,13 +435,7 @@ std::string renderAuditJson(const AuditReport& r) {
   json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
   root["captures"] = caps;
-  json::array spans;
-  for (const CaptureSpan& c : r.stats.perCapture)
-    spans.push_back(json::object{{"file", c.file},
-                                 {"frames", c.frames},
-                                 {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
-                                 {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
-  root["captureSpans"] = spans;
+  root["captureSpans"] = captureSpansJson(r.stats);
   root["frames"] = r.stats.frames;
   std::vector<Error> warnings = allWarnings(r.stats);
   root["warnings"] = issuesJson(warnings);

@@ -121,32 +121,15 @@ class HtmlSummaryWriter : public ReplayWriter {
     root["bytes"] = s.bytes;
     root["first"] = s.frames ? json::value(isoTime(s.firstNs)) : json::value(nullptr);
     root["last"] = s.frames ? json::value(isoTime(s.lastNs)) : json::value(nullptr);
-    json::array spans;
-    for (const CaptureSpan& c : s.perCapture)
-      spans.push_back(json::object{{"file", c.file},
-                                   {"frames", c.frames},
-                                   {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
-                                   {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
-    root["captureSpans"] = std::move(spans);
+    root["captureSpans"] = captureSpansJson(s);
     std::vector<Error> warnings = allWarnings(s);
     root["warnings"] = issuesJson(warnings);
     root["errors"] = issuesJson(s.captureErrors);
 
     std::uint64_t perVerdict[3] = {0, 0, 0};
-    json::array outcomes;
-    for (const auto& [k, n] : s.byOutcome) {
-      outcomes.push_back(json::object{{"verdict", toString(k.first)}, {"reason", toString(k.second)}, {"frames", n}});
+    for (const auto& [k, n] : s.byOutcome)
       perVerdict[k.first == Verdict::Accept ? 0 : k.first == Verdict::Drop ? 1 : 2] += n;
-    }
-    root["outcomes"] = std::move(outcomes);
-    auto details = [](const std::map<std::string, std::uint64_t>& m) {
-      json::object o;
-      for (const auto& [k, n] : m) o[k] = n;
-      return o;
-    };
-    root["notIp"] = details(s.notIp);
-    root["undecodable"] = details(s.undecodable);
-    root["skippedBlocks"] = details(s.skippedBlocks);
+    addOutcomesJson(root, s);
     root["untracked"] = s.untracked;
 
     if (s.flowLog) {

@@ -408,13 +408,7 @@ std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string
   json::array caps;
   for (const auto& c : captures) caps.emplace_back(c);
   root["captures"] = std::move(caps);
-  json::array spans;
-  for (const CaptureSpan& c : s.perCapture)
-    spans.push_back(json::object{{"file", c.file},
-                                 {"frames", c.frames},
-                                 {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
-                                 {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
-  root["captureSpans"] = std::move(spans);
+  root["captureSpans"] = captureSpansJson(s);
   root["warnings"] = issuesJson(allWarnings(s));
   root["errors"] = issuesJson(s.captureErrors);
   json::object t;
@@ -431,19 +425,7 @@ std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string
     for (const auto& kv : counts) t[kv.key()] = kv.value();
   }
   root["totals"] = std::move(t);
-  // The summary's order: by verdict (accept, drop, none), then reason as the evaluator numbers them.
-  json::array outcomes;
-  for (const auto& [key, n] : s.byOutcome)
-    outcomes.push_back(json::object{{"verdict", toString(key.first)}, {"reason", toString(key.second)}, {"frames", n}});
-  root["outcomes"] = std::move(outcomes);
-  auto details = [](const std::map<std::string, std::uint64_t>& m) {
-    json::object o;
-    for (const auto& [d, n] : m) o[d] = n;
-    return o;
-  };
-  root["notIp"] = details(s.notIp);
-  root["undecodable"] = details(s.undecodable);
-  root["skippedBlocks"] = details(s.skippedBlocks);
+  addOutcomesJson(root, s);
   if (s.flowLog) root["drift"] = json::parse(driftJson(s, network, 0));
   addShardJson(root, shard);
   return toPrettyJson(root);
@@ -555,6 +537,34 @@ std::vector<Error> allWarnings(const ReplayStats& s) {
   std::vector<Error> all = s.warnings;
   if (auto w = flowCapWarning(s)) all.push_back(*w);
   return all;
+}
+
+boost::json::array captureSpansJson(const ReplayStats& s) {
+  namespace json = boost::json;
+  json::array spans;
+  for (const CaptureSpan& c : s.perCapture)
+    spans.push_back(json::object{{"file", c.file},
+                                 {"frames", c.frames},
+                                 {"first", c.frames ? json::value(isoTime(c.firstNs)) : json::value(nullptr)},
+                                 {"last", c.frames ? json::value(isoTime(c.lastNs)) : json::value(nullptr)}});
+  return spans;
+}
+
+void addOutcomesJson(boost::json::object& root, const ReplayStats& s) {
+  namespace json = boost::json;
+  // The summary's order: by verdict (accept, drop, none), then reason as the evaluator numbers them.
+  json::array outcomes;
+  for (const auto& [key, n] : s.byOutcome)
+    outcomes.push_back(json::object{{"verdict", toString(key.first)}, {"reason", toString(key.second)}, {"frames", n}});
+  root["outcomes"] = std::move(outcomes);
+  auto details = [](const std::map<std::string, std::uint64_t>& m) {
+    json::object o;
+    for (const auto& [d, n] : m) o[d] = n;
+    return o;
+  };
+  root["notIp"] = details(s.notIp);
+  root["undecodable"] = details(s.undecodable);
+  root["skippedBlocks"] = details(s.skippedBlocks);
 }
 
 std::optional<Error> flowCapWarning(const ReplayStats& s) {

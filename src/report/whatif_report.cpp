@@ -278,16 +278,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   boost::json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
   root["captures"] = caps;
-  boost::json::array spans;
-  for (const CaptureSpan& c : r.stats.perCapture) {
-    boost::json::object o;
-    o["file"] = c.file;
-    o["frames"] = c.frames;
-    o["first"] = c.frames ? boost::json::value(isoTime(c.firstNs)) : boost::json::value(nullptr);
-    o["last"] = c.frames ? boost::json::value(isoTime(c.lastNs)) : boost::json::value(nullptr);
-    spans.push_back(o);
-  }
-  root["captureSpans"] = spans;
+  root["captureSpans"] = captureSpansJson(r.stats);
   // Right after what was read, so that a reader meets them before the figures they qualify.
   std::vector<Error> warnings = allWarnings(r.stats);
   root["warnings"] = issuesJson(warnings);

@@ -17,6 +17,11 @@
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/verdict/evaluator.h"
 
+namespace boost::json {
+class array;
+class object;
+}  // namespace boost::json
+
 namespace sgsim {
 
 // One capture file's part of a run: its frames and the time they span (first frame read, latest timestamp).
@@ -143,6 +148,12 @@ std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);
 std::optional<Error> flowCapWarning(const ReplayStats& s);
 // Every warning of the run, the full flow table's included: what each report format lists.
 std::vector<Error> allWarnings(const ReplayStats& s);
+// The "captureSpans" member of every JSON report: each source's frames, first and last (null for a source that
+// held none).
+boost::json::array captureSpansJson(const ReplayStats& s);
+// The replay summary's "outcomes" list and its "notIp", "undecodable" and "skippedBlocks" maps, in that order (the
+// JSON report and the HTML page's data).
+void addOutcomesJson(boost::json::object& root, const ReplayStats& s);
 
 // The rule id (or "") of a check, for reports.
 std::string checkRuleId(const Network& n, const Check& c);
