@@ -17,6 +17,7 @@
 #include "../verdict/test_model.h"
 #include "sgsim/pipeline/capture_stream.h"
 #include "sgsim/pipeline/record_stream.h"
+#include "web_net.h"
 
 namespace sgsim {
 namespace {
@@ -60,16 +61,7 @@ Bytes fragment(bool first) {
   return test::ethernet(0x0800, test::ipv4(h, first ? test::tcpHeader(40002, 80, testing::kSyn) : Bytes(64, 0xab)));
 }
 
-// eni-web (10.0.0.5) accepts HTTP from anywhere and (withSsh) SSH from 203.0.113.0/24; egress: the basic default.
-std::shared_ptr<const Network> webNet(bool withSsh) {
-  using namespace testing;
-  std::vector<Rule> rules{rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")};
-  if (withSsh) rules.push_back(rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "203.0.113.0/24"));
-  Model m;
-  m.groups.push_back(group("sg-web", rules));
-  m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
-  return std::make_shared<Network>(std::move(m));
-}
+using test::webNet;
 
 class ExplainCapture : public ::testing::Test {
  protected:

@@ -21,6 +21,7 @@
 #include "sgsim/pipeline/capture_stream.h"
 #include "sgsim/pipeline/replay_evaluation.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
+#include "web_net.h"
 
 namespace sgsim {
 namespace {
@@ -273,16 +274,7 @@ Bytes tcpIn(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags = testi
   return test::ethernet(0x0800, test::ipv4(h, test::tcpHeader(sport, dport, flags)));
 }
 
-// eni-web (10.0.0.5) accepts SSH from 203.0.113.0/24 (when withSsh) and HTTP from anywhere.
-std::shared_ptr<const Network> webNet(bool withSsh) {
-  using namespace testing;
-  std::vector<Rule> rules{rule("sgr-http", Direction::Ingress, Protocol::Tcp, "80/80", "0.0.0.0/0")};
-  if (withSsh) rules.push_back(rule("sgr-ssh", Direction::Ingress, Protocol::Tcp, "22/22", "203.0.113.0/24"));
-  Model m;
-  m.groups.push_back(group("sg-web", rules));
-  m.enis.push_back(eni("eni-web", {"10.0.0.5"}, {"sg-web"}));
-  return std::make_shared<Network>(std::move(m));
-}
+using test::webNet;
 
 TEST(CaptureStream, OpenCapturesNeedsAFileAndNamesTheOneThatCannotBeOpened) {
   auto none = openCaptures({});
