@@ -167,8 +167,9 @@ class FlowLogReader {
 // then file and line. Logs are written about in time order but not exactly: records are held back in a window of
 // kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
 // anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
-// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log, and
-// up to kMaxAhead records read ahead of it (readAhead()), freed when every file has ended.
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log, up
+// to kMaxAhead records read ahead of it (readAhead()) and the records handed out that are kept (keepHandedOut),
+// freed when every file has ended (or at releaseMemory()).
 class MergedFlowLog {
  public:
   static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
