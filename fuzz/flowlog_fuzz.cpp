@@ -2,8 +2,9 @@
 // whole through FlowLogReader and MergedFlowLog. Checked: no crash, no read outside the buffer (under ASan); every
 // record delivered is OK with end ≥ start, an address pair of one family and its line within the text; every
 // warning and error names the file and a line; the merge hands out what the reader read, in start order except the
-// records it counts as late; a second reading, the general way (FlowLogReader::setFastCsv(false)) and with records
-// read ahead of the window between records (MergedFlowLog::readAhead), delivers the same.
+// records it counts as late, and each record stays as it was for the calls asked (MergedFlowLog::keepHandedOut, as
+// the reading thread hands records on); a second reading, the general way (FlowLogReader::setFastCsv(false)) and with
+// records read ahead of the window between records (MergedFlowLog::readAhead), delivers the same.
 
 #include <algorithm>
 #include <climits>
@@ -42,9 +43,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       s += "|" + std::string(t->view());
     return s;
   };
+  constexpr std::size_t kKeep = 4;
+  merged.keepHandedOut(kKeep);
+  std::vector<const sgsim::FlowRecord*> handed;
   while (merged.next(frame)) {
     const sgsim::FlowRecord& r = *frame.record;
     seen.push_back(describe(r));
+    handed.push_back(frame.record);
+    for (std::size_t j = handed.size() > kKeep ? handed.size() - kKeep : 0; j < handed.size(); ++j)
+      if (describe(*handed[j]) != seen[j]) std::abort();
     if (r.status != sgsim::FlowLogStatus::Ok || r.endNs < r.startNs || r.src.family != r.dst.family) std::abort();
     if (r.line == 0 || r.line > lines || frame.number != r.line || frame.tsNs != r.startNs) std::abort();
     if (r.startNs < latest) ++late;

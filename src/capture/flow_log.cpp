@@ -1,6 +1,7 @@
 #include "sgsim/capture/flow_log.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -9,8 +10,14 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 
 namespace sgsim {
 
@@ -360,6 +367,8 @@ bool FlowLogReader::parseHeader(std::string_view line) {
     if (comma == std::string_view::npos) break;
     at = comma + 1;
   }
+  defaultOrder_ = maxColumn_ == static_cast<std::size_t>(kTcpFlags);
+  for (std::size_t i = 0; defaultOrder_ && i <= maxColumn_; ++i) defaultOrder_ = columns_[i] == static_cast<int>(i);
   std::string missing;
   for (std::size_t i = 0; i < kFieldCount; ++i)
     if (kFields[i].required && !seen[i]) missing += (missing.empty() ? "" : ", ") + std::string(kFields[i].name);
@@ -458,11 +467,11 @@ inline __attribute__((always_inline)) const char* findComma(const char* p, const
 
 // Whether eight bytes (read little-endian) are all ASCII digits, and their value as a decimal number (the first byte
 // the most significant digit).
-bool eightDigits(std::uint64_t w) {
+inline __attribute__((always_inline)) bool eightDigits(std::uint64_t w) {
   return (w & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL &&
          ((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) == 0x3030303030303030ULL;
 }
-std::uint64_t eightDigitsValue(std::uint64_t w) {
+inline __attribute__((always_inline)) std::uint64_t eightDigitsValue(std::uint64_t w) {
   w -= 0x3030303030303030ULL;
   w = w * 10 + (w >> 8);  // each byte pair: its two digits' value, in the low byte
   return (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
@@ -472,7 +481,7 @@ std::uint64_t eightDigitsValue(std::uint64_t w) {
 
 // Whether n bytes at a and b are equal (n at most FlowText::kCapacity): an id compared with the previous record's
 // without a call to memcmp.
-bool sameBytes(const char* a, const char* b, std::size_t n) {
+inline __attribute__((always_inline)) bool sameBytes(const char* a, const char* b, std::size_t n) {
   if (n >= 8) {
     std::uint64_t x, y;
     for (std::size_t i = 0; i + 8 <= n; i += 8) {
@@ -540,16 +549,48 @@ bool FlowLogReader::parseCsvFast(std::string_view line, FlowRecord& r) {
     out = IpAddr::v4(a);
     return p == e || *p == ',';
   };
-  std::string_view ids[kTextFields];  // eni, vm, vswitch, vpc, account, region, srctype, dsttype (intern's order)
-  std::string_view status, direction, action, ignored;
+  // A word as spelled (OK, in, out, ACCEPT, REJECT), the whole value: then past it.
+  auto word = [&](const char* w, std::size_t n) __attribute__((always_inline)) {
+    if (static_cast<std::size_t>(e - p) < n || (p + n != e && p[n] != ',')) return false;
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != w[i]) return false;
+    p += n;
+    return true;
+  };
+  // The ids' values: eni, vm, vswitch, vpc, account, region, srctype, dsttype (intern's order), as pointers and sizes
+  // (an array of string_views was stored in halves and read back whole: a stalled load per record).
+  const char* idAt[kTextFields];
+  std::size_t idSize[kTextFields] = {};
+  unsigned same = 0;  // bit i: the value is the previous record's (lastText_[i])
+  // An id: most records repeat the previous record's, compared in place before looking for the comma.
+  auto id = [&](std::size_t i) __attribute__((always_inline)) {
+    const FlowText& last = lastText_[i];
+    const std::size_t k = last.size;
+    if (k != 0 && static_cast<std::size_t>(e - p) >= k && (p + k == e || p[k] == ',') && sameBytes(p, last.text, k)) {
+      idAt[i] = p;
+      idSize[i] = k;
+      p += k;
+      const char a = last.text[0], z = last.text[k - 1];  // as text() checks them
+      same |= 1U << i;
+      return a != '"' && a != ' ' && a != '\t' && z != ' ' && z != '\t' && z != '\r';
+    }
+    std::string_view v;
+    const bool ok = text(v);
+    idAt[i] = v.data();
+    idSize[i] = v.size();
+    return ok;
+  };
+  std::string_view ignored;
+  bool statusOk = false;
   std::uint64_t n = 0, start = 0, end = 0;
   r.hasTcpFlags = false;
   r.tcpFlags = 0;
   r.version = -1;
   r.trafficPath = -1;
-  for (std::size_t col = 0;; ++col) {
+  // One column's value, by its field (any column not read, or __topic__: skipped).
+  auto column = [&](int field) __attribute__((always_inline)) {
     bool ok = true;
-    switch (columns_[col]) {
+    switch (field) {
       case kSrcAddr:
         ok = address(r.src);
         break;
@@ -588,73 +629,90 @@ bool FlowLogReader::parseCsvFast(std::string_view line, FlowRecord& r) {
         ok = number(n) && n <= INT32_MAX, r.trafficPath = static_cast<std::int32_t>(n);
         break;
       case kLogStatus:
-        ok = text(status);
+        ok = statusOk = word("OK", 2);
         break;
       case kDirection:
-        ok = text(direction);
+        if (word("in", 2))
+          r.inbound = true;
+        else if (word("out", 3))
+          r.inbound = false;
+        else
+          return false;
         break;
       case kAction:
-        ok = text(action);
+        if (word("ACCEPT", 6))
+          r.accept = true;
+        else if (word("REJECT", 6))
+          r.accept = false;
+        else
+          return false;
         break;
       case kEni:
-        ok = text(ids[0]);
+        ok = id(0);
         break;
       case kVm:
-        ok = text(ids[1]);
+        ok = id(1);
         break;
       case kVswitch:
-        ok = text(ids[2]);
+        ok = id(2);
         break;
       case kVpc:
-        ok = text(ids[3]);
+        ok = id(3);
         break;
       case kAccount:
-        ok = text(ids[4]);
+        ok = id(4);
         break;
       case kRegion:
-        ok = text(ids[5]);
+        ok = id(5);
         break;
       case kSrcType:
-        ok = text(ids[6]);
+        ok = id(6);
         break;
       case kDstType:
-        ok = text(ids[7]);
+        ok = id(7);
         break;
       default:
         ok = text(ignored);
         break;  // a column not read, or __topic__
     }
+    return ok;
+  };
+  if (defaultOrder_) {
+    // The columns as SLS exports them by default (version … tcp-flags, nothing after): the same steps, in an order
+    // known here, without a jump per column.
+    const auto step = [&]<int F>(std::integral_constant<int, F>) __attribute__((always_inline)) {
+      if (!column(F)) return false;
+      if constexpr (F == kTcpFlags) return true;
+      if (p == e) return false;
+      ++p;
+      return true;
+    };
+    const bool ok = [&]<int... F>(std::integer_sequence<int, F...>) __attribute__((always_inline)) {
+      return (step(std::integral_constant<int, F>{}) && ...);
+    }
+    (std::make_integer_sequence<int, kTcpFlags + 1>{});
     if (!ok) return false;
-    if (col == maxColumn_) break;
-    if (p == e) return false;  // fewer fields than the header: parseCsv says so
-    ++p;
+  } else {
+    for (std::size_t col = 0;; ++col) {
+      if (!column(columns_[col])) return false;
+      if (col == maxColumn_) break;
+      if (p == e) return false;  // fewer fields than the header: parseCsv says so
+      ++p;
+    }
   }
-  if (status != "OK" || ids[0].empty() || ids[0] == "-" || end < start) return false;
-  if (direction == "in")
-    r.inbound = true;
-  else if (direction == "out")
-    r.inbound = false;
-  else
-    return false;
-  if (action == "ACCEPT")
-    r.accept = true;
-  else if (action == "REJECT")
-    r.accept = false;
-  else
-    return false;
+  if (!statusOk || idSize[0] == 0 || (idSize[0] == 1 && idAt[0][0] == '-') || end < start) return false;
   r.status = FlowLogStatus::Ok;
   r.startNs = static_cast<std::int64_t>(start) * 1'000'000'000;
   r.endNs = static_cast<std::int64_t>(end) * 1'000'000'000;
   // Most records repeat the previous record's ids.
   FlowText* const to[kTextFields] = {&r.eni, &r.vm, &r.vswitch, &r.vpc, &r.account, &r.region, &r.srcType, &r.dstType};
   for (std::size_t i = 0; i < kTextFields; ++i) {
-    const FlowText& last = lastText_[i];
-    if (ids[i].empty())
+    if ((same & (1U << i)) != 0)
+      *to[i] = lastText_[i];
+    else if (idSize[i] == 0)
       *to[i] = FlowText{};
-    else if (ids[i].size() == last.size && sameBytes(ids[i].data(), last.text, ids[i].size()))
-      *to[i] = last;
-    else
-      *to[i] = intern(ids[i], i);
+    else  // not the previous value (compared above)
+      *to[i] = intern(std::string_view(idAt[i], idSize[i]), i);
   }
   return true;
 }
@@ -863,13 +921,25 @@ MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers
   for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
 }
 
+void MergedFlowLog::FreeChunk::operator()(FlowRecord* p) const {
+  std::destroy_n(p, kSlotChunk);
+  std::free(p);
+}
+
 std::uint32_t MergedFlowLog::newSlot() {
   if (!freeSlots_.empty()) {
     const std::uint32_t s = freeSlots_.back();
     freeSlots_.pop_back();
     return s;
   }
-  if (slotCount_ % kSlotChunk == 0) slotChunks_.push_back(std::make_unique<FlowRecord[]>(kSlotChunk));
+  if (slotCount_ % kSlotChunk == 0) {
+    void* mem = std::aligned_alloc(kChunkBytes, kChunkBytes);
+    if (mem == nullptr) throw std::bad_alloc();
+    ::madvise(mem, kChunkBytes, MADV_HUGEPAGE);  // a hint: without huge pages the chunk is 512 pages
+    FlowRecord* records = static_cast<FlowRecord*>(mem);
+    std::uninitialized_default_construct_n(records, kSlotChunk);
+    slotChunks_.emplace_back(records);
+  }
   return slotCount_++;
 }
 
@@ -878,6 +948,13 @@ void MergedFlowLog::fill(std::size_t file) {
     pending_[file] = q.front();
     q.pop_front();
     --aheadCount_;
+    // Records read ahead were written up to kMaxAhead records ago: fetch the start, ports and flags (what next()
+    // compares and ranks) of one a few places on before it is read.
+    if (!q.empty()) {
+      const char* nextUp = reinterpret_cast<const char*>(&slot(q[std::min(q.size() - 1, kPrefetchAhead)]));
+      __builtin_prefetch(nextUp);
+      __builtin_prefetch(nextUp + offsetof(FlowRecord, startNs));
+    }
     return;
   }
   FlowLogReader& r = *readers_[file];
@@ -910,10 +987,19 @@ bool MergedFlowLog::readAhead() {
   return read;
 }
 
+void MergedFlowLog::releaseMemory() {
+  slotChunks_.clear();
+  slotChunks_.shrink_to_fit();
+  freeSlots_.clear();
+  freeSlots_.shrink_to_fit();
+  slotCount_ = 0;
+  std::fill(handedOut_.begin(), handedOut_.end(), kNone);
+}
+
 bool MergedFlowLog::next(Frame& frame) {
-  if (handedOut_ != kNone) {
-    freeSlots_.push_back(handedOut_);
-    handedOut_ = kNone;
+  if (handedOut_.size() == 1 && handedOut_[0] != kNone) {  // valid until this call
+    freeSlots_.push_back(handedOut_[0]);
+    handedOut_[0] = kNone;
   }
   // Take records in (roughly) start order until the oldest held start is a window behind the latest read.
   for (;;) {
@@ -928,19 +1014,23 @@ bool MergedFlowLog::next(Frame& frame) {
     // Logs come about in start order: the newest bucket is the usual one.
     auto it = !held_.empty() && held_.rbegin()->first == r.startNs ? std::prev(held_.end())
                                                                    : held_.try_emplace(r.startNs).first;
-    it->second.byRank[openerRank(r)].push_back(at);
+    Bucket& b = it->second;
+    const int rank = openerRank(r);
+    std::vector<std::uint32_t>& list = b.byRank[rank];
+    if (!list.empty() && b.inOrder[rank] &&
+        (r.fileIndex != b.lastFile[rank] ? r.fileIndex < b.lastFile[rank] : r.line < b.lastLine[rank]))
+      b.inOrder[rank] = false;
+    b.lastFile[rank] = r.fileIndex;
+    b.lastLine[rank] = r.line;
+    list.push_back(at);
     latestStart_ = std::max(latestStart_, r.startNs);
     fill(best);
   }
   if (held_.empty()) {
     // Every file has ended: the window's memory goes back before the reports are made (slots are chunks of ~1 MB,
-    // which malloc maps and unmaps on their own). Records already handed out were copied (pipeline/record_stream.h);
-    // their ids live in the readers.
-    slotChunks_.clear();
-    slotChunks_.shrink_to_fit();
-    freeSlots_.clear();
-    freeSlots_.shrink_to_fit();
-    slotCount_ = 0;
+    // which malloc maps and unmaps on their own), here unless records handed out are kept (keepHandedOut: the
+    // consumer calls releaseMemory() once it is done with them). Their ids live in the readers.
+    if (handedOut_.size() == 1) releaseMemory();
     return false;
   }
   auto first = held_.begin();
@@ -954,20 +1044,30 @@ bool MergedFlowLog::next(Frame& frame) {
       const FlowRecord &p = slot(x), &q = slot(y);
       return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
     };
-    if (!std::is_sorted(list.begin(), list.end(), byFileLine)) std::stable_sort(list.begin(), list.end(), byFileLine);
+    if (!b.inOrder[rank]) std::stable_sort(list.begin(), list.end(), byFileLine);
     b.sorted[rank] = true;
   }
   // The window's records were written a window ago (hundreds of thousands of records in a busy log, and slots are
   // reused in any order): fetch the ones next in line before they are read, or each costs a cache miss per line.
   if (b.at[rank] + kPrefetchAhead < list.size()) {
+    // What this thread reads of it: line, file, bytes and start (the ids after eni-id are the consumer's to read).
     const char* ahead = reinterpret_cast<const char*>(&slot(list[b.at[rank] + kPrefetchAhead]));
-    for (std::size_t off = 0; off < sizeof(FlowRecord); off += 64) __builtin_prefetch(ahead + off);
+    __builtin_prefetch(ahead);
+    __builtin_prefetch(ahead + offsetof(FlowRecord, startNs));
   }
-  handedOut_ = list[b.at[rank]++];
+  const std::uint32_t out = list[b.at[rank]++];
+  if (handedOut_.size() > 1) {  // the oldest kept record is done with
+    std::uint32_t& oldest = handedOut_[handedAt_];
+    if (oldest != kNone) freeSlots_.push_back(oldest);
+    oldest = out;
+    if (++handedAt_ == handedOut_.size()) handedAt_ = 0;
+  } else {
+    handedOut_[0] = out;
+  }
   const std::int64_t start = first->first;
   if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
     held_.erase(first);
-  const FlowRecord& r = slot(handedOut_);
+  const FlowRecord& r = slot(out);
   if (start < releasedStart_ && late_++ == 0) {
     firstLateLine_ = r.line;
     firstLateFile_ = r.fileIndex;

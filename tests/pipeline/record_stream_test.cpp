@@ -187,6 +187,40 @@ TEST(RecordStream, CountsRecordsPacketsBytesAndDriftTheSameOnOneThreadOrTwo) {
   }
 }
 
+// The records are handed to the evaluation where they lie in the reordering window (not copied into the ring):
+// with more records than the ring holds, and the window's slots reused as it moves, every record is still seen with
+// its own fields, in the same order, with one thread or two.
+TEST(RecordStream, RecordsHandedOnInPlaceStayIntactOnOneThreadOrTwo) {
+  std::string csv;
+  const int kRecords = 12000;  // about three times what the ring holds
+  for (int i = 0; i < kRecords; ++i) {
+    const std::string start = std::to_string(1000 + i * 7);  // the window moves: slots are freed and reused
+    const std::string eni = i % 97 == 0 ? "eni-other" : "eni-web";
+    const std::string port = std::to_string(1024 + i % 50000);
+    csv += eni + ",198.18." + std::to_string(i % 250) + ".7," + port + ",10.0.0.5," + (i % 3 == 0 ? "22" : "80") +
+           ",6,in," + std::to_string(1 + i % 5) + ",100," + start + "," + start + ",OK,ACCEPT,2\n";
+  }
+  const Outcome one = replay(csv, false), two = replay(csv, true);
+  ASSERT_EQ(one.lines.size(), static_cast<std::size_t>(kRecords));
+  ASSERT_EQ(two.lines.size(), one.lines.size());
+  for (std::size_t i = 0; i < one.lines.size(); ++i) {
+    EXPECT_EQ(one.lines[i].line, i + 2) << "records keep their order (starts ascending)";
+    ASSERT_EQ(two.lines[i].line, one.lines[i].line) << i;
+    ASSERT_EQ(two.lines[i].verdict, one.lines[i].verdict) << i;
+    ASSERT_EQ(two.lines[i].check, one.lines[i].check) << i;
+  }
+  std::uint64_t packets = 0;
+  for (int i = 0; i < kRecords; ++i) packets += 1 + i % 5;
+  for (const Outcome* o : {&one, &two}) {
+    EXPECT_EQ(o->stats.flowLogCounts.records, static_cast<std::uint64_t>(kRecords));
+    EXPECT_EQ(o->stats.flowLogCounts.packets, packets);
+    ASSERT_EQ(o->stats.warnings.size(), 1u);  // the records at eni-other, first at line 2
+    EXPECT_NE(o->stats.warnings[0].message.find(std::to_string((kRecords + 96) / 97) + " records were"),
+              std::string::npos)
+        << o->stats.warnings[0].message;
+  }
+}
+
 TEST(RecordStream, WhatIfCountsTheRecordsPacketsAndBytes) {
   const std::string csv =
       "eni-web,203.0.113.10,40000,10.0.0.5,22,6,in,12,1500,100,160,OK,ACCEPT,27\n"

@@ -24,6 +24,7 @@
 // Speed: the file is read in 1 MiB blocks, a record's fields are views into the block (no allocation per field
 // or per record), numbers and dotted quads are parsed in place, ids are kept once per distinct value (FlowText).
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -142,6 +143,7 @@ class FlowLogReader {
   std::uint64_t line_ = 0;
   std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
   std::size_t maxColumn_ = 0;         // the last column holding a field we read
+  bool defaultOrder_ = false;         // the columns are SLS's default ones, version … tcp-flags, in that order
   bool fastCsv_ = true;
   bool pendingFirst_ = false;  // JSONL: the first line was read to tell the format, not parsed yet
   std::string_view firstLine_;
@@ -165,8 +167,9 @@ class FlowLogReader {
 // then file and line. Logs are written about in time order but not exactly: records are held back in a window of
 // kReorderNs behind the latest start read, and a record older than what has already been handed on is delivered
 // anyway and counted (lateRecords(), a warning). The files are merged by their next record's start, so logs of
-// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log, and
-// up to kMaxAhead records read ahead of it (readAhead()), freed when every file has ended.
+// different days or ENIs may be given in any order. Memory: the records of one window, not of the whole log, up
+// to kMaxAhead records read ahead of it (readAhead()) and the records handed out that are kept (keepHandedOut),
+// freed when every file has ended (or at releaseMemory()).
 class MergedFlowLog {
  public:
   static constexpr std::int64_t kReorderNs = 120LL * 1'000'000'000;
@@ -176,8 +179,15 @@ class MergedFlowLog {
   explicit MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers);
 
   // The next record as a frame: number = its line, tsNs = its start, wireLen = its bytes (capped at 2^32 − 1: read
-  // bytesOf()), record = its fields, valid until the next call.
+  // bytesOf()), record = its fields, valid until the next call (or longer: keepHandedOut).
   bool next(Frame& frame);
+  // Keeps the records next() hands out valid for `n` further calls (n >= 1; before the first next()), and their memory
+  // until releaseMemory(): so that a reading thread can hand its consumer the record where it lies instead of a copy
+  // (pipeline/record_stream.h: n = the records its ring holds).
+  void keepHandedOut(std::size_t n) { handedOut_.assign(std::max<std::size_t>(n, 1), kNone); }
+  // Frees the window's memory once next() has returned false (records handed out are then no longer valid). Without
+  // keepHandedOut, next() does it itself at the end.
+  void releaseMemory();
   const std::vector<Error>& errors() const { return errors_; }
   // Reads records ahead of the window, up to kMaxAhead (false: nothing read): the reading thread's work while the
   // consumer is busy (capture/read_ahead.h). The window takes them in the order it would have read them, so nothing
@@ -198,7 +208,12 @@ class MergedFlowLog {
   struct Bucket {
     std::vector<std::uint32_t> byRank[3];
     std::size_t at[3] = {0, 0, 0};
-    bool sorted[3] = {false, false, false};
+    bool sorted[3] = {false, false, false};  // ordered by file and line (done when first released from)
+    // Whether each list arrived in (file, line) order, kept as records arrive: checking it at the first release read
+    // every record of the list from memory again. The file and line of each list's last record.
+    bool inOrder[3] = {true, true, true};
+    std::uint16_t lastFile[3] = {0, 0, 0};
+    std::uint64_t lastLine[3] = {0, 0, 0};
   };
   std::uint32_t newSlot();
   void fill(std::size_t file);
@@ -208,8 +223,15 @@ class MergedFlowLog {
   std::map<std::int64_t, Bucket> held_;
   // The slots, in chunks that never move: growing the window neither copies the records held nor keeps an old and
   // a new array at once, as a vector's doubling did (the window of a busy log holds hundreds of thousands).
-  static constexpr std::uint32_t kSlotChunk = 4096;
-  std::vector<std::unique_ptr<FlowRecord[]>> slotChunks_;
+  // A chunk fills one 2 MiB page where the kernel gives huge pages on request (madvise): the window's records are
+  // read in another order than written, and with 4 KiB pages nearly every one cost a TLB miss.
+  static constexpr std::uint32_t kSlotChunk = 8192;
+  static constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
+  static_assert(kSlotChunk * sizeof(FlowRecord) <= kChunkBytes);
+  struct FreeChunk {
+    void operator()(FlowRecord* p) const;
+  };
+  std::vector<std::unique_ptr<FlowRecord[], FreeChunk>> slotChunks_;
   std::uint32_t slotCount_ = 0;
   FlowRecord& slot(std::uint32_t i) { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   const FlowRecord& slot(std::uint32_t i) const { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
@@ -219,7 +241,9 @@ class MergedFlowLog {
   std::size_t aheadCount_ = 0;
   static constexpr std::uint32_t kNone = UINT32_MAX;
   static constexpr std::size_t kPrefetchAhead = 8;  // records fetched ahead of their release
-  std::uint32_t handedOut_ = kNone;  // the slot of the record next() returned last (freed at the next call)
+  // The slots of the records next() returned last, oldest freed as the next is handed out (a ring).
+  std::vector<std::uint32_t> handedOut_ = std::vector<std::uint32_t>(1, kNone);
+  std::size_t handedAt_ = 0;
   std::int64_t latestStart_ = std::numeric_limits<std::int64_t>::min();
   std::int64_t releasedStart_ = std::numeric_limits<std::int64_t>::min();
   std::vector<Error> errors_;

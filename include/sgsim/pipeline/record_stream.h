@@ -1,9 +1,11 @@
 #pragma once
 // The stream of flow-log records (issue 10; stage.h, "Adding a source"): the logs merged in the order of the
-// session mapping (capture/flow_log.h, MergedFlowLog), each record read, turned into a PacketKey and planned on the
-// reading thread (the same ReadAhead ring as captures), handed to the evaluation as a Frame whose `record` points at
-// its fields (packets, bytes, end, logged action), so that replay, whatif and audit take records without a loop of
-// their own.
+// session mapping (capture/flow_log.h, MergedFlowLog), each record read on the reading thread (the same ReadAhead
+// ring as captures) and handed on where it lies in the window (not copied: the window keeps the records the ring
+// can hold, MergedFlowLog::keepHandedOut), turned into a PacketKey and planned on the evaluating thread as its batch
+// arrives (reading CSV is the slower side of a flow-log run, and the evaluation had time to spare:
+// docs/PERFORMANCE.md, "Flow logs"), handed to the evaluation as a Frame whose `record` points at its fields
+// (packets, bytes, end, logged action), so that replay, whatif and audit take records without a loop of their own.
 //
 // A record is logged at one ENI, in one direction: it is checked there only (ingress at its ENI when `in`, egress
 // when `out`), not at the other end even when the model holds that ENI too (its own records say what happened
@@ -12,6 +14,7 @@
 // (a warning names the first).
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +40,15 @@ class EniIndex {
     auto it = ids_.find(id);
     return it == ids_.end() ? -1 : it->second;
   }
+  // The same for a record's eni-id, remembering the last one: a reader keeps one copy of each id (FlowText), so the
+  // same pointer is the same id, and a log's records name few ENIs (no hash of the id per record). One thread only.
+  std::int32_t find(const FlowText& id) {
+    if (id.text == nullptr || id.text != lastText_) {
+      lastEni_ = find(id.view());
+      lastText_ = id.text;
+    }
+    return lastEni_;
+  }
 
  private:
   struct Hash {
@@ -48,13 +60,15 @@ class EniIndex {
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
   };
   boost::unordered_flat_map<std::string, std::int32_t, Hash, Eq> ids_;
+  const char* lastText_ = nullptr;
+  std::int32_t lastEni_ = -1;
 };
 
 // Restricts a plan to the record's own check (see above). Returns false when the record could not be placed at its
 // ENI (unknown eni-id, or the address is not the ENI's): the plan is then left as the addresses made it.
 template <int Sides>
-bool placeRecord(const FlowRecord& r, const EniIndex& enis, BasicPacketPlan<Sides>& plan) {
-  const std::int32_t eni = enis.find(r.eni.view());
+bool placeRecord(const FlowRecord& r, EniIndex& enis, BasicPacketPlan<Sides>& plan) {
+  const std::int32_t eni = enis.find(r.eni);
   if (eni < 0) return false;
   if (r.inbound) {
     if (plan.dst != eni) return false;
@@ -70,25 +84,22 @@ template <int Sides>
 struct PlannedRecord {
   PacketKey key;
   BasicPacketPlan<Sides> plan;
-  FlowRecord record;
 };
 
 template <int Sides>
 class RecordStream {
+  // On the reading thread: nothing (the frame points at the record in the window).
   struct Prepare {
-    const BasicPlanner<Sides>* planner;
-    const EniIndex* enis;
-    RecordStream* stream;  // its counts, touched only by the reading thread until the end
-    void operator()(Frame& f, PlannedRecord<Sides>& p, bool spare) const {
-      p.record = *f.record;
-      f.record = &p.record;
-      p.key = keyOfRecord(p.record);
-      planner->plan(p.key, p.plan, spare);
-      // A record from an ENI to itself is one check at that ENI: decisions made ahead assumed both.
-      if (p.plan.checkSrc && p.plan.checkDst && p.plan.src == p.plan.dst) planner->plan(p.key, p.plan, false);
-      if (!placeRecord(p.record, *enis, p.plan)) stream->unplaced(p.record);
-    }
+    void operator()(Frame&, PlannedRecord<Sides>&, bool) const {}
   };
+  static constexpr std::size_t kBatch = 256, kDepth = 16;
+  // On the evaluating thread: the record's key and plan, checked at its ENI only. No rule decision is made ahead
+  // (the evaluation makes them).
+  void plan(const FlowRecord& r, PlannedRecord<Sides>& p) {
+    p.key = keyOfRecord(r);
+    planner_.plan(p.key, p.plan, false);
+    if (!placeRecord(r, enis_, p.plan)) unplaced(r);
+  }
 
  public:
   using Item = AheadFrame<PlannedRecord<Sides>>;
@@ -97,14 +108,31 @@ class RecordStream {
       : logs_(logs),
         enis_(network),
         planner_(planner),
-        // No rule decisions made ahead on the reading thread (spareAt 0): reading CSV is the slower side of a
-        // flow-log run, and the batches it has ready come in bursts as the window releases a start's records, not
-        // because it has time to spare (measured: docs/PERFORMANCE.md, "Flow logs").
-        ahead_(logs, Prepare{&planner_, &enis_, this}, ReadAheadOptions{thread, false, 256, 16, 0}) {}
+        // Planning on the evaluating thread (next()), no rule decisions on the reading thread (spareAt 0): reading
+        // CSV is the slower side of a flow-log run, and the batches it has ready come in bursts as the window
+        // releases a start's records, not because it has time to spare (docs/PERFORMANCE.md, "Flow logs").
+        ahead_((logs.keepHandedOut(kBatch * kDepth + kBatch), logs), Prepare{},
+               ReadAheadOptions{thread, false, kBatch, kDepth, 0}) {}
   RecordStream(const RecordStream&) = delete;
   RecordStream& operator=(const RecordStream&) = delete;
 
-  std::span<const Item> next() { return ahead_.next(); }
+  std::span<const Item> next() {
+    const std::span<const Item> batch = ahead_.next();
+    if (batch.empty()) logs_.releaseMemory();  // the reading thread has ended; the last batch is done with
+    // The batch is this thread's until the next call (capture/read_ahead.h), and its items are elements of a vector,
+    // not const objects: planned in place. The records were written on the other thread: fetched a few ahead.
+    constexpr std::size_t kFetchAhead = 4;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i + kFetchAhead < batch.size()) {
+        const char* r = reinterpret_cast<const char*>(batch[i + kFetchAhead].frame.record);
+        __builtin_prefetch(r);
+        __builtin_prefetch(r + 64);
+        __builtin_prefetch(r + offsetof(FlowRecord, eni) + sizeof(FlowText) - 1);
+      }
+      plan(*batch[i].frame.record, const_cast<Item&>(batch[i]).extra);
+    }
+    return batch;
+  }
   static Observation<Sides> observation(const Item& item) { return {item.frame, item.extra.key, item.extra.plan}; }
   std::vector<std::string> names() const {
     if (!names_.empty()) return names_;
