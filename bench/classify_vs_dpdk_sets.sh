@@ -2,8 +2,8 @@
 # Target 4 of issue 11 (and target 1 of issue 4): sgsim's fast classifier against dpdk-test-acl --alg=scalar on
 # every ClassBench set, alternated. Each round runs, set by set, one dpdk-test-acl run (--iter=3) and then one
 # classify_bench run of fast/SET, so that both tools of a pair see the same minutes of a shared machine. Prints
-# every round (ns per lookup: dpdk-test-acl's TSC wall time per packet; sgsim's thread CPU time per lookup and,
-# in brackets, its wall time) and, per set, the medians over the rounds and the median of the per-round ratios
+# every round (ns per lookup: dpdk-test-acl's TSC wall time per packet; sgsim's thread CPU time per lookup and
+# its wall time) and, per set, the medians over the rounds and the median of the per-round ratios
 # sgsim CPU / dpdk.
 #
 #   bench/classify_vs_dpdk_sets.sh build-rel/bench/classify_bench 5            # all nine sets, 5 rounds
@@ -28,7 +28,9 @@ files() {  # SET -> "RULES TRACE" relative to the corpus
   esac
 }
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')"
-printf '%-6s %-10s %10s %18s %7s\n' round set dpdk 'sgsim cpu (wall)' ratio
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+printf '%-6s %-10s %10s %10s %10s %7s\n' round set dpdk 'sgsim cpu' 'sgsim wall' ratio
 for r in $(seq "$rounds"); do
   for set in $sets; do
     set -- $(files "$set")
@@ -41,10 +43,11 @@ for r in $(seq "$rounds"); do
     s=$("$bench" --benchmark_filter="^fast/$set\$" --benchmark_min_time="$minTime" 2>/dev/null |
         sed -n 's/^fast\/.* ns\/lookup=\([0-9.]*\).* wall ns\/lookup=\([0-9.]*\).*/\1 \2/p')
     set -- $s
-    printf '%-6s %-10s %10s %9.1f (%6.1f) %7.2f\n' "$r" "$set" "$d" "$1" "$2" "$(echo "$1 $d" | awk '{ print $1 / $2 }')"
+    printf '%-6s %-10s %10s %10.1f %10.1f %7.2f\n' "$r" "$set" "$d" "$1" "$2" "$(echo "$1 $d" | awk '{ print $1 / $2 }')" |
+      tee -a "$rows"
   done
-done | awk '{ print; fflush() }
-  NR > 1 { k = $2; n[k]++; d[k, n[k]] = $3; s[k, n[k]] = $4; q[k, n[k]] = $6; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
+done
+awk '{ k = $2; n[k]++; d[k, n[k]] = $3; s[k, n[k]] = $4; q[k, n[k]] = $6; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
   function median(a, k, c,   i, j, t, v) {
     for (i = 1; i <= c; i++) v[i] = a[k, i]
     for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -57,5 +60,5 @@ done | awk '{ print; fflush() }
       for (j = 1; j <= n[k]; j++) { if (q[k, j] < lo) lo = q[k, j]; if (q[k, j] > hi) hi = q[k, j] }
       printf "%-10s %6d %10.1f %10.1f %12.2f (%.2f-%.2f)\n", k, n[k], median(d, k, n[k]), median(s, k, n[k]), median(q, k, n[k]), lo, hi
     }
-  }'
+  }' "$rows"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')"
