@@ -227,6 +227,10 @@ class FastClassifier {
     // ways (collisionLimit, lengthStep and portKeyFirst above are then ignored) keeping the build with the
     // lowest estimated lookup cost (0: never; see the essay).
     std::uint32_t tuneFrom = 16384;
+    // Hash tables place each bucket in one of two slots (two-choice cuckoo hashing) and a lookup reads both
+    // without a branch; a table where that fails falls back to linear probing. false: every table uses linear
+    // probing (for the differential tests of that path, and for comparison).
+    bool twoChoice = true;
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
@@ -240,6 +244,8 @@ class FastClassifier {
   std::size_t tableCount() const { return tables_.size(); }
   // Number of IPv6 hash tables.
   std::size_t tableCountV6() const { return tables6_.size(); }
+  // Hash tables (both families) that use linear probing instead of two-choice slots (see Options::twoChoice).
+  std::size_t linearProbedTables() const;
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
@@ -273,19 +279,23 @@ class FastClassifier {
     std::uint32_t srcBase, srcMask, dstBase, dstMask;
   };
 
+  // An empty slot has aux kEmptyAux, which no key's masked aux (at most 24 bits) equals, and count 0.
+  static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
   struct Slot {
-    std::uint64_t ip = 0;     // masked source << 32 | masked destination
-    std::uint32_t aux = 0;    // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
-    std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
-    std::uint32_t group = 0;  // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
+    std::uint64_t ip = 0;           // masked source << 32 | masked destination
+    std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
+    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
+    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
   };
   struct Table {
     std::uint32_t srcMask, dstMask, auxMask;
-    std::uint32_t minPos;     // best position of any rule in the table
-    std::uint32_t slotBegin;  // first slot in slots_
-    std::uint32_t slotMask;   // capacity - 1 (power of two)
-    std::uint32_t shift;      // 64 - log2(capacity)
+    std::uint32_t minPos;      // best position of any rule in the table
+    std::uint32_t slotBegin;   // first slot in slots_
+    std::uint32_t slotMask;    // capacity - 1 (power of two)
+    std::uint32_t shift;       // 64 - log2(capacity)
+    std::uint32_t twoChoice;   // 1: a key is in one of its two slots; 0: linear probing from the first
+    std::uint64_t multiplier;  // the table's hash multiplier
   };
 
   // IPv6 (every partition, whatever its size): four rules of one bucket like a RuleGroup, each address as the
@@ -301,7 +311,7 @@ class FastClassifier {
   struct Slot6 {
     std::uint64_t src[2] = {0, 0};  // masked source, high word first
     std::uint64_t dst[2] = {0, 0};  // masked destination
-    std::uint32_t aux = 0;          // masked (dport << 8 | proto)
+    std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
     std::uint32_t begin = 0;        // first RuleGroup6
     std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
   };
@@ -313,6 +323,8 @@ class FastClassifier {
     std::uint32_t slotMask;            // capacity - 1 (power of two)
     std::uint32_t shift;               // 64 - log2(capacity)
     std::uint32_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
+    std::uint32_t twoChoice;           // as in Table
+    std::uint64_t multiplier;          // the table's hash multiplier
   };
 
   struct Range {
