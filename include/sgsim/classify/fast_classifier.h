@@ -292,10 +292,9 @@ class FastClassifier {
     std::uint32_t srcMask, dstMask, auxMask;
     std::uint32_t minPos;      // best position of any rule in the table
     std::uint32_t slotBegin;   // first slot in slots_
-    std::uint32_t slotMask;    // capacity - 1 (power of two)
-    std::uint32_t shift;       // 64 - log2(capacity)
-    std::uint32_t twoChoice;   // 1: a key is in one of its two slots; 0: linear probing from the first
-    std::uint64_t multiplier;  // the table's hash multiplier
+    std::uint8_t shift;        // 64 - log2(capacity) (capacity: a power of two)
+    std::uint8_t twoChoice;    // 1: a key is in one of its two slots; 0: linear probing from the first
+    std::uint64_t multiplier;  // the table's hash multiplier (32 bytes a table, two to a cache line)
   };
 
   // IPv6 (every partition, whatever its size): four rules of one bucket like a RuleGroup, each address as the
@@ -315,16 +314,15 @@ class FastClassifier {
     std::uint32_t begin = 0;        // first RuleGroup6
     std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
   };
-  struct Table6 {
+  struct alignas(64) Table6 {
     std::uint64_t srcMask[2], dstMask[2];
     std::uint32_t auxMask;
-    std::uint32_t minPos;              // best position of any rule in the table
-    std::uint32_t slotBegin;           // first slot in slots6_
-    std::uint32_t slotMask;            // capacity - 1 (power of two)
-    std::uint32_t shift;               // 64 - log2(capacity)
-    std::uint32_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
-    std::uint32_t twoChoice;           // as in Table
-    std::uint64_t multiplier;          // the table's hash multiplier
+    std::uint32_t minPos;             // best position of any rule in the table
+    std::uint32_t slotBegin;          // first slot in slots6_
+    std::uint8_t shift;               // 64 - log2(capacity)
+    std::uint8_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
+    std::uint8_t twoChoice;           // as in Table
+    std::uint64_t multiplier;         // the table's hash multiplier (64 bytes a table: one cache line)
   };
 
   struct Range {
