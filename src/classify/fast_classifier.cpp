@@ -54,8 +54,9 @@ struct Placement {
 constexpr std::uint32_t kNoKey = 0xFFFFFFFFu;
 
 // hash(i, multiplier): key i's hash. minCapacity: a power of two, at least twice the number of keys.
+// uniqueHashes: a try whose hashes (| 1) are not all different fails too (the IPv6 slots keep only the hash).
 template <class HashFn>
-Placement placeBuckets(std::size_t n, std::uint32_t minCapacity, bool twoChoice, HashFn hash) {
+Placement placeBuckets(std::size_t n, std::uint32_t minCapacity, bool twoChoice, bool uniqueHashes, HashFn hash) {
   static constexpr std::uint64_t kMultipliers[] = {kHashMultiplier, 0xC4CEB9FE1A85EC53ull, 0xD6E8FEB86659FD93ull,
                                                    0xA0761D6478BD642Full};
   constexpr int kMaxKicks = 256;
@@ -64,13 +65,20 @@ Placement placeBuckets(std::size_t n, std::uint32_t minCapacity, bool twoChoice,
   std::vector<std::uint32_t> choice[2];
   choice[0].resize(n);
   choice[1].resize(n);
+  std::vector<std::uint64_t> hashes;
   for (std::uint32_t capacity = minCapacity; twoChoice && capacity <= 2 * minCapacity; capacity *= 2) {
     const auto shift = static_cast<std::uint32_t>(64 - std::countr_zero(capacity));
     for (const std::uint64_t multiplier : kMultipliers) {
+      hashes.clear();
       for (std::size_t i = 0; i < n; ++i) {
         const std::uint64_t h = hash(i, multiplier);
         choice[0][i] = firstSlot(h, shift);
         choice[1][i] = secondSlot(h, shift);
+        if (uniqueHashes) hashes.push_back(h | 1);
+      }
+      if (uniqueHashes) {
+        std::sort(hashes.begin(), hashes.end());
+        if (std::adjacent_find(hashes.begin(), hashes.end()) != hashes.end()) continue;
       }
       owner.assign(capacity, kNoKey);
       bool placed = true;
@@ -549,7 +557,7 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
     const Placement place = placeBuckets(
         buckets.size(),
         std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * slotsPerBucket))),
-        options.twoChoice, [&](std::size_t k, std::uint64_t multiplier) {
+        options.twoChoice, false, [&](std::size_t k, std::uint64_t multiplier) {
           return hashKey(buckets[k]->first.ip, buckets[k]->first.aux, multiplier);
         });
     const std::uint32_t capacity = place.capacity;
@@ -835,7 +843,7 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
     for (const auto& bucket : t.buckets) buckets.push_back(&bucket);
     const Placement place = placeBuckets(
         buckets.size(), std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2))),
-        options.twoChoice, [&](std::size_t k, std::uint64_t multiplier) {
+        options.twoChoice, true, [&](std::size_t k, std::uint64_t multiplier) {
           const BucketKey6& key = buckets[k]->first;
           return hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux, multiplier);
         });
@@ -859,11 +867,11 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
       const std::uint32_t i = place.slotOf[k];
       out.minPos = std::min(out.minPos, positions.front());
       const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
-      slots6_[out.slotBegin + i] = Slot6{{key.src[0], key.src[1]},
-                                         {key.dst[0], key.dst[1]},
-                                         key.aux,
-                                         static_cast<std::uint32_t>(groups6_.size()),
-                                         groups};
+      slots6_[out.slotBegin + i] =
+          Slot6{hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux, out.multiplier) | 1,
+                static_cast<std::uint32_t>(groups6_.size()), groups};
+      keys6_.resize(groups6_.size() + groups);
+      keys6_[groups6_.size()] = Key6{{key.src[0], key.src[1]}, {key.dst[0], key.dst[1]}, key.aux};
       for (std::size_t g = 0; g < positions.size(); g += 4) {
         RuleGroup6 rg{};
         for (std::size_t lane = 0; lane < 4; ++lane) {
@@ -917,16 +925,19 @@ std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
     const std::uint32_t a = aux & t->auxMask;
     const Slot6* base = slots6_.data() + t->slotBegin;
     const std::uint64_t h = hashKey6(ms0, ms1, md0, md1, a, t->multiplier);
+    const std::uint64_t tag = h | 1;
     auto other = [&](const Slot6* s) {
-      return (((s->src[0] ^ ms0) | (s->src[1] ^ ms1) | (s->dst[0] ^ md0) | (s->dst[1] ^ md1)) != 0) | (s->aux != a);
+      const Key6& k = keys6_[s->begin];
+      return (((k.src[0] ^ ms0) | (k.src[1] ^ ms1) | (k.dst[0] ^ md0) | (k.dst[1] ^ md1)) != 0) | (k.aux != a);
     };
     const Slot6* s = base + firstSlot(h, t->shift);
     if (t->twoChoice != 0) [[likely]] {
+      // The slot with the key's hash, if any, is the only one that can hold the key (hashes are unique).
       const Slot6* s2 = base + secondSlot(h, t->shift);
-      if (other(s)) s = s2;
-      if (other(s)) continue;
+      if (s->tag != tag) s = s2;
+      if (s->tag != tag || other(s)) continue;
     } else {
-      while (s->count != 0 && other(s)) s = base + ((s - base + 1) & slotMask(t->shift));
+      while (s->count != 0 && (s->tag != tag || other(s))) s = base + ((s - base + 1) & slotMask(t->shift));
       if (s->count == 0) continue;
     }
     {

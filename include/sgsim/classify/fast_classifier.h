@@ -306,13 +306,17 @@ class FastClassifier {
     std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
     std::uint32_t pos[4];                  // index into boxes_, ascending
   };
-  // One cache line per slot (a 44-byte slot would straddle two lines on half the probes).
+  // 16 bytes a slot: the key's 64-bit hash (odd; 0 = empty) stands for the key, which is checked in full against
+  // keys6_ only when the hash matches. Hashes are unique within a table (placeBuckets), so a hash that matches
+  // a slot whose key differs means the key is not in the table.
   struct Slot6 {
-    std::uint64_t src[2] = {0, 0};  // masked source, high word first
-    std::uint64_t dst[2] = {0, 0};  // masked destination
-    std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;        // first RuleGroup6
-    std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
+    std::uint64_t tag = 0;    // hash | 1, 0: empty
+    std::uint32_t begin = 0;  // first RuleGroup6 (and the bucket's key in keys6_)
+    std::uint32_t count = 0;  // RuleGroup6s in the bucket; 0 = empty slot
+  };
+  struct Key6 {
+    std::uint64_t src[2], dst[2];  // masked, high word first
+    std::uint32_t aux;             // masked (dport << 8 | proto)
   };
   struct alignas(64) Table6 {
     std::uint64_t srcMask[2], dstMask[2];
@@ -358,6 +362,7 @@ class FastClassifier {
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
   std::vector<Slot6> slots6_;
+  std::vector<Key6> keys6_;  // one per RuleGroup6: at a bucket's first group, its key
   Range partitions6_[4];
 };
 
