@@ -592,10 +592,10 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
             rg.srcMask[lane] = prefixMask(b.src.prefix);
             rg.dstBase[lane] = b.dst.base.v4Value();
             rg.dstMask[lane] = prefixMask(b.dst.prefix);
-            rg.sportLo[lane] = b.sportLo;
-            rg.sportHi[lane] = b.sportHi;
-            rg.dportLo[lane] = b.dportLo;
-            rg.dportHi[lane] = b.dportHi;
+            rg.sportBelow[lane] = b.sportLo - 1;
+            rg.sportAbove[lane] = b.sportHi + 1;
+            rg.dportBelow[lane] = b.dportLo - 1;
+            rg.dportAbove[lane] = b.dportHi + 1;
             rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
             rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
             rg.pos[lane] = pos;
@@ -677,13 +677,15 @@ std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
   if (!key.src.isV4() || !key.dst.isV4()) return kNoMatch;
   const std::size_t p = partitionOf(key.proto);
   const Partition& part = partitions_[p];
-  if (!part.large) return classifySmall(key, part.tables);
+  if (!part.large) return p == 3 ? classifySmall<true>(key, part.tables) : classifySmall<false>(key, part.tables);
   // Only the "other protocols" partition mixes protocols; in the others every rule's protocol matches.
   return p == 3 ? classifyLarge<true, false>(key, part.tables, nullptr)
                 : classifyLarge<false, false>(key, part.tables, nullptr);
 }
 
 // Below tuneFrom: one table at a time, its bucket's rules four at a time.
+// kProto: the partition mixes protocols (the "other protocols" one); in the others every rule's protocol matches.
+template <bool kProto>
 std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
@@ -711,10 +713,10 @@ std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) 
     }
     {
       for (const RuleGroup *g = groups_.data() + s->begin, *end = g + s->count; g != end && g->pos[0] < best; ++g) {
-        const Lanes hit = ((vsrc & load(g->srcMask)) == load(g->srcBase)) &
-                          ((vdst & load(g->dstMask)) == load(g->dstBase)) & (vsport >= load(g->sportLo)) &
-                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
-                          ((vproto & load(g->protoMask)) == load(g->proto));
+        Lanes hit = ((vsrc & load(g->srcMask)) == load(g->srcBase)) & ((vdst & load(g->dstMask)) == load(g->dstBase)) &
+                    (vsport > load(g->sportBelow)) & (load(g->sportAbove) > vsport) & (vdport > load(g->dportBelow)) &
+                    (load(g->dportAbove) > vdport);
+        if constexpr (kProto) hit &= (vproto & load(g->protoMask)) == load(g->proto);
         if (const unsigned bits = laneBits(hit); bits != 0) {
           // Lanes ascend in position: the first hit is the bucket's best.
           best = std::min(best, g->pos[std::countr_zero(bits)]);
@@ -894,10 +896,10 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
             rg.dstBase[w][lane] = static_cast<std::uint32_t>(dstBase >> shift);
             rg.dstMask[w][lane] = static_cast<std::uint32_t>(dstMask >> shift);
           }
-          rg.sportLo[lane] = b.sportLo;
-          rg.sportHi[lane] = b.sportHi;
-          rg.dportLo[lane] = b.dportLo;
-          rg.dportHi[lane] = b.dportHi;
+          rg.sportBelow[lane] = b.sportLo - 1;
+          rg.sportAbove[lane] = b.sportHi + 1;
+          rg.dportBelow[lane] = b.dportLo - 1;
+          rg.dportAbove[lane] = b.dportHi + 1;
           rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
           rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
           rg.pos[lane] = pos;
@@ -948,9 +950,9 @@ std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
         const Lanes hit = ((vs0 & load(g->srcMask[0])) == load(g->srcBase[0])) &
                           ((vs1 & load(g->srcMask[1])) == load(g->srcBase[1])) &
                           ((vd0 & load(g->dstMask[0])) == load(g->dstBase[0])) &
-                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport >= load(g->sportLo)) &
-                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
-                          ((vproto & load(g->protoMask)) == load(g->proto));
+                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport > load(g->sportBelow)) &
+                          (load(g->sportAbove) > vsport) & (vdport > load(g->dportBelow)) &
+                          (load(g->dportAbove) > vdport) & ((vproto & load(g->protoMask)) == load(g->proto));
         if (const unsigned bits = laneBits(hit); bits != 0) {
           // Lanes ascend in position: the first hit is the bucket's best.
           best = std::min(best, g->pos[std::countr_zero(bits)]);

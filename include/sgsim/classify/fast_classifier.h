@@ -249,10 +249,11 @@ class FastClassifier {
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
-  // checks all four. Padding lanes never match (mask 0, base 1) and have position kNoMatch.
+  // checks all four. Padding lanes never match (mask 0, base 1) and have position kNoMatch. Port ranges are
+  // stored as lo - 1 and hi + 1, so that each bound is one signed greater-than (SSE2 has no >=).
   struct alignas(16) RuleGroup {
     std::uint32_t srcBase[4], srcMask[4], dstBase[4], dstMask[4];
-    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
+    std::int32_t sportBelow[4], sportAbove[4], dportBelow[4], dportAbove[4];
     std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
     std::uint32_t pos[4];                  // index into boxes_, ascending
   };
@@ -302,9 +303,9 @@ class FastClassifier {
   // words ([word][lane], word 0 the more significant). Padding lanes never match (mask 0, base 1).
   struct alignas(16) RuleGroup6 {
     std::uint32_t srcBase[2][4], srcMask[2][4], dstBase[2][4], dstMask[2][4];
-    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
-    std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
-    std::uint32_t pos[4];                  // index into boxes_, ascending
+    std::int32_t sportBelow[4], sportAbove[4], dportBelow[4], dportAbove[4];  // as in RuleGroup
+    std::uint32_t proto[4], protoMask[4];                                     // any protocol: 0/0
+    std::uint32_t pos[4];                                                     // index into boxes_, ascending
   };
   // 16 bytes a slot: the key's 64-bit hash (odd; 0 = empty) stands for the key, which is checked in full against
   // keys6_ only when the hash matches. Hashes are unique within a table (placeBuckets), so a hash that matches
@@ -345,6 +346,7 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  template <bool kProto>
   std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
   std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
