@@ -562,8 +562,7 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
         });
     const std::uint32_t capacity = place.capacity;
     static_assert(sizeof(Table) == 32 && sizeof(Table6) == 64);
-    Table out{prefixMask(t.srcLen),
-              prefixMask(t.dstLen),
+    Table out{static_cast<std::uint64_t>(prefixMask(t.srcLen)) << 32 | prefixMask(t.dstLen),
               t.auxMask,
               kNoMatch,
               static_cast<std::uint32_t>(slots_.size()),
@@ -689,13 +688,14 @@ template <bool kProto>
 std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
+  const std::uint64_t key64 = static_cast<std::uint64_t>(src) << 32 | dst;
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
   const Lanes vsrc = splat(src), vdst = splat(dst), vsport = splat(key.sport), vdport = splat(key.dport),
               vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
   for (const Table *t = tables_.data() + part.begin, *tend = tables_.data() + part.end; t != tend; ++t) {
     if (t->minPos >= best) break;  // no rule left in this or any later table can beat the match we have
-    const std::uint64_t ip = (static_cast<std::uint64_t>(src & t->srcMask) << 32) | (dst & t->dstMask);
+    const std::uint64_t ip = key64 & t->ipMask;
     const std::uint32_t a = aux & t->auxMask;
     const Slot* base = slots_.data() + t->slotBegin;
     const std::uint64_t h = hashKey(ip, a, t->multiplier);
@@ -733,6 +733,7 @@ template <bool kProto, bool kCount>
 std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
+  const std::uint64_t key64 = static_cast<std::uint64_t>(src) << 32 | dst;
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
   const Lanes vsrc = splat(src), vdst = splat(dst);
   const Lanes16 vsport = splat16(key.sport), vdport = splat16(key.dport),
@@ -796,7 +797,7 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
     std::uint64_t ips[kBatch];
     std::uint32_t auxs[kBatch];
     for (int j = 0; j < n; ++j) {
-      ips[j] = (static_cast<std::uint64_t>(src & t[j].srcMask) << 32) | (dst & t[j].dstMask);
+      ips[j] = key64 & t[j].ipMask;
       auxs[j] = aux & t[j].auxMask;
       const std::uint64_t h = hashKey(ips[j], auxs[j], t[j].multiplier);
       home[j] = slots_.data() + t[j].slotBegin + firstSlot(h, t[j].shift);

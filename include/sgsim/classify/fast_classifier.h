@@ -290,7 +290,8 @@ class FastClassifier {
     std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
   };
   struct Table {
-    std::uint32_t srcMask, dstMask, auxMask;
+    std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
+    std::uint32_t auxMask;
     std::uint32_t minPos;      // best position of any rule in the table
     std::uint32_t slotBegin;   // first slot in slots_
     std::uint8_t shift;        // 64 - log2(capacity) (capacity: a power of two)
