@@ -189,10 +189,37 @@
 //   ipc1_10k   1.33, 1.23    1.49, 1.43         162x
 // fixed64 (every prefix under 2001:db8::/64, lengths moved by 64) keeps the IPv4 set's tables exactly and stays
 // within 1.5x; spread48 (the first 16 bits choose a /48) leaves a gap in the prefix lengths (49-64) that splits
-// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. Not tried for lack of time: a
-// 16-byte slot (a hash tag and the bucket's index, the full key beside the bucket's groups) to shrink the slot
-// arrays threefold; length classes chosen from the set's own lengths rather than multiples of lengthStep.
+// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. (The 16-byte slot that was
+// "not tried for lack of time" here was done in the Intel round below.) Not tried: length classes chosen from
+// the set's own lengths rather than multiples of lengthStep.
 // A dual-stack table (each rule in both families) costs each family about what its own table costs.
+//
+// Second round on an Intel Xeon (issue 11, target 4; 2-core KVM guest, L1d 48 KiB, L2 2 MiB per core; the
+// first round's figures came from an AMD EPYC). Measured first: acl1_1k 1.28x and acl1_100k 1.35x
+// dpdk-test-acl's scalar trie. Where the time went (cachegrind on acl1_1k, 20 passes of the trace, and an
+// instrumented copy counting per lookup): 362 instructions and ~3.8 mispredicted branches (simulated) per
+// lookup; 3.4 tables probed, and on top of the 3.4 slots read, 2.5 more: half-full linear-probing tables
+// whose home slot was taken walked on (fw1_1k 4.7 extra slots over 5.5 probes, acl2_10k 5.9 over 7.2), each
+// step a data-dependent branch. Steps (CPU time per lookup, alternated runs of the two builds, same minutes):
+// - Two-choice cuckoo slots (placeBuckets): a key's bucket is in one of two slots, read with no walk; the
+//   insertion fills first slots first, so the branch "first slot is not ours" predicts well (choosing the
+//   slot without a branch measured 10-17% slower). acl1_1k 48 -> 36 ns, fw1_1k 47.5 -> 35, acl2_10k
+//   100 -> 44, fw1_10k 61 -> 40, acl1_100k 125 -> 101, fw1_100k 247 -> 186, ipc1_50k 148 -> 120 (one pass
+//   each, loaded machine). Tables where placement fails fall back to linear probing (none on any ClassBench
+//   set, IPv4 or mapped; Options::twoChoice = false forces it for the differential tests).
+// - IPv6 kept up: with IPv4 that much faster, IPv6/IPv4 rose to 1.66 (acl2_10k fixed64). perf put the IPv6
+//   lookup's time on the 48-byte slot loads; slots of 16 bytes (the key's hash, unique within a table, stands
+//   for the key; the key is compared in full from keys6_ only on a hash match) took acl2_10k fixed64 72 ->
+//   55 ns, spread48 87 -> 64, fw1_10k 63 -> 50. The IPv6 hash rotates its low words (see hashKey6): masked
+//   prefixes made three keys share a hash on the 100k sets under fixed64. Prefetching the next table's slot
+//   while searching this one was slower (77 -> 80 ns); folding 128-bit products was 5-8% slower.
+// - Fewer instructions in the four-rule groups: port bounds as lo-1 / hi+1 (one signed compare each), no
+//   protocol compare outside the other-protocols partition, one 64-bit address mask per table: acl1_1k's
+//   lookups 61.7M -> 50.4M instructions over the same passes, 38 -> 35 ns.
+// Tried and not kept: a bucket limit of 16 or 32 and a length step of 8 for small partitions (more tables,
+// slower on every 1k/10k set or level); large partitions' hash tables half full instead of a quarter, and
+// batches of 2 or 8 tables instead of 4 (within 3% noise on the 100k sets). Results: docs/PERFORMANCE.md,
+// "Classification".
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
