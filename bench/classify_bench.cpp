@@ -6,7 +6,9 @@
 //
 // The linear scan runs over every header of the 1k and 10k sets, and over the first kLinearHeaders headers
 // of the larger ones (a 50k-rule scan of 100k headers takes minutes); every run reports ns per header
-// ("ns/lookup": thread CPU time of the timed loop over the lookups made in it).
+// ("ns/lookup": thread CPU time of the timed loop over the lookups made in it; "wall ns/lookup": the same
+// loop's wall time, which is what dpdk-test-acl reports). bench/classify_vs_dpdk_sets.sh alternates this
+// program with dpdk-test-acl on every set.
 //
 // IPv6 (the 1k and 10k sets, mapped by classbench.h's toIpv6: "/fixed64" or "/spread48"): fast6/, linear6/,
 // rebuild_after_revoke6/; v6_vs_v4/ runs the IPv4 set's trace and the mapped set's trace one after the other in
