@@ -18,10 +18,113 @@ namespace {
 
 std::uint32_t prefixMask(int len) { return len <= 0 ? 0 : (len >= 32 ? 0xFFFFFFFFu : ~0u << (32 - len)); }
 
+constexpr std::uint64_t kHashMultiplier = 0xFF51AFD7ED558CCDull;
+
 // Multiplicative hash, one multiply (aux, at most 24 bits, is folded into the source half); the top bits of the
-// product depend on every input bit, and the lookup takes the top bits.
-inline std::uint64_t hashKey(std::uint64_t ip, std::uint32_t aux) {
-  return (ip ^ (static_cast<std::uint64_t>(aux) << 40)) * 0xFF51AFD7ED558CCDull;
+// product depend on every input bit, and the lookup takes the top bits. Each frozen table has its own multiplier
+// (placeBuckets below tries several).
+inline std::uint64_t hashKey(std::uint64_t ip, std::uint32_t aux, std::uint64_t multiplier = kHashMultiplier) {
+  return (ip ^ (static_cast<std::uint64_t>(aux) << 40)) * multiplier;
+}
+
+// A frozen table's two slots for a key of hash h (two-choice cuckoo hashing, placeBuckets): the top bits of h,
+// and the top bits of h times a second odd constant (which depend on every bit of h, so keys whose hashes agree
+// in their top bits still get different second slots).
+inline std::uint32_t firstSlot(std::uint64_t h, std::uint32_t shift) { return static_cast<std::uint32_t>(h >> shift); }
+// capacity - 1 of a table of 2^(64 - shift) slots (for linear probing).
+inline std::uint32_t slotMask(std::uint32_t shift) { return (1u << (64 - shift)) - 1; }
+inline std::uint32_t secondSlot(std::uint64_t h, std::uint32_t shift) {
+  return static_cast<std::uint32_t>((h * 0x9E3779B97F4A7C15ull) >> shift);
+}
+
+// Where the buckets of a frozen hash table go. Two-choice cuckoo hashing (Pagh and Rodler, "Cuckoo hashing",
+// 2001): every key is in one of its two slots (firstSlot, secondSlot), so a lookup reads both and picks the one
+// holding its key without a branch on what the slots hold (linear probing walked on from a taken home slot:
+// 0.7-0.9 extra slots per table probed on the 1k/10k sets, and a mispredicted branch on most of them). Tries
+// the table's multipliers at the minimum capacity, then at twice it; if no try places every key (the same hash
+// for three keys, or bad luck), the table falls back to linear probing from firstSlot (twoChoice false), which
+// always works: the lookup has that path too, behind a branch that is the same for every lookup of the table.
+struct Placement {
+  std::uint32_t capacity = 0;
+  std::uint64_t multiplier = kHashMultiplier;
+  bool twoChoice = false;
+  std::vector<std::uint32_t> slotOf;  // per key, its slot
+};
+
+constexpr std::uint32_t kNoKey = 0xFFFFFFFFu;
+
+// hash(i, multiplier): key i's hash. minCapacity: a power of two, at least twice the number of keys.
+// uniqueHashes: a try whose hashes (| 1) are not all different fails too (the IPv6 slots keep only the hash).
+template <class HashFn>
+Placement placeBuckets(std::size_t n, std::uint32_t minCapacity, bool twoChoice, bool uniqueHashes, HashFn hash) {
+  static constexpr std::uint64_t kMultipliers[] = {kHashMultiplier, 0xC4CEB9FE1A85EC53ull, 0xD6E8FEB86659FD93ull,
+                                                   0xA0761D6478BD642Full};
+  constexpr int kMaxKicks = 256;
+  Placement p;
+  std::vector<std::uint32_t> owner;
+  std::vector<std::uint32_t> choice[2];
+  choice[0].resize(n);
+  choice[1].resize(n);
+  std::vector<std::uint64_t> hashes;
+  for (std::uint32_t capacity = minCapacity; twoChoice && capacity <= 2 * minCapacity; capacity *= 2) {
+    const auto shift = static_cast<std::uint32_t>(64 - std::countr_zero(capacity));
+    for (const std::uint64_t multiplier : kMultipliers) {
+      hashes.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t h = hash(i, multiplier);
+        choice[0][i] = firstSlot(h, shift);
+        choice[1][i] = secondSlot(h, shift);
+        if (uniqueHashes) hashes.push_back(h | 1);
+      }
+      if (uniqueHashes) {
+        std::sort(hashes.begin(), hashes.end());
+        if (std::adjacent_find(hashes.begin(), hashes.end()) != hashes.end()) continue;
+      }
+      owner.assign(capacity, kNoKey);
+      bool placed = true;
+      for (std::uint32_t k = 0; k < n && placed; ++k) {
+        // Insert k; a key with both slots taken evicts the one in the slot it did not just come from, which
+        // then tries its own other slot (a random walk, at most kMaxKicks steps).
+        std::uint32_t cur = k, at = choice[1][k];
+        for (int kick = 0;; ++kick) {
+          if (owner[choice[0][cur]] == kNoKey) {
+            owner[choice[0][cur]] = cur;
+            break;
+          }
+          if (owner[choice[1][cur]] == kNoKey) {
+            owner[choice[1][cur]] = cur;
+            break;
+          }
+          if (kick == kMaxKicks) {
+            placed = false;
+            break;
+          }
+          at = at == choice[0][cur] ? choice[1][cur] : choice[0][cur];
+          std::swap(cur, owner[at]);
+        }
+      }
+      if (!placed) continue;
+      p.capacity = capacity;
+      p.multiplier = multiplier;
+      p.twoChoice = true;
+      p.slotOf.resize(n);
+      for (std::uint32_t i = 0; i < capacity; ++i)
+        if (owner[i] != kNoKey) p.slotOf[owner[i]] = i;
+      return p;
+    }
+  }
+  // Linear probing from the first slot.
+  p.capacity = minCapacity;
+  p.slotOf.resize(n);
+  owner.assign(minCapacity, kNoKey);
+  const auto shift = static_cast<std::uint32_t>(64 - std::countr_zero(minCapacity));
+  for (std::size_t k = 0; k < n; ++k) {
+    std::uint32_t i = firstSlot(hash(k, kHashMultiplier), shift);
+    while (owner[i] != kNoKey) i = (i + 1) & (minCapacity - 1);
+    owner[i] = static_cast<std::uint32_t>(k);
+    p.slotOf[k] = i;
+  }
+  return p;
 }
 
 // Four 32-bit lanes (GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM); comparisons give -1 / 0 lanes.
@@ -140,11 +243,16 @@ struct BucketKey6 {
 __extension__ typedef unsigned __int128 Uint128;  // GCC and Clang; __extension__: no -Wpedantic warning
 
 // The IPv6 key's hash; the lookup takes the top bits. Four independent multiplies (they overlap): the top bits
-// of each product depend on every bit of its word. Slots keep the whole key, so the hash only spreads them.
-inline std::uint64_t hashKey6(std::uint64_t s0, std::uint64_t s1, std::uint64_t d0, std::uint64_t d1,
-                              std::uint32_t aux) {
-  return (s0 * 0x9E3779B97F4A7C15ull) ^ (s1 * 0xC2B2AE3D27D4EB4Full) ^ (d0 * 0x165667B19E3779F9ull) ^
-         ((d1 ^ (static_cast<std::uint64_t>(aux) << 40)) * 0xFF51AFD7ED558CCDull);
+// of each product depend on every bit of its word. Slots keep the whole key, so the hash only spreads them. The
+// low words are rotated by 32 first: masked prefixes leave a word's low bits zero, and the top bits of such a
+// word's product depend only on the product of its top bits; two /16 prefixes under fixed64 (the address in
+// bits 32-63 of the low word) then kept only 16 bits of the pair in the hash's top bits, and on the 100k sets
+// three keys shared a hash and tables fell back to linear probing. (Mixing each address with a 64x64->128-bit
+// multiply, folded, spread as well but measured 5-8% slower on the 10k sets.)
+inline std::uint64_t hashKey6(std::uint64_t s0, std::uint64_t s1, std::uint64_t d0, std::uint64_t d1, std::uint32_t aux,
+                              std::uint64_t multiplier = kHashMultiplier) {
+  return (s0 * 0x9E3779B97F4A7C15ull) ^ (std::rotl(s1, 32) * 0xC2B2AE3D27D4EB4Full) ^ (d0 * 0x165667B19E3779F9ull) ^
+         ((std::rotl(d1, 32) ^ (static_cast<std::uint64_t>(aux) << 40)) * multiplier);
 }
 
 struct BucketKey6Hash {
@@ -442,20 +550,29 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
   // already sorted by minPos. Large partitions keep their hash tables a quarter full instead of half (fewer
   // slots read per probe, worth it where probes are many; measured on acl1_100k).
   const std::uint32_t slotsPerBucket = large ? 4 : 2;
+  std::vector<const std::pair<const BucketKey, std::vector<std::uint32_t>>*> buckets;
   for (const BuildTable<V4Keys>& t : tables) {
-    const std::uint32_t capacity =
-        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * slotsPerBucket)));
-    Table out{prefixMask(t.srcLen),
-              prefixMask(t.dstLen),
+    buckets.clear();
+    for (const auto& bucket : t.buckets) buckets.push_back(&bucket);
+    const Placement place = placeBuckets(
+        buckets.size(),
+        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * slotsPerBucket))),
+        options.twoChoice, false, [&](std::size_t k, std::uint64_t multiplier) {
+          return hashKey(buckets[k]->first.ip, buckets[k]->first.aux, multiplier);
+        });
+    const std::uint32_t capacity = place.capacity;
+    static_assert(sizeof(Table) == 32 && sizeof(Table6) == 64);
+    Table out{static_cast<std::uint64_t>(prefixMask(t.srcLen)) << 32 | prefixMask(t.dstLen),
               t.auxMask,
               kNoMatch,
               static_cast<std::uint32_t>(slots_.size()),
-              capacity - 1,
-              static_cast<std::uint32_t>(64 - std::countr_zero(capacity))};
+              static_cast<std::uint8_t>(64 - std::countr_zero(capacity)),
+              static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
+              place.multiplier};
     slots_.resize(slots_.size() + capacity);
-    for (const auto& [key, positions] : t.buckets) {
-      std::uint32_t i = static_cast<std::uint32_t>(hashKey(key.ip, key.aux) >> out.shift);
-      while (slots_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
+    for (std::size_t k = 0; k < buckets.size(); ++k) {
+      const auto& [key, positions] = *buckets[k];
+      const std::uint32_t i = place.slotOf[k];
       out.minPos = std::min(out.minPos, positions.front());
       if (!large) {
         const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
@@ -474,10 +591,10 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
             rg.srcMask[lane] = prefixMask(b.src.prefix);
             rg.dstBase[lane] = b.dst.base.v4Value();
             rg.dstMask[lane] = prefixMask(b.dst.prefix);
-            rg.sportLo[lane] = b.sportLo;
-            rg.sportHi[lane] = b.sportHi;
-            rg.dportLo[lane] = b.dportLo;
-            rg.dportHi[lane] = b.dportHi;
+            rg.sportBelow[lane] = b.sportLo - 1;
+            rg.sportAbove[lane] = b.sportHi + 1;
+            rg.dportBelow[lane] = b.dportLo - 1;
+            rg.dportAbove[lane] = b.dportHi + 1;
             rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
             rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
             rg.pos[lane] = pos;
@@ -548,46 +665,64 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
   }
 }
 
+std::size_t FastClassifier::linearProbedTables() const {
+  return static_cast<std::size_t>(
+      std::count_if(tables_.begin(), tables_.end(), [](const Table& t) { return t.twoChoice == 0; }) +
+      std::count_if(tables6_.begin(), tables6_.end(), [](const Table6& t) { return t.twoChoice == 0; }));
+}
+
 std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
   if (key.family != Family::V4) return classifyV6(key);
   if (!key.src.isV4() || !key.dst.isV4()) return kNoMatch;
   const std::size_t p = partitionOf(key.proto);
   const Partition& part = partitions_[p];
-  if (!part.large) return classifySmall(key, part.tables);
+  if (!part.large) return p == 3 ? classifySmall<true>(key, part.tables) : classifySmall<false>(key, part.tables);
   // Only the "other protocols" partition mixes protocols; in the others every rule's protocol matches.
   return p == 3 ? classifyLarge<true, false>(key, part.tables, nullptr)
                 : classifyLarge<false, false>(key, part.tables, nullptr);
 }
 
 // Below tuneFrom: one table at a time, its bucket's rules four at a time.
+// kProto: the partition mixes protocols (the "other protocols" one); in the others every rule's protocol matches.
+template <bool kProto>
 std::uint32_t FastClassifier::classifySmall(const ClassifyKey& key, Range part) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
+  const std::uint64_t key64 = static_cast<std::uint64_t>(src) << 32 | dst;
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
   const Lanes vsrc = splat(src), vdst = splat(dst), vsport = splat(key.sport), vdport = splat(key.dport),
               vproto = splat(key.proto);
   std::uint32_t best = kNoMatch;
   for (const Table *t = tables_.data() + part.begin, *tend = tables_.data() + part.end; t != tend; ++t) {
     if (t->minPos >= best) break;  // no rule left in this or any later table can beat the match we have
-    const std::uint64_t ip = (static_cast<std::uint64_t>(src & t->srcMask) << 32) | (dst & t->dstMask);
+    const std::uint64_t ip = key64 & t->ipMask;
     const std::uint32_t a = aux & t->auxMask;
     const Slot* base = slots_.data() + t->slotBegin;
-    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey(ip, a) >> t->shift);; i = (i + 1) & t->slotMask) {
-      const Slot& s = base[i];
-      if (s.count == 0) break;
-      if (s.ip != ip || s.aux != a) continue;
-      for (const RuleGroup *g = groups_.data() + s.begin, *end = g + s.count; g != end && g->pos[0] < best; ++g) {
-        const Lanes hit = ((vsrc & load(g->srcMask)) == load(g->srcBase)) &
-                          ((vdst & load(g->dstMask)) == load(g->dstBase)) & (vsport >= load(g->sportLo)) &
-                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
-                          ((vproto & load(g->protoMask)) == load(g->proto));
+    const std::uint64_t h = hashKey(ip, a, t->multiplier);
+    const Slot* s = base + firstSlot(h, t->shift);
+    if (t->twoChoice != 0) [[likely]] {
+      // The key's bucket is in one of its two slots, or nowhere (an empty slot's aux equals no key's). The
+      // insertion fills first slots first, so most buckets are in theirs and the branch predicts well (choosing
+      // the slot without a branch measured 10-17% slower on the 1k/10k sets).
+      const Slot* s2 = base + secondSlot(h, t->shift);
+      if ((s->ip != ip) | (s->aux != a)) s = s2;
+      if ((s->ip != ip) | (s->aux != a)) continue;
+    } else {
+      while (s->count != 0 && (s->ip != ip || s->aux != a)) s = base + ((s - base + 1) & slotMask(t->shift));
+      if (s->count == 0) continue;
+    }
+    {
+      for (const RuleGroup *g = groups_.data() + s->begin, *end = g + s->count; g != end && g->pos[0] < best; ++g) {
+        Lanes hit = ((vsrc & load(g->srcMask)) == load(g->srcBase)) & ((vdst & load(g->dstMask)) == load(g->dstBase)) &
+                    (vsport > load(g->sportBelow)) & (load(g->sportAbove) > vsport) & (vdport > load(g->dportBelow)) &
+                    (load(g->dportAbove) > vdport);
+        if constexpr (kProto) hit &= (vproto & load(g->protoMask)) == load(g->proto);
         if (const unsigned bits = laneBits(hit); bits != 0) {
           // Lanes ascend in position: the first hit is the bucket's best.
           best = std::min(best, g->pos[std::countr_zero(bits)]);
           break;
         }
       }
-      break;
     }
   }
   return best;
@@ -598,6 +733,7 @@ template <bool kProto, bool kCount>
 std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const {
   const std::uint32_t src = key.src.v4Value();
   const std::uint32_t dst = key.dst.v4Value();
+  const std::uint64_t key64 = static_cast<std::uint64_t>(src) << 32 | dst;
   const std::uint32_t aux = (static_cast<std::uint32_t>(key.dport) << 8) | key.proto;
   const Lanes vsrc = splat(src), vdst = splat(dst);
   const Lanes16 vsport = splat16(key.sport), vdport = splat16(key.dport),
@@ -657,30 +793,31 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
     while (t[n - 1].minPos >= best) --n;  // t[0] qualifies
     if constexpr (kCount) counts->probes += static_cast<std::uint64_t>(n);
     const Slot* home[kBatch];
+    const Slot* second[kBatch];
     std::uint64_t ips[kBatch];
     std::uint32_t auxs[kBatch];
     for (int j = 0; j < n; ++j) {
-      ips[j] = (static_cast<std::uint64_t>(src & t[j].srcMask) << 32) | (dst & t[j].dstMask);
+      ips[j] = key64 & t[j].ipMask;
       auxs[j] = aux & t[j].auxMask;
-      home[j] = slots_.data() + t[j].slotBegin + static_cast<std::uint32_t>(hashKey(ips[j], auxs[j]) >> t[j].shift);
+      const std::uint64_t h = hashKey(ips[j], auxs[j], t[j].multiplier);
+      home[j] = slots_.data() + t[j].slotBegin + firstSlot(h, t[j].shift);
+      second[j] = slots_.data() + t[j].slotBegin + secondSlot(h, t[j].shift);
       __builtin_prefetch(home[j]);
+      __builtin_prefetch(second[j]);
     }
     const Slot* found[kBatch];
     for (int j = 0; j < n; ++j) {
-      // Tables a quarter full: the home slot is the key's own or empty on most probes, so that case is
-      // decided without a branch, and only a home slot taken by another key walks on.
+      // The key's bucket is in one of its two slots (or nowhere: an empty slot's aux equals no key's), decided
+      // without a branch; tables that fell back to linear probing walk on from the home slot.
       const Slot* s = home[j];
-      const bool own = (s->ip == ips[j]) & (s->aux == auxs[j]) & (s->count != 0);
-      if (!own && s->count != 0) {
-        const Slot* base = slots_.data() + t[j].slotBegin;
-        std::uint32_t i = static_cast<std::uint32_t>(s - base);
-        do {
-          i = (i + 1) & t[j].slotMask;
-          s = base + i;
-        } while (s->count != 0 && (s->ip != ips[j] || s->aux != auxs[j]));
-        found[j] = s->count != 0 ? s : nullptr;
+      auto other = [&](const Slot* x) { return (x->ip != ips[j]) | (x->aux != auxs[j]); };
+      if (t[j].twoChoice != 0) [[likely]] {
+        s = other(s) ? second[j] : s;
+        found[j] = other(s) ? nullptr : s;
       } else {
-        found[j] = own ? s : nullptr;
+        const Slot* base = slots_.data() + t[j].slotBegin;
+        while (s->count != 0 && other(s)) s = base + ((s - base + 1) & slotMask(t[j].shift));
+        found[j] = s->count != 0 ? s : nullptr;
       }
       __builtin_prefetch(blocks_.data() + s->begin);
       __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 64);
@@ -703,33 +840,41 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
 void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options) {
   if (members.empty()) return;
   const std::vector<BuildTable<V6Keys>> tables = mergeIntoTables<V6Keys>(boxes_, members, options);
+  std::vector<const std::pair<const BucketKey6, std::vector<std::uint32_t>>*> buckets;
   for (const BuildTable<V6Keys>& t : tables) {
-    const std::uint32_t capacity =
-        std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2)));
+    buckets.clear();
+    for (const auto& bucket : t.buckets) buckets.push_back(&bucket);
+    const Placement place = placeBuckets(
+        buckets.size(), std::max<std::uint32_t>(2, std::bit_ceil(static_cast<std::uint32_t>(t.buckets.size() * 2))),
+        options.twoChoice, true, [&](std::size_t k, std::uint64_t multiplier) {
+          const BucketKey6& key = buckets[k]->first;
+          return hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux, multiplier);
+        });
+    const std::uint32_t capacity = place.capacity;
     // A table of length 128 checks every bit in its key; its window (the last bit, then zeros) is harmless.
-    const auto srcShift = static_cast<std::uint32_t>(std::min(t.srcLen, 127));
-    const auto dstShift = static_cast<std::uint32_t>(std::min(t.dstLen, 127));
+    const auto srcShift = static_cast<std::uint8_t>(std::min(t.srcLen, 127));
+    const auto dstShift = static_cast<std::uint8_t>(std::min(t.dstLen, 127));
     Table6 out{{prefixMask6Hi(t.srcLen), prefixMask6Lo(t.srcLen)},
                {prefixMask6Hi(t.dstLen), prefixMask6Lo(t.dstLen)},
                t.auxMask,
                kNoMatch,
                static_cast<std::uint32_t>(slots6_.size()),
-               capacity - 1,
-               static_cast<std::uint32_t>(64 - std::countr_zero(capacity)),
+               static_cast<std::uint8_t>(64 - std::countr_zero(capacity)),
                srcShift,
-               dstShift};
+               dstShift,
+               static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
+               place.multiplier};
     slots6_.resize(slots6_.size() + capacity);
-    for (const auto& [key, positions] : t.buckets) {
-      std::uint32_t i =
-          static_cast<std::uint32_t>(hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux) >> out.shift);
-      while (slots6_[out.slotBegin + i].count != 0) i = (i + 1) & out.slotMask;
+    for (std::size_t k = 0; k < buckets.size(); ++k) {
+      const auto& [key, positions] = *buckets[k];
+      const std::uint32_t i = place.slotOf[k];
       out.minPos = std::min(out.minPos, positions.front());
       const auto groups = static_cast<std::uint32_t>((positions.size() + 3) / 4);
-      slots6_[out.slotBegin + i] = Slot6{{key.src[0], key.src[1]},
-                                         {key.dst[0], key.dst[1]},
-                                         key.aux,
-                                         static_cast<std::uint32_t>(groups6_.size()),
-                                         groups};
+      slots6_[out.slotBegin + i] =
+          Slot6{hashKey6(key.src[0], key.src[1], key.dst[0], key.dst[1], key.aux, out.multiplier) | 1,
+                static_cast<std::uint32_t>(groups6_.size()), groups};
+      keys6_.resize(groups6_.size() + groups);
+      keys6_[groups6_.size()] = Key6{{key.src[0], key.src[1]}, {key.dst[0], key.dst[1]}, key.aux};
       for (std::size_t g = 0; g < positions.size(); g += 4) {
         RuleGroup6 rg{};
         for (std::size_t lane = 0; lane < 4; ++lane) {
@@ -752,10 +897,10 @@ void FastClassifier::buildTablesV6(const std::vector<std::uint32_t>& members, co
             rg.dstBase[w][lane] = static_cast<std::uint32_t>(dstBase >> shift);
             rg.dstMask[w][lane] = static_cast<std::uint32_t>(dstMask >> shift);
           }
-          rg.sportLo[lane] = b.sportLo;
-          rg.sportHi[lane] = b.sportHi;
-          rg.dportLo[lane] = b.dportLo;
-          rg.dportHi[lane] = b.dportHi;
+          rg.sportBelow[lane] = b.sportLo - 1;
+          rg.sportAbove[lane] = b.sportHi + 1;
+          rg.dportBelow[lane] = b.dportLo - 1;
+          rg.dportAbove[lane] = b.dportHi + 1;
           rg.proto[lane] = b.proto < 0 ? 0u : static_cast<std::uint32_t>(b.proto);
           rg.protoMask[lane] = b.proto < 0 ? 0u : 0xFFu;
           rg.pos[lane] = pos;
@@ -782,28 +927,39 @@ std::uint32_t FastClassifier::classifyV6(const ClassifyKey& key) const {
     const std::uint64_t md0 = d0 & t->dstMask[0], md1 = d1 & t->dstMask[1];
     const std::uint32_t a = aux & t->auxMask;
     const Slot6* base = slots6_.data() + t->slotBegin;
-    for (std::uint32_t i = static_cast<std::uint32_t>(hashKey6(ms0, ms1, md0, md1, a) >> t->shift);;
-         i = (i + 1) & t->slotMask) {
-      const Slot6& s = base[i];
-      if (s.count == 0) break;
-      if (((s.src[0] ^ ms0) | (s.src[1] ^ ms1) | (s.dst[0] ^ md0) | (s.dst[1] ^ md1)) != 0 || s.aux != a) continue;
+    const std::uint64_t h = hashKey6(ms0, ms1, md0, md1, a, t->multiplier);
+    const std::uint64_t tag = h | 1;
+    auto other = [&](const Slot6* s) {
+      const Key6& k = keys6_[s->begin];
+      return (((k.src[0] ^ ms0) | (k.src[1] ^ ms1) | (k.dst[0] ^ md0) | (k.dst[1] ^ md1)) != 0) | (k.aux != a);
+    };
+    const Slot6* s = base + firstSlot(h, t->shift);
+    if (t->twoChoice != 0) [[likely]] {
+      // The slot with the key's hash, if any, is the only one that can hold the key (hashes are unique).
+      const Slot6* s2 = base + secondSlot(h, t->shift);
+      if (s->tag != tag) s = s2;
+      if (s->tag != tag || other(s)) continue;
+    } else {
+      while (s->count != 0 && (s->tag != tag || other(s))) s = base + ((s - base + 1) & slotMask(t->shift));
+      if (s->count == 0) continue;
+    }
+    {
       const std::uint64_t ws = window64(s0, s1, t->srcShift), wd = window64(d0, d1, t->dstShift);
       const Lanes vs0 = splat(static_cast<std::uint32_t>(ws >> 32)), vs1 = splat(static_cast<std::uint32_t>(ws));
       const Lanes vd0 = splat(static_cast<std::uint32_t>(wd >> 32)), vd1 = splat(static_cast<std::uint32_t>(wd));
-      for (const RuleGroup6 *g = groups6_.data() + s.begin, *end = g + s.count; g != end && g->pos[0] < best; ++g) {
+      for (const RuleGroup6 *g = groups6_.data() + s->begin, *end = g + s->count; g != end && g->pos[0] < best; ++g) {
         const Lanes hit = ((vs0 & load(g->srcMask[0])) == load(g->srcBase[0])) &
                           ((vs1 & load(g->srcMask[1])) == load(g->srcBase[1])) &
                           ((vd0 & load(g->dstMask[0])) == load(g->dstBase[0])) &
-                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport >= load(g->sportLo)) &
-                          (vsport <= load(g->sportHi)) & (vdport >= load(g->dportLo)) & (vdport <= load(g->dportHi)) &
-                          ((vproto & load(g->protoMask)) == load(g->proto));
+                          ((vd1 & load(g->dstMask[1])) == load(g->dstBase[1])) & (vsport > load(g->sportBelow)) &
+                          (load(g->sportAbove) > vsport) & (vdport > load(g->dportBelow)) &
+                          (load(g->dportAbove) > vdport) & ((vproto & load(g->protoMask)) == load(g->proto));
         if (const unsigned bits = laneBits(hit); bits != 0) {
           // Lanes ascend in position: the first hit is the bucket's best.
           best = std::min(best, g->pos[std::countr_zero(bits)]);
           break;
         }
       }
-      break;
     }
   }
   return best;

@@ -27,6 +27,15 @@ const FastClassifier::Options kConfigs[] = {
     {.mergeTuples = true, .collisionLimit = 2, .lengthStep = 16, .portKeyFirst = true},  // port-keyed tables first
     // The large-partition path (several builds, the cheapest kept, emptier hash tables) on small inputs.
     {.mergeTuples = true, .collisionLimit = 128, .lengthStep = 16, .portKeyFirst = false, .tuneFrom = 1},
+    // Linear probing instead of two-choice slots (the fallback of a table whose keys cannot be placed), both
+    // layouts.
+    {.twoChoice = false},
+    {.mergeTuples = true,
+     .collisionLimit = 128,
+     .lengthStep = 16,
+     .portKeyFirst = false,
+     .tuneFrom = 1,
+     .twoChoice = false},
 };
 
 TEST(FastClassifier, LowestRankWinsRegardlessOfInsertionOrder) {
@@ -244,8 +253,8 @@ void agreeOnRandomBoxes(std::uint32_t v6In5) {
         matched += want != kNoMatch;
         ASSERT_EQ(fast.classify(k), want)
             << "v6In5 " << v6In5 << " seed " << seed << " boxes " << n << " merge " << options.mergeTuples << " limit "
-            << options.collisionLimit << " key " << k.src.toString() << " -> " << k.dst.toString() << " proto "
-            << int(k.proto) << " " << k.sport << "->" << k.dport;
+            << options.collisionLimit << " twoChoice " << options.twoChoice << " key " << k.src.toString() << " -> "
+            << k.dst.toString() << " proto " << int(k.proto) << " " << k.sport << "->" << k.dport;
       }
       // The corner keys must actually exercise matches, or the comparison proves little.
       EXPECT_GT(matched, keys.size() / 4) << "seed " << seed;
@@ -255,6 +264,19 @@ void agreeOnRandomBoxes(std::uint32_t v6In5) {
 
 // Mostly IPv4 (one box in five IPv6), mostly IPv6, and IPv6 alone: both families' tables, in one classifier.
 TEST(FastClassifier, AgreesWithLinearOnRandomBoxes) { agreeOnRandomBoxes(1); }
+
+// The differential tests above run both slot layouts only if the option really switches them: by default every
+// table of an ordinary rule set gets two-choice slots, and with twoChoice false none does.
+TEST(FastClassifier, TwoChoiceSlotsByDefaultLinearProbingOnRequest) {
+  RandomBoxes gen(3, 1);
+  const auto boxes = gen.boxes(2000);
+  const FastClassifier two(boxes);
+  ASSERT_GT(two.tableCount(), 0u);
+  ASSERT_GT(two.tableCountV6(), 0u);
+  EXPECT_EQ(two.linearProbedTables(), 0u);
+  const FastClassifier linear(boxes, FastClassifier::Options{.twoChoice = false});
+  EXPECT_EQ(linear.linearProbedTables(), linear.tableCount() + linear.tableCountV6());
+}
 TEST(FastClassifier, AgreesWithLinearOnRandomIpv6Boxes) {
   agreeOnRandomBoxes(4);
   agreeOnRandomBoxes(5);

@@ -189,10 +189,37 @@
 //   ipc1_10k   1.33, 1.23    1.49, 1.43         162x
 // fixed64 (every prefix under 2001:db8::/64, lengths moved by 64) keeps the IPv4 set's tables exactly and stays
 // within 1.5x; spread48 (the first 16 bits choose a /48) leaves a gap in the prefix lengths (49-64) that splits
-// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. Not tried for lack of time: a
-// 16-byte slot (a hash tag and the bucket's index, the full key beside the bucket's groups) to shrink the slot
-// arrays threefold; length classes chosen from the set's own lengths rather than multiples of lengthStep.
+// tables (acl2_10k: 78 instead of 52) and acl2_10k's extra probes cost 1.54-1.72x. (The 16-byte slot that was
+// "not tried for lack of time" here was done in the Intel round below.) Not tried: length classes chosen from
+// the set's own lengths rather than multiples of lengthStep.
 // A dual-stack table (each rule in both families) costs each family about what its own table costs.
+//
+// Second round on an Intel Xeon (issue 11, target 4; 2-core KVM guest, L1d 48 KiB, L2 2 MiB per core; the
+// first round's figures came from an AMD EPYC). Measured first: acl1_1k 1.28x and acl1_100k 1.35x
+// dpdk-test-acl's scalar trie. Where the time went (cachegrind on acl1_1k, 20 passes of the trace, and an
+// instrumented copy counting per lookup): 362 instructions and ~3.8 mispredicted branches (simulated) per
+// lookup; 3.4 tables probed, and on top of the 3.4 slots read, 2.5 more: half-full linear-probing tables
+// whose home slot was taken walked on (fw1_1k 4.7 extra slots over 5.5 probes, acl2_10k 5.9 over 7.2), each
+// step a data-dependent branch. Steps (CPU time per lookup, alternated runs of the two builds, same minutes):
+// - Two-choice cuckoo slots (placeBuckets): a key's bucket is in one of two slots, read with no walk; the
+//   insertion fills first slots first, so the branch "first slot is not ours" predicts well (choosing the
+//   slot without a branch measured 10-17% slower). acl1_1k 48 -> 36 ns, fw1_1k 47.5 -> 35, acl2_10k
+//   100 -> 44, fw1_10k 61 -> 40, acl1_100k 125 -> 101, fw1_100k 247 -> 186, ipc1_50k 148 -> 120 (one pass
+//   each, loaded machine). Tables where placement fails fall back to linear probing (none on any ClassBench
+//   set, IPv4 or mapped; Options::twoChoice = false forces it for the differential tests).
+// - IPv6 kept up: with IPv4 that much faster, IPv6/IPv4 rose to 1.66 (acl2_10k fixed64). perf put the IPv6
+//   lookup's time on the 48-byte slot loads; slots of 16 bytes (the key's hash, unique within a table, stands
+//   for the key; the key is compared in full from keys6_ only on a hash match) took acl2_10k fixed64 72 ->
+//   55 ns, spread48 87 -> 64, fw1_10k 63 -> 50. The IPv6 hash rotates its low words (see hashKey6): masked
+//   prefixes made three keys share a hash on the 100k sets under fixed64. Prefetching the next table's slot
+//   while searching this one was slower (77 -> 80 ns); folding 128-bit products was 5-8% slower.
+// - Fewer instructions in the four-rule groups: port bounds as lo-1 / hi+1 (one signed compare each), no
+//   protocol compare outside the other-protocols partition, one 64-bit address mask per table: acl1_1k's
+//   lookups 61.7M -> 50.4M instructions over the same passes, 38 -> 35 ns.
+// Tried and not kept: a bucket limit of 16 or 32 and a length step of 8 for small partitions (more tables,
+// slower on every 1k/10k set or level); large partitions' hash tables half full instead of a quarter, and
+// batches of 2 or 8 tables instead of 4 (within 3% noise on the 100k sets). Results: docs/PERFORMANCE.md,
+// "Classification".
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
@@ -227,6 +254,10 @@ class FastClassifier {
     // ways (collisionLimit, lengthStep and portKeyFirst above are then ignored) keeping the build with the
     // lowest estimated lookup cost (0: never; see the essay).
     std::uint32_t tuneFrom = 16384;
+    // Hash tables place each bucket in one of two slots (two-choice cuckoo hashing) and a lookup reads both
+    // without a branch; a table where that fails falls back to linear probing. false: every table uses linear
+    // probing (for the differential tests of that path, and for comparison).
+    bool twoChoice = true;
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
@@ -240,13 +271,16 @@ class FastClassifier {
   std::size_t tableCount() const { return tables_.size(); }
   // Number of IPv6 hash tables.
   std::size_t tableCountV6() const { return tables6_.size(); }
+  // Hash tables (both families) that use linear probing instead of two-choice slots (see Options::twoChoice).
+  std::size_t linearProbedTables() const;
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
-  // checks all four. Padding lanes never match (mask 0, base 1) and have position kNoMatch.
+  // checks all four. Padding lanes never match (mask 0, base 1) and have position kNoMatch. Port ranges are
+  // stored as lo - 1 and hi + 1, so that each bound is one signed greater-than (SSE2 has no >=).
   struct alignas(16) RuleGroup {
     std::uint32_t srcBase[4], srcMask[4], dstBase[4], dstMask[4];
-    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
+    std::int32_t sportBelow[4], sportAbove[4], dportBelow[4], dportAbove[4];
     std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
     std::uint32_t pos[4];                  // index into boxes_, ascending
   };
@@ -273,19 +307,23 @@ class FastClassifier {
     std::uint32_t srcBase, srcMask, dstBase, dstMask;
   };
 
+  // An empty slot has aux kEmptyAux, which no key's masked aux (at most 24 bits) equals, and count 0.
+  static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
   struct Slot {
-    std::uint64_t ip = 0;     // masked source << 32 | masked destination
-    std::uint32_t aux = 0;    // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;  // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
-    std::uint32_t count = 0;  // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
-    std::uint32_t group = 0;  // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
+    std::uint64_t ip = 0;           // masked source << 32 | masked destination
+    std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
+    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
+    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
+    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
   };
   struct Table {
-    std::uint32_t srcMask, dstMask, auxMask;
-    std::uint32_t minPos;     // best position of any rule in the table
-    std::uint32_t slotBegin;  // first slot in slots_
-    std::uint32_t slotMask;   // capacity - 1 (power of two)
-    std::uint32_t shift;      // 64 - log2(capacity)
+    std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
+    std::uint32_t auxMask;
+    std::uint32_t minPos;      // best position of any rule in the table
+    std::uint32_t slotBegin;   // first slot in slots_
+    std::uint8_t shift;        // 64 - log2(capacity) (capacity: a power of two)
+    std::uint8_t twoChoice;    // 1: a key is in one of its two slots; 0: linear probing from the first
+    std::uint64_t multiplier;  // the table's hash multiplier (32 bytes a table, two to a cache line)
   };
 
   // IPv6 (every partition, whatever its size): four rules of one bucket like a RuleGroup, each address as the
@@ -293,26 +331,31 @@ class FastClassifier {
   // words ([word][lane], word 0 the more significant). Padding lanes never match (mask 0, base 1).
   struct alignas(16) RuleGroup6 {
     std::uint32_t srcBase[2][4], srcMask[2][4], dstBase[2][4], dstMask[2][4];
-    std::int32_t sportLo[4], sportHi[4], dportLo[4], dportHi[4];
-    std::uint32_t proto[4], protoMask[4];  // any protocol: 0/0
-    std::uint32_t pos[4];                  // index into boxes_, ascending
+    std::int32_t sportBelow[4], sportAbove[4], dportBelow[4], dportAbove[4];  // as in RuleGroup
+    std::uint32_t proto[4], protoMask[4];                                     // any protocol: 0/0
+    std::uint32_t pos[4];                                                     // index into boxes_, ascending
   };
-  // One cache line per slot (a 44-byte slot would straddle two lines on half the probes).
+  // 16 bytes a slot: the key's 64-bit hash (odd; 0 = empty) stands for the key, which is checked in full against
+  // keys6_ only when the hash matches. Hashes are unique within a table (placeBuckets), so a hash that matches
+  // a slot whose key differs means the key is not in the table.
   struct Slot6 {
-    std::uint64_t src[2] = {0, 0};  // masked source, high word first
-    std::uint64_t dst[2] = {0, 0};  // masked destination
-    std::uint32_t aux = 0;          // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;        // first RuleGroup6
-    std::uint32_t count = 0;        // RuleGroup6s in the bucket; 0 = empty slot
+    std::uint64_t tag = 0;    // hash | 1, 0: empty
+    std::uint32_t begin = 0;  // first RuleGroup6 (and the bucket's key in keys6_)
+    std::uint32_t count = 0;  // RuleGroup6s in the bucket; 0 = empty slot
   };
-  struct Table6 {
+  struct Key6 {
+    std::uint64_t src[2], dst[2];  // masked, high word first
+    std::uint32_t aux;             // masked (dport << 8 | proto)
+  };
+  struct alignas(64) Table6 {
     std::uint64_t srcMask[2], dstMask[2];
     std::uint32_t auxMask;
-    std::uint32_t minPos;              // best position of any rule in the table
-    std::uint32_t slotBegin;           // first slot in slots6_
-    std::uint32_t slotMask;            // capacity - 1 (power of two)
-    std::uint32_t shift;               // 64 - log2(capacity)
-    std::uint32_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
+    std::uint32_t minPos;             // best position of any rule in the table
+    std::uint32_t slotBegin;          // first slot in slots6_
+    std::uint8_t shift;               // 64 - log2(capacity)
+    std::uint8_t srcShift, dstShift;  // where the groups' 64-bit windows start: the lengths (at most 127)
+    std::uint8_t twoChoice;           // as in Table
+    std::uint64_t multiplier;         // the table's hash multiplier (64 bytes a table: one cache line)
   };
 
   struct Range {
@@ -331,6 +374,7 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  template <bool kProto>
   std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
   std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
@@ -348,6 +392,7 @@ class FastClassifier {
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
   std::vector<Slot6> slots6_;
+  std::vector<Key6> keys6_;  // one per RuleGroup6: at a bucket's first group, its key
   Range partitions6_[4];
 };
 
