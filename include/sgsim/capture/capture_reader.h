@@ -91,7 +91,8 @@ class CaptureReader {
   struct Mapped {
     int fd = -1;
     std::uint64_t fileSize = 0;
-    std::uint64_t offset = 0;  // of the next record
+    std::uint64_t offset = 0;      // of the next record
+    std::uint64_t prefetched = 0;  // the file is asked into the caches up to here
     bool swapped = false, nanos = false;
     std::uint32_t snapLen = 0;
     std::size_t windowWanted = kMappedWindow;
