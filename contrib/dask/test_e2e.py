@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The Dask runner with the real sgsim (issue 13): each case runs once as a single sgsim process and once through
-contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (split, one sgsim per shard, merge), three of them also
+contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (one sgsim per shard reading the inputs in place, or after
+`sgsim split` in the cases run with --split; then merge), three of them also
 against a real scheduler with 2 worker processes (dask-scheduler, dask-worker), and the two must
 print the same bytes on stdout and the same lines on stderr, and exit with the same status. usage: test_e2e.py SGSIM SOURCE_DIR. Without
 python3-distributed the test is skipped (exit 77) saying so; under CI=true it fails."""
