@@ -44,7 +44,7 @@ USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
                      [--split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
 
-Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: splits the inputs by address pair, runs one
+Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: shards the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
 exiting with its exit status. SGSIM-OPTIONS are sgsim's own (--model, --revoke, --authorize, --at, --format,
 -o, --fail-on-change, ...; `sgsim COMMAND --help`); the runner's options may stand anywhere.
@@ -55,8 +55,8 @@ runner options:
   --processes       with the LocalCluster: workers as processes (default: threads; each task is an sgsim process
                     either way, so threads only save the start-up)
   --shards N        number of shards (default: the cluster's worker threads)
-  --workdir DIR     where the split and the shard reports go, on storage every worker shares; must be empty or
-                    absent, and is kept (default: a temporary folder removed at the end: under the system's temp
+  --workdir DIR     where the shard reports (and with --split the split) go, on storage every worker shares;
+                    must be empty or absent, and is kept (default: a temporary folder removed at the end: under the system's temp
                     folder with the LocalCluster, in the current directory with --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
   --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
