@@ -56,8 +56,9 @@ runner options:
                     either way, so threads only save the start-up)
   --shards N        number of shards (default: the cluster's worker threads)
   --workdir DIR     where the shard reports (and with --split the split) go, on storage every worker shares;
-                    must be empty or absent, and is kept (default: a temporary folder removed at the end: under the system's temp
-                    folder with the LocalCluster, in the current directory with --scheduler)
+                    must be empty or absent, and is kept (default: a temporary folder removed at the end:
+                    under the system's temp folder with the LocalCluster, in the current directory with
+                    --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
   --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
                     reads its own file (sgsim --split DIR --shard K/N): for shards sent to machines that do
