@@ -2,11 +2,16 @@
 """sgsim-dask: runs `sgsim whatif|audit|replay` over a Dask distributed cluster, one task per shard (issue 13).
 
 How a run goes (the commands are the contract of /work/prompts/scale_contract.md, see README "Scale-out"):
-  1. on one worker:  sgsim split --shards N --out WORKDIR/split-ID [--decap ..] [--mirror ..] INPUTS
-  2. on the workers: sgsim COMMAND OPTIONS --split WORKDIR/split-ID --shard K/N --format json
-                         -o WORKDIR/split-ID/shard-K.json                       (one task per shard, K = 1..N)
-  3. on one worker:  sgsim merge [--format F] [--limit L] [gates] WORKDIR/split-ID/shard-*.json
-  4. here: the merged report on stdout (or -o FILE), the exit status the single run would have had.
+  1. on the workers: sgsim COMMAND OPTIONS INPUTS --shard K/N --format json -o WORKDIR/shards/shard-K.json
+                         (one task per shard, K = 1..N: each reads the inputs on shared storage and keeps its own
+                         conversations; the split is each shard's reading-side filter, frames of other shards
+                         dropped as they are read)
+     or, with --split (shards copied to machines without shared storage of the inputs):
+     1a. on one worker:  sgsim split --shards N --out WORKDIR/split-ID [--decap ..] [--mirror ..] CAPTURES
+     1b. on the workers: sgsim COMMAND OPTIONS --split WORKDIR/split-ID --shard K/N --format json
+                             -o WORKDIR/split-ID/shard-K.json
+  2. on one worker:  sgsim merge [--format F] [--limit L] [gates] WORKDIR/.../shard-*.json
+  3. here: the merged report on stdout (or -o FILE), the exit status the single run would have had.
 
 Every sgsim runs in the directory this runner was started in, so relative paths (the model, requests, captures)
 mean on a worker what they mean here: that directory, the inputs and WORKDIR must be on storage every worker sees
@@ -37,9 +42,9 @@ AUDIT_FINDINGS = ("unused", "shadowed", "redundant", "broad", "conflict")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
-                     [--no-split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+                     [--split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
 
-Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: splits the inputs by address pair, runs one
+Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: shards the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
 exiting with its exit status. SGSIM-OPTIONS are sgsim's own (--model, --revoke, --authorize, --at, --format,
 -o, --fail-on-change, ...; `sgsim COMMAND --help`); the runner's options may stand anywhere.
@@ -50,12 +55,17 @@ runner options:
   --processes       with the LocalCluster: workers as processes (default: threads; each task is an sgsim process
                     either way, so threads only save the start-up)
   --shards N        number of shards (default: the cluster's worker threads)
-  --workdir DIR     where the split and the shard reports go, on storage every worker shares; must be empty or
-                    absent, and is kept (default: a temporary folder removed at the end: under the system's temp
-                    folder with the LocalCluster, in the current directory with --scheduler)
+  --workdir DIR     where the shard reports (and with --split the split) go, on storage every worker shares;
+                    must be empty or absent, and is kept (default: a temporary folder removed at the end:
+                    under the system's temp folder with the LocalCluster, in the current directory with
+                    --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
-  --no-split        no split: each shard reads the captures whole and keeps its own conversations (sgsim
-                    --shard K/N in place); no copy of the data, but every shard reads all of it
+  --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
+                    reads its own file (sgsim --split DIR --shard K/N): for shards sent to machines that do
+                    not share the inputs' storage; it writes and reads the input once more. Default: no split
+                    files, each shard reads the captures on shared storage and keeps its own conversations
+                    (sgsim --shard K/N in place, other shards' frames dropped as they are read)
+  --no-split        the default, named (as before --split existed)
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -79,7 +89,7 @@ ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-es
             "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
             "--fail-on": ("audit",)}
 RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
-RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split")
+RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split", "--split")
 
 
 class UsageError(Exception):
@@ -118,7 +128,8 @@ class Plan:
     sgsim: str = None
     quiet: bool = False
     timings: bool = False
-    no_split: bool = False
+    no_split: bool = False  # the default, named
+    split: bool = False  # sgsim split first (--split)
 
 
 def _positive(option, text):
@@ -165,6 +176,8 @@ def parse_args(argv):
         else:
             rest.append(arg)
         i += 1
+    if plan.split and plan.no_split:
+        raise UsageError("--split and --no-split: choose one (the default is --no-split)")
     if plan.scheduler and (plan.workers or plan.processes):
         raise UsageError(f"{'--workers' if plan.workers else '--processes'} shapes the LocalCluster; with --scheduler "
                          "the cluster has the workers started for it (dask-worker --nworkers/--nthreads)")
@@ -264,11 +277,11 @@ def shard_report(run_dir, k):
 
 
 def shard_command(plan, run_dir, k, n):
-    """Shard K of N: of the split in run_dir, or, for flow logs and with --no-split, of the inputs themselves, each
-    shard reading them whole and keeping its own conversations (--shard in place). Flow logs are not split: a split
+    """Shard K of N: of the inputs themselves (the default), each shard reading them whole and keeping its own
+    conversations (--shard in place), or with --split of the split in run_dir. Flow logs are never split: a split
     flow log puts a record older than the reorder window back in order in its shard's file, which the whole run
     does not (README, Semantics decisions, Shards); in place is exact."""
-    if plan.captures and not plan.no_split:
+    if plan.captures and plan.split:
         inputs = ["--split", run_dir]
     else:
         inputs = [a for log in plan.flow_logs for a in ("--flow-log", log)] + plan.captures
@@ -613,7 +626,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     progress.say("checking the workers' sgsim")
     sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
     shards = plan.shards or sum(client.nthreads().values())
-    splits = plan.captures and not plan.no_split
+    splits = plan.captures and plan.split
 
     def submit(arguments, label, stdin=b"", output=None):
         return client.submit(run_sgsim, plan.sgsim, sha, arguments, cwd, stdin, attempts, label, output, pure=False,

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The Dask runner with the real sgsim (issue 13): each case runs once as a single sgsim process and once through
-contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (split, one sgsim per shard, merge), three of them also
+contrib/dask/sgsim_dask.py on a LocalCluster of 2 workers (one sgsim per shard reading the inputs in place, or after
+`sgsim split` in the cases run with --split; then merge), three of them also
 against a real scheduler with 2 worker processes (dask-scheduler, dask-worker), and the two must
 print the same bytes on stdout and the same lines on stderr, and exit with the same status. usage: test_e2e.py SGSIM SOURCE_DIR. Without
 python3-distributed the test is skipped (exit 77) saying so; under CI=true it fails."""
@@ -49,8 +50,10 @@ CASES = [
      []),
     ("whatif_three_shards", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap",
                                                       "pcaps/interfaces_multi.pcapng"], ["--shards", "3"]),
-    ("whatif_no_split", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
-                                                  "pcaps/interfaces_multi.pcapng"], ["--no-split"]),
+    ("whatif_split_files", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
+                                                     "pcaps/interfaces_multi.pcapng"], ["--split"]),
+    ("whatif_mirror_split_files", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format",
+                                                            "json", "pcaps/mirror_vxlan.pcap"], ["--split"]),
     ("audit_json", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"], []),
     ("audit_fail_on", ["audit", "--model", "examples/web_audit.json", "--sort", "hits", "--fail-on", "unused",
                        "--fail-on", "conflict", "--format", "json", "pcaps/web_basic.pcap"], []),

@@ -69,9 +69,9 @@ class ParseArgs(unittest.TestCase):
         self.assertEqual(sgsim_dask.merge_command(plan, ["/w/s/shard-1.json", "/w/s/shard-2.json"]),
                          ["merge", "--sort", "rule", "/w/s/shard-1.json", "/w/s/shard-2.json"])
 
-    def test_captures_are_split(self):
+    def test_with_split_the_captures_are_split(self):
         plan = parse_args(["replay", "-m", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "a.pcap", "--capture",
-                           "b.pcapng", "--format", "json"])
+                           "b.pcapng", "--format", "json", "--split"])
         self.assertEqual(sgsim_dask.split_command(plan, "/w/s", 2),
                          ["split", "--shards", "2", "--out", "/w/s", "--decap", "vxlan", "--mirror", "7=eni-a",
                           "a.pcap", "b.pcapng"])
@@ -80,12 +80,15 @@ class ParseArgs(unittest.TestCase):
                          ["replay", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "--split", "/w/s",
                           "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
 
-    def test_no_split_shards_the_captures_in_place(self):
-        plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r", "--no-split", "a.pcap", "--format", "json"])
-        self.assertTrue(plan.no_split)
-        self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
-                         ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format", "json",
-                          "-o", "/w/s/shard-1.json"])
+    def test_by_default_the_captures_are_sharded_in_place(self):
+        for named in ([], ["--no-split"]):
+            plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r"] + named + ["a.pcap", "--format", "json"])
+            self.assertFalse(plan.split)
+            self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
+                             ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format",
+                              "json", "-o", "/w/s/shard-1.json"])
+        with self.assertRaisesRegex(UsageError, "--split and --no-split: choose one"):
+            parse_args(["whatif", "-m", "m.json", "--split", "--no-split", "a.pcap"])
 
     def test_audit_fail_on_is_decided_on_the_merged_report(self):
         plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",
@@ -248,8 +251,8 @@ class OnLocalCluster(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.cwd)), ["a.pcap", "m.json"])  # nothing left behind
 
     def test_shards_option_and_kept_workdir_and_output_file(self):
-        rc, out, err = self.runner("--shards", "3", "--workdir", "w", "audit", "--model", "m.json", "--format",
-                                   "json", "-o", "report.json", "a.pcap")
+        rc, out, err = self.runner("--shards", "3", "--workdir", "w", "--split", "audit", "--model", "m.json",
+                                   "--format", "json", "-o", "report.json", "a.pcap")
         self.assertEqual((rc, out), (0, ""), err)
         merged = json.loads(read(os.path.join(self.cwd, "report.json")))
         self.assertEqual([s["count"] for s in merged["shards"]], [3, 3, 3])
@@ -291,20 +294,24 @@ class OnLocalCluster(unittest.TestCase):
             self.assertNotIn("--split", s["argv"])
             self.assertIn("--flow-log", s["argv"])
 
-    def test_no_split_runs_no_split(self):
-        rc, out, err = self.runner("--no-split", "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
-                                   "a.pcap", env={"FAKE_SPLIT_RC": "2"})  # a split would fail
-        self.assertEqual(rc, 0, err)
-        self.assertEqual([s["argv"][-6:-4] for s in json.loads(out)["shards"]], [["--shard", "1/2"], ["--shard", "2/2"]])
+    def test_by_default_no_split_runs(self):
+        for named in ([], ["--no-split"]):
+            rc, out, err = self.runner(*named, "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
+                                       "a.pcap", env={"FAKE_SPLIT_RC": "2"})  # a split would fail
+            self.assertEqual(rc, 0, err)
+            shards = json.loads(out)["shards"]
+            self.assertEqual([s["argv"][-6:-4] for s in shards], [["--shard", "1/2"], ["--shard", "2/2"]])
+            self.assertEqual([s["argv"][-7] for s in shards], ["a.pcap", "a.pcap"])  # the capture itself, in place
 
     def test_a_capture_error_still_gives_the_report_and_exit_2(self):
-        rc, out, err = self.runner("replay", "--model", "m.json", "--format", "json", "a.pcap",
-                                   env={"FAKE_CAPTURE_ERROR": "1"})
-        self.assertEqual(rc, 2, err)
-        self.assertEqual(len(json.loads(out)["shards"]), 2)
+        for mode in ([], ["--split"]):
+            rc, out, err = self.runner(*mode, "replay", "--model", "m.json", "--format", "json", "a.pcap",
+                                       env={"FAKE_CAPTURE_ERROR": "1"})
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(len(json.loads(out)["shards"]), 2)
 
     def test_a_failing_split(self):
-        rc, out, err = self.runner("replay", "--model", "m.json", "--format", "json", "missing.pcap",
+        rc, out, err = self.runner("--split", "replay", "--model", "m.json", "--format", "json", "missing.pcap",
                                    env={"FAKE_SPLIT_RC": "2"})
         self.assertEqual((rc, out), (2, ""))
         self.assertIn("sgsim split --shards 2", err)
@@ -329,8 +336,8 @@ class OnLocalCluster(unittest.TestCase):
 
     def test_a_worker_lost_during_the_split(self):
         marker = os.path.join(self.cwd, "killed")
-        rc, out, err = self.runner("--processes", "--workdir", "w", "whatif", "--model", "m.json", "--revoke", "r",
-                                   "--format", "json", "a.pcap", env={"FAKE_KILL_SPLIT_ONCE": marker})
+        rc, out, err = self.runner("--processes", "--workdir", "w", "--split", "whatif", "--model", "m.json",
+                                   "--revoke", "r", "--format", "json", "a.pcap", env={"FAKE_KILL_SPLIT_ONCE": marker})
         self.assertTrue(os.path.exists(marker))
         self.assertEqual(rc, 0, err)
         self.assertIn("Dask ran split 2 times", err)

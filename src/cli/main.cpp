@@ -540,7 +540,7 @@ Sources openSources(const po::variables_map& vm) {
 CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes, DecapOptions decap) {
   const unsigned threads = vm["threads"].as<unsigned>();
   if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
-  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap)};
+  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap), std::nullopt};
 }
 
 // Runs a pass to the end of its stream, with progress on a terminal and `afterBatch` (the command's own output
@@ -611,7 +611,8 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
     w.badRecords = m.badRecords;
     scope.whole = std::move(w);
   }
-  const CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
+  CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
+  options.shard = scope.shard;  // in place: other shards' frames dropped on the reading thread (stage.h, "Shards")
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);

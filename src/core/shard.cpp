@@ -7,7 +7,7 @@ namespace sgsim {
 namespace {
 
 // splitmix64's finalizer: every input bit reaches every output bit, so nearby addresses spread evenly.
-std::uint64_t mix(std::uint64_t x) {
+constexpr std::uint64_t mix(std::uint64_t x) {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27;
@@ -16,7 +16,18 @@ std::uint64_t mix(std::uint64_t x) {
   return x;
 }
 
-std::uint64_t absorb(std::uint64_t h, std::uint64_t v) { return mix(h ^ mix(v + 0x9e3779b97f4a7c15ULL)); }
+// The hash of a pair absorbs its fields one by one: absorb(h, v) = mix(h ^ mix(v + kGolden)).
+constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
+
+// The inner mix of absorb() for the values most addresses have (an IPv4 address's hi, 0, and its family), computed
+// once: the hash below is the same, with four of its ten mixes taken from here for a pair of IPv4 addresses (the
+// function runs for every frame of a --shard run, twice for the shard's own).
+constexpr std::uint64_t kMixedZero = mix(0 + kGolden);
+constexpr std::uint64_t kMixedV4 = mix(static_cast<std::uint64_t>(Family::V4) + kGolden);
+std::uint64_t mixed(std::uint64_t v) { return v == 0 ? kMixedZero : mix(v + kGolden); }
+std::uint64_t mixedFamily(Family f) {
+  return f == Family::V4 ? kMixedV4 : mix(static_cast<std::uint64_t>(f) + kGolden);
+}
 
 std::optional<std::uint32_t> number(std::string_view s) {
   std::uint32_t v = 0;
@@ -49,13 +60,15 @@ std::uint32_t shardOfPair(const IpAddr& a, const IpAddr& b, std::uint32_t count)
   if (count <= 1) return 1;
   const IpAddr& lo = std::min(a, b);
   const IpAddr& hi = std::max(a, b);
+  // absorb() of each field in turn: the family of lo, lo.hi, lo.lo, the family of hi, hi.hi, hi.lo.
   std::uint64_t h = static_cast<std::uint64_t>(lo.family);
-  h = absorb(h, lo.hi);
-  h = absorb(h, lo.lo);
-  h = absorb(h, static_cast<std::uint64_t>(hi.family));
-  h = absorb(h, hi.hi);
-  h = absorb(h, hi.lo);
-  return static_cast<std::uint32_t>(h % count) + 1;
+  h = mix(h ^ mixed(lo.hi));
+  h = mix(h ^ mix(lo.lo + kGolden));
+  h = mix(h ^ mixedFamily(hi.family));
+  h = mix(h ^ mixed(hi.hi));
+  h = mix(h ^ mix(hi.lo + kGolden));
+  // h % count, without a division for a power of two
+  return static_cast<std::uint32_t>((count & (count - 1)) == 0 ? h & (count - 1) : h % count) + 1;
 }
 
 }  // namespace sgsim

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -240,6 +241,94 @@ TEST(CaptureReader, FileCutAtEveryByte) {
       EXPECT_EQ((*reader)->error()->where, path + ": frame " + std::to_string(expected + 1));
     }
   }
+}
+
+// Classic pcap read mapped (CaptureReadOptions) is read as libpcap reads it: on seeded random files of either byte
+// order and precision, several link types, snapshot lengths and versions, with records libpcap truncates to the
+// snapshot length, odd timestamps, caplen above len, a record cut short or a corrupt length, and windows small
+// enough that records cross them, the frames (number, time, lengths, link type, bytes) and the error are libpcap's.
+TEST(CaptureReader, MappedReadingIsLibpcapsOnRandomFiles) {
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("random.pcap");
+  std::mt19937 rng(20261207);
+  auto pick = [&](std::uint32_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  const std::uint32_t linkTypes[] = {1, 101, 113, 228, 229, 0, 147, 189};
+  const std::uint32_t snapLens[] = {65535, 262144, 96, 0, 300000, 1500};
+  int mappedFiles = 0, cleanFiles = 0, errorFiles = 0;
+  for (int round = 0; round < 400; ++round) {
+    SCOPED_TRACE(round);
+    const bool big = pick(2) == 1, nano = pick(2) == 1;
+    const std::uint32_t linkType = linkTypes[pick(8)];
+    const std::uint32_t snapLen = snapLens[pick(6)];
+    Bytes b;
+    auto u32 = [&](std::uint32_t v) { big ? test::put32(b, v) : test::putLe32(b, v); };
+    auto u16 = [&](std::uint16_t v) {
+      if (big) {
+        test::put16(b, v);
+      } else {
+        b.push_back(static_cast<std::uint8_t>(v));
+        b.push_back(static_cast<std::uint8_t>(v >> 8));
+      }
+    };
+    u32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
+    u16(2);
+    u16(pick(10) == 0 ? 3 : 4);
+    u32(0);
+    u32(0);
+    u32(snapLen);
+    u32(linkType);
+    const std::uint32_t records = pick(40);
+    for (std::uint32_t r = 0; r < records; ++r) {
+      const std::uint32_t odd = pick(20);
+      std::uint32_t capLen = pick(4) == 0 ? pick(2000) : 40 + pick(200);
+      std::uint32_t wireLen = capLen + (pick(3) == 0 ? pick(100) : 0);
+      if (odd == 0) wireLen = capLen > 0 ? capLen - 1 : 0;  // caplen above len
+      std::uint32_t sec = 1700000000 + r, frac = pick(nano ? 1000000000 : 1000000);
+      if (odd == 1) sec = 0x80000000U + pick(1000);                       // past 2038 as a signed field
+      if (odd == 2) frac = (nano ? 1000000000U : 1000000U) + pick(5000);  // out of range
+      u32(sec);
+      u32(frac);
+      u32(odd == 3 ? 0x7fffffffU : capLen);  // a corrupt length
+      u32(wireLen);
+      for (std::uint32_t i = 0; i < capLen; ++i) b.push_back(static_cast<std::uint8_t>(rng()));
+    }
+    if (pick(3) == 0 && b.size() > 24) b.resize(24 + pick(static_cast<std::uint32_t>(b.size() - 24)));  // cut short
+    test::writeFile(path, b);
+
+    auto viaLibpcap = CaptureReader::open(path, 2, CaptureReadOptions{false});
+    auto mapped = CaptureReader::open(path, 2, CaptureReadOptions{true, std::size_t{1} << pick(14)});
+    ASSERT_EQ(viaLibpcap.ok(), mapped.ok());
+    if (!viaLibpcap) continue;
+    EXPECT_FALSE((*viaLibpcap)->readingMapped());
+    if ((*mapped)->readingMapped()) ++mappedFiles;
+    std::vector<Bytes> wantData, gotData;
+    const auto want = readAll(**viaLibpcap, &wantData);
+    const auto got = readAll(**mapped, &gotData);
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(got[i].number, want[i].number);
+      EXPECT_EQ(got[i].tsNs, want[i].tsNs);
+      EXPECT_EQ(got[i].capLen, want[i].capLen);
+      EXPECT_EQ(got[i].wireLen, want[i].wireLen);
+      EXPECT_EQ(got[i].linkType, want[i].linkType);
+      EXPECT_EQ(got[i].fileIndex, 2);
+      EXPECT_EQ(gotData[i], wantData[i]);
+    }
+    ASSERT_EQ((*mapped)->error().has_value(), (*viaLibpcap)->error().has_value());
+    if ((*viaLibpcap)->error()) {
+      ++errorFiles;
+      EXPECT_EQ((*mapped)->error()->toString(), (*viaLibpcap)->error()->toString());
+    } else {
+      ++cleanFiles;
+    }
+    Frame f;
+    EXPECT_FALSE((*mapped)->next(f));  // stays at the end
+  }
+  // The rounds met each case: files read mapped, files that end cleanly and files that end on an error.
+  EXPECT_GT(mappedFiles, 50);
+  EXPECT_GT(cleanFiles, 50);
+  EXPECT_GT(errorFiles, 50);
 }
 
 TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {

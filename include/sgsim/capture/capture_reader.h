@@ -15,6 +15,7 @@
 // "truncated record (…)" or "corrupt record (…)" with libpcap's words, for pcapng what is wrong with which
 // block at which byte offset. Frames before it were delivered as usual.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,10 +31,29 @@ struct pcap;  // libpcap's pcap_t
 
 namespace sgsim {
 
+// How a classic pcap file is read. libpcap reads through stdio: every frame's bytes are copied twice (the kernel's
+// read into stdio's buffer, fread into libpcap's), which was half of the CPU a `--shard K/N` run spends (every shard
+// reads the whole capture; docs/PERFORMANCE.md, "Scale-out"). A regular file whose header and link type are plain
+// (version 2.4, micro- or nanosecond magic in either byte order, a snapshot length libpcap takes as it is, a link
+// type libpcap hands on unchanged: Ethernet, raw IP, IPv4, IPv6, and Linux cooked v1 in the file's native order)
+// is read mapped instead: frames point into a window of the file mapped read-only (kMappedWindow, moved on as the
+// reading goes, so that memory does not grow with the capture), no copy. Each record is taken there only when
+// libpcap would hand it on unchanged (caplen within the snapshot length and no larger than len, timestamp fields
+// in range, the record whole in the file); at the first record that is not, the reading is handed to libpcap at
+// that record's offset, for that record and the rest of the file, so a truncated or corrupt record, and anything
+// unusual, reads exactly as through libpcap (the same frames, the same words in the error). tests/capture checks
+// the two ways frame by frame on well-formed, corrupt and truncated files.
+inline constexpr std::size_t kMappedWindow = std::size_t{64} << 20;
+struct CaptureReadOptions {
+  bool mapped = true;                  // false: libpcap for the whole file
+  std::size_t window = kMappedWindow;  // bytes mapped at a time (at least a record's; tests make it small)
+};
+
 class CaptureReader {
  public:
   // fileIndex is copied into every Frame (the file's position on the command line).
-  static Result<std::unique_ptr<CaptureReader>> open(const std::string& path, std::uint16_t fileIndex);
+  static Result<std::unique_ptr<CaptureReader>> open(const std::string& path, std::uint16_t fileIndex,
+                                                     CaptureReadOptions options = {});
   ~CaptureReader();
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
@@ -57,9 +77,30 @@ class CaptureReader {
   // A shard file of `sgsim split` (PcapngReader::readSplitIds): frames keep their original number and capture
   // (fileIndex). Before the first next(); false when the file is not pcapng (a split writes pcapng only).
   bool readSplitIds(std::vector<std::uint16_t> interfaceFiles);
+  // Whether the records are being read mapped now (CaptureReadOptions); for tests.
+  bool readingMapped() const { return mapped_.fd >= 0; }
 
  private:
   CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
+  void startMapped(int fd, std::size_t window);
+  bool nextMapped(Frame& frame);
+  const std::uint8_t* mappedAt(std::uint64_t offset, std::size_t size);
+  void stopMapped(std::uint64_t offset);
+
+  // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
+  struct Mapped {
+    int fd = -1;
+    std::uint64_t fileSize = 0;
+    std::uint64_t offset = 0;      // of the next record
+    std::uint64_t prefetched = 0;  // the file is asked into the caches up to here
+    bool swapped = false, nanos = false;
+    std::uint32_t snapLen = 0;
+    std::size_t windowWanted = kMappedWindow;
+    std::uint8_t* window = nullptr;  // the mapping of [windowStart, windowStart + windowSize)
+    std::uint64_t windowStart = 0;
+    std::size_t windowSize = 0;
+  };
+  Mapped mapped_;
 
   pcap* handle_;                          // classic pcap, or
   std::unique_ptr<PcapngReader> pcapng_;  // pcapng

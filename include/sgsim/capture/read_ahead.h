@@ -48,7 +48,8 @@ struct ReadAheadOptions {
 
 // Source: a MergedCapture, or anything with `bool next(Frame&)` (pipeline/record_stream.h reads flow-log records),
 // and optionally `bool readAhead()`: work the producer does while the ring is full (false: none left for now).
-// Prepare: void(Frame&, Extra&, bool spare) (or const Frame&), called on the producer thread for every frame while
+// Prepare: void(Frame&, Extra&, bool spare) (or const Frame&), or bool(...) when it may drop frames (false: the frame
+// is not handed on; --shard K/N drops other shards' frames here), called on the producer thread for every frame while
 // its bytes are valid (it may point the frame into its Extra: the item does not move until the batch is released;
 // it may adjust the frame's lengths: a decapsulating step gives the inner frame's wireLen). `spare` is true when at
 // least `spareAt` batches are waiting for the consumer: the consumer is the slower side, and work done here ahead of
@@ -124,7 +125,12 @@ class ReadAhead {
         more = false;
         break;
       }
-      prepare_(item.frame, item.extra, spare);
+      if constexpr (std::same_as<decltype(prepare_(item.frame, item.extra, spare)), bool>) {
+        // A frame the preparing step drops (a frame of another shard) takes no place in the batch and no copy.
+        if (!prepare_(item.frame, item.extra, spare)) continue;
+      } else {
+        prepare_(item.frame, item.extra, spare);
+      }
       if (options_.copyBytes) {
         // An offset for now: the arena may move while the batch fills.
         const std::size_t at = b.bytes.size();

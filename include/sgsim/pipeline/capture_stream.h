@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct CaptureStreamOptions {
   bool thread = true;      // read, decode and plan on a second thread (--threads 2)
   bool copyBytes = false;  // keep each frame's bytes for the evaluation (Frame::data; else null)
   DecapOptions decap;
+  // --shard K/N in place: the frames of other shards are dropped on the reading thread right after decoding (see
+  // CaptureStream::keep), so that they are not planned, copied, batched or handed to the evaluation; Pass::step
+  // still decides by the same shardOf, and the stream keeps the whole stream's span (wholeSpan()).
+  std::optional<Shard> shard;
 };
 
 // What the decapsulating step (or, without it, the mirrored-traffic check) saw, counted on the reading thread and
@@ -95,13 +100,20 @@ class CaptureStream {
   // evaluation is the slower side. Runs on the reading thread; `stream` is the stream's state it counts into.
   struct DecodeAndPlan {
     CaptureStream* stream;
-    void operator()(Frame& f, Planned<Sides>& p, bool spare) const {
+    // false: a frame of another shard (--shard in place), dropped.
+    bool operator()(Frame& f, Planned<Sides>& p, bool spare) const {
       if (stream->decap_.vxlanPort != 0) return stream->decapsulate(f, p, spare);
       p.key = decodeFrame(f.linkType, f.data, f.capLen);
+      // Mirrored traffic given as it is (a branch that UDP to 4789 alone takes) is counted over every frame, whatever
+      // its shard (its warning is shard 1's): planned and checked apart, off the hot path.
+      if (p.key.dport == kVxlanPort && p.key.proto == 17) [[unlikely]] {
+        stream->planner_.plan(p.key, p.plan, spare);
+        if (!p.plan.checkSrc && !p.plan.checkDst) stream->noteMirrorLike(f, p.key);
+        return stream->keep(f, p.key);
+      }
+      if (!stream->keep(f, p.key)) return false;
       stream->planner_.plan(p.key, p.plan, spare);
-      // Mirrored traffic given as it is (a branch that UDP to 4789 alone takes): checked apart, off the hot path.
-      if (p.key.dport == kVxlanPort && p.key.proto == 17 && !p.plan.checkSrc && !p.plan.checkDst) [[unlikely]]
-        stream->noteMirrorLike(f, p.key);
+      return true;
     }
   };
 
@@ -115,6 +127,7 @@ class CaptureStream {
         decap_(options.decap),
         mirrorPlanners_(sessionPlanners(planner_, decap_)),
         counts_(initialCounts(decap_)),
+        filter_(options.shard && options.shard->count > 1 ? options.shard : std::nullopt),
         ahead_(captures, DecodeAndPlan{this}, ReadAheadOptions{options.thread, options.copyBytes}) {}
   CaptureStream(const CaptureStream&) = delete;
   CaptureStream& operator=(const CaptureStream&) = delete;
@@ -141,6 +154,12 @@ class CaptureStream {
   }
   // What the decapsulating step counted; complete once next() has returned empty.
   const DecapCounts& decapCounts() const { return counts_; }
+  // --shard in place: every frame's span, the dropped ones' too (Pass: the whole stream's span); once next() has
+  // returned empty. Without a shard, nothing (Pass counts what it sees).
+  std::optional<ReplayStats::StreamSpan> wholeSpan() const {
+    if (!filter_) return std::nullopt;
+    return whole_;
+  }
 
  private:
   static std::vector<BasicPlanner<Sides>> sessionPlanners(const BasicPlanner<Sides>& planner,
@@ -156,13 +175,27 @@ class CaptureStream {
     return c;
   }
 
-  void decapsulate(Frame& f, Planned<Sides>& p, bool spare) {
+  // The frame's key decided, counts what every frame counts whatever its shard (the whole stream's span); true when
+  // it is to be handed on: no shard filter, the stream's first frame (its time origin, begin()'s, whatever its
+  // shard), or a frame of this shard by stage.h's shardOf, the rule Pass::step applies again.
+  bool keep(const Frame& f, const PacketKey& key) {
+    if (!filter_) return true;
+    if (whole_.frames++ == 0) {
+      whole_.firstNs = whole_.lastNs = f.tsNs;
+      return true;
+    }
+    if (f.tsNs > whole_.lastNs) whole_.lastNs = f.tsNs;
+    return shardOf(key, filter_->count) == filter_->index;
+  }
+
+  bool decapsulate(Frame& f, Planned<Sides>& p, bool spare) {
     const DecapFrame d = decodeVxlan(f.linkType, f.data, f.capLen, decap_.vxlanPort);
     p.key = d.key;
     counts_.byOutcome[static_cast<std::size_t>(d.decap)].add(f);
     if (d.decap != Decap::Inner) {
+      if (!keep(f, p.key)) return false;
       planner_.plan(p.key, p.plan, spare);
-      return;
+      return true;
     }
     f.wireLen = f.wireLen > d.encapLen ? f.wireLen - d.encapLen : 0;
     f.encapLen = d.encapLen;
@@ -171,13 +204,17 @@ class CaptureStream {
       ++session;
     if (session == decap_.mirror.size()) {
       if (!decap_.mirror.empty()) counts_.unmapped[static_cast<std::uint32_t>(p.key.vni)].add(f);
+      if (!keep(f, p.key)) return false;
       planner_.plan(p.key, p.plan, spare);
-      return;
+      return true;
     }
+    // A mirror session's inner packets are counted by their plan (neither address of its ENI): planned whatever
+    // their shard.
     mirrorPlanners_[session].plan(p.key, p.plan, spare);
     const PacketKey& k = p.key;
     if (k.status == DecodeStatus::Ok && !(k.isFragment && !k.firstFragment) && !p.plan.checkSrc && !p.plan.checkDst)
       counts_.neither[session].add(f);
+    return keep(f, p.key);
   }
 
   [[gnu::noinline]] void noteMirrorLike(const Frame& f, const PacketKey& key) {
@@ -190,7 +227,9 @@ class CaptureStream {
   const BasicPlanner<Sides> planner_;  // before ahead_: the reading thread plans with it
   const DecapOptions decap_;
   const std::vector<BasicPlanner<Sides>> mirrorPlanners_;  // by mirror session
-  DecapCounts counts_;  // written by the reading thread only, read after it has ended
+  DecapCounts counts_;                 // written by the reading thread only, read after it has ended
+  const std::optional<Shard> filter_;  // --shard in place (N > 1)
+  ReplayStats::StreamSpan whole_;      // with filter_: every frame read; reading thread only, read after it ended
   ReadAhead<Planned<Sides>, DecodeAndPlan> ahead_;
 };
 

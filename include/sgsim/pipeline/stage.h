@@ -126,14 +126,19 @@
 // stream holds only that shard's observations). The filter is here, in Pass::step, for every evaluation and every
 // source, after decoding: an observation's shard is its evaluated key's (shardOf below; with --decap the inner
 // packet's addresses), so every packet of a conversation and every fragment (which has its first fragment's
-// addresses) is in the same shard. An observation of another shard is not evaluated and not counted anywhere
-// (frames, bytes, spans, verdict cells), but the time origin is the whole stream's: begin() gets the stream's first
-// observation whatever its shard (with --split, the manifest's first observation stands in for it), and
-// ReplayStats::stream holds the whole stream's span, by which whatif judges `--at`. What the sources say about
-// themselves rather than about an address pair (readers' warnings, skipped pcapng blocks, NODATA, SKIPDATA and
-// bad flow-log records, the decapsulation's warnings) is shard 1's, as frames without an address pair are, so
-// that a sum over the shards counts it once; the sources' errors (a capture that ends on a bad record) are every
-// shard's, because every shard's report is then incomplete.
+// addresses) is in the same shard. A capture stream applies the same shardOf earlier, on its reading thread right
+// after decoding (CaptureStreamOptions::shard), and drops the frames of other shards there, unplanned, uncopied and
+// never batched, but for the stream's first frame; it counts every frame's span itself (wholeSpan()), and what it
+// counts about the sources (decapsulation, mirrored traffic) it counts over every frame, as before. That early
+// filter only drops what Pass::step would skip, so the reports are the same; it makes a shard's reading side cost
+// little more than the reading itself (docs/PERFORMANCE.md, "Scale-out"). An observation of another shard is not
+// evaluated and not counted anywhere (frames, bytes, spans, verdict cells), but the time origin is the whole stream's:
+// begin() gets the stream's first observation whatever its shard (with --split, the manifest's first observation stands
+// in for it), and ReplayStats::stream holds the whole stream's span, by which whatif judges `--at`. What the sources
+// say about themselves rather than about an address pair (readers' warnings, skipped pcapng blocks, NODATA, SKIPDATA
+// and bad flow-log records, the decapsulation's warnings) is shard 1's, as frames without an address pair are, so that
+// a sum over the shards counts it once; the sources' errors (a capture that ends on a bad record) are every shard's,
+// because every shard's report is then incomplete.
 //
 // Threads: a Pass, its evaluation and its accounting belong to the calling thread; the stream's reading thread
 // touches only the sources and the planner (immutable), and is stopped and joined when the stream is destroyed.
@@ -276,7 +281,7 @@ class Pass {
     if (scope_.whole)
       stats_.stream = scope_.whole->span;
     else if (scope_.shard)
-      stats_.stream = whole_;
+      stats_.stream = wholeSpan();
     else
       stats_.stream = ReplayStats::StreamSpan{stats_.frames, stats_.firstNs, stats_.lastNs};
     if (drained_ && scope_.whole) {
@@ -322,12 +327,16 @@ class Pass {
   const ReplayStats& stats() const { return stats_; }
 
  private:
-  // The filtered loop of step(): every observation moves the whole stream's span, only the shard's are evaluated.
+  // The filtered loop of step(): every observation moves the whole stream's span, only the shard's are evaluated,
+  // with the flow-table slots prefetched ahead as in the unfiltered loop (a capture stream hands on only the shard's
+  // frames, so nearly every one ahead is evaluated).
   template <class Batch>
   void stepShard(const Batch& batch) {
     const std::uint32_t index = scope_.shard->index, count = scope_.shard->count;
-    for (const auto& item : batch) {
-      const Observation<E::kSides> o = Stream::observation(item);
+    const std::size_t n = batch.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) evaluation_.prefetch(Stream::observation(batch[i + kPrefetchAhead]).plan);
+      const Observation<E::kSides> o = Stream::observation(batch[i]);
       if (!scope_.whole) {
         if (whole_.frames++ == 0) whole_.firstNs = whole_.lastNs = o.frame.tsNs;
         if (o.frame.tsNs > whole_.lastNs) whole_.lastNs = o.frame.tsNs;
@@ -335,6 +344,18 @@ class Pass {
       if (shardOf(o.key, count) != index) continue;
       stats_.add(o.frame, o.key, evaluation_.observe(o));
     }
+  }
+
+  // --shard in place: the whole stream's span. A stream that drops other shards' items as it reads them (a capture
+  // stream: CaptureStream::keep) counted them there; else this pass saw every item.
+  ReplayStats::StreamSpan wholeSpan() const {
+    if constexpr (requires(const Stream& s) {
+                    { s.wholeSpan() } -> std::same_as<std::optional<ReplayStats::StreamSpan>>;
+                  }) {
+      if (drained_)
+        if (const auto span = stream_.wholeSpan()) return *span;
+    }
+    return whole_;
   }
 
   Stream& stream_;

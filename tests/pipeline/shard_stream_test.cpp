@@ -1,0 +1,246 @@
+// --shard K/N's early filter (pipeline/capture_stream.h, CaptureStreamOptions::shard; stage.h, "Shards"): a capture
+// stream that drops other shards' frames on its reading thread gives every shard the report the pass's own filter
+// gives it (the same frames evaluated, the same verdicts, counts, spans, time origin and warnings), and the shards
+// add up to the unsharded run. Seeded random captures mixing IPv4 and IPv6 conversations, both directions, VLAN tags,
+// IPv4 and IPv6 fragments, ARP and other non-IP frames, frames cut short by the snapshot length, VXLAN mirror copies
+// (read with and without --decap vxlan, with a --mirror session), over two captures merged in time order, with the
+// reading on a second thread and on the calling one, with and without whatif's --at +N (counted from the whole
+// stream's first frame, which the early filter hands on whatever its shard).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "../decode/frame_builder.h"
+#include "../temp_files.h"
+#include "sgsim/api/engine.h"
+#include "sgsim/api/request.h"
+#include "sgsim/core/time_spec.h"
+#include "sgsim/model/model_json.h"
+#include "sgsim/pipeline/capture_stream.h"
+#include "sgsim/pipeline/stage.h"
+#include "sgsim/pipeline/whatif_evaluation.h"
+
+namespace sgsim {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Bytes;
+
+std::string source(const std::string& relative) {
+  const char* dir = std::getenv("SGSIM_SOURCE_DIR");
+  return (fs::path(dir != nullptr ? dir : ".") / relative).string();
+}
+
+std::shared_ptr<const Network> network(const char* revoke = nullptr) {
+  auto m = loadModel(source("examples/web.json"), LoadOptions{});
+  EXPECT_TRUE(m) << m.error().toString();
+  if (revoke != nullptr) {
+    auto req = loadRequestArg(source(revoke));
+    EXPECT_TRUE(req) << req.error().toString();
+    EXPECT_TRUE(applyRequest(*m, *req).ok());
+  }
+  return std::make_shared<const Network>(std::move(*m));
+}
+
+struct Record {
+  std::int64_t tsNs;
+  Bytes data;
+  std::uint32_t capLen;  // may cut the frame short
+};
+
+void writePcap(const std::string& path, const std::vector<Record>& records) {
+  Bytes b;
+  test::putLe32(b, 0xa1b23c4d);  // nanoseconds
+  b.insert(b.end(), {2, 0, 4, 0});
+  test::putLe32(b, 0);
+  test::putLe32(b, 0);
+  test::putLe32(b, 65535);
+  test::putLe32(b, 1);  // Ethernet
+  for (const auto& r : records) {
+    test::putLe32(b, static_cast<std::uint32_t>(r.tsNs / 1000000000));
+    test::putLe32(b, static_cast<std::uint32_t>(r.tsNs % 1000000000));
+    test::putLe32(b, r.capLen);
+    test::putLe32(b, static_cast<std::uint32_t>(r.data.size()));
+    b.insert(b.end(), r.data.begin(), r.data.begin() + r.capLen);
+  }
+  test::writeFile(path, b);
+}
+
+// One random frame: a conversation of eni-web (10.0.0.5) with a few peers (SSH, HTTP, other ports), over IPv4 or
+// IPv6, either way round, or one of the odd kinds.
+Bytes randomFrame(std::mt19937& rng) {
+  auto pick = [&](std::uint32_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  const std::uint32_t peers[] = {0xcb00710a, 0xcb007114, 0xc0000201, 0xc6336409, 0x0a000006};
+  const std::uint16_t ports[] = {22, 80, 443, 5432};
+  const std::uint32_t peer = peers[pick(5)];
+  const std::uint16_t port = ports[pick(4)], client = static_cast<std::uint16_t>(40000 + pick(6));
+  const bool in = pick(2) == 0;
+  test::Ipv4 h;
+  h.src = in ? peer : 0x0a000005;
+  h.dst = in ? 0x0a000005 : peer;
+  const std::uint8_t flags = pick(4) == 0 ? 0x02 : 0x10;
+  const Bytes tcp = in ? test::tcpHeader(client, port, flags) : test::tcpHeader(port, client, flags | 0x02);
+  switch (pick(12)) {
+    case 0: {  // IPv4 fragments: the first with the ports, or a later one
+      h.id = static_cast<std::uint16_t>(pick(4));
+      h.moreFragments = pick(2) == 0;
+      h.fragOffset = static_cast<std::uint16_t>(pick(2) == 0 ? 0 : 1 + pick(20));
+      return test::ethernet(0x0800, test::ipv4(h, h.fragOffset == 0 ? tcp : Bytes(24, 0xab)));
+    }
+    case 1:  // IPv6, either way, sometimes a fragment
+      if (pick(3) == 0)
+        return test::ethernet(
+            0x86dd, test::ipv6(44, test::cat({test::ipv6Fragment(6, pick(2) == 0 ? 0 : 8, true, pick(3)), tcp}),
+                               static_cast<std::uint8_t>(1 + pick(3)), 5));
+      return test::ethernet(0x86dd, test::ipv6(6, tcp, static_cast<std::uint8_t>(1 + pick(3)), 5));
+    case 2:  // ARP
+      return test::ethernet(0x0806, Bytes(28, 0x01));
+    case 3:  // another ethertype
+      return test::ethernet(0x88cc, Bytes(40, 0x02));
+    case 4:  // VLAN-tagged
+      return test::ethernet(0x0800, test::ipv4(h, tcp), {{0x8100, static_cast<std::uint16_t>(1 + pick(3))}});
+    case 5: {  // a mirror copy: VXLAN to 4789 between two collector addresses, VNI 100 or 7
+      test::Ipv4 outer;
+      outer.src = 0xc0a80101;
+      outer.dst = 0xc0a80102 + pick(2);
+      outer.proto = 17;
+      const Bytes inner = test::ethernet(0x0800, test::ipv4(h, tcp));
+      return test::ethernet(0x0800,
+                            test::ipv4(outer, test::udpCarrying(static_cast<std::uint16_t>(50000 + pick(9)), 4789,
+                                                                test::vxlan(pick(3) == 0 ? 7 : 100, inner))));
+    }
+    case 6: {  // UDP to 4789 that is not VXLAN
+      h.proto = 17;
+      return test::ethernet(0x0800, test::ipv4(h, test::udpCarrying(client, 4789, Bytes(4, 0))));
+    }
+    default:
+      return test::ethernet(0x0800, test::ipv4(h, tcp));
+  }
+}
+
+// The what-if evaluation, and what its begin() was given: the time origin.
+struct Recorded {
+  static constexpr int kSides = 2;
+  WhatIfEvaluation& whatif;
+  std::optional<std::int64_t> origin;
+  const BasicPlanner<2>& planner() const { return whatif.planner(); }
+  bool wantsFrameBytes() const { return whatif.wantsFrameBytes(); }
+  std::optional<Error> begin(const Observation<2>* first, const ReplayStats& stats) {
+    if (first != nullptr) origin = first->frame.tsNs;
+    return whatif.begin(first, stats);
+  }
+  void prefetch(const BasicPacketPlan<2>& plan) const { whatif.prefetch(plan); }
+  const PacketVerdict& observe(const Observation<2>& o) { return whatif.observe(o); }
+  std::optional<Error> failure() const { return whatif.failure(); }
+  std::optional<Error> finish(ReplayStats& stats) { return whatif.finish(stats); }
+};
+
+// A run's outcome, as far as a report shows it.
+struct Outcome {
+  std::string stats;  // the replay JSON of the pass's accounting: totals, outcomes, spans, warnings, errors
+  std::int64_t originNs = 0;
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>> totals;
+  std::vector<std::string> flows;
+};
+
+Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, bool early, DecapOptions decap,
+            bool thread, std::optional<TimeSpec> at) {
+  auto captures = openCaptures(files);
+  EXPECT_TRUE(captures);
+  auto before = network(), after = network("examples/requests/revoke_ssh.json");
+  WhatIfRunOptions whatifOptions;
+  whatifOptions.at = at;  // an offset from the whole stream's first frame: from its origin, in every shard
+  whatifOptions.atOutsideCapture = true;  // a short capture may end before it
+  WhatIfEvaluation whatif(before, after, whatifOptions);
+  CaptureStreamOptions options{thread, false, std::move(decap), early ? shard : std::nullopt};
+  CaptureStream<2> stream(**captures, whatif.planner(), options);
+  Recorded recorded{whatif, std::nullopt};
+  Pass pass(stream, recorded, PassScope{shard, std::nullopt});
+  for (;;) {
+    auto more = pass.step();
+    EXPECT_TRUE(more);
+    if (!more || !*more) break;
+  }
+  EXPECT_FALSE(pass.finish());
+  Outcome o;
+  o.stats = renderReplayJson(pass.stats(), stream.names(), *before, shard);
+  o.originNs = recorded.origin.value_or(-1);
+  EXPECT_EQ(o.originNs, pass.stats().stream.firstNs);
+  const WhatIfTotals& t = whatif.totals();
+  o.totals.emplace_back(t.frames, t.changedPackets, t.changedBytes, t.cut);
+  for (const ChangedFlow& f : whatif.ranked())
+    o.flows.push_back(f.src.toString() + " " + std::to_string(f.sport) + " " + f.dst.toString() + " " +
+                      std::to_string(f.dport) + " " + std::to_string(f.packets) + " " + std::to_string(f.firstNs));
+  return o;
+}
+
+TEST(ShardEarlyFilter, GivesEachShardThePassFiltersReportAndTheShardsAddUpToTheWholeRun) {
+  test::TempDir dir{"sgsim-shard-stream"};
+  std::mt19937 rng(20261207);
+  int checked = 0;
+  std::uint64_t changedByMode[3] = {};  // without --decap, with it, with a --mirror session
+  for (int round = 0; round < 12; ++round) {
+    SCOPED_TRACE(round);
+    std::vector<std::string> files;
+    for (int f = 0; f < 2; ++f) {
+      std::vector<Record> records;
+      std::int64_t t = 1714554000LL * 1000000000LL + static_cast<std::int64_t>(rng() % 1000);
+      const std::size_t n = 50 + rng() % 300;
+      for (std::size_t i = 0; i < n; ++i) {
+        t += static_cast<std::int64_t>(rng() % 50000000);
+        Bytes data = randomFrame(rng);
+        const auto size = static_cast<std::uint32_t>(data.size());
+        const std::uint32_t capLen = rng() % 15 == 0 ? static_cast<std::uint32_t>(rng() % size) : size;
+        records.push_back({t, std::move(data), capLen});
+      }
+      files.push_back(dir.file("r" + std::to_string(round) + "_" + std::to_string(f) + ".pcap"));
+      writePcap(files.back(), records);
+    }
+    DecapOptions decap;
+    if (round % 3 == 1) decap.vxlanPort = 4789;
+    if (round % 3 == 2) {
+      decap.vxlanPort = 4789;
+      decap.mirror.push_back(MirrorSession{100, 0, "eni-web"});
+    }
+    const bool thread = round % 2 == 0;
+    std::optional<TimeSpec> at;
+    if (round % 4 >= 2) at = TimeSpec{TimeSpec::Base::FirstFrame, 2000000000LL + rng() % 3000000000LL, "+2s", "--at"};
+    const Outcome whole = run(files, std::nullopt, false, decap, thread, at);
+    for (std::uint32_t n : {2u, 3u}) {
+      std::uint64_t frames = 0, changed = 0;
+      std::vector<std::string> flows;
+      for (std::uint32_t k = 1; k <= n; ++k) {
+        SCOPED_TRACE(std::to_string(k) + "/" + std::to_string(n));
+        const Outcome early = run(files, Shard{k, n}, true, decap, thread, at);
+        const Outcome late = run(files, Shard{k, n}, false, decap, thread, at);
+        EXPECT_EQ(early.stats, late.stats);
+        EXPECT_EQ(early.totals, late.totals);
+        EXPECT_EQ(early.flows, late.flows);
+        EXPECT_EQ(early.originNs, whole.originNs);  // the whole stream's origin in every shard
+        frames += std::get<0>(early.totals[0]);
+        changed += std::get<1>(early.totals[0]);
+        flows.insert(flows.end(), early.flows.begin(), early.flows.end());
+        ++checked;
+      }
+      EXPECT_EQ(frames, std::get<0>(whole.totals[0]));
+      EXPECT_EQ(changed, std::get<1>(whole.totals[0]));
+      std::vector<std::string> all = whole.flows;
+      std::sort(all.begin(), all.end());
+      std::sort(flows.begin(), flows.end());
+      EXPECT_EQ(flows, all);
+    }
+    changedByMode[round % 3] += std::get<1>(whole.totals[0]);
+  }
+  EXPECT_EQ(checked, 12 * 5);
+  // In each way of reading, the change changed something: the comparisons mean something.
+  for (std::uint64_t changed : changedByMode) EXPECT_GT(changed, 0u);
+}
+
+}  // namespace
+}  // namespace sgsim
