@@ -210,7 +210,7 @@ TEST(ShardEarlyFilter, GivesEachShardThePassFiltersReportAndTheShardsAddUpToTheW
     }
     const bool thread = round % 2 == 0;
     std::optional<TimeSpec> at;
-    if (round % 4 >= 2) at = TimeSpec{TimeSpec::Base::FirstFrame, 2000000000LL + rng() % 3000000000LL, "+2s", "--at"};
+    if (round % 4 >= 2) at = TimeSpec{TimeSpec::Base::FirstFrame, static_cast<std::int64_t>(2000000000LL + rng() % 3000000000LL), "+2s", "--at"};
     const Outcome whole = run(files, std::nullopt, false, decap, thread, at);
     for (std::uint32_t n : {2u, 3u}) {
       std::uint64_t frames = 0, changed = 0;
