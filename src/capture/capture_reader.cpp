@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <pcap.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -135,6 +137,75 @@ std::uint16_t load16(const std::uint8_t* p, bool swapped) {
 constexpr std::uint32_t kPcapMaxSnapLen = 262144;
 // How far ahead of the record being read the mapped file is fetched into the caches.
 constexpr std::uint64_t kPrefetchBytes = 4096;
+// Every page of a record is touched once before it is handed on (MapGuard): a step no larger than a page.
+constexpr std::size_t kProbeStep = 4096;
+
+// A mapped file that another program cuts short while sgsim reads it makes every access to a page past the new end
+// fault with SIGBUS, which would end the run without a word. The windows being read are registered here; the
+// handler puts a page of zeros over a faulting page of a registered window, marks the window and lets the read go
+// on; nextMapped touches every page of a record before handing it on and then checks the mark, so a record that
+// lost its bytes is never handed on, and the reading ends with an error naming the frame (a cut that lands after
+// the check, while the frame is being decoded, is caught at the next record: the run still ends on the error).
+// A fault elsewhere is not ours: the default action, as without the handler.
+struct MapGuard {
+  std::atomic<bool> used{false};
+  std::atomic<std::uintptr_t> begin{0}, end{0};
+  std::atomic<bool> faulted{false};
+};
+constexpr int kMapGuards = 64;
+MapGuard g_mapGuards[kMapGuards];
+std::uintptr_t g_pageSize = 4096;
+
+void onSigbus(int, siginfo_t* info, void*) {
+  const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  for (MapGuard& g : g_mapGuards) {
+    if (address >= g.begin.load(std::memory_order_acquire) && address < g.end.load(std::memory_order_acquire)) {
+      void* page = reinterpret_cast<void*>(address & ~(g_pageSize - 1));
+      if (::mmap(page, g_pageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) break;
+      g.faulted.store(true, std::memory_order_release);
+      return;
+    }
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGBUS, &dfl, nullptr);
+  ::raise(SIGBUS);
+}
+
+// A guard for a new mapped reading, the handler installed on first use; -1 when none is free (read by libpcap).
+int takeMapGuard() {
+  static const bool installed = [] {
+    g_pageSize = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    struct sigaction sa {};
+    sa.sa_sigaction = onSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    return ::sigaction(SIGBUS, &sa, nullptr) == 0;
+  }();
+  if (!installed) return -1;
+  for (int i = 0; i < kMapGuards; ++i) {
+    bool expected = false;
+    if (g_mapGuards[i].used.compare_exchange_strong(expected, true)) {
+      g_mapGuards[i].faulted.store(false);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void guardWindow(int guard, const std::uint8_t* window, std::size_t size) {
+  if (guard < 0) return;
+  MapGuard& g = g_mapGuards[guard];
+  g.end.store(0, std::memory_order_release);
+  g.begin.store(reinterpret_cast<std::uintptr_t>(window), std::memory_order_release);
+  g.end.store(window == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(window) + size, std::memory_order_release);
+}
+
+void releaseMapGuard(int guard) {
+  if (guard < 0) return;
+  guardWindow(guard, nullptr, 0);
+  g_mapGuards[guard].used.store(false, std::memory_order_release);
+}
 
 }  // namespace
 
@@ -143,6 +214,8 @@ constexpr std::uint64_t kPrefetchBytes = 4096;
 void CaptureReader::startMapped(int fd, std::size_t window) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || st.st_size < 24) return;
+  mapped_.guard = takeMapGuard();
+  if (mapped_.guard < 0) return;
   mapped_.fd = fd;
   mapped_.windowWanted = std::max<std::size_t>(window, 1);
   mapped_.fileSize = static_cast<std::uint64_t>(st.st_size);
@@ -181,6 +254,7 @@ const std::uint8_t* CaptureReader::mappedAt(std::uint64_t offset, std::size_t si
   Mapped& m = mapped_;
   if (m.window != nullptr && offset >= m.windowStart && offset + size <= m.windowStart + m.windowSize)
     return m.window + (offset - m.windowStart);
+  guardWindow(m.guard, nullptr, 0);
   if (m.window != nullptr) ::munmap(m.window, m.windowSize);
   m.window = nullptr;
   static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -193,13 +267,20 @@ const std::uint8_t* CaptureReader::mappedAt(std::uint64_t offset, std::size_t si
   m.window = static_cast<std::uint8_t*>(p);
   m.windowStart = start;
   m.windowSize = length;
+  guardWindow(m.guard, m.window, length);
   return m.window + (offset - start);
+}
+
+// The mapped reading ends: the window unmapped, its guard free.
+void CaptureReader::endMapped() {
+  releaseMapGuard(mapped_.guard);
+  if (mapped_.window != nullptr) ::munmap(mapped_.window, mapped_.windowSize);
+  mapped_ = Mapped{};
 }
 
 // From the record at `offset` on, libpcap reads the file.
 void CaptureReader::stopMapped(std::uint64_t offset) {
-  if (mapped_.window != nullptr) ::munmap(mapped_.window, mapped_.windowSize);
-  mapped_ = Mapped{};
+  endMapped();
   if (offset == 0) return;  // libpcap's FILE is where it was, after the header
   if (std::fseek(pcap_file(handle_), static_cast<long>(offset), SEEK_SET) != 0) {
     done_ = true;
@@ -212,9 +293,11 @@ void CaptureReader::stopMapped(std::uint64_t offset) {
 bool CaptureReader::nextMapped(Frame& frame) {
   Mapped& m = mapped_;
   if (m.offset == m.fileSize) {
-    done_ = true;  // the clean end
-    if (m.window != nullptr) ::munmap(m.window, m.windowSize);
-    mapped_ = Mapped{};
+    // The end of the file as it was opened: libpcap reads on, should it have grown since. Cut short instead, its
+    // last page's lost bytes read as zeros without a fault (MapGuard): said, with the frames read there.
+    struct stat st {};
+    if (::fstat(m.fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < m.fileSize) return shrank(frame);
+    stopMapped(m.offset);
     return false;
   }
   const std::uint8_t* h = m.fileSize - m.offset >= 16 ? mappedAt(m.offset, 16) : nullptr;
@@ -225,7 +308,15 @@ bool CaptureReader::nextMapped(Frame& frame) {
         m.fileSize - m.offset - 16 >= capLen) {
       const std::uint8_t* record = mappedAt(m.offset, 16 + std::size_t{capLen});
       if (record != nullptr) {
+        // Every page of the record read once here, so that a page the file no longer has (cut short since it was
+        // mapped) faults now, before the record is handed on (MapGuard).
+        const std::size_t last = 16 + std::size_t{capLen} - 1;
+        static_cast<void>(*static_cast<const volatile std::uint8_t*>(record + last));
+        for (std::size_t at = kProbeStep; at < last; at += kProbeStep)
+          static_cast<void>(*static_cast<const volatile std::uint8_t*>(record + at));
+        if (g_mapGuards[m.guard].faulted.load(std::memory_order_acquire)) return shrank(frame);
         m.offset += 16 + std::uint64_t{capLen};
+        m.ends[(framesRead_ + 1) % m.ends.size()] = m.offset;
         // The file's bytes are not in the CPU's caches: a miss per record header was a quarter of a --shard run's
         // CPU time. Every cache line up to kPrefetchBytes ahead is asked for, a few records before it is read.
         const std::uint64_t windowEnd = m.windowStart + m.windowSize;
@@ -244,7 +335,34 @@ bool CaptureReader::nextMapped(Frame& frame) {
       }
     }
   }
+  struct stat st {};
+  if (::fstat(m.fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < m.fileSize) return shrank(frame);
   stopMapped(m.offset);
+  return false;
+}
+
+// The file was cut short while being read (a capture still being rotated or rewritten): the reading ends on an
+// error naming the first frame not read. libpcap, set past the new end, would report a clean end and the frames
+// after this one would be lost without a word.
+// The bytes of a page cut off but still mapped read as zeros, so the frames read since the new end (at most the
+// records of one page, whose end ends[] keeps) are named as such.
+bool CaptureReader::shrank(Frame&) {
+  const Mapped& m = mapped_;
+  struct stat st {};
+  std::uint64_t size = m.offset;
+  if (::fstat(m.fd, &st) == 0) size = std::min(size, static_cast<std::uint64_t>(st.st_size));
+  std::uint64_t first = framesRead_ + 1;  // the first frame not whole in the file now
+  const std::uint64_t kept = std::min<std::uint64_t>(framesRead_, m.ends.size() - 1);
+  while (first > framesRead_ + 1 - kept && m.ends[(first - 1) % m.ends.size()] > size) --first;
+  std::string message = "the file shrank while being read (" + std::to_string(m.fileSize) + " bytes when opened, " +
+                        std::to_string(size) + " now): the frames from here on are missing";
+  if (first <= framesRead_)
+    message += " (frames " + std::to_string(first) + "-" + std::to_string(framesRead_) +
+               ", read after the cut, held zeros where their bytes were: the counts include them)";
+  message += "; read a copy that no other program writes";
+  done_ = true;
+  error_ = Error{path_ + ": frame " + std::to_string(first), std::move(message)};
+  endMapped();
   return false;
 }
 
@@ -257,7 +375,7 @@ CaptureReader::CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng,
       linkType_(handle != nullptr ? pcap_datalink(handle) : -1) {}
 
 CaptureReader::~CaptureReader() {
-  if (mapped_.window != nullptr) ::munmap(mapped_.window, mapped_.windowSize);
+  endMapped();
   if (handle_ != nullptr) pcap_close(handle_);
 }
 

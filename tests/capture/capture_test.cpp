@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -329,6 +330,92 @@ TEST(CaptureReader, MappedReadingIsLibpcapsOnRandomFiles) {
   EXPECT_GT(mappedFiles, 50);
   EXPECT_GT(cleanFiles, 50);
   EXPECT_GT(errorFiles, 50);
+}
+
+// A plain pcap file of `records` Ethernet frames of 100 bytes (the frame's number in its first four bytes).
+Bytes plainPcap(std::uint32_t records, std::uint32_t first = 1, bool header = true) {
+  Bytes b;
+  if (header) {
+    for (std::uint32_t v : {0xa1b2c3d4U, 0x00040002U, 0U, 0U, 65535U, 1U}) test::putLe32(b, v);
+  }
+  for (std::uint32_t r = first; r < first + records; ++r) {
+    for (std::uint32_t v : {1700000000U + r, 0U, 100U, 100U}) test::putLe32(b, v);
+    test::putLe32(b, r);
+    b.resize(b.size() + 96, 0x5a);
+  }
+  return b;
+}
+
+// A capture cut short by another program while sgsim reads it (a rotated or rewritten file) is an error naming
+// the first frame that is not whole any more, never a crash (the mapped reading would fault with SIGBUS on the pages
+// the file lost) and never a clean end that drops the rest without a word. Cuts inside a record, at a record's
+// start and inside a header; windows of a page (mapped after the cut) and of the whole file (mapped before it).
+TEST(CaptureReader, AFileCutShortWhileBeingReadIsAnErrorNotACrashOrASilentEnd) {
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("shrinks.pcap");
+  for (const std::size_t window : {std::size_t{4096}, kMappedWindow}) {
+    for (const std::uint64_t cut :
+         {std::uint64_t{24 + 116 * 1000 + 50}, std::uint64_t{24 + 116 * 2000}, std::uint64_t{24 + 116 * 1500 + 7}}) {
+      SCOPED_TRACE(std::to_string(window) + " " + std::to_string(cut));
+      test::writeFile(path, plainPcap(3000));
+      auto reader = CaptureReader::open(path, 0, CaptureReadOptions{true, window});
+      ASSERT_TRUE(reader.ok());
+      ASSERT_TRUE((*reader)->readingMapped());
+      Frame f;
+      for (int i = 0; i < 5; ++i) ASSERT_TRUE((*reader)->next(f));
+      std::filesystem::resize_file(path, cut);
+      const std::uint64_t firstCut = (cut - 24) / 116 + 1;  // the first frame not whole in the file any more
+      std::uint64_t frames = 5;
+      while ((*reader)->next(f)) {
+        std::uint32_t n;
+        std::memcpy(&n, f.data, sizeof n);
+        if (f.number < firstCut) {
+          ASSERT_EQ(n, f.number);  // whole frames are the file's
+        }
+        ++frames;
+      }
+      // The frames read after the cut (the rest of the page the file now ends in reads as zeros) are named.
+      ASSERT_LT(frames, firstCut + 4096 / 16);
+      ASSERT_TRUE((*reader)->error().has_value());
+      EXPECT_EQ((*reader)->error()->where, path + ": frame " + std::to_string(firstCut));
+      if (frames >= firstCut) {
+        EXPECT_NE((*reader)->error()->message.find("(frames " + std::to_string(firstCut) + "-" +
+                                                   std::to_string(frames) + ", read after the cut, held zeros"),
+                  std::string::npos)
+            << (*reader)->error()->message;
+      }
+      EXPECT_NE((*reader)->error()->message.find("shrank while being read (348024 bytes when opened, " +
+                                                 std::to_string(cut) + " now)"),
+                std::string::npos)
+          << (*reader)->error()->message;
+    }
+  }
+}
+
+// A capture that grows while sgsim reads it (still being written) is read to its end as libpcap reads it.
+TEST(CaptureReader, AFileThatGrowsWhileBeingReadIsReadToItsNewEnd) {
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("grows.pcap");
+  test::writeFile(path, plainPcap(100));
+  auto reader = CaptureReader::open(path, 0, CaptureReadOptions{true, 4096});
+  ASSERT_TRUE(reader.ok());
+  Frame f;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*reader)->next(f));
+  {
+    const Bytes more = plainPcap(50, 101, false);
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out.write(reinterpret_cast<const char*>(more.data()), static_cast<std::streamsize>(more.size()));
+  }
+  std::uint32_t last = 10, frames = 10;
+  while ((*reader)->next(f)) {
+    std::uint32_t n;
+    std::memcpy(&n, f.data, sizeof n);
+    EXPECT_EQ(n, last + 1);
+    last = n;
+    ++frames;
+  }
+  EXPECT_EQ(frames, 150u);
+  EXPECT_FALSE((*reader)->error().has_value());
 }
 
 TEST(MergedCapture, TimestampOrderStableOnTiesWithPerFileNumbers) {

@@ -15,6 +15,7 @@
 // "truncated record (…)" or "corrupt record (…)" with libpcap's words, for pcapng what is wrong with which
 // block at which byte offset. Frames before it were delivered as usual.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -42,7 +43,10 @@ namespace sgsim {
 // in range, the record whole in the file); at the first record that is not, the reading is handed to libpcap at
 // that record's offset, for that record and the rest of the file, so a truncated or corrupt record, and anything
 // unusual, reads exactly as through libpcap (the same frames, the same words in the error). tests/capture checks
-// the two ways frame by frame on well-formed, corrupt and truncated files.
+// the two ways frame by frame on well-formed, corrupt and truncated files. A file another program cuts short while
+// it is mapped would fault (SIGBUS) on the pages it no longer has: the reader catches that for its windows (a page of
+// zeros put over the page, every record's pages touched before it is handed on) and ends on an error naming the
+// frame; one that grows is read on by libpcap from where the mapped reading stopped.
 inline constexpr std::size_t kMappedWindow = std::size_t{64} << 20;
 struct CaptureReadOptions {
   bool mapped = true;                  // false: libpcap for the whole file
@@ -86,10 +90,14 @@ class CaptureReader {
   bool nextMapped(Frame& frame);
   const std::uint8_t* mappedAt(std::uint64_t offset, std::size_t size);
   void stopMapped(std::uint64_t offset);
+  void endMapped();
+  bool shrank(Frame& frame);
 
   // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
   struct Mapped {
     int fd = -1;
+    int guard = -1;  // its slot among the windows a SIGBUS is caught in (capture_reader.cpp, MapGuard)
+    std::array<std::uint64_t, 512> ends{};  // the file offset where frame n's record ends, at [n % 512]
     std::uint64_t fileSize = 0;
     std::uint64_t offset = 0;      // of the next record
     std::uint64_t prefetched = 0;  // the file is asked into the caches up to here
