@@ -1,7 +1,9 @@
 #include "sgsim/verdict/evaluator.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace sgsim {
 
@@ -40,14 +42,17 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
   e.origin = origin;
 }
 
-// Whether two sides' entries hold the same state (FlowEntry has no padding: its bytes are its fields).
+// Whether two sides' entries hold the same state: every field (the time and the origin, 16 bytes without padding,
+// then the five flag bytes; FlowEntry's three bytes of padding are not compared).
 bool sameState(const FlowEntry& a, const FlowEntry& b) {
-  std::uint64_t x[3], y[3];
-  std::memcpy(x, &a, sizeof x);
-  std::memcpy(y, &b, sizeof y);
+  static_assert(offsetof(FlowEntry, origin) == 8 && sizeof(FlowOrigin) == 8 &&
+                std::has_unique_object_representations_v<FlowOrigin> && offsetof(FlowEntry, fate) == 16 &&
+                offsetof(FlowEntry, present) == 20);
+  std::uint64_t x[3] = {}, y[3] = {};
+  std::memcpy(x, &a, 16 + 5);
+  std::memcpy(y, &b, 16 + 5);
   return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
 }
-static_assert(sizeof(FlowEntry) == 3 * sizeof(std::uint64_t));
 
 Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
   if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};

@@ -151,10 +151,9 @@ struct FlowEntry {  // 24 bytes
   FlowOrigin origin;
   FlowFate fate = FlowFate::Accepted;
   bool finA = false, finB = false, rst = false;
-  bool present = false;         // the flow has been seen at this ENI (in this side's table)
-  std::uint8_t unused[3] = {};  // no padding: two entries hold the same state exactly when their bytes are equal
+  bool present = false;  // the flow has been seen at this ENI (in this side's table)
 };
-static_assert(sizeof(FlowEntry) == 24 && std::has_unique_object_representations_v<FlowEntry>);
+static_assert(sizeof(FlowEntry) == 24);
 
 // Whether the packet that made entry `e` of `key` opens a connection (its sender, endpoint a when
 // e.origin.initiatorIsA, is then the flow's opener).
