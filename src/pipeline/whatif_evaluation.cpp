@@ -28,12 +28,13 @@ WhatIfEvaluation::WhatIfEvaluation(std::shared_ptr<const Network> before, std::s
 
 void WhatIfEvaluation::markTouched(const PacketKey& key, const PacketVerdict& v) {
   if (key.status != DecodeStatus::Ok || (key.isFragment && !key.firstFragment)) return;
-  const PacketFields fields{key.proto, key.src, key.dst, key.sport, key.dport};
   for (std::uint8_t i = 0; i < v.checkCount; ++i) {
     const Check& c = v.checks[i];
     // Only a decision by the table covers a region: state (established, blocked) decides regardless of headers.
     if (c.eni < 0 || (c.reason != Reason::Rule && c.reason != Reason::Default && c.reason != Reason::IntraGroup))
       continue;
+    // Made here, not for every packet: most packets are decided by state (issue 11, one core).
+    const PacketFields fields{key.proto, key.src, key.dst, key.sport, key.dport};
     const std::int32_t region = findRegion(*options_.space, static_cast<std::size_t>(c.eni), c.direction, fields);
     if (region >= 0) touched_[static_cast<std::size_t>(region)] = 1;
   }

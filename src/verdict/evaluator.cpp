@@ -1,6 +1,9 @@
 #include "sgsim/verdict/evaluator.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
 
 namespace sgsim {
 
@@ -39,6 +42,18 @@ void startFlow(FlowEntry& e, std::int64_t tsNs, const Decision& dec, const FlowO
   e.origin = origin;
 }
 
+// Whether two sides' entries hold the same state: every field (the time and the origin, 16 bytes without padding,
+// then the five flag bytes; FlowEntry's three bytes of padding are not compared).
+bool sameState(const FlowEntry& a, const FlowEntry& b) {
+  static_assert(offsetof(FlowEntry, origin) == 8 && sizeof(FlowOrigin) == 8 &&
+                std::has_unique_object_representations_v<FlowOrigin> && offsetof(FlowEntry, fate) == 16 &&
+                offsetof(FlowEntry, present) == 20);
+  std::uint64_t x[3] = {}, y[3] = {};
+  std::memcpy(x, &a, 16 + 5);
+  std::memcpy(y, &b, 16 + 5);
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+}
+
 Check stateCheck(std::int32_t eni, Direction d, const FlowEntry& e) {
   if (e.fate == FlowFate::Blocked) return Check{eni, d, Verdict::Drop, Reason::Blocked, -1, -1};
   return Check{eni, d, Verdict::Accept, Reason::Established, -1, -1};
@@ -63,7 +78,9 @@ BasicEvaluator<Sides>::BasicEvaluator(std::array<std::shared_ptr<const Network>,
     : networks_(std::move(networks)),
       options_(options),
       planner_(networks_[0], {}, options),
-      tracker_(timeoutsOf(*networks_[0]), options.maxFlows) {}
+      tracker_(timeoutsOf(*networks_[0]), options.maxFlows) {
+  if constexpr (Sides == 2) change_ = std::make_shared<const NetworkChange>(*networks_[0], *networks_[1]);
+}
 
 template <int Sides>
 BasicPlanner<Sides> BasicEvaluator<Sides>::planner(std::array<bool, Sides> changing) const {
@@ -112,9 +129,18 @@ void BasicPlanner<Sides>::plan(const PacketKey& key, BasicPacketPlan<Sides>& out
     const Network* net = fixed_[s].get();
     if (net == nullptr) continue;
     auto& d = out.decisions[s];
-    if (out.checkSrc) d[0] = net->decide(static_cast<std::size_t>(src), Direction::Egress, f, dst);
-    if (out.checkDst && (!hairpin || d[0].verdict == Verdict::Accept))
-      d[1] = net->decide(static_cast<std::size_t>(dst), Direction::Ingress, f, src);
+    // Side 1 from side 0's decisions when both are made here (verdict/network_change.h).
+    const auto& d0 = out.decisions[0];
+    const bool derive = s == 1 && change_ && out.decided[0] != nullptr;
+    if (out.checkSrc)
+      d[0] = derive ? change_->decide(static_cast<std::size_t>(src), Direction::Egress, f, dst, d0[0])
+                    : net->decide(static_cast<std::size_t>(src), Direction::Egress, f, dst);
+    if (out.checkDst && (!hairpin || d[0].verdict == Verdict::Accept)) {
+      // From an ENI to itself, side 0 decided the ingress check only when its egress check accepted.
+      const bool have0 = !hairpin || d0[0].verdict == Verdict::Accept;
+      d[1] = derive && have0 ? change_->decide(static_cast<std::size_t>(dst), Direction::Ingress, f, src, d0[1])
+                             : net->decide(static_cast<std::size_t>(dst), Direction::Ingress, f, src);
+    }
     out.decided[s] = net;
   }
 }
@@ -127,6 +153,23 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
   const FlowKey fk =
       FlowKey::make(static_cast<std::uint32_t>(eni), key.proto, key.src, key.sport, key.dst, key.dport, srcIsA);
   FlowSlot<Sides>* slot = tracker_.acquire(fk, plan.flowHash[d == Direction::Egress ? 0 : 1], tsNs);
+  // Two sides whose entries hold the same state (the change does not touch the flow, the usual case) take the same
+  // steps with the same packet: side 1's entry ends as side 0's does when both are live, or when both are decided by
+  // rules alike. update() reads nothing but the entry and the packet, so copying it is exact.
+  bool same = false;
+  if constexpr (Sides == 2) {
+    same = slot != nullptr && need[0] && need[1] && sameState(slot->side[0], slot->side[1]);
+    if (same && tracker_.live(slot->side[0], fk, tsNs)) {
+      tracker_.update(slot->side[0], fk, srcIsA, key.tcpFlags, refreshNs_);
+      slot->side[1] = slot->side[0];
+      const Check c = stateCheck(eni, d, slot->side[0]);
+      out[0].checks[out[0].checkCount++] = c;
+      out[1].checks[out[1].checkCount++] = c;
+      return;
+    }
+  }
+  Decision dec0;  // side 0's decision by its rules in this check (decided0)
+  bool decided0 = false;
   for (int s = 0; s < Sides; ++s) {
     if (!need[s]) continue;
     PacketVerdict& v = out[s];
@@ -135,9 +178,21 @@ void BasicEvaluator<Sides>::check(std::int32_t eni, Direction d, const PacketKey
       v.checks[v.checkCount++] = stateCheck(eni, d, slot->side[s]);
       continue;
     }
-    const Decision dec = plan.decided[s] == networks_[s].get()
-                             ? plan.decisions[s][d == Direction::Egress ? 0 : 1]
-                             : networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
+    Decision dec;
+    if (plan.decided[s] == networks_[s].get())
+      dec = plan.decisions[s][d == Direction::Egress ? 0 : 1];
+    else if (s == 1 && decided0)  // side 1's table from side 0's (verdict/network_change.h)
+      dec = change_->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer, dec0);
+    else
+      dec = networks_[s]->decide(static_cast<std::size_t>(eni), d, fieldsOf(key), peer);
+    if (s == 0) {
+      dec0 = dec;
+      decided0 = true;
+    } else if (same && dec.verdict == dec0.verdict) {  // the same fate from the same state: the same entry
+      slot->side[1] = slot->side[0];
+      v.checks[v.checkCount++] = fromDecision(eni, d, dec);
+      continue;
+    }
     if (slot != nullptr) {
       startFlow(slot->side[s], tsNs, dec, originOf(d, peer, false, srcIsA, key));
       tracker_.update(slot->side[s], fk, srcIsA, key.tcpFlags, refreshNs_);
@@ -271,6 +326,7 @@ template <int Sides>
 InstantChange BasicEvaluator<Sides>::replaceNetwork(int side, std::shared_ptr<const Network> network,
                                                     std::int64_t nowNs, bool keepEstablished) {
   networks_[side] = std::move(network);
+  if constexpr (Sides == 2) change_ = std::make_shared<const NetworkChange>(*networks_[0], *networks_[1]);
   InstantChange change;
   const Network& net = *networks_[side];
   tracker_.forEachLive(side, nowNs, [&](const FlowKey& k, FlowEntry& e) {

@@ -24,6 +24,14 @@ using hs::NodeId;
 // Values, sets, CIDRs.
 
 bool contains(const HsSet& s, HsValue v) {
+  // A few intervals (the usual set: whatif marks regions per rule-decided packet): scanned, in order.
+  if (s.size() <= 4) {
+    for (const HsInterval& i : s) {
+      if (v < i.lo) return false;
+      if (v <= i.hi) return true;
+    }
+    return false;
+  }
   auto it = std::upper_bound(s.begin(), s.end(), v, [](HsValue x, const HsInterval& i) { return x < i.lo; });
   return it != s.begin() && std::prev(it)->hi >= v;
 }
@@ -116,9 +124,9 @@ bool contains(const HeaderRegion& r, Direction d, const PacketFields& p) {
   if (p.src.family != r.family || p.dst.family != r.family) return false;
   const IpAddr& peer = d == Direction::Ingress ? p.src : p.dst;
   const IpAddr& local = d == Direction::Ingress ? p.dst : p.src;
-  return contains(r.proto, p.proto) && contains(r.peer, hsValueOf(peer)) &&
-         std::binary_search(r.local.begin(), r.local.end(), local) && contains(r.sport, p.sport) &&
-         contains(r.dport, p.dport);
+  // The narrow coordinates first: most packets leave the region on the protocol or a port.
+  return contains(r.proto, p.proto) && contains(r.dport, p.dport) && contains(r.sport, p.sport) &&
+         contains(r.peer, hsValueOf(peer)) && std::binary_search(r.local.begin(), r.local.end(), local);
 }
 
 namespace {

@@ -108,7 +108,11 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
   // Matched or not is the same on both sides (one fragment table); unmatched ones are `none` on both.
   if (last_[0].reason == Reason::UnmatchedFragment) ++totals_.unmatchedFragments;
   if (last_[0].verdict == last_[1].verdict) return false;
+  record(frame, key);
+  return true;
+}
 
+void WhatIf::record(const Frame& frame, const PacketKey& key) {
   totals_.changedPackets += packetsOf(frame);
   totals_.changedBytes += bytesOf(frame);
   // A later fragment has no ports of its own: it belongs to its first fragment's flow.
@@ -159,7 +163,6 @@ bool WhatIf::process(const Frame& frame, const PacketKey& key, const BasicPacket
   f.lastNs = std::max(f.lastNs, endOf(frame));
   f.bytes += bytesOf(frame);
   f.lastNs = std::max(f.lastNs, frame.tsNs);
-  return true;
 }
 
 std::vector<ChangedFlow> WhatIf::ranked() const {

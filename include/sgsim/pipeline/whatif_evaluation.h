@@ -54,7 +54,7 @@ class WhatIfEvaluation {
   void prefetch(const BasicPacketPlan<2>& plan) const { engine_->evaluator().prefetch(plan); }
   const PacketVerdict& observe(const Observation<2>& o) {
     const bool changed = engine_->process(o.frame, o.key, o.plan);
-    if (!touched_.empty()) markTouched(o.key, engine_->lastBefore());
+    if (!touched_.empty() && decidedByTable(engine_->lastBefore())) markTouched(o.key, engine_->lastBefore());
     if (changed && affected_ && !failure_) {
       auto written = affected_->write(o.frame);
       if (!written) failure_ = written.error();
@@ -93,6 +93,14 @@ class WhatIfEvaluation {
   std::vector<char> touched_;
 
   void markTouched(const PacketKey& key, const PacketVerdict& v);
+  // Whether a check of `v` was decided by the table (rules, default, intra-group), not by state: only those can mark
+  // a region (markTouched), and most packets have none (issue 11: checked here, without a call).
+  static bool decidedByTable(const PacketVerdict& v) {
+    bool any = false;
+    for (std::uint8_t i = 0; i < v.checkCount; ++i)
+      any = any || (v.checks[i].reason != Reason::Established && v.checks[i].reason != Reason::Blocked);
+    return any;
+  }
 };
 
 }  // namespace sgsim

@@ -22,6 +22,7 @@
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/flow/conntrack.h"
 #include "sgsim/verdict/network.h"
+#include "sgsim/verdict/network_change.h"
 
 namespace sgsim {
 
@@ -96,7 +97,10 @@ class BasicPlanner {
  public:
   BasicPlanner(std::shared_ptr<const Network> topology, std::array<std::shared_ptr<const Network>, Sides> fixed,
                EvalOptions options)
-      : topology_(std::move(topology)), fixed_(std::move(fixed)), options_(options) {}
+      : topology_(std::move(topology)), fixed_(std::move(fixed)), options_(options) {
+    if constexpr (Sides == 2)
+      if (fixed_[0] && fixed_[1]) change_ = std::make_shared<const NetworkChange>(*fixed_[0], *fixed_[1]);
+  }
   void plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const;
   // The same planner with each packet checked only at `eni`, in the direction its addresses give there (as --host
   // on a full model): a packet with neither address of that ENI is checked nowhere (`unmodeled`). Used for the
@@ -112,6 +116,8 @@ class BasicPlanner {
   std::shared_ptr<const Network> topology_;
   std::array<std::shared_ptr<const Network>, Sides> fixed_;
   EvalOptions options_;
+  // Two sides, both fixed: side 1's decisions derived from side 0's (verdict/network_change.h). Shared by copies.
+  std::shared_ptr<const NetworkChange> change_;
 };
 
 // Sides = 1: one rule table (replay, explain). Sides = 2: the tables before and after a change (whatif), each
@@ -198,6 +204,8 @@ class BasicEvaluator {
 
   std::array<std::shared_ptr<const Network>, Sides> networks_;
   EvalOptions options_;
+  // Two sides: side 1's table from side 0's (verdict/network_change.h), for the checks where both decide by rules.
+  std::shared_ptr<const NetworkChange> change_;
   BasicPlanner<Sides> planner_;  // for evaluate() without a plan: decides nothing ahead
   BasicConnTracker<Sides> tracker_;
   std::int64_t refreshNs_ = 0;  // the time entries are refreshed to: the observation's last packet

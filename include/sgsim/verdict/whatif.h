@@ -125,6 +125,8 @@ class WhatIf {
 
  private:
   SideDecision describe(int side, const PacketVerdict& v) const;
+  // Counts a frame whose verdict changed into its flow (apart from process(), which every frame pays).
+  [[gnu::noinline]] void record(const Frame& frame, const PacketKey& key);
 
   BasicEvaluator<2> evaluator_;
   std::shared_ptr<const Network> pending_;  // the after table, until atNs
