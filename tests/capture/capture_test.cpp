@@ -38,25 +38,31 @@ struct Record {
   std::uint32_t wireLen = 0;  // 0: the data's size
 };
 
+// A 32- and a 16-bit field of a capture written by a machine of either byte order.
+void put32In(Bytes& b, bool bigEndian, std::uint32_t v) { bigEndian ? test::put32(b, v) : test::putLe32(b, v); }
+void put16In(Bytes& b, bool bigEndian, std::uint16_t v) {
+  if (bigEndian) {
+    test::put16(b, v);
+  } else {
+    b.push_back(static_cast<std::uint8_t>(v));
+    b.push_back(static_cast<std::uint8_t>(v >> 8));
+  }
+}
+
+// A classic pcap file header (version 2.minor).
+void putPcapHeader(Bytes& b, bool bigEndian, bool nano, std::uint16_t minor, std::uint32_t snapLen,
+                   std::uint32_t linkType) {
+  put32In(b, bigEndian, nano ? 0xa1b23c4d : 0xa1b2c3d4);
+  put16In(b, bigEndian, 2);
+  put16In(b, bigEndian, minor);
+  for (std::uint32_t v : {0U, 0U, snapLen, linkType}) put32In(b, bigEndian, v);
+}
+
 // Classic pcap, byte by byte, as a capture from a machine of either byte order would be.
 Bytes classicPcap(bool bigEndian, bool nano, std::uint32_t linkType, const std::vector<Record>& records) {
   Bytes b;
-  auto u32 = [&](std::uint32_t v) { bigEndian ? test::put32(b, v) : test::putLe32(b, v); };
-  auto u16 = [&](std::uint16_t v) {
-    if (bigEndian) {
-      test::put16(b, v);
-    } else {
-      b.push_back(static_cast<std::uint8_t>(v));
-      b.push_back(static_cast<std::uint8_t>(v >> 8));
-    }
-  };
-  u32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
-  u16(2);
-  u16(4);
-  u32(0);
-  u32(0);
-  u32(65535);
-  u32(linkType);
+  auto u32 = [&](std::uint32_t v) { put32In(b, bigEndian, v); };
+  putPcapHeader(b, bigEndian, nano, 4, 65535, linkType);
   for (const auto& r : records) {
     u32(static_cast<std::uint32_t>(r.tsNs / 1000000000));
     u32(static_cast<std::uint32_t>(nano ? r.tsNs % 1000000000 : r.tsNs % 1000000000 / 1000));
@@ -262,22 +268,8 @@ TEST(CaptureReader, MappedReadingIsLibpcapsOnRandomFiles) {
     const std::uint32_t linkType = linkTypes[pick(8)];
     const std::uint32_t snapLen = snapLens[pick(6)];
     Bytes b;
-    auto u32 = [&](std::uint32_t v) { big ? test::put32(b, v) : test::putLe32(b, v); };
-    auto u16 = [&](std::uint16_t v) {
-      if (big) {
-        test::put16(b, v);
-      } else {
-        b.push_back(static_cast<std::uint8_t>(v));
-        b.push_back(static_cast<std::uint8_t>(v >> 8));
-      }
-    };
-    u32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
-    u16(2);
-    u16(pick(10) == 0 ? 3 : 4);
-    u32(0);
-    u32(0);
-    u32(snapLen);
-    u32(linkType);
+    auto u32 = [&](std::uint32_t v) { put32In(b, big, v); };
+    putPcapHeader(b, big, nano, pick(10) == 0 ? 3 : 4, snapLen, linkType);
     const std::uint32_t records = pick(40);
     for (std::uint32_t r = 0; r < records; ++r) {
       const std::uint32_t odd = pick(20);
@@ -335,9 +327,7 @@ TEST(CaptureReader, MappedReadingIsLibpcapsOnRandomFiles) {
 // A plain pcap file of `records` Ethernet frames of 100 bytes (the frame's number in its first four bytes).
 Bytes plainPcap(std::uint32_t records, std::uint32_t first = 1, bool header = true) {
   Bytes b;
-  if (header) {
-    for (std::uint32_t v : {0xa1b2c3d4U, 0x00040002U, 0U, 0U, 65535U, 1U}) test::putLe32(b, v);
-  }
+  if (header) putPcapHeader(b, false, false, 4, 65535, 1);
   for (std::uint32_t r = first; r < first + records; ++r) {
     for (std::uint32_t v : {1700000000U + r, 0U, 100U, 100U}) test::putLe32(b, v);
     test::putLe32(b, r);
