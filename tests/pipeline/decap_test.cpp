@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sample_net.h"
 #include "sgsim/api/engine.h"
 #include "sgsim/api/request.h"
 #include "sgsim/model/model_json.h"
@@ -23,20 +24,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string source(const std::string& relative) {
-  const char* dir = std::getenv("SGSIM_SOURCE_DIR");
-  return (fs::path(dir != nullptr ? dir : ".") / relative).string();
-}
+using test::source;
 
+using test::sampleNet;
 std::shared_ptr<const Network> network(const std::string& model, const char* revoke = nullptr) {
-  auto m = loadModel(source(model), LoadOptions{});
-  EXPECT_TRUE(m) << m.error().toString();
-  if (revoke != nullptr) {
-    auto req = loadRequestArg(source(revoke));
-    EXPECT_TRUE(req) << req.error().toString();
-    EXPECT_TRUE(applyRequest(*m, *req).ok());
-  }
-  return std::make_shared<const Network>(std::move(*m));
+  return sampleNet(model, revoke);
 }
 
 template <class P>
@@ -178,7 +170,8 @@ TEST_F(MirrorSample, ASessionOfAnotherInterfaceChecksNothingAndSaysSo) {
     void finish(const ReplayStats&) override {}
   } writer;
   ReplayEvaluation replay(net, EvalOptions{}, writer, ReplayContext{});
-  CaptureStream<1> stream(**captures, replay.planner(), {true, false, DecapOptions{kVxlanPort, {{100, db, "eni-db"}}}, std::nullopt});
+  CaptureStream<1> stream(**captures, replay.planner(),
+                          {true, false, DecapOptions{kVxlanPort, {{100, db, "eni-db"}}}, std::nullopt});
   Pass pass(stream, replay);
   drain(pass);
   EXPECT_FALSE(pass.finish());

@@ -18,6 +18,7 @@
 
 #include "../decode/frame_builder.h"
 #include "../temp_files.h"
+#include "sample_net.h"
 #include "sgsim/api/engine.h"
 #include "sgsim/api/request.h"
 #include "sgsim/core/time_spec.h"
@@ -32,20 +33,10 @@ namespace {
 namespace fs = std::filesystem;
 using test::Bytes;
 
-std::string source(const std::string& relative) {
-  const char* dir = std::getenv("SGSIM_SOURCE_DIR");
-  return (fs::path(dir != nullptr ? dir : ".") / relative).string();
-}
+using test::source;
 
 std::shared_ptr<const Network> network(const char* revoke = nullptr) {
-  auto m = loadModel(source("examples/web.json"), LoadOptions{});
-  EXPECT_TRUE(m) << m.error().toString();
-  if (revoke != nullptr) {
-    auto req = loadRequestArg(source(revoke));
-    EXPECT_TRUE(req) << req.error().toString();
-    EXPECT_TRUE(applyRequest(*m, *req).ok());
-  }
-  return std::make_shared<const Network>(std::move(*m));
+  return test::sampleNet("examples/web.json", revoke);
 }
 
 struct Record {
@@ -210,7 +201,9 @@ TEST(ShardEarlyFilter, GivesEachShardThePassFiltersReportAndTheShardsAddUpToTheW
     }
     const bool thread = round % 2 == 0;
     std::optional<TimeSpec> at;
-    if (round % 4 >= 2) at = TimeSpec{TimeSpec::Base::FirstFrame, static_cast<std::int64_t>(2000000000LL + rng() % 3000000000LL), "+2s", "--at"};
+    if (round % 4 >= 2)
+      at = TimeSpec{TimeSpec::Base::FirstFrame, static_cast<std::int64_t>(2000000000LL + rng() % 3000000000LL), "+2s",
+                    "--at"};
     const Outcome whole = run(files, std::nullopt, false, decap, thread, at);
     for (std::uint32_t n : {2u, 3u}) {
       std::uint64_t frames = 0, changed = 0;
