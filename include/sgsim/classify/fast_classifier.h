@@ -23,9 +23,9 @@
 // probed one at a time, hash tables at most half full. Partitions of tuneFrom rules or more: eight rules to
 // a RuleBlock (ports in 16-bit lanes, 32 B/rule instead of 44), tables probed four at a time (their slots
 // located and the buckets found prefetched before any bucket is scanned, so the cache misses of the batch
-// overlap), hash tables at most a quarter full, each RuleBlock's best position in a dense array (a scan
-// stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of buckets
-// longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
+// overlap), hash tables at most half full (a quarter before the Intel round's end), each RuleBlock's best position in a
+// dense array (a scan stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of
+// buckets longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
 // containing their addresses: a key outside skips all eight), and the partition is built five ways
 // (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact destination port first;
 // 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way round); the build with the
