@@ -23,9 +23,9 @@
 // probed one at a time, hash tables at most half full. Partitions of tuneFrom rules or more: eight rules to
 // a RuleBlock (ports in 16-bit lanes, 32 B/rule instead of 44), tables probed four at a time (their slots
 // located and the buckets found prefetched before any bucket is scanned, so the cache misses of the batch
-// overlap), hash tables at most a quarter full, each RuleBlock's best position in a dense array (a scan
-// stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of buckets
-// longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
+// overlap), hash tables at most half full (a quarter before the Intel round's end), each RuleBlock's best position in a
+// dense array (a scan stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of
+// buckets longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
 // containing their addresses: a key outside skips all eight), and the partition is built five ways
 // (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact destination port first;
 // 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way round); the build with the
@@ -220,6 +220,24 @@
 // slower on every 1k/10k set or level); large partitions' hash tables half full instead of a quarter, and
 // batches of 2 or 8 tables instead of 4 (within 3% noise on the 100k sets). Results: docs/PERFORMANCE.md,
 // "Classification".
+//
+// Intel round, large sets (issue 11 target 4, acl1_100k; quiet machine). Where acl1_100k's time went (perf
+// cpu-clock: 83% in classifyLarge; cachegrind on one pass of the trace; a counting build): 89% of its headers
+// take the large TCP partition, and each such lookup probes 6.2 tables (two batches), looks at 1.3 GroupHeads
+// and reads 5.6 RuleBlocks, ~800 instructions and ~12 simulated mispredicted branches; the data touched is
+// ~3 MB (blocks 1.8 MB, slots 0.7 MB, the small partitions' groups 0.5 MB) against a 2 MB L2 (the trace's
+// first 500 headers looped: 52 ns per lookup; 5,000: 93; all: 101). Cutting branches or instructions made it
+// slower: a batch loop without a branch on its length (+5%), the slot chosen by masks instead of branches
+// (+6%: the branches let the core speculate on into the bucket), AVX2/VEX code (level). Fetching less that is
+// not used helped: a probed table without the key's bucket no longer prefetches the blocks of the bucket in
+// its second slot (block 0 instead, always cached; -2 to -4% on the three large sets), and with that, hash
+// tables half full instead of a quarter (-3% acl1_100k, -7% fw1_100k, ipc1_50k level). Not kept: prefetching
+// GroupHeads (as well as, or instead of, the first blocks), a bucket's second block, or the blocks'
+// protocol/position line moved to an array of its own (each 2-6% slower); other trial configurations forced on
+// acl1_100k (limits 256-2048, steps 7-28: 1024/14 stays the fastest). acl1_100k stays 1.13-1.21x
+// dpdk-test-acl (97 vs 83 ns); what is left is the latency of the slot -> bucket -> block chain, two batches
+// deep. Not tried for lack of time: interleaving two lookups' chains (a batch API; an earlier, simpler try was
+// no faster), fewer blocks per lookup through per-partition table orders.
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
