@@ -137,8 +137,6 @@ std::uint16_t load16(const std::uint8_t* p, bool swapped) {
 constexpr std::uint32_t kPcapMaxSnapLen = 262144;
 // How far ahead of the record being read the mapped file is fetched into the caches.
 constexpr std::uint64_t kPrefetchBytes = 4096;
-// Every page of a record is touched once before it is handed on (MapGuard): a step no larger than a page.
-constexpr std::size_t kProbeStep = 4096;
 
 // A mapped file that another program cuts short while sgsim reads it makes every access to a page past the new end
 // fault with SIGBUS, which would end the run without a word. The windows being read are registered here; the
@@ -154,7 +152,7 @@ struct MapGuard {
 };
 constexpr int kMapGuards = 64;
 MapGuard g_mapGuards[kMapGuards];
-std::uintptr_t g_pageSize = 4096;
+std::uintptr_t g_pageSize = 4096;  // set (sysconf) with the handler, before any window is mapped
 
 void onSigbus(int, siginfo_t* info, void*) {
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -207,18 +205,24 @@ void releaseMapGuard(int guard) {
   g_mapGuards[guard].used.store(false, std::memory_order_release);
 }
 
+// The file's size now; `otherwise` when it cannot be asked.
+std::uint64_t fileSizeNow(int fd, std::uint64_t otherwise) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : otherwise;
+}
+
 }  // namespace
 
 // The file's header decides whether its records can be read mapped (CaptureReadOptions); libpcap has read and
 // accepted it already. fd belongs to libpcap's FILE (closed by pcap_close); mapping it does not move its offset.
 void CaptureReader::startMapped(int fd, std::size_t window) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 24) return;
+  const std::uint64_t size = fileSizeNow(fd, 0);
+  if (size < 24) return;
   mapped_.guard = takeMapGuard();
   if (mapped_.guard < 0) return;
   mapped_.fd = fd;
   mapped_.windowWanted = std::max<std::size_t>(window, 1);
-  mapped_.fileSize = static_cast<std::uint64_t>(st.st_size);
+  mapped_.fileSize = size;
   const std::uint8_t* h = mappedAt(0, 24);
   if (h == nullptr) return stopMapped(0);
   std::uint32_t magic;
@@ -257,8 +261,7 @@ const std::uint8_t* CaptureReader::mappedAt(std::uint64_t offset, std::size_t si
   guardWindow(m.guard, nullptr, 0);
   if (m.window != nullptr) ::munmap(m.window, m.windowSize);
   m.window = nullptr;
-  static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  const std::uint64_t start = offset / page * page;
+  const std::uint64_t start = offset / g_pageSize * g_pageSize;
   const std::uint64_t want = std::max<std::uint64_t>(m.windowWanted, offset - start + size);
   const std::uint64_t length = std::min(want, m.fileSize - start);
   if (length < offset - start + size) return nullptr;
@@ -292,14 +295,6 @@ void CaptureReader::stopMapped(std::uint64_t offset) {
 // The next record, mapped, when libpcap would hand it on unchanged; else libpcap reads it and the rest.
 bool CaptureReader::nextMapped(Frame& frame) {
   Mapped& m = mapped_;
-  if (m.offset == m.fileSize) {
-    // The end of the file as it was opened: libpcap reads on, should it have grown since. Cut short instead, its
-    // last page's lost bytes read as zeros without a fault (MapGuard): said, with the frames read there.
-    struct stat st {};
-    if (::fstat(m.fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < m.fileSize) return shrank(frame);
-    stopMapped(m.offset);
-    return false;
-  }
   const std::uint8_t* h = m.fileSize - m.offset >= 16 ? mappedAt(m.offset, 16) : nullptr;
   if (h != nullptr) {
     const std::uint32_t sec = load32(h, m.swapped), frac = load32(h + 4, m.swapped);
@@ -312,9 +307,9 @@ bool CaptureReader::nextMapped(Frame& frame) {
         // mapped) faults now, before the record is handed on (MapGuard).
         const std::size_t last = 16 + std::size_t{capLen} - 1;
         static_cast<void>(*static_cast<const volatile std::uint8_t*>(record + last));
-        for (std::size_t at = kProbeStep; at < last; at += kProbeStep)
+        for (std::size_t at = g_pageSize; at < last; at += g_pageSize)
           static_cast<void>(*static_cast<const volatile std::uint8_t*>(record + at));
-        if (g_mapGuards[m.guard].faulted.load(std::memory_order_acquire)) return shrank(frame);
+        if (g_mapGuards[m.guard].faulted.load(std::memory_order_acquire)) return shrank(fileSizeNow(m.fd, m.offset));
         m.offset += 16 + std::uint64_t{capLen};
         m.ends[(framesRead_ + 1) % m.ends.size()] = m.offset;
         // The file's bytes are not in the CPU's caches: a miss per record header was a quarter of a --shard run's
@@ -335,8 +330,10 @@ bool CaptureReader::nextMapped(Frame& frame) {
       }
     }
   }
-  struct stat st {};
-  if (::fstat(m.fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < m.fileSize) return shrank(frame);
+  // The end of the file as it was opened (libpcap reads on, should it have grown since), or a record libpcap would
+  // not hand on as it is. A file cut short since: said, with the frames read from the zeros its last page's lost
+  // bytes read as without a fault (MapGuard).
+  if (const std::uint64_t now = fileSizeNow(m.fd, m.fileSize); now < m.fileSize) return shrank(now);
   stopMapped(m.offset);
   return false;
 }
@@ -346,11 +343,8 @@ bool CaptureReader::nextMapped(Frame& frame) {
 // after this one would be lost without a word.
 // The bytes of a page cut off but still mapped read as zeros, so the frames read since the new end (at most the
 // records of one page, whose end ends[] keeps) are named as such.
-bool CaptureReader::shrank(Frame&) {
+bool CaptureReader::shrank(std::uint64_t size) {
   const Mapped& m = mapped_;
-  struct stat st {};
-  std::uint64_t size = m.offset;
-  if (::fstat(m.fd, &st) == 0) size = std::min(size, static_cast<std::uint64_t>(st.st_size));
   std::uint64_t first = framesRead_ + 1;  // the first frame not whole in the file now
   const std::uint64_t kept = std::min<std::uint64_t>(framesRead_, m.ends.size() - 1);
   while (first > framesRead_ + 1 - kept && m.ends[(first - 1) % m.ends.size()] > size) --first;

@@ -94,7 +94,7 @@ class CaptureReader {
   const std::uint8_t* mappedAt(std::uint64_t offset, std::size_t size);
   void stopMapped(std::uint64_t offset);
   void endMapped();
-  bool shrank(Frame& frame);
+  bool shrank(std::uint64_t size);  // the reading ends: the file has `size` bytes now
 
   // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
   struct Mapped {
