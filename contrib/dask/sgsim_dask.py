@@ -132,6 +132,16 @@ class Plan:
     split: bool = False  # sgsim split first (--split)
 
 
+def _value(args, i, name, eq, inline):
+    """The value of option `name` at args[i], written `--name=VALUE` (eq, inline) or as the next argument; and the
+    index of the argument it ended at."""
+    if eq:
+        return inline, i
+    if i + 1 < len(args):
+        return args[i + 1], i + 1
+    raise UsageError(f"{name} needs a value")
+
+
 def _positive(option, text):
     try:
         value = int(text)
@@ -154,13 +164,7 @@ def parse_args(argv):
         if arg in ("-h", "--help"):
             return None
         if name in RUNNER_VALUE_OPTIONS:
-            if eq:
-                value = inline
-            elif i + 1 < len(args):
-                i += 1
-                value = args[i]
-            else:
-                raise UsageError(f"{name} needs a value")
+            value, i = _value(args, i, name, eq, inline)
             if name == "--scheduler":
                 plan.scheduler = value
             elif name == "--workers":
@@ -204,13 +208,7 @@ def parse_args(argv):
         name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if name in VALUE_OPTIONS:
             option = VALUE_OPTIONS[name]
-            if eq:
-                value = inline
-            elif i + 1 < len(rest):
-                i += 1
-                value = rest[i]
-            else:
-                raise UsageError(f"{name} needs a value")
+            value, i = _value(rest, i, name, eq, inline)
         elif name in FLAG_OPTIONS and not eq:
             option, value = name, None
         else:
