@@ -615,7 +615,7 @@ Decision TrafficAudit::fallback(std::int32_t eni, Direction d, std::int32_t rule
     }
   } else {
     const std::vector<RuleBox>& boxes = network_->boxes(static_cast<std::size_t>(eni), d);
-    const ClassifyKey key{f.src.family, f.proto, f.src, f.dst, f.sport, f.dport};
+    const ClassifyKey key = f.key();
     for (std::uint32_t pos : cand)
       if (boxMatches(boxes[pos], key)) {
         hit = boxes[pos].ruleIndex;

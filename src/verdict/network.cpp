@@ -172,8 +172,7 @@ Decision Network::decide(std::size_t eni, Direction d, const PacketFields& p, st
     }
   }
   const DirTable& dt = tables_[eni].dir[dirIndex(d)];
-  ClassifyKey k{p.src.family, p.proto, p.src, p.dst, p.sport, p.dport};
-  std::uint32_t hit = dt.classifier->classify(k);
+  std::uint32_t hit = dt.classifier->classify(p.key());
   if (hit != kNoMatch) {
     const std::uint32_t info = dt.hitInfo[hit];
     out.ruleRef = static_cast<std::int32_t>(info >> 1);

@@ -101,8 +101,7 @@ Decision NetworkChange::decide(std::size_t eni, Direction d, const PacketFields&
       return after_->decide(eni, d, p, peerEni);  // not a decision of a table
   }
   if (c.added) {
-    const ClassifyKey k{p.src.family, p.proto, p.src, p.dst, p.sport, p.dport};
-    const std::uint32_t hit = c.added->classify(k);
+    const std::uint32_t hit = c.added->classify(p.key());
     if (hit != kNoMatch) {
       const auto ref = static_cast<std::int32_t>(c.added->boxes()[hit].ruleIndex);
       if (out.reason != Reason::Rule || ref < out.ruleRef) out = ruleDecision(*after_, eni, d, ref);

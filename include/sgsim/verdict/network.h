@@ -53,6 +53,9 @@ struct PacketFields {  // the parts of a packet a rule looks at, in the packet's
   std::uint8_t proto = 0;
   IpAddr src, dst;
   std::uint16_t sport = 0, dport = 0;
+
+  // The key a classifier is asked with.
+  ClassifyKey key() const { return ClassifyKey{src.family, proto, src, dst, sport, dport}; }
 };
 
 class Network {
