@@ -16,17 +16,10 @@ constexpr std::uint64_t mix(std::uint64_t x) {
   return x;
 }
 
-// The hash of a pair absorbs its fields one by one: absorb(h, v) = mix(h ^ mix(v + kGolden)).
-constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-
-// The inner mix of absorb() for the values most addresses have (an IPv4 address's hi, 0, and its family), computed
-// once: the hash below is the same, with four of its ten mixes taken from here for a pair of IPv4 addresses (the
-// function runs for every frame of a --shard run, twice for the shard's own).
-constexpr std::uint64_t kMixedZero = mix(0 + kGolden);
-constexpr std::uint64_t kMixedV4 = mix(static_cast<std::uint64_t>(Family::V4) + kGolden);
-std::uint64_t mixed(std::uint64_t v) { return v == 0 ? kMixedZero : mix(v + kGolden); }
-std::uint64_t mixedFamily(Family f) {
-  return f == Family::V4 ? kMixedV4 : mix(static_cast<std::uint64_t>(f) + kGolden);
+// An address's 64-bit fold (its family and 128 bits), mixed: every input bit reaches every output bit, so nearby
+// addresses spread evenly.
+std::uint64_t mixedAddress(const IpAddr& a) {
+  return mix(a.lo ^ (a.hi * 0x9e3779b97f4a7c15ULL) ^ (static_cast<std::uint64_t>(a.family) << 56));
 }
 
 std::optional<std::uint32_t> number(std::string_view s) {
@@ -58,17 +51,11 @@ Result<Shard> parseShard(std::string_view text) {
 
 std::uint32_t shardOfPair(const IpAddr& a, const IpAddr& b, std::uint32_t count) {
   if (count <= 1) return 1;
-  const IpAddr& lo = std::min(a, b);
-  const IpAddr& hi = std::max(a, b);
-  // absorb() of each field in turn: the family of lo, lo.hi, lo.lo, the family of hi, hi.hi, hi.lo.
-  std::uint64_t h = static_cast<std::uint64_t>(lo.family);
-  h = mix(h ^ mixed(lo.hi));
-  h = mix(h ^ mix(lo.lo + kGolden));
-  h = mix(h ^ mixedFamily(hi.family));
-  h = mix(h ^ mixed(hi.hi));
-  h = mix(h ^ mix(hi.lo + kGolden));
-  // h % count, without a division for a power of two
-  return static_cast<std::uint32_t>((count & (count - 1)) == 0 ? h & (count - 1) : h % count) + 1;
+  // The sum of the two mixed addresses is the same either way round, with no comparison; its high 32 bits scaled to
+  // 0..count-1 (a multiply, no division). The two mixes are independent, so they run side by side: this runs for
+  // every frame of a --shard run.
+  const std::uint64_t h = (mixedAddress(a) + mixedAddress(b)) >> 32;
+  return static_cast<std::uint32_t>((h * count) >> 32) + 1;
 }
 
 }  // namespace sgsim

@@ -219,7 +219,7 @@ Result<SplitManifest> readManifest(const std::string& dir) {
   if (!version) return version.error();
   if (*version != SplitManifest::kVersion)
     return r.error("$.sgsimSplit", "version " + std::to_string(*version) + ", but this sgsim reads version " +
-                                       std::to_string(SplitManifest::kVersion));
+                                       std::to_string(SplitManifest::kVersion) + ", whose shards are hashed otherwise");
   auto shards = r.integer(o, "$", "shards", 1, kMaxShards);
   if (!shards) return shards.error();
   m.shards = static_cast<std::uint32_t>(*shards);

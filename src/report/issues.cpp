@@ -43,7 +43,8 @@ std::string issuesCsv(IssueKind kind, const std::vector<Error>& issues) {
 }
 
 void addShardJson(boost::json::object& root, const std::optional<Shard>& shard) {
-  if (shard) root["shard"] = boost::json::object{{"index", shard->index}, {"count", shard->count}};
+  if (shard)
+    root["shard"] = boost::json::object{{"index", shard->index}, {"count", shard->count}, {"hash", kShardHash}};
 }
 
 }  // namespace sgsim

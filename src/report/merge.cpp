@@ -113,6 +113,7 @@ struct Doc {
   json::object root;
   std::vector<std::uint32_t> shards;  // ascending
   std::uint32_t count = 1;
+  std::uint32_t hash = kShardHash;  // the shard hash's version (core/shard.h); 1 for a report without one
 };
 
 // The first failure met; every check returns false once it is set.
@@ -844,8 +845,17 @@ bool readShard(Ctx& c, Doc& d) {
     return true;
   }
   const json::object* o = objectOf(c, d.name, "shard", *v);
-  if (!o || !checkKeys(c, d.name, "shard", *o, {"index", "count"}, {"index", "count"})) return false;
+  if (!o || !checkKeys(c, d.name, "shard", *o, {"index", "count", "hash"}, {"index", "count"})) return false;
   std::uint64_t n = 0;
+  d.hash = 1;  // the reports of sgsim before kShardHash 2 did not say
+  if (const json::value* h = o->if_contains("hash")) {
+    if (!countOf(c, d.name, "shard.hash", *h, n)) return false;
+    if (n < 1 || n > kShardHash)
+      return c.fail(d.name, "shard.hash",
+                    "shard hash version " + std::to_string(n) + " is not one this sgsim knows (1 to " +
+                        std::to_string(kShardHash) + "): merge with the sgsim that ran the shards");
+    d.hash = static_cast<std::uint32_t>(n);
+  }
   if (!countOf(c, d.name, "shard.count", o->at("count"), n)) return false;
   if (n < 1 || n > kMaxShards)
     return c.fail(d.name, "shard.count", "not a shard count (1 to " + std::to_string(kMaxShards) + ")");
@@ -924,6 +934,11 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       return Error{d.name + ": shard.count", "shards of " + std::to_string(d.count) + ", but " + docs.front().name +
                                                  " is one of " + std::to_string(count) +
                                                  ": merge the shards of one split"};
+    if (d.hash != docs.front().hash)
+      return Error{d.name + ": shard.hash",
+                   "shards hashed with version " + std::to_string(d.hash) + ", but " + docs.front().name +
+                       "'s with version " + std::to_string(docs.front().hash) +
+                       ": their conversations are cut differently; run every shard with one sgsim"};
     for (std::uint32_t k : d.shards) {
       auto [it, inserted] = byShard.emplace(k, d.name);
       if (!inserted)
@@ -1146,7 +1161,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   if (shards.size() != count) {
     json::array index;
     for (std::uint32_t k : shards) index.push_back(k);
-    root["shard"] = json::object{{"index", std::move(index)}, {"count", count}};
+    root["shard"] = json::object{{"index", std::move(index)}, {"count", count}, {"hash", docs.front().hash}};
   }
   if (auto n = totalOf(s, "changedFlows")) out.changedFlows = *n;
   out.json = toPrettyJson(root);

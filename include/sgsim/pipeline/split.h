@@ -31,7 +31,7 @@
 namespace sgsim {
 
 struct SplitManifest {
-  static constexpr std::int64_t kVersion = 1;
+  static constexpr std::int64_t kVersion = 2;  // 2: kShardHash 2 (core/shard.h)
   std::uint32_t shards = 1;
   bool flowLog = false;             // the inputs are flow logs (--flow-log), the shard files JSON Lines
   std::vector<std::string> inputs;  // the captures or flow logs as given
