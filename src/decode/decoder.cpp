@@ -125,9 +125,14 @@ void link(int linkType, ByteReader& r, PacketKey& key) {
 
 PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen) {
   PacketKey key;
+  decodeFrame(linkType, data, capLen, key);
+  return key;
+}
+
+void decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen, PacketKey& key) {
+  key = PacketKey{};
   ByteReader r(data, capLen);
   decode::link(linkType, r, key);
-  return key;
 }
 
 const char* decodeStatusName(DecodeStatus status) {

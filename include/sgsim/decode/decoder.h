@@ -24,6 +24,9 @@ inline constexpr int kMaxVlanTags = 8;         // deeper stacks are Undecodable 
 inline constexpr int kMaxIpv6ExtHeaders = 16;  // a longer IPv6 extension chain is Undecodable
 
 PacketKey decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen);
+// The same, into key (every field set): the reading thread's hot path decodes into its batch slot, where copying a
+// returned key cost a stalled load per frame (the decoder's narrow stores, read back as wide ones).
+void decodeFrame(int linkType, const std::uint8_t* data, std::uint32_t capLen, PacketKey& key);
 
 // True for link types decodeFrame reads.
 bool isSupportedLinkType(int linkType);

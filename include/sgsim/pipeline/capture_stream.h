@@ -103,7 +103,7 @@ class CaptureStream {
     // false: a frame of another shard (--shard in place), dropped.
     bool operator()(Frame& f, Planned<Sides>& p, bool spare) const {
       if (stream->decap_.vxlanPort != 0) return stream->decapsulate(f, p, spare);
-      p.key = decodeFrame(f.linkType, f.data, f.capLen);
+      decodeFrame(f.linkType, f.data, f.capLen, p.key);
       // Mirrored traffic given as it is (a branch that UDP to 4789 alone takes) is counted over every frame, whatever
       // its shard (its warning is shard 1's): planned and checked apart, off the hot path.
       if (p.key.dport == kVxlanPort && p.key.proto == 17) [[unlikely]] {
