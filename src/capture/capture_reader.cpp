@@ -205,6 +205,13 @@ void releaseMapGuard(int guard) {
   g_mapGuards[guard].used.store(false, std::memory_order_release);
 }
 
+// A record header the mapped reading takes as libpcap would hand it on unchanged (the record whole in the file is
+// checked apart).
+inline bool takesRecord(std::uint32_t snapLen, bool nanos, std::uint32_t sec, std::uint32_t frac, std::uint32_t capLen,
+                        std::uint32_t wireLen) {
+  return capLen <= snapLen && capLen <= wireLen && sec <= 0x7fffffffU && frac < (nanos ? 1000000000U : 1000000U);
+}
+
 // The file's size now; `otherwise` when it cannot be asked.
 std::uint64_t fileSizeNow(int fd, std::uint64_t otherwise) {
   struct stat st {};
@@ -295,12 +302,12 @@ void CaptureReader::stopMapped(std::uint64_t offset) {
 // The next record, mapped, when libpcap would hand it on unchanged; else libpcap reads it and the rest.
 bool CaptureReader::nextMapped(Frame& frame) {
   Mapped& m = mapped_;
+  if (mode_ != Mode::Whole && !positionMapped()) return false;
   const std::uint8_t* h = m.fileSize - m.offset >= 16 ? mappedAt(m.offset, 16) : nullptr;
   if (h != nullptr) {
     const std::uint32_t sec = load32(h, m.swapped), frac = load32(h + 4, m.swapped);
     const std::uint32_t capLen = load32(h + 8, m.swapped), wireLen = load32(h + 12, m.swapped);
-    if (capLen <= m.snapLen && capLen <= wireLen && sec <= 0x7fffffffU && frac < (m.nanos ? 1000000000U : 1000000U) &&
-        m.fileSize - m.offset - 16 >= capLen) {
+    if (takesRecord(m.snapLen, m.nanos, sec, frac, capLen, wireLen) && m.fileSize - m.offset - 16 >= capLen) {
       const std::uint8_t* record = mappedAt(m.offset, 16 + std::size_t{capLen});
       if (record != nullptr) {
         // Every page of the record read once here, so that a page the file no longer has (cut short since it was
@@ -310,15 +317,30 @@ bool CaptureReader::nextMapped(Frame& frame) {
         for (std::size_t at = g_pageSize; at < last; at += g_pageSize)
           static_cast<void>(*static_cast<const volatile std::uint8_t*>(record + at));
         if (g_mapGuards[m.guard].faulted.load(std::memory_order_acquire)) return shrank(fileSizeNow(m.fd, m.offset));
+        recordOffset_ = m.offset;
         m.offset += 16 + std::uint64_t{capLen};
-        m.ends[(framesRead_ + 1) % m.ends.size()] = m.offset;
-        // The file's bytes are not in the CPU's caches: a miss per record header was a quarter of a --shard run's
-        // CPU time. Every cache line up to kPrefetchBytes ahead is asked for, a few records before it is read.
-        const std::uint64_t windowEnd = m.windowStart + m.windowSize;
-        const std::uint64_t until = std::min(m.offset + kPrefetchBytes, windowEnd);
-        for (m.prefetched = std::max(m.prefetched, m.offset); m.prefetched < until; m.prefetched += 64)
-          __builtin_prefetch(m.window + (m.prefetched - m.windowStart));
-        frame.number = ++framesRead_;
+        if (mode_ == Mode::Indexed) {
+          // Only the records of the index are read: the first lines of one a few ahead are asked for, not the bytes
+          // between (the other shards' frames).
+          framesRead_ = indexed_[indexedNext_++].number;
+          if (indexedNext_ + 4 < indexed_.size()) {
+            const std::uint64_t ahead = indexed_[indexedNext_ + 4].offset;
+            if (ahead >= m.windowStart && ahead + 128 <= m.windowStart + m.windowSize) {
+              __builtin_prefetch(m.window + (ahead - m.windowStart));
+              __builtin_prefetch(m.window + (ahead - m.windowStart) + 64);
+            }
+          }
+        } else {
+          ++framesRead_;
+          // The file's bytes are not in the CPU's caches: a miss per record header was a quarter of a --shard run's
+          // CPU time. Every cache line up to kPrefetchBytes ahead is asked for, a few records before it is read.
+          const std::uint64_t windowEnd = m.windowStart + m.windowSize;
+          const std::uint64_t until = std::min(m.offset + kPrefetchBytes, windowEnd);
+          for (m.prefetched = std::max(m.prefetched, m.offset); m.prefetched < until; m.prefetched += 64)
+            __builtin_prefetch(m.window + (m.prefetched - m.windowStart));
+        }
+        m.ends[framesRead_ % m.ends.size()] = m.offset;
+        frame.number = framesRead_;
         frame.tsNs =
             static_cast<std::int64_t>(sec) * 1000000000 + static_cast<std::int64_t>(frac) * (m.nanos ? 1 : 1000);
         frame.capLen = capLen;
@@ -334,7 +356,87 @@ bool CaptureReader::nextMapped(Frame& frame) {
   // not hand on as it is. A file cut short since: said, with the frames read from the zeros its last page's lost
   // bytes read as without a fault (MapGuard).
   if (const std::uint64_t now = fileSizeNow(m.fd, m.fileSize); now < m.fileSize) return shrank(now);
+  if (mode_ != Mode::Whole) return mappedRefused();
   stopMapped(m.offset);
+  return false;
+}
+
+bool CaptureReader::readRange(std::uint64_t from, std::uint64_t to) {
+  if (mapped_.fd < 0 || framesRead_ != 0) return false;
+  mode_ = Mode::Range;
+  rangeTo_ = std::min(to, mapped_.fileSize);
+  std::uint64_t start = std::max<std::uint64_t>(from, 24);
+  if (from > 24)
+    while (start < mapped_.fileSize && !chainStartsAt(start)) ++start;
+  rangeStart_ = rangeEnd_ = mapped_.offset = std::min(start, mapped_.fileSize);
+  return true;
+}
+
+bool CaptureReader::readIndexed(std::unique_ptr<IndexSource> source) {
+  if (mapped_.fd < 0 || framesRead_ != 0 || source == nullptr) return false;
+  mode_ = Mode::Indexed;
+  indexSource_ = std::move(source);
+  indexed_.clear();
+  indexedNext_ = 0;
+  return true;
+}
+
+// Eight records in a row (or fewer ending exactly at the end of the file) that the mapped reading takes, none of them
+// empty: where a part other than the first starts. Bytes inside a frame rarely pass (zeros would, as records of
+// nothing: hence "none empty"); a start found wrong is caught by the check of the parts' ends and starts, and the
+// shards then read in place (pipeline/split.h, "Indexes").
+bool CaptureReader::chainStartsAt(std::uint64_t offset) {
+  const Mapped& m = mapped_;
+  for (int i = 0; i < 8; ++i) {
+    if (offset == m.fileSize) return i > 0;
+    if (m.fileSize - offset < 16) return false;
+    const std::uint8_t* h = mappedAt(offset, 16);
+    if (h == nullptr) return false;
+    const std::uint32_t capLen = load32(h + 8, m.swapped);
+    if (capLen == 0 ||
+        !takesRecord(m.snapLen, m.nanos, load32(h, m.swapped), load32(h + 4, m.swapped), capLen,
+                     load32(h + 12, m.swapped)) ||
+        m.fileSize - offset - 16 < capLen)
+      return false;
+    offset += 16 + std::uint64_t{capLen};
+  }
+  return true;
+}
+
+bool CaptureReader::positionMapped() {
+  Mapped& m = mapped_;
+  if (mode_ == Mode::Range) {
+    if (m.offset < rangeTo_ && m.offset < m.fileSize) return true;
+    rangeEnd_ = m.offset;
+  } else {
+    if (indexedNext_ == indexed_.size()) {
+      indexed_.resize(4096);
+      indexed_.resize(indexSource_->fill(indexed_));
+      indexedNext_ = 0;
+    }
+    if (indexedNext_ < indexed_.size()) {
+      m.offset = indexed_[indexedNext_].offset;
+      if (m.offset >= 24 && m.offset < m.fileSize) return true;
+      return mappedRefused();
+    }
+    if (auto e = indexSource_->error()) error_ = *e;
+  }
+  done_ = true;
+  return false;
+}
+
+bool CaptureReader::mappedRefused() {
+  done_ = true;
+  if (mode_ == Mode::Range) {
+    rangeEnd_ = mapped_.offset;
+    rangeRefused_ = "the record at byte " + std::to_string(mapped_.offset) +
+                    " is not one sgsim reads mapped (truncated, corrupt or unusual: libpcap reads it)";
+  } else {
+    const IndexedRecord& r = indexed_[indexedNext_];
+    error_ = Error{path_ + ": frame " + std::to_string(r.number),
+                   "the index puts a record at byte " + std::to_string(r.offset) +
+                       ", but there is none there: the capture changed since it was indexed; index it again"};
+  }
   return false;
 }
 
@@ -446,6 +548,21 @@ Result<std::unique_ptr<MergedCapture>> MergedCapture::open(const std::vector<std
   for (std::size_t i = 0; i < paths.size(); ++i) {
     auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
     if (!reader) return reader.error();
+    readers.push_back(std::move(reader.value()));
+  }
+  return std::unique_ptr<MergedCapture>(new MergedCapture(std::move(readers)));
+}
+
+Result<std::unique_ptr<MergedCapture>> MergedCapture::openIndexed(
+    const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources) {
+  if (paths.size() > std::numeric_limits<std::uint16_t>::max() || sources.size() != paths.size())
+    return Error{"", "too many capture files (at most 65535)"};
+  std::vector<std::unique_ptr<CaptureReader>> readers;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
+    if (!reader) return reader.error();
+    if (!(*reader)->readIndexed(std::move(sources[i])))
+      return Error{paths[i], "cannot be read mapped now, as it was when it was indexed: index it again"};
     readers.push_back(std::move(reader.value()));
   }
   return std::unique_ptr<MergedCapture>(new MergedCapture(std::move(readers)));

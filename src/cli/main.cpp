@@ -223,7 +223,10 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
       "K/N: count only shard K of N, the traffic whose address pair hashes to K (README, Scale-out): over the "
       "captures or flow logs given, or with --split over that shard's file")(
       "split", po::value<std::string>(),
-      "DIR: read shard K (--shard K/N) of what `sgsim split --out DIR` wrote, instead of captures");
+      "DIR: read shard K (--shard K/N) of what `sgsim split --out DIR` wrote, instead of captures")(
+      "index", po::value<std::string>(),
+      "DIR: read shard K (--shard K/N) of the captures through the index `sgsim split --index --out DIR` wrote "
+      "(only the shard's frames are read; where the index cannot be used, the captures are read in place)");
   pos.add("capture", -1);
 }
 
@@ -475,6 +478,7 @@ struct Sources {
   std::optional<Shard> shard;
   std::optional<SplitManifest> split;
   std::string splitDir;
+  std::optional<ReplayStats::StreamSpan> indexedWhole;  // --index DIR, when the index is used
 };
 
 // --split DIR --shard K/N: the shard's file, read with the original frame numbers and captures (pipeline/split.h).
@@ -516,9 +520,38 @@ Sources openSplit(const po::variables_map& vm, Sources s) {
   return s;
 }
 
+// --index DIR --shard K/N: the captures read through the shard's index (pipeline/split.h, "Indexes"), or in place
+// where the index cannot be used (said on stderr: the report is the same either way).
+Sources openIndex(const po::variables_map& vm, Sources s) {
+  const std::string dir = vm["index"].as<std::string>();
+  const std::string named = "--index " + dir;
+  if (!s.shard) throw UsageError{named + " goes with --shard K/N: the shard of the index this run reads"};
+  if (vm.count("split")) throw UsageError{named + " and --split " + vm["split"].as<std::string>() + ": give one"};
+  if (!capturePaths(vm).empty() || vm.count("flow-log"))
+    throw UsageError{named + ": the index names the captures it was made from; leave out capture files and --flow-log"};
+  if (vm.count("decap"))
+    throw UsageError{named +
+                     ": an index holds no decapsulated frames; with --decap give the captures (--shard K/N "
+                     "reads them in place)"};
+  auto index = readShardIndex(dir, *s.shard);
+  if (!index) throw UsageError{index.error().toString()};
+  s.paths = index->inputs;
+  if (!index->unusable.empty()) {
+    std::cerr << "sgsim: note: " << named << ": " << index->unusable << "; the captures are read in place\n";
+    s.captures = openCapturesOrThrow(s.paths);
+    return s;
+  }
+  auto captures = MergedCapture::openIndexed(s.paths, std::move(index->records));
+  if (!captures) throw UsageError{captures.error().toString()};
+  s.captures = std::move(*captures);
+  s.indexedWhole = index->span;
+  return s;
+}
+
 Sources openSources(const po::variables_map& vm) {
   Sources s;
   s.shard = shardOption(vm);
+  if (vm.count("index")) return openIndex(vm, std::move(s));
   if (vm.count("split")) return openSplit(vm, std::move(s));
   const auto captures = capturePaths(vm);
   if (vm.count("flow-log")) {
@@ -540,7 +573,7 @@ Sources openSources(const po::variables_map& vm) {
 CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes, DecapOptions decap) {
   const unsigned threads = vm["threads"].as<unsigned>();
   if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
-  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap), std::nullopt};
+  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap), std::nullopt, std::nullopt};
 }
 
 // Runs a pass to the end of its stream, with progress on a terminal and `afterBatch` (the command's own output
@@ -613,6 +646,7 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
   }
   CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   options.shard = scope.shard;  // in place: other shards' frames dropped on the reading thread (stage.h, "Shards")
+  options.indexedWhole = sources.indexedWhole;
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
@@ -1075,6 +1109,54 @@ int cmdAudit(int argc, char** argv) {
   return failed ? kExitChanged : kExitOk;
 }
 
+// split's --shards N.
+std::uint32_t shardCount(const po::variables_map& vm) {
+  const std::string text = vm["shards"].as<std::string>();
+  auto shards = parseShard("1/" + text);
+  if (!shards)
+    throw UsageError{"--shards: \"" + text + "\" is not a number of shards: give N from 1 to " +
+                     std::to_string(kMaxShards)};
+  return shards->count;
+}
+
+// sgsim split --index [--part I/M] (pipeline/split.h, "Indexes"): part I of the captures' index.
+int splitIndex(const po::variables_map& vm) {
+  if (vm.count("flow-log") || vm.count("decap") || vm.count("mirror"))
+    throw UsageError{
+        "--index indexes captures as they are: leave out --flow-log, --decap and --mirror (their shards "
+        "read the inputs in place)"};
+  IndexOptions options;
+  options.shards = shardCount(vm);
+  if (vm.count("part")) {
+    auto part = parseShard(vm["part"].as<std::string>());
+    if (!part) throw UsageError{"--part: " + part.error().message};
+    options.part = part->index;
+    options.parts = part->count;
+  }
+  options.outDir = vm["out"].as<std::string>();
+  const auto captures = capturePaths(vm);
+  auto p = indexPart(captures, options);
+  if (!p) throw UsageError{p.error().toString()};
+  std::uint64_t frames = 0;
+  std::vector<std::uint64_t> perShard(options.shards, 0);
+  for (std::size_t i = 0; i < p->files.size(); ++i) {
+    const IndexPart::File& f = p->files[i];
+    frames += f.frames;
+    for (std::uint32_t k = 0; k < options.shards; ++k) perShard[k] += f.entries[k];
+    if (!f.refused.empty())
+      std::cerr << "sgsim: note: " << captures[i] << ": " << f.refused
+                << ": not indexed (the shards read it in place)\n";
+  }
+  std::string counts;
+  for (std::size_t k = 0; k < perShard.size() && k < 8; ++k) counts += (k ? ", " : "") + std::to_string(perShard[k]);
+  if (perShard.size() > 8) counts += ", …";
+  std::cout << "indexed part " << options.part << "/" << options.parts << ": " << frames
+            << (frames == 1 ? " frame" : " frames") << " of " << captures.size()
+            << (captures.size() == 1 ? " capture" : " captures") << " for " << options.shards
+            << (options.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
+  return kExitOk;
+}
+
 // sgsim split (issue 13, pipeline/split.h): the captures' frames into N shard files and a manifest, one pass.
 int cmdSplit(int argc, char** argv) {
   po::options_description d("split options");
@@ -1087,23 +1169,26 @@ int cmdSplit(int argc, char** argv) {
                      "VNI=ENI: recorded in the manifest, so that the shard runs are given the same sessions")(
       "flow-log", po::value<std::vector<std::string>>()->composing(),
       "VPC flow logs instead of captures (CSV or JSON Lines, gzip or not; repeatable)")(
+      "index",
+      "write an index of where each shard's frames are in the captures, not copies of them (read with "
+      "--index DIR --shard K/N)")(
+      "part", po::value<std::string>(),
+      "I/M: with --index, index part I of M of the captures' bytes (the M parts may run at once, into one DIR)")(
       "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
   po::positional_options_description pos;
   pos.add("capture", -1);
   po::variables_map vm = parseArgs(argc, argv, d, &pos, nullptr);
   if (vm.count("help"))
-    return printHelp(
-               "split",
-               "--shards N --out DIR ([--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE... | --flow-log FILE...)",
-               d),
+    return printHelp("split",
+                     "--shards N --out DIR ([--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE... | --flow-log "
+                     "FILE... | --index [--part I/M] CAPTURE...)",
+                     d),
            kExitOk;
+  if (vm.count("part") && !vm.count("index"))
+    throw UsageError{"--part goes with --index: a split that copies frames is one pass"};
+  if (vm.count("index")) return splitIndex(vm);
   SplitOptions options;
-  const std::string shardsText = vm["shards"].as<std::string>();
-  auto shards = parseShard("1/" + shardsText);
-  if (!shards)
-    throw UsageError{"--shards: \"" + shardsText + "\" is not a number of shards: give N from 1 to " +
-                     std::to_string(kMaxShards)};
-  options.shards = shards->count;
+  options.shards = shardCount(vm);
   options.outDir = vm["out"].as<std::string>();
   options.vxlanPort = decapPort(vm);
   if (vm.count("mirror")) {

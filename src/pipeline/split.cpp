@@ -1,11 +1,16 @@
 #include "sgsim/pipeline/split.h"
 
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <system_error>
+#include <tuple>
 
 #include "sgsim/capture/capture_reader.h"
 #include "sgsim/capture/flow_log.h"
@@ -428,6 +433,352 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
     if (auto e = o->commit()) return *e;
   if (auto e = writeFileAtomically((fs::path(dir) / "manifest.json").string(), manifestJson(m))) return *e;
   return m;
+}
+
+}  // namespace sgsim
+
+// ---- Indexes ---------------------------------------------------------------------------------------------------
+
+namespace sgsim {
+namespace {
+
+std::string partManifestName(std::uint32_t part) { return "part-" + std::to_string(part) + ".json"; }
+std::string partShardName(std::uint32_t part, std::uint32_t k) {
+  return "part-" + std::to_string(part) + ".shard-" + std::to_string(k) + ".idx";
+}
+
+// The capture's size and modification time now (nullopt when it cannot be asked).
+std::optional<std::pair<std::uint64_t, std::int64_t>> sizeAndTime(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{static_cast<std::uint64_t>(st.st_size),
+                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+std::string partJson(const IndexPart& p) {
+  json::object root;
+  root["sgsimIndex"] = IndexPart::kVersion;
+  root["part"] = p.part;
+  root["parts"] = p.parts;
+  root["shards"] = p.shards;
+  root["hash"] = kShardHash;
+  json::array inputs;
+  for (const auto& i : p.inputs) inputs.push_back(json::string(i));
+  root["inputs"] = std::move(inputs);
+  json::array files;
+  for (const IndexPart::File& f : p.files) {
+    json::array entries;
+    for (auto n : f.entries) entries.push_back(n);
+    files.push_back(json::object{{"size", f.size},
+                                 {"mtimeNs", f.mtimeNs},
+                                 {"refused", f.refused},
+                                 {"start", f.start},
+                                 {"end", f.end},
+                                 {"frames", f.frames},
+                                 {"firstNs", f.firstNs},
+                                 {"lastNs", f.lastNs},
+                                 {"maxNs", f.maxNs},
+                                 {"ordered", f.ordered},
+                                 {"entries", std::move(entries)}});
+  }
+  root["files"] = std::move(files);
+  return json::serialize(root) + "\n";
+}
+
+Result<IndexPart> readPart(const std::string& dir, std::uint32_t part) {
+  const std::string file = (fs::path(dir) / partManifestName(part)).string();
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    return Error{file, "missing: part " + std::to_string(part) +
+                           " of the index was not written (run every `sgsim split --index --part I/M` first)"};
+  auto text = readWholeFile(file);
+  if (!text) return text.error();
+  json::error_code jec;
+  json::value doc = json::parse(*text, jec);
+  const ManifestReader r(file);
+  if (jec) return r.error("$", "not JSON (" + jec.message() + ")");
+  if (!doc.is_object()) return r.error("$", "expected an object");
+  const json::object& o = doc.as_object();
+  if (auto bad = r.onlyKeys(o, "$", {"sgsimIndex", "part", "parts", "shards", "hash", "inputs", "files"})) return *bad;
+  auto version = r.integer(o, "$", "sgsimIndex", 0, INT64_MAX);
+  if (!version) return version.error();
+  if (*version != IndexPart::kVersion)
+    return r.error("$.sgsimIndex", "version " + std::to_string(*version) + ", but this sgsim reads version " +
+                                       std::to_string(IndexPart::kVersion));
+  auto hash = r.integer(o, "$", "hash", 0, INT64_MAX);
+  if (!hash) return hash.error();
+  if (*hash != kShardHash)
+    return r.error("$.hash", "shard hash version " + std::to_string(*hash) + ", but this sgsim's is " +
+                                 std::to_string(kShardHash));
+  IndexPart p;
+  auto parts = r.integer(o, "$", "parts", 1, kMaxShards);
+  if (!parts) return parts.error();
+  p.parts = static_cast<std::uint32_t>(*parts);
+  auto at = r.integer(o, "$", "part", 1, p.parts);
+  if (!at) return at.error();
+  if (*at != part)
+    return r.error("$.part", "says part " + std::to_string(*at) + ", in the file of part " + std::to_string(part));
+  p.part = part;
+  auto shards = r.integer(o, "$", "shards", 1, kMaxShards);
+  if (!shards) return shards.error();
+  p.shards = static_cast<std::uint32_t>(*shards);
+  auto inputs = r.strings(o, "$", "inputs");
+  if (!inputs) return inputs.error();
+  p.inputs = std::move(*inputs);
+  auto files = r.member(o, "$", "files");
+  if (!files) return files.error();
+  if (!(*files)->is_array() || (*files)->as_array().size() != p.inputs.size())
+    return r.error("$.files", "expected an array of one object per input");
+  for (std::size_t i = 0; i < p.inputs.size(); ++i) {
+    const std::string path = "$.files[" + std::to_string(i) + "]";
+    const json::value& v = (*files)->as_array()[i];
+    if (!v.is_object()) return r.error(path, "expected an object");
+    const json::object& fo = v.as_object();
+    if (auto bad = r.onlyKeys(fo, path,
+                              {"size", "mtimeNs", "refused", "start", "end", "frames", "firstNs", "lastNs", "maxNs",
+                               "ordered", "entries"}))
+      return *bad;
+    IndexPart::File f;
+    std::uint64_t* counts[] = {&f.size, &f.start, &f.end, &f.frames};
+    const char* countNames[] = {"size", "start", "end", "frames"};
+    for (int c = 0; c < 4; ++c) {
+      auto n = r.integer(fo, path, countNames[c], 0, INT64_MAX);
+      if (!n) return n.error();
+      *counts[c] = static_cast<std::uint64_t>(*n);
+    }
+    std::int64_t* times[] = {&f.mtimeNs, &f.firstNs, &f.lastNs, &f.maxNs};
+    const char* timeNames[] = {"mtimeNs", "firstNs", "lastNs", "maxNs"};
+    for (int c = 0; c < 4; ++c) {
+      auto n = r.integer(fo, path, timeNames[c], INT64_MIN, INT64_MAX);
+      if (!n) return n.error();
+      *times[c] = *n;
+    }
+    auto refused = r.string(fo, path, "refused");
+    if (!refused) return refused.error();
+    f.refused = std::move(*refused);
+    auto ordered = r.member(fo, path, "ordered");
+    if (!ordered) return ordered.error();
+    if (!(*ordered)->is_bool()) return r.error(path + ".ordered", "expected true or false");
+    f.ordered = (*ordered)->as_bool();
+    auto entries = r.member(fo, path, "entries");
+    if (!entries) return entries.error();
+    if (!(*entries)->is_array() || (*entries)->as_array().size() != p.shards)
+      return r.error(path + ".entries", "expected one count per shard");
+    for (const json::value& e : (*entries)->as_array()) {
+      if (!e.is_uint64() && !(e.is_int64() && e.as_int64() >= 0))
+        return r.error(path + ".entries", "expected whole numbers");
+      f.entries.push_back(e.is_uint64() ? e.as_uint64() : static_cast<std::uint64_t>(e.as_int64()));
+    }
+    p.files.push_back(std::move(f));
+  }
+  return p;
+}
+
+// A shard's records of one capture: its entries in each part's index file for the shard, in part order, each number
+// made the whole capture's.
+class PartRecords final : public CaptureReader::IndexSource {
+ public:
+  struct Segment {
+    std::string file;
+    std::uint64_t at = 0;     // byte offset of the capture's entries in the file
+    std::uint64_t count = 0;  // entries
+    std::uint64_t base = 0;   // frames of the capture in the parts before
+  };
+  explicit PartRecords(std::vector<Segment> segments) : segments_(std::move(segments)) {}
+  ~PartRecords() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  std::size_t fill(std::vector<CaptureReader::IndexedRecord>& out) override {
+    while (!error_ && next_ < segments_.size()) {
+      Segment& s = segments_[next_];
+      if (s.count == 0) {
+        close();
+        ++next_;
+        continue;
+      }
+      if (file_ == nullptr) {
+        file_ = std::fopen(s.file.c_str(), "rb");
+        if (file_ == nullptr || std::fseek(file_, static_cast<long>(s.at), SEEK_SET) != 0) {
+          error_ = Error{s.file, std::string("cannot be read (") + std::strerror(errno) + "): index again"};
+          return 0;
+        }
+      }
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), s.count));
+      const std::size_t got = std::fread(out.data(), sizeof(CaptureReader::IndexedRecord), want, file_);
+      if (got != want) {
+        error_ = Error{s.file, "ends before its last record: the index is incomplete; index again"};
+        return 0;
+      }
+      for (std::size_t i = 0; i < got; ++i) out[i].number += s.base;
+      s.count -= got;
+      return got;
+    }
+    return 0;
+  }
+  std::optional<Error> error() const override { return error_; }
+
+ private:
+  void close() {
+    if (file_ != nullptr) std::fclose(file_);
+    file_ = nullptr;
+  }
+  std::vector<Segment> segments_;
+  std::size_t next_ = 0;
+  std::FILE* file_ = nullptr;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Result<IndexPart> indexPart(const std::vector<std::string>& captures, const IndexOptions& options) {
+  if (captures.empty())
+    return Error{"", "no capture file given: sgsim split --index --part I/M --shards N --out DIR CAPTURE..."};
+  const std::string& dir = options.outDir;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) && !fs::create_directories(dir, ec) && !fs::is_directory(dir, ec))
+    return Error{"--out " + dir, "cannot be made (" + ec.message() + ")"};
+  const std::string manifest = (fs::path(dir) / partManifestName(options.part)).string();
+  if (fs::exists(manifest, ec) || fs::is_symlink(manifest, ec))
+    return Error{manifest, "exists: part " + std::to_string(options.part) +
+                               " was indexed into this directory already (give a new directory)"};
+  IndexPart p;
+  p.part = options.part;
+  p.parts = options.parts;
+  p.shards = options.shards;
+  p.inputs = captures;
+  std::vector<std::unique_ptr<AtomicFile>> outs;
+  std::vector<std::vector<CaptureReader::IndexedRecord>> pending(options.shards);
+  for (std::uint32_t k = 1; k <= options.shards; ++k) {
+    auto out = AtomicFile::create((fs::path(dir) / partShardName(options.part, k)).string());
+    if (!out) return out.error();
+    outs.push_back(std::move(*out));
+  }
+  auto flush = [&](std::uint32_t k) {
+    auto& v = pending[k];
+    outs[k]->stream().write(reinterpret_cast<const char*>(v.data()),
+                            static_cast<std::streamsize>(v.size() * sizeof(CaptureReader::IndexedRecord)));
+    v.clear();
+  };
+  for (std::size_t i = 0; i < captures.size(); ++i) {
+    IndexPart::File f;
+    f.entries.assign(options.shards, 0);
+    auto reader = CaptureReader::open(captures[i], static_cast<std::uint16_t>(i));
+    if (!reader) return reader.error();
+    CaptureReader& r = **reader;
+    if (auto st = sizeAndTime(captures[i])) std::tie(f.size, f.mtimeNs) = *st;
+    const std::uint64_t size = r.fileSize();
+    if (!r.readingMapped() || size != f.size) {
+      f.refused = r.isPcapng() ? "a pcapng file" : "not a plain classic pcap file (libpcap reads it)";
+      p.files.push_back(std::move(f));
+      continue;
+    }
+    const std::uint64_t body = size - 24;
+    const auto bound = [&](std::uint32_t part) {
+      return 24 + body / options.parts * (part - 1) + body % options.parts * (part - 1) / options.parts;
+    };
+    r.readRange(bound(options.part), options.part == options.parts ? size : bound(options.part + 1));
+    f.start = r.rangeStart();
+    Frame frame;
+    PacketKey key;
+    while (r.next(frame)) {
+      if (f.frames++ == 0) f.firstNs = f.maxNs = frame.tsNs;
+      if (frame.tsNs < f.lastNs && f.frames > 1) f.ordered = false;
+      f.lastNs = frame.tsNs;
+      f.maxNs = std::max(f.maxNs, frame.tsNs);
+      decodeFrame(frame.linkType, frame.data, frame.capLen, key);
+      const CaptureReader::IndexedRecord record{r.recordOffset(), f.frames};
+      // The capture's first frame (a shard's time origin) and UDP to VXLAN's port (counted by every shard for the
+      // mirrored-traffic warning) go to every shard, as every shard in place reads them (pipeline/capture_stream.h).
+      const bool everyShard = r.recordOffset() == 24 || (key.dport == kVxlanPort && key.proto == 17);
+      for (std::uint32_t k = everyShard ? 0 : shardOf(key, options.shards) - 1;
+           k < (everyShard ? options.shards : shardOf(key, options.shards)); ++k) {
+        pending[k].push_back(record);
+        ++f.entries[k];
+        if (pending[k].size() == 4096) flush(k);
+      }
+    }
+    f.end = r.rangeEnd();
+    if (r.rangeRefused()) f.refused = *r.rangeRefused();
+    if (r.error()) f.refused = r.error()->toString();
+    p.files.push_back(std::move(f));
+  }
+  for (std::uint32_t k = 0; k < options.shards; ++k) {
+    flush(k);
+    if (auto e = outs[k]->commit()) return *e;
+  }
+  if (auto e = writeFileAtomically(manifest, partJson(p))) return *e;
+  return p;
+}
+
+Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return Error{"--index " + dir, "no such directory: give the directory `sgsim split --index --out` wrote"};
+  auto first = readPart(dir, 1);
+  if (!first) return first.error();
+  std::vector<IndexPart> parts{std::move(*first)};
+  parts.reserve(parts.front().parts);
+  const IndexPart& p1 = parts.front();  // parts holds every part without moving
+  if (p1.shards != shard.count)
+    return Error{"--shard " + shard.toString(), "the index in " + dir + " has " + std::to_string(p1.shards) +
+                                                    " shards: give --shard K/" + std::to_string(p1.shards)};
+  for (std::uint32_t i = 2; i <= p1.parts; ++i) {
+    auto p = readPart(dir, i);
+    if (!p) return p.error();
+    if (p->parts != p1.parts || p->shards != p1.shards || p->inputs != p1.inputs)
+      return Error{(fs::path(dir) / partManifestName(i)).string(),
+                   "a part of another index than part 1's (its parts, shards or captures differ): index again into "
+                   "a new directory"};
+    parts.push_back(std::move(*p));
+  }
+  ShardIndex s;
+  s.inputs = p1.inputs;
+  const std::size_t files = p1.inputs.size();
+  auto unusable = [&](std::size_t file, const std::string& why) {
+    s.unusable = p1.inputs[file] + ": " + why;
+    return std::move(s);
+  };
+  std::optional<std::int64_t> firstNs;
+  for (std::size_t i = 0; i < files; ++i) {
+    const auto now = sizeAndTime(p1.inputs[i]);
+    std::uint64_t expected = 24;
+    std::optional<std::int64_t> lastNs;  // the capture's frame before this part's first
+    for (const IndexPart& p : parts) {
+      const IndexPart::File& f = p.files[i];
+      if (!f.refused.empty()) return unusable(i, f.refused);
+      if (!now || f.size != now->first || f.mtimeNs != now->second) return unusable(i, "changed since it was indexed");
+      if (f.start != expected)
+        return unusable(i, "part " + std::to_string(p.part) + " starts at byte " + std::to_string(f.start) +
+                               ", where the record after part " + std::to_string(p.part - 1) + "'s is at byte " +
+                               std::to_string(expected));
+      expected = f.end;
+      if (f.frames == 0) continue;
+      if (files > 1 && (!f.ordered || (lastNs && f.firstNs < *lastNs)))
+        return unusable(i, "its frames' times go back, so its merge with the other captures depends on every frame");
+      // The whole input's first frame: the first of the capture whose first frame is earliest (the merge's choice).
+      if (!lastNs) firstNs = std::min(firstNs.value_or(f.firstNs), f.firstNs);
+      lastNs = f.lastNs;
+      s.span.frames += f.frames;
+      s.span.lastNs = s.span.frames == f.frames ? f.maxNs : std::max(s.span.lastNs, f.maxNs);
+    }
+    if (expected != parts.front().files[i].size)
+      return unusable(i, "the parts end at byte " + std::to_string(expected) + " of " +
+                             std::to_string(parts.front().files[i].size));
+  }
+  if (firstNs) s.span.firstNs = *firstNs;
+  for (std::size_t i = 0; i < files; ++i) {
+    std::vector<PartRecords::Segment> segments;
+    std::uint64_t base = 0;
+    for (const IndexPart& p : parts) {
+      std::uint64_t at = 0;
+      for (std::size_t g = 0; g < i; ++g) at += p.files[g].entries[shard.index - 1];
+      segments.push_back({(fs::path(dir) / partShardName(p.part, shard.index)).string(),
+                          at * sizeof(CaptureReader::IndexedRecord), p.files[i].entries[shard.index - 1], base});
+      base += p.files[i].frames;
+    }
+    s.records.push_back(std::make_unique<PartRecords>(std::move(segments)));
+  }
+  return s;
 }
 
 }  // namespace sgsim

@@ -174,6 +174,13 @@ def check_case(tmp, name, model, opts, inputs, splittable, req, ats):
         modes = [("in place", lambda k: ["--shard", f"{k}/{n}"] + inputs)]
         if splitdir:
             modes.append(("split", lambda k, d=splitdir: ["--split", d, "--shard", f"{k}/{n}"]))
+        if "--flow-log" not in inputs and "--decap" not in opts:
+            # An index in n + 1 parts (pipeline/split.h, "Indexes"): read through it, or in place where it cannot be.
+            indexdir = os.path.join(tmp, f"{name}-{n}-index".replace(" ", "_").replace("/", "_"))
+            for part in range(1, n + 2):
+                run(["split", "--index", "--part", f"{part}/{n + 1}", "--shards", str(n), "--out", indexdir] + inputs,
+                    ok=(0,))
+            modes.append(("index", lambda k, d=indexdir: ["--index", d, "--shard", f"{k}/{n}"]))
         for at in ats:
             base = ["whatif", "--model", model, "--format", "json"] + req + opts + at
             whole = run(base + inputs)

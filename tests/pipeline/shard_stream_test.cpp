@@ -24,6 +24,7 @@
 #include "sgsim/core/time_spec.h"
 #include "sgsim/model/model_json.h"
 #include "sgsim/pipeline/capture_stream.h"
+#include "sgsim/pipeline/split.h"
 #include "sgsim/pipeline/stage.h"
 #include "sgsim/pipeline/whatif_evaluation.h"
 
@@ -140,16 +141,33 @@ struct Outcome {
   std::vector<std::string> flows;
 };
 
+// With `index`: the shard read through the index in that directory (sgsim --index DIR), in place where it cannot be
+// used, as the command line does; `usable` says which.
 Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, bool early, DecapOptions decap,
-            bool thread, std::optional<TimeSpec> at) {
-  auto captures = openCaptures(files);
+            bool thread, std::optional<TimeSpec> at, const std::string& index = "", std::string* unusable = nullptr) {
+  std::optional<ReplayStats::StreamSpan> indexedWhole;
+  Result<std::unique_ptr<MergedCapture>> captures = Error{"", "not opened"};
+  if (!index.empty()) {
+    auto shardIndex = readShardIndex(index, *shard);
+    EXPECT_TRUE(shardIndex) << shardIndex.error().toString();
+    EXPECT_EQ(shardIndex->inputs, files);
+    if (unusable) *unusable = shardIndex->unusable;
+    if (shardIndex->unusable.empty()) {
+      captures = MergedCapture::openIndexed(files, std::move(shardIndex->records));
+      indexedWhole = shardIndex->span;
+    } else {
+      captures = openCaptures(files);
+    }
+  } else {
+    captures = openCaptures(files);
+  }
   EXPECT_TRUE(captures);
   auto before = network(), after = network("examples/requests/revoke_ssh.json");
   WhatIfRunOptions whatifOptions;
   whatifOptions.at = at;  // an offset from the whole stream's first frame: from its origin, in every shard
   whatifOptions.atOutsideCapture = true;  // a short capture may end before it
   WhatIfEvaluation whatif(before, after, whatifOptions);
-  CaptureStreamOptions options{thread, false, std::move(decap), early ? shard : std::nullopt};
+  CaptureStreamOptions options{thread, false, std::move(decap), early ? shard : std::nullopt, indexedWhole};
   CaptureStream<2> stream(**captures, whatif.planner(), options);
   Recorded recorded{whatif, std::nullopt};
   Pass pass(stream, recorded, PassScope{shard, std::nullopt});
@@ -233,6 +251,91 @@ TEST(ShardEarlyFilter, GivesEachShardThePassFiltersReportAndTheShardsAddUpToTheW
   EXPECT_EQ(checked, 12 * 5);
   // In each way of reading, the change changed something: the comparisons mean something.
   for (std::uint64_t changed : changedByMode) EXPECT_GT(changed, 0u);
+}
+
+// A UDP frame whose payload is a chain of records that look like pcap records (a capture of someone moving a capture):
+// where a part of an index starts inside it, the part's first record is found wrong.
+Bytes fakeRecordsFrame(std::mt19937& rng) {
+  Bytes payload;
+  for (int i = 0; i < 12; ++i) {
+    const std::uint32_t len = 1 + rng() % 24;
+    test::putLe32(payload, 1714554000 + i);
+    test::putLe32(payload, rng() % 1000000);
+    test::putLe32(payload, len);
+    test::putLe32(payload, len);
+    payload.insert(payload.end(), len, static_cast<std::uint8_t>(rng()));
+  }
+  test::Ipv4 h;
+  h.src = 0xcb00710a;
+  h.dst = 0x0a000005;
+  h.proto = 17;
+  return test::ethernet(0x0800, test::ipv4(h, test::udpCarrying(40000, 9999, payload)));
+}
+
+// --index DIR --shard K/N (pipeline/split.h, "Indexes"): indexed in M parts, every shard reads the report it reads in
+// place, whether the index is used or, where it cannot be (a capture's times going back beside another capture, a
+// part's first record found inside a frame, a truncated capture), the shard falls back to reading in place. Seeded
+// random captures as above, some with frames that hold fake pcap records, some with times going back, some cut short.
+TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
+  test::TempDir dir{"sgsim-shard-index"};
+  std::mt19937 rng(20261208);
+  int usable = 0, falseStarts = 0, timesBack = 0, refused = 0, checked = 0;
+  for (int round = 0; round < 16; ++round) {
+    SCOPED_TRACE(round);
+    std::vector<std::string> files;
+    const int fileCount = round % 4 == 3 ? 2 : 1;
+    for (int f = 0; f < fileCount; ++f) {
+      std::vector<Record> records;
+      std::int64_t t = 1714554000LL * 1000000000LL + static_cast<std::int64_t>(rng() % 1000);
+      const std::size_t n = 200 + rng() % 400;
+      for (std::size_t i = 0; i < n; ++i) {
+        t += static_cast<std::int64_t>(rng() % 50000000);
+        if (round % 8 == 7 && rng() % 20 == 0) t -= 200000000;  // times going back
+        Bytes data = round % 2 == 1 && rng() % 3 == 0 ? fakeRecordsFrame(rng) : randomFrame(rng);
+        const auto size = static_cast<std::uint32_t>(data.size());
+        const std::uint32_t capLen = rng() % 15 == 0 ? static_cast<std::uint32_t>(rng() % size) : size;
+        records.push_back({t, std::move(data), capLen});
+      }
+      files.push_back(dir.file("i" + std::to_string(round) + "_" + std::to_string(f) + ".pcap"));
+      writePcap(files.back(), records);
+      if (round % 8 == 5) fs::resize_file(files.back(), fs::file_size(files.back()) - 7);  // the last record cut
+    }
+    const bool thread = round % 2 == 0;
+    for (std::uint32_t n : {2u, 3u}) {
+      for (std::uint32_t parts : {1u, 3u, 7u}) {
+        const std::string index =
+            dir.file("idx" + std::to_string(round) + "_" + std::to_string(n) + "_" + std::to_string(parts));
+        for (std::uint32_t part = 1; part <= parts; ++part) {
+          auto written = indexPart(files, IndexOptions{part, parts, n, index});
+          ASSERT_TRUE(written) << written.error().toString();
+        }
+        for (std::uint32_t k = 1; k <= n; ++k) {
+          SCOPED_TRACE(std::to_string(k) + "/" + std::to_string(n) + " in " + std::to_string(parts) + " parts");
+          std::string why;
+          const Outcome indexed = run(files, Shard{k, n}, true, {}, thread, std::nullopt, index, &why);
+          const Outcome inPlace = run(files, Shard{k, n}, true, {}, thread, std::nullopt);
+          EXPECT_EQ(indexed.stats, inPlace.stats);
+          EXPECT_EQ(indexed.totals, inPlace.totals);
+          EXPECT_EQ(indexed.flows, inPlace.flows);
+          EXPECT_EQ(indexed.originNs, inPlace.originNs);
+          if (round % 8 == 5) {
+            EXPECT_FALSE(why.empty());  // a capture cut short is never indexed whole
+          }
+          if (why.empty()) ++usable;
+          if (why.find("starts at byte") != std::string::npos) ++falseStarts;
+          if (why.find("times go back") != std::string::npos) ++timesBack;
+          if (why.find("not one sgsim reads mapped") != std::string::npos) ++refused;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 16 * 3 * 5);
+  // Every way the index is used or not was met: the comparisons cover them all.
+  EXPECT_GT(usable, checked / 2);
+  EXPECT_GT(falseStarts, 0);
+  EXPECT_GT(timesBack, 0);
+  EXPECT_GT(refused, 0);
 }
 
 }  // namespace

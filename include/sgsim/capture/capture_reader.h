@@ -87,6 +87,37 @@ class CaptureReader {
   // Whether the records are being read mapped now (CaptureReadOptions); for tests.
   bool readingMapped() const { return mapped_.fd >= 0; }
 
+  // Parts and indexes (`sgsim split --index`, pipeline/index.h). Both need the mapped reading (false otherwise) and
+  // are chosen before the first next().
+  // readRange: the records that start in [from, to) and only those, numbered 1.. within the part. The part starts at
+  // the file's first record when from <= 24, else at the first offset at or after `from` where a chain of records
+  // the mapped reading takes starts (rangeStart(); the file's size when none does): a guess that whoever reads the
+  // parts checks against the previous part's rangeEnd(). next() ends at the first record at or after `to`
+  // (rangeEnd(): its offset, or the file's size), or at a record the mapped reading would hand to libpcap
+  // (rangeRefused() says which: the part cannot be indexed).
+  bool readRange(std::uint64_t from, std::uint64_t to);
+  std::uint64_t rangeStart() const { return rangeStart_; }
+  std::uint64_t rangeEnd() const { return rangeEnd_; }
+  const std::optional<std::string>& rangeRefused() const { return rangeRefused_; }
+  // The file offset of the record of the frame next() gave last (mapped reading).
+  std::uint64_t recordOffset() const { return recordOffset_; }
+  std::uint64_t fileSize() const { return mapped_.fileSize; }
+  // readIndexed: only the records `source` gives, in its order, each at its offset with its frame number. A record
+  // that is not there ends the reading on an error naming the frame and the offset (the file changed since it was
+  // indexed); so does the source's own error.
+  struct IndexedRecord {
+    std::uint64_t offset = 0;
+    std::uint64_t number = 0;
+  };
+  class IndexSource {
+   public:
+    virtual ~IndexSource() = default;
+    // Fills out with the next records (at most out.size()); 0 at the end or on an error (error() then says it).
+    virtual std::size_t fill(std::vector<IndexedRecord>& out) = 0;
+    virtual std::optional<Error> error() const = 0;
+  };
+  bool readIndexed(std::unique_ptr<IndexSource> source);
+
  private:
   CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
   void startMapped(int fd, std::size_t window);
@@ -95,6 +126,9 @@ class CaptureReader {
   void stopMapped(std::uint64_t offset);
   void endMapped();
   bool shrank(std::uint64_t size);  // the reading ends: the file has `size` bytes now
+  bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
+  bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
+  bool chainStartsAt(std::uint64_t offset);
 
   // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
   struct Mapped {
@@ -121,6 +155,13 @@ class CaptureReader {
   std::uint64_t framesRead_ = 0;
   bool done_ = false;
   bool splitIds_ = false;
+  enum class Mode : std::uint8_t { Whole, Range, Indexed };
+  Mode mode_ = Mode::Whole;
+  std::uint64_t rangeStart_ = 0, rangeTo_ = 0, rangeEnd_ = 0, recordOffset_ = 0;
+  std::optional<std::string> rangeRefused_;
+  std::unique_ptr<IndexSource> indexSource_;
+  std::vector<IndexedRecord> indexed_;  // the records read from indexSource_, up to kIndexChunk
+  std::size_t indexedNext_ = 0;
   std::optional<Error> error_;
 };
 
@@ -131,6 +172,9 @@ class MergedCapture {
  public:
   // Opens every file (fileIndex = position in `paths`); fails with the first file that cannot be opened.
   static Result<std::unique_ptr<MergedCapture>> open(const std::vector<std::string>& paths);
+  // Each capture read through its index (CaptureReader::readIndexed; sources by capture, as many as paths).
+  static Result<std::unique_ptr<MergedCapture>> openIndexed(
+      const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources);
 
   // frame.data stays valid until the next call.
   bool next(Frame& frame);

@@ -67,6 +67,11 @@ struct CaptureStreamOptions {
   // CaptureStream::keep), so that they are not planned, copied, batched or handed to the evaluation; Pass::step
   // still decides by the same shardOf, and the stream keeps the whole stream's span (wholeSpan()).
   std::optional<Shard> shard;
+  // --index DIR --shard K/N (pipeline/split.h, "Indexes"): the captures are read through the shard's index, which
+  // holds its own frames plus every capture's first frame and every UDP frame to port 4789, and this is the whole
+  // input's span (the index's). The first frame read is handed on (the whole input's first: the index has every
+  // capture's first), the others by shard as in place.
+  std::optional<ReplayStats::StreamSpan> indexedWhole;
 };
 
 // What the decapsulating step (or, without it, the mirrored-traffic check) saw, counted on the reading thread and
@@ -128,6 +133,8 @@ class CaptureStream {
         mirrorPlanners_(sessionPlanners(planner_, decap_)),
         counts_(initialCounts(decap_)),
         filter_(options.shard && options.shard->count > 1 ? options.shard : std::nullopt),
+        indexed_(filter_ && options.indexedWhole),
+        whole_(indexed_ ? *options.indexedWhole : ReplayStats::StreamSpan{}),
         ahead_(captures, DecodeAndPlan{this}, ReadAheadOptions{options.thread, options.copyBytes}) {}
   CaptureStream(const CaptureStream&) = delete;
   CaptureStream& operator=(const CaptureStream&) = delete;
@@ -180,6 +187,11 @@ class CaptureStream {
   // shard), or a frame of this shard by stage.h's shardOf, the rule Pass::step applies again.
   bool keep(const Frame& f, const PacketKey& key) {
     if (!filter_) return true;
+    if (indexed_) {
+      if (handedFirst_) return shardOf(key, filter_->count) == filter_->index;
+      handedFirst_ = true;
+      return true;
+    }
     if (whole_.frames++ == 0) {
       whole_.firstNs = whole_.lastNs = f.tsNs;
       return true;
@@ -229,6 +241,8 @@ class CaptureStream {
   const std::vector<BasicPlanner<Sides>> mirrorPlanners_;  // by mirror session
   DecapCounts counts_;                 // written by the reading thread only, read after it has ended
   const std::optional<Shard> filter_;  // --shard in place (N > 1)
+  const bool indexed_;                 // filter_ over an index: whole_ is given
+  bool handedFirst_ = false;           // indexed_: the first frame was handed on (reading thread only)
   ReplayStats::StreamSpan whole_;      // with filter_: every frame read; reading thread only, read after it ended
   ReadAhead<Planned<Sides>, DecodeAndPlan> ahead_;
 };

@@ -25,7 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "sgsim/capture/capture_reader.h"
 #include "sgsim/core/result.h"
+#include "sgsim/core/shard.h"
 #include "sgsim/report/replay_report.h"
 
 namespace sgsim {
@@ -76,5 +78,60 @@ Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, co
 // and bad records, which no evaluation sees, are not written: the manifest counts them (and the readers' warnings
 // name them), for shard 1's report. A log that ends on an error is carried as for captures.
 Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const SplitOptions& options);
+
+// ---- Indexes: a split that copies no frame (`sgsim split --index --part I/M`) --------------------------------------
+//
+// Every shard run in place reads the whole capture (a memory sweep of ~35 ns per frame on this machine even for the
+// frames it drops); a split copies every frame once more. An index instead records, per shard, where its frames'
+// records are in the original captures, and is made in M parts over byte ranges of the captures that run side by side:
+// part I reads the records that start in [I-1, I) / M of each capture's bytes (CaptureReader::readRange: parts after
+// the first find their first record by a chain of eight well-formed records), decodes each, and writes its offset and
+// number into DIR/part-I.shard-K.idx for its shard K. A shard run (`--index DIR --shard K/N`) then reads only its own
+// records (CaptureReader::readIndexed), numbered and timed as the whole run numbers them.
+//
+// Exact or not used: readShardIndex checks that the parts tile every capture (each part starts where the one before
+// ended, the first at the first record, the last at the end of the file), that the captures are the size and age they
+// were, and, for several captures, that each one's times never go back (the merge of a shard's records is then the
+// whole merge's order). Where a check fails, or a part met a record the mapped reading does not take (truncated,
+// corrupt, pcapng, an unusual link type), or --decap is wanted, the shard reads the captures in place instead (the
+// same report, by the same filter). Every capture's first frame, and every UDP frame to port 4789 (counted by every
+// shard for the mirrored-traffic warning), is in every shard's index; the stream drops those not its own as in place.
+struct IndexPart {
+  static constexpr std::int64_t kVersion = 1;
+  std::uint32_t part = 1, parts = 1, shards = 1;
+  std::vector<std::string> inputs;
+  struct File {
+    std::uint64_t size = 0;
+    std::int64_t mtimeNs = 0;
+    std::string refused;               // why this part of the capture cannot be indexed ("" when it can)
+    std::uint64_t start = 0, end = 0;  // the part's first record's offset; the offset after its last record
+    std::uint64_t frames = 0;
+    std::int64_t firstNs = 0, lastNs = 0, maxNs = 0;  // the part's first and last frame's times, and the latest
+    bool ordered = true;                              // every frame's time at or after the one before
+    std::vector<std::uint64_t> entries;               // by shard: the records in DIR/part-I.shard-K.idx
+  };
+  std::vector<File> files;
+};
+
+struct IndexOptions {
+  std::uint32_t part = 1, parts = 1;  // --part I/M
+  std::uint32_t shards = 1;
+  std::string outDir;  // made when absent; other parts' files may be there, this part's must not
+};
+
+// Writes part I of M of the captures' index. Fails when a capture cannot be opened or a file cannot be written, or the
+// part's files are there already; a capture that cannot be indexed is not a failure: the part says so.
+Result<IndexPart> indexPart(const std::vector<std::string>& captures, const IndexOptions& options);
+
+// What shard K reads of DIR: the captures, each with its records, and the whole input's span; or, in `unusable`, why
+// the index cannot be used (the shard then reads the captures in place). Errors: a part missing or not written by
+// `sgsim split --index`, parts of different indexes, --shard's N not the index's.
+struct ShardIndex {
+  std::vector<std::string> inputs;
+  std::string unusable;
+  ReplayStats::StreamSpan span;
+  std::vector<std::unique_ptr<CaptureReader::IndexSource>> records;  // by capture
+};
+Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard);
 
 }  // namespace sgsim
