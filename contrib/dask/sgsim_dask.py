@@ -6,6 +6,9 @@ How a run goes (the commands are the contract of /work/prompts/scale_contract.md
                          (one task per shard, K = 1..N: each reads the inputs on shared storage and keeps its own
                          conversations; the split is each shard's reading-side filter, frames of other shards
                          dropped as they are read)
+     or, with --index (captures on shared storage; each shard reads only its own frames):
+     1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once)
+     1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json -o WORKDIR/index/...
      or, with --split (shards copied to machines without shared storage of the inputs):
      1a. on one worker:  sgsim split --shards N --out WORKDIR/split-ID [--decap ..] [--mirror ..] CAPTURES
      1b. on the workers: sgsim COMMAND OPTIONS --split WORKDIR/split-ID --shard K/N --format json
@@ -42,7 +45,7 @@ AUDIT_FINDINGS = ("unused", "shadowed", "redundant", "broad", "conflict")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
-                     [--split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+                     [--index | --split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
 
 Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: shards the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
@@ -66,6 +69,12 @@ runner options:
                     files, each shard reads the captures on shared storage and keeps its own conversations
                     (sgsim --shard K/N in place, other shards' frames dropped as they are read)
   --no-split        the default, named (as before --split existed)
+  --index           index the captures first, N parts over their bytes at once (`sgsim split --index --part
+                    I/N`), then each shard reads only its own frames through the index (sgsim --index DIR
+                    --shard K/N): the shards' CPU adds up to about the single run's, where in place every shard
+                    also reads every other shard's frames; the index is one more pass over the captures, run
+                    on all workers at once. Flow logs, and captures with --decap, are read in place; a capture
+                    the index cannot serve (pcapng, truncated, ...) is read in place by each shard, with a note
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -89,7 +98,7 @@ ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-es
             "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
             "--fail-on": ("audit",)}
 RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
-RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split", "--split")
+RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split", "--split", "--index")
 
 
 class UsageError(Exception):
@@ -130,6 +139,7 @@ class Plan:
     timings: bool = False
     no_split: bool = False  # the default, named
     split: bool = False  # sgsim split first (--split)
+    index: bool = False  # sgsim split --index first, in parts (--index)
 
 
 def _value(args, i, name, eq, inline):
@@ -180,8 +190,8 @@ def parse_args(argv):
         else:
             rest.append(arg)
         i += 1
-    if plan.split and plan.no_split:
-        raise UsageError("--split and --no-split: choose one (the default is --no-split)")
+    if sum((plan.split, plan.no_split, plan.index)) > 1:
+        raise UsageError("--split, --index and --no-split: choose one (the default is --no-split)")
     if plan.scheduler and (plan.workers or plan.processes):
         raise UsageError(f"{'--workers' if plan.workers else '--processes'} shapes the LocalCluster; with --scheduler "
                          "the cluster has the workers started for it (dask-worker --nworkers/--nthreads)")
@@ -270,6 +280,16 @@ def split_command(plan, split_dir, shards):
     return ["split", "--shards", str(shards), "--out", split_dir] + plan.split_options + plan.captures
 
 
+def indexes(plan):
+    """--index applies to captures read as they are (an index holds no decapsulated frames)."""
+    return bool(plan.captures) and plan.index and "--decap" not in plan.split_options
+
+
+def index_command(plan, index_dir, part, parts, shards):
+    return ["split", "--index", "--part", f"{part}/{parts}", "--shards", str(shards), "--out", index_dir] + \
+        plan.captures
+
+
 def shard_report(run_dir, k):
     return os.path.join(run_dir, f"shard-{k}.json")
 
@@ -281,6 +301,8 @@ def shard_command(plan, run_dir, k, n):
     does not (README, Semantics decisions, Shards); in place is exact."""
     if plan.captures and plan.split:
         inputs = ["--split", run_dir]
+    elif indexes(plan):
+        inputs = ["--index", run_dir]
     else:
         inputs = [a for log in plan.flow_logs for a in ("--flow-log", log)] + plan.captures
     return ([plan.command] + plan.shard_options + plan.split_options + inputs +
@@ -656,6 +678,20 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
         # the error (its report written, exit 2) as the single run does.
         if split[0] != EXIT_OK and not (split[0] == EXIT_USAGE and split[3].get("wrote")):
             raise _failure("sgsim " + " ".join(command).replace(FRESH, split[3].get("fresh", FRESH)), split)
+    elif indexes(plan):
+        progress.say(f"indexing in {shards} parts")
+        run_dir = os.path.join(workdir, "index")
+        parts = {submit(index_command(plan, run_dir, i, shards, shards), f"index-{i}"): i for i in range(1, shards + 1)}
+        for future in as_completed(parts):
+            i = parts[future]
+            part = result(future, f"index part {i}/{shards}")
+            timing(f"index part {i}/{shards}", part)
+            if part[0] != EXIT_OK:
+                raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, shards, shards)), part)
+        if plan.timings:
+            notes.append(f"sgsim-dask: timings: index parts done {time.monotonic() - clock:.2f} s after their "
+                         "submission")
+        clock = time.monotonic()
     else:
         run_dir = os.path.join(workdir, "shards")
         os.makedirs(run_dir)

@@ -54,6 +54,14 @@ CASES = [
                                                      "pcaps/interfaces_multi.pcapng"], ["--split"]),
     ("whatif_mirror_split_files", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format",
                                                             "json", "pcaps/mirror_vxlan.pcap"], ["--split"]),
+    # --index: the captures indexed in parts first, each shard reading only its frames; with a pcapng among them the
+    # index cannot serve, and the shards read in place (their note is the one line the single run does not print)
+    ("whatif_index", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
+                                               "pcaps/tcp_close_timeouts.pcap"], ["--index", "--shards", "3"]),
+    ("audit_index", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"],
+     ["--index"]),
+    ("replay_index_pcapng", ["replay"] + WEB + ["--format", "json", "pcaps/web_basic.pcap",
+                                                "pcaps/interfaces_multi.pcapng"], ["--index"]),
     ("audit_json", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"], []),
     ("audit_fail_on", ["audit", "--model", "examples/web_audit.json", "--sort", "hits", "--fail-on", "unused",
                        "--fail-on", "conflict", "--format", "json", "pcaps/web_basic.pcap"], []),
@@ -106,6 +114,12 @@ try:
             local = [] if "--scheduler" in extra else ["--workers", "2"]
             dask = run([sys.executable, RUNNER, "--sgsim", sgsim, "--workdir", os.path.join(workdir, "w")] + local +
                        extra + args)
+        if "--index" in extra:
+            notes = [line for line in dask[2].splitlines() if line.startswith("sgsim: note: --index ")]
+            if ("pcapng" in name) != bool(notes):
+                print(f"FAIL {name}: the index was {'not ' if notes else ''}used: {notes}")
+                failures += 1
+            dask = (dask[0], dask[1], "".join(line + "\n" for line in dask[2].splitlines() if line not in notes))
         alike = single == dask if name != "whatif_rejected" else (
             single[:2] == dask[:2] and all(line in dask[2].splitlines() for line in single[2].splitlines()))
         if alike:

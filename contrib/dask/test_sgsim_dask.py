@@ -87,8 +87,24 @@ class ParseArgs(unittest.TestCase):
             self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
                              ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format",
                               "json", "-o", "/w/s/shard-1.json"])
-        with self.assertRaisesRegex(UsageError, "--split and --no-split: choose one"):
+        with self.assertRaisesRegex(UsageError, "--split, --index and --no-split: choose one"):
             parse_args(["whatif", "-m", "m.json", "--split", "--no-split", "a.pcap"])
+        with self.assertRaisesRegex(UsageError, "--split, --index and --no-split: choose one"):
+            parse_args(["whatif", "-m", "m.json", "--split", "--index", "a.pcap"])
+
+    def test_with_index_the_captures_are_indexed_in_parts_and_read_through_it(self):
+        plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r", "--index", "a.pcap", "b.pcap", "--format", "json"])
+        self.assertTrue(sgsim_dask.indexes(plan))
+        self.assertEqual(sgsim_dask.index_command(plan, "/w/index", 2, 3, 3),
+                         ["split", "--index", "--part", "2/3", "--shards", "3", "--out", "/w/index", "a.pcap", "b.pcap"])
+        self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 3),
+                         ["whatif", "--model", "m.json", "--revoke", "r", "--index", "/w/index", "--shard", "1/3",
+                          "--format", "json", "-o", "/w/index/shard-1.json"])
+        # an index holds no decapsulated frames, and flow logs are records: both are read in place
+        for inputs in (["--decap", "vxlan", "a.pcap"], ["--flow-log", "f.csv"]):
+            plan = parse_args(["whatif", "-m", "m.json", "--index", "--format", "json"] + inputs)
+            self.assertFalse(sgsim_dask.indexes(plan))
+            self.assertNotIn("--index", sgsim_dask.shard_command(plan, "/w/s", 1, 2))
 
     def test_audit_fail_on_is_decided_on_the_merged_report(self):
         plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",

@@ -690,8 +690,8 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
       // The capture's first frame (a shard's time origin) and UDP to VXLAN's port (counted by every shard for the
       // mirrored-traffic warning) go to every shard, as every shard in place reads them (pipeline/capture_stream.h).
       const bool everyShard = r.recordOffset() == 24 || (key.dport == kVxlanPort && key.proto == 17);
-      for (std::uint32_t k = everyShard ? 0 : shardOf(key, options.shards) - 1;
-           k < (everyShard ? options.shards : shardOf(key, options.shards)); ++k) {
+      const std::uint32_t own = everyShard ? 0 : shardOf(key, options.shards) - 1;
+      for (std::uint32_t k = own; k < (everyShard ? options.shards : own + 1); ++k) {
         pending[k].push_back(record);
         ++f.entries[k];
         if (pending[k].size() == 4096) flush(k);
