@@ -2,13 +2,15 @@
 """sgsim-dask: runs `sgsim whatif|audit|replay` over a Dask distributed cluster, one task per shard (issue 13).
 
 How a run goes (the commands are the contract of /work/prompts/scale_contract.md, see README "Scale-out"):
-  1. on the workers: sgsim COMMAND OPTIONS INPUTS --shard K/N --format json -o WORKDIR/shards/shard-K.json
+  1. captures (the default, --index: on shared storage; each shard reads only its own frames):
+     1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once)
+     1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json
+                             -o WORKDIR/index/shard-K.json
+     or flow logs, captures with --decap, or with --in-place:
+         on the workers: sgsim COMMAND OPTIONS INPUTS --shard K/N --format json -o WORKDIR/shards/shard-K.json
                          (one task per shard, K = 1..N: each reads the inputs on shared storage and keeps its own
                          conversations; the split is each shard's reading-side filter, frames of other shards
                          dropped as they are read)
-     or, with --index (captures on shared storage; each shard reads only its own frames):
-     1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once)
-     1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json -o WORKDIR/index/...
      or, with --split (shards copied to machines without shared storage of the inputs):
      1a. on one worker:  sgsim split --shards N --out WORKDIR/split-ID [--decap ..] [--mirror ..] CAPTURES
      1b. on the workers: sgsim COMMAND OPTIONS --split WORKDIR/split-ID --shard K/N --format json
@@ -45,7 +47,8 @@ AUDIT_FINDINGS = ("unused", "shadowed", "redundant", "broad", "conflict")
 
 USAGE = """\
 usage: sgsim_dask.py [--scheduler ADDR] [--workers N] [--processes] [--shards N] [--workdir DIR] [--sgsim PATH]
-                     [--index | --split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS... (CAPTURE... | --flow-log FILE...)
+                     [--index | --in-place | --split] [--quiet] [--timings] COMMAND SGSIM-OPTIONS...
+                     (CAPTURE... | --flow-log FILE...)
 
 Runs `sgsim COMMAND` (whatif, audit or replay) over a Dask cluster: shards the inputs by address pair, runs one
 sgsim per shard as a Dask task, merges the shards' JSON reports, and prints the report the single run prints,
@@ -63,18 +66,19 @@ runner options:
                     under the system's temp folder with the LocalCluster, in the current directory with
                     --scheduler)
   --sgsim PATH      the sgsim binary on the workers (default: $SGSIM, else `sgsim` on each worker's PATH)
+  --index           the default for captures, named: index the captures first, N parts over their bytes at once
+                    (`sgsim split --index --part I/N`), then each shard reads only its own frames through the
+                    index (sgsim --index DIR --shard K/N): the shards' CPU adds up to about the single run's,
+                    where in place every shard also reads every other shard's frames; the index is one more
+                    pass over the captures, run on all workers at once. Flow logs, and captures with --decap,
+                    are read in place; a capture the index cannot serve (pcapng, truncated, ...) is read in
+                    place by each shard, and the runner prints their note once
+  --in-place        no index: each shard reads the inputs whole on shared storage and keeps its own
+                    conversations (sgsim --shard K/N in place, other shards' frames dropped as they are read)
+  --no-split        the same as --in-place (its name before indexes)
   --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
                     reads its own file (sgsim --split DIR --shard K/N): for shards sent to machines that do
-                    not share the inputs' storage; it writes and reads the input once more. Default: no split
-                    files, each shard reads the captures on shared storage and keeps its own conversations
-                    (sgsim --shard K/N in place, other shards' frames dropped as they are read)
-  --no-split        the default, named (as before --split existed)
-  --index           index the captures first, N parts over their bytes at once (`sgsim split --index --part
-                    I/N`), then each shard reads only its own frames through the index (sgsim --index DIR
-                    --shard K/N): the shards' CPU adds up to about the single run's, where in place every shard
-                    also reads every other shard's frames; the index is one more pass over the captures, run
-                    on all workers at once. Flow logs, and captures with --decap, are read in place; a capture
-                    the index cannot serve (pcapng, truncated, ...) is read in place by each shard, with a note
+                    not share the inputs' storage; it writes and reads the input once more
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -98,7 +102,7 @@ ONLY_FOR = {"--at": ("whatif",), "--at-outside-capture": ("whatif",), "--keep-es
             "--no-space": ("whatif",), "--eni": ("audit",), "--group": ("audit",), "--sort": ("audit",),
             "--fail-on": ("audit",)}
 RUNNER_VALUE_OPTIONS = ("--scheduler", "--workers", "--shards", "--workdir", "--sgsim")
-RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split", "--split", "--index")
+RUNNER_FLAGS = ("--processes", "--quiet", "--timings", "--no-split", "--in-place", "--split", "--index")
 
 
 class UsageError(Exception):
@@ -137,9 +141,10 @@ class Plan:
     sgsim: str = None
     quiet: bool = False
     timings: bool = False
-    no_split: bool = False  # the default, named
+    no_split: bool = False  # --in-place's older name
+    in_place: bool = False  # no index: each shard reads the inputs whole (--in-place)
     split: bool = False  # sgsim split first (--split)
-    index: bool = False  # sgsim split --index first, in parts (--index)
+    index: bool = False  # sgsim split --index first, in parts: the default for captures, named (--index)
 
 
 def _value(args, i, name, eq, inline):
@@ -190,8 +195,8 @@ def parse_args(argv):
         else:
             rest.append(arg)
         i += 1
-    if sum((plan.split, plan.no_split, plan.index)) > 1:
-        raise UsageError("--split, --index and --no-split: choose one (the default is --no-split)")
+    if sum((plan.split, plan.no_split or plan.in_place, plan.index)) > 1:
+        raise UsageError("--index, --in-place (--no-split) and --split: choose one (the default is --index)")
     if plan.scheduler and (plan.workers or plan.processes):
         raise UsageError(f"{'--workers' if plan.workers else '--processes'} shapes the LocalCluster; with --scheduler "
                          "the cluster has the workers started for it (dask-worker --nworkers/--nthreads)")
@@ -282,7 +287,8 @@ def split_command(plan, split_dir, shards):
 
 def indexes(plan):
     """--index applies to captures read as they are (an index holds no decapsulated frames)."""
-    return bool(plan.captures) and plan.index and "--decap" not in plan.split_options
+    return bool(plan.captures) and not (plan.split or plan.in_place or plan.no_split) and \
+        "--decap" not in plan.split_options
 
 
 def index_command(plan, index_dir, part, parts, shards):

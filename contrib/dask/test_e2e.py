@@ -50,6 +50,8 @@ CASES = [
      []),
     ("whatif_three_shards", ["whatif"] + WEB + SSH + ["--format", "json", "pcaps/web_basic.pcap",
                                                       "pcaps/interfaces_multi.pcapng"], ["--shards", "3"]),
+    ("whatif_in_place", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
+                                                  "pcaps/tcp_close_timeouts.pcap"], ["--in-place"]),
     ("whatif_split_files", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
                                                      "pcaps/interfaces_multi.pcapng"], ["--split"]),
     ("whatif_mirror_split_files", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format",
@@ -114,12 +116,13 @@ try:
             local = [] if "--scheduler" in extra else ["--workers", "2"]
             dask = run([sys.executable, RUNNER, "--sgsim", sgsim, "--workdir", os.path.join(workdir, "w")] + local +
                        extra + args)
-        if "--index" in extra:
-            notes = [line for line in dask[2].splitlines() if line.startswith("sgsim: note: --index ")]
-            if ("pcapng" in name) != bool(notes):
-                print(f"FAIL {name}: the index was {'not ' if notes else ''}used: {notes}")
-                failures += 1
-            dask = (dask[0], dask[1], "".join(line + "\n" for line in dask[2].splitlines() if line not in notes))
+        # The default mode indexes captures; where the index cannot serve them (pcapng, a cut record) the shards read
+        # in place and the runner prints their note: the one line the single run does not print.
+        notes = [line for line in dask[2].splitlines() if line.startswith("sgsim: note: --index ")]
+        if "--index" in extra and ("pcapng" in name) != bool(notes):
+            print(f"FAIL {name}: the index was {'not ' if notes else ''}used: {notes}")
+            failures += 1
+        dask = (dask[0], dask[1], "".join(line + "\n" for line in dask[2].splitlines() if line not in notes))
         alike = single == dask if name != "whatif_rejected" else (
             single[:2] == dask[:2] and all(line in dask[2].splitlines() for line in single[2].splitlines()))
         if alike:

@@ -80,21 +80,23 @@ class ParseArgs(unittest.TestCase):
                          ["replay", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "--split", "/w/s",
                           "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
 
-    def test_by_default_the_captures_are_sharded_in_place(self):
-        for named in ([], ["--no-split"]):
+    def test_in_place_the_captures_are_read_whole_by_every_shard(self):
+        for named in (["--in-place"], ["--no-split"]):
             plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r"] + named + ["a.pcap", "--format", "json"])
             self.assertFalse(plan.split)
+            self.assertFalse(sgsim_dask.indexes(plan))
             self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
                              ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format",
                               "json", "-o", "/w/s/shard-1.json"])
-        with self.assertRaisesRegex(UsageError, "--split, --index and --no-split: choose one"):
-            parse_args(["whatif", "-m", "m.json", "--split", "--no-split", "a.pcap"])
-        with self.assertRaisesRegex(UsageError, "--split, --index and --no-split: choose one"):
-            parse_args(["whatif", "-m", "m.json", "--split", "--index", "a.pcap"])
+        for two in (["--split", "--no-split"], ["--split", "--index"], ["--index", "--in-place"]):
+            with self.assertRaisesRegex(UsageError, "--index, --in-place \\(--no-split\\) and --split: choose one"):
+                parse_args(["whatif", "-m", "m.json"] + two + ["a.pcap"])
 
-    def test_with_index_the_captures_are_indexed_in_parts_and_read_through_it(self):
-        plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r", "--index", "a.pcap", "b.pcap", "--format", "json"])
-        self.assertTrue(sgsim_dask.indexes(plan))
+    def test_by_default_the_captures_are_indexed_in_parts_and_read_through_it(self):
+        for named in ([], ["--index"]):
+            plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r"] + named + ["a.pcap", "b.pcap", "--format",
+                                                                                      "json"])
+            self.assertTrue(sgsim_dask.indexes(plan))
         self.assertEqual(sgsim_dask.index_command(plan, "/w/index", 2, 3, 3),
                          ["split", "--index", "--part", "2/3", "--shards", "3", "--out", "/w/index", "a.pcap", "b.pcap"])
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 3),
@@ -310,8 +312,22 @@ class OnLocalCluster(unittest.TestCase):
             self.assertNotIn("--split", s["argv"])
             self.assertIn("--flow-log", s["argv"])
 
-    def test_by_default_no_split_runs(self):
-        for named in ([], ["--no-split"]):
+    def test_by_default_the_parts_of_an_index_run_then_the_shards_read_through_it(self):
+        rc, out, err = self.runner("--workdir", "w", "whatif", "--model", "m.json", "--revoke", "r", "--format",
+                                   "json", "a.pcap")
+        self.assertEqual(rc, 0, err)
+        index = os.path.join(self.cwd, "w", "index")
+        for part in (1, 2):
+            with open(os.path.join(index, f"part-{part}.json")) as f:
+                argv = json.load(f)["argv"]
+            self.assertEqual(argv, ["split", "--index", "--part", f"{part}/2", "--shards", "2", "--out", index,
+                                    "a.pcap"])
+        shards = json.loads(out)["shards"]
+        self.assertEqual([s["argv"][-8:-4] for s in shards], [["--index", index, "--shard", "1/2"],
+                                                              ["--index", index, "--shard", "2/2"]])
+
+    def test_in_place_no_split_runs(self):
+        for named in (["--in-place"], ["--no-split"]):
             rc, out, err = self.runner(*named, "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
                                        "a.pcap", env={"FAKE_SPLIT_RC": "2"})  # a split would fail
             self.assertEqual(rc, 0, err)
