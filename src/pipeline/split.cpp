@@ -583,6 +583,8 @@ class PartRecords final : public CaptureReader::IndexSource {
     std::uint64_t at = 0;     // byte offset of the capture's entries in the file
     std::uint64_t count = 0;  // entries
     std::uint64_t base = 0;   // frames of the capture in the parts before
+    std::uint64_t start = 0, end = 0, frames = 0;  // the part's records: [start, end), numbered 1..frames
+    std::uint64_t read = 0;                         // entries read so far
   };
   explicit PartRecords(std::vector<Segment> segments) : segments_(std::move(segments)) {}
   ~PartRecords() override {
@@ -609,8 +611,19 @@ class PartRecords final : public CaptureReader::IndexSource {
         error_ = Error{s.file, "ends before its last record: the index is incomplete; index again"};
         return 0;
       }
-      for (std::size_t i = 0; i < got; ++i) out[i].number += s.base;
+      // A damaged index must not read bytes as frames: every record in its part, in file order.
+      for (std::size_t i = 0; i < got; ++i) {
+        CaptureReader::IndexedRecord& r = out[i];
+        if (r.offset < s.start || r.offset >= s.end || r.offset <= lastOffset_ || r.number < 1 || r.number > s.frames) {
+          error_ = Error{s.file, "entry " + std::to_string(s.read + i + 1) +
+                                     " is out of order or outside its part: the index is damaged; index again"};
+          return 0;
+        }
+        lastOffset_ = r.offset;
+        r.number += s.base;
+      }
       s.count -= got;
+      s.read += got;
       return got;
     }
     return 0;
@@ -625,6 +638,7 @@ class PartRecords final : public CaptureReader::IndexSource {
   std::vector<Segment> segments_;
   std::size_t next_ = 0;
   std::FILE* file_ = nullptr;
+  std::uint64_t lastOffset_ = 0;  // the record read before (0: none; records start at 24 or later)
   std::optional<Error> error_;
 };
 
@@ -772,8 +786,10 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
     for (const IndexPart& p : parts) {
       std::uint64_t at = 0;
       for (std::size_t g = 0; g < i; ++g) at += p.files[g].entries[shard.index - 1];
+      const IndexPart::File& f = p.files[i];
       segments.push_back({(fs::path(dir) / partShardName(p.part, shard.index)).string(),
-                          at * sizeof(CaptureReader::IndexedRecord), p.files[i].entries[shard.index - 1], base});
+                          at * sizeof(CaptureReader::IndexedRecord), f.entries[shard.index - 1], base, f.start, f.end,
+                          f.frames});
       base += p.files[i].frames;
     }
     s.records.push_back(std::make_unique<PartRecords>(std::move(segments)));
