@@ -1,0 +1,94 @@
+// libFuzzer target for shard indexes (pipeline/split.h, "Indexes"): any bytes as a capture, indexed in M parts for N
+// shards (M and N from the first two bytes). Where readShardIndex says the index can be used, each shard's frames read
+// through it must be exactly the frames the whole reading gives that shard plus the capture's first frame and every UDP
+// frame to port 4789 (what a shard in place reads), with the same numbers, times and bytes, and the index's span must
+// be the whole reading's; a capture whose reading ends on an error must not be usable. Where the index cannot be used,
+// it must say why. Never a frame the whole reading does not have.
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sgsim/capture/capture_reader.h"
+#include "sgsim/decode/decoder.h"
+#include "sgsim/pipeline/split.h"
+#include "sgsim/pipeline/stage.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string& scratchDir() {
+  static const std::string dir = [] {
+    std::string pattern = "/tmp/sgsim-index-fuzz-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) std::abort();
+    return pattern;
+  }();
+  return dir;
+}
+
+struct Seen {
+  std::uint64_t number;
+  std::int64_t tsNs;
+  std::vector<std::uint8_t> bytes;
+  std::uint32_t shard;
+  bool everyShard;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  const std::uint32_t parts = 1 + data[0] % 5, shards = 1 + data[1] % 3;
+  const std::string path = scratchDir() + "/c.pcap", index = scratchDir() + "/index";
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) std::abort();
+  if (size > 2 && std::fwrite(data + 2, 1, size - 2, file) != size - 2) std::abort();
+  std::fclose(file);
+  std::error_code ec;
+  fs::remove_all(index, ec);
+
+  auto whole = sgsim::MergedCapture::open({path});
+  if (!whole) return 0;
+  std::vector<Seen> all;
+  sgsim::Frame frame;
+  while ((*whole)->next(frame)) {
+    const sgsim::PacketKey key = sgsim::decodeFrame(frame.linkType, frame.data, frame.capLen);
+    all.push_back({frame.number, frame.tsNs, std::vector<std::uint8_t>(frame.data, frame.data + frame.capLen),
+                   sgsim::shardOf(key, shards), all.empty() || (key.dport == sgsim::kVxlanPort && key.proto == 17)});
+  }
+  const bool cleanEnd = (*whole)->errors().empty();
+
+  for (std::uint32_t part = 1; part <= parts; ++part) {
+    auto written = sgsim::indexPart({path}, sgsim::IndexOptions{part, parts, shards, index});
+    if (!written) std::abort();  // the capture opened above: a part must be written
+  }
+  for (std::uint32_t k = 1; k <= shards; ++k) {
+    auto s = sgsim::readShardIndex(index, sgsim::Shard{k, shards});
+    if (!s) std::abort();  // every part is there, written by this sgsim
+    if (!s->unusable.empty()) continue;
+    if (!cleanEnd) std::abort();  // an index of a capture that ends on an error must not be used
+    if (s->span.frames != all.size()) std::abort();
+    auto captures = sgsim::MergedCapture::openIndexed({path}, std::move(s->records));
+    if (!captures) std::abort();
+    std::size_t next = 0;  // the next frame of the whole reading this shard should read
+    while ((*captures)->next(frame)) {
+      while (next < all.size() && all[next].shard != k && !all[next].everyShard) ++next;
+      if (next == all.size()) std::abort();  // a frame the whole reading does not give this shard
+      const Seen& want = all[next++];
+      if (frame.number != want.number || frame.tsNs != want.tsNs || frame.capLen != want.bytes.size() ||
+          std::memcmp(frame.data, want.bytes.data(), want.bytes.size()) != 0)
+        std::abort();
+    }
+    if (!(*captures)->errors().empty()) std::abort();
+    while (next < all.size() && all[next].shard != k && !all[next].everyShard) ++next;
+    if (next != all.size()) std::abort();  // a frame of this shard missing
+  }
+  return 0;
+}
