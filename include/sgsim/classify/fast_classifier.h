@@ -432,8 +432,11 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  // Aligned to a cache line: the 1k/10k sets' lookups ran 8-10% slower (acl1_1k 31.8 -> 34.3 ns, fw1_1k 29.8 ->
+  // 32.8) when an unrelated change elsewhere in this file moved this function's start from a 32-byte boundary
+  // to a 16-byte one, and back with the alignment.
   template <bool kProto>
-  std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
+  __attribute__((aligned(64))) std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
   std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
   std::uint32_t classifyV6(const ClassifyKey& key) const;
