@@ -269,7 +269,9 @@
 // 1.13 in tables after it (6.19 tables probed, the match's table 2.25th on average, counting from 0); any order
 // must still probe every table whose best position beats the match, so at most those 1.1 blocks are at stake.
 // What that count suggested and was kept: fetching a bucket's next block while checking one (scanBlocks): acl1_100k
-// 98.4 -> 95.5 ns, fw1_100k 170.2 -> 164.7, ipc1_50k 117.1 -> 115.7 (medians of 7 alternated runs). Not kept: the
+// 98.4 -> 95.5 ns, fw1_100k 170.2 -> 164.7, ipc1_50k 117.1 -> 115.7 (medians of 7 alternated runs), of which
+// 0-2% on acl1_100k and 2% on fw1_100k remain once classifySmall is aligned (see there): the rest was where the
+// code landed, which moves these figures by a few percent from build to build. Not kept: the
 // next block's fourth line (protocol and positions) as well, with or without the first block's at the find
 // (+1% on all three), and fetching two blocks ahead (no better).
 //
