@@ -14,6 +14,10 @@
 // rebuild_after_revoke6/; v6_vs_v4/ runs the IPv4 set's trace and the mapped set's trace one after the other in
 // every iteration and reports both and their ratio (v6/v4), so that load from other processes hits both alike;
 // mixed/ is one table of both families (each rule's IPv4 box and its spread48 box) asked each header in both.
+//
+// batch/SET: the fast/ lookups through the batch API, classify(keys, out), in bursts of 256 keys (what
+// dpdk-test-acl does: rte_acl_classify() on bursts of --tracestep keys, 256 by default); fast/SET stays the
+// one-at-a-time figure. verify/: see registerVerify (SGSIM_CLASSIFY_VERIFY=1).
 #include <benchmark/benchmark.h>
 #include <time.h>
 
@@ -21,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -119,6 +124,30 @@ void lookups(benchmark::State& state, const Classifier& c, const std::vector<Cla
   state.counters["headers"] = static_cast<double>(keys.size());
 }
 
+// The batch API: the keys in bursts of kBurst (dpdk-test-acl's default --tracestep, TRACE_STEP_DEF 0x100 in
+// app/test-acl/main.c), each burst one classify(keys, out) call; the same counters as lookups().
+constexpr std::size_t kBurst = 256;
+
+void batchLookups(benchmark::State& state, const FastClassifier& c, const std::vector<ClassifyKey>& keys) {
+  std::uint64_t sum = 0;
+  std::vector<std::uint32_t> out(kBurst);
+  const double start = threadCpuNs();
+  const auto wallStart = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < keys.size(); i += kBurst) {
+      const std::size_t n = std::min(kBurst, keys.size() - i);
+      c.classify(std::span<const ClassifyKey>(keys.data() + i, n), std::span<std::uint32_t>(out.data(), n));
+      for (std::size_t j = 0; j < n; ++j) sum += out[j];
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  const double lookupsMade = static_cast<double>(state.iterations()) * static_cast<double>(keys.size());
+  state.counters["ns/lookup"] = (threadCpuNs() - start) / lookupsMade;
+  state.counters["wall ns/lookup"] =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wallStart).count() / lookupsMade;
+  state.counters["headers"] = static_cast<double>(keys.size());
+}
+
 const std::pair<const char*, ClassBenchV6> kMappings[] = {{"fixed64", ClassBenchV6::Fixed64},
                                                           {"spread48", ClassBenchV6::Spread48}};
 
@@ -198,6 +227,45 @@ void registerIpv6(const Set& s) {
   })->Unit(benchmark::kMillisecond);
 }
 
+// SGSIM_CLASSIFY_VERIFY=1: verify/SET/FAMILY checks every trace header of the set, in IPv4 and in both IPv6
+// mappings, one at a time and through the batch API (bursts of kBurst), against LinearClassifier, once (one
+// iteration; minutes for the 100k sets' IPv6 linear scans). Counters: headers, mismatches (fails the run),
+// unmatched headers (every ClassBench header was made from some rule) and tables that fell back to linear probing.
+void registerVerify(const Set& s) {
+  const std::pair<const char*, int> families[] = {{"ipv4", -1}, {"fixed64", 0}, {"spread48", 1}};
+  for (auto [fname, mapping] : families) {
+    benchmark::RegisterBenchmark(
+        ("verify/" + s.name + "/" + fname).c_str(),
+        [&s, mapping](benchmark::State& state) {
+          const std::vector<RuleBox> rules = mapping < 0 ? s.rules : mapRules(s.rules, kMappings[mapping].second);
+          const std::vector<ClassifyKey> trace = mapping < 0 ? s.trace : mapTrace(s.trace, kMappings[mapping].second);
+          const FastClassifier fast(rules);
+          const LinearClassifier linear(rules);
+          std::uint64_t mismatches = 0, unmatched = 0;
+          for (auto _ : state) {
+            std::vector<std::uint32_t> batched(trace.size());
+            for (std::size_t i = 0; i < trace.size(); i += kBurst) {
+              const std::size_t n = std::min(kBurst, trace.size() - i);
+              fast.classify(std::span<const ClassifyKey>(trace.data() + i, n),
+                            std::span<std::uint32_t>(batched.data() + i, n));
+            }
+            for (std::size_t i = 0; i < trace.size(); ++i) {
+              const std::uint32_t want = linear.classify(trace[i]);
+              unmatched += want == kNoMatch;
+              mismatches += (fast.classify(trace[i]) != want) + (batched[i] != want);
+            }
+          }
+          state.counters["headers"] = static_cast<double>(trace.size());
+          state.counters["mismatches"] = static_cast<double>(mismatches);
+          state.counters["unmatched"] = static_cast<double>(unmatched);
+          state.counters["linear-probed tables"] = static_cast<double>(fast.linearProbedTables());
+          if (mismatches != 0) state.SkipWithError("the fast classifier disagrees with the linear scan");
+        })
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond);
+  }
+}
+
 void registerSet(const Set& s) {
   benchmark::RegisterBenchmark(("linear/" + s.name).c_str(), [&s](benchmark::State& state) {
     LinearClassifier c(s.rules);
@@ -210,6 +278,13 @@ void registerSet(const Set& s) {
     FastClassifier c(s.rules);
     state.counters["tables"] = static_cast<double>(c.tableCount());
     lookups(state, c, s.trace);
+  })->Unit(benchmark::kMillisecond);
+  // The same lookups through the batch API (bursts of kBurst keys): what bench/classify_vs_dpdk_sets.sh compares
+  // with dpdk-test-acl, which classifies bursts too.
+  benchmark::RegisterBenchmark(("batch/" + s.name).c_str(), [&s](benchmark::State& state) {
+    FastClassifier c(s.rules);
+    state.counters["tables"] = static_cast<double>(c.tableCount());
+    batchLookups(state, c, s.trace);
   })->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("tss/" + s.name).c_str(), [&s](benchmark::State& state) {
     FastClassifier c(s.rules, FastClassifier::Options{.mergeTuples = false});
@@ -238,6 +313,8 @@ int main(int argc, char** argv) {
   static const std::vector<sgsim::Set> sets = sgsim::loadSets();
   if (sets.empty()) std::fprintf(stderr, "no ClassBench sets under %s\n", sgsim::corpusDir().c_str());
   for (const auto& s : sets) sgsim::registerSet(s);
+  if (std::getenv("SGSIM_CLASSIFY_VERIFY") != nullptr)
+    for (const auto& s : sets) sgsim::registerVerify(s);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

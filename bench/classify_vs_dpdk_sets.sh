@@ -1,10 +1,16 @@
 #!/bin/sh
 # Target 4 of issue 11 (and target 1 of issue 4): sgsim's fast classifier against dpdk-test-acl --alg=scalar on
 # every ClassBench set, alternated. Each round runs, set by set, one dpdk-test-acl run (--iter=3) and then one
-# classify_bench run of fast/SET, so that both tools of a pair see the same minutes of a shared machine. Prints
-# every round (ns per lookup: dpdk-test-acl's TSC wall time per packet; sgsim's thread CPU time per lookup and
-# its wall time) and, per set, the medians over the rounds and the median of the per-round ratios
-# sgsim CPU / dpdk.
+# classify_bench run of batch/SET and fast/SET, so that both tools of a pair see the same minutes of a shared
+# machine. Prints every round (ns per lookup: dpdk-test-acl's TSC wall time per packet; sgsim's thread CPU time
+# per lookup and its wall time through the batch API, and its CPU time one key at a time) and, per set, the
+# medians over the rounds and the medians of the per-round ratios sgsim CPU / dpdk, batch and one at a time.
+#
+# The ratio that counts is the batch one: dpdk-test-acl classifies bursts, rte_acl_classify() on --tracestep
+# keys at a time (TRACE_STEP_DEF 0x100 = 256 in app/test-acl/main.c), and its scalar algorithm keeps two
+# searches in flight (MAX_SEARCHES_SCALAR 2 in lib/acl/acl_run.h, interleaved in rte_acl_classify_scalar,
+# lib/acl/acl_run_scalar.c); classify_bench's batch/SET calls FastClassifier::classify(keys, out) on bursts of
+# 256 (which today looks the keys up one after the other: see the classifier's design notes, "Batch lookups").
 #
 #   bench/classify_vs_dpdk_sets.sh build-rel/bench/classify_bench 5            # all nine sets, 5 rounds
 #   SETS="acl1_1k acl1_100k" bench/classify_vs_dpdk_sets.sh build-rel/bench/classify_bench 9
@@ -30,7 +36,7 @@ files() {  # SET -> "RULES TRACE" relative to the corpus
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')"
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
-printf '%-6s %-10s %10s %10s %10s %7s\n' round set dpdk 'sgsim cpu' 'sgsim wall' ratio
+printf '%-6s %-10s %10s %10s %10s %10s %7s %7s\n' round set dpdk 'batch cpu' 'batch wall' '1x1 cpu' ratio '1x1/dpdk'
 for r in $(seq "$rounds"); do
   for set in $sets; do
     set -- $(files "$set")
@@ -40,25 +46,29 @@ for r in $(seq "$rounds"); do
     d=$(dpdk-test-acl --no-huge --no-pci -l 0 -m 2048 -- --rulesf="$rules" --tracef="$trace" \
           --tracenum="$n" --iter=3 --alg=scalar --verbose=1 2>/dev/null |
         sed -n 's/.* \([0-9.]*\) pkt\/sec.*/\1/p' | awk '{ printf "%.1f", 1e9 / $1 }')
-    s=$("$bench" --benchmark_filter="^fast/$set\$" --benchmark_min_time="$minTime" 2>/dev/null |
-        sed -n 's/^fast\/.* ns\/lookup=\([0-9.]*\).* wall ns\/lookup=\([0-9.]*\).*/\1 \2/p')
-    set -- $s
-    printf '%-6s %-10s %10s %10.1f %10.1f %7.2f\n' "$r" "$set" "$d" "$1" "$2" "$(echo "$1 $d" | awk '{ print $1 / $2 }')" |
-      tee -a "$rows"
+    out=$("$bench" --benchmark_filter="^(batch|fast)/$set\$" --benchmark_min_time="$minTime" 2>/dev/null)
+    b=$(echo "$out" | sed -n 's/^batch\/.* ns\/lookup=\([0-9.]*\).* wall ns\/lookup=\([0-9.]*\).*/\1 \2/p')
+    f=$(echo "$out" | sed -n 's/^fast\/.* ns\/lookup=\([0-9.]*\).* wall ns\/lookup=\([0-9.]*\).*/\1/p')
+    set -- $b $f
+    printf '%-6s %-10s %10s %10.1f %10.1f %10.1f %7.2f %7.2f\n' "$r" "$set" "$d" "$1" "$2" "$3" \
+      "$(echo "$1 $d" | awk '{ print $1 / $2 }')" "$(echo "$3 $d" | awk '{ print $1 / $2 }')" | tee -a "$rows"
   done
 done
-awk '{ k = $2; n[k]++; d[k, n[k]] = $3; s[k, n[k]] = $4; q[k, n[k]] = $6; if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
+awk '{ k = $2; n[k]++; d[k, n[k]] = $3; s[k, n[k]] = $4; f[k, n[k]] = $6; q[k, n[k]] = $7; g[k, n[k]] = $8
+       if (!(k in seen)) { seen[k] = 1; order[++m] = k } }
   function median(a, k, c,   i, j, t, v) {
     for (i = 1; i <= c; i++) v[i] = a[k, i]
     for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
     return c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
   }
   END {
-    printf "\n%-10s %6s %10s %10s %12s %s\n", "set", "rounds", "dpdk", "sgsim", "median ratio", "(ratio range)"
+    printf "\n%-10s %6s %10s %10s %10s %12s %-13s %s\n", "set", "rounds", "dpdk", "batch", "1x1", "median ratio",
+           "(ratio range)", "1x1/dpdk"
     for (i = 1; i <= m; i++) {
       k = order[i]; lo = 1e9; hi = 0
       for (j = 1; j <= n[k]; j++) { if (q[k, j] < lo) lo = q[k, j]; if (q[k, j] > hi) hi = q[k, j] }
-      printf "%-10s %6d %10.1f %10.1f %12.2f (%.2f-%.2f)\n", k, n[k], median(d, k, n[k]), median(s, k, n[k]), median(q, k, n[k]), lo, hi
+      printf "%-10s %6d %10.1f %10.1f %10.1f %12.2f (%.2f-%.2f)   %.2f\n", k, n[k], median(d, k, n[k]), median(s, k, n[k]),
+             median(f, k, n[k]), median(q, k, n[k]), lo, hi, median(g, k, n[k])
     }
   }' "$rows"
 echo "# $(date -u +%FT%TZ) $(uptime | sed 's/.*load/load/')"

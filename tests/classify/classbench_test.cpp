@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
+#include <span>
 #include <tuple>
 
 #include "../shared_corpus.h"
@@ -139,12 +141,20 @@ void agreeOnTrace(const std::string& rules, const std::string& trace, std::size_
   }
   LinearClassifier linear(*boxes);
   FastClassifier fast(*boxes);
+  // The batch classify too, in bursts of 256 (dpdk-test-acl's default, as in bench/classify_bench).
+  std::vector<std::uint32_t> batched(asked.size());
+  for (std::size_t i = 0; i < asked.size(); i += 256) {
+    const std::size_t m = std::min<std::size_t>(256, asked.size() - i);
+    fast.classify(std::span<const ClassifyKey>(asked.data() + i, m), std::span<std::uint32_t>(batched.data() + i, m));
+  }
   std::size_t unmatched = 0;
   for (std::size_t j = 0; j < asked.size(); ++j) {
     const auto want = linear.classify(asked[j]);
     unmatched += want == kNoMatch;
     ASSERT_EQ(fast.classify(asked[j]), want)
         << trace << " header " << picks[j % picks.size()] + 1 << " family " << int(asked[j].family);
+    ASSERT_EQ(batched[j], want) << "batch: " << trace << " header " << picks[j % picks.size()] + 1 << " family "
+                                << int(asked[j].family);
     if (want != kNoMatch) {
       ASSERT_EQ(linear.boxes()[want].family, asked[j].family);
     }

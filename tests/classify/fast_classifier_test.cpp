@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "box_helpers.h"
@@ -282,6 +284,63 @@ TEST(FastClassifier, AgreesWithLinearOnRandomIpv6Boxes) {
   agreeOnRandomBoxes(5);
 }
 
+// The batch classify gives classify(key)'s answer (and the linear scan's) for every key, whatever the batch size:
+// IPv4, mixed and IPv6 tables, every configuration (both layouts, both slot layouts), batches of 0, 1, 2, 3, an
+// odd size, 256 and all keys at once; out's entries past the batch are left alone.
+TEST(FastClassifier, BatchAgreesWithOneAtATimeAndLinear) {
+  for (std::uint32_t v6In5 : {0u, 1u, 5u}) {
+    for (std::uint64_t seed = 21; seed <= 24; ++seed) {
+      RandomBoxes gen(seed, v6In5);
+      const std::size_t n = 1 + gen.below(seed % 2 == 0 ? 1500 : 200);
+      const auto boxes = gen.boxes(n);
+      const LinearClassifier linear(boxes);
+      std::vector<ClassifyKey> keys;
+      for (int i = 0; i < 700; ++i) keys.push_back(gen.uniformKey());
+      for (int i = 0; i < 1300; ++i) keys.push_back(gen.cornerKey(boxes[gen.below(static_cast<std::uint32_t>(n))]));
+      std::shuffle(keys.begin(), keys.end(), std::mt19937_64(seed));
+      std::vector<std::uint32_t> want;
+      for (const auto& k : keys) want.push_back(linear.classify(k));
+      for (const auto& options : kConfigs) {
+        const FastClassifier fast(boxes, options);
+        for (std::size_t batch : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{37},
+                                  std::size_t{256}, keys.size()}) {
+          constexpr std::uint32_t kUntouched = 0xDEADBEEFu;
+          std::vector<std::uint32_t> out(keys.size() + 1, kUntouched);
+          for (std::size_t i = 0; i < keys.size() && batch > 0; i += batch) {
+            const std::size_t m = std::min(batch, keys.size() - i);
+            // out one longer than the batch: the extra entry must stay as it was.
+            fast.classify(std::span<const ClassifyKey>(keys.data() + i, m),
+                          std::span<std::uint32_t>(out.data() + i, m + 1));
+            ASSERT_EQ(out[i + m], kUntouched) << "batch " << batch << " at " << i;
+          }
+          if (batch == 0) {
+            fast.classify(std::span<const ClassifyKey>(keys.data(), 0), std::span<std::uint32_t>(out));
+            EXPECT_EQ(std::count(out.begin(), out.end(), kUntouched), static_cast<std::ptrdiff_t>(out.size()));
+            continue;
+          }
+          for (std::size_t i = 0; i < keys.size(); ++i) {
+            ASSERT_EQ(out[i], fast.classify(keys[i]))
+                << "v6In5 " << v6In5 << " seed " << seed << " batch " << batch << " key " << i << " tuneFrom "
+                << options.tuneFrom << " twoChoice " << options.twoChoice;
+            ASSERT_EQ(out[i], want[i]) << "v6In5 " << v6In5 << " seed " << seed << " batch " << batch << " key " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+// A batch shorter than its keys classifies only what out holds.
+TEST(FastClassifier, BatchStopsAtTheEndOfOut) {
+  const FastClassifier fast({box("10.0.0.0/8", "0.0.0.0/0", 6, 80, 80, 1)});
+  const ClassifyKey keys[] = {key("10.1.1.1", "1.2.3.4", 6, 1000, 80), key("10.1.1.1", "1.2.3.4", 6, 1000, 81),
+                              key("10.1.1.1", "1.2.3.4", 6, 1000, 80)};
+  std::uint32_t out[2] = {7, 7};
+  fast.classify(keys, std::span<std::uint32_t>(out, 2));
+  EXPECT_EQ(out[0], 0u);
+  EXPECT_EQ(out[1], kNoMatch);
+}
+
 // Enough rules that the default options take the large-partition path (tuneFrom) in the protocol partitions.
 TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
   RandomBoxes gen(4242);
@@ -290,6 +349,8 @@ TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
   LinearClassifier linear(boxes);
   FastClassifier fast(boxes);
   std::size_t matched = 0;
+  std::vector<ClassifyKey> keys;
+  std::vector<std::uint32_t> wants;
   for (int i = 0; i < 4000; ++i) {
     const ClassifyKey k =
         i % 4 == 0 ? gen.uniformKey() : gen.cornerKey(boxes[gen.below(static_cast<std::uint32_t>(n))]);
@@ -297,8 +358,19 @@ TEST(FastClassifier, LargeRuleSetAgreesWithLinear) {
     matched += want != kNoMatch;
     ASSERT_EQ(fast.classify(k), want) << "key " << i << " " << k.src.toString() << " -> " << k.dst.toString()
                                       << " proto " << int(k.proto) << " " << k.sport << "->" << k.dport;
+    keys.push_back(k);
+    wants.push_back(want);
   }
   EXPECT_GT(matched, 1000u);
+  // The batch classify, in bursts of 256 and of an odd size, gives the same answers.
+  for (std::size_t batch : {std::size_t{256}, std::size_t{101}}) {
+    std::vector<std::uint32_t> out(keys.size());
+    for (std::size_t i = 0; i < keys.size(); i += batch) {
+      const std::size_t m = std::min(batch, keys.size() - i);
+      fast.classify(std::span<const ClassifyKey>(keys.data() + i, m), std::span<std::uint32_t>(out.data() + i, m));
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_EQ(out[i], wants[i]) << "batch " << batch << " key " << i;
+  }
 }
 
 // Where crowdedAgree puts its boxes: IPv4; IPv6 crowded in the low byte (prefixes /123-/128, the IPv4
@@ -407,6 +479,11 @@ void crowdedAgree(Crowd crowd) {
         ASSERT_EQ(fast.classify(keys[i]), want)
             << "crowd " << int(crowd) << " seed " << seed << " key " << i << " tuneFrom " << options.tuneFrom;
       }
+      // The batch classify over all keys at once gives the same answers.
+      std::vector<std::uint32_t> out(keys.size());
+      fast.classify(keys, out);
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        ASSERT_EQ(out[i], fast.classify(keys[i])) << "batch: crowd " << int(crowd) << " seed " << seed << " key " << i;
       EXPECT_GT(matched, keys.size() / 2) << "seed " << seed;
     }
   }

@@ -239,6 +239,42 @@
 // deep. Not tried for lack of time: interleaving two lookups' chains (a batch API; an earlier, simpler try was
 // no faster), fewer blocks per lookup through per-partition table orders.
 //
+// Batch lookups (issue 11 target 4, third Intel sitting; acl1_100k unless named, ns per lookup, load average
+// 0.3-2.5, each variant run against main's build in the same minutes, one-at-a-time 97-99 ns there).
+// dpdk-test-acl classifies bursts (rte_acl_classify() on 256 keys; its scalar code interleaves two searches,
+// MAX_SEARCHES_SCALAR), so classify(keys, out) was added to hide the slot -> bucket -> block chain of large
+// partitions behind other keys' work. Every scheme tried was slower than looking the keys up one after the other:
+// - lockstep groups (AMAC-style): G lookups in flight, each step (probe a batch of tables, find their buckets,
+//   scan them) run for all of them before the next, a finished lookup replaced by the next key at once: G = 1
+//   104 (one-at-a-time 104 in that binary), G = 2 125, 4 135, 8 137 (ipc1_50k, G = 8: 145 vs 124);
+// - fetching ahead, the lookup unchanged: key i + D's slots in the partition's first T tables prefetched, key
+//   i + D/2's slots read and the buckets they hold prefetched: 131-155 (D 2-16, T 4-8);
+// - the same pipeline handing the buckets it found to the lookup (no hash or slot computed twice): 103-122
+//   (D 2-12, T 2-8; the less fetched ahead, the less slower);
+// - scanning each burst in address order (answers in input order): +30-35 ns (+23 on acl1_1k), the sort's cost.
+// Why: on this CPU the large partitions' data mostly sits in L2 (cachegrind, D1 48 KiB and LL 2 MiB like this
+// CPU's L1d/L2, one pass of the trace: 0.9 LL misses per classifyLarge lookup, first touches included, and ~26
+// L1 misses), latencies the out-of-order core already overlaps; a pipeline adds instructions (+11% for the one
+// that hands buckets over, D 8 and T 4, with as many simulated mispredicted branches), and interleaving keys
+// costs more still: G = 2 runs the same steps as G = 1 in another order and is 20% slower. The likeliest reason
+// (this KVM guest has no hardware counters to show it) is that the branch predictor learns a lookup's path from
+// the lookup's own history, which interleaving scrambles; likewise the first 500 headers looped (52 ns, above)
+// let the predictor learn their branches as well as keep their data cached. So the batch call looks keys up one
+// at a time on every partition and layout, and the product's paths keep calling classify(key). Also tried for
+// the one-at-a-time path: the buckets found appended without a branch and only those scanned (level: acl1_100k
+// +1%, fw1_100k -1%).
+// Per-partition table orders (to read fewer blocks) were not tried, because a counting build (trace lookups of
+// acl1_100k's TCP partition) shows what they could save: of 5.55 blocks read per lookup, 4.41 are in the bucket
+// that holds the match (its rules before the match, in position order), 0.01 in tables probed before it and
+// 1.13 in tables after it (6.19 tables probed, the match's table 2.25th on average, counting from 0); any order
+// must still probe every table whose best position beats the match, so at most those 1.1 blocks are at stake.
+// What that count suggested and was kept: fetching a bucket's next block while checking one (scanBlocks): acl1_100k
+// 98.4 -> 95.5 ns, fw1_100k 170.2 -> 164.7, ipc1_50k 117.1 -> 115.7 (medians of 7 alternated runs), of which
+// 0-2% on acl1_100k and 2% on fw1_100k remain once classifySmall is aligned (see there): the rest was where the
+// code landed, which moves these figures by a few percent from build to build. Not kept: the
+// next block's fourth line (protocol and positions) as well, with or without the first block's at the find
+// (+1% on all three), and fetching two blocks ahead (no better).
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
@@ -251,6 +287,7 @@
 // swaps it in; nothing mutates a table a lookup is reading.
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "sgsim/classify/rule_box.h"
@@ -283,6 +320,11 @@ class FastClassifier {
 
   // Index into boxes() of the lowest-rank matching box, or kNoMatch. Never throws, never allocates.
   std::uint32_t classify(const ClassifyKey& key) const;
+  // The same for many keys at once: out[i] = classify(keys[i]) for i < min(keys.size(), out.size()) (the rest of
+  // out is left alone). The keys are looked up one after the other: interleaving several lookups measured slower
+  // on this design (see "Batch lookups" above); the call is where such a scheme would go. Never throws, never
+  // allocates.
+  void classify(std::span<const ClassifyKey> keys, std::span<std::uint32_t> out) const;
   // Sorted by rank exactly as LinearClassifier sorts (stable).
   const std::vector<RuleBox>& boxes() const { return boxes_; }
   // Number of IPv4 hash tables (for the benchmarks and the design notes above).
@@ -392,8 +434,11 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  // Aligned to a cache line: the 1k/10k sets' lookups ran 8-10% slower (acl1_1k 31.8 -> 34.3 ns, fw1_1k 29.8 ->
+  // 32.8) when an unrelated change elsewhere in this file moved this function's start from a 32-byte boundary
+  // to a 16-byte one, and back with the alignment.
   template <bool kProto>
-  std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
+  __attribute__((aligned(64))) std::uint32_t classifySmall(const ClassifyKey& key, Range part) const;
   template <bool kProto, bool kCount>
   std::uint32_t classifyLarge(const ClassifyKey& key, Range part, Counts* counts) const;
   std::uint32_t classifyV6(const ClassifyKey& key) const;
