@@ -301,17 +301,22 @@ def shard_report(run_dir, k):
 
 
 def shard_command(plan, run_dir, k, n):
-    """Shard K of N: of the inputs themselves (the default), each shard reading them whole and keeping its own
-    conversations (--shard in place), or with --split of the split in run_dir. Flow logs are never split: a split
-    flow log puts a record older than the reorder window back in order in its shard's file, which the whole run
-    does not (README, Semantics decisions, Shards); in place is exact."""
+    """Shard K of N: through the index in run_dir (captures, the default), of the inputs themselves (each shard
+    reading them whole and keeping its own conversations: --shard in place), or with --split of the split in run_dir.
+    Flow logs are never split: a split flow log puts a record older than the reorder window back in order in its
+    shard's file, which the whole run does not (README, Semantics decisions, Shards); in place is exact.
+    Each shard is one task on one worker thread, so it reads and evaluates on one thread (--threads 1) unless the
+    command line says otherwise: two threads per task on a worker thread each made the shards' CPU 1.21x the single
+    run's on cap2m, where one thread each gives 0.97x (docs/PERFORMANCE.md, "Scale-out")."""
+    threads = [] if any(o == "--threads" or o.startswith("--threads=") for o in plan.shard_options) else \
+        ["--threads", "1"]
     if plan.captures and plan.split:
         inputs = ["--split", run_dir]
     elif indexes(plan):
         inputs = ["--index", run_dir]
     else:
         inputs = [a for log in plan.flow_logs for a in ("--flow-log", log)] + plan.captures
-    return ([plan.command] + plan.shard_options + plan.split_options + inputs +
+    return ([plan.command] + threads + plan.shard_options + plan.split_options + inputs +
             ["--shard", f"{k}/{n}", "--format", "json", "-o", shard_report(run_dir, k)])
 
 

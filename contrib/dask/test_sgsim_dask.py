@@ -64,8 +64,8 @@ class ParseArgs(unittest.TestCase):
         # flow logs are sharded in place (exact, where a split one reorders late records); --fail-on is not given:
         # whether a rule is unused is known only after the merge
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 2, 2),
-                         ["audit", "--model", "m.json", "--sort", "rule", "--decap", "vxlan", "--flow-log", "f.csv",
-                          "--shard", "2/2", "--format", "json", "-o", "/w/s/shard-2.json"])
+                         ["audit", "--threads", "1", "--model", "m.json", "--sort", "rule", "--decap", "vxlan",
+                          "--flow-log", "f.csv", "--shard", "2/2", "--format", "json", "-o", "/w/s/shard-2.json"])
         self.assertEqual(sgsim_dask.merge_command(plan, ["/w/s/shard-1.json", "/w/s/shard-2.json"]),
                          ["merge", "--sort", "rule", "/w/s/shard-1.json", "/w/s/shard-2.json"])
 
@@ -77,8 +77,8 @@ class ParseArgs(unittest.TestCase):
                           "a.pcap", "b.pcapng"])
         # decap goes to the shards too: --split with another --decap than the manifest's is an error
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
-                         ["replay", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a", "--split", "/w/s",
-                          "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
+                         ["replay", "--threads", "1", "--model", "m.json", "--decap", "vxlan", "--mirror", "7=eni-a",
+                          "--split", "/w/s", "--shard", "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
 
     def test_in_place_the_captures_are_read_whole_by_every_shard(self):
         for named in (["--in-place"], ["--no-split"]):
@@ -86,8 +86,8 @@ class ParseArgs(unittest.TestCase):
             self.assertFalse(plan.split)
             self.assertFalse(sgsim_dask.indexes(plan))
             self.assertEqual(sgsim_dask.shard_command(plan, "/w/s", 1, 2),
-                             ["whatif", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard", "1/2", "--format",
-                              "json", "-o", "/w/s/shard-1.json"])
+                             ["whatif", "--threads", "1", "--model", "m.json", "--revoke", "r", "a.pcap", "--shard",
+                              "1/2", "--format", "json", "-o", "/w/s/shard-1.json"])
         for two in (["--split", "--no-split"], ["--split", "--index"], ["--index", "--in-place"]):
             with self.assertRaisesRegex(UsageError, "--index, --in-place \\(--no-split\\) and --split: choose one"):
                 parse_args(["whatif", "-m", "m.json"] + two + ["a.pcap"])
@@ -100,8 +100,12 @@ class ParseArgs(unittest.TestCase):
         self.assertEqual(sgsim_dask.index_command(plan, "/w/index", 2, 3, 3),
                          ["split", "--index", "--part", "2/3", "--shards", "3", "--out", "/w/index", "a.pcap", "b.pcap"])
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 3),
-                         ["whatif", "--model", "m.json", "--revoke", "r", "--index", "/w/index", "--shard", "1/3",
-                          "--format", "json", "-o", "/w/index/shard-1.json"])
+                         ["whatif", "--threads", "1", "--model", "m.json", "--revoke", "r", "--index", "/w/index",
+                          "--shard", "1/3", "--format", "json", "-o", "/w/index/shard-1.json"])
+        # the user's --threads is the shards'
+        plan = parse_args(["whatif", "-m", "m.json", "--threads", "2", "a.pcap", "--format", "json"])
+        self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 2)[:4], ["whatif", "--model", "m.json",
+                                                                                "--threads"])
         # an index holds no decapsulated frames, and flow logs are records: both are read in place
         for inputs in (["--decap", "vxlan", "a.pcap"], ["--flow-log", "f.csv"]):
             plan = parse_args(["whatif", "-m", "m.json", "--index", "--format", "json"] + inputs)
@@ -262,7 +266,8 @@ class OnLocalCluster(unittest.TestCase):
         for s in merged["shards"]:
             self.assertEqual(s["cwd"], self.cwd)  # relative paths mean what they mean to the user
             self.assertEqual(s["stdin"], '{"Action":"RevokeSecurityGroup"}')  # '-' read once, given to each shard
-            self.assertEqual(s["argv"][:4], ["whatif", "--model", "m.json", "--revoke"])
+            # one thread per shard (a task per worker thread), then the user's options
+            self.assertEqual(s["argv"][:6], ["whatif", "--threads", "1", "--model", "m.json", "--revoke"])
         self.assertEqual(merged["argv"][:2], ["merge", "--fail-on-change"])
         # the merged report's warnings, as sgsim prints them; not each shard's own
         self.assertEqual(err, "sgsim: warning: a.pcap: merged\n")
