@@ -106,6 +106,18 @@ double threadCpuNs() {
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
 }
 
+// The counters of a loop over `headers` keys that started at thread CPU time `start` and wall time `wallStart`.
+void setCounters(benchmark::State& state, double start, std::chrono::steady_clock::time_point wallStart,
+                 std::size_t headers) {
+  // A plain number (no rate flag: a kIsRate | kInvert counter prints as seconds, "ns/lookup=49.3s").
+  const double lookupsMade = static_cast<double>(state.iterations()) * static_cast<double>(headers);
+  state.counters["ns/lookup"] = (threadCpuNs() - start) / lookupsMade;
+  // The same loop's wall time (what dpdk-test-acl reports): above ns/lookup when the machine is busy.
+  state.counters["wall ns/lookup"] =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wallStart).count() / lookupsMade;
+  state.counters["headers"] = static_cast<double>(headers);
+}
+
 template <class Classifier>
 void lookups(benchmark::State& state, const Classifier& c, const std::vector<ClassifyKey>& keys) {
   std::uint64_t sum = 0;
@@ -115,13 +127,7 @@ void lookups(benchmark::State& state, const Classifier& c, const std::vector<Cla
     for (const ClassifyKey& k : keys) sum += c.classify(k);
     benchmark::DoNotOptimize(sum);
   }
-  // A plain number (no rate flag: a kIsRate | kInvert counter prints as seconds, "ns/lookup=49.3s").
-  const double lookupsMade = static_cast<double>(state.iterations()) * static_cast<double>(keys.size());
-  state.counters["ns/lookup"] = (threadCpuNs() - start) / lookupsMade;
-  // The same loop's wall time (what dpdk-test-acl reports): above ns/lookup when the machine is busy.
-  state.counters["wall ns/lookup"] =
-      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wallStart).count() / lookupsMade;
-  state.counters["headers"] = static_cast<double>(keys.size());
+  setCounters(state, start, wallStart, keys.size());
 }
 
 // The batch API: the keys in bursts of kBurst (dpdk-test-acl's default --tracestep, TRACE_STEP_DEF 0x100 in
@@ -141,11 +147,7 @@ void batchLookups(benchmark::State& state, const FastClassifier& c, const std::v
     }
     benchmark::DoNotOptimize(sum);
   }
-  const double lookupsMade = static_cast<double>(state.iterations()) * static_cast<double>(keys.size());
-  state.counters["ns/lookup"] = (threadCpuNs() - start) / lookupsMade;
-  state.counters["wall ns/lookup"] =
-      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wallStart).count() / lookupsMade;
-  state.counters["headers"] = static_cast<double>(keys.size());
+  setCounters(state, start, wallStart, keys.size());
 }
 
 const std::pair<const char*, ClassBenchV6> kMappings[] = {{"fixed64", ClassBenchV6::Fixed64},
