@@ -341,7 +341,8 @@ bool CaptureReader::nextMapped(Frame& frame) {
           for (m.prefetched = std::max(m.prefetched, m.offset); m.prefetched < until; m.prefetched += 64)
             __builtin_prefetch(m.window + (m.prefetched - m.windowStart));
         }
-        m.ends[framesRead_ % m.ends.size()] = m.offset;
+        m.ends[m.handed % m.ends.size()] = m.offset;
+        m.numbers[m.handed++ % m.numbers.size()] = framesRead_;
         frame.number = framesRead_;
         frame.tsNs =
             static_cast<std::int64_t>(sec) * 1000000000 + static_cast<std::int64_t>(frac) * (m.nanos ? 1 : 1000);
@@ -423,6 +424,10 @@ bool CaptureReader::positionMapped() {
     }
     if (auto e = indexSource_->error()) error_ = *e;
   }
+  // The end of the part or of the index: a file cut short since it was opened is said, with the frames read from the
+  // zeros its last page's lost bytes read as, as at the end of a whole reading (they fault only beyond that page).
+  if (!error_)
+    if (const std::uint64_t now = fileSizeNow(m.fd, m.fileSize); now < m.fileSize) return shrank(now);
   done_ = true;
   return false;
 }
@@ -449,14 +454,23 @@ bool CaptureReader::mappedRefused() {
 // records of one page, whose end ends[] keeps) are named as such.
 bool CaptureReader::shrank(std::uint64_t size) {
   const Mapped& m = mapped_;
-  std::uint64_t first = framesRead_ + 1;  // the first frame not whole in the file now
-  const std::uint64_t kept = std::min<std::uint64_t>(framesRead_, m.ends.size() - 1);
-  while (first > framesRead_ + 1 - kept && m.ends[(first - 1) % m.ends.size()] > size) --first;
+  // The records handed on from `cut` on ended past the file's end now: they were read from zeros.
+  std::uint64_t cut = m.handed;
+  const std::uint64_t kept = std::min<std::uint64_t>(m.handed, m.ends.size() - 1);
+  while (cut > m.handed - kept && m.ends[(cut - 1) % m.ends.size()] > size) --cut;
+  // The first frame not whole in the file now: the first read from zeros, or the one being read.
+  const std::uint64_t current =
+      mode_ == Mode::Indexed && indexedNext_ < indexed_.size() ? indexed_[indexedNext_].number : framesRead_ + 1;
+  const std::uint64_t first = cut < m.handed ? m.numbers[cut % m.numbers.size()] : current;
   std::string message = "the file shrank while being read (" + std::to_string(m.fileSize) + " bytes when opened, " +
                         std::to_string(size) + " now): the frames from here on are missing";
-  if (first <= framesRead_)
-    message += " (frames " + std::to_string(first) + "-" + std::to_string(framesRead_) +
-               ", read after the cut, held zeros where their bytes were: the counts include them)";
+  if (cut < m.handed)
+    message += mode_ == Mode::Indexed
+                   ? " (the " + std::to_string(m.handed - cut) + " frames of the index from frame " +
+                         std::to_string(first) + " to frame " + std::to_string(framesRead_) +
+                         ", read after the cut, held zeros where their bytes were: the counts include them)"
+                   : " (frames " + std::to_string(first) + "-" + std::to_string(framesRead_) +
+                         ", read after the cut, held zeros where their bytes were: the counts include them)";
   message += "; read a copy that no other program writes";
   done_ = true;
   error_ = Error{path_ + ": frame " + std::to_string(first), std::move(message)};

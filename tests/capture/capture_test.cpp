@@ -382,6 +382,54 @@ TEST(CaptureReader, AFileCutShortWhileBeingReadIsAnErrorNotACrashOrASilentEnd) {
   }
 }
 
+// The same through an index (--index DIR --shard K/N reads only the records an index names): every third record. The
+// reading ends on an error naming a frame at or after the cut, never on a clean end (the last cut leaves every record
+// after it in the zero-filled rest of the file's last page: no fault, only the size checked at the index's end tells),
+// and the frames read before it are the file's own up to the cut.
+TEST(CaptureReader, AFileCutShortWhileReadThroughAnIndexIsAnError) {
+  struct Every final : CaptureReader::IndexSource {
+    std::uint64_t next = 1;
+    std::size_t fill(std::vector<CaptureReader::IndexedRecord>& out) override {
+      std::size_t n = 0;
+      for (; n < out.size() && next <= 3000; ++n, next += 3) out[n] = {24 + 116 * (next - 1), next};
+      return n;
+    }
+    std::optional<Error> error() const override { return std::nullopt; }
+  };
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("shrinks.pcap");
+  for (const std::uint64_t cut :
+       {std::uint64_t{24 + 116 * 1000 + 50}, std::uint64_t{24 + 116 * 2000}, std::uint64_t{24 + 116 * 2990 + 7}}) {
+    SCOPED_TRACE(cut);
+    test::writeFile(path, plainPcap(3000));
+    auto reader = CaptureReader::open(path, 0);
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE((*reader)->readIndexed(std::make_unique<Every>()));
+    Frame f;
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE((*reader)->next(f));
+    std::filesystem::resize_file(path, cut);
+    const std::uint64_t firstCut = (cut - 24) / 116 + 1;
+    while ((*reader)->next(f)) {
+      ASSERT_EQ(f.number % 3, 1u);
+      if (f.number < firstCut) {
+        std::uint32_t n;
+        std::memcpy(&n, f.data, sizeof n);
+        ASSERT_EQ(n, f.number);
+      }
+    }
+    ASSERT_TRUE((*reader)->error().has_value());
+    const std::string& where = (*reader)->error()->where;
+    ASSERT_EQ(where.rfind(path + ": frame ", 0), 0u) << where;
+    const std::uint64_t named = std::stoull(where.substr(path.size() + 8));
+    EXPECT_GE(named, firstCut);  // the first frame of the index not whole in the file
+    EXPECT_LT(named, firstCut + 3);
+    EXPECT_NE((*reader)->error()->message.find("shrank while being read (348024 bytes when opened, " +
+                                               std::to_string(cut) + " now)"),
+              std::string::npos)
+        << (*reader)->error()->message;
+  }
+}
+
 // A capture that grows while sgsim reads it (still being written) is read to its end as libpcap reads it.
 TEST(CaptureReader, AFileThatGrowsWhileBeingReadIsReadToItsNewEnd) {
   test::TempDir dir{"sgsim-capture"};

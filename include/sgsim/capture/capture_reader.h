@@ -134,7 +134,9 @@ class CaptureReader {
   struct Mapped {
     int fd = -1;
     int guard = -1;  // its slot among the windows a SIGBUS is caught in (capture_reader.cpp, MapGuard)
-    std::array<std::uint64_t, 512> ends{};  // the file offset where frame n's record ends, at [n % 512]
+    // The last 512 records handed on: where each ended in the file and its frame number, the i-th at [i % 512].
+    std::array<std::uint64_t, 512> ends{}, numbers{};
+    std::uint64_t handed = 0;
     std::uint64_t fileSize = 0;
     std::uint64_t offset = 0;      // of the next record
     std::uint64_t prefetched = 0;  // the file is asked into the caches up to here
