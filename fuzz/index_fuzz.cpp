@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while ((*whole)->next(frame)) {
     const sgsim::PacketKey key = sgsim::decodeFrame(frame.linkType, frame.data, frame.capLen);
     all.push_back({frame.number, frame.tsNs, std::vector<std::uint8_t>(frame.data, frame.data + frame.capLen),
-                   sgsim::shardOf(key, shards), all.empty() || (key.dport == sgsim::kVxlanPort && key.proto == 17)});
+                   sgsim::shardOf(key, shards), all.empty() || sgsim::toVxlanPort(key)});
   }
   const bool cleanEnd = (*whole)->errors().empty();
 

@@ -413,7 +413,7 @@ bool CaptureReader::positionMapped() {
     rangeEnd_ = m.offset;
   } else {
     if (indexedNext_ == indexed_.size()) {
-      indexed_.resize(4096);
+      indexed_.resize(kIndexChunk);
       indexed_.resize(indexSource_->fill(indexed_));
       indexedNext_ = 0;
     }
@@ -464,13 +464,14 @@ bool CaptureReader::shrank(std::uint64_t size) {
   const std::uint64_t first = cut < m.handed ? m.numbers[cut % m.numbers.size()] : current;
   std::string message = "the file shrank while being read (" + std::to_string(m.fileSize) + " bytes when opened, " +
                         std::to_string(size) + " now): the frames from here on are missing";
-  if (cut < m.handed)
-    message += mode_ == Mode::Indexed
-                   ? " (the " + std::to_string(m.handed - cut) + " frames of the index from frame " +
-                         std::to_string(first) + " to frame " + std::to_string(framesRead_) +
-                         ", read after the cut, held zeros where their bytes were: the counts include them)"
-                   : " (frames " + std::to_string(first) + "-" + std::to_string(framesRead_) +
-                         ", read after the cut, held zeros where their bytes were: the counts include them)";
+  if (cut < m.handed) {
+    // An index's frame numbers have gaps: the frames are counted, not given as a range.
+    const std::string frames = mode_ == Mode::Indexed
+                                   ? "the " + std::to_string(m.handed - cut) + " frames of the index from frame " +
+                                         std::to_string(first) + " to frame " + std::to_string(framesRead_)
+                                   : "frames " + std::to_string(first) + "-" + std::to_string(framesRead_);
+    message += " (" + frames + ", read after the cut, held zeros where their bytes were: the counts include them)";
+  }
   message += "; read a copy that no other program writes";
   done_ = true;
   error_ = Error{path_ + ": frame " + std::to_string(first), std::move(message)};
@@ -556,28 +557,24 @@ MergedCapture::MergedCapture(std::vector<std::unique_ptr<CaptureReader>> readers
 }
 
 Result<std::unique_ptr<MergedCapture>> MergedCapture::open(const std::vector<std::string>& paths) {
+  return openIndexed(paths, {});
+}
+
+Result<std::unique_ptr<MergedCapture>> MergedCapture::openIndexed(
+    const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources) {
   if (paths.size() > std::numeric_limits<std::uint16_t>::max()) {
     return Error{"", "too many capture files (at most 65535)"};
   }
+  if (!sources.empty() && sources.size() != paths.size())
+    return Error{"", "an index for " + std::to_string(sources.size()) + " captures, but " +
+                         std::to_string(paths.size()) + " captures to read: index them again"};
   std::vector<std::unique_ptr<CaptureReader>> readers;
   readers.reserve(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) {
     auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
     if (!reader) return reader.error();
-    readers.push_back(std::move(reader.value()));
-  }
-  return std::unique_ptr<MergedCapture>(new MergedCapture(std::move(readers)));
-}
-
-Result<std::unique_ptr<MergedCapture>> MergedCapture::openIndexed(
-    const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources) {
-  if (paths.size() > std::numeric_limits<std::uint16_t>::max() || sources.size() != paths.size())
-    return Error{"", "too many capture files (at most 65535)"};
-  std::vector<std::unique_ptr<CaptureReader>> readers;
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
-    if (!reader) return reader.error();
-    if (!(*reader)->readIndexed(std::move(sources[i])))
+    // Chosen before the merge below reads any frame.
+    if (i < sources.size() && !(*reader)->readIndexed(std::move(sources[i])))
       return Error{paths[i], "cannot be read mapped now, as it was when it was indexed: index it again"};
     readers.push_back(std::move(reader.value()));
   }

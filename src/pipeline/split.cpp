@@ -580,11 +580,11 @@ class PartRecords final : public CaptureReader::IndexSource {
  public:
   struct Segment {
     std::string file;
-    std::uint64_t at = 0;     // byte offset of the capture's entries in the file
-    std::uint64_t count = 0;  // entries
-    std::uint64_t base = 0;   // frames of the capture in the parts before
+    std::uint64_t at = 0;                          // byte offset of the capture's entries in the file
+    std::uint64_t count = 0;                       // entries
+    std::uint64_t base = 0;                        // frames of the capture in the parts before
     std::uint64_t start = 0, end = 0, frames = 0;  // the part's records: [start, end), numbered 1..frames
-    std::uint64_t read = 0;                         // entries read so far
+    std::uint64_t read = 0;                        // entries read so far
   };
   explicit PartRecords(std::vector<Segment> segments) : segments_(std::move(segments)) {}
   ~PartRecords() override {
@@ -682,7 +682,9 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
     if (auto st = sizeAndTime(captures[i])) std::tie(f.size, f.mtimeNs) = *st;
     const std::uint64_t size = r.fileSize();
     if (!r.readingMapped() || size != f.size) {
-      f.refused = r.isPcapng() ? "a pcapng file" : "not a plain classic pcap file (libpcap reads it)";
+      f.refused = r.isPcapng()         ? "a pcapng file"
+                  : !r.readingMapped() ? "not a plain classic pcap file (libpcap reads it)"
+                                       : "changed while it was being opened";
       p.files.push_back(std::move(f));
       continue;
     }
@@ -703,7 +705,7 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
       const CaptureReader::IndexedRecord record{r.recordOffset(), f.frames};
       // The capture's first frame (a shard's time origin) and UDP to VXLAN's port (counted by every shard for the
       // mirrored-traffic warning) go to every shard, as every shard in place reads them (pipeline/capture_stream.h).
-      const bool everyShard = r.recordOffset() == 24 || (key.dport == kVxlanPort && key.proto == 17);
+      const bool everyShard = r.recordOffset() == 24 || toVxlanPort(key);
       const std::uint32_t own = everyShard ? 0 : shardOf(key, options.shards) - 1;
       for (std::uint32_t k = own; k < (everyShard ? options.shards : own + 1); ++k) {
         pending[k].push_back(record);
@@ -752,7 +754,7 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
     s.unusable = p1.inputs[file] + ": " + why;
     return std::move(s);
   };
-  std::optional<std::int64_t> firstNs;
+  std::optional<std::int64_t> firstNs, maxNs;
   for (std::size_t i = 0; i < files; ++i) {
     const auto now = sizeAndTime(p1.inputs[i]);
     std::uint64_t expected = 24;
@@ -773,13 +775,14 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
       if (!lastNs) firstNs = std::min(firstNs.value_or(f.firstNs), f.firstNs);
       lastNs = f.lastNs;
       s.span.frames += f.frames;
-      s.span.lastNs = s.span.frames == f.frames ? f.maxNs : std::max(s.span.lastNs, f.maxNs);
+      maxNs = std::max(maxNs.value_or(f.maxNs), f.maxNs);
     }
     if (expected != parts.front().files[i].size)
       return unusable(i, "the parts end at byte " + std::to_string(expected) + " of " +
                              std::to_string(parts.front().files[i].size));
   }
   if (firstNs) s.span.firstNs = *firstNs;
+  if (maxNs) s.span.lastNs = *maxNs;
   for (std::size_t i = 0; i < files; ++i) {
     std::vector<PartRecords::Segment> segments;
     std::uint64_t base = 0;

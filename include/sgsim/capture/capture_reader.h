@@ -87,14 +87,13 @@ class CaptureReader {
   // Whether the records are being read mapped now (CaptureReadOptions); for tests.
   bool readingMapped() const { return mapped_.fd >= 0; }
 
-  // Parts and indexes (`sgsim split --index`, pipeline/index.h). Both need the mapped reading (false otherwise) and
-  // are chosen before the first next().
-  // readRange: the records that start in [from, to) and only those, numbered 1.. within the part. The part starts at
-  // the file's first record when from <= 24, else at the first offset at or after `from` where a chain of records
-  // the mapped reading takes starts (rangeStart(); the file's size when none does): a guess that whoever reads the
-  // parts checks against the previous part's rangeEnd(). next() ends at the first record at or after `to`
-  // (rangeEnd(): its offset, or the file's size), or at a record the mapped reading would hand to libpcap
-  // (rangeRefused() says which: the part cannot be indexed).
+  // Parts and indexes (`sgsim split --index`, pipeline/split.h, "Indexes"). Both need the mapped reading (false
+  // otherwise) and are chosen before the first next(). readRange: the records that start in [from, to) and only those,
+  // numbered 1.. within the part. The part starts at the file's first record when from <= 24, else at the first offset
+  // at or after `from` where a chain of records the mapped reading takes starts (rangeStart(); the file's size when
+  // none does): a guess that whoever reads the parts checks against the previous part's rangeEnd(). next() ends at the
+  // first record at or after `to` (rangeEnd(): its offset, or the file's size), or at a record the mapped reading would
+  // hand to libpcap (rangeRefused() says which: the part cannot be indexed).
   bool readRange(std::uint64_t from, std::uint64_t to);
   std::uint64_t rangeStart() const { return rangeStart_; }
   std::uint64_t rangeEnd() const { return rangeEnd_; }
@@ -162,6 +161,7 @@ class CaptureReader {
   std::uint64_t rangeStart_ = 0, rangeTo_ = 0, rangeEnd_ = 0, recordOffset_ = 0;
   std::optional<std::string> rangeRefused_;
   std::unique_ptr<IndexSource> indexSource_;
+  static constexpr std::size_t kIndexChunk = 4096;
   std::vector<IndexedRecord> indexed_;  // the records read from indexSource_, up to kIndexChunk
   std::size_t indexedNext_ = 0;
   std::optional<Error> error_;
@@ -174,7 +174,7 @@ class MergedCapture {
  public:
   // Opens every file (fileIndex = position in `paths`); fails with the first file that cannot be opened.
   static Result<std::unique_ptr<MergedCapture>> open(const std::vector<std::string>& paths);
-  // Each capture read through its index (CaptureReader::readIndexed; sources by capture, as many as paths).
+  // Each capture read through its index (CaptureReader::readIndexed; sources by capture; open() gives none).
   static Result<std::unique_ptr<MergedCapture>> openIndexed(
       const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources);
 

@@ -46,6 +46,10 @@ const char* decodeStatusName(DecodeStatus status);
 // Other tunnels (GRE, IP-in-IP, Geneve) are not decapsulated: a security group sees their outer packet.
 inline constexpr std::uint16_t kVxlanPort = 4789;  // IANA's port for VXLAN
 
+// UDP to VXLAN's port: mirrored traffic given as it is, which every shard reads for the mirrored-traffic warning
+// (pipeline/capture_stream.h), so that an index (pipeline/split.h) gives it to every shard too.
+inline bool toVxlanPort(const PacketKey& key) { return key.dport == kVxlanPort && key.proto == 17; }
+
 enum class Decap : std::uint8_t {
   Inner,         // a VXLAN packet: the key is the inner frame's (its status may still be NotIp or Undecodable)
   NotVxlanPort,  // not UDP to the port (not IP, another protocol or port): the frame's own key

@@ -111,7 +111,7 @@ class CaptureStream {
       decodeFrame(f.linkType, f.data, f.capLen, p.key);
       // Mirrored traffic given as it is (a branch that UDP to 4789 alone takes) is counted over every frame, whatever
       // its shard (its warning is shard 1's): planned and checked apart, off the hot path.
-      if (p.key.dport == kVxlanPort && p.key.proto == 17) [[unlikely]] {
+      if (toVxlanPort(p.key)) [[unlikely]] {
         stream->planner_.plan(p.key, p.plan, spare);
         if (!p.plan.checkSrc && !p.plan.checkDst) stream->noteMirrorLike(f, p.key);
         return stream->keep(f, p.key);
