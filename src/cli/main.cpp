@@ -1128,8 +1128,12 @@ int splitIndex(const po::variables_map& vm) {
   IndexOptions options;
   options.shards = shardCount(vm);
   if (vm.count("part")) {
-    auto part = parseShard(vm["part"].as<std::string>());
-    if (!part) throw UsageError{"--part: " + part.error().message};
+    // Parts are written as shards are (K/N), but the words of parseShard's errors are about shards.
+    const std::string text = vm["part"].as<std::string>();
+    auto part = parseShard(text);
+    if (!part)
+      throw UsageError{"--part: \"" + text + "\" is not a part: write I/M, part I of M counted from 1, M at most " +
+                       std::to_string(kMaxShards) + " (e.g. 2/4)"};
     options.part = part->index;
     options.parts = part->count;
   }
