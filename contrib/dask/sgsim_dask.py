@@ -307,7 +307,7 @@ def shard_command(plan, run_dir, k, n):
     shard's file, which the whole run does not (README, Semantics decisions, Shards); in place is exact.
     Each shard is one task on one worker thread, so it reads and evaluates on one thread (--threads 1) unless the
     command line says otherwise: two threads per task on a worker thread each made the shards' CPU 1.21x the single
-    run's on cap2m, where one thread each gives 0.97x (docs/PERFORMANCE.md, "Scale-out")."""
+    run's on cap2m, where one thread each gives 1.00x (docs/PERFORMANCE.md, "Scale-out")."""
     threads = [] if any(o == "--threads" or o.startswith("--threads=") for o in plan.shard_options) else \
         ["--threads", "1"]
     if plan.captures and plan.split:
@@ -698,6 +698,8 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
             part = result(future, f"index part {i}/{shards}")
             timing(f"index part {i}/{shards}", part)
             if part[0] != EXIT_OK:
+                for other in parts:
+                    other.cancel()  # as for a failed shard: the run stops here
                 raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, shards, shards)), part)
         if plan.timings:
             notes.append(f"sgsim-dask: timings: index parts done {time.monotonic() - clock:.2f} s after their "

@@ -354,6 +354,15 @@ class OnLocalCluster(unittest.TestCase):
         self.assertIn("sgsim split --shards 2", err)
         self.assertIn("cannot read missing.pcap", err)
 
+    def test_a_failing_index_part_stops_the_run_before_any_shard(self):
+        rc, out, err = self.runner("--workdir", "w", "replay", "--model", "m.json", "--format", "json", "missing.pcap",
+                                   env={"FAKE_SPLIT_RC": "2"})
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("sgsim split --index --part ", err)
+        self.assertIn("cannot read missing.pcap", err)
+        reports = [f for _, _, files in os.walk(os.path.join(self.cwd, "w")) for f in files if f.startswith("shard-")]
+        self.assertEqual(reports, [])  # no shard ran
+
     def test_missing_binary_names_each_worker(self):
         rc, out, err = self.runner("whatif", "--model", "m.json", "--revoke", "r", "--format", "json", "a.pcap",
                                    sgsim=os.path.join(self.cwd, "no-sgsim"))
