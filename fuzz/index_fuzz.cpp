@@ -3,7 +3,8 @@
 // through it must be exactly the frames the whole reading gives that shard plus the capture's first frame and every UDP
 // frame to port 4789 (what a shard in place reads), with the same numbers, times and bytes, and the index's span must
 // be the whole reading's; a capture whose reading ends on an error must not be usable. Where the index cannot be used,
-// it must say why. Never a frame the whole reading does not have.
+// it must say why. Never a frame the whole reading does not have. And each part read in lanes (scanRange) must be
+// what reading it record by record gives.
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,36 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    sgsim::shardOf(key, shards), all.empty() || sgsim::toVxlanPort(key)});
   }
   const bool cleanEnd = (*whole)->errors().empty();
+
+  // The lanes' reading (CaptureReader::scanRange, lanes of a few dozen bytes here so that inputs this small have many)
+  // gives each part exactly what the record-by-record reading gives it.
+  for (std::uint32_t part = 1; part <= parts; ++part) {
+    const sgsim::CaptureReadOptions options{true, std::size_t{64} << (data[0] % 8), std::size_t{8} + data[1] % 64};
+    auto plain = sgsim::CaptureReader::open(path, 0, options);
+    auto lanes = sgsim::CaptureReader::open(path, 0, options);
+    if (!plain || !lanes) std::abort();  // MergedCapture opened it
+    const std::uint64_t body = (*plain)->fileSize() > 24 ? (*plain)->fileSize() - 24 : 0;
+    const std::uint64_t from = 24 + body * (part - 1) / parts, to = 24 + body * part / parts;
+    const bool planned = (*plain)->readRange(part == 1 ? 0 : from, part == parts ? (*plain)->fileSize() : to);
+    std::vector<sgsim::CaptureReader::ScannedRecord> want, got;
+    while (planned && (*plain)->next(frame))
+      want.push_back({(*plain)->recordOffset(), frame.tsNs, frame.capLen, frame.capLen > 0 ? frame.data[0] : 256U});
+    auto tag = [](const sgsim::Frame& f) { return f.capLen > 0 ? std::uint32_t{f.data[0]} : 256U; };
+    auto sink = [&](std::span<const sgsim::CaptureReader::ScannedRecord> records) {
+      got.insert(got.end(), records.begin(), records.end());
+    };
+    if ((*lanes)->scanRange(part == 1 ? 0 : from, part == parts ? (*lanes)->fileSize() : to, tag, sink) != planned)
+      std::abort();
+    if (got.size() != want.size()) std::abort();
+    for (std::size_t i = 0; i < got.size(); ++i)
+      if (got[i].offset != want[i].offset || got[i].tsNs != want[i].tsNs || got[i].capLen != want[i].capLen ||
+          got[i].tag != want[i].tag)
+        std::abort();
+    if ((*lanes)->rangeStart() != (*plain)->rangeStart() || (*lanes)->rangeEnd() != (*plain)->rangeEnd() ||
+        (*lanes)->rangeRefused() != (*plain)->rangeRefused() ||
+        (*lanes)->error().has_value() != (*plain)->error().has_value())
+      std::abort();
+  }
 
   for (std::uint32_t part = 1; part <= parts; ++part) {
     auto written = sgsim::indexPart({path}, sgsim::IndexOptions{part, parts, shards, index});

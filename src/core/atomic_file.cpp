@@ -188,7 +188,7 @@ std::optional<Error> AtomicFile::failure() const {
   return Error{path_, std::string("cannot write: ") + std::strerror(buf_.errorNumber()) + via()};
 }
 
-std::optional<Error> AtomicFile::commit() {
+std::optional<Error> AtomicFile::commit(Sync sync) {
   if (done_) return Error{path_, "already written"};
   done_ = true;
   auto fail = [&](const std::string& why) -> std::optional<Error> {
@@ -211,7 +211,7 @@ std::optional<Error> AtomicFile::commit() {
     }
     if (::fchmod(fd_, kept_.mode) != 0) return fail(sysError("cannot set permissions"));
   }
-  if (::fsync(fd_) != 0) return fail(sysError("cannot flush to disk"));
+  if (sync == Sync::Durable && ::fsync(fd_) != 0) return fail(sysError("cannot flush to disk"));
   if (::close(fd_) != 0) {
     const std::string why = sysError("cannot close");
     ::unlink(tmp_.c_str());
@@ -223,16 +223,17 @@ std::optional<Error> AtomicFile::commit() {
     return Error{path_, why + via()};
   }
   // Make the rename itself durable; failing here cannot undo it, so it is not reported.
+  if (sync == Sync::Scratch) return std::nullopt;
   Fd dirFd(::open(directoryOf(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() >= 0) ::fsync(dirFd.get());
   return std::nullopt;
 }
 
-std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content) {
+std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content, AtomicFile::Sync sync) {
   auto file = AtomicFile::create(path);
   if (!file) return file.error();
   (*file)->stream().write(content.data(), static_cast<std::streamsize>(content.size()));
-  return (*file)->commit();
+  return (*file)->commit(sync);
 }
 
 Result<std::string> readWholeFile(const std::string& path) {

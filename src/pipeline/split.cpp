@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <set>
+#include <span>
 #include <system_error>
 #include <tuple>
 
@@ -692,27 +694,34 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
     const auto bound = [&](std::uint32_t part) {
       return 24 + body / options.parts * (part - 1) + body % options.parts * (part - 1) / options.parts;
     };
-    r.readRange(bound(options.part), options.part == options.parts ? size : bound(options.part + 1));
-    f.start = r.rangeStart();
-    Frame frame;
+    // Each record's shard is found as the lanes read it (CaptureReader::scanRange); kEvery: UDP to VXLAN's port,
+    // which every shard counts for the mirrored-traffic warning, as every shard in place reads it
+    // (pipeline/capture_stream.h). The capture's first frame (a shard's time origin) goes to every shard too.
+    constexpr std::uint32_t kEvery = std::numeric_limits<std::uint32_t>::max();
     PacketKey key;
-    while (r.next(frame)) {
-      if (f.frames++ == 0) f.firstNs = f.maxNs = frame.tsNs;
-      if (frame.tsNs < f.lastNs && f.frames > 1) f.ordered = false;
-      f.lastNs = frame.tsNs;
-      f.maxNs = std::max(f.maxNs, frame.tsNs);
+    const std::uint32_t shards = options.shards;
+    auto tag = [&key, shards](const Frame& frame) {
       decodeFrame(frame.linkType, frame.data, frame.capLen, key);
-      const CaptureReader::IndexedRecord record{r.recordOffset(), f.frames};
-      // The capture's first frame (a shard's time origin) and UDP to VXLAN's port (counted by every shard for the
-      // mirrored-traffic warning) go to every shard, as every shard in place reads them (pipeline/capture_stream.h).
-      const bool everyShard = r.recordOffset() == 24 || toVxlanPort(key);
-      const std::uint32_t own = everyShard ? 0 : shardOf(key, options.shards) - 1;
-      for (std::uint32_t k = own; k < (everyShard ? options.shards : own + 1); ++k) {
-        pending[k].push_back(record);
-        ++f.entries[k];
-        if (pending[k].size() == 4096) flush(k);
+      return toVxlanPort(key) ? kEvery : shardOf(key, shards) - 1;
+    };
+    auto sink = [&](std::span<const CaptureReader::ScannedRecord> records) {
+      for (const CaptureReader::ScannedRecord& r : records) {
+        if (f.frames++ == 0) f.firstNs = f.maxNs = r.tsNs;
+        if (r.tsNs < f.lastNs && f.frames > 1) f.ordered = false;
+        f.lastNs = r.tsNs;
+        f.maxNs = std::max(f.maxNs, r.tsNs);
+        const CaptureReader::IndexedRecord record{r.offset, f.frames};
+        const bool everyShard = r.offset == 24 || r.tag == kEvery;
+        const std::uint32_t own = everyShard ? 0 : r.tag;
+        for (std::uint32_t k = own; k < (everyShard ? shards : own + 1); ++k) {
+          pending[k].push_back(record);
+          ++f.entries[k];
+          if (pending[k].size() == 4096) flush(k);
+        }
       }
-    }
+    };
+    r.scanRange(bound(options.part), options.part == options.parts ? size : bound(options.part + 1), tag, sink);
+    f.start = r.rangeStart();
     f.end = r.rangeEnd();
     if (r.rangeRefused()) f.refused = *r.rangeRefused();
     if (r.error()) f.refused = r.error()->toString();
@@ -720,9 +729,9 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
   }
   for (std::uint32_t k = 0; k < options.shards; ++k) {
     flush(k);
-    if (auto e = outs[k]->commit()) return *e;
+    if (auto e = outs[k]->commit(AtomicFile::Sync::Scratch)) return *e;
   }
-  if (auto e = writeFileAtomically(manifest, partJson(p))) return *e;
+  if (auto e = writeFileAtomically(manifest, partJson(p), AtomicFile::Sync::Scratch)) return *e;
   return p;
 }
 

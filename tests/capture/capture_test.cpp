@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -334,6 +336,119 @@ Bytes plainPcap(std::uint32_t records, std::uint32_t first = 1, bool header = tr
     b.resize(b.size() + 96, 0x5a);
   }
   return b;
+}
+
+// scanRange (the index parts' reading, several records at once in lanes) gives exactly what readRange and next() give,
+// record by record: the same records, offsets, times and lengths, numbered alike, the same start, end, refusal and
+// error. Random captures with frames of every size, some holding chains of fake records (so that lanes start inside
+// a frame and must be dropped), some with a record the mapped reading does not take, some cut short; random part
+// bounds and window sizes (so that windows, lanes and part ends fall anywhere).
+TEST(CaptureReader, ScanRangeReadsWhatReadRangeReadsRecordByRecord) {
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("scan.pcap");
+  std::mt19937 rng(20261208);
+  auto pick = [&](std::uint32_t n) { return static_cast<std::uint32_t>(rng() % n); };
+  std::uint64_t dropped = 0, refusedParts = 0, parts = 0;
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE(round);
+    const bool big = pick(2) == 1, nano = pick(2) == 1;
+    Bytes b;
+    auto u32 = [&](std::uint32_t v) { put32In(b, big, v); };
+    putPcapHeader(b, big, nano, 4, 65535, 1);
+    const std::uint32_t records = 500 + pick(4000);
+    // A record of `capLen` random bytes, or of fake records (each 16-byte header and a payload) filling it.
+    auto record = [&](std::uint32_t capLen, bool fake, std::uint32_t sec) {
+      u32(sec);
+      u32(pick(nano ? 1000000000 : 1000000));
+      u32(capLen);
+      u32(capLen + (pick(4) == 0 ? pick(50) : 0));
+      const std::size_t end = b.size() + capLen;
+      while (fake && end - b.size() >= 16 + 40) {
+        const auto inner = static_cast<std::uint32_t>(std::min<std::size_t>(40 + pick(200), end - b.size() - 16));
+        for (std::uint32_t v : {sec, 0U, inner, inner}) put32In(b, big, v);
+        for (std::uint32_t i = 0; i < inner; ++i) b.push_back(static_cast<std::uint8_t>(rng()));
+      }
+      while (b.size() < end) b.push_back(static_cast<std::uint8_t>(rng()));
+    };
+    for (std::uint32_t r = 0; r < records; ++r) {
+      const std::uint32_t kind = pick(100);
+      if (kind < 3) {
+        record(2000 + pick(30000), true, 1700000000 + r);
+      } else if (kind < 5) {
+        record(20000 + pick(45000), false, 1700000000 + r);
+      } else if (kind == 5 && round % 4 == 3) {
+        u32(1700000000 + r);
+        u32(0);
+        u32(70000);  // above the snapshot length: not taken mapped
+        u32(70000);
+      } else {
+        record(pick(10) == 0 ? pick(40) : 54 + pick(1500), false, 1700000000 + r);
+      }
+    }
+    if (round % 5 == 4) b.resize(24 + pick(static_cast<std::uint32_t>(b.size() - 24)));  // cut short
+    test::writeFile(path, b);
+    const std::uint64_t size = b.size();
+    const std::size_t window = std::size_t{1} << (12 + pick(10));
+    const std::size_t lane = pick(2) == 0 ? 16 << 10 : 32 + pick(2000);
+    // Cuts of the file into 1-5 parts at random bounds (the first at 0, the last at the end).
+    std::vector<std::uint64_t> bounds{0};
+    const std::uint32_t cuts = pick(5);
+    for (std::uint32_t c = 0; c < cuts; ++c) bounds.push_back(24 + pick(static_cast<std::uint32_t>(size - 24)));
+    bounds.push_back(size);
+    std::sort(bounds.begin(), bounds.end());
+    for (std::size_t part = 0; part + 1 < bounds.size(); ++part) {
+      SCOPED_TRACE(part);
+      ++parts;
+      auto plain = CaptureReader::open(path, 1, CaptureReadOptions{true, window});
+      auto lanes = CaptureReader::open(path, 1, CaptureReadOptions{true, window, lane});
+      ASSERT_TRUE(plain.ok() && lanes.ok());
+      ASSERT_TRUE((*plain)->readRange(bounds[part], bounds[part + 1]));
+      std::vector<CaptureReader::ScannedRecord> want;
+      Frame f;
+      for (std::uint64_t n = 1; (*plain)->next(f); ++n) {
+        ASSERT_EQ(f.number, n);
+        want.push_back({(*plain)->recordOffset(), f.tsNs, f.capLen, f.capLen > 0 ? f.data[0] + f.wireLen : f.wireLen});
+      }
+      std::vector<CaptureReader::ScannedRecord> got;
+      std::uint64_t tagged = 0;
+      auto tag = [&](const Frame& frame) {
+        ++tagged;
+        EXPECT_EQ(frame.linkType, 1);
+        EXPECT_EQ(frame.fileIndex, 1);
+        return frame.capLen > 0 ? frame.data[0] + frame.wireLen : frame.wireLen;
+      };
+      auto sink = [&](std::span<const CaptureReader::ScannedRecord> records) {
+        got.insert(got.end(), records.begin(), records.end());
+      };
+      ASSERT_TRUE((*lanes)->scanRange(bounds[part], bounds[part + 1], tag, sink));
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        SCOPED_TRACE(i);
+        ASSERT_EQ(got[i].offset, want[i].offset);
+        ASSERT_EQ(got[i].tsNs, want[i].tsNs);
+        ASSERT_EQ(got[i].capLen, want[i].capLen);
+        ASSERT_EQ(got[i].tag, want[i].tag);
+      }
+      EXPECT_EQ((*lanes)->rangeStart(), (*plain)->rangeStart());
+      EXPECT_EQ((*lanes)->rangeEnd(), (*plain)->rangeEnd());
+      EXPECT_EQ((*lanes)->rangeRefused(), (*plain)->rangeRefused());
+      ASSERT_EQ((*lanes)->error().has_value(), (*plain)->error().has_value());
+      if ((*plain)->error()) {
+        EXPECT_EQ((*lanes)->error()->toString(), (*plain)->error()->toString());
+      }
+      EXPECT_EQ((*lanes)->framesRead(), (*plain)->framesRead());
+      if (!got.empty()) {
+        EXPECT_EQ((*lanes)->recordOffset(), got.back().offset);
+      }
+      EXPECT_FALSE((*lanes)->next(f));
+      dropped += tagged - got.size();
+      if ((*plain)->rangeRefused()) ++refusedParts;
+    }
+  }
+  // The rounds met each path: lanes dropped after starting inside a frame, and parts refused.
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(refusedParts, 5u);
+  EXPECT_GT(parts, 100u);
 }
 
 // A capture cut short by another program while sgsim reads it (a rotated or rewritten file) is an error naming

@@ -18,9 +18,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,7 @@ inline constexpr std::size_t kMappedWindow = std::size_t{4} << 20;
 struct CaptureReadOptions {
   bool mapped = true;                  // false: libpcap for the whole file
   std::size_t window = kMappedWindow;  // bytes mapped at a time (at least a record's; tests make it small)
+  std::size_t scanLane = 16 << 10;     // scanRange: the fewest bytes a lane is given (tests make it small)
 };
 
 class CaptureReader {
@@ -98,6 +101,26 @@ class CaptureReader {
   std::uint64_t rangeStart() const { return rangeStart_; }
   std::uint64_t rangeEnd() const { return rangeEnd_; }
   const std::optional<std::string>& rangeRefused() const { return rangeRefused_; }
+  // scanRange: what readRange(from, to) and next() give (the same records in the same order, the same rangeStart(),
+  // rangeEnd(), rangeRefused() and error()), read several records at a time for `sgsim split --index`. Reading a
+  // part one record after the other waits on memory at every record header, since where the next record starts is
+  // in this one's header, and asking for every byte ahead (as the whole reading does) reads the other shards' bytes
+  // too. So each window of the part is cut into lanes; every lane but the first starts where a chain of records
+  // starts (as a part after the first does), and the lanes are walked in turn, one record each, each asking for
+  // its next header while the others are read. A lane's records are kept only when the lane before it, itself
+  // kept, ended exactly where it starts: a lane started inside a frame's bytes is dropped and read again from
+  // where the kept lane ended, so the result is the record-by-record reading's whatever the bytes hold.
+  // tag(frame) is called once for each record read (frame.number is 0; also for records of lanes then dropped, in
+  // no particular order); sink(records) gets the kept records in file order, numbered 1.. by their order, several
+  // calls per window. False, and nothing read, when readRange would refuse.
+  struct ScannedRecord {
+    std::uint64_t offset = 0;  // of the record in the file
+    std::int64_t tsNs = 0;
+    std::uint32_t capLen = 0;
+    std::uint32_t tag = 0;  // what tag(frame) returned
+  };
+  bool scanRange(std::uint64_t from, std::uint64_t to, const std::function<std::uint32_t(const Frame&)>& tag,
+                 const std::function<void(std::span<const ScannedRecord>)>& sink);
   // The file offset of the record of the frame next() gave last (mapped reading).
   std::uint64_t recordOffset() const { return recordOffset_; }
   std::uint64_t fileSize() const { return mapped_.fileSize; }
@@ -119,8 +142,10 @@ class CaptureReader {
 
  private:
   CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
-  void startMapped(int fd, std::size_t window);
+  void startMapped(int fd, const CaptureReadOptions& options);
   bool nextMapped(Frame& frame);
+  bool mappedTakes(const std::uint8_t* h, std::uint64_t offset) const;
+  void mappedFrame(const std::uint8_t* record, Frame& frame) const;
   const std::uint8_t* mappedAt(std::uint64_t offset, std::size_t size);
   void stopMapped(std::uint64_t offset);
   void endMapped();
@@ -128,6 +153,8 @@ class CaptureReader {
   bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
   bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
   bool chainStartsAt(std::uint64_t offset);
+  template <class HeaderAt>
+  bool chainOfRecords(std::uint64_t offset, HeaderAt headerAt) const;
 
   // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
   struct Mapped {
@@ -142,6 +169,7 @@ class CaptureReader {
     bool swapped = false, nanos = false;
     std::uint32_t snapLen = 0;
     std::size_t windowWanted = kMappedWindow;
+    std::size_t scanLane = 16 << 10;
     std::uint8_t* window = nullptr;  // the mapping of [windowStart, windowStart + windowSize)
     std::uint64_t windowStart = 0;
     std::size_t windowSize = 0;

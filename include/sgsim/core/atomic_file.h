@@ -14,6 +14,7 @@
 //   renamed over (as root, renaming over /dev/null would replace the device for the whole machine).
 // - a directory, a path in a missing directory, a file the user may not write: an error naming the path.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -48,8 +49,13 @@ class AtomicFile {
   // enough for a check per batch.
   std::optional<Error> failure() const;
 
-  // Flushes; for a replaced file also fsyncs and renames over the target. The Error names the path.
-  std::optional<Error> commit();
+  // Scratch: a file sgsim itself makes and reads back in the same run, and makes again from its inputs if it is
+  // lost (the runner's shard indexes): renamed into place without waiting for the disk (fsync), which for an
+  // index of 10M frames was most of the time its writing took. A machine that fails before the data reaches
+  // the disk may leave it empty or short; its reader checks it (never a wrong answer from it).
+  enum class Sync : std::uint8_t { Durable, Scratch };
+  // Flushes; for a replaced file also fsyncs (Durable) and renames over the target. The Error names the path.
+  std::optional<Error> commit(Sync sync = Sync::Durable);
 
  private:
   // What a replaced file had, given back to its successor.
@@ -74,7 +80,8 @@ class AtomicFile {
 
 // Writes `content` to `path` as AtomicFile does. On failure a replaced target is untouched, the temporary file
 // is removed and the Error's `where` names `path`.
-std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content);
+std::optional<Error> writeFileAtomically(const std::string& path, std::string_view content,
+                                         AtomicFile::Sync sync = AtomicFile::Sync::Durable);
 
 // The whole content of `path`; "-" reads standard input. Errors name the path and the system's reason.
 Result<std::string> readWholeFile(const std::string& path);

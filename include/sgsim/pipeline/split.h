@@ -89,6 +89,12 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
 // number into DIR/part-I.shard-K.idx for its shard K. A shard run (`--index DIR --shard K/N`) then reads only its own
 // records (CaptureReader::readIndexed), numbered and timed as the whole run numbers them.
 //
+// A part reads its records in lanes (CaptureReader::scanRange: what readRange gives, several records at a time, each
+// lane asking for its next header while the others are read), touches only the lines it decodes, and writes its
+// files as scratch (renamed into place, no fsync: AtomicFile::Sync). On cap10m (10M frames, 5.5 GB, in the page
+// cache) one part over the whole capture took 0.65 s (0.59 s of CPU) read record by record, 0.57 s in lanes, 0.46 s
+// in lanes without touching every page of each record, and 0.39 s without the fsync (docs/PERFORMANCE.md, "Scale-out").
+//
 // Exact or not used: readShardIndex checks that the parts tile every capture (each part starts where the one before
 // ended, the first at the first record, the last at the end of the file), that the captures are the size and age they
 // were, and, for several captures, that each one's times never go back (the merge of a shard's records is then the
