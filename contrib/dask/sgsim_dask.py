@@ -593,6 +593,13 @@ def connect(plan):
             raise RunError(f"sgsim-dask: --scheduler {plan.scheduler}: cannot reach the scheduler ({e}): check the "
                            "address and that `dask-scheduler` runs there", EXIT_USAGE)
     workers = plan.workers or os.cpu_count() or 1
+    if not plan.processes:
+        # Each worker reports its packages' versions when it registers (distributed/versions.py), and to do so imports
+        # pandas: 0.11 of the in-process cluster's 0.12 s start on this machine, for a report the scheduler compares
+        # only for Dask's own packages (scheduler_relevant_packages), and between threads of this one process here.
+        import distributed.versions
+        distributed.versions.optional_packages[:] = [
+            p for p in distributed.versions.optional_packages if p[0] in distributed.versions.scheduler_relevant_packages]
     # ":0": no clash between runs. Logs at CRITICAL only: the in-process cluster's own ERROR lines (seen in CI under
     # ASan: "Scheduler was unaware of this worker … Shutting down" with a heartbeat traceback, a worker timed out
     # and replaced, the report still whole) would land on a stderr that must be the single run's; what matters to
