@@ -1157,7 +1157,8 @@ int splitIndex(const po::variables_map& vm) {
   std::cout << "indexed part " << options.part << "/" << options.parts << ": " << frames
             << (frames == 1 ? " frame" : " frames") << " of " << captures.size()
             << (captures.size() == 1 ? " capture" : " captures") << " for " << options.shards
-            << (options.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
+            << (options.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir
+            << (p->kept ? " (there already, of these captures as they are now: kept)" : "") << '\n';
   return kExitOk;
 }
 

@@ -654,9 +654,32 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
   if (!fs::is_directory(dir, ec) && !fs::create_directories(dir, ec) && !fs::is_directory(dir, ec))
     return Error{"--out " + dir, "cannot be made (" + ec.message() + ")"};
   const std::string manifest = (fs::path(dir) / partManifestName(options.part)).string();
-  if (fs::exists(manifest, ec) || fs::is_symlink(manifest, ec))
+  if (fs::exists(manifest, ec) || fs::is_symlink(manifest, ec)) {
+    // The same part of the same captures, unchanged since, with every file whole: kept as it is (a distributed
+    // engine runs a task again when it loses the worker that ran it, even after the task's work was done).
+    if (auto done = readPart(dir, options.part);
+        done && done->parts == options.parts && done->shards == options.shards && done->inputs == captures) {
+      bool same = true;
+      for (std::size_t i = 0; i < captures.size() && same; ++i) {
+        const auto now = sizeAndTime(captures[i]);
+        same = now && done->files[i].size == now->first && done->files[i].mtimeNs == now->second;
+      }
+      for (std::uint32_t k = 0; k < options.shards && same; ++k) {
+        std::uint64_t entries = 0;
+        for (const IndexPart::File& f : done->files) entries += f.entries[k];
+        same = fs::file_size(fs::path(dir) / partShardName(options.part, k + 1), ec) ==
+                   entries * sizeof(CaptureReader::IndexedRecord) &&
+               !ec;
+      }
+      if (same) {
+        done->kept = true;
+        return std::move(*done);
+      }
+    }
     return Error{manifest, "exists: part " + std::to_string(options.part) +
-                               " was indexed into this directory already (give a new directory)"};
+                               " was indexed into this directory already, of other captures or shards, or of captures "
+                               "that changed since (give a new directory)"};
+  }
   IndexPart p;
   p.part = options.part;
   p.parts = options.parts;

@@ -117,6 +117,9 @@ struct IndexPart {
     std::vector<std::uint64_t> entries;               // by shard: the records in DIR/part-I.shard-K.idx
   };
   std::vector<File> files;
+  // indexPart found this part of these captures written already (same parts and shards, each capture the size and
+  // modification time it had, every file whole) and kept it; not in the manifest.
+  bool kept = false;
 };
 
 struct IndexOptions {
@@ -126,7 +129,9 @@ struct IndexOptions {
 };
 
 // Writes part I of M of the captures' index. Fails when a capture cannot be opened or a file cannot be written, or the
-// part's files are there already; a capture that cannot be indexed is not a failure: the part says so.
+// part's files are there already for other captures, parts or shards, or for captures that changed since (the same
+// part of the same unchanged captures, whole, is kept: `kept`); a capture that cannot be indexed is not a failure:
+// the part says so.
 Result<IndexPart> indexPart(const std::vector<std::string>& captures, const IndexOptions& options);
 
 // What shard K reads of DIR: the captures, each with its records, and the whole input's span; or, in `unusable`, why
