@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::uint32_t k = 1; k <= shards; ++k) {
     auto s = sgsim::readShardIndex(index, sgsim::Shard{k, shards});
     if (!s) std::abort();  // every part is there, written by this sgsim
-    if (!s->unusable.empty()) continue;
+    if (!s->used()) continue;
     if (!cleanEnd) std::abort();  // an index of a capture that ends on an error must not be used
     if (s->span.frames != all.size()) std::abort();
     auto captures = sgsim::MergedCapture::openIndexed({path}, std::move(s->records));

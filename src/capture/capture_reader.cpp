@@ -712,7 +712,7 @@ Result<std::unique_ptr<MergedCapture>> MergedCapture::openIndexed(
     auto reader = CaptureReader::open(paths[i], static_cast<std::uint16_t>(i));
     if (!reader) return reader.error();
     // Chosen before the merge below reads any frame.
-    if (i < sources.size() && !(*reader)->readIndexed(std::move(sources[i])))
+    if (i < sources.size() && sources[i] != nullptr && !(*reader)->readIndexed(std::move(sources[i])))
       return Error{paths[i], "cannot be read mapped now, as it was when it was indexed: index it again"};
     readers.push_back(std::move(reader.value()));
   }

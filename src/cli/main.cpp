@@ -479,6 +479,7 @@ struct Sources {
   std::optional<SplitManifest> split;
   std::string splitDir;
   std::optional<ReplayStats::StreamSpan> indexedWhole;  // --index DIR, when the index is used
+  std::vector<bool> readWhole;                          // and then, by capture, those read in place
 };
 
 // --split DIR --shard K/N: the shard's file, read with the original frame numbers and captures (pipeline/split.h).
@@ -536,8 +537,11 @@ Sources openIndex(const po::variables_map& vm, Sources s) {
   auto index = readShardIndex(dir, *s.shard);
   if (!index) throw UsageError{index.error().toString()};
   s.paths = index->inputs;
-  if (!index->unusable.empty()) {
-    std::cerr << "sgsim: note: " << named << ": " << index->unusable << "; the captures are read in place\n";
+  for (std::size_t i = 0; i < s.paths.size(); ++i)
+    if (!index->inPlace[i].empty())
+      std::cerr << "sgsim: note: " << named << ": " << s.paths[i] << ": " << index->inPlace[i] << "; "
+                << (s.paths.size() == 1 ? "the capture is" : "this capture is") << " read in place\n";
+  if (!index->used()) {
     s.captures = openCapturesOrThrow(s.paths);
     return s;
   }
@@ -545,6 +549,7 @@ Sources openIndex(const po::variables_map& vm, Sources s) {
   if (!captures) throw UsageError{captures.error().toString()};
   s.captures = std::move(*captures);
   s.indexedWhole = index->span;
+  for (const std::string& why : index->inPlace) s.readWhole.push_back(!why.empty());
   return s;
 }
 
@@ -573,7 +578,7 @@ Sources openSources(const po::variables_map& vm) {
 CaptureStreamOptions streamOptions(const po::variables_map& vm, bool copyBytes, DecapOptions decap) {
   const unsigned threads = vm["threads"].as<unsigned>();
   if (threads != 1 && threads != 2) throw UsageError{"--threads: expected 1 or 2"};
-  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap), std::nullopt, std::nullopt};
+  return CaptureStreamOptions{threads == 2, copyBytes, std::move(decap), std::nullopt, std::nullopt, {}};
 }
 
 // Runs a pass to the end of its stream, with progress on a terminal and `afterBatch` (the command's own output
@@ -647,6 +652,7 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
   CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   options.shard = scope.shard;  // in place: other shards' frames dropped on the reading thread (stage.h, "Shards")
   options.indexedWhole = sources.indexedWhole;
+  options.readWhole = sources.readWhole;
   PassOutcome out;
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);

@@ -782,40 +782,47 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
   ShardIndex s;
   s.inputs = p1.inputs;
   const std::size_t files = p1.inputs.size();
-  auto unusable = [&](std::size_t file, const std::string& why) {
-    s.unusable = p1.inputs[file] + ": " + why;
-    return std::move(s);
-  };
+  s.inPlace.assign(files, "");
   std::optional<std::int64_t> firstNs, maxNs;
-  for (std::size_t i = 0; i < files; ++i) {
+  // Whether capture i can be read through the index: why not, or "" and its frames counted into the span.
+  auto check = [&](std::size_t i) -> std::string {
     const auto now = sizeAndTime(p1.inputs[i]);
-    std::uint64_t expected = 24;
-    std::optional<std::int64_t> lastNs;  // the capture's frame before this part's first
+    std::uint64_t expected = 24, frames = 0;
+    std::optional<std::int64_t> first, last, max;  // the capture's first frame, the frame before this part's first
     for (const IndexPart& p : parts) {
       const IndexPart::File& f = p.files[i];
-      if (!f.refused.empty()) return unusable(i, f.refused);
-      if (!now || f.size != now->first || f.mtimeNs != now->second) return unusable(i, "changed since it was indexed");
+      if (!f.refused.empty()) return f.refused;
+      if (!now || f.size != now->first || f.mtimeNs != now->second) return "changed since it was indexed";
       if (f.start != expected)
-        return unusable(i, "part " + std::to_string(p.part) + " starts at byte " + std::to_string(f.start) +
-                               ", where the record after part " + std::to_string(p.part - 1) + "'s is at byte " +
-                               std::to_string(expected));
+        return "part " + std::to_string(p.part) + " starts at byte " + std::to_string(f.start) +
+               ", where the record after part " + std::to_string(p.part - 1) + "'s is at byte " +
+               std::to_string(expected);
       expected = f.end;
       if (f.frames == 0) continue;
-      if (files > 1 && (!f.ordered || (lastNs && f.firstNs < *lastNs)))
-        return unusable(i, "its frames' times go back, so its merge with the other captures depends on every frame");
-      // The whole input's first frame: the first of the capture whose first frame is earliest (the merge's choice).
-      if (!lastNs) firstNs = std::min(firstNs.value_or(f.firstNs), f.firstNs);
-      lastNs = f.lastNs;
-      s.span.frames += f.frames;
-      maxNs = std::max(maxNs.value_or(f.maxNs), f.maxNs);
+      // A capture read whole keeps the merge's order whatever its times; one read in part must not go back.
+      if (files > 1 && (!f.ordered || (last && f.firstNs < *last)))
+        return "its frames' times go back, so its merge with the other captures depends on every frame";
+      if (!first) first = f.firstNs;
+      last = f.lastNs;
+      frames += f.frames;
+      max = std::max(max.value_or(f.maxNs), f.maxNs);
     }
     if (expected != parts.front().files[i].size)
-      return unusable(i, "the parts end at byte " + std::to_string(expected) + " of " +
-                             std::to_string(parts.front().files[i].size));
-  }
+      return "the parts end at byte " + std::to_string(expected) + " of " + std::to_string(parts.front().files[i].size);
+    // The whole input's first frame: the first of the capture whose first frame is earliest (the merge's choice).
+    if (first) firstNs = std::min(firstNs.value_or(*first), *first);
+    if (max) maxNs = std::max(maxNs.value_or(*max), *max);
+    s.span.frames += frames;
+    return "";
+  };
+  for (std::size_t i = 0; i < files; ++i) s.inPlace[i] = check(i);
   if (firstNs) s.span.firstNs = *firstNs;
   if (maxNs) s.span.lastNs = *maxNs;
   for (std::size_t i = 0; i < files; ++i) {
+    if (!s.inPlace[i].empty()) {
+      s.records.push_back(nullptr);
+      continue;
+    }
     std::vector<PartRecords::Segment> segments;
     std::uint64_t base = 0;
     for (const IndexPart& p : parts) {

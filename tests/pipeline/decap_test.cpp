@@ -51,7 +51,8 @@ WhatIfResult whatIf(const std::string& capture, DecapOptions decap, bool thread 
   EXPECT_TRUE(captures);
   WhatIfEvaluation whatif(network("examples/web.json"),
                           network("examples/web.json", "examples/requests/revoke_ssh.json"), WhatIfRunOptions{});
-  CaptureStream<2> stream(**captures, whatif.planner(), {thread, false, std::move(decap), std::nullopt, std::nullopt});
+  CaptureStream<2> stream(**captures, whatif.planner(),
+                          {thread, false, std::move(decap), std::nullopt, std::nullopt, {}});
   Pass pass(stream, whatif);
   drain(pass);
   EXPECT_FALSE(pass.finish());
@@ -170,8 +171,9 @@ TEST_F(MirrorSample, ASessionOfAnotherInterfaceChecksNothingAndSaysSo) {
     void finish(const ReplayStats&) override {}
   } writer;
   ReplayEvaluation replay(net, EvalOptions{}, writer, ReplayContext{});
-  CaptureStream<1> stream(**captures, replay.planner(),
-                          {true, false, DecapOptions{kVxlanPort, {{100, db, "eni-db"}}}, std::nullopt, std::nullopt});
+  CaptureStream<1> stream(
+      **captures, replay.planner(),
+      {true, false, DecapOptions{kVxlanPort, {{100, db, "eni-db"}}}, std::nullopt, std::nullopt, {}});
   Pass pass(stream, replay);
   drain(pass);
   EXPECT_FALSE(pass.finish());

@@ -88,9 +88,13 @@ class ExplainCapture : public ::testing::Test {
     run.frame = frame;
     if (at) run.at = *parseTimeSpec(*at);
     ExplainEvaluation ev(webNet(true), std::move(after), run);
-    CaptureStream<1> stream(
-        **cap, ev.planner(),
-        {.thread = false, .copyBytes = false, .decap = {}, .shard = std::nullopt, .indexedWhole = std::nullopt});
+    CaptureStream<1> stream(**cap, ev.planner(),
+                            {.thread = false,
+                             .copyBytes = false,
+                             .decap = {},
+                             .shard = std::nullopt,
+                             .indexedWhole = std::nullopt,
+                             .readWhole = {}});
     Pass pass(stream, ev);
     while (!ev.done()) {
       auto more = pass.step();

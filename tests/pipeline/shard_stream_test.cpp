@@ -140,6 +140,7 @@ struct Outcome {
   std::int64_t originNs = 0;
   std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t>> totals;
   std::vector<std::string> flows;
+  std::tuple<std::uint64_t, std::int64_t, std::int64_t> stream;  // the whole stream's span: frames, first, last
 };
 
 // With `index`: the shard read through the index in that directory (sgsim --index DIR), in place where it cannot be
@@ -147,15 +148,20 @@ struct Outcome {
 Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, bool early, DecapOptions decap,
             bool thread, std::optional<TimeSpec> at, const std::string& index = "", std::string* unusable = nullptr) {
   std::optional<ReplayStats::StreamSpan> indexedWhole;
+  std::vector<bool> readWhole;
   Result<std::unique_ptr<MergedCapture>> captures = Error{"", "not opened"};
   if (!index.empty()) {
     auto shardIndex = readShardIndex(index, *shard);
     EXPECT_TRUE(shardIndex) << shardIndex.error().toString();
     EXPECT_EQ(shardIndex->inputs, files);
-    if (unusable) *unusable = shardIndex->unusable;
-    if (shardIndex->unusable.empty()) {
+    if (unusable) {
+      unusable->clear();
+      for (const std::string& why : shardIndex->inPlace) *unusable += why.empty() ? "indexed;" : why + ";";
+    }
+    if (shardIndex->used()) {
       captures = MergedCapture::openIndexed(files, std::move(shardIndex->records));
       indexedWhole = shardIndex->span;
+      for (const std::string& why : shardIndex->inPlace) readWhole.push_back(!why.empty());
     } else {
       captures = openCaptures(files);
     }
@@ -168,7 +174,7 @@ Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, b
   whatifOptions.at = at;  // an offset from the whole stream's first frame: from its origin, in every shard
   whatifOptions.atOutsideCapture = true;  // a short capture may end before it
   WhatIfEvaluation whatif(before, after, whatifOptions);
-  CaptureStreamOptions options{thread, false, std::move(decap), early ? shard : std::nullopt, indexedWhole};
+  CaptureStreamOptions options{thread, false, std::move(decap), early ? shard : std::nullopt, indexedWhole, readWhole};
   CaptureStream<2> stream(**captures, whatif.planner(), options);
   Recorded recorded{whatif, std::nullopt};
   Pass pass(stream, recorded, PassScope{shard, std::nullopt});
@@ -181,6 +187,7 @@ Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, b
   Outcome o;
   o.stats = renderReplayJson(pass.stats(), stream.names(), *before, shard);
   o.originNs = recorded.origin.value_or(-1);
+  o.stream = {pass.stats().stream.frames, pass.stats().stream.firstNs, pass.stats().stream.lastNs};
   EXPECT_EQ(o.originNs, pass.stats().stream.firstNs);
   const WhatIfTotals& t = whatif.totals();
   o.totals.emplace_back(t.frames, t.changedPackets, t.changedBytes, t.cut);
@@ -280,7 +287,7 @@ Bytes fakeRecordsFrame(std::mt19937& rng) {
 TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
   test::TempDir dir{"sgsim-shard-index"};
   std::mt19937 rng(20261208);
-  int usable = 0, falseStarts = 0, timesBack = 0, refused = 0, checked = 0;
+  int usable = 0, mixed = 0, falseStarts = 0, timesBack = 0, refused = 0, checked = 0;
   for (int round = 0; round < 16; ++round) {
     SCOPED_TRACE(round);
     std::vector<std::string> files;
@@ -291,7 +298,7 @@ TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
       const std::size_t n = 200 + rng() % 400;
       for (std::size_t i = 0; i < n; ++i) {
         t += static_cast<std::int64_t>(rng() % 50000000);
-        if (round % 8 == 7 && rng() % 20 == 0) t -= 200000000;  // times going back
+        if (round % 8 == 7 && f == 0 && rng() % 20 == 0) t -= 200000000;  // times going back, in the first capture
         Bytes data = round % 2 == 1 && rng() % 3 == 0 ? fakeRecordsFrame(rng) : randomFrame(rng);
         const auto size = static_cast<std::uint32_t>(data.size());
         const std::uint32_t capLen = rng() % 15 == 0 ? static_cast<std::uint32_t>(rng() % size) : size;
@@ -299,7 +306,8 @@ TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
       }
       files.push_back(dir.file("i" + std::to_string(round) + "_" + std::to_string(f) + ".pcap"));
       writePcap(files.back(), records);
-      if (round % 8 == 5) fs::resize_file(files.back(), fs::file_size(files.back()) - 7);  // the last record cut
+      if ((round % 8 == 5 || round == 11) && f == 0)
+        fs::resize_file(files.back(), fs::file_size(files.back()) - 7);  // the last record cut
     }
     const bool thread = round % 2 == 0;
     for (std::uint32_t n : {2u, 3u}) {
@@ -319,10 +327,16 @@ TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
           EXPECT_EQ(indexed.totals, inPlace.totals);
           EXPECT_EQ(indexed.flows, inPlace.flows);
           EXPECT_EQ(indexed.originNs, inPlace.originNs);
-          if (round % 8 == 5) {
-            EXPECT_FALSE(why.empty());  // a capture cut short is never indexed whole
+          EXPECT_EQ(indexed.stream, inPlace.stream);
+          // `why`: "indexed;" or why not, for each capture.
+          if (round % 8 == 5 || round == 11) {
+            EXPECT_EQ(why.rfind("indexed;", 0), std::string::npos);  // a capture cut short is never indexed
           }
-          if (why.empty()) ++usable;
+          const bool some = why.find("indexed;") != std::string::npos;
+          std::string rest = why;
+          for (std::size_t at; (at = rest.find("indexed;")) != std::string::npos;) rest.erase(at, 8);
+          if (rest.empty()) ++usable;
+          if (some && !rest.empty()) ++mixed;  // one capture read whole, the other through the index
           if (why.find("starts at byte") != std::string::npos) ++falseStarts;
           if (why.find("times go back") != std::string::npos) ++timesBack;
           if (why.find("not one sgsim reads mapped") != std::string::npos) ++refused;
@@ -334,6 +348,7 @@ TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
   EXPECT_EQ(checked, 16 * 3 * 5);
   // Every way the index is used or not was met: the comparisons cover them all.
   EXPECT_GT(usable, checked / 2);
+  EXPECT_GT(mixed, 0);
   EXPECT_GT(falseStarts, 0);
   EXPECT_GT(timesBack, 0);
   EXPECT_GT(refused, 0);
@@ -367,7 +382,8 @@ TEST(ShardIndex, PublicCapturesReadThroughAnIndexAsInPlace) {
       EXPECT_EQ(indexed.totals, inPlace.totals);
       EXPECT_EQ(indexed.flows, inPlace.flows);
       EXPECT_EQ(indexed.originNs, inPlace.originNs);
-      if (why.empty()) ++usable;
+      EXPECT_EQ(indexed.stream, inPlace.stream);
+      if (why == "indexed;") ++usable;
     }
   }
   EXPECT_GT(files, 500);

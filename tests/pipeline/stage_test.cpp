@@ -311,7 +311,7 @@ TEST(CaptureStream, MergedCapturesGiveOneOriginPerCaptureSpansAndTheCutCapturesE
     ASSERT_TRUE(captures);
     Recorder writer;
     ReplayEvaluation replay(webNet(true), {}, writer, ReplayContext{});
-    CaptureStream<1> stream(**captures, replay.planner(), {thread, false, {}, std::nullopt, std::nullopt});
+    CaptureStream<1> stream(**captures, replay.planner(), {thread, false, {}, std::nullopt, std::nullopt, {}});
     Pass pass(stream, replay);
     EXPECT_FALSE(drain(pass));
     EXPECT_FALSE(pass.finish());
@@ -349,7 +349,8 @@ WhatIfRun runWhatIf(const std::vector<std::string>& captures, WhatIfRunOptions o
   auto merged = openCaptures(captures);
   EXPECT_TRUE(merged);
   WhatIfEvaluation whatif(webNet(true), webNet(false), std::move(options));
-  CaptureStream<2> stream(**merged, whatif.planner(), {true, whatif.wantsFrameBytes(), {}, std::nullopt, std::nullopt});
+  CaptureStream<2> stream(**merged, whatif.planner(),
+                          {true, whatif.wantsFrameBytes(), {}, std::nullopt, std::nullopt, {}});
   Pass pass(stream, whatif);
   WhatIfRun run;
   run.stepError = drain(pass);

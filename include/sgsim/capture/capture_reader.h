@@ -202,7 +202,8 @@ class MergedCapture {
  public:
   // Opens every file (fileIndex = position in `paths`); fails with the first file that cannot be opened.
   static Result<std::unique_ptr<MergedCapture>> open(const std::vector<std::string>& paths);
-  // Each capture read through its index (CaptureReader::readIndexed; sources by capture; open() gives none).
+  // Each capture read through its index (CaptureReader::readIndexed; sources by capture, a null one: that capture read
+  // whole; open() gives none).
   static Result<std::unique_ptr<MergedCapture>> openIndexed(
       const std::vector<std::string>& paths, std::vector<std::unique_ptr<CaptureReader::IndexSource>> sources);
 

@@ -3,6 +3,7 @@
 // decoded and planned on the reading thread (capture/read_ahead.h) so that the evaluation finds its key and its
 // ENIs, flow-table hashes and, when the reader has time to spare, its rule decisions ready (stage.h).
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -72,6 +73,9 @@ struct CaptureStreamOptions {
   // input's span (the index's). The first frame read is handed on (the whole input's first: the index has every
   // capture's first), the others by shard as in place.
   std::optional<ReplayStats::StreamSpan> indexedWhole;
+  // With indexedWhole, by Frame::fileIndex: the captures read whole (ShardIndex::inPlace; empty: none). Their frames
+  // are counted into the whole span here, since the index's span holds only the others'.
+  std::vector<bool> readWhole;
 };
 
 // What the decapsulating step (or, without it, the mirrored-traffic check) saw, counted on the reading thread and
@@ -134,6 +138,7 @@ class CaptureStream {
         counts_(initialCounts(decap_)),
         filter_(options.shard && options.shard->count > 1 ? options.shard : std::nullopt),
         indexed_(filter_ && options.indexedWhole),
+        readWhole_(indexed_ ? std::move(options.readWhole) : std::vector<bool>{}),
         whole_(indexed_ ? *options.indexedWhole : ReplayStats::StreamSpan{}),
         ahead_(captures, DecodeAndPlan{this}, ReadAheadOptions{options.thread, options.copyBytes}) {}
   CaptureStream(const CaptureStream&) = delete;
@@ -188,8 +193,11 @@ class CaptureStream {
   bool keep(const Frame& f, const PacketKey& key) {
     if (!filter_) return true;
     if (indexed_) {
+      if (f.fileIndex < readWhole_.size() && readWhole_[f.fileIndex])
+        whole_.lastNs = whole_.frames++ == 0 ? f.tsNs : std::max(whole_.lastNs, f.tsNs);
       if (handedFirst_) return shardOf(key, filter_->count) == filter_->index;
       handedFirst_ = true;
+      whole_.firstNs = f.tsNs;  // the whole input's first frame, from a capture read whole or through the index
       return true;
     }
     if (whole_.frames++ == 0) {
@@ -242,6 +250,7 @@ class CaptureStream {
   DecapCounts counts_;                 // written by the reading thread only, read after it has ended
   const std::optional<Shard> filter_;  // --shard in place (N > 1)
   const bool indexed_;                 // filter_ over an index: whole_ is given
+  const std::vector<bool> readWhole_;  // indexed_: the captures read whole, whose frames whole_ counts here
   bool handedFirst_ = false;           // indexed_: the first frame was handed on (reading thread only)
   ReplayStats::StreamSpan whole_;      // with filter_: every frame read; reading thread only, read after it ended
   ReadAhead<Planned<Sides>, DecodeAndPlan> ahead_;

@@ -98,10 +98,13 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
 // Exact or not used: readShardIndex checks that the parts tile every capture (each part starts where the one before
 // ended, the first at the first record, the last at the end of the file), that the captures are the size and age they
 // were, and, for several captures, that each one's times never go back (the merge of a shard's records is then the
-// whole merge's order). Where a check fails, or a part met a record the mapped reading does not take (truncated,
-// corrupt, pcapng, an unusual link type), or --decap is wanted, the shard reads the captures in place instead (the
-// same report, by the same filter). Every capture's first frame, and every UDP frame to port 4789 (counted by every
-// shard for the mirrored-traffic warning), is in every shard's index; the stream drops those not its own as in place.
+// whole merge's order). Where a check fails for a capture, or a part met a record of it the mapped reading does not
+// take (truncated, corrupt, pcapng, an unusual link type), the shard reads that capture whole and filters it as in
+// place, the other captures still through the index: removing frames from captures whose times never go back keeps
+// the merge's order of the rest, whatever the captures read whole hold (ShardIndex::inPlace). With --decap every
+// capture is read in place. The report is the same either way, by the same filter. Every capture's first frame, and
+// every UDP frame to port 4789 (counted by every shard for the mirrored-traffic warning), is in every shard's index;
+// the stream drops those not its own as in place.
 struct IndexPart {
   static constexpr std::int64_t kVersion = 1;
   std::uint32_t part = 1, parts = 1, shards = 1;
@@ -134,14 +137,24 @@ struct IndexOptions {
 // the part says so.
 Result<IndexPart> indexPart(const std::vector<std::string>& captures, const IndexOptions& options);
 
-// What shard K reads of DIR: the captures, each with its records, and the whole input's span; or, in `unusable`, why
-// the index cannot be used (the shard then reads the captures in place). Errors: a part missing or not written by
-// `sgsim split --index`, parts of different indexes, --shard's N not the index's.
+// What shard K reads of DIR: the captures, each with its records, and the span of their frames; or, in `inPlace`, why
+// a capture cannot be read through the index (the shard then reads that capture whole, and filters it as in place).
+// Errors: a part missing or not written by `sgsim split --index`, parts of different indexes, --shard's N not the
+// index's.
 struct ShardIndex {
   std::vector<std::string> inputs;
-  std::string unusable;
-  ReplayStats::StreamSpan span;
-  std::vector<std::unique_ptr<CaptureReader::IndexSource>> records;  // by capture
+  // By capture: why it is read in place, or "" when it is read through the index. A capture that fails a check is
+  // read whole and the others still through the index: removing frames from captures whose times never go back
+  // keeps the merge's order of the rest, whatever the captures read whole hold.
+  std::vector<std::string> inPlace;
+  ReplayStats::StreamSpan span;  // the frames of the captures read through the index
+  std::vector<std::unique_ptr<CaptureReader::IndexSource>> records;  // by capture; null for one read in place
+  // Whether any capture is read through the index.
+  bool used() const {
+    for (const std::string& why : inPlace)
+      if (why.empty()) return true;
+    return false;
+  }
 };
 Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard);
 
