@@ -56,8 +56,9 @@ CASES = [
                                                      "pcaps/interfaces_multi.pcapng"], ["--split"]),
     ("whatif_mirror_split_files", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format",
                                                             "json", "pcaps/mirror_vxlan.pcap"], ["--split"]),
-    # --index: the captures indexed in parts first, each shard reading only its frames; with a pcapng among them the
-    # index cannot serve, and the shards read in place (their note is the one line the single run does not print)
+    # --index: the captures indexed in parts first, each shard reading only its frames; a pcapng among them the index
+    # cannot serve: the shards read it whole, the pcap through the index (their note is the one line the single run
+    # does not print)
     ("whatif_index", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
                                                "pcaps/tcp_close_timeouts.pcap"], ["--index", "--shards", "3"]),
     ("audit_index", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"],
@@ -116,11 +117,14 @@ try:
             local = [] if "--scheduler" in extra else ["--workers", "2"]
             dask = run([sys.executable, RUNNER, "--sgsim", sgsim, "--workdir", os.path.join(workdir, "w")] + local +
                        extra + args)
-        # The default mode indexes captures; where the index cannot serve them (pcapng, a cut record) the shards read
-        # in place and the runner prints their note: the one line the single run does not print.
+        # The default mode indexes captures; a capture the index cannot serve (pcapng, a cut record) the shards read
+        # whole, and the runner prints their note: the one line the single run does not print.
         notes = [line for line in dask[2].splitlines() if line.startswith("sgsim: note: --index ")]
         if "--index" in extra and ("pcapng" in name) != bool(notes):
             print(f"FAIL {name}: the index was {'not ' if notes else ''}used: {notes}")
+            failures += 1
+        if "--index" in extra and any(".pcapng: " not in line for line in notes):
+            print(f"FAIL {name}: a pcap capture was read in place: {notes}")
             failures += 1
         dask = (dask[0], dask[1], "".join(line + "\n" for line in dask[2].splitlines() if line not in notes))
         alike = single == dask if name != "whatif_rejected" else (
