@@ -451,6 +451,50 @@ TEST(CaptureReader, ScanRangeReadsWhatReadRangeReadsRecordByRecord) {
   EXPECT_GT(parts, 100u);
 }
 
+// Frames that carry pcap records (a capture of pcap files being copied over the network) make lanes start inside
+// frames everywhere. Such a lane is read again from where the true reading is, not the lanes after it too: the
+// bytes read in all stay within about twice the capture's (dropping every lane after a bad one read them many times).
+TEST(CaptureReader, ScanRangeOverFramesFullOfPcapRecordsReadsEachRecordAtMostTwice) {
+  test::TempDir dir{"sgsim-capture"};
+  const std::string path = dir.file("pcap_in_frames.pcap");
+  std::mt19937 rng(7);
+  Bytes b;
+  putPcapHeader(b, false, false, 4, 65535, 1);
+  const std::uint32_t frames = 3000;
+  for (std::uint32_t r = 0; r < frames; ++r) {
+    Bytes payload;
+    while (payload.size() + 16 + 60 <= 1400) {  // fake records of 60 bytes, as a pcap file of small packets has
+      for (std::uint32_t v : {1700000000U + r, 0U, 60U, 60U}) test::putLe32(payload, v);
+      for (int i = 0; i < 60; ++i) payload.push_back(static_cast<std::uint8_t>(rng()));
+    }
+    Bytes segment = test::tcpHeader(40000, 443, 0x10);
+    segment.insert(segment.end(), payload.begin(), payload.end());
+    const Bytes frame = test::ethernet(0x0800, test::ipv4({}, segment));
+    for (std::uint32_t v :
+         {1700000000U + r, 0U, static_cast<std::uint32_t>(frame.size()), static_cast<std::uint32_t>(frame.size())})
+      test::putLe32(b, v);
+    b.insert(b.end(), frame.begin(), frame.end());
+  }
+  test::writeFile(path, b);
+  auto reader = CaptureReader::open(path, 0, CaptureReadOptions{true, 1 << 20, 16 << 10});
+  ASSERT_TRUE(reader.ok());
+  std::uint64_t bytesRead = 0, kept = 0;  // the bytes of every record read (fake ones too), of those kept
+  ASSERT_TRUE((*reader)->scanRange(
+      0, b.size(),
+      [&](const Frame& f) {
+        bytesRead += 16 + f.capLen;
+        return 0U;
+      },
+      [&](std::span<const CaptureReader::ScannedRecord> records) {
+        for (const auto& r : records) kept += 16 + r.capLen;
+      }));
+  EXPECT_FALSE((*reader)->error().has_value());
+  EXPECT_EQ((*reader)->framesRead(), frames);
+  EXPECT_EQ(kept, b.size() - 24);
+  EXPECT_GT(bytesRead, kept);            // lanes did start inside frames
+  EXPECT_LE(bytesRead, kept * 21 / 10);  // and their spans were read once more at most
+}
+
 // A capture cut short by another program while sgsim reads it (a rotated or rewritten file) is an error naming
 // the first frame that is not whole any more, never a crash (the mapped reading would fault with SIGBUS on the pages
 // the file lost) and never a clean end that drops the rest without a word. Cuts inside a record, at a record's
