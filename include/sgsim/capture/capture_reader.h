@@ -107,9 +107,10 @@ class CaptureReader {
   // in this one's header, and asking for every byte ahead (as the whole reading does) reads the other shards' bytes
   // too. So each window of the part is cut into lanes; every lane but the first starts where a chain of records
   // starts (as a part after the first does), and the lanes are walked in turn, one record each, each asking for
-  // its next header while the others are read. A lane's records are kept only when the lane before it, itself
-  // kept, ended exactly where it starts: a lane started inside a frame's bytes is dropped and read again from
-  // where the kept lane ended, so the result is the record-by-record reading's whatever the bytes hold.
+  // its next header while the others are read. A lane's records are kept only when the reading before it ended
+  // exactly where it starts; a lane started inside a frame's bytes (frames that carry pcap files hold chains of
+  // records) is read again, record by record, from where that reading ended up to the next lane's start. So the
+  // result is the record-by-record reading's whatever the bytes hold, and such frames cost at most about twice.
   // tag(frame) is called once for each record read (frame.number is 0; also for records of lanes then dropped, in
   // no particular order); sink(records) gets the kept records in file order, numbered 1.. by their order, several
   // calls per window. False, and nothing read, when readRange would refuse.
