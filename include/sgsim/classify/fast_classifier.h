@@ -26,12 +26,12 @@
 // overlap), hash tables at most half full (a quarter before the Intel round's end), each RuleBlock's best position in a
 // dense array (a scan stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of
 // buckets longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
-// containing their addresses: a key outside skips all eight), and the partition is built five ways
-// (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact destination port first;
-// 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way round); the build with the
-// lowest estimated cost, 4 per table probed + 1 per GroupHead looked at + 1 per RuleBlock read, counted on
-// 2,048 seeded random corners of the partition's own rules, is kept where it was built (the others are
-// dropped; nothing is rebuilt).
+// containing their addresses: a key outside skips all eight), buckets of more than four blocks split by a
+// sub-key where that reads fewer blocks, small buckets sharing blocks (see "Split buckets" below), and the
+// partition is built two ways (collisionLimit 1024 with lengthStep 14, tables keyed on the exact destination
+// port first or address-only tables first); the build with the lowest estimated cost, 4 per table probed + 1
+// per GroupHead or sub-bucket entry looked at + 1 per RuleBlock read, counted on 2,048 seeded random corners of
+// the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt).
 // Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
 // first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
@@ -305,7 +305,7 @@ class FastClassifier {
     // A rule with an exact destination port that fits no table opens one keyed on the port before one
     // keyed on addresses alone (false: the other way round).
     bool portKeyFirst = false;
-    // Partitions with at least this many rules use eight-rule blocks and batched probes, and are built five
+    // Partitions with at least this many rules use eight-rule blocks and batched probes, and are built two
     // ways (collisionLimit, lengthStep and portKeyFirst above are then ignored) keeping the build with the
     // lowest estimated lookup cost (0: never; see the essay).
     std::uint32_t tuneFrom = 16384;
@@ -333,6 +333,18 @@ class FastClassifier {
   std::size_t tableCountV6() const { return tables6_.size(); }
   // Hash tables (both families) that use linear probing instead of two-choice slots (see Options::twoChoice).
   std::size_t linearProbedTables() const;
+  // Buckets of large partitions split by a sub-key (see "Split buckets" above), and their sub-buckets.
+  std::size_t splitBuckets() const;
+  std::size_t subBuckets() const { return subBuckets_.size(); }
+  // What the IPv4 lookups of `keys` that search a large partition touched, summed (for the benchmarks and the
+  // design notes): lookups, tables probed (batches of four counted whole), GroupHeads and split buckets' sub-bucket
+  // entries looked at, RuleBlocks read. Keys of small partitions and IPv6 keys are not counted.
+  struct LookupCounts {
+    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0;
+  };
+  LookupCounts countLookups(std::span<const ClassifyKey> keys) const;
+  // Bytes of the lookup structures (tables, slots, rule groups and blocks, heads; not boxes()).
+  std::size_t memoryBytes() const;
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
@@ -369,12 +381,16 @@ class FastClassifier {
 
   // An empty slot has aux kEmptyAux, which no key's masked aux (at most 24 bits) equals, and count 0.
   static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
+  // A large partition's bucket split by a sub-key (see "Split buckets"): its slot's count.
+  static constexpr std::uint32_t kSplit = 0x80000000u;
   struct Slot {
     std::uint64_t ip = 0;           // masked source << 32 | masked destination
     std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
-    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
-    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
+    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry);
+                                    // a split bucket: its first sub-bucket in subBuckets_
+    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot; kSplit: split bucket
+    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry;
+                                    // a split bucket: its sub-key (splitField << 16 | sub-key mask << 8 | shift)
   };
   struct Table {
     std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
@@ -428,7 +444,8 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    std::uint64_t probes = 0, heads = 0, blocks = 0;  // tables probed, GroupHeads looked at, RuleBlocks read
+    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read
+    std::uint64_t probes = 0, heads = 0, blocks = 0;
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -448,8 +465,11 @@ class FastClassifier {
   std::vector<RuleBlock> blocks_;        // large partitions: the same, eight rules a block
   std::vector<std::uint32_t> blockPos_;  // one per RuleBlock: its first (best) position
   std::vector<GroupHead> groupHeads_;    // buckets of more than 8 blocks: one per 8 of their blocks
-  std::vector<Table> tables_;            // partition by partition, each in ascending minPos
-  Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
+  // Split buckets' sub-buckets (begin, count and group as in an unsplit bucket's slot; ip and aux unused), 2^bits
+  // of them per split bucket, in sub-key order.
+  std::vector<Slot> subBuckets_;
+  std::vector<Table> tables_;  // partition by partition, each in ascending minPos
+  Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
