@@ -1079,10 +1079,14 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
         found[j] = s =
             subBuckets_.data() + s->begin + ((fields[s->group >> 16] >> (s->group & 0xFF)) & (s->group >> 8 & 0xFF));
       }
+      // The whole first block, its positions line too: with small buckets sharing blocks, most lookups end in a
+      // found bucket's first block, at any lane (acl1_100k 89.6 -> 88.2 ns, fw1_100k 143.6 -> 142.9, ipc1_50k
+      // 110.8 -> 110.4, medians of 5 alternated runs; before the sharing, the same fetch was 1% slower).
       const std::uint32_t first = found[j] != nullptr ? s->begin : 0;
       __builtin_prefetch(blocks_.data() + first);
       __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 64);
       __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 128);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 192);
       __builtin_prefetch(blockPos_.data() + first);
     }
     for (int j = 0; j < n; ++j) {
