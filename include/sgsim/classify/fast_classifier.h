@@ -275,6 +275,51 @@
 // next block's fourth line (protocol and positions) as well, with or without the first block's at the find
 // (+1% on all three), and fetching two blocks ahead (no better).
 //
+// Split buckets (issue 11 target 4, third try on acl1_100k; branch h-acl3; ns per lookup one at a time, fast/
+// of classify_bench, alternated with main e85f11b's build in the same minutes, load average 1-2.5). The
+// counting build above put 4.41 of acl1_100k's 5.55 blocks per lookup inside the bucket that holds the match.
+// What was built, for large partitions only (the 1k/10k sets' layout, bytes and code path are unchanged):
+// - A bucket of more than kSplitFrom (4) blocks is split by a sub-key: 2-6 bits of one field (source,
+//   destination, source port, destination port) from some bit up, below what the table's key fixes. Each of
+//   the 2^bits sub-buckets holds, in position order, the rules whose range can give that value (a rule spanning
+//   several values is copied into each). chooseSplit tries every window and keeps the one with the fewest blocks
+//   read by an estimate on the bucket's own rules (a lookup matching rule r reads its sub-bucket up to r,
+//   averaged over r's values, plus 2 blocks for the sub-bucket entry), refusing splits whose copies exceed 2x
+//   the bucket's rules. The slot of a split bucket holds the window (count kSplit) and points at its
+//   sub-buckets (subBuckets_, slots with begin/count/group only); the lookup picks the sub-bucket before it
+//   prefetches blocks. acl1_100k's TCP partition: 61 buckets split, blocks read 5.55 -> 3.13 per lookup.
+// - Buckets (and sub-buckets) of at most 8 rules share blocks with others of the same table, best fit, largest
+//   first: a rule of another bucket of the same table never matches a key of this one (the key's masked fields
+//   are the bucket key), so the scan needs no lane mask, and blockPos_ keeps each block's lowest position (a
+//   bound for all its buckets). Sub-buckets of one split bucket never share a block: a rule copied into both
+//   would answer from the first one's lanes ahead of the second one's better rule (one header of ipc1_50k's
+//   trace did; test CopiedRuleDoesNotAnswerForAnotherSubBucket). acl1_100k's TCP partition had 42% padding lanes.
+// - Only the two 1024/14 trial builds are left: with splits the three others were never the cheapest on any
+//   large partition (the estimate picks port-keyed first on acl1_100k, address-first on fw1_100k and
+//   ipc1_50k, whose probes per lookup drop 16.7 -> 8.9 on fw1_100k), and each trial now costs more to build.
+// - The whole first block of a found bucket is prefetched (its positions line too): -1.5% on acl1_100k.
+// Measured (5 alternated runs each; bytes of the lookup structures; build after a revoke, CPU time):
+//   set          main     this     blocks read     heads+entries   bytes            build
+//   acl1_100k    96.9     88.2     5.55 -> 3.13    1.34 -> 1.46    2.74 -> 2.25 MB  17 -> 25 ms
+//   fw1_100k    167.2    142.9     8.75 -> 12.27   1.84 -> 4.85    2.85 -> 2.81 MB  24 -> 40 ms
+//   ipc1_50k    116.6    110.4    10.49 -> 5.23    2.47 -> 3.28    2.12 -> 2.95 MB  20 -> 33 ms
+// (fw1_100k reads more blocks because its builds now probe 8.9 tables instead of 16.7.) Each part alone, one
+// run each (07:19, five trial builds then): sharing blocks without splits acl1_100k 94.0, fw1_100k 164.6,
+// ipc1_50k 116.7; with splits 89.2, 145.4, 111.7. Tried and not kept (acl1_100k unless named): splitting
+// sub-buckets again (two levels 92.7, three 97.7, against 89.6 for one: each level is a dependent load before
+// the blocks are fetched, and blocks read fell only 3.04 -> 2.19 -> 1.99); checking a one-block bucket, and a
+// table without the key's bucket (an all-padding block 0), without a branch on the outcome (100 against 88:
+// the branches let the core run ahead, as in the Intel round); batches of 3 or 6 tables (91, 99 against 89.5);
+// other split limits (more than 2 or 8 blocks, copies 1.5x or 3x, entry cost 1 or 4 blocks: all within 1.5 ns;
+// 3x takes 0.3-0.8 MB more); a sub-key of two windows (86.0-87.8 against 87.7, within noise, for more bytes
+// and build time); coarser tables now that long buckets split (4096/14 address-first probes 4.2 tables instead
+// of 6.2 but reads 7.5 blocks and 5.1 heads: 93-96 ns; 88.5 with copies up to 3x and two windows, at 3.8 MB).
+// What is left: a rough fit of these builds gives ~5.5 ns per table probed (counted in batches of four) and
+// ~2 ns per block or head, so an address-first build probing 4.2 tables would reach ~77 ns if its buckets read
+// as few blocks and heads as the port-keyed build's (4.6 a lookup); with two windows and 3x copies they still
+// read 8.7, and where those scans are was not analysed for lack of time. acl1_100k stays above dpdk-test-acl:
+// see docs/PERFORMANCE.md, "Classification".
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
