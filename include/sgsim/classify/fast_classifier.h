@@ -317,7 +317,8 @@
 // What is left: a rough fit of these builds gives ~5.5 ns per table probed (counted in batches of four) and
 // ~2 ns per block or head, so an address-first build probing 4.2 tables would reach ~77 ns if its buckets read
 // as few blocks and heads as the port-keyed build's (4.6 a lookup); with two windows and 3x copies they still
-// read 8.7, and where those scans are was not analysed for lack of time. acl1_100k stays above dpdk-test-acl:
+// read 8.7, and where those scans are was not analysed for lack of time. acl1_100k stays above dpdk-test-acl
+// (quiet sitting, 08:16-08:21: 86.0-89.1 against 74.5-80.7 ns, 1.07-1.19x in all 12 rounds; main 1.16-1.29x):
 // see docs/PERFORMANCE.md, "Classification".
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
