@@ -288,6 +288,20 @@ void registerSet(const Set& s) {
     state.counters["tables"] = static_cast<double>(c.tableCount());
     batchLookups(state, c, s.trace);
   })->Unit(benchmark::kMillisecond);
+  // What the lookups of the trace touch in large partitions, per lookup (one iteration; no timing): tables probed,
+  // GroupHeads and sub-bucket entries looked at, RuleBlocks read; and the classifier's size.
+  benchmark::RegisterBenchmark(("counts/" + s.name).c_str(), [&s](benchmark::State& state) {
+    const FastClassifier c(s.rules);
+    FastClassifier::LookupCounts n;
+    for (auto _ : state) n = c.countLookups(s.trace);
+    const double lookups = static_cast<double>(std::max<std::uint64_t>(1, n.lookups));
+    state.counters["large lookups"] = static_cast<double>(n.lookups);
+    state.counters["probes"] = static_cast<double>(n.probes) / lookups;
+    state.counters["heads"] = static_cast<double>(n.heads) / lookups;
+    state.counters["blocks"] = static_cast<double>(n.blocks) / lookups;
+    state.counters["split buckets"] = static_cast<double>(c.splitBuckets());
+    state.counters["bytes"] = static_cast<double>(c.memoryBytes());
+  })->Iterations(1);
   benchmark::RegisterBenchmark(("tss/" + s.name).c_str(), [&s](benchmark::State& state) {
     FastClassifier c(s.rules, FastClassifier::Options{.mergeTuples = false});
     state.counters["tables"] = static_cast<double>(c.tableCount());

@@ -496,6 +496,140 @@ TEST(FastClassifier, CrowdedIpv6AddressesAndDuplicatesAgreeWithLinear) {
 }
 TEST(FastClassifier, CrowdedMixedFamiliesAgreeWithLinear) { crowdedAgree(Crowd::Mixed); }
 
+// Long buckets split by a sub-key (large partitions; see "Split buckets" in fast_classifier.h), shaped like
+// ClassBench's acl sets: thousands of rules on a few (/28, /28) address pairs, most of them /30-/32 with narrow
+// destination port ranges, so that buckets of hundreds of rules exist and a source, destination or port window
+// separates them; some rules wildcard those bits (shorter prefixes, wide or any port ranges: copied into several
+// sub-buckets, and laid out so that no block holds two sub-buckets of one bucket), some are exact duplicates (a
+// duplicate never wins), other protocols and any-protocol rules share the tables. tuneFrom is lowered so that
+// the TCP partition is large; `v6In4` of every four boxes and keys are IPv6 (mixed tables). With `pairs` 2x2
+// address pairs, buckets hold hundreds of rules; with 8x8, tens, split into sub-buckets of a few rules each,
+// which share blocks with other buckets' (the layout's own risk: two sub-buckets of one bucket in one block).
+void splitAgree(std::uint32_t v6In4, std::uint32_t nets) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937_64 rng(seed * 7919);
+    auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
+    std::vector<std::uint32_t> srcNets(nets), dstNets(nets);
+    for (auto& a : srcNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFFF0u;
+    for (auto& a : dstNets) a = static_cast<std::uint32_t>(rng()) & 0xFFFFFFF0u;
+    const std::uint64_t v6Net = rng();
+    // Mostly /30-/32 inside the /28s; sometimes a length that wildcards the bits a sub-key may use.
+    auto length = [&] {
+      static constexpr int kShort[] = {0, 8, 16, 24, 27, 28, 29};
+      return below(5) == 0 ? kShort[below(7)] : 30 + static_cast<int>(below(3));
+    };
+    auto address = [&](const std::vector<std::uint32_t>& pool) { return IpAddr::v4(pool[below(nets)] | below(16)); };
+    std::vector<RuleBox> boxes;
+    const std::size_t n = 5000;
+    for (std::size_t i = 0; i < n; ++i) {
+      RuleBox b;
+      if (i > 0 && below(7) == 0) {
+        b = boxes[below(boxes.size())];  // a duplicate, its own rank below
+      } else {
+        b.family = Family::V4;
+        b.src = Cidr::of(address(srcNets), length());
+        b.dst = Cidr::of(address(dstNets), length());
+        static constexpr std::int16_t kProtos[] = {6, 6, 6, 6, 6, 6, -1, 17};
+        b.proto = kProtos[below(8)];
+        switch (below(8)) {
+          case 0:
+            break;  // any destination port
+          case 1:
+            b.dportLo = static_cast<std::uint16_t>(1024 * (1 + below(8))), b.dportHi = 65535;
+            break;
+          case 2:
+            b.dportLo = b.dportHi = static_cast<std::uint16_t>(below(65536));
+            break;
+          default:  // a narrow range somewhere (ClassBench: 61400-61409, 1300-1350, ...)
+            b.dportLo = static_cast<std::uint16_t>(below(65000));
+            b.dportHi = static_cast<std::uint16_t>(b.dportLo + below(60));
+        }
+        if (below(10) == 0) {
+          b.sportLo = static_cast<std::uint16_t>(below(65000));
+          b.sportHi = static_cast<std::uint16_t>(b.sportLo + below(300));
+        }
+        if (below(4) < v6In4) {  // the same box under an IPv6 /64 (small layout)
+          b.family = Family::V6;
+          b.src = Cidr::of(IpAddr{Family::V6, v6Net, b.src.base.v4Value()}, 64 + b.src.prefix);
+          b.dst = Cidr::of(IpAddr{Family::V6, v6Net, b.dst.base.v4Value()}, 64 + b.dst.prefix);
+        }
+      }
+      b.rank = below(n);
+      b.ruleIndex = static_cast<std::uint32_t>(i);
+      boxes.push_back(b);
+    }
+    std::vector<ClassifyKey> keys;
+    for (int i = 0; i < 8000; ++i) {
+      const RuleBox& b = boxes[below(n)];
+      ClassifyKey k{b.family,
+                    b.proto >= 0 ? static_cast<std::uint8_t>(b.proto) : std::uint8_t{6},
+                    below(2) ? b.src.base : b.src.last(),
+                    below(2) ? b.dst.base : b.dst.last(),
+                    static_cast<std::uint16_t>(b.sportLo + below(b.sportHi - b.sportLo + 1u)),
+                    static_cast<std::uint16_t>(b.dportLo + below(b.dportHi - b.dportLo + 1u))};
+      if (k.family == Family::V4 && below(3) == 0) k.src = address(srcNets);
+      if (k.family == Family::V4 && below(3) == 0) k.dst = address(dstNets);
+      if (below(6) == 0) k.dport = static_cast<std::uint16_t>(k.dport + 1);
+      keys.push_back(k);
+    }
+    LinearClassifier linear(boxes);
+    for (const bool twoChoice : {true, false}) {
+      FastClassifier fast(boxes, FastClassifier::Options{.tuneFrom = 512, .twoChoice = twoChoice});
+      EXPECT_GT(fast.splitBuckets(), 0u) << "seed " << seed;
+      std::size_t matched = 0;
+      std::vector<std::uint32_t> wants;
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const auto want = linear.classify(keys[i]);
+        matched += want != kNoMatch;
+        wants.push_back(want);
+        ASSERT_EQ(fast.classify(keys[i]), want)
+            << "v6In4 " << v6In4 << " nets " << nets << " seed " << seed << " key " << i << " "
+            << keys[i].src.toString() << " -> " << keys[i].dst.toString() << " proto " << int(keys[i].proto) << " "
+            << keys[i].sport << "->" << keys[i].dport << " twoChoice " << twoChoice;
+      }
+      std::vector<std::uint32_t> out(keys.size());
+      fast.classify(keys, out);
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        ASSERT_EQ(out[i], wants[i]) << "batch: seed " << seed << " key " << i;
+      EXPECT_GT(matched, keys.size() / 2) << "seed " << seed;
+    }
+  }
+}
+
+TEST(FastClassifier, SplitBucketsAgreeWithLinear) {
+  splitAgree(0, 2);
+  splitAgree(0, 8);
+}
+TEST(FastClassifier, SplitBucketsInMixedTablesAgreeWithLinear) {
+  splitAgree(1, 2);
+  splitAgree(1, 8);
+}
+
+// A rule copied into several sub-buckets must not answer for a key of one of them from another's lanes: one
+// address pair, 69 two-port destination ranges (0-1 ... 80-81, and four at each of 8192, 16384, ... 57344; ranges,
+// so that no table keys them on the port), then an any-port rule. The bucket (70 rules, 9 blocks) is split on
+// the port, into sub-buckets of a few rules that each end with a copy of the any-port rule; such sub-buckets
+// must not share a block, or a key of the second would hit the first one's copy ahead of its own rule.
+TEST(FastClassifier, CopiedRuleDoesNotAnswerForAnotherSubBucket) {
+  std::vector<RuleBox> boxes;
+  std::uint32_t rank = 0;
+  for (std::uint16_t port = 0; port <= 80; port += 2)
+    boxes.push_back(box("10.0.0.1/32", "192.0.2.1/32", 6, port, static_cast<std::uint16_t>(port + 1), rank++));
+  for (std::uint32_t k = 1; k < 8; ++k)
+    for (std::uint32_t d = 0; d < 8; d += 2) {
+      const auto port = static_cast<std::uint16_t>(8192 * k + d);
+      boxes.push_back(box("10.0.0.1/32", "192.0.2.1/32", 6, port, static_cast<std::uint16_t>(port + 1), rank++));
+    }
+  boxes.push_back(box("10.0.0.1/32", "192.0.2.1/32", 6, 0, 65535, rank++));
+  FastClassifier fast(boxes, FastClassifier::Options{.tuneFrom = 8});
+  LinearClassifier linear(boxes);
+  EXPECT_EQ(fast.splitBuckets(), 1u);
+  for (std::uint32_t port = 0; port < 65536; ++port) {
+    const ClassifyKey k = key("10.0.0.1", "192.0.2.1", 6, 1, static_cast<std::uint16_t>(port));
+    ASSERT_EQ(fast.classify(k), linear.classify(k)) << "port " << port;
+  }
+}
+
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
   RandomBoxes gen(99);
   auto boxes = gen.boxes(500);

@@ -26,12 +26,12 @@
 // overlap), hash tables at most half full (a quarter before the Intel round's end), each RuleBlock's best position in a
 // dense array (a scan stops at the first block that cannot beat the match in hand), a GroupHead per eight blocks of
 // buckets longer than eight blocks (their best position, the hull of their port ranges and the longest prefixes
-// containing their addresses: a key outside skips all eight), and the partition is built five ways
-// (collisionLimit 128, address-only tables first; 512 with tables keyed on the exact destination port first;
-// 256 with lengthStep 8, address-only first; 1024 with lengthStep 14, either way round); the build with the
-// lowest estimated cost, 4 per table probed + 1 per GroupHead looked at + 1 per RuleBlock read, counted on
-// 2,048 seeded random corners of the partition's own rules, is kept where it was built (the others are
-// dropped; nothing is rebuilt).
+// containing their addresses: a key outside skips all eight), buckets of more than four blocks split by a
+// sub-key where that reads fewer blocks, small buckets sharing blocks (see "Split buckets" below), and the
+// partition is built two ways (collisionLimit 1024 with lengthStep 14, tables keyed on the exact destination
+// port first or address-only tables first); the build with the lowest estimated cost, 4 per table probed + 1
+// per GroupHead or sub-bucket entry looked at + 1 per RuleBlock read, counted on 2,048 seeded random corners of
+// the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt).
 // Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
 // first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
@@ -275,6 +275,52 @@
 // next block's fourth line (protocol and positions) as well, with or without the first block's at the find
 // (+1% on all three), and fetching two blocks ahead (no better).
 //
+// Split buckets (issue 11 target 4, third try on acl1_100k; branch h-acl3; ns per lookup one at a time, fast/
+// of classify_bench, alternated with main e85f11b's build in the same minutes, load average 1-2.5). The
+// counting build above put 4.41 of acl1_100k's 5.55 blocks per lookup inside the bucket that holds the match.
+// What was built, for large partitions only (the 1k/10k sets' layout, bytes and code path are unchanged):
+// - A bucket of more than kSplitFrom (4) blocks is split by a sub-key: 2-6 bits of one field (source,
+//   destination, source port, destination port) from some bit up, below what the table's key fixes. Each of
+//   the 2^bits sub-buckets holds, in position order, the rules whose range can give that value (a rule spanning
+//   several values is copied into each). chooseSplit tries every window and keeps the one with the fewest blocks
+//   read by an estimate on the bucket's own rules (a lookup matching rule r reads its sub-bucket up to r,
+//   averaged over r's values, plus 2 blocks for the sub-bucket entry), refusing splits whose copies exceed 2x
+//   the bucket's rules. The slot of a split bucket holds the window (count kSplit) and points at its
+//   sub-buckets (subBuckets_, slots with begin/count/group only); the lookup picks the sub-bucket before it
+//   prefetches blocks. acl1_100k's TCP partition: 61 buckets split, blocks read 5.55 -> 3.13 per lookup.
+// - Buckets (and sub-buckets) of at most 8 rules share blocks with others of the same table, best fit, largest
+//   first: a rule of another bucket of the same table never matches a key of this one (the key's masked fields
+//   are the bucket key), so the scan needs no lane mask, and blockPos_ keeps each block's lowest position (a
+//   bound for all its buckets). Sub-buckets of one split bucket never share a block: a rule copied into both
+//   would answer from the first one's lanes ahead of the second one's better rule (one header of ipc1_50k's
+//   trace did; test CopiedRuleDoesNotAnswerForAnotherSubBucket). acl1_100k's TCP partition had 42% padding lanes.
+// - Only the two 1024/14 trial builds are left: with splits the three others were never the cheapest on any
+//   large partition (the estimate picks port-keyed first on acl1_100k, address-first on fw1_100k and
+//   ipc1_50k, whose probes per lookup drop 16.7 -> 8.9 on fw1_100k), and each trial now costs more to build.
+// - The whole first block of a found bucket is prefetched (its positions line too): -1.5% on acl1_100k.
+// Measured (5 alternated runs each; bytes of the lookup structures; build after a revoke, CPU time):
+//   set          main     this     blocks read     heads+entries   bytes            build
+//   acl1_100k    96.9     88.2     5.55 -> 3.13    1.34 -> 1.46    2.74 -> 2.25 MB  17 -> 25 ms
+//   fw1_100k    167.2    142.9     8.75 -> 12.27   1.84 -> 4.85    2.85 -> 2.81 MB  24 -> 40 ms
+//   ipc1_50k    116.6    110.4    10.49 -> 5.23    2.47 -> 3.28    2.12 -> 2.95 MB  20 -> 33 ms
+// (fw1_100k reads more blocks because its builds now probe 8.9 tables instead of 16.7.) Each part alone, one
+// run each (07:19, five trial builds then): sharing blocks without splits acl1_100k 94.0, fw1_100k 164.6,
+// ipc1_50k 116.7; with splits 89.2, 145.4, 111.7. Tried and not kept (acl1_100k unless named): splitting
+// sub-buckets again (two levels 92.7, three 97.7, against 89.6 for one: each level is a dependent load before
+// the blocks are fetched, and blocks read fell only 3.04 -> 2.19 -> 1.99); checking a one-block bucket, and a
+// table without the key's bucket (an all-padding block 0), without a branch on the outcome (100 against 88:
+// the branches let the core run ahead, as in the Intel round); batches of 3 or 6 tables (91, 99 against 89.5);
+// other split limits (more than 2 or 8 blocks, copies 1.5x or 3x, entry cost 1 or 4 blocks: all within 1.5 ns;
+// 3x takes 0.3-0.8 MB more); a sub-key of two windows (86.0-87.8 against 87.7, within noise, for more bytes
+// and build time); coarser tables now that long buckets split (4096/14 address-first probes 4.2 tables instead
+// of 6.2 but reads 7.5 blocks and 5.1 heads: 93-96 ns; 88.5 with copies up to 3x and two windows, at 3.8 MB).
+// What is left: a rough fit of these builds gives ~5.5 ns per table probed (counted in batches of four) and
+// ~2 ns per block or head, so an address-first build probing 4.2 tables would reach ~77 ns if its buckets read
+// as few blocks and heads as the port-keyed build's (4.6 a lookup); with two windows and 3x copies they still
+// read 8.7, and where those scans are was not analysed for lack of time. acl1_100k stays above dpdk-test-acl
+// (quiet sitting, 08:16-08:21: 86.0-89.1 against 74.5-80.7 ns, 1.07-1.19x in all 12 rounds; main 1.16-1.29x):
+// see docs/PERFORMANCE.md, "Classification".
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
@@ -305,7 +351,7 @@ class FastClassifier {
     // A rule with an exact destination port that fits no table opens one keyed on the port before one
     // keyed on addresses alone (false: the other way round).
     bool portKeyFirst = false;
-    // Partitions with at least this many rules use eight-rule blocks and batched probes, and are built five
+    // Partitions with at least this many rules use eight-rule blocks and batched probes, and are built two
     // ways (collisionLimit, lengthStep and portKeyFirst above are then ignored) keeping the build with the
     // lowest estimated lookup cost (0: never; see the essay).
     std::uint32_t tuneFrom = 16384;
@@ -333,6 +379,18 @@ class FastClassifier {
   std::size_t tableCountV6() const { return tables6_.size(); }
   // Hash tables (both families) that use linear probing instead of two-choice slots (see Options::twoChoice).
   std::size_t linearProbedTables() const;
+  // Buckets of large partitions split by a sub-key (see "Split buckets" above), and their sub-buckets.
+  std::size_t splitBuckets() const;
+  std::size_t subBuckets() const { return subBuckets_.size(); }
+  // What the IPv4 lookups of `keys` that search a large partition touched, summed (for the benchmarks and the
+  // design notes): lookups, tables probed (batches of four counted whole), GroupHeads and split buckets' sub-bucket
+  // entries looked at, RuleBlocks read. Keys of small partitions and IPv6 keys are not counted.
+  struct LookupCounts {
+    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0;
+  };
+  LookupCounts countLookups(std::span<const ClassifyKey> keys) const;
+  // Bytes of the lookup structures (tables, slots, rule groups and blocks, heads; not boxes()).
+  std::size_t memoryBytes() const;
 
  private:
   // Partitions below tuneFrom: four rules of one bucket stored field by field, so that one SIMD comparison
@@ -369,12 +427,16 @@ class FastClassifier {
 
   // An empty slot has aux kEmptyAux, which no key's masked aux (at most 24 bits) equals, and count 0.
   static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
+  // A large partition's bucket split by a sub-key (see "Split buckets"): its slot's count.
+  static constexpr std::uint32_t kSplit = 0x80000000u;
   struct Slot {
     std::uint64_t ip = 0;           // masked source << 32 | masked destination
     std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
-    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry)
-    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot
-    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry
+    std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry);
+                                    // a split bucket: its first sub-bucket in subBuckets_
+    std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot; kSplit: split bucket
+    std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry;
+                                    // a split bucket: its sub-key (splitField << 16 | sub-key mask << 8 | shift)
   };
   struct Table {
     std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
@@ -428,7 +490,8 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    std::uint64_t probes = 0, heads = 0, blocks = 0;  // tables probed, GroupHeads looked at, RuleBlocks read
+    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read
+    std::uint64_t probes = 0, heads = 0, blocks = 0;
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -448,8 +511,11 @@ class FastClassifier {
   std::vector<RuleBlock> blocks_;        // large partitions: the same, eight rules a block
   std::vector<std::uint32_t> blockPos_;  // one per RuleBlock: its first (best) position
   std::vector<GroupHead> groupHeads_;    // buckets of more than 8 blocks: one per 8 of their blocks
-  std::vector<Table> tables_;            // partition by partition, each in ascending minPos
-  Partition partitions_[4];              // its tables for TCP, UDP, ICMP and every other protocol
+  // Split buckets' sub-buckets (begin, count and group as in an unsplit bucket's slot; ip and aux unused), 2^bits
+  // of them per split bucket, in sub-key order.
+  std::vector<Slot> subBuckets_;
+  std::vector<Table> tables_;  // partition by partition, each in ascending minPos
+  Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
