@@ -595,7 +595,7 @@ def connect(plan):
     workers = plan.workers or os.cpu_count() or 1
     if not plan.processes:
         # Each worker reports its packages' versions when it registers (distributed/versions.py), and to do so imports
-        # pandas: 0.11 of the in-process cluster's 0.12 s start on this machine, for a report the scheduler compares
+        # pandas: 0.11 s of the in-process cluster's 0.12 s start on this machine, for a report the scheduler compares
         # only for Dask's own packages (scheduler_relevant_packages), and between threads of this one process here.
         import distributed.versions
         distributed.versions.optional_packages[:] = [

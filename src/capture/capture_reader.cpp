@@ -552,13 +552,9 @@ bool CaptureReader::scanRange(std::uint64_t from, std::uint64_t to,
       return true;
     }
   }
+  // The end of the part, as the record-by-record reading ends it (rangeEnd(), a file cut short since it was opened).
   m.offset = next;
-  rangeEnd_ = next;
-  if (const std::uint64_t now = fileSizeNow(m.fd, m.fileSize); now < m.fileSize) {
-    shrank(now);
-    return true;
-  }
-  done_ = true;
+  positionMapped();
   return true;
 }
 

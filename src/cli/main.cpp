@@ -549,7 +549,7 @@ Sources openIndex(const po::variables_map& vm, Sources s) {
   if (!captures) throw UsageError{captures.error().toString()};
   s.captures = std::move(*captures);
   s.indexedWhole = index->span;
-  for (const std::string& why : index->inPlace) s.readWhole.push_back(!why.empty());
+  s.readWhole = index->readWhole();
   return s;
 }
 

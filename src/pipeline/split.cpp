@@ -457,6 +457,11 @@ std::optional<std::pair<std::uint64_t, std::int64_t>> sizeAndTime(const std::str
                    static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
+// Whether a capture is as it was when a part indexed it: `now` is its sizeAndTime().
+bool asIndexed(const IndexPart::File& f, const std::optional<std::pair<std::uint64_t, std::int64_t>>& now) {
+  return now && f.size == now->first && f.mtimeNs == now->second;
+}
+
 std::string partJson(const IndexPart& p) {
   json::object root;
   root["sgsimIndex"] = IndexPart::kVersion;
@@ -660,10 +665,8 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
     if (auto done = readPart(dir, options.part);
         done && done->parts == options.parts && done->shards == options.shards && done->inputs == captures) {
       bool same = true;
-      for (std::size_t i = 0; i < captures.size() && same; ++i) {
-        const auto now = sizeAndTime(captures[i]);
-        same = now && done->files[i].size == now->first && done->files[i].mtimeNs == now->second;
-      }
+      for (std::size_t i = 0; i < captures.size() && same; ++i)
+        same = asIndexed(done->files[i], sizeAndTime(captures[i]));
       for (std::uint32_t k = 0; k < options.shards && same; ++k) {
         std::uint64_t entries = 0;
         for (const IndexPart::File& f : done->files) entries += f.entries[k];
@@ -792,7 +795,7 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
     for (const IndexPart& p : parts) {
       const IndexPart::File& f = p.files[i];
       if (!f.refused.empty()) return f.refused;
-      if (!now || f.size != now->first || f.mtimeNs != now->second) return "changed since it was indexed";
+      if (!asIndexed(f, now)) return "changed since it was indexed";
       if (f.start != expected)
         return "part " + std::to_string(p.part) + " starts at byte " + std::to_string(f.start) +
                ", where the record after part " + std::to_string(p.part - 1) + "'s is at byte " +

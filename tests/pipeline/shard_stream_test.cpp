@@ -161,7 +161,7 @@ Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, b
     if (shardIndex->used()) {
       captures = MergedCapture::openIndexed(files, std::move(shardIndex->records));
       indexedWhole = shardIndex->span;
-      for (const std::string& why : shardIndex->inPlace) readWhole.push_back(!why.empty());
+      readWhole = shardIndex->readWhole();
     } else {
       captures = openCaptures(files);
     }

@@ -155,6 +155,12 @@ struct ShardIndex {
       if (why.empty()) return true;
     return false;
   }
+  // By capture, whether it is read whole (CaptureStreamOptions::readWhole).
+  std::vector<bool> readWhole() const {
+    std::vector<bool> out;
+    for (const std::string& why : inPlace) out.push_back(!why.empty());
+    return out;
+  }
 };
 Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard);
 
