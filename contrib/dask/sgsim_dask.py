@@ -3,7 +3,8 @@
 
 How a run goes (the commands are the contract of /work/prompts/scale_contract.md, see README "Scale-out"):
   1. captures (the default, --index: on shared storage; each shard reads only its own frames):
-     1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once)
+     1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once;
+         with the LocalCluster, here, as processes of this machine started before the cluster: see start_here)
      1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json
                              -o WORKDIR/index/shard-K.json
      or flow logs, captures with --decap, or with --in-place:
@@ -405,10 +406,10 @@ def _resolve_binary(sgsim):
     return found, None
 
 
-def probe_worker(sgsim, cwd, workdir):
+def probe_worker(sgsim, cwd, workdir, worker=None):
     """Runs on every worker before the work: the binary's path, version and SHA-256, and whether the current
-    directory and the workdir are there. Returns a dict; 'error' says what is wrong."""
-    info = {"worker": _worker_name(), "host": socket.gethostname(), "error": None}
+    directory and the workdir are there. Returns a dict; 'error' says what is wrong. `worker`: as in run_sgsim."""
+    info = {"worker": worker or _worker_name(), "host": socket.gethostname(), "error": None}
     for what, path in (("the directory the runner was started in", cwd), ("the workdir", workdir)):
         if not os.path.isdir(path):
             info["error"] = (f"{what}, {path}, is not there: it must be on storage every worker shares, "
@@ -437,12 +438,13 @@ def probe_worker(sgsim, cwd, workdir):
 FRESH = "{fresh}"  # in a task's arguments: a folder name new to each attempt of the task
 
 
-def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label, output=None):
+def run_sgsim(sgsim, expected_sha256, arguments, cwd, stdin_bytes, attempts_dir, label, output=None, worker=None):
     """One sgsim run on a worker: (exit status, stdout, stderr, {wall, cpu, wrote, fresh}, worker), wrote: whether
     `output` is there afterwards. FRESH in the arguments and output becomes a name new to this attempt (stats'
     "fresh"), so that a split Dask runs again after losing its worker never meets the first attempt's half-written
-    folder. Leaves a file in attempts_dir so that the runner can tell a task Dask ran again."""
-    worker = _worker_name()
+    folder. Leaves a file in attempts_dir so that the runner can tell a task Dask ran again. `worker` names where
+    it runs when that is not a Dask worker (the runner's own index parts, see start_here)."""
+    worker = worker or _worker_name()
     fresh = uuid.uuid4().hex[:8]
     arguments = [a.replace(FRESH, fresh) for a in arguments]
     output = output.replace(FRESH, fresh) if output else output
@@ -568,8 +570,41 @@ def _failure(step, result):
     code, stdout, stderr, _, worker = result
     text = stderr.decode(errors="replace").rstrip("\n")
     status = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-    return RunError(f"sgsim-dask: {step} failed on worker {worker} ({status}):\n{text}",
+    where = worker if worker == HERE else f"on worker {worker}"
+    return RunError(f"sgsim-dask: {step} failed {where} ({status}):\n{text}",
                     code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL, stdout)
+
+
+HERE = "here, in the runner's process"  # where start_here's index parts run (in place of a worker's address)
+
+
+class LocalStart:
+    """What a LocalCluster run does on this machine before the cluster starts (see start_here): the binary's
+    check, the SHA-256 it found, and the index parts started as processes ({future: part}, empty without an index)."""
+
+    def __init__(self, sha256, executor=None, parts=None):
+        self.sha256, self.executor, self.parts, self.started = sha256, executor, parts or {}, time.monotonic()
+
+
+def start_here(plan, cwd, workdir, attempts):
+    """With the LocalCluster, the workers are this machine (threads of this process, or with --processes its
+    children, with its environment), so the binary is checked here, once, and the index parts start here at once
+    as processes of this machine, while `import distributed` and the cluster's start (~0.2 s of CPU on the
+    2-core machine of docs/PERFORMANCE.md) go on beside them: the two overlap instead of following one another.
+    With --scheduler both stay on the workers (their check, then the parts as Dask tasks). None when the binary
+    is not usable here: the workers' check then says why, as for any run."""
+    import concurrent.futures
+    probe = probe_worker(plan.sgsim, cwd, workdir, HERE)  # HERE: no `import distributed` to name a worker
+    if probe.get("error"):
+        return None
+    if not indexes(plan):
+        return LocalStart(probe["sha256"])
+    shards = plan.shards or plan.workers or os.cpu_count() or 1  # the LocalCluster's worker threads (connect)
+    run_dir = os.path.join(workdir, "index")
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=shards)
+    parts = {executor.submit(run_sgsim, plan.sgsim, probe["sha256"], index_command(plan, run_dir, i, shards, shards),
+                             cwd, b"", attempts, f"index-{i}", None, HERE): i for i in range(1, shards + 1)}
+    return LocalStart(probe["sha256"], executor, parts)
 
 
 def connect(plan):
@@ -609,51 +644,62 @@ def connect(plan):
     return Client(cluster), cluster
 
 
+def _make_workdir(plan, cwd):
+    """The run's folder: a new temporary one, or --workdir (empty or absent)."""
+    if plan.workdir is None:
+        return tempfile.mkdtemp(prefix=".sgsim-dask-" if plan.scheduler else "sgsim-dask-",
+                                dir=cwd if plan.scheduler else None)
+    workdir = os.path.abspath(plan.workdir)
+    if os.path.exists(workdir) and (not os.path.isdir(workdir) or os.listdir(workdir)):
+        raise RunError(f"sgsim-dask: --workdir {plan.workdir}: must be an empty folder or absent (the runner "
+                       "never overwrites files)", EXIT_USAGE)
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"sgsim-dask: --workdir {plan.workdir}: cannot create it: {e.strerror}", EXIT_USAGE)
+    return workdir
+
+
 def run(plan, stdin_bytes=b""):
     """The whole run. Returns (report bytes, the single run's stderr lines, exit status, notes); raises RunError."""
     cwd = os.getcwd()
     progress = Progress(plan.quiet)
     notes = []
     started = time.monotonic()
-    progress.say(f"connecting to {plan.scheduler}" if plan.scheduler else "starting a LocalCluster")
-    client, cluster = connect(plan)
-    if plan.timings:
-        notes.append(f"sgsim-dask: timings: cluster {'connected' if plan.scheduler else 'started'} in "
-                     f"{time.monotonic() - started:.2f} s")
     own_workdir = plan.workdir is None
+    workdir = _make_workdir(plan, cwd)
+    local = None
     try:
-        if own_workdir:
-            workdir = tempfile.mkdtemp(prefix=".sgsim-dask-" if plan.scheduler else "sgsim-dask-",
-                                       dir=cwd if plan.scheduler else None)
-        else:
-            workdir = os.path.abspath(plan.workdir)
-            if os.path.exists(workdir) and (not os.path.isdir(workdir) or os.listdir(workdir)):
-                raise RunError(f"sgsim-dask: --workdir {plan.workdir}: must be an empty folder or absent (the runner "
-                               "never overwrites files)", EXIT_USAGE)
-            try:
-                os.makedirs(workdir, exist_ok=True)
-            except OSError as e:
-                raise RunError(f"sgsim-dask: --workdir {plan.workdir}: cannot create it: {e.strerror}", EXIT_USAGE)
         attempts = os.path.join(workdir, "attempts")
         os.makedirs(attempts)
+        if not plan.scheduler:
+            local = start_here(plan, cwd, workdir, attempts)
+        progress.say(f"connecting to {plan.scheduler}" if plan.scheduler else "starting a LocalCluster")
+        client, cluster = connect(plan)
         try:
-            return _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes)
-        finally:
-            progress.done()
-            clock = time.monotonic()
-            if own_workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
             if plan.timings:
-                notes.append(f"sgsim-dask: timings: workdir {'removed' if own_workdir else 'kept'} in "
-                             f"{time.monotonic() - clock:.2f} s; {time.monotonic() - started:.2f} s since the "
-                             "cluster's start")
+                notes.append(f"sgsim-dask: timings: cluster {'connected' if plan.scheduler else 'started'} in "
+                             f"{time.monotonic() - started:.2f} s")
+            return _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, local)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        progress.done()
+        if local is not None and local.executor is not None:
+            local.executor.shutdown(wait=True)  # a failed run waits for the other parts before the folder goes
+        clock = time.monotonic()
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if plan.timings:
+            notes.append(f"sgsim-dask: timings: workdir {'removed' if own_workdir else 'kept'} in "
+                         f"{time.monotonic() - clock:.2f} s; {time.monotonic() - started:.2f} s since the "
+                         "runner's start")
 
 
-def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
+def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, local):
+    import concurrent.futures
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
@@ -663,11 +709,12 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
         if plan.timings:
             stats, worker = outcome[3], outcome[4]
             notes.append(f"sgsim-dask: timings: {step}: sgsim {stats.get('wall', 0):.2f} s wall, "
-                         f"{stats.get('cpu', 0):.2f} s CPU, on {worker}")
+                         f"{stats.get('cpu', 0):.2f} s CPU, {worker if worker == HERE else 'on ' + worker}")
 
-    progress.say("checking the workers' sgsim")
-    sha = check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
-    shards = plan.shards or sum(client.nthreads().values())
+    if not local:
+        progress.say("checking the workers' sgsim")
+    sha = local.sha256 if local else check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
+    shards = len(local.parts) if local and local.parts else plan.shards or sum(client.nthreads().values())
     splits = plan.captures and plan.split
 
     def submit(arguments, label, stdin=b"", output=None):
@@ -682,7 +729,8 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
                            "see the workers' logs", EXIT_INTERNAL)
 
     if plan.timings:
-        notes.append(f"sgsim-dask: timings: workers checked in {time.monotonic() - clock:.2f} s")
+        notes.append("sgsim-dask: timings: the LocalCluster's sgsim checked here before the cluster's start" if local
+                     else f"sgsim-dask: timings: workers checked in {time.monotonic() - clock:.2f} s")
     clock = time.monotonic()
     if splits:
         progress.say(f"splitting into {shards} shards")
@@ -703,10 +751,14 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes):
     elif indexes(plan):
         progress.say(f"indexing in {shards} parts")
         run_dir = os.path.join(workdir, "index")
-        parts = {submit(index_command(plan, run_dir, i, shards, shards), f"index-{i}"): i for i in range(1, shards + 1)}
-        for future in as_completed(parts):
-            i = parts[future]
-            part = result(future, f"index part {i}/{shards}")
+        if local:
+            parts, clock = local.parts, local.started
+            done = ((parts[f], f.result()) for f in concurrent.futures.as_completed(parts))
+        else:
+            parts = {submit(index_command(plan, run_dir, i, shards, shards), f"index-{i}"): i
+                     for i in range(1, shards + 1)}
+            done = ((parts[f], result(f, f"index part {parts[f]}/{shards}")) for f in as_completed(parts))
+        for i, part in done:
             timing(f"index part {i}/{shards}", part)
             if part[0] != EXIT_OK:
                 for other in parts:
@@ -805,4 +857,12 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # The report is out and the cluster closed: leave without Python's teardown of distributed's modules, threads
+    # and exit hooks (~0.04 s after the report on the machine of docs/PERFORMANCE.md, for nothing left to do).
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            pass  # main() said what it could not write
+    os._exit(status)

@@ -331,6 +331,20 @@ class OnLocalCluster(unittest.TestCase):
         self.assertEqual([s["argv"][-8:-4] for s in shards], [["--index", index, "--shard", "1/2"],
                                                               ["--index", index, "--shard", "2/2"]])
 
+    def test_with_the_local_cluster_the_index_parts_run_here_as_it_starts(self):
+        # The LocalCluster's workers are this machine: its binary is checked here once, and the index parts start
+        # here before the cluster (beside `import distributed`), not as Dask tasks after it.
+        rc, out, err = self.runner("--timings", "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
+                                   "a.pcap")
+        self.assertEqual(rc, 0, err)
+        parts = [line for line in err.splitlines() if "timings: index part " in line]
+        self.assertEqual(len(parts), 2, err)
+        for line in parts:
+            self.assertTrue(line.endswith("s CPU, here, in the runner's process"), line)
+        self.assertIn("sgsim-dask: timings: the LocalCluster's sgsim checked here before the cluster's start", err)
+        self.assertNotIn("workers checked", err)
+        self.assertEqual(len(json.loads(out)["shards"]), 2)
+
     def test_in_place_no_split_runs(self):
         for named in (["--in-place"], ["--no-split"]):
             rc, out, err = self.runner(*named, "whatif", "--model", "m.json", "--revoke", "r", "--format", "json",
@@ -359,6 +373,7 @@ class OnLocalCluster(unittest.TestCase):
                                    env={"FAKE_SPLIT_RC": "2"})
         self.assertEqual((rc, out), (2, ""))
         self.assertIn("sgsim split --index --part ", err)
+        self.assertIn("failed here, in the runner's process (exit status 2)", err)
         self.assertIn("cannot read missing.pcap", err)
         reports = [f for _, _, files in os.walk(os.path.join(self.cwd, "w")) for f in files if f.startswith("shard-")]
         self.assertEqual(reports, [])  # no shard ran
