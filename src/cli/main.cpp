@@ -676,9 +676,11 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
 // now, every report later; under --strict they make the exit status 2 as well). The model's and the requests'
 // warnings, known before the pass, go first in the report.
 int captureErrors(const Common& c, ReplayStats& stats) {
-  for (const Error& w : stats.warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
+  // Every warning the reports list, the full flow table's and the drift rows' cut included (allWarnings).
+  const std::vector<Error> warnings = allWarnings(stats);
+  for (const Error& w : warnings) std::cerr << "sgsim: " << (c.strict ? "" : "warning: ") << w.toString() << '\n';
   for (const Error& e : stats.captureErrors) std::cerr << "sgsim: " << e.toString() << '\n';
-  const bool strictFails = c.strict && !stats.warnings.empty();
+  const bool strictFails = c.strict && !warnings.empty();
   stats.warnings.insert(stats.warnings.begin(), c.warnings.begin(), c.warnings.end());
   return stats.captureErrors.empty() && !strictFails ? kExitOk : kExitUsage;
 }

@@ -224,6 +224,7 @@ struct FlowItem {
 
 struct DriftItem {
   std::uint64_t bytes = 0, records = 0, firstFile = 0, firstLine = 0;
+  std::uint64_t firstRecord = 0;  // the row's first record's position in the whole input (shards in place), or 0
   json::value value;
 };
 
@@ -258,6 +259,7 @@ struct State {
   std::size_t shardsMerged = 1;
   std::vector<std::pair<std::string, std::uint64_t>> totals;  // in the first report's order
   std::vector<DriftItem> drift;
+  std::uint64_t driftUnlisted = 0;  // after the cut (cutDrift): drift records of rows not listed
   std::vector<FallbackAcc> fallback;
   std::vector<FlowItem> flows;
   std::optional<json::value> space;
@@ -342,6 +344,7 @@ bool mergeWarnings(Ctx& c, State& s, const Doc& d, const json::value& v) {
   if (!issuesOf(c, d, "warnings", v, w)) return false;
   for (const Error& e : w) {
     if (e.message == kShardTables) continue;  // a partial merge's: added again at the end
+    if (driftCapUnlisted(e)) continue;        // recomputed once the rows are cut as one run cuts them (cutDrift)
     if (auto n = flowCapCount(e)) {
       if (!s.flowCap) s.flowCap = e;
       s.flowCapPackets += *n;
@@ -409,8 +412,13 @@ bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v) {
     const json::object* o = objectOf(c, d.name, path, (*a)[i]);
     const std::vector<std::string> keys = {"proto",   "src",    "dst",  "dport",   "eni",     "direction", "logged",
                                            "verdict", "reason", "rule", "records", "packets", "bytes",     "first"};
+    std::vector<std::string> known = keys;
+    known.push_back("firstRecord");  // shards in place (report/replay_report.h, DriftRow::firstRecord)
     DriftItem item;
-    if (!o || !checkKeys(c, d.name, path, *o, keys, keys) ||
+    if (!o || !checkKeys(c, d.name, path, *o, known, keys) ||
+        (o->contains("firstRecord") &&
+         (!countOf(c, d.name, path + ".firstRecord", o->at("firstRecord"), item.firstRecord) ||
+          (item.firstRecord == 0 && c.fail(d.name, path + ".firstRecord", "0: positions count from 1")))) ||
         !countOf(c, d.name, path + ".bytes", o->at("bytes"), item.bytes) ||
         !countOf(c, d.name, path + ".records", o->at("records"), item.records) ||
         !driftFirst(c, s, d, path + ".first", o->at("first"), item))
@@ -419,19 +427,43 @@ bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v) {
     item.value = *o;
     s.drift.push_back(std::move(item));
   }
-  // A run keeps at most ReplayStats::kMaxDriftRows rows (further records are counted, not listed): such a report
-  // cannot be merged exactly.
+  // A run keeps at most ReplayStats::kMaxDriftRows rows, the first it meets (further records are counted, not
+  // listed). A shard's list cut so is still exact to merge when its rows say where they were met (firstRecord: shards
+  // in place): the whole run's first rows are among each shard's first ones (cutDrift). Without that, it is not.
   const json::value* totals = d.root.if_contains("totals");
   const json::value* drift = totals && totals->is_object() ? totals->get_object().if_contains("driftRecords") : nullptr;
   std::uint64_t counted = 0;
-  if (drift && countOf(c, d.name, "totals.driftRecords", *drift, counted) && counted != records)
+  const bool placed = std::all_of(s.drift.end() - static_cast<std::ptrdiff_t>(a->size()), s.drift.end(),
+                                  [](const DriftItem& i) { return i.firstRecord != 0; });
+  if (drift && countOf(c, d.name, "totals.driftRecords", *drift, counted) && counted != records && !placed)
     return c.fail(d.name, "drift",
                   "its rows hold " + std::to_string(records) + " of the " + std::to_string(counted) +
                       " drift records (totals.driftRecords): the list was cut short (at most " +
                       std::to_string(ReplayStats::kMaxDriftRows) +
-                      " rows), so the report cannot be merged exactly: split into more shards, so that each holds "
-                      "fewer drift rows");
+                      " rows) and its rows do not say where they were met (firstRecord, in shards run in place), so "
+                      "the report cannot be merged exactly: run the shards in place (--shard K/N over the flow logs)");
   return !c.error;
+}
+
+// The rows one run lists: the first ReplayStats::kMaxDriftRows it met, in the order it met them (firstRecord), each
+// with all its records; and how many drift records the totals count beyond the rows listed (driftCapWarning).
+bool cutDrift(Ctx& c, State& s, const std::string& name) {
+  if (s.drift.size() > ReplayStats::kMaxDriftRows) {
+    if (std::any_of(s.drift.begin(), s.drift.end(), [](const DriftItem& i) { return i.firstRecord == 0; }))
+      return c.fail(name, "drift",
+                    "the reports list " + std::to_string(s.drift.size()) + " drift rows, more than the " +
+                        std::to_string(ReplayStats::kMaxDriftRows) +
+                        " one run lists, and not where each was met (firstRecord, in shards run in place), so the "
+                        "rows one run lists cannot be told: run the shards in place (--shard K/N over the flow logs)");
+    std::sort(s.drift.begin(), s.drift.end(),
+              [](const DriftItem& a, const DriftItem& b) { return a.firstRecord < b.firstRecord; });
+    s.drift.resize(ReplayStats::kMaxDriftRows);
+  }
+  std::uint64_t listed = 0;
+  for (const DriftItem& i : s.drift) listed += i.records;
+  const std::optional<std::uint64_t> total = totalOf(s, "driftRecords");
+  s.driftUnlisted = total && *total > listed ? *total - listed : 0;
+  return true;
 }
 
 bool fallbackOfJson(Ctx& c, const Doc& d, const std::string& name, const json::value& v,
@@ -1055,6 +1087,9 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     }
   }
 
+  if (first.root.contains("drift") && !cutDrift(c, s, first.name)) return *c.error;
+  const bool complete = shards.size() == count;
+
   // The merged report, member by member in the order the command writes them.
   MergedReport out;
   json::object root;
@@ -1084,6 +1119,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           all.push_back(Error{s.flowCap->where, "the flow table was full: " + std::to_string(s.flowCapPackets) +
                                                     " packets were decided without connection state (raise "
                                                     "--max-flows)"});
+        if (s.driftUnlisted) all.push_back(driftCapWarning(s.driftUnlisted));
         if (s.flowCap && s.shardsMerged > 1) {
           all.push_back(Error{s.flowCap->where, kShardTables});
           out.notes.push_back(all.back());
@@ -1113,7 +1149,11 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           return a.firstLine < b.firstLine;
         });
         json::array a;
-        for (DriftItem& d : s.drift) a.push_back(std::move(d.value));
+        for (DriftItem& d : s.drift) {
+          // Where each row was met matters only to further merges: the whole merge lists rows as one run does.
+          if (complete) d.value.as_object().erase("firstRecord");
+          a.push_back(std::move(d.value));
+        }
         root[name] = std::move(a);
         break;
       }

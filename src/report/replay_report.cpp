@@ -79,7 +79,11 @@ void ReplayStats::addRecord(const FlowRecord& r, const PacketVerdict& v) {
     row.bytes += r.bytes;
     return;
   }
-  if (drift.size() >= kMaxDriftRows) return;  // counted above, not listed
+  if (drift.size() >= kMaxDriftRows) {  // counted above, not listed (driftCapWarning says so)
+    ++driftUnlisted;
+    return;
+  }
+  key.firstRecord = ordinal;
   key.records = 1;
   key.packets = r.packets;
   key.bytes = r.bytes;
@@ -512,7 +516,8 @@ std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit)
          ",\"logged\":\"" + (r.loggedAccept ? "ACCEPT" : "REJECT") + "\",\"verdict\":\"" + toString(r.verdict) +
          "\",\"reason\":\"" + toString(r.reason) + "\",\"rule\":" + jsonStrOrNull(r.eni >= 0 ? checkRuleId(n, c) : "") +
          ",\"records\":" + std::to_string(r.records) + ",\"packets\":" + std::to_string(r.packets) +
-         ",\"bytes\":" + std::to_string(r.bytes) + ",\"first\":\"" + jsonEscape(driftWhere(s, r)) + "\"}";
+         ",\"bytes\":" + std::to_string(r.bytes) + ",\"first\":\"" + jsonEscape(driftWhere(s, r)) + "\"" +
+         (r.firstRecord ? ",\"firstRecord\":" + std::to_string(r.firstRecord) : std::string()) + "}";
   }
   return o + "]";
 }
@@ -530,12 +535,15 @@ void appendDriftRowJson(std::string& out, const ReplayStats& s, const Network& n
   o.text("logged", r.loggedAccept ? "ACCEPT" : "REJECT").text("verdict", toString(r.verdict));
   o.text("reason", toString(r.reason)).textOrNull("rule", r.eni >= 0 ? checkRuleId(n, c) : "");
   o.number("records", r.records).number("packets", r.packets).number("bytes", r.bytes);
-  o.text("first", driftWhere(s, r)).end();
+  o.text("first", driftWhere(s, r));
+  if (r.firstRecord) o.number("firstRecord", r.firstRecord);
+  o.end();
 }
 
 std::vector<Error> allWarnings(const ReplayStats& s) {
   std::vector<Error> all = s.warnings;
   if (auto w = flowCapWarning(s)) all.push_back(*w);
+  if (auto w = driftCapWarning(s)) all.push_back(*w);
   return all;
 }
 
@@ -565,6 +573,35 @@ void addOutcomesJson(boost::json::object& root, const ReplayStats& s) {
   root["notIp"] = details(s.notIp);
   root["undecodable"] = details(s.undecodable);
   root["skippedBlocks"] = details(s.skippedBlocks);
+}
+
+std::optional<Error> driftCapWarning(const ReplayStats& s) {
+  if (s.driftUnlisted == 0) return std::nullopt;
+  return driftCapWarning(s.driftUnlisted);
+}
+
+namespace {
+const std::string kDriftCapWhere = "drift";
+const std::string kDriftCapLead = "more than " + std::to_string(ReplayStats::kMaxDriftRows) +
+                                  " distinct rows disagree with the logged action: the first " +
+                                  std::to_string(ReplayStats::kMaxDriftRows) +
+                                  " met in the input are listed, each with all its records; ";
+const std::string kDriftCapTail = " drift records of rows met after them are counted in the totals only";
+}  // namespace
+
+Error driftCapWarning(std::uint64_t unlisted) {
+  return Error{kDriftCapWhere, kDriftCapLead + std::to_string(unlisted) + kDriftCapTail};
+}
+
+std::optional<std::uint64_t> driftCapUnlisted(const Error& e) {
+  const std::string& m = e.message;
+  if (e.where != kDriftCapWhere || m.size() <= kDriftCapLead.size() + kDriftCapTail.size() ||
+      m.compare(0, kDriftCapLead.size(), kDriftCapLead) != 0 ||
+      m.compare(m.size() - kDriftCapTail.size(), kDriftCapTail.size(), kDriftCapTail) != 0)
+    return std::nullopt;
+  const std::string n = m.substr(kDriftCapLead.size(), m.size() - kDriftCapLead.size() - kDriftCapTail.size());
+  if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(n);
 }
 
 std::optional<Error> flowCapWarning(const ReplayStats& s) {

@@ -85,6 +85,21 @@ def compare_issues(label, whole, shards):
             fail(f"{label}: errors {r['errors']} != {whole['errors']}")
 
 
+def compare_drift(label, whole, shards):
+    """The drift rows: each in exactly one shard, as the whole run lists it, plus (shards in place only) where its
+    first record was met in the whole input (firstRecord, 1 = the first record read: merge cuts by it), the rows'
+    positions all different."""
+    rows = [f for r in shards for f in r.get("drift", [])]
+    placed = [f.pop("firstRecord", None) for f in rows]
+    if sorted(key(f) for f in rows) != sorted(key(f) for f in whole.get("drift", [])):
+        fail(f"{label}: drift rows differ")
+    if "in place" in label:
+        if None in placed or len(set(placed)) != len(placed) or any(p < 1 for p in placed):
+            fail(f"{label}: drift rows' firstRecord {placed}")
+    elif any(p is not None for p in placed):
+        fail(f"{label}: drift rows of a shard not run in place say where they were met: {placed}")
+
+
 def compare_whatif(label, whole, shards):
     global checks, changed_flows
     checks += 1
@@ -97,9 +112,7 @@ def compare_whatif(label, whole, shards):
         if got != v:
             fail(f"{label}: totals.{k} {got} != {v}")
     compare_issues(label, whole, shards)
-    drift = sorted(key(f) for r in shards for f in r.get("drift", []))
-    if drift != sorted(key(f) for f in whole.get("drift", [])):
-        fail(f"{label}: drift rows differ")
+    compare_drift(label, whole, shards)
     flows = sorted(key(f) for r in shards for f in r["flows"])
     if flows != sorted(key(f) for f in whole["flows"]):
         fail(f"{label}: flows differ")

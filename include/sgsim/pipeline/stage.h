@@ -342,6 +342,9 @@ class Pass {
         if (o.frame.tsNs > whole_.lastNs) whole_.lastNs = o.frame.tsNs;
       }
       if (shardOf(o.key, count) != index) continue;
+      // A record stream hands on every record (no early filter), so whole_ numbers them as the whole run reads
+      // them: the drift rows' firstRecord, by which merge keeps the rows the whole run keeps.
+      stats_.ordinal = scope_.whole ? 0 : whole_.frames;
       stats_.add(o.frame, o.key, evaluation_.observe(o));
     }
   }

@@ -47,6 +47,10 @@ struct DriftRow {
   std::uint64_t records = 0, packets = 0, bytes = 0;
   std::uint16_t firstFile = 0;  // where the first such record is
   std::uint64_t firstLine = 0;
+  // A shard's run in place (--shard K/N, the whole input read): the first such record's position among the input's
+  // records (1 = the first read), by which `sgsim merge` keeps the rows the whole run keeps (kMaxDriftRows); 0 in
+  // other runs (not in their reports).
+  std::uint64_t firstRecord = 0;
   std::uint32_t nextSameHash = UINT32_MAX;  // the next row whose identity hashes alike
 };
 
@@ -99,6 +103,10 @@ struct ReplayStats {
   std::vector<DriftRow> drift;                                         // unranked; driftRanked() orders them
   boost::unordered_flat_map<std::uint64_t, std::uint32_t> driftIndex;  // identity hash → first row (rows chain)
   static constexpr std::size_t kMaxDriftRows = 100000;
+  std::uint64_t driftUnlisted = 0;  // drift records of rows met after the first kMaxDriftRows: counted, not listed
+  // The position among the input's records of the record add() is given next, when the pass knows it (a shard's
+  // pass in place: Pass::stepShard); 0 otherwise. Becomes a new drift row's firstRecord.
+  std::uint64_t ordinal = 0;
 
   // Names the capture files (by fileIndex), so that add() keeps each one's span.
   void setCaptures(const std::vector<std::string>& files);
@@ -146,7 +154,13 @@ std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);
 
 // The warning that the flow table was full, when it was (every format reports it).
 std::optional<Error> flowCapWarning(const ReplayStats& s);
-// Every warning of the run, the full flow table's included: what each report format lists.
+// The warning that the drift rows were cut at ReplayStats::kMaxDriftRows, when they were (every format reports it):
+// `unlisted` drift records belong to rows met after the ones listed. driftCapUnlisted reads the count back from such
+// a warning (merge recomputes it), nullopt for any other.
+std::optional<Error> driftCapWarning(const ReplayStats& s);
+Error driftCapWarning(std::uint64_t unlisted);
+std::optional<std::uint64_t> driftCapUnlisted(const Error& e);
+// Every warning of the run, the full flow table's and the drift rows' cut included: what each report format lists.
 std::vector<Error> allWarnings(const ReplayStats& s);
 // The "captureSpans" member of every JSON report: each source's frames, first and last (null for a source that
 // held none).
