@@ -217,15 +217,17 @@ struct SpanAcc {
   std::optional<std::int64_t> first, last;
 };
 
+// A listed row's JSON stays where it was parsed (the reports live until the merge ends): copied once, into the
+// merged report.
 struct FlowItem {
   ChangedFlow key;  // the ranking's fields
-  json::value value;
+  const json::object* value = nullptr;
 };
 
 struct DriftItem {
   std::uint64_t bytes = 0, records = 0, firstFile = 0, firstLine = 0;
   std::uint64_t firstRecord = 0;  // the row's first record's position in the whole input (shards in place), or 0
-  json::value value;
+  const json::object* value = nullptr;
 };
 
 struct FallbackAcc {
@@ -424,7 +426,7 @@ bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v) {
         !driftFirst(c, s, d, path + ".first", o->at("first"), item))
       return false;
     records += item.records;
-    item.value = *o;
+    item.value = o;
     s.drift.push_back(std::move(item));
   }
   // A run keeps at most ReplayStats::kMaxDriftRows rows, the first it meets (further records are counted, not
@@ -577,7 +579,7 @@ bool mergeFlows(Ctx& c, State& s, const Doc& d, const json::value& v) {
         return c.fail(d.name, path + ".capture", "\"" + file + "\" is not one of the report's captures");
       f.firstFile = static_cast<std::uint16_t>(it - s.captures.begin());
     }
-    item.value = *o;
+    item.value = o;
     s.flows.push_back(std::move(item));
   }
   return true;
@@ -936,11 +938,14 @@ std::string shardList(const std::vector<std::uint32_t>& v) {
 Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const MergeOptions& options) {
   Ctx c;
   if (files.empty()) return Error{"", "no report to merge: give the JSON reports of the shards"};
+  // The reports and the merged tree in one arena, freed at once: a merge of two flow-log shards' reports of 27 MB
+  // each (fl1m.csv, ~65,000 drift rows each) spent 40% of its 0.91 s in malloc and free and their page faults.
+  const json::storage_ptr arena = json::make_shared_resource<json::monotonic_resource>();
   std::vector<Doc> docs;
   std::optional<ReportKind> kind;
   for (const ReportFile& f : files) {
     boost::system::error_code ec;
-    json::value v = json::parse(f.text, ec);
+    json::value v = json::parse(f.text, ec, arena);
     if (ec)
       return Error{f.name,
                    "not JSON (" + ec.message() + "): give the JSON reports of whatif, audit or replay --format json"};
@@ -1092,7 +1097,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
 
   // The merged report, member by member in the order the command writes them.
   MergedReport out;
-  json::object root;
+  json::object root(arena);
   for (const auto& kv : first.root) {
     const std::string name(kv.key());
     const How how = std::find_if(members.begin(), members.end(), [&](const Member& m) { return name == m.name; })->how;
@@ -1148,11 +1153,12 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           if (a.firstFile != b.firstFile) return a.firstFile < b.firstFile;
           return a.firstLine < b.firstLine;
         });
-        json::array a;
-        for (DriftItem& d : s.drift) {
+        json::array a(arena);
+        a.reserve(s.drift.size());
+        for (const DriftItem& d : s.drift) {
+          a.emplace_back(*d.value);
           // Where each row was met matters only to further merges: the whole merge lists rows as one run does.
-          if (complete) d.value.as_object().erase("firstRecord");
-          a.push_back(std::move(d.value));
+          if (complete) a.back().as_object().erase("firstRecord");
         }
         root[name] = std::move(a);
         break;
@@ -1160,8 +1166,9 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       case How::Flows: {
         std::sort(s.flows.begin(), s.flows.end(),
                   [](const FlowItem& a, const FlowItem& b) { return rankedBefore(a.key, b.key); });
-        json::array a;
-        for (FlowItem& f : s.flows) a.push_back(std::move(f.value));
+        json::array a(arena);
+        a.reserve(s.flows.size());
+        for (const FlowItem& f : s.flows) a.emplace_back(*f.value);
         root[name] = std::move(a);
         break;
       }
