@@ -106,14 +106,18 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
 // every UDP frame to port 4789 (counted by every shard for the mirrored-traffic warning), is in every shard's index;
 // the stream drops those not its own as in place.
 struct IndexPart {
-  static constexpr std::int64_t kVersion = 1;
+  // 2: pcapng captures indexed too (File::head, File::skipped); a part of version 1 is refused (index again).
+  static constexpr std::int64_t kVersion = 2;
   std::uint32_t part = 1, parts = 1, shards = 1;
   std::vector<std::string> inputs;
   struct File {
     std::uint64_t size = 0;
     std::int64_t mtimeNs = 0;
     std::string refused;               // why this part of the capture cannot be indexed ("" when it can)
+    std::uint64_t head = 24;           // the capture's first record's offset (pcapng: its first packet block's)
     std::uint64_t start = 0, end = 0;  // the part's first record's offset; the offset after its last record
+    std::map<std::uint32_t, std::uint64_t> skipped;  // pcapng: the blocks the part skipped, by type (part 1: and
+                                                     // those before the first packet)
     std::uint64_t frames = 0;
     std::int64_t firstNs = 0, lastNs = 0, maxNs = 0;  // the part's first and last frame's times, and the latest
     bool ordered = true;                              // every frame's time at or after the one before
