@@ -705,8 +705,9 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
     rangeRefused_ = what;
     done_ = true;
   };
-  if (from <= pcapngHead_) {
-    // The first part: the blocks before the first packet are its (the reader has skipped them).
+  if (from == 0) {
+    // The first part (from 0): the blocks before the first packet are its (the reader has skipped them); a later part
+    // whose range starts at or before the first packet (a capture of a few bytes) does not count them again.
     if (pcapng_->wiresharkRecords() > 0)
       refuse(
           "a block before the first packet that Wireshark numbers as a frame (Custom, systemd Journal Export or "
@@ -715,6 +716,7 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
       refuse("blocks of more than " + std::to_string(PcapngReader::kMaxSkippedTypes) + " types");
     rangeSkipped_ = pcapng_->skippedTypes();
   }
+  std::uint64_t prefetched = 0;  // the file is asked into the caches up to here
   std::vector<ScannedRecord> kept;
   std::vector<std::uint64_t> keptEnds;  // where each kept block ends, for shrank()
   kept.reserve(4096);
@@ -732,34 +734,34 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
   // A file cut short while mapped: pages of zeros where its bytes were (MapGuard); nothing of this window is kept.
   auto faulted = [&] { return g_mapGuards[m.guard].faulted.load(std::memory_order_acquire); };
   while (!rangeRefused_ && o < rangeTo_) {
-    const std::string at = " at byte " + std::to_string(o);
+    const auto at = [o] { return " at byte " + std::to_string(o); };  // for a refusal's words only
     if (m.fileSize - o < 12) {
-      refuse("the file ends inside the block" + at);
+      refuse("the file ends inside the block" + at());
       break;
     }
     const std::uint8_t* h = mappedAt(o, 8);
     if (h == nullptr) {
-      refuse("the block" + at + " cannot be mapped");
+      refuse("the block" + at() + " cannot be mapped");
       break;
     }
     const std::uint32_t type = pcapng_->word(h), length = pcapng_->word(h + 4);
     if (type == 0x0A0D0D0A || type == 1) {
-      refuse("a " + pcapngBlockName(type) + at +
+      refuse("a " + pcapngBlockName(type) + at() +
              " after the first packet (an index reads every packet with the interfaces declared before the first)");
       break;
     }
     if (type == 3 || wiresharkNumbers(type)) {
-      refuse("a " + pcapngBlockName(type) + at +
+      refuse("a " + pcapngBlockName(type) + at() +
              (type == 3 ? " (its frame takes the time of the frame before it)" : " (Wireshark numbers it as a frame)"));
       break;
     }
     if (length < 12 || length % 4 != 0 || length > m.fileSize - o) {
-      refuse("the " + pcapngBlockName(type) + at + " is truncated or corrupt");
+      refuse("the " + pcapngBlockName(type) + at() + " is truncated or corrupt");
       break;
     }
     const bool packet = type == 6 || type == 2;
     if (packet && length > PcapngReader::kMaxBlockBytes) {
-      refuse("the " + pcapngBlockName(type) + at + " is larger than sgsim reads");
+      refuse("the " + pcapngBlockName(type) + at() + " is larger than sgsim reads");
       break;
     }
     // A packet block whole (its bytes are decoded), another only its trailer (streamed past, whatever its size).
@@ -767,17 +769,23 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
     const std::uint8_t* trailer =
         packet ? (block == nullptr ? nullptr : block + length - 4) : mappedAt(o + length - 4, 4);
     if (trailer == nullptr) {
-      refuse("the block" + at + " cannot be mapped");
+      refuse("the block" + at() + " cannot be mapped");
       break;
     }
     if (pcapng_->word(trailer) != length) {
-      refuse("the " + pcapngBlockName(type) + at + " is corrupt (its length differs at its end)");
+      refuse("the " + pcapngBlockName(type) + at() + " is corrupt (its length differs at its end)");
       break;
     }
     if (packet) {
+      // Where the next block starts is known only from this one's length: walking block by block waited on memory
+      // at every header (a miss per block, 0.14 s of a part's 0.22 s on cap2m.pcapng). Every line up to
+      // kPrefetchBytes ahead is asked for instead, as the whole reading does (nextMapped).
+      const std::uint64_t until = std::min(o + kPrefetchBytes, m.windowStart + m.windowSize);
+      for (prefetched = std::max(prefetched, o + 64); prefetched < until; prefetched += 64)
+        __builtin_prefetch(m.window + (prefetched - m.windowStart));
       Frame frame;
       if (!pcapng_->packetAt(block, length, frame)) {
-        refuse("the " + pcapngBlockName(type) + at + " is not one sgsim reads (corrupt, or of no interface)");
+        refuse("the " + pcapngBlockName(type) + at() + " is not one sgsim reads (corrupt, or of no interface)");
         break;
       }
       kept.push_back(ScannedRecord{o, frame.tsNs, frame.capLen, tag(frame)});

@@ -772,7 +772,8 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
         }
       }
     };
-    r.scanRange(bound(options.part), options.part == options.parts ? size : bound(options.part + 1), tag, sink);
+    r.scanRange(options.part == 1 ? 0 : bound(options.part),
+                options.part == options.parts ? size : bound(options.part + 1), tag, sink);
     f.start = r.rangeStart();
     f.end = r.rangeEnd();
     f.skipped = r.rangeSkipped();

@@ -417,12 +417,14 @@ void writeNg(const std::string& path, NgShape shape, std::mt19937& rng) {
   if (pick(3) == 0) b.nameResolution({10, 0, 0, 5}, "web");
   std::int64_t t = 1714554000LL * 1000000000LL + pick(1000) * 1000;
   const std::size_t n = 150 + pick(350), odd = 20 + pick(static_cast<std::uint32_t>(n - 40));
+  std::size_t unused = 0;  // the last interfaces, which no packet names
   for (std::size_t k = 0; k < n; ++k) {
     t += 1000 * static_cast<std::int64_t>(pick(50000));
     if (k == odd) {
       switch (shape) {
         case NgShape::InterfaceLater:
           addInterface();
+          if (pick(2) == 0) unused = 1;  // an interface no packet names (its block alone must refuse the index)
           break;
         case NgShape::SecondSection:
           b.section(pick(2) == 0);
@@ -442,7 +444,7 @@ void writeNg(const std::string& path, NgShape shape, std::mt19937& rng) {
           break;
       }
     }
-    const std::uint32_t i = pick(static_cast<std::uint32_t>(ifs.size()));
+    const std::uint32_t i = pick(static_cast<std::uint32_t>(ifs.size() - unused));
     Bytes data = pick(9) == 0 ? fakeBlocksFrame(rng) : randomFrame(rng);
     if (ifs[i].linkType == 101) data.erase(data.begin(), data.begin() + 14);  // raw IP: no Ethernet header
     const auto wire = static_cast<std::uint32_t>(data.size());
@@ -458,7 +460,7 @@ void writeNg(const std::string& path, NgShape shape, std::mt19937& rng) {
     if (shape == NgShape::CorruptTrailer && k == odd) b.patch32(b.bytes().size() - 4, 8);
     if (pick(40) == 0) b.statistics(i, ifs[i].units(t), k, 0);
   }
-  for (std::uint32_t i = 0; i < ifs.size(); ++i)
+  for (std::uint32_t i = 0; i < ifs.size() - unused; ++i)
     if (pick(2) == 0) b.statistics(i, ifs[i].units(t), n, 0);
   Bytes bytes = b.bytes();
   if (shape == NgShape::Truncated) bytes.resize(bytes.size() - 1 - pick(40));
@@ -565,6 +567,30 @@ TEST(ShardIndex, PcapngWorldsGiveEachShardItsInPlaceReport) {
       "[pcapng worlds] %d shard runs; pcapng read through the index %d times (%d plain), in place %d; "
       "classic pcap through the index %d; false starts %d\n",
       checked, ngIndexed, ngPlain, ngRefused, pcapIndexed, falseStarts);
+}
+
+// A pcapng of one packet indexed in more parts than it has bytes after its first packet: the parts after the first
+// start at or before that packet, and the blocks before it (here a Name Resolution and a Decryption Secrets Block)
+// are still counted once, by part 1, as the reading in place counts them.
+TEST(ShardIndex, ATinyPcapngInManyPartsCountsTheBlocksBeforeItsFirstPacketOnce) {
+  test::TempDir dir{"sgsim-shard-index-tiny"};
+  pcapng::Builder b;
+  b.section(false);
+  b.nameResolution({10, 0, 0, 5}, "web");
+  b.decryptionSecrets(0x544c534b, "CLIENT_RANDOM 00 11");
+  b.interface(1, 65535);
+  const Bytes frame = test::ethernet(0x0806, Bytes(2, 0x01));  // ARP, cut: 16 bytes
+  b.enhanced(0, 1714554000000000ull, frame, static_cast<std::uint32_t>(frame.size()));
+  const std::vector<std::string> files{dir.file("tiny.pcapng")};
+  test::writeFile(files[0], b.bytes());
+  const std::string index = dir.file("idx");
+  for (std::uint32_t part = 1; part <= 60; ++part) ASSERT_TRUE(indexPart(files, IndexOptions{part, 60, 2, index}));
+  std::string why;
+  const Outcome indexed = run(files, Shard{1, 2}, true, {}, false, std::nullopt, index, &why);
+  const Outcome inPlace = run(files, Shard{1, 2}, true, {}, false, std::nullopt);
+  EXPECT_EQ(why, "indexed;");
+  EXPECT_EQ(indexed.stats, inPlace.stats);
+  EXPECT_NE(inPlace.stats.find("\"Name Resolution Block\": 1"), std::string::npos) << inPlace.stats;
 }
 
 // The public captures of the shared corpus (the tcpdump project's: many link types, many deliberately truncated or

@@ -150,8 +150,9 @@ class CaptureReader {
   // that is truncated, corrupt or one the reader would end on an error at. A part after the first finds its first block
   // by a chain of eight blocks whose lengths agree at both ends, at 4-byte boundaries (as every block starts). What the
   // reader says about the file as a whole then comes from the parts: no warning (those shapes are refused), the skipped
-  // blocks counted by type (rangeSkipped(); part 1 counts those before the first packet), which the shard's reading
-  // gives back as the source says (IndexSource::skippedBlocks). The reason the file cannot be read so, or nullopt.
+  // blocks counted by type (rangeSkipped(); the part from 0 counts those before the first packet), which the shard's
+  // reading gives back as the source says (IndexSource::skippedBlocks). The reason the file cannot be read so, or
+  // nullopt.
   std::optional<std::string> mapPcapng();
   // The offset of the file's first record: 24 for classic pcap; for pcapng (after mapPcapng) its first packet block's.
   std::uint64_t firstRecord() const { return pcapng_ ? pcapngHead_ : 24; }
