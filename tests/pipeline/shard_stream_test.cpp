@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
@@ -591,6 +592,49 @@ TEST(ShardIndex, ATinyPcapngInManyPartsCountsTheBlocksBeforeItsFirstPacketOnce) 
   EXPECT_EQ(why, "indexed;");
   EXPECT_EQ(indexed.stats, inPlace.stats);
   EXPECT_NE(inPlace.stats.find("\"Name Resolution Block\": 1"), std::string::npos) << inPlace.stats;
+}
+
+// A pcapng index whose entry points at a block that is not a packet (an index damaged, or a capture rewritten with the
+// same size and time): the shard's reading ends there on an error naming the frame and the byte, never reading the
+// block as a frame.
+TEST(ShardIndex, APcapngEntryThatIsNotAPacketBlockEndsTheReadingOnAnError) {
+  test::TempDir dir{"sgsim-shard-index-ngbad"};
+  pcapng::Builder b;
+  b.section(true);
+  b.interface(1, 65535);
+  std::mt19937 rng(3);
+  for (int i = 0; i < 3; ++i) b.enhanced(0, 1714554000000000ull + i, randomFrame(rng), 60);
+  const std::size_t nrb = b.nameResolution({10, 0, 0, 5}, "web");
+  for (int i = 3; i < 6; ++i) b.enhanced(0, 1714554000000000ull + i, randomFrame(rng), 60);
+  const std::vector<std::string> files{dir.file("c.pcapng")};
+  test::writeFile(files[0], b.bytes());
+  const std::string index = dir.file("idx");
+  ASSERT_TRUE(indexPart(files, IndexOptions{1, 1, 1, index}));
+  // The fourth entry (frame 4, after the Name Resolution Block) made to point at that block.
+  const std::string idx = index + "/part-1.shard-1.idx";
+  std::fstream f(idx, std::ios::in | std::ios::out | std::ios::binary);
+  CaptureReader::IndexedRecord r;
+  f.seekg(3 * sizeof r);
+  f.read(reinterpret_cast<char*>(&r), sizeof r);
+  ASSERT_EQ(r.number, 4u);
+  r.offset = nrb;
+  f.seekp(3 * sizeof r);
+  f.write(reinterpret_cast<const char*>(&r), sizeof r);
+  f.close();
+  auto s = readShardIndex(index, Shard{1, 1});
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->used());
+  auto c = MergedCapture::openIndexed(files, std::move(s->records));
+  ASSERT_TRUE(c);
+  Frame frame;
+  std::vector<std::uint64_t> numbers;
+  while ((*c)->next(frame)) numbers.push_back(frame.number);
+  EXPECT_EQ(numbers, (std::vector<std::uint64_t>{1, 2, 3}));
+  ASSERT_EQ((*c)->errors().size(), 1u);
+  EXPECT_EQ((*c)->errors()[0].where, files[0] + ": frame 4");
+  EXPECT_NE((*c)->errors()[0].message.find("at byte " + std::to_string(nrb) + ", but there is none there"),
+            std::string::npos)
+      << (*c)->errors()[0].message;
 }
 
 // The public captures of the shared corpus (the tcpdump project's: many link types, many deliberately truncated or
