@@ -6,7 +6,10 @@
 // it must say why. Never a frame the whole reading does not have. And each part read in lanes (scanRange) must be
 // what reading it record by record gives. A pcapng capture (CaptureReader::mapPcapng) likewise, and its indexed
 // reading must also say what the whole reading says about the file: the same skipped blocks, the same (no) warnings,
-// each frame's link type.
+// each frame's link type. Seeds: fuzz/corpus_index (two bytes of M and N, then a pcapng of 30 frames over an Ethernet
+// and a raw-IP interface, either byte order, tsresol 10^-6, 10^-9 or 2^-20, some with NRB and ISBs, which the index
+// serves), besides pcaps:
+//   build-fuzz/fuzz/index_fuzz -max_total_time=300 -max_len=4096 CORPUS fuzz/corpus_index pcaps
 
 #include <unistd.h>
 
