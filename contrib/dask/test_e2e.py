@@ -56,15 +56,18 @@ CASES = [
                                                      "pcaps/interfaces_multi.pcapng"], ["--split"]),
     ("whatif_mirror_split_files", ["whatif"] + WEB + SSH + ["--decap", "vxlan", "--mirror", "100=eni-web", "--format",
                                                             "json", "pcaps/mirror_vxlan.pcap"], ["--split"]),
-    # --index: the captures indexed in parts first, each shard reading only its frames; a pcapng among them the index
-    # cannot serve: the shards read it whole, the pcap through the index (their note is the one line the single run
-    # does not print)
+    # --index: the captures indexed in parts first, each shard reading only its frames; a pcapng as tshark writes it
+    # goes through the index too; one the index cannot serve (a second section: "refused" in the case's name) the
+    # shards read whole, the pcap beside it through the index (their note is the one line the single run does not
+    # print)
     ("whatif_index", ["whatif"] + WEB + SSH + ["--at", "+300", "--format", "json", "pcaps/web_basic.pcap",
                                                "pcaps/tcp_close_timeouts.pcap"], ["--index", "--shards", "3"]),
     ("audit_index", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"],
      ["--index"]),
-    ("replay_index_pcapng", ["replay"] + WEB + ["--format", "json", "pcaps/web_basic.pcap",
-                                                "pcaps/interfaces_multi.pcapng"], ["--index"]),
+    ("replay_index_refused_pcapng", ["replay"] + WEB + ["--format", "json", "pcaps/web_basic.pcap",
+                                                        "pcaps/interfaces_multi.pcapng"], ["--index"]),
+    ("replay_index_tshark_pcapng", ["replay", "--model", "examples/loopback.json", "--format", "json",
+                                    "pcaps/loopback_curl_ping.pcap", "pcaps/loopback_http_tshark.pcapng"], ["--index"]),
     ("audit_json", ["audit", "--model", "examples/web_audit.json", "--format", "json", "pcaps/web_basic.pcap"], []),
     ("audit_fail_on", ["audit", "--model", "examples/web_audit.json", "--sort", "hits", "--fail-on", "unused",
                        "--fail-on", "conflict", "--format", "json", "pcaps/web_basic.pcap"], []),
@@ -117,10 +120,10 @@ try:
             local = [] if "--scheduler" in extra else ["--workers", "2"]
             dask = run([sys.executable, RUNNER, "--sgsim", sgsim, "--workdir", os.path.join(workdir, "w")] + local +
                        extra + args)
-        # The default mode indexes captures; a capture the index cannot serve (pcapng, a cut record) the shards read
-        # whole, and the runner prints their note: the one line the single run does not print.
+        # The default mode indexes captures; a capture the index cannot serve (a pcapng with a second section, a cut
+        # record) the shards read whole, and the runner prints their note: the one line the single run does not print.
         notes = [line for line in dask[2].splitlines() if line.startswith("sgsim: note: --index ")]
-        if "--index" in extra and ("pcapng" in name) != bool(notes):
+        if "--index" in extra and ("refused" in name) != bool(notes):
             print(f"FAIL {name}: the index was {'not ' if notes else ''}used: {notes}")
             failures += 1
         if "--index" in extra and any(".pcapng: " not in line for line in notes):

@@ -22,7 +22,6 @@ constexpr std::uint32_t kEnhancedPacket = 6;
 constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
 
 constexpr std::size_t kChunk = std::size_t{1} << 20;  // what one read(2) asks for
-constexpr std::size_t kMaxSkippedTypes = 32;          // distinct block types counted one by one
 constexpr std::int64_t kNsPerSecond = 1000000000;
 __extension__ typedef unsigned __int128 Uint128;  // GCC and clang: timestamps of 2^-n s units, exactly
 
@@ -89,13 +88,19 @@ const char* knownBlockName(std::uint32_t type) {
   }
 }
 
-std::string blockName(std::uint32_t type) {
+}  // namespace
+
+std::string pcapngBlockName(std::uint32_t type) {
   if (const char* name = knownBlockName(type)) return name;
   char text[48];
   std::snprintf(text, sizeof text, "block of type 0x%08X (%s)", static_cast<unsigned>(type),
                 (type & 0x80000000u) != 0 ? "local use" : "unknown");
   return text;
 }
+
+namespace {
+
+std::string blockName(std::uint32_t type) { return pcapngBlockName(type); }
 
 std::int64_t saturatedAdd(std::int64_t a, std::int64_t b) {
   std::int64_t sum = 0;
@@ -343,10 +348,7 @@ bool PcapngReader::readSection(std::uint64_t at) {
   return true;
 }
 
-// Blocks that Wireshark (4.0) shows as records with frame numbers of their own, though they hold no packet.
-static bool wiresharkNumbers(std::uint32_t type) {
-  return type == 0xBAD || type == 0x40000BAD || type == 9 || type == 0x204;
-}
+bool wiresharkNumbers(std::uint32_t type) { return type == 0xBAD || type == 0x40000BAD || type == 9 || type == 0x204; }
 
 bool PcapngReader::skipBlock(std::uint32_t type, std::uint32_t length, std::uint64_t at) {
   if (wiresharkNumbers(type) && wiresharkRecords_++ == 0) firstRenumbered_ = framesRead_ + 1;
@@ -537,6 +539,34 @@ bool PcapngReader::readPacket(std::uint32_t type, const std::uint8_t* block, std
   frame.wireLen = wireLen;
   frame.linkType = i.dlt;
   frame.data = block + fixed;
+  return true;
+}
+
+bool PcapngReader::readToFirstPacket() {
+  if (framesRead_ != 0) return false;
+  while (!done_) {
+    const Step s = step(nullptr, true);
+    if (s == Step::PacketNext) return true;
+    if (s == Step::End) done_ = true;
+  }
+  return !error_;
+}
+
+// readPacket's reading of an Enhanced or obsolete Packet Block, without its effects: every check it makes, the same
+// frame.
+bool PcapngReader::packetAt(const std::uint8_t* block, std::uint32_t length, Frame& frame) const {
+  const std::uint32_t type = get32(block);
+  if ((type != kEnhancedPacket && type != kPacket) || length > kMaxBlockBytes || length < kEnhancedFixed + 4)
+    return false;
+  const std::uint32_t interface = type == kPacket ? get16(block + 8) : get32(block + 8);
+  const std::uint32_t capLen = get32(block + 20);
+  if (interface >= interfaces_.size() || capLen > length - kEnhancedFixed - 4) return false;
+  const Interface& i = interfaces_[interface];
+  frame.tsNs = toNanoseconds(i, std::uint64_t{get32(block + 12)} << 32 | get32(block + 16));
+  frame.capLen = capLen;
+  frame.wireLen = get32(block + 24);
+  frame.linkType = i.dlt;
+  frame.data = block + kEnhancedFixed;
   return true;
 }
 

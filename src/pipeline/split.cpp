@@ -476,9 +476,13 @@ std::string partJson(const IndexPart& p) {
   for (const IndexPart::File& f : p.files) {
     json::array entries;
     for (auto n : f.entries) entries.push_back(n);
+    json::object skipped;  // by block type, in decimal
+    for (const auto& [type, n] : f.skipped) skipped[std::to_string(type)] = n;
     files.push_back(json::object{{"size", f.size},
                                  {"mtimeNs", f.mtimeNs},
                                  {"refused", f.refused},
+                                 {"head", f.head},
+                                 {"skippedBlocks", std::move(skipped)},
                                  {"start", f.start},
                                  {"end", f.end},
                                  {"frames", f.frames},
@@ -510,8 +514,9 @@ Result<IndexPart> readPart(const std::string& dir, std::uint32_t part) {
   auto version = r.integer(o, "$", "sgsimIndex", 0, INT64_MAX);
   if (!version) return version.error();
   if (*version != IndexPart::kVersion)
-    return r.error("$.sgsimIndex", "version " + std::to_string(*version) + ", but this sgsim reads version " +
-                                       std::to_string(IndexPart::kVersion));
+    return Error{file + ": $.sgsimIndex", "version " + std::to_string(*version) + ", but this sgsim reads version " +
+                                              std::to_string(IndexPart::kVersion) +
+                                              ": index the captures again with this sgsim (`sgsim split --index`)"};
   auto hash = r.integer(o, "$", "hash", 0, INT64_MAX);
   if (!hash) return hash.error();
   if (*hash != kShardHash)
@@ -542,13 +547,13 @@ Result<IndexPart> readPart(const std::string& dir, std::uint32_t part) {
     if (!v.is_object()) return r.error(path, "expected an object");
     const json::object& fo = v.as_object();
     if (auto bad = r.onlyKeys(fo, path,
-                              {"size", "mtimeNs", "refused", "start", "end", "frames", "firstNs", "lastNs", "maxNs",
-                               "ordered", "entries"}))
+                              {"size", "mtimeNs", "refused", "head", "skippedBlocks", "start", "end", "frames",
+                               "firstNs", "lastNs", "maxNs", "ordered", "entries"}))
       return *bad;
     IndexPart::File f;
-    std::uint64_t* counts[] = {&f.size, &f.start, &f.end, &f.frames};
-    const char* countNames[] = {"size", "start", "end", "frames"};
-    for (int c = 0; c < 4; ++c) {
+    std::uint64_t* counts[] = {&f.size, &f.head, &f.start, &f.end, &f.frames};
+    const char* countNames[] = {"size", "head", "start", "end", "frames"};
+    for (int c = 0; c < 5; ++c) {
       auto n = r.integer(fo, path, countNames[c], 0, INT64_MAX);
       if (!n) return n.error();
       *counts[c] = static_cast<std::uint64_t>(*n);
@@ -559,6 +564,21 @@ Result<IndexPart> readPart(const std::string& dir, std::uint32_t part) {
       auto n = r.integer(fo, path, timeNames[c], INT64_MIN, INT64_MAX);
       if (!n) return n.error();
       *times[c] = *n;
+    }
+    auto skipped = r.member(fo, path, "skippedBlocks");
+    if (!skipped) return skipped.error();
+    if (!(*skipped)->is_object()) return r.error(path + ".skippedBlocks", "expected an object of counts by block type");
+    for (const auto& kv : (*skipped)->as_object()) {
+      const std::string at = path + ".skippedBlocks." + std::string(kv.key());
+      unsigned long long type = 0;
+      char extra = 0;
+      if (std::sscanf(std::string(kv.key()).c_str(), "%llu%c", &type, &extra) != 1 || type > UINT32_MAX ||
+          std::to_string(type) != kv.key())
+        return r.error(at, "expected a block type (a decimal number)");
+      const json::object one{{"n", kv.value()}};
+      auto n = r.integer(one, at, "n", 0, INT64_MAX);
+      if (!n) return r.error(at, "expected a count");
+      f.skipped[static_cast<std::uint32_t>(type)] = static_cast<std::uint64_t>(*n);
     }
     auto refused = r.string(fo, path, "refused");
     if (!refused) return refused.error();
@@ -593,7 +613,8 @@ class PartRecords final : public CaptureReader::IndexSource {
     std::uint64_t start = 0, end = 0, frames = 0;  // the part's records: [start, end), numbered 1..frames
     std::uint64_t read = 0;                        // entries read so far
   };
-  explicit PartRecords(std::vector<Segment> segments) : segments_(std::move(segments)) {}
+  PartRecords(std::vector<Segment> segments, std::map<std::string, std::uint64_t> skipped)
+      : segments_(std::move(segments)), skipped_(std::move(skipped)) {}
   ~PartRecords() override {
     if (file_ != nullptr) std::fclose(file_);
   }
@@ -636,6 +657,7 @@ class PartRecords final : public CaptureReader::IndexSource {
     return 0;
   }
   std::optional<Error> error() const override { return error_; }
+  std::map<std::string, std::uint64_t> skippedBlocks() const override { return skipped_; }
 
  private:
   void close() {
@@ -647,6 +669,7 @@ class PartRecords final : public CaptureReader::IndexSource {
   std::FILE* file_ = nullptr;
   std::uint64_t lastOffset_ = 0;  // the record read before (0: none; records start at 24 or later)
   std::optional<Error> error_;
+  std::map<std::string, std::uint64_t> skipped_;
 };
 
 }  // namespace
@@ -708,17 +731,20 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
     if (!reader) return reader.error();
     CaptureReader& r = **reader;
     if (auto st = sizeAndTime(captures[i])) std::tie(f.size, f.mtimeNs) = *st;
+    // A pcapng file is mapped and read up to its first packet block (CaptureReader::mapPcapng).
+    const std::optional<std::string> pcapng = r.isPcapng() ? r.mapPcapng() : std::nullopt;
     const std::uint64_t size = r.fileSize();
-    if (!r.readingMapped() || size != f.size) {
-      f.refused = r.isPcapng()         ? "a pcapng file"
+    if (pcapng || !r.readingMapped() || size != f.size) {
+      f.refused = pcapng               ? *pcapng
                   : !r.readingMapped() ? "not a plain classic pcap file (libpcap reads it)"
                                        : "changed while it was being opened";
       p.files.push_back(std::move(f));
       continue;
     }
-    const std::uint64_t body = size - 24;
+    f.head = r.firstRecord();
+    const std::uint64_t body = size - f.head;
     const auto bound = [&](std::uint32_t part) {
-      return 24 + body / options.parts * (part - 1) + body % options.parts * (part - 1) / options.parts;
+      return f.head + body / options.parts * (part - 1) + body % options.parts * (part - 1) / options.parts;
     };
     // Each record's shard is found as the lanes read it (CaptureReader::scanRange); kEvery: UDP to VXLAN's port,
     // which every shard counts for the mirrored-traffic warning, as every shard in place reads it
@@ -737,7 +763,7 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
         f.lastNs = r.tsNs;
         f.maxNs = std::max(f.maxNs, r.tsNs);
         const CaptureReader::IndexedRecord record{r.offset, f.frames};
-        const bool everyShard = r.offset == 24 || r.tag == kEvery;
+        const bool everyShard = r.offset == f.head || r.tag == kEvery;
         const std::uint32_t own = everyShard ? 0 : r.tag;
         for (std::uint32_t k = own; k < (everyShard ? shards : own + 1); ++k) {
           pending[k].push_back(record);
@@ -746,9 +772,11 @@ Result<IndexPart> indexPart(const std::vector<std::string>& captures, const Inde
         }
       }
     };
-    r.scanRange(bound(options.part), options.part == options.parts ? size : bound(options.part + 1), tag, sink);
+    r.scanRange(options.part == 1 ? 0 : bound(options.part),
+                options.part == options.parts ? size : bound(options.part + 1), tag, sink);
     f.start = r.rangeStart();
     f.end = r.rangeEnd();
+    f.skipped = r.rangeSkipped();
     if (r.rangeRefused()) f.refused = *r.rangeRefused();
     if (r.error()) f.refused = r.error()->toString();
     p.files.push_back(std::move(f));
@@ -790,12 +818,15 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
   // Whether capture i can be read through the index: why not, or "" and its frames counted into the span.
   auto check = [&](std::size_t i) -> std::string {
     const auto now = sizeAndTime(p1.inputs[i]);
-    std::uint64_t expected = 24, frames = 0;
+    const std::uint64_t head = parts.front().files[i].head;
+    std::uint64_t expected = head, frames = 0;
+    std::set<std::uint32_t> skippedTypes;          // pcapng: the block types the parts skipped
     std::optional<std::int64_t> first, last, max;  // the capture's first frame, the frame before this part's first
     for (const IndexPart& p : parts) {
       const IndexPart::File& f = p.files[i];
       if (!f.refused.empty()) return f.refused;
-      if (!asIndexed(f, now)) return "changed since it was indexed";
+      if (!asIndexed(f, now) || f.head != head) return "changed since it was indexed";
+      for (const auto& kv : f.skipped) skippedTypes.insert(kv.first);
       if (f.start != expected)
         return "part " + std::to_string(p.part) + " starts at byte " + std::to_string(f.start) +
                ", where the record after part " + std::to_string(p.part - 1) + "'s is at byte " +
@@ -812,6 +843,10 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
     }
     if (expected != parts.front().files[i].size)
       return "the parts end at byte " + std::to_string(expected) + " of " + std::to_string(parts.front().files[i].size);
+    // The reader counts that many block types one by one, those met after them together: in which order the parts
+    // met them would then matter.
+    if (skippedTypes.size() > PcapngReader::kMaxSkippedTypes)
+      return "its skipped blocks are of more than " + std::to_string(PcapngReader::kMaxSkippedTypes) + " types";
     // The whole input's first frame: the first of the capture whose first frame is earliest (the merge's choice).
     if (first) firstNs = std::min(firstNs.value_or(*first), *first);
     if (max) maxNs = std::max(maxNs.value_or(*max), *max);
@@ -827,8 +862,10 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
       continue;
     }
     std::vector<PartRecords::Segment> segments;
+    std::map<std::string, std::uint64_t> skipped;  // by name, as the whole reading counts them
     std::uint64_t base = 0;
     for (const IndexPart& p : parts) {
+      for (const auto& [type, n] : p.files[i].skipped) skipped[pcapngBlockName(type)] += n;
       std::uint64_t at = 0;
       for (std::size_t g = 0; g < i; ++g) at += p.files[g].entries[shard.index - 1];
       const IndexPart::File& f = p.files[i];
@@ -837,7 +874,7 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
                           f.frames});
       base += p.files[i].frames;
     }
-    s.records.push_back(std::make_unique<PartRecords>(std::move(segments)));
+    s.records.push_back(std::make_unique<PartRecords>(std::move(segments), std::move(skipped)));
   }
   return s;
 }

@@ -138,8 +138,25 @@ class CaptureReader {
     // Fills out with the next records (at most out.size()); 0 at the end or on an error (error() then says it).
     virtual std::size_t fill(std::vector<IndexedRecord>& out) = 0;
     virtual std::optional<Error> error() const = 0;
+    // A pcapng file's skipped blocks, by name, as its whole reading counts them (skippedBlocks()).
+    virtual std::map<std::string, std::uint64_t> skippedBlocks() const { return {}; }
   };
   bool readIndexed(std::unique_ptr<IndexSource> source);
+  // pcapng through an index. mapPcapng maps the file for scanRange and readIndexed (which call it) and reads its blocks
+  // up to its first packet block (PcapngReader::readToFirstPacket): the interface table every part and every indexed
+  // record is read with, so a part refuses (rangeRefused()) any block that would change it or that the record-by-record
+  // reading gives something the part cannot know alone: a Section Header or Interface Description Block after the
+  // first packet, a Simple Packet Block (its time is the frame's before), a block Wireshark numbers as a frame, a block
+  // that is truncated, corrupt or one the reader would end on an error at. A part after the first finds its first block
+  // by a chain of eight blocks whose lengths agree at both ends, at 4-byte boundaries (as every block starts). What the
+  // reader says about the file as a whole then comes from the parts: no warning (those shapes are refused), the skipped
+  // blocks counted by type (rangeSkipped(); the part from 0 counts those before the first packet), which the shard's
+  // reading gives back as the source says (IndexSource::skippedBlocks). The reason the file cannot be read so, or
+  // nullopt.
+  std::optional<std::string> mapPcapng();
+  // The offset of the file's first record: 24 for classic pcap; for pcapng (after mapPcapng) its first packet block's.
+  std::uint64_t firstRecord() const { return pcapng_ ? pcapngHead_ : 24; }
+  const std::map<std::uint32_t, std::uint64_t>& rangeSkipped() const { return rangeSkipped_; }
 
  private:
   CaptureReader(pcap* handle, std::unique_ptr<PcapngReader> pcapng, std::string path, std::uint16_t fileIndex);
@@ -154,6 +171,10 @@ class CaptureReader {
   bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
   bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
   bool chainStartsAt(std::uint64_t offset);
+  bool nextPcapngIndexed(Frame& frame);
+  bool scanPcapng(std::uint64_t from, std::uint64_t to, const std::function<std::uint32_t(const Frame&)>& tag,
+                  const std::function<void(std::span<const ScannedRecord>)>& sink);
+  bool pcapngChainAt(std::uint64_t offset);
   template <class HeaderAt>
   bool chainOfRecords(std::uint64_t offset, HeaderAt headerAt) const;
 
@@ -194,6 +215,9 @@ class CaptureReader {
   std::vector<IndexedRecord> indexed_;  // the records read from indexSource_, up to kIndexChunk
   std::size_t indexedNext_ = 0;
   std::optional<Error> error_;
+  CaptureReadOptions options_;
+  std::uint64_t pcapngHead_ = 0;                         // mapPcapng: the first packet block's offset
+  std::map<std::uint32_t, std::uint64_t> rangeSkipped_;  // scanRange of a pcapng file: blocks skipped, by type
 };
 
 // Several captures read as one, in timestamp order. Stable: frames with equal timestamps come in file

@@ -65,6 +65,12 @@ int linkTypeFromDlt(int dlt);
 // True when `head` (the first bytes of a file, at least 4) is the start of a pcapng file.
 bool looksLikePcapng(std::span<const std::uint8_t> head);
 
+// The name skippedBlocks() gives a block type ("Name Resolution Block", "block of type 0x80000001 (local use)", …).
+std::string pcapngBlockName(std::uint32_t type);
+// Blocks that Wireshark (4.0) shows as records with frame numbers of their own, though they hold no packet (Custom,
+// systemd Journal Export, Sysdig Event): warnings() names the frame from which its numbers differ from sgsim's.
+bool wiresharkNumbers(std::uint32_t type);
+
 class PcapngReader {
  public:
   // The largest packet or interface block read (a packet of 16 MiB is 64 times libpcap's largest snap length
@@ -72,6 +78,9 @@ class PcapngReader {
   static constexpr std::uint32_t kMaxBlockBytes = 16u << 20;
   // Interfaces one section may describe (each costs a few dozen bytes of memory).
   static constexpr std::size_t kMaxInterfaces = 1u << 20;
+  // Skipped block types counted one by one (skippedBlocks()); blocks of types met after as many others are counted
+  // together as "blocks of other types".
+  static constexpr std::size_t kMaxSkippedTypes = 32;
 
   // Reads from `fd` (owned: closed by the reader), whose first bytes `head` were already read from it. Fails,
   // naming `path`, when the file does not start with a Section Header Block sgsim can read; otherwise reads on
@@ -104,6 +113,24 @@ class PcapngReader {
     splitIds_ = true;
     interfaceFiles_ = std::move(interfaceFiles);
   }
+
+  // Reading through an index (`sgsim split --index`, pipeline/split.h, "Indexes"; CaptureReader::mapPcapng): the
+  // blocks are read from a mapping of the file by offset, with the interface table in force at the file's first
+  // packet block, which readToFirstPacket reads the blocks up to (none read: offset() is its offset, or the file's
+  // size when it has none). False when a block on the way is not read (error()). Before the first next().
+  bool readToFirstPacket();
+  std::uint64_t offset() const { return offset_; }
+  int fd() const { return fd_; }
+  // A 32-bit field of the current section, in its byte order.
+  std::uint32_t word(const std::uint8_t* p) const { return get32(p); }
+  // The blocks skipped so far, by type (at most kMaxSkippedTypes), and those of other types; Wireshark's records.
+  const std::map<std::uint32_t, std::uint64_t>& skippedTypes() const { return skipped_; }
+  std::uint64_t skippedOfOtherTypes() const { return skippedOther_; }
+  std::uint64_t wiresharkRecords() const { return wiresharkRecords_; }
+  // The frame of the Enhanced Packet Block or obsolete Packet Block of `length` bytes at `block` (whole in memory,
+  // its length and trailer checked by the caller) as next() gives it with the interfaces of now, its number and
+  // fileIndex apart; false when the block is of another type or next() would end on it with an error.
+  bool packetAt(const std::uint8_t* block, std::uint32_t length, Frame& frame) const;
 
  private:
   struct Interface {

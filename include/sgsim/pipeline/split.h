@@ -99,21 +99,33 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
 // ended, the first at the first record, the last at the end of the file), that the captures are the size and age they
 // were, and, for several captures, that each one's times never go back (the merge of a shard's records is then the
 // whole merge's order). Where a check fails for a capture, or a part met a record of it the mapped reading does not
-// take (truncated, corrupt, pcapng, an unusual link type), the shard reads that capture whole and filters it as in
-// place, the other captures still through the index: removing frames from captures whose times never go back keeps
-// the merge's order of the rest, whatever the captures read whole hold (ShardIndex::inPlace). With --decap every
+// take (truncated, corrupt, an unusual link type; for pcapng, a block CaptureReader::mapPcapng lists), the shard reads
+// that capture whole and filters it as in place, the other captures still through the index: removing frames from
+// captures whose times never go back keeps the merge's order of the rest, whatever the captures read whole hold
+// (ShardIndex::inPlace). With --decap every
 // capture is read in place. The report is the same either way, by the same filter. Every capture's first frame, and
 // every UDP frame to port 4789 (counted by every shard for the mirrored-traffic warning), is in every shard's index;
 // the stream drops those not its own as in place.
+//
+// pcapng (CaptureReader::mapPcapng): a capture's bytes are cut from its first packet block on (File::head; the blocks
+// before it, the section header and the interfaces every packet is read with, are read by every part), each part
+// walks the blocks of its range, and counts the blocks the reader skips by type (File::skipped; part 1 with those
+// before the first packet); readShardIndex sums them (by name, as PcapngReader::skippedBlocks) for the shard's
+// stream, so that shard 1 reports them as in place. The reader's warnings need no part: a part refuses the blocks
+// that would give one (Simple Packet Blocks, blocks Wireshark numbers as frames).
 struct IndexPart {
-  static constexpr std::int64_t kVersion = 1;
+  // 2: pcapng captures indexed too (File::head, File::skipped); a part of version 1 is refused (index again).
+  static constexpr std::int64_t kVersion = 2;
   std::uint32_t part = 1, parts = 1, shards = 1;
   std::vector<std::string> inputs;
   struct File {
     std::uint64_t size = 0;
     std::int64_t mtimeNs = 0;
     std::string refused;               // why this part of the capture cannot be indexed ("" when it can)
+    std::uint64_t head = 24;           // the capture's first record's offset (pcapng: its first packet block's)
     std::uint64_t start = 0, end = 0;  // the part's first record's offset; the offset after its last record
+    std::map<std::uint32_t, std::uint64_t> skipped;  // pcapng: the blocks the part skipped, by type (part 1: and
+                                                     // those before the first packet)
     std::uint64_t frames = 0;
     std::int64_t firstNs = 0, lastNs = 0, maxNs = 0;  // the part's first and last frame's times, and the latest
     bool ordered = true;                              // every frame's time at or after the one before
