@@ -179,6 +179,10 @@ inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32
 // Buckets of more than this many RuleBlocks get a GroupHead per this many blocks.
 constexpr std::uint32_t kGroupBlocks = 8;
 
+// Large partitions probe their tables this many at a time (classifyLarge); slotBound_ bounds what the tables of
+// later batches can match (computeSlotBounds).
+constexpr int kProbeBatch = 4;
+
 inline std::int16_t biased(std::uint16_t port) { return static_cast<std::int16_t>(port ^ 0x8000u); }
 
 // Bit i set when 16-bit lane i is all ones.
@@ -607,6 +611,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
+      slotBound_.resize(sb);
       blocks_.resize(bb);
       blockPos_.resize(bb);
       groupHeads_.resize(gb);
@@ -619,6 +624,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(t0),
                     tables_.begin() + static_cast<std::ptrdiff_t>(tb));
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
+      slotBound_.erase(slotBound_.begin() + static_cast<std::ptrdiff_t>(s0),
+                       slotBound_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
       blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
@@ -647,6 +654,98 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     bb = blocks_.size();
     gb = groupHeads_.size();
     ub = subBuckets_.size();
+  }
+  if (options.batchBounds) computeSlotBounds(Range{static_cast<std::uint32_t>(t0), static_cast<std::uint32_t>(tb)});
+}
+
+// Bounds for the rank cut-off of a large partition (tables [part.begin, part.end)), see "Later-batch bounds" in the
+// notes. A key found in bucket B of table i lies in B's region: the source under B's masked source at the table's
+// source length, the destination likewise, the destination port equal to B's when the table keys it. A rule can
+// match the key only if it meets that region, so no rule of the tables probed after i's batch that can match the
+// key comes before slotBound_[B]: the best position among those tables' rules that meet B's region (kNoMatch: none
+// does). The protocol and source port are left out of the test (it may only say "meets" too often, which makes a
+// bound lower: still true).
+void FastClassifier::computeSlotBounds(Range part) {
+  const std::uint32_t n = part.end - part.begin;
+  if (n <= static_cast<std::uint32_t>(kProbeBatch)) return;
+  // Each table's rules, from its buckets' blocks (a block shared by several buckets holds rules of this table only).
+  std::vector<std::vector<std::uint32_t>> rulesOf(n);
+  auto slotsOf = [&](const Table& t) {
+    return std::span<const Slot>(slots_.data() + t.slotBegin, 1u << (64 - t.shift));
+  };
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::vector<std::uint32_t>& out = rulesOf[i];
+    auto collect = [&](const Slot& x) {
+      for (std::uint32_t k = x.begin; k < x.begin + x.count; ++k)
+        for (const std::uint32_t pos : blocks_[k].pos)
+          if (pos != kNoMatch) out.push_back(pos);
+    };
+    for (const Slot& x : slotsOf(tables_[part.begin + i])) {
+      if (x.count != kSplit) {
+        collect(x);
+        continue;
+      }
+      for (std::uint32_t v = 0; v <= (x.group >> 8 & 0xFF); ++v) collect(subBuckets_[x.begin + v]);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  // The tables of batch b (tables [b * kProbeBatch, (b + 1) * kProbeBatch)) look at the rules of every later batch,
+  // in position order, each as the prefixes it meets at the table's lengths (masked) and its destination ports.
+  struct Later {
+    std::uint32_t srcMask, srcBase, dstMask, dstBase, pos;
+    std::uint16_t dportLo, dportHi;
+  };
+  std::vector<std::uint32_t> later, merged;
+  std::vector<Later> probe;
+  const auto batches = (n + kProbeBatch - 1) / kProbeBatch;
+  for (std::uint32_t b = batches - 1; b-- > 0;) {
+    for (std::uint32_t j = (b + 1) * kProbeBatch; j < std::min(n, (b + 2) * kProbeBatch); ++j) {
+      merged.clear();
+      std::merge(later.begin(), later.end(), rulesOf[j].begin(), rulesOf[j].end(), std::back_inserter(merged));
+      merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+      later.swap(merged);
+    }
+    for (std::uint32_t i = b * kProbeBatch; i < (b + 1) * kProbeBatch; ++i) {
+      const Table& t = tables_[part.begin + i];
+      const auto tsrc = static_cast<std::uint32_t>(t.ipMask >> 32), tdst = static_cast<std::uint32_t>(t.ipMask);
+      const bool dport = (t.auxMask & kDportAux) != 0;
+      // Rules that meet the same regions of this table's buckets: only the first (best) one counts.
+      boost::unordered_flat_set<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>>
+          seenShape;
+      probe.clear();
+      for (const std::uint32_t pos : later) {
+        const RuleBox& r = boxes_[pos];
+        Later x{prefixMask(r.src.prefix) & tsrc,
+                0,
+                prefixMask(r.dst.prefix) & tdst,
+                0,
+                pos,
+                dport ? r.dportLo : std::uint16_t{0},
+                dport ? r.dportHi : std::uint16_t{65535}};
+        x.srcBase = r.src.base.v4Value() & x.srcMask;
+        x.dstBase = r.dst.base.v4Value() & x.dstMask;
+        if (seenShape.insert({x.srcMask, x.srcBase, x.dstMask, x.dstBase, std::uint32_t{x.dportLo} << 16 | x.dportHi})
+                .second)
+          probe.push_back(x);
+      }
+      const std::span<const Slot> slots = slotsOf(t);
+      for (std::size_t k = 0; k < slots.size(); ++k) {
+        const Slot& x = slots[k];
+        if (x.count == 0) continue;
+        const auto src = static_cast<std::uint32_t>(x.ip >> 32), dst = static_cast<std::uint32_t>(x.ip);
+        const auto port = static_cast<std::uint16_t>(x.aux >> 8);
+        std::uint32_t bound = kNoMatch;
+        for (const Later& l : probe) {
+          if ((src & l.srcMask) == l.srcBase && (dst & l.dstMask) == l.dstBase && port >= l.dportLo &&
+              port <= l.dportHi) {
+            bound = l.pos;
+            break;
+          }
+        }
+        slotBound_[t.slotBegin + k] = bound;
+      }
+    }
   }
 }
 
@@ -832,6 +931,8 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
               static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
               place.multiplier};
     slots_.resize(slots_.size() + capacity);
+    // Bounds are computed for the build that is kept (computeSlotBounds); 0 bounds nothing.
+    if (large) slotBound_.resize(slots_.size(), 0);
     for (std::size_t k = 0; k < buckets.size(); ++k) {
       const auto& [key, positions] = *buckets[k];
       const std::uint32_t i = place.slotOf[k];
@@ -905,8 +1006,8 @@ std::size_t FastClassifier::memoryBytes() const {
   return groups_.size() * sizeof(RuleGroup) + blocks_.size() * sizeof(RuleBlock) +
          blockPos_.size() * sizeof(std::uint32_t) + groupHeads_.size() * sizeof(GroupHead) +
          subBuckets_.size() * sizeof(Slot) + tables_.size() * sizeof(Table) + slots_.size() * sizeof(Slot) +
-         groups6_.size() * sizeof(RuleGroup6) + tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) +
-         keys6_.size() * sizeof(Key6);
+         slotBound_.size() * sizeof(std::uint32_t) + groups6_.size() * sizeof(RuleGroup6) +
+         tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) + keys6_.size() * sizeof(Key6);
 }
 
 std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
@@ -1034,8 +1135,11 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
 
   const Table* t = tables_.data() + part.begin;
   const Table* const tend = tables_.data() + part.end;
-  constexpr int kBatch = 4;
-  while (t != tend && t->minPos < best) {
+  constexpr int kBatch = kProbeBatch;
+  // No rule of a later batch's tables that can match this key comes before `floor`: the largest slotBound_ of the
+  // buckets found so far (see computeSlotBounds).
+  std::uint32_t floor = 0;
+  while (t != tend && t->minPos < best && floor < best) {
     // A batch of tables at a time: first every table's home slot is computed and prefetched, then the
     // slots are searched and the buckets found are prefetched, then the buckets are scanned in table order.
     // The cache misses of the batch overlap instead of following one another.
@@ -1073,6 +1177,8 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
       // blocks of whatever bucket its second slot held (cache lines that then pushed useful ones out); now
       // it prefetches block 0, which stays cached (acl1_100k 100.3 -> 98.1 ns, fw1_100k 181.6 -> 174.7,
       // ipc1_50k 117.2 -> 115.8, medians of 3 alternated pairs).
+      // The slot's bound whether or not it holds the key (s is a slot of the table either way), used only if it does.
+      floor = std::max(floor, found[j] != nullptr ? slotBound_[static_cast<std::size_t>(s - slots_.data())] : 0u);
       if (found[j] != nullptr && s->count == kSplit) {
         // A split bucket: the sub-bucket of the key's sub-key value stands for it.
         if constexpr (kCount) ++counts->heads;
