@@ -544,14 +544,20 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     buildTablesV6(members6[p], options);
     partitions6_[p].end = static_cast<std::uint32_t>(tables6_.size());
   }
+  const bool tune = options.mergeTuples && options.tuneFrom != 0;
+  const bool anyLarge =
+      tune && std::any_of(std::begin(members), std::end(members),
+                          [&](const std::vector<std::uint32_t>& m) { return m.size() >= options.tuneFrom; });
   for (std::size_t p = 0; p < kPartitions; ++p) {
     Partition& part = partitions_[p];
     part.tables.begin = static_cast<std::uint32_t>(tables_.size());
     // Large partitions: a configuration chosen by estimated cost, eight-rule blocks, batched probes and
     // emptier hash tables. Smaller ones keep four-rule groups and one probe at a time: their buckets are
     // short (1-4 rules on the 1k/10k sets) and the lookup ends after few tables, where eight lanes and a
-    // batch of four probes cost more than they save (measured: see the essay).
-    part.large = options.mergeTuples && options.tuneFrom != 0 && members[p].size() >= options.tuneFrom;
+    // batch of four probes cost more than they save (measured: see the essay). Beside a large partition, a
+    // partition of tuneSiblingsFrom rules is large too (the 100k sets' other partitions: see "Later-batch bounds").
+    part.large = tune && (members[p].size() >= options.tuneFrom ||
+                          (anyLarge && options.tuneSiblingsFrom != 0 && members[p].size() >= options.tuneSiblingsFrom));
     if (part.large)
       buildTunedTables(p, members[p], options);
     else

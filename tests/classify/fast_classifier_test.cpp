@@ -736,6 +736,31 @@ TEST(FastClassifier, LaterBatchBoundsAgreeWithLinear) {
   EXPECT_GT(spared, 0u) << "the bounds spared no probe";
 }
 
+// A partition of tuneSiblingsFrom rules or more (and fewer than tuneFrom) is built like a large one when another
+// partition is large, and only then; either way every answer is the linear scan's. About 1,200 TCP and 900 UDP
+// rules (and as many ICMP): with tuneFrom 1,000, the UDP lookups go through the large path with tuneSiblingsFrom
+// 500, through the small one with 0 (countLookups counts large-partition lookups only).
+TEST(FastClassifier, PartitionsBesideALargeOneAreLargeFromTuneSiblingsFrom) {
+  RandomBoxes gen(2718, 0);  // IPv4 only
+  const auto boxes = gen.boxes(2400);
+  const LinearClassifier linear(boxes);
+  std::vector<ClassifyKey> keys, udp;
+  for (int i = 0; i < 6000; ++i) {
+    keys.push_back(gen.cornerKey(boxes[gen.below(2400)]));
+    if (keys.back().proto == 17) udp.push_back(keys.back());
+  }
+  ASSERT_GT(udp.size(), 500u);
+  for (const std::uint32_t siblings : {500u, 0u}) {
+    const FastClassifier fast(boxes, FastClassifier::Options{.tuneFrom = 1000, .tuneSiblingsFrom = siblings});
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      ASSERT_EQ(fast.classify(keys[i]), linear.classify(keys[i])) << "siblings " << siblings << " key " << i;
+    EXPECT_EQ(fast.countLookups(udp).lookups, siblings != 0 ? udp.size() : 0u) << "siblings " << siblings;
+  }
+  // No partition reaches tuneFrom: none is large, whatever tuneSiblingsFrom says.
+  const FastClassifier small(boxes, FastClassifier::Options{.tuneFrom = 5000, .tuneSiblingsFrom = 500});
+  EXPECT_EQ(small.countLookups(keys).lookups, 0u);
+}
+
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
   RandomBoxes gen(99);
   auto boxes = gen.boxes(500);

@@ -364,6 +364,10 @@ class FastClassifier {
     // bucket it found (see "Later-batch bounds" above). false: only the tables' best positions end a lookup (for
     // the differential tests and for comparison).
     bool batchBounds = true;
+    // A partition with fewer than tuneFrom rules but at least this many is built like a large one too when another
+    // partition of the same classifier reaches tuneFrom (0: never; see "Later-batch bounds" above). The 1k/10k sets
+    // have no partition of tuneFrom rules: their partitions keep the small layout whatever their size.
+    std::uint32_t tuneSiblingsFrom = 2048;
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
