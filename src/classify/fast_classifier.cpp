@@ -698,12 +698,23 @@ void FastClassifier::computeSlotBounds(Range part) {
   }
   // The tables of batch b (tables [b * kProbeBatch, (b + 1) * kProbeBatch)) look at the rules of every later batch,
   // in position order, each as the prefixes it meets at the table's lengths (masked) and its destination ports.
+  // A table's view of the later rules, four to a SIMD compare (padded with entries that meet nothing).
   struct Later {
-    std::uint32_t srcMask, srcBase, dstMask, dstBase, pos;
-    std::uint16_t dportLo, dportHi;
+    std::vector<std::uint32_t> srcMask, srcBase, dstMask, dstBase, pos;
+    std::vector<std::int32_t> dportLo, dportHi;
+    void clear() {
+      for (auto* v : {&srcMask, &srcBase, &dstMask, &dstBase, &pos}) v->clear();
+      dportLo.clear();
+      dportHi.clear();
+    }
+    void push(std::uint32_t sm, std::uint32_t sb, std::uint32_t dm, std::uint32_t db, std::int32_t lo, std::int32_t hi,
+              std::uint32_t p) {
+      srcMask.push_back(sm), srcBase.push_back(sb), dstMask.push_back(dm), dstBase.push_back(db);
+      dportLo.push_back(lo), dportHi.push_back(hi), pos.push_back(p);
+    }
   };
   std::vector<std::uint32_t> later, merged;
-  std::vector<Later> probe;
+  Later probe;
   const auto batches = (n + kProbeBatch - 1) / kProbeBatch;
   for (std::uint32_t b = batches - 1; b-- > 0;) {
     for (std::uint32_t j = (b + 1) * kProbeBatch; j < std::min(n, (b + 2) * kProbeBatch); ++j) {
@@ -722,30 +733,28 @@ void FastClassifier::computeSlotBounds(Range part) {
       probe.clear();
       for (const std::uint32_t pos : later) {
         const RuleBox& r = boxes_[pos];
-        Later x{prefixMask(r.src.prefix) & tsrc,
-                0,
-                prefixMask(r.dst.prefix) & tdst,
-                0,
-                pos,
-                dport ? r.dportLo : std::uint16_t{0},
-                dport ? r.dportHi : std::uint16_t{65535}};
-        x.srcBase = r.src.base.v4Value() & x.srcMask;
-        x.dstBase = r.dst.base.v4Value() & x.dstMask;
-        if (seenShape.insert({x.srcMask, x.srcBase, x.dstMask, x.dstBase, std::uint32_t{x.dportLo} << 16 | x.dportHi})
-                .second)
-          probe.push_back(x);
+        const std::uint32_t sm = prefixMask(r.src.prefix) & tsrc, dm = prefixMask(r.dst.prefix) & tdst;
+        const std::uint32_t sb = r.src.base.v4Value() & sm, db = r.dst.base.v4Value() & dm;
+        const std::uint16_t lo = dport ? r.dportLo : 0, hi = dport ? r.dportHi : 65535;
+        if (seenShape.insert({sm, sb, dm, db, std::uint32_t{lo} << 16 | hi}).second)
+          probe.push(sm, sb, dm, db, lo, hi, pos);
       }
+      const std::size_t real = probe.pos.size();
+      while (probe.pos.size() % 4 != 0) probe.push(0, 1, 0, 1, 1, 0, kNoMatch);  // (x & 0) == 1 never holds
       const std::span<const Slot> slots = slotsOf(t);
       for (std::size_t k = 0; k < slots.size(); ++k) {
         const Slot& x = slots[k];
         if (x.count == 0) continue;
-        const auto src = static_cast<std::uint32_t>(x.ip >> 32), dst = static_cast<std::uint32_t>(x.ip);
-        const auto port = static_cast<std::uint16_t>(x.aux >> 8);
+        const Lanes vsrc = splat(static_cast<std::uint32_t>(x.ip >> 32)),
+                    vdst = splat(static_cast<std::uint32_t>(x.ip));
+        const Lanes vport = splat(x.aux >> 8 & 0xFFFF);
         std::uint32_t bound = kNoMatch;
-        for (const Later& l : probe) {
-          if ((src & l.srcMask) == l.srcBase && (dst & l.dstMask) == l.dstBase && port >= l.dportLo &&
-              port <= l.dportHi) {
-            bound = l.pos;
+        for (std::size_t q = 0; q < real; q += 4) {
+          const Lanes meets = ((vsrc & load(&probe.srcMask[q])) == load(&probe.srcBase[q])) &
+                              ((vdst & load(&probe.dstMask[q])) == load(&probe.dstBase[q])) &
+                              (vport >= load(&probe.dportLo[q])) & (vport <= load(&probe.dportHi[q]));
+          if (const unsigned bits = laneBits(meets); bits != 0) {
+            bound = probe.pos[q + static_cast<std::size_t>(std::countr_zero(bits))];
             break;
           }
         }
