@@ -363,16 +363,16 @@
 // against 78.5); capping the bound scan at 64, 256 or 1,024 rules per bucket (the bound then the next rule's
 // position: 5-6 ms less build time on acl1_100k, probes 6.02, 5.87, 5.64). Not tried: a bound per sub-bucket
 // (a narrower region; at most 1% of lookups left to stop), the bound inside the slot instead of a parallel array.
-// Measured (busy machine, load average 4.8-5.9 from other work: bench/classify_vs_dpdk_sets.sh, 7 rounds of this
-// branch then 7 of main's build, 10:22-10:26 UTC; sgsim batch CPU time, medians; instructions per lookup from
-// callgrind on two passes of the trace):
-//   set          main    this    instructions   probes (large lookups)     bytes            build after a revoke
-//   acl1_100k    90.1    77.6    812 -> 764     6.19 -> 5.48 (89k -> 100k)  2.249 -> 2.338 MB  25.5 -> 39.9 ms
-//   fw1_100k    148.8   129.5   1657 -> 1514    8.91 -> 8.16 (87k -> 100k)  2.813 -> 2.808 MB  38.2 -> 52.8 ms
-//   ipc1_50k    114.5    89.4   1091 -> 893     5.21 -> 4.94 (79k -> 100k)  2.950 -> 2.953 MB  32.3 -> 47.2 ms
-// (builds: one process, medians of 7; main-like = both changes off.) dpdk-test-acl's wall time jumped in most
-// rounds of that sitting (acl1_100k 79.9-213.8 ns); in the four rounds where it stayed near its quiet value (79.9-81.6
-// ns), acl1_100k was 0.95-0.97x dpdk-test-acl (docs/PERFORMANCE.md, "Classification").
+// Measured (bench/classify_vs_dpdk_sets.sh, 7 rounds of this branch then 7 of main's build, 10:46-10:49 UTC, load
+// average 1.6-4.1; sgsim batch CPU time, medians; instructions per lookup from callgrind on two passes of the trace;
+// probes per large-partition lookup; builds after a revoke in one process, medians of 7, main = both changes off):
+//   set          main    this    instructions   probes (large lookups)     bytes              build
+//   acl1_100k    88.0    76.4    812 -> 764     6.19 -> 5.48 (89k -> 100k)  2.249 -> 2.338 MB  25.5 -> 39.9 ms
+//   fw1_100k    143.3   124.5   1657 -> 1514    8.91 -> 8.16 (87k -> 100k)  2.813 -> 2.808 MB  38.2 -> 52.8 ms
+//   ipc1_50k    111.2    87.1   1091 -> 893     5.21 -> 4.94 (79k -> 100k)  2.950 -> 2.953 MB  32.3 -> 47.2 ms
+// acl1_100k against dpdk-test-acl --alg=scalar: 0.96x (0.80-1.00) in those rounds and 0.94x (0.93-1.00) in a
+// nine-set run right after (load 2.1 -> 1.1); of its 12 rounds 10 below DPDK, two level within 0.3%; main's code
+// 1.11x (1.07-1.15 in its undisturbed rounds). See docs/PERFORMANCE.md, "Classification".
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
