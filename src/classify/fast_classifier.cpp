@@ -697,8 +697,8 @@ void FastClassifier::computeSlotBounds(Range part) {
     out.erase(std::unique(out.begin(), out.end()), out.end());
   }
   // The tables of batch b (tables [b * kProbeBatch, (b + 1) * kProbeBatch)) look at the rules of every later batch,
-  // in position order, each as the prefixes it meets at the table's lengths (masked) and its destination ports.
-  // A table's view of the later rules, four to a SIMD compare (padded with entries that meet nothing).
+  // in position order, each as the prefixes it meets at the table's lengths (masked) and its destination ports,
+  // stored four to a SIMD compare (padded with entries that meet nothing).
   struct Later {
     std::vector<std::uint32_t> srcMask, srcBase, dstMask, dstBase, pos;
     std::vector<std::int32_t> dportLo, dportHi;
