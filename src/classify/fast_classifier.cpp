@@ -179,6 +179,10 @@ inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32
 // Buckets of more than this many RuleBlocks get a GroupHead per this many blocks.
 constexpr std::uint32_t kGroupBlocks = 8;
 
+// Large partitions probe their tables this many at a time (classifyLarge); slotBound_ bounds what the tables of
+// later batches can match (computeSlotBounds).
+constexpr int kProbeBatch = 4;
+
 inline std::int16_t biased(std::uint16_t port) { return static_cast<std::int16_t>(port ^ 0x8000u); }
 
 // Bit i set when 16-bit lane i is all ones.
@@ -540,14 +544,20 @@ FastClassifier::FastClassifier(std::vector<RuleBox> boxes, Options options) : bo
     buildTablesV6(members6[p], options);
     partitions6_[p].end = static_cast<std::uint32_t>(tables6_.size());
   }
+  const bool tune = options.mergeTuples && options.tuneFrom != 0;
+  const bool anyLarge =
+      tune && std::any_of(std::begin(members), std::end(members),
+                          [&](const std::vector<std::uint32_t>& m) { return m.size() >= options.tuneFrom; });
   for (std::size_t p = 0; p < kPartitions; ++p) {
     Partition& part = partitions_[p];
     part.tables.begin = static_cast<std::uint32_t>(tables_.size());
     // Large partitions: a configuration chosen by estimated cost, eight-rule blocks, batched probes and
     // emptier hash tables. Smaller ones keep four-rule groups and one probe at a time: their buckets are
     // short (1-4 rules on the 1k/10k sets) and the lookup ends after few tables, where eight lanes and a
-    // batch of four probes cost more than they save (measured: see the essay).
-    part.large = options.mergeTuples && options.tuneFrom != 0 && members[p].size() >= options.tuneFrom;
+    // batch of four probes cost more than they save (measured: see the essay). Beside a large partition, a
+    // partition of tuneSiblingsFrom rules is large too (the 100k sets' other partitions: see "Later-batch bounds").
+    part.large = tune && (members[p].size() >= options.tuneFrom ||
+                          (anyLarge && options.tuneSiblingsFrom != 0 && members[p].size() >= options.tuneSiblingsFrom));
     if (part.large)
       buildTunedTables(p, members[p], options);
     else
@@ -607,6 +617,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
+      slotBound_.resize(sb);
       blocks_.resize(bb);
       blockPos_.resize(bb);
       groupHeads_.resize(gb);
@@ -619,6 +630,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(t0),
                     tables_.begin() + static_cast<std::ptrdiff_t>(tb));
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
+      slotBound_.erase(slotBound_.begin() + static_cast<std::ptrdiff_t>(s0),
+                       slotBound_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
       blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
@@ -647,6 +660,107 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     bb = blocks_.size();
     gb = groupHeads_.size();
     ub = subBuckets_.size();
+  }
+  if (options.batchBounds) computeSlotBounds(Range{static_cast<std::uint32_t>(t0), static_cast<std::uint32_t>(tb)});
+}
+
+// Bounds for the rank cut-off of a large partition (tables [part.begin, part.end)), see "Later-batch bounds" in the
+// notes. A key found in bucket B of table i lies in B's region: the source under B's masked source at the table's
+// source length, the destination likewise, the destination port equal to B's when the table keys it. A rule can
+// match the key only if it meets that region, so no rule of the tables probed after i's batch that can match the
+// key comes before slotBound_[B]: the best position among those tables' rules that meet B's region (kNoMatch: none
+// does). The protocol and source port are left out of the test (it may only say "meets" too often, which makes a
+// bound lower: still true).
+void FastClassifier::computeSlotBounds(Range part) {
+  const std::uint32_t n = part.end - part.begin;
+  if (n <= static_cast<std::uint32_t>(kProbeBatch)) return;
+  // Each table's rules, from its buckets' blocks (a block shared by several buckets holds rules of this table only).
+  std::vector<std::vector<std::uint32_t>> rulesOf(n);
+  auto slotsOf = [&](const Table& t) {
+    return std::span<const Slot>(slots_.data() + t.slotBegin, 1u << (64 - t.shift));
+  };
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::vector<std::uint32_t>& out = rulesOf[i];
+    auto collect = [&](const Slot& x) {
+      for (std::uint32_t k = x.begin; k < x.begin + x.count; ++k)
+        for (const std::uint32_t pos : blocks_[k].pos)
+          if (pos != kNoMatch) out.push_back(pos);
+    };
+    for (const Slot& x : slotsOf(tables_[part.begin + i])) {
+      if (x.count != kSplit) {
+        collect(x);
+        continue;
+      }
+      for (std::uint32_t v = 0; v <= (x.group >> 8 & 0xFF); ++v) collect(subBuckets_[x.begin + v]);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  // The tables of batch b (tables [b * kProbeBatch, (b + 1) * kProbeBatch)) look at the rules of every later batch,
+  // in position order, each as the prefixes it meets at the table's lengths (masked) and its destination ports,
+  // stored four to a SIMD compare (padded with entries that meet nothing).
+  struct Later {
+    std::vector<std::uint32_t> srcMask, srcBase, dstMask, dstBase, pos;
+    std::vector<std::int32_t> dportLo, dportHi;
+    void clear() {
+      for (auto* v : {&srcMask, &srcBase, &dstMask, &dstBase, &pos}) v->clear();
+      dportLo.clear();
+      dportHi.clear();
+    }
+    void push(std::uint32_t sm, std::uint32_t sb, std::uint32_t dm, std::uint32_t db, std::int32_t lo, std::int32_t hi,
+              std::uint32_t p) {
+      srcMask.push_back(sm), srcBase.push_back(sb), dstMask.push_back(dm), dstBase.push_back(db);
+      dportLo.push_back(lo), dportHi.push_back(hi), pos.push_back(p);
+    }
+  };
+  std::vector<std::uint32_t> later, merged;
+  Later probe;
+  const auto batches = (n + kProbeBatch - 1) / kProbeBatch;
+  for (std::uint32_t b = batches - 1; b-- > 0;) {
+    for (std::uint32_t j = (b + 1) * kProbeBatch; j < std::min(n, (b + 2) * kProbeBatch); ++j) {
+      merged.clear();
+      std::merge(later.begin(), later.end(), rulesOf[j].begin(), rulesOf[j].end(), std::back_inserter(merged));
+      merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+      later.swap(merged);
+    }
+    for (std::uint32_t i = b * kProbeBatch; i < (b + 1) * kProbeBatch; ++i) {
+      const Table& t = tables_[part.begin + i];
+      const auto tsrc = static_cast<std::uint32_t>(t.ipMask >> 32), tdst = static_cast<std::uint32_t>(t.ipMask);
+      const bool dport = (t.auxMask & kDportAux) != 0;
+      // Rules that meet the same regions of this table's buckets: only the first (best) one counts.
+      boost::unordered_flat_set<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>>
+          seenShape;
+      probe.clear();
+      for (const std::uint32_t pos : later) {
+        const RuleBox& r = boxes_[pos];
+        const std::uint32_t sm = prefixMask(r.src.prefix) & tsrc, dm = prefixMask(r.dst.prefix) & tdst;
+        const std::uint32_t sb = r.src.base.v4Value() & sm, db = r.dst.base.v4Value() & dm;
+        const std::uint16_t lo = dport ? r.dportLo : 0, hi = dport ? r.dportHi : 65535;
+        if (seenShape.insert({sm, sb, dm, db, std::uint32_t{lo} << 16 | hi}).second)
+          probe.push(sm, sb, dm, db, lo, hi, pos);
+      }
+      const std::size_t real = probe.pos.size();
+      while (probe.pos.size() % 4 != 0) probe.push(0, 1, 0, 1, 1, 0, kNoMatch);  // (x & 0) == 1 never holds
+      const std::span<const Slot> slots = slotsOf(t);
+      for (std::size_t k = 0; k < slots.size(); ++k) {
+        const Slot& x = slots[k];
+        if (x.count == 0) continue;
+        const Lanes vsrc = splat(static_cast<std::uint32_t>(x.ip >> 32)),
+                    vdst = splat(static_cast<std::uint32_t>(x.ip));
+        const Lanes vport = splat(x.aux >> 8 & 0xFFFF);
+        std::uint32_t bound = kNoMatch;
+        for (std::size_t q = 0; q < real; q += 4) {
+          const Lanes meets = ((vsrc & load(&probe.srcMask[q])) == load(&probe.srcBase[q])) &
+                              ((vdst & load(&probe.dstMask[q])) == load(&probe.dstBase[q])) &
+                              (vport >= load(&probe.dportLo[q])) & (vport <= load(&probe.dportHi[q]));
+          if (const unsigned bits = laneBits(meets); bits != 0) {
+            bound = probe.pos[q + static_cast<std::size_t>(std::countr_zero(bits))];
+            break;
+          }
+        }
+        slotBound_[t.slotBegin + k] = bound;
+      }
+    }
   }
 }
 
@@ -832,6 +946,8 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
               static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
               place.multiplier};
     slots_.resize(slots_.size() + capacity);
+    // Bounds are computed for the build that is kept (computeSlotBounds); 0 bounds nothing.
+    if (large) slotBound_.resize(slots_.size(), 0);
     for (std::size_t k = 0; k < buckets.size(); ++k) {
       const auto& [key, positions] = *buckets[k];
       const std::uint32_t i = place.slotOf[k];
@@ -905,8 +1021,8 @@ std::size_t FastClassifier::memoryBytes() const {
   return groups_.size() * sizeof(RuleGroup) + blocks_.size() * sizeof(RuleBlock) +
          blockPos_.size() * sizeof(std::uint32_t) + groupHeads_.size() * sizeof(GroupHead) +
          subBuckets_.size() * sizeof(Slot) + tables_.size() * sizeof(Table) + slots_.size() * sizeof(Slot) +
-         groups6_.size() * sizeof(RuleGroup6) + tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) +
-         keys6_.size() * sizeof(Key6);
+         slotBound_.size() * sizeof(std::uint32_t) + groups6_.size() * sizeof(RuleGroup6) +
+         tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) + keys6_.size() * sizeof(Key6);
 }
 
 std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
@@ -1034,8 +1150,11 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
 
   const Table* t = tables_.data() + part.begin;
   const Table* const tend = tables_.data() + part.end;
-  constexpr int kBatch = 4;
-  while (t != tend && t->minPos < best) {
+  constexpr int kBatch = kProbeBatch;
+  // No rule of a later batch's tables that can match this key comes before `floor`: the largest slotBound_ of the
+  // buckets found so far (see computeSlotBounds).
+  std::uint32_t floor = 0;
+  while (t != tend && t->minPos < best && floor < best) {
     // A batch of tables at a time: first every table's home slot is computed and prefetched, then the
     // slots are searched and the buckets found are prefetched, then the buckets are scanned in table order.
     // The cache misses of the batch overlap instead of following one another.
@@ -1073,6 +1192,8 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
       // blocks of whatever bucket its second slot held (cache lines that then pushed useful ones out); now
       // it prefetches block 0, which stays cached (acl1_100k 100.3 -> 98.1 ns, fw1_100k 181.6 -> 174.7,
       // ipc1_50k 117.2 -> 115.8, medians of 3 alternated pairs).
+      // The slot's bound whether or not it holds the key (s is a slot of the table either way), used only if it does.
+      floor = std::max(floor, found[j] != nullptr ? slotBound_[static_cast<std::size_t>(s - slots_.data())] : 0u);
       if (found[j] != nullptr && s->count == kSplit) {
         // A split bucket: the sub-bucket of the key's sub-key value stands for it.
         if constexpr (kCount) ++counts->heads;

@@ -630,6 +630,137 @@ TEST(FastClassifier, CopiedRuleDoesNotAnswerForAnotherSubBucket) {
   }
 }
 
+// Later-batch bounds (large partitions; see "Later-batch bounds" in fast_classifier.h): a lookup stops after a
+// batch of tables once its match is at or before the bound of a bucket it found, the best position of any rule in
+// the later batches' tables that meets the bucket's region. Rules of every length on nested prefixes of a few
+// addresses (so that rules of later, shorter tables meet the regions of earlier buckets, and rules longer than their
+// table sit beside them), exact ports, port ranges that contain the exact ones or not, any port; ranks mostly in
+// order of specificity (as in ClassBench's sets: the bounds then end many lookups early), some anywhere (a rule of
+// a later, coarser table that beats an earlier bucket's rules); duplicates; any-protocol and UDP rules; a few IPv6
+// boxes (small layout) in the same table. Keys on the rules' corners, some moved to another address or port. Every
+// answer must equal the linear scan's, with and without the bounds; the bounds must spare probes.
+TEST(FastClassifier, LaterBatchBoundsAgreeWithLinear) {
+  std::uint64_t spared = 0;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    std::mt19937_64 rng(seed * 104729);
+    auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
+    std::uint32_t nets[4];
+    for (auto& a : nets) a = static_cast<std::uint32_t>(rng());
+    nets[1] = (nets[0] & 0xFFFF0000u) | (nets[1] & 0xFFFFu);  // shares a /16 with nets[0]
+    nets[2] = (nets[0] & 0xFFFFFF00u) | (nets[2] & 0xFFu);    // shares a /24
+    static constexpr std::uint16_t kPorts[] = {22, 53, 80, 443, 8080};
+    auto address = [&] { return IpAddr::v4(nets[below(4)] ^ (below(4) == 0 ? below(256) : 0u)); };
+    auto length = [&] { return below(3) == 0 ? static_cast<int>(below(33)) : 24 + static_cast<int>(below(9)); };
+    std::vector<RuleBox> boxes;
+    const std::size_t n = 3000;
+    for (std::size_t i = 0; i < n; ++i) {
+      RuleBox b;
+      if (i > 0 && below(10) == 0) {
+        b = boxes[below(boxes.size())];  // a duplicate, its own rank below
+      } else {
+        b.src = Cidr::of(address(), length());
+        b.dst = Cidr::of(address(), length());
+        static constexpr std::int16_t kProtos[] = {6, 6, 6, 6, 6, -1, 17};
+        b.proto = kProtos[below(7)];
+        switch (below(4)) {
+          case 0:
+            break;  // any destination port
+          case 1:
+            b.dportLo = b.dportHi = kPorts[below(5)];
+            break;
+          case 2:  // a range around one of the exact ports, or beside it
+            b.dportLo = static_cast<std::uint16_t>(kPorts[below(5)] - below(3));
+            b.dportHi = static_cast<std::uint16_t>(b.dportLo + below(4));
+            break;
+          default:
+            b.dportLo = static_cast<std::uint16_t>(below(2000));
+            b.dportHi = static_cast<std::uint16_t>(b.dportLo + below(9000));
+        }
+        if (below(6) == 0) b.sportLo = b.sportHi = kPorts[below(5)];
+        if (below(16) == 0) {  // the same box under an IPv6 /64
+          b.family = Family::V6;
+          b.src = Cidr::of(IpAddr{Family::V6, 0x20010DB800000000ull, b.src.base.v4Value()}, 64 + b.src.prefix);
+          b.dst = Cidr::of(IpAddr{Family::V6, 0x20010DB800000000ull, b.dst.base.v4Value()}, 64 + b.dst.prefix);
+        }
+      }
+      // Mostly the more specific first, as in ClassBench's sets (the bounds then end most lookups early); some
+      // anywhere (a later table's rule that beats an earlier bucket's).
+      const int lengths = std::min<int>(b.src.prefix, 32) + std::min<int>(b.dst.prefix, 32);
+      b.rank = below(4) == 0 ? below(6500) : static_cast<std::uint32_t>(64 - lengths) * 100 + below(300);
+      b.ruleIndex = static_cast<std::uint32_t>(i);
+      boxes.push_back(b);
+    }
+    std::vector<ClassifyKey> keys;
+    for (int i = 0; i < 6000; ++i) {
+      const RuleBox& b = boxes[below(n)];
+      ClassifyKey k{b.family,
+                    b.proto >= 0 ? static_cast<std::uint8_t>(b.proto) : std::uint8_t{6},
+                    below(2) ? b.src.base : b.src.last(),
+                    below(2) ? b.dst.base : b.dst.last(),
+                    below(2) ? b.sportLo : b.sportHi,
+                    below(2) ? b.dportLo : b.dportHi};
+      if (k.family == Family::V4 && below(4) == 0) k.src = address();
+      if (k.family == Family::V4 && below(4) == 0) k.dst = address();
+      if (below(4) == 0) k.dport = kPorts[below(5)];
+      keys.push_back(k);
+    }
+    const LinearClassifier linear(boxes);
+    std::vector<std::uint32_t> wants;
+    std::size_t matched = 0;
+    for (const ClassifyKey& k : keys) {
+      wants.push_back(linear.classify(k));
+      matched += wants.back() != kNoMatch;
+    }
+    EXPECT_GT(matched, keys.size() / 2) << "seed " << seed;
+    std::uint64_t probes[2] = {0, 0};
+    for (const bool bounds : {false, true}) {
+      for (const bool twoChoice : {true, false}) {
+        const FastClassifier fast(
+            boxes, FastClassifier::Options{.tuneFrom = 256, .twoChoice = twoChoice, .batchBounds = bounds});
+        ASSERT_GT(fast.tableCount(), 12u) << "seed " << seed;  // several batches of tables in the TCP partition
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          ASSERT_EQ(fast.classify(keys[i]), wants[i])
+              << "seed " << seed << " key " << i << " " << keys[i].src.toString() << " -> " << keys[i].dst.toString()
+              << " proto " << int(keys[i].proto) << " " << keys[i].sport << "->" << keys[i].dport << " bounds "
+              << bounds << " twoChoice " << twoChoice;
+        std::vector<std::uint32_t> out(keys.size());
+        fast.classify(keys, out);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          ASSERT_EQ(out[i], wants[i]) << "batch: seed " << seed << " key " << i;
+        if (twoChoice) probes[bounds] = fast.countLookups(keys).probes;
+      }
+    }
+    EXPECT_LE(probes[1], probes[0]) << "seed " << seed;
+    spared += probes[0] - std::min(probes[0], probes[1]);
+  }
+  EXPECT_GT(spared, 0u) << "the bounds spared no probe";
+}
+
+// A partition of tuneSiblingsFrom rules or more (and fewer than tuneFrom) is built like a large one when another
+// partition is large, and only then; either way every answer is the linear scan's. About 1,200 TCP and 900 UDP
+// rules (and as many ICMP): with tuneFrom 1,000, the UDP lookups go through the large path with tuneSiblingsFrom
+// 500, through the small one with 0 (countLookups counts large-partition lookups only).
+TEST(FastClassifier, PartitionsBesideALargeOneAreLargeFromTuneSiblingsFrom) {
+  RandomBoxes gen(2718, 0);  // IPv4 only
+  const auto boxes = gen.boxes(2400);
+  const LinearClassifier linear(boxes);
+  std::vector<ClassifyKey> keys, udp;
+  for (int i = 0; i < 6000; ++i) {
+    keys.push_back(gen.cornerKey(boxes[gen.below(2400)]));
+    if (keys.back().proto == 17) udp.push_back(keys.back());
+  }
+  ASSERT_GT(udp.size(), 500u);
+  for (const std::uint32_t siblings : {500u, 0u}) {
+    const FastClassifier fast(boxes, FastClassifier::Options{.tuneFrom = 1000, .tuneSiblingsFrom = siblings});
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      ASSERT_EQ(fast.classify(keys[i]), linear.classify(keys[i])) << "siblings " << siblings << " key " << i;
+    EXPECT_EQ(fast.countLookups(udp).lookups, siblings != 0 ? udp.size() : 0u) << "siblings " << siblings;
+  }
+  // No partition reaches tuneFrom: none is large, whatever tuneSiblingsFrom says.
+  const FastClassifier small(boxes, FastClassifier::Options{.tuneFrom = 5000, .tuneSiblingsFrom = 500});
+  EXPECT_EQ(small.countLookups(keys).lookups, 0u);
+}
+
 TEST(FastClassifier, ConcurrentLookupsSeeTheSameAnswers) {
   RandomBoxes gen(99);
   auto boxes = gen.boxes(500);

@@ -31,7 +31,10 @@
 // partition is built two ways (collisionLimit 1024 with lengthStep 14, tables keyed on the exact destination
 // port first or address-only tables first); the build with the lowest estimated cost, 4 per table probed + 1
 // per GroupHead or sub-bucket entry looked at + 1 per RuleBlock read, counted on 2,048 seeded random corners of
-// the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt).
+// the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt). A large
+// partition's buckets also bound what the tables of later probe batches can match for a key they hold, which ends
+// most lookups after one batch (see "Later-batch bounds" below), and beside a large partition a partition of
+// `tuneSiblingsFrom` (2,048) rules or more is large too.
 // Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
 // first match).
 // All of this is done four times, once per protocol partition (TCP, UDP, ICMP, every other protocol; an
@@ -321,12 +324,64 @@
 // (quiet sitting, 08:16-08:21: 86.0-89.1 against 74.5-80.7 ns, 1.07-1.19x in all 12 rounds; main 1.16-1.29x):
 // see docs/PERFORMANCE.md, "Classification".
 //
+// Later-batch bounds (issue 11 target 4, fourth try on acl1_100k; branch h-acl4). Analysed first, with a counting
+// copy of main's code (0696857) on acl1_100k's trace: its TCP partition (89% of the lookups) has 23 tables; every
+// lookup probes the first batch (tables 0-3), and 42% go on to a second or later one (6.19 probes a lookup, of
+// which 3.39 find no bucket and 1.04 are tables of the last batch that the match already beats; a perfect cut-off
+// on the tables' best positions would still probe 5.15). The match is in table 0 for 41% of the lookups, in tables
+// 1-3 for 38%, and in a later batch's table for 21%. Timed on subsets of the trace (same binary, same process):
+// lookups that end after one batch 55 ns, those that probe more 99 ns, the other partitions' lookups (UDP, ICMP,
+// other protocols: 11% of the trace, small layout) 69 ns; the whole trace 87 ns. The address-first build (10
+// tables) probes fewer tables (5.66) but reads 6.8 blocks and 4.2 heads, most of them (4.4 and 1.9) in the bucket
+// that holds the match and spread over its port-less tables (the 28/28 table alone 2.1 blocks a lookup, the 14/28,
+// 28/14 and 14/14 ones 1.2-1.4 each): its port-less buckets are long, and splitting them again was tried before.
+// What was built:
+// - Per bucket, a bound: a key found in bucket B of table i lies in B's region (B's masked source and
+//   destination at the table's lengths, B's destination port if the table keys it), so no rule of a table after
+//   i's batch can match it unless the rule meets that region; slotBound_ holds the best position of such rules
+//   (computeSlotBounds), and the lookup stops after a batch once its match is at or before the largest bound of
+//   the buckets it found. The bounds are sound whatever the table order; only rules that share no key with the
+//   bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22% (the
+//   21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
+//   bound per later table instead of one for all of them would cut to 5.55 probes (not built); leaving the port out
+//   of the region test, 31% would still probe a second batch.
+// - The partitions of 2,048 rules or more beside a large partition (the 100k sets' UDP, ICMP and other-protocol
+//   partitions, 2,410-6,724 rules) are built large too: in the small layout their lookups cost 69 ns on acl1_100k
+//   (against ~40 ns for whole 10k sets of the same partition sizes) and the bounds do not apply there. One process,
+//   7 alternated passes, load ~5, with the bounds: acl1_100k 81.0 -> 77.9 ns, fw1_100k 135.6 -> 128.0, ipc1_50k
+//   106.7 -> 88.5 (thresholds 1,024 and 2,048 make the same partitions large on these sets). The 1k/10k sets have
+//   no partition of tuneFrom rules, so their path, layout and bytes are unchanged.
+// Cost: 4 bytes a slot of a large partition (bytes in the table below, the sibling partitions' blocks included);
+// build time (table below) on acl1_100k +7.5 ms for the bounds and +5.7 ms for the sibling partitions' two trial
+// builds each. The bounds' scan (each rule of the later tables reduced to its shape at the table's lengths,
+// duplicates dropped, scanned in position order, four to a SIMD compare, to the first that meets the bucket) took
+// 29 ms as a first, plain version, 9.4 ms before the SIMD compare.
+// Tried and not kept: computing the bounds for both trial builds so that the estimate sees them (the same builds
+// are chosen on all large partitions, for twice the bound time); other configurations with the bounds (forced on
+// acl1_100k, one process, load ~5: 1024/14 port-keyed first 80.4 ns, 2048/14 79.5 (the same tables), 512/14 82.0,
+// 256/14 82.9, 1024/10 85.5, 1024/7 83.8, 1024/8 93.5, 1024/20 91.4, 1024/28 85.9; address-first 1024/14 90.3
+// against 78.5); capping the bound scan at 64, 256 or 1,024 rules per bucket (the bound then the next rule's
+// position: 5-6 ms less build time on acl1_100k, probes 6.02, 5.87, 5.64). Not tried: a bound per sub-bucket
+// (a narrower region; at most 1% of lookups left to stop), the bound inside the slot instead of a parallel array.
+// Measured (bench/classify_vs_dpdk_sets.sh, 7 rounds of this branch then 7 of main's build, 10:46-10:49 UTC, load
+// average 1.6-4.1; sgsim batch CPU time, medians; instructions per lookup from callgrind on two passes of the trace;
+// probes per large-partition lookup; builds after a revoke in one process, medians of 7, main = both changes off):
+//   set          main    this    instructions   probes (large lookups)     bytes              build
+//   acl1_100k    88.0    76.4    812 -> 764     6.19 -> 5.48 (89k -> 100k)  2.249 -> 2.338 MB  25.5 -> 39.9 ms
+//   fw1_100k    143.3   124.5   1657 -> 1514    8.91 -> 8.16 (87k -> 100k)  2.813 -> 2.808 MB  38.2 -> 52.8 ms
+//   ipc1_50k    111.2    87.1   1091 -> 893     5.21 -> 4.94 (79k -> 100k)  2.950 -> 2.953 MB  32.3 -> 47.2 ms
+// acl1_100k against dpdk-test-acl --alg=scalar: 0.96x (0.80-1.00) in those rounds and 0.94x (0.93-1.00) in a
+// nine-set run right after (load 2.1 -> 1.1); of its 12 rounds 10 below DPDK, two level within 0.3%; main's code
+// 1.11x (1.07-1.15 in its undisturbed rounds). See docs/PERFORMANCE.md, "Classification".
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
 // eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
 // separate them), and the rank cut-off stops most lookups long before the last table. IPv6: the same, with
-// IPv6's own tables (every partition in the small layout).
+// IPv6's own tables (every partition in the small layout). A large partition's bounds add to the build, per
+// bucket, a scan of the later batches' rules (their distinct shapes at the table's lengths) up to the first
+// that meets the bucket.
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
@@ -359,6 +414,15 @@ class FastClassifier {
     // without a branch; a table where that fails falls back to linear probing. false: every table uses linear
     // probing (for the differential tests of that path, and for comparison).
     bool twoChoice = true;
+    // Large partitions keep, per bucket, the best position any rule of the tables probed in later batches can match
+    // a key of that bucket with, and a lookup stops after a batch once its match is at or before the bound of a
+    // bucket it found (see "Later-batch bounds" above). false: only the tables' best positions end a lookup (for
+    // the differential tests and for comparison).
+    bool batchBounds = true;
+    // A partition with fewer than tuneFrom rules but at least this many is built like a large one too when another
+    // partition of the same classifier reaches tuneFrom (0: never; see "Later-batch bounds" above). The 1k/10k sets
+    // have no partition of tuneFrom rules: their partitions keep the small layout whatever their size.
+    std::uint32_t tuneSiblingsFrom = 2048;
   };
 
   explicit FastClassifier(std::vector<RuleBox> boxes) : FastClassifier(std::move(boxes), Options{}) {}
@@ -497,6 +561,7 @@ class FastClassifier {
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
   void buildTablesV6(const std::vector<std::uint32_t>& members, const Options& options);
   void buildTunedTables(std::size_t p, const std::vector<std::uint32_t>& members, const Options& options);
+  void computeSlotBounds(Range part);
   // Aligned to a cache line: the 1k/10k sets' lookups ran 8-10% slower (acl1_1k 31.8 -> 34.3 ns, fw1_1k 29.8 ->
   // 32.8) when an unrelated change elsewhere in this file moved this function's start from a 32-byte boundary
   // to a 16-byte one, and back with the alignment.
@@ -517,6 +582,11 @@ class FastClassifier {
   std::vector<Table> tables_;  // partition by partition, each in ascending minPos
   Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
+  // Large partitions: per slot, the best position of any rule of the tables probed in later batches that can match
+  // a key of the slot's bucket (kNoMatch: none; 0: no bound; sized to the last large partition's slots, the entries
+  // of small partitions' slots unused). A lookup stops after a batch once its match comes before the bound of a
+  // bucket it found: no later table can beat it (see "Later-batch bounds" above).
+  std::vector<std::uint32_t> slotBound_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
