@@ -492,7 +492,8 @@ def _spawn(argv, cwd, stdin_bytes):
         reader.join()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    stats = {"wall": time.monotonic() - start, "cpu": usage.ru_utime + usage.ru_stime}
+    ended = time.monotonic()  # this machine's clock: meaningful to the runner only for its own processes (HERE)
+    stats = {"wall": ended - start, "cpu": usage.ru_utime + usage.ru_stime, "ended": ended}
     return child.returncode, chunks["out"], chunks["err"], stats
 
 
@@ -575,7 +576,7 @@ def _failure(step, result):
                     code if code in (EXIT_API, EXIT_USAGE, EXIT_INTERNAL) else EXIT_INTERNAL, stdout)
 
 
-HERE = "here, in the runner's process"  # where start_here's index parts run (in place of a worker's address)
+HERE = "here, started by the runner"  # where start_here's index parts run (in place of a worker's address)
 
 
 class LocalStart:
@@ -758,14 +759,18 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, 
             parts = {submit(index_command(plan, run_dir, i, shards, shards), f"index-{i}"): i
                      for i in range(1, shards + 1)}
             done = ((parts[f], result(f, f"index part {parts[f]}/{shards}")) for f in as_completed(parts))
+        last = 0.0  # local parts: when the last one ended, from their start (they end before the cluster is up)
         for i, part in done:
             timing(f"index part {i}/{shards}", part)
+            last = max(last, part[3].get("ended", 0.0) - clock)
             if part[0] != EXIT_OK:
                 for other in parts:
                     other.cancel()  # as for a failed shard: the run stops here
                 raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, shards, shards)), part)
         if plan.timings:
-            notes.append(f"sgsim-dask: timings: index parts done {time.monotonic() - clock:.2f} s after their "
+            notes.append(f"sgsim-dask: timings: index parts done {last:.2f} s after their start, here, beside the "
+                         "cluster's start" if local else
+                         f"sgsim-dask: timings: index parts done {time.monotonic() - clock:.2f} s after their "
                          "submission")
         clock = time.monotonic()
     else:

@@ -340,7 +340,7 @@ class OnLocalCluster(unittest.TestCase):
         parts = [line for line in err.splitlines() if "timings: index part " in line]
         self.assertEqual(len(parts), 2, err)
         for line in parts:
-            self.assertTrue(line.endswith("s CPU, here, in the runner's process"), line)
+            self.assertTrue(line.endswith("s CPU, here, started by the runner"), line)
         self.assertIn("sgsim-dask: timings: the LocalCluster's sgsim checked here before the cluster's start", err)
         self.assertNotIn("workers checked", err)
         self.assertEqual(len(json.loads(out)["shards"]), 2)
@@ -373,7 +373,7 @@ class OnLocalCluster(unittest.TestCase):
                                    env={"FAKE_SPLIT_RC": "2"})
         self.assertEqual((rc, out), (2, ""))
         self.assertIn("sgsim split --index --part ", err)
-        self.assertIn("failed here, in the runner's process (exit status 2)", err)
+        self.assertIn("failed here, started by the runner (exit status 2)", err)
         self.assertIn("cannot read missing.pcap", err)
         reports = [f for _, _, files in os.walk(os.path.join(self.cwd, "w")) for f in files if f.startswith("shard-")]
         self.assertEqual(reports, [])  # no shard ran
