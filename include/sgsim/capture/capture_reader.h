@@ -170,6 +170,8 @@ class CaptureReader {
   bool shrank(std::uint64_t size);  // the reading ends: the file has `size` bytes now
   bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
   bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
+  bool touchFaults(const std::uint8_t* p, std::size_t size) const;  // MapGuard: every page read; a fault?
+  void tookIndexed();  // Mode::Indexed: the index's next entry was read (its number; the next ones fetched)
   bool chainStartsAt(std::uint64_t offset);
   bool nextPcapngIndexed(Frame& frame);
   bool scanPcapng(std::uint64_t from, std::uint64_t to, const std::function<std::uint32_t(const Frame&)>& tag,
