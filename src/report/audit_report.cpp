@@ -394,9 +394,7 @@ std::string renderAuditText(const AuditReport& r) {
   }
   for (const auto& e : r.stats.captureErrors)
     o << "Capture error: " << e.toString() << " (the figures cover the frames before it)\n";
-  for (const auto& w : r.stats.warnings) o << "Warning: " << w.toString() << '\n';
-  if (auto w = flowCapWarning(r.stats)) o << "Warning: " << w->toString() << '\n';
-  if (auto w = driftCapWarning(r.stats)) o << "Warning: " << w->toString() << '\n';
+  for (const auto& w : allWarnings(r.stats)) o << "Warning: " << w.toString() << '\n';
   if (r.stats.flowLog && r.network != nullptr)
     o << "Flow logs (hits count the records' packets and bytes):\n"
       << renderFlowLogCounts(r.stats) << renderDriftText(r.stats, *r.network, 50);

@@ -322,19 +322,6 @@ void addOnce(std::vector<Error>& to, const Error& e) {
   to.push_back(e);
 }
 
-// The full flow table's warning (report/replay_report.cpp flowCapWarning): its packet count, when it is that one.
-std::optional<std::uint64_t> flowCapCount(const Error& e) {
-  static const std::string lead = "the flow table was full: ";
-  static const std::string tail = " packets were decided without connection state (raise --max-flows)";
-  if (e.where.rfind("--max-flows ", 0) != 0 || e.message.rfind(lead, 0) != 0) return std::nullopt;
-  if (e.message.size() <= lead.size() + tail.size() ||
-      e.message.compare(e.message.size() - tail.size(), tail.size(), tail) != 0)
-    return std::nullopt;
-  const std::string n = e.message.substr(lead.size(), e.message.size() - lead.size() - tail.size());
-  if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(n);
-}
-
 // What merge adds after the full flow table's warning of several shards: each had a table of its own, so the
 // figures are not those of one run (which would have held every shard's live flows in one table).
 const std::string kShardTables =
@@ -347,7 +334,7 @@ bool mergeWarnings(Ctx& c, State& s, const Doc& d, const json::value& v) {
   for (const Error& e : w) {
     if (e.message == kShardTables) continue;  // a partial merge's: added again at the end
     if (driftCapUnlisted(e)) continue;        // recomputed once the rows are cut as one run cuts them (cutDrift)
-    if (auto n = flowCapCount(e)) {
+    if (auto n = flowCapPackets(e)) {
       if (!s.flowCap) s.flowCap = e;
       s.flowCapPackets += *n;
       continue;
@@ -1120,10 +1107,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       }
       case How::Warnings: {
         std::vector<Error> all = s.warnings;
-        if (s.flowCap)
-          all.push_back(Error{s.flowCap->where, "the flow table was full: " + std::to_string(s.flowCapPackets) +
-                                                    " packets were decided without connection state (raise "
-                                                    "--max-flows)"});
+        if (s.flowCap) all.push_back(flowCapWarning(s.flowCap->where, s.flowCapPackets));
         if (s.driftUnlisted) all.push_back(driftCapWarning(s.driftUnlisted));
         if (s.flowCap && s.shardsMerged > 1) {
           all.push_back(Error{s.flowCap->where, kShardTables});

@@ -581,6 +581,19 @@ std::optional<Error> driftCapWarning(const ReplayStats& s) {
 }
 
 namespace {
+// The count a warning of ours holds between `lead` and `tail` (flowCapPackets, driftCapUnlisted: merge sums or
+// recomputes it), or nullopt when the message is not that one.
+std::optional<std::uint64_t> countBetween(const std::string& m, const std::string& lead, const std::string& tail) {
+  if (m.size() <= lead.size() + tail.size() || m.compare(0, lead.size(), lead) != 0 ||
+      m.compare(m.size() - tail.size(), tail.size(), tail) != 0)
+    return std::nullopt;
+  const std::string n = m.substr(lead.size(), m.size() - lead.size() - tail.size());
+  if (n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(n);
+}
+
+const std::string kFlowCapLead = "the flow table was full: ";
+const std::string kFlowCapTail = " packets were decided without connection state (raise --max-flows)";
 const std::string kDriftCapWhere = "drift";
 const std::string kDriftCapLead = "more than " + std::to_string(ReplayStats::kMaxDriftRows) +
                                   " distinct rows disagree with the logged action: the first " +
@@ -594,21 +607,22 @@ Error driftCapWarning(std::uint64_t unlisted) {
 }
 
 std::optional<std::uint64_t> driftCapUnlisted(const Error& e) {
-  const std::string& m = e.message;
-  if (e.where != kDriftCapWhere || m.size() <= kDriftCapLead.size() + kDriftCapTail.size() ||
-      m.compare(0, kDriftCapLead.size(), kDriftCapLead) != 0 ||
-      m.compare(m.size() - kDriftCapTail.size(), kDriftCapTail.size(), kDriftCapTail) != 0)
-    return std::nullopt;
-  const std::string n = m.substr(kDriftCapLead.size(), m.size() - kDriftCapLead.size() - kDriftCapTail.size());
-  if (n.empty() || n.size() > 18 || n.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(n);
+  if (e.where != kDriftCapWhere) return std::nullopt;
+  return countBetween(e.message, kDriftCapLead, kDriftCapTail);
 }
 
 std::optional<Error> flowCapWarning(const ReplayStats& s) {
   if (s.flowCapHits == 0) return std::nullopt;
-  return Error{"--max-flows " + std::to_string(s.maxFlows),
-               "the flow table was full: " + std::to_string(s.untracked) +
-                   " packets were decided without connection state (raise --max-flows)"};
+  return flowCapWarning("--max-flows " + std::to_string(s.maxFlows), s.untracked);
+}
+
+Error flowCapWarning(const std::string& where, std::uint64_t packets) {
+  return Error{where, kFlowCapLead + std::to_string(packets) + kFlowCapTail};
+}
+
+std::optional<std::uint64_t> flowCapPackets(const Error& e) {
+  if (e.where.rfind("--max-flows ", 0) != 0) return std::nullopt;
+  return countBetween(e.message, kFlowCapLead, kFlowCapTail);
 }
 
 }  // namespace sgsim

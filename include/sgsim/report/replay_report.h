@@ -152,8 +152,11 @@ std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string
 // +581.001s, 581.001 s)", offsets from originNs; "pcaps/b.pcap: 0 frames" for an empty one.
 std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);
 
-// The warning that the flow table was full, when it was (every format reports it).
+// The warning that the flow table was full, when it was (every format reports it): `packets` were decided without
+// connection state. flowCapPackets reads the count back from such a warning (merge sums it), nullopt for any other.
 std::optional<Error> flowCapWarning(const ReplayStats& s);
+Error flowCapWarning(const std::string& where, std::uint64_t packets);
+std::optional<std::uint64_t> flowCapPackets(const Error& e);
 // The warning that the drift rows were cut at ReplayStats::kMaxDriftRows, when they were (every format reports it):
 // `unlisted` drift records belong to rows met after the ones listed. driftCapUnlisted reads the count back from such
 // a warning (merge recomputes it), nullopt for any other.
