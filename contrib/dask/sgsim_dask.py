@@ -600,12 +600,17 @@ def start_here(plan, cwd, workdir, attempts):
         return None
     if not indexes(plan):
         return LocalStart(probe["sha256"])
-    shards = plan.shards or plan.workers or os.cpu_count() or 1  # the LocalCluster's worker threads (connect)
+    shards = plan.shards or local_workers(plan)  # one thread per worker (connect)
     run_dir = os.path.join(workdir, "index")
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=shards)
     parts = {executor.submit(run_sgsim, plan.sgsim, probe["sha256"], index_command(plan, run_dir, i, shards, shards),
                              cwd, b"", attempts, f"index-{i}", None, HERE): i for i in range(1, shards + 1)}
     return LocalStart(probe["sha256"], executor, parts)
+
+
+def local_workers(plan):
+    """The LocalCluster's workers, each of one thread: --workers, else one per CPU."""
+    return plan.workers or os.cpu_count() or 1
 
 
 def connect(plan):
@@ -628,7 +633,7 @@ def connect(plan):
         except (OSError, TimeoutError) as e:
             raise RunError(f"sgsim-dask: --scheduler {plan.scheduler}: cannot reach the scheduler ({e}): check the "
                            "address and that `dask-scheduler` runs there", EXIT_USAGE)
-    workers = plan.workers or os.cpu_count() or 1
+    workers = local_workers(plan)
     if not plan.processes:
         # Each worker reports its packages' versions when it registers (distributed/versions.py), and to do so imports
         # pandas: 0.11 s of the in-process cluster's 0.12 s start on this machine, for a report the scheduler compares
