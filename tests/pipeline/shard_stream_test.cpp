@@ -146,6 +146,16 @@ struct Outcome {
   std::tuple<std::uint64_t, std::int64_t, std::int64_t> stream;  // the whole stream's span: frames, first, last
 };
 
+// A shard read through an index gives what it gives in place: every figure of the pass, field by field (so that a
+// failure names the one that differs).
+void expectSameOutcome(const Outcome& indexed, const Outcome& inPlace) {
+  EXPECT_EQ(indexed.stats, inPlace.stats);
+  EXPECT_EQ(indexed.totals, inPlace.totals);
+  EXPECT_EQ(indexed.flows, inPlace.flows);
+  EXPECT_EQ(indexed.originNs, inPlace.originNs);
+  EXPECT_EQ(indexed.stream, inPlace.stream);
+}
+
 // With `index`: the shard read through the index in that directory (sgsim --index DIR), in place where it cannot be
 // used, as the command line does; `usable` says which.
 Outcome run(const std::vector<std::string>& files, std::optional<Shard> shard, bool early, DecapOptions decap,
@@ -326,11 +336,7 @@ TEST(ShardIndex, GivesEachShardTheReportItReadsInPlaceOrIsNotUsed) {
           std::string why;
           const Outcome indexed = run(files, Shard{k, n}, true, {}, thread, std::nullopt, index, &why);
           const Outcome inPlace = run(files, Shard{k, n}, true, {}, thread, std::nullopt);
-          EXPECT_EQ(indexed.stats, inPlace.stats);
-          EXPECT_EQ(indexed.totals, inPlace.totals);
-          EXPECT_EQ(indexed.flows, inPlace.flows);
-          EXPECT_EQ(indexed.originNs, inPlace.originNs);
-          EXPECT_EQ(indexed.stream, inPlace.stream);
+          expectSameOutcome(indexed, inPlace);
           // `why`: "indexed;" or why not, for each capture.
           if (round % 8 == 5 || round == 11) {
             EXPECT_EQ(why.rfind("indexed;", 0), std::string::npos);  // a capture cut short is never indexed
@@ -520,11 +526,7 @@ TEST(ShardIndex, PcapngWorldsGiveEachShardItsInPlaceReport) {
         std::string why;
         const Outcome indexed = run(files, Shard{k, n}, true, {}, thread, std::nullopt, index, &why);
         const Outcome inPlace = run(files, Shard{k, n}, true, {}, thread, std::nullopt);
-        EXPECT_EQ(indexed.stats, inPlace.stats);
-        EXPECT_EQ(indexed.totals, inPlace.totals);
-        EXPECT_EQ(indexed.flows, inPlace.flows);
-        EXPECT_EQ(indexed.originNs, inPlace.originNs);
-        EXPECT_EQ(indexed.stream, inPlace.stream);
+        expectSameOutcome(indexed, inPlace);
         ++checked;
         // `why`: "indexed;" or the reason, for each capture in turn.
         std::size_t from = 0;
@@ -664,11 +666,7 @@ TEST(ShardIndex, PublicCapturesReadThroughAnIndexAsInPlace) {
       std::string why;
       const Outcome indexed = run(capture, Shard{k, 2}, true, {}, false, std::nullopt, index, &why);
       const Outcome inPlace = run(capture, Shard{k, 2}, true, {}, false, std::nullopt);
-      EXPECT_EQ(indexed.stats, inPlace.stats);
-      EXPECT_EQ(indexed.totals, inPlace.totals);
-      EXPECT_EQ(indexed.flows, inPlace.flows);
-      EXPECT_EQ(indexed.originNs, inPlace.originNs);
-      EXPECT_EQ(indexed.stream, inPlace.stream);
+      expectSameOutcome(indexed, inPlace);
       if (why == "indexed;") ++usable;
       if (pcapng && why == "indexed;") ++pcapngUsable;
       if (pcapng && why != "indexed;") ++pcapngReasons[why.substr(0, why.find(" at byte"))];
