@@ -554,8 +554,9 @@ void steadyState(std::int64_t meanGapNs, std::size_t packets) {
     }
   }
   const std::size_t liveFlows = static_cast<std::size_t>(30 * kSec / meanGapNs);
-  EXPECT_LT(peakSize, liveFlows * 3 / 2 + 1024 + liveFlows / 20);
-  EXPECT_LE(warm, 3 * liveFlows);  // ≥ 1.5 × (1.5 × live + 1024) index slots
+  // Flows come and go: a sweep frees some, and the next comes after a quarter as many new entries as survived.
+  EXPECT_LT(peakSize, liveFlows * 5 / 4 + 1024 + liveFlows / 20);
+  EXPECT_LE(warm, 3 * liveFlows);  // ≥ 1.5 × (1.25 × live + 1024) index slots, a quarter more when it grew
 }
 
 TEST(ConnTracker, SteadyLiveFlowsKeepOneCapacity) {

@@ -12,8 +12,9 @@
 // timestamp, passed in; there is no clock here.
 // Sides: one slot per key holds an independent entry per rule table ("side"): one for replay, two for
 // whatif (before and after the change), so both tables cost one probe per packet.
-// Memory: expired entries are swept out once the table holds half as many new entries again as survived
-// the last sweep (amortised O(1) per insert), so its size follows the live flows, not the capture's length.
+// Memory: expired entries are swept out once the table holds a quarter as many new entries again as survived
+// the last sweep (half as many while the sweeps free nothing: the live flows are growing), amortised O(1) per
+// insert, so its size follows the live flows, not the capture's length.
 // A hard cap on entries is reported by the caller when reached (new flows are then decided without state).
 // The table (since issue 11, target 2: two million live flows) is a dense array of entries per address family
 // plus an index of 4-byte slots, as CPython's dict and Rust's indexmap are:
