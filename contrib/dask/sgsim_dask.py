@@ -72,14 +72,15 @@ runner options:
                     index (sgsim --index DIR --shard K/N): the shards' CPU adds up to about the single run's,
                     where in place every shard also reads every other shard's frames; the index is one more
                     pass over the captures, run on all workers at once. Flow logs, and captures with --decap,
-                    are read in place; a capture the index cannot serve (truncated, a pcapng with SPBs, ...) is read
+                    are read in place (named with them, --index is refused); a capture the index cannot serve (truncated, a pcapng with SPBs, ...) is read
                     whole by each shard, the others through the index, and the runner prints the note once
   --in-place        no index: each shard reads the inputs whole on shared storage and keeps its own
                     conversations (sgsim --shard K/N in place, other shards' frames dropped as they are read)
   --no-split        the same as --in-place (its name before indexes)
   --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
                     reads its own file (sgsim --split DIR --shard K/N): for shards sent to machines that do
-                    not share the inputs' storage; it writes and reads the input once more
+                    not share the inputs' storage; it writes and reads the input once more. Captures only:
+                    with flow logs it is refused (they are read in place)
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -275,6 +276,17 @@ def parse_args(argv):
                          "every worker shares")
     if plan.captures and plan.flow_logs:
         raise UsageError("give captures or --flow-log files, not both (as sgsim itself)")
+    # A way of reading named for inputs it does not serve is refused rather than replaced by another unsaid: with
+    # --split the user may count on shards that need no shared storage for the inputs.
+    if plan.flow_logs and plan.split:
+        raise UsageError("--split splits captures: flow logs are not split (a split log would put a record older than "
+                         "the reorder window back in order in its shard's file, which the whole run does not; README, "
+                         "Shards): leave out --split, and each shard reads the logs in place, on storage every worker "
+                         "shares")
+    if plan.index and (plan.flow_logs or "--decap" in plan.split_options):
+        what = "flow logs" if plan.flow_logs else "captures decapsulated with --decap"
+        raise UsageError(f"--index indexes captures as they are: {what} are read in place by each shard; leave out "
+                         "--index")
     if plan.format not in MERGE_FORMATS:
         what = "the summary as JSON" if plan.command == "replay" else "JSON"
         raise UsageError(f"{plan.command} --format {plan.format or 'text'}: sgsim merge prints {what} only "

@@ -106,9 +106,10 @@ class ParseArgs(unittest.TestCase):
         plan = parse_args(["whatif", "-m", "m.json", "--threads", "2", "a.pcap", "--format", "json"])
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 2)[:4], ["whatif", "--model", "m.json",
                                                                                 "--threads"])
-        # an index holds no decapsulated frames, and flow logs are records: both are read in place
+        # an index holds no decapsulated frames, and flow logs are records: both are read in place by default
+        # (--index named for them is refused: test_refusals_name_the_argument)
         for inputs in (["--decap", "vxlan", "a.pcap"], ["--flow-log", "f.csv"]):
-            plan = parse_args(["whatif", "-m", "m.json", "--index", "--format", "json"] + inputs)
+            plan = parse_args(["whatif", "-m", "m.json", "--format", "json"] + inputs)
             self.assertFalse(sgsim_dask.indexes(plan))
             self.assertNotIn("--index", sgsim_dask.shard_command(plan, "/w/s", 1, 2))
 
@@ -145,6 +146,10 @@ class ParseArgs(unittest.TestCase):
             ("whatif", "--model", "m", "--revoke", "-", "--authorize", "-", "c.pcap"): "read once",
             ("whatif", "--model", "m"): "give the captures",
             ("whatif", "--model", "m", "c.pcap", "--flow-log", "f"): "not both",
+            ("--split", "replay", "--model", "m", "--format", "json", "--flow-log", "f"): "flow logs are not split",
+            ("--index", "replay", "--model", "m", "--format", "json", "--flow-log", "f"): "flow logs are read in place",
+            ("--index", "replay", "--model", "m", "--format", "json", "--decap", "vxlan", "c.pcap"):
+                "captures decapsulated with --decap are read in place",
             ("replay", "--model", "m", "c.pcap"): "sgsim merge prints the summary as JSON only",
             ("whatif", "--model", "m", "--revoke", "r", "c.pcap"): "add --format json",
             ("audit", "--model", "m", "--format", "csv", "c.pcap"): "audit --format csv",
