@@ -1236,8 +1236,9 @@ void pretty(std::string& out, const json::value& v, int indent, bool plainDouble
 
 void appendPrettyJson(std::string& out, const json::value& value, int indent) { pretty(out, value, indent, false); }
 
-std::string toPrettyJson(const json::value& value) {
+std::string toPrettyJson(const json::value& value, std::size_t reserve) {
   std::string out;
+  out.reserve(reserve);
   pretty(out, value, 0, false);
   out += '\n';
   return out;

@@ -54,7 +54,7 @@ std::string serializeModel(const Model& model);
 std::optional<Error> writeModel(const std::string& path, const Model& model);
 
 // Two-space indented JSON, keys in insertion order, ending with a newline; shared by every JSON report.
-std::string toPrettyJson(const boost::json::value& value);
+std::string toPrettyJson(const boost::json::value& value, std::size_t reserve = 0);  // reserve: bytes expected
 // The same layout for a value nested `indent` spaces deep, appended (no newline after it): a report writes its long
 // lists one row at a time with it instead of building them into one tree.
 void appendPrettyJson(std::string& out, const boost::json::value& value, int indent);
