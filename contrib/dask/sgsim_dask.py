@@ -72,8 +72,9 @@ runner options:
                     index (sgsim --index DIR --shard K/N): the shards' CPU adds up to about the single run's,
                     where in place every shard also reads every other shard's frames; the index is one more
                     pass over the captures, run on all workers at once. Flow logs, and captures with --decap,
-                    are read in place (named with them, --index is refused); a capture the index cannot serve (truncated, a pcapng with SPBs, ...) is read
-                    whole by each shard, the others through the index, and the runner prints the note once
+                    are read in place (named with them, --index is refused); a capture the index cannot serve
+                    (truncated, a pcapng with SPBs, ...) is read whole by each shard, the others through the
+                    index, and the runner prints the note once
   --in-place        no index: each shard reads the inputs whole on shared storage and keeps its own
                     conversations (sgsim --shard K/N in place, other shards' frames dropped as they are read)
   --no-split        the same as --in-place (its name before indexes)

@@ -240,9 +240,10 @@ FlowSlot<Sides>* BasicConnTracker<Sides>::insertSlow(const FlowKey& key, std::si
   // growing: fewer index rebuilds on the way up, and the sweeps it skips cost nothing). Measured on a capture
   // keeping 100,000 conversations live (docs/PERFORMANCE.md, first round's target 3): with a half in both cases
   // the table peaked at 143k entries after 2M packets and 186k from 4M on, with a quarter after a sweep that
-  // freed some at 133k and 156k, for 4% more sweep work (t1: whatif on cap2m 1.02x); a quarter in both cases
-  // also cost 8% on 2M live flows (rr2m), which this keeps. The index grows when that many entries would exceed
-  // its load, and never shrinks: at a steady number of live flows it keeps one capacity for good.
+  // freed some at 133k and 156k, for 1% more time (whatif on cap2m and on the 20M-packet capture, alternated
+  // against the half); a quarter in both cases also cost 8% on 2M live flows (rr2m), where this costs nothing.
+  // The index grows when that many entries would exceed its load, and never shrinks: at a steady number of live
+  // flows it keeps one capacity for good.
   sweepAt_ = after + (after != before ? after / 4 : after / 2) + 1024;
   // A growing index takes a quarter more than it needs, so that the survivors' count wandering a little above
   // its last high does not grow it again and again.

@@ -946,6 +946,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   // few times its text.
   std::size_t text = 0;
   for (const ReportFile& f : files) text += f.text.size();
+  text = std::min(text, std::size_t{256} << 20);  // beyond, the arena grows as it needs
   // Not shared: values of a storage that is neither shared nor freed piece by piece skip their destructors' walk
   // (boost::json::value::~value), which took 8% of the merge; every value here is gone before the arena.
   ArenaBlocks blocks;
@@ -1218,7 +1219,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     root["shard"] = json::object{{"index", std::move(index)}, {"count", count}, {"hash", docs.front().hash}};
   }
   if (auto n = totalOf(s, "changedFlows")) out.changedFlows = *n;
-  out.json = toPrettyJson(root, text);  // the merged report is at most about the reports' size
+  out.json = toPrettyJson(root, text);  // the merged report is at most about the reports' size (or 256 MiB)
   return out;
 }
 
