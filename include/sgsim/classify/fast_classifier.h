@@ -448,9 +448,10 @@ class FastClassifier {
   std::size_t subBuckets() const { return subBuckets_.size(); }
   // What the IPv4 lookups of `keys` that search a large partition touched, summed (for the benchmarks and the
   // design notes): lookups, tables probed (batches of four counted whole), GroupHeads and split buckets' sub-bucket
-  // entries looked at, RuleBlocks read. Keys of small partitions and IPv6 keys are not counted.
+  // entries looked at, RuleBlocks read, and the probed tables whose slots were looked at (a lookup that a stop bound
+  // ends inside a batch leaves the batch's other slots alone). Keys of small partitions and IPv6 keys are not counted.
   struct LookupCounts {
-    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0;
+    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0, slots = 0;
   };
   LookupCounts countLookups(std::span<const ClassifyKey> keys) const;
   // Bytes of the lookup structures (tables, slots, rule groups and blocks, heads; not boxes()).
@@ -493,7 +494,8 @@ class FastClassifier {
   static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
   // A large partition's bucket split by a sub-key (see "Split buckets"): its slot's count.
   static constexpr std::uint32_t kSplit = 0x80000000u;
-  struct Slot {
+  // 32 bytes, aligned: a slot never straddles two cache lines, so the one line a probe prefetches holds it whole.
+  struct alignas(32) Slot {
     std::uint64_t ip = 0;           // masked source << 32 | masked destination
     std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
     std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry);
@@ -501,6 +503,14 @@ class FastClassifier {
     std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot; kSplit: split bucket
     std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry;
                                     // a split bucket: its sub-key (splitField << 16 | sub-key mask << 8 | shift)
+    // Large partitions: the best position of any rule of the tables probed in later batches that can match a key of
+    // this bucket (kNoMatch: none; 0: no bound; unused in small partitions and sub-buckets). A lookup stops after a
+    // batch once its match comes before the bound of a bucket it found: no later table can beat it (see "Later-batch
+    // bounds" above). In the slot, not a parallel array: no second cache line per probe (see "Bounds in the slot").
+    std::uint32_t bound = 0;
+    // Large partitions: the same for the rules of every table after this slot's (this batch's later tables too), so
+    // that a lookup can stop inside a batch (see "Per-table bounds"). At most bound.
+    std::uint32_t stop = 0;
   };
   struct Table {
     std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
@@ -554,8 +564,8 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read
-    std::uint64_t probes = 0, heads = 0, blocks = 0;
+    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read, slots looked at
+    std::uint64_t probes = 0, heads = 0, blocks = 0, slots = 0;
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -582,11 +592,6 @@ class FastClassifier {
   std::vector<Table> tables_;  // partition by partition, each in ascending minPos
   Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
-  // Large partitions: per slot, the best position of any rule of the tables probed in later batches that can match
-  // a key of the slot's bucket (kNoMatch: none; 0: no bound; sized to the last large partition's slots, the entries
-  // of small partitions' slots unused). A lookup stops after a batch once its match comes before the bound of a
-  // bucket it found: no later table can beat it (see "Later-batch bounds" above).
-  std::vector<std::uint32_t> slotBound_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
