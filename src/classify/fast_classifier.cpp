@@ -1168,9 +1168,9 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   // found so far.
   std::uint32_t stop = 0;
   while (t != tend && t->minPos < best && floor < best) {
-    // A batch of tables at a time: first every table's home slot is computed and prefetched, then the
-    // slots are searched and the buckets found are prefetched, then the buckets are scanned in table order.
-    // The cache misses of the batch overlap instead of following one another.
+    // A batch of tables at a time: first every table's two slots are computed and prefetched (their cache misses
+    // overlap instead of following one another), then, table by table, the slots are searched and a bucket found
+    // is scanned at once, until the match beats every later table (see "Per-table bounds").
     int n = static_cast<int>(std::min<std::ptrdiff_t>(kBatch, tend - t));
     while (t[n - 1].minPos >= best) --n;  // t[0] qualifies
     if constexpr (kCount) counts->probes += static_cast<std::uint64_t>(n);

@@ -33,7 +33,8 @@
 // per GroupHead or sub-bucket entry looked at + 1 per RuleBlock read, counted on 2,048 seeded random corners of
 // the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt). A large
 // partition's buckets also bound what the tables of later probe batches can match for a key they hold, which ends
-// most lookups after one batch (see "Later-batch bounds" below), and beside a large partition a partition of
+// most lookups after one batch (see "Later-batch bounds" below), and what every table after a bucket's own can
+// match, which ends many inside the first batch (see "Per-table bounds"); beside a large partition a partition of
 // `tuneSiblingsFrom` (2,048) rules or more is large too.
 // Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
 // first match).
@@ -338,9 +339,9 @@
 // What was built:
 // - Per bucket, a bound: a key found in bucket B of table i lies in B's region (B's masked source and
 //   destination at the table's lengths, B's destination port if the table keys it), so no rule of a table after
-//   i's batch can match it unless the rule meets that region; slotBound_ holds the best position of such rules
-//   (computeSlotBounds), and the lookup stops after a batch once its match is at or before the largest bound of
-//   the buckets it found. The bounds are sound whatever the table order; only rules that share no key with the
+//   i's batch can match it unless the rule meets that region; slotBound_ (now Slot::bound) holds the best position of
+//   such rules (computeSlotBounds), and the lookup stops after a batch once its match is at or before the largest bound
+//   of the buckets it found. The bounds are sound whatever the table order; only rules that share no key with the
 //   bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22% (the
 //   21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
 //   bound per later table instead of one for all of them would cut to 5.55 probes (not built); leaving the port out
@@ -374,14 +375,51 @@
 // nine-set run right after (load 2.1 -> 1.1); of its 12 rounds 10 below DPDK, two level within 0.3%; main's code
 // 1.11x (1.07-1.15 in its undisturbed rounds). See docs/PERFORMANCE.md, "Classification".
 //
+// Per-table bounds (issue 11 target 4, fifth try on acl1_100k; branch h-acl5). Analysed first (callgrind on one
+// pass of acl1_100k's trace through the batch API, main 8254f6c): 764 instructions a lookup, 83% in classifyLarge's
+// TCP/UDP/ICMP instance; per probed table ~22 instructions to hash and prefetch its two slots and ~39 to resolve
+// them, pick a split bucket's sub-bucket and prefetch the found bucket's first block (5.48 probes: ~335 of the 764),
+// ~140 in the block scans. Every lookup resolved all four slots of the first batch and prefetched four lines of
+// every found bucket, although its match is in table 0 for 41% of the lookups (counted in the fourth try). What was
+// built:
+// - Per slot of a large partition a second bound, Slot::stop: the best position of any rule of every table after
+//   the slot's own (the rest of its batch as well as the later batches) that meets the bucket's region (the same
+//   test as Slot::bound; the last table of a batch copies its batch bound, the partition's last table has none).
+//   The batch still computes and prefetches all its slots first, but then resolves them one table at a time: a
+//   found bucket raises both floors and is scanned at once, and before each next table the lookup returns if its
+//   match is at or before the largest stop bound so far. Sound for any table order, like the batch bounds; the
+//   tables' best positions still end lookups too.
+// - Both bounds in the slot (32 bytes, aligned: 24 before, plus the parallel slotBound_ array), so a found slot's
+//   bounds are on the line the probe already read. Alone (slotBound_ moved in, nothing else): acl1_100k 76.4-79.1
+//   against main's 76.9-77.7 ns (3 alternated pairs, load ~3), level; the 1k/10k sets' slots grow by a third with
+//   no measurable change (below).
+// Counted (counts/SET, main -> this; probes count whole batches and are unchanged; "slots" counts the probed tables
+// whose slots a lookup looked at, all of them in main): acl1_100k slots 5.48 -> 3.60, heads 1.20 -> 0.60, blocks
+// 2.64 -> 2.38; fw1_100k slots 8.16 -> 7.18, heads 3.72 -> 3.22, blocks 10.78 -> 10.45; ipc1_50k slots 4.94 -> 3.64,
+// heads 2.70 -> 1.42, blocks 4.77 -> 3.79. A found bucket's first block is now fetched right before its scan instead
+// of every found bucket's before any scan (and the blockPos_ line is no longer prefetched); that part was not
+// measured alone.
+// Measured (batch/SET CPU time, this build against main's /work/main/build-rel in alternated runs, 13:28 UTC, load
+// 0.9-1.6, three pairs each, medians): acl1_100k 76.6 -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k
+// 126.7 -> 126.3 (level: its stops rarely fire), the 1k/10k sets level within 1.2% either way (acl1_1k 32.2 ->
+// 32.1, fw1_10k 37.7 -> 38.2, ipc1_10k 42.4 -> 42.4). Instructions per lookup (callgrind, as above): acl1_100k 764 ->
+// 585, fw1_100k 1,309 and ipc1_50k 666 now. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407 MB,
+// fw1_100k 2.808 -> 2.829, ipc1_50k 2.953 -> 2.987 (the 1k/10k sets' slots 24 -> 32 bytes too); build after a revoke
+// (CPU, medians of 3, two alternated runs each) acl1_100k 39.7 -> 47.4 ms, fw1_100k 49.6 -> 56.0, ipc1_50k 46.5-49.3
+// -> 52.0-52.8, acl1_1k 88 -> 89 us (the stop scans: each table's bucket against the rules of every later table).
+// Against dpdk-test-acl
+// --alg=scalar (bench/classify_vs_dpdk_sets.sh, 13:29-13:35 UTC, load 1.0-1.6): acl1_100k 0.84x (0.82-0.88) in 7
+// rounds where main's build was 0.99x (0.96-1.06) in the next 7, and 0.83x (0.81-0.84: 63.8 against 76.7 ns) in a
+// nine-set run of 5 rounds right after, every set below DPDK (docs/PERFORMANCE.md, "Classification").
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
 // eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
 // separate them), and the rank cut-off stops most lookups long before the last table. IPv6: the same, with
 // IPv6's own tables (every partition in the small layout). A large partition's bounds add to the build, per
-// bucket, a scan of the later batches' rules (their distinct shapes at the table's lengths) up to the first
-// that meets the bucket.
+// bucket, two scans, of the later batches' rules and of every later table's (their distinct shapes at the table's
+// lengths), each up to the first that meets the bucket.
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
