@@ -401,9 +401,9 @@
 // measured alone.
 // Measured (batch/SET CPU time, this build against main's /work/main/build-rel in alternated runs, 13:28 UTC, load
 // 0.9-1.6, three pairs each, medians): acl1_100k 76.6 -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k
-// 126.7 -> 126.3 (level: its stops rarely fire), the 1k/10k sets level within 1.2% either way (acl1_1k 32.2 ->
-// 32.1, fw1_10k 37.7 -> 38.2, ipc1_10k 42.4 -> 42.4). Instructions per lookup (callgrind, as above): acl1_100k 764 ->
-// 585, fw1_100k 1,309 and ipc1_50k 666 now. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407 MB,
+// 126.7 -> 126.3 (level: ~10 blocks a lookup, fewer stops), the 1k/10k sets level within 1.2% either way (acl1_1k 32.2
+// -> 32.1, fw1_10k 37.7 -> 38.2, ipc1_10k 42.4 -> 42.4). Instructions per lookup (callgrind, as above): acl1_100k 764
+// -> 585, fw1_100k 1,309 and ipc1_50k 666 now. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407 MB,
 // fw1_100k 2.808 -> 2.829, ipc1_50k 2.953 -> 2.987 (the 1k/10k sets' slots 24 -> 32 bytes too); build after a revoke
 // (CPU, medians of 3, two alternated runs each) acl1_100k 39.7 -> 47.4 ms, fw1_100k 49.6 -> 56.0, ipc1_50k 46.5-49.3
 // -> 52.0-52.8, acl1_1k 88 -> 89 us (the stop scans: each table's bucket against the rules of every later table).
