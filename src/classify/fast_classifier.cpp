@@ -666,8 +666,9 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
 // source length, the destination likewise, the destination port equal to B's when the table keys it. A rule can
 // match the key only if it meets that region, so no rule of the tables probed after i's batch that can match the
 // key comes before B's Slot::bound: the best position among those tables' rules that meet B's region (kNoMatch: none
-// does). The protocol and source port are left out of the test (it may only say "meets" too often, which makes a
-// bound lower: still true).
+// does). Slot::stop is the same over the rules of every table after i (the rest of i's batch too), which lets a
+// lookup stop inside a batch (see "Per-table bounds"). The protocol and source port are left out of the test (it may
+// only say "meets" too often, which makes a bound lower: still true).
 void FastClassifier::computeSlotBounds(Range part) {
   const std::uint32_t n = part.end - part.begin;
   if (n <= 1) return;
