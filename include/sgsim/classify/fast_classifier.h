@@ -403,14 +403,15 @@
 // 0.9-1.6, three pairs each, medians): acl1_100k 76.6 -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k
 // 126.7 -> 126.3 (level: ~10 blocks a lookup, fewer stops), the 1k/10k sets level within 1.2% either way (acl1_1k 32.2
 // -> 32.1, fw1_10k 37.7 -> 38.2, ipc1_10k 42.4 -> 42.4). Instructions per lookup (callgrind, as above): acl1_100k 764
-// -> 585, fw1_100k 1,309 and ipc1_50k 666 now. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407 MB,
-// fw1_100k 2.808 -> 2.829, ipc1_50k 2.953 -> 2.987 (the 1k/10k sets' slots 24 -> 32 bytes too); build after a revoke
-// (CPU, medians of 3, two alternated runs each) acl1_100k 39.7 -> 47.4 ms, fw1_100k 49.6 -> 56.0, ipc1_50k 46.5-49.3
-// -> 52.0-52.8, acl1_1k 88 -> 89 us (the stop scans: each table's bucket against the rules of every later table).
-// Against dpdk-test-acl
-// --alg=scalar (bench/classify_vs_dpdk_sets.sh, 13:29-13:35 UTC, load 1.0-1.6): acl1_100k 0.84x (0.82-0.88) in 7
-// rounds where main's build was 0.99x (0.96-1.06) in the next 7, and 0.83x (0.81-0.84: 63.8 against 76.7 ns) in a
-// nine-set run of 5 rounds right after, every set below DPDK (docs/PERFORMANCE.md, "Classification").
+// -> 585, fw1_100k 1,514 -> 1,309, ipc1_50k 893 -> 666. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407
+// MB, fw1_100k 2.808 -> 2.829, ipc1_50k 2.953 -> 2.987 (the 1k/10k sets' slots grow 24 -> 32 bytes too, +6-9%:
+// acl1_1k 97.0 -> 103.2 kB, acl2_10k 3.93 -> 4.29 MB); build after a revoke (CPU, medians of 3, two alternated runs
+// each) acl1_100k 39.7 -> 47.4 ms, fw1_100k 49.6 -> 56.0, ipc1_50k 46.5-49.3 -> 52.0-52.8, acl1_1k 88 -> 89 us (the
+// stop scans: each table's bucket against the rules of every later table). Against dpdk-test-acl --alg=scalar
+// (bench/classify_vs_dpdk_sets.sh, 13:29-13:35 UTC, load 1.0-1.6): acl1_100k 0.84x (0.82-0.88) in 7 rounds where
+// main's build was 0.99x (0.96-1.06) in the next 7, and 0.83x (0.81-0.84: 63.8 against 76.7 ns) in a nine-set run
+// of 5 rounds right after, every set below DPDK (docs/PERFORMANCE.md, "Classification"). Not tried: keeping the
+// bounds in a parallel array sized to the large partitions' slots only (the 1k/10k sets would keep 24-byte slots).
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
