@@ -179,7 +179,7 @@ inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32
 // Buckets of more than this many RuleBlocks get a GroupHead per this many blocks.
 constexpr std::uint32_t kGroupBlocks = 8;
 
-// Large partitions probe their tables this many at a time (classifyLarge); Slot::bound bounds what the tables of
+// Large partitions probe their tables this many at a time (classifyLarge); SlotBounds::bound bounds what the tables of
 // later batches can match (computeSlotBounds).
 constexpr int kProbeBatch = 4;
 
@@ -617,6 +617,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
+      slotBounds_.resize(sb);
       blocks_.resize(bb);
       blockPos_.resize(bb);
       groupHeads_.resize(gb);
@@ -629,6 +630,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(t0),
                     tables_.begin() + static_cast<std::ptrdiff_t>(tb));
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
+      slotBounds_.erase(slotBounds_.begin() + static_cast<std::ptrdiff_t>(s0),
+                        slotBounds_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
       blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
@@ -665,10 +668,10 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
 // notes. A key found in bucket B of table i lies in B's region: the source under B's masked source at the table's
 // source length, the destination likewise, the destination port equal to B's when the table keys it. A rule can
 // match the key only if it meets that region, so no rule of the tables probed after i's batch that can match the
-// key comes before B's Slot::bound: the best position among those tables' rules that meet B's region (kNoMatch: none
-// does). Slot::stop is the same over the rules of every table after i (the rest of i's batch too), which lets a
-// lookup stop inside a batch (see "Per-table bounds"). The protocol and source port are left out of the test (it may
-// only say "meets" too often, which makes a bound lower: still true).
+// key comes before B's SlotBounds::bound: the best position among those tables' rules that meet B's region (kNoMatch:
+// none does). SlotBounds::stop is the same over the rules of every table after i (the rest of i's batch too), which
+// lets a lookup stop inside a batch (see "Per-table bounds"). The protocol and source port are left out of the test (it
+// may only say "meets" too often, which makes a bound lower: still true).
 void FastClassifier::computeSlotBounds(Range part) {
   const std::uint32_t n = part.end - part.begin;
   if (n <= 1) return;
@@ -720,7 +723,7 @@ void FastClassifier::computeSlotBounds(Range part) {
   };
   Later probe;
   // Per slot of table t, the best of `rules` (ascending positions) that meets the slot's bucket's region.
-  auto scanBounds = [&](const Table& t, const std::vector<std::uint32_t>& rules, std::uint32_t Slot::*field) {
+  auto scanBounds = [&](const Table& t, const std::vector<std::uint32_t>& rules, std::uint32_t SlotBounds::*field) {
     const auto tsrc = static_cast<std::uint32_t>(t.ipMask >> 32), tdst = static_cast<std::uint32_t>(t.ipMask);
     const bool dport = (t.auxMask & kDportAux) != 0;
     // Rules that meet the same regions of this table's buckets: only the first (best) one counts.
@@ -753,7 +756,7 @@ void FastClassifier::computeSlotBounds(Range part) {
           break;
         }
       }
-      slots_[t.slotBegin + k].*field = bound;
+      slotBounds_[t.slotBegin + k].*field = bound;
     }
   };
   // Table i: `after` holds the rules of tables (i, n) (its stop bounds), `later` those of the batches after i's
@@ -766,12 +769,13 @@ void FastClassifier::computeSlotBounds(Range part) {
     const std::uint32_t from = (i / kProbeBatch + 1) * kProbeBatch;
     if (from < n) {
       while (laterFrom > from) add(later, rulesOf[--laterFrom]);
-      scanBounds(t, later, &Slot::bound);
+      scanBounds(t, later, &SlotBounds::bound);
     }
     if (from == i + 1 && from < n) {
-      for (Slot& x : std::span<Slot>(slots_.data() + t.slotBegin, 1u << (64 - t.shift))) x.stop = x.bound;
+      for (SlotBounds& x : std::span<SlotBounds>(slotBounds_.data() + t.slotBegin, 1u << (64 - t.shift)))
+        x.stop = x.bound;
     } else {
-      scanBounds(t, after, &Slot::stop);
+      scanBounds(t, after, &SlotBounds::stop);
     }
   }
 }
@@ -958,6 +962,7 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
               static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
               place.multiplier};
     slots_.resize(slots_.size() + capacity);
+    if (large) slotBounds_.resize(slots_.size());
     for (std::size_t k = 0; k < buckets.size(); ++k) {
       const auto& [key, positions] = *buckets[k];
       const std::uint32_t i = place.slotOf[k];
@@ -1032,8 +1037,8 @@ std::size_t FastClassifier::memoryBytes() const {
   return groups_.size() * sizeof(RuleGroup) + blocks_.size() * sizeof(RuleBlock) +
          blockPos_.size() * sizeof(std::uint32_t) + groupHeads_.size() * sizeof(GroupHead) +
          subBuckets_.size() * sizeof(Slot) + tables_.size() * sizeof(Table) + slots_.size() * sizeof(Slot) +
-         groups6_.size() * sizeof(RuleGroup6) + tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) +
-         keys6_.size() * sizeof(Key6);
+         slotBounds_.size() * sizeof(SlotBounds) + groups6_.size() * sizeof(RuleGroup6) +
+         tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) + keys6_.size() * sizeof(Key6);
 }
 
 std::uint32_t FastClassifier::classify(const ClassifyKey& key) const {
@@ -1162,10 +1167,10 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   const Table* t = tables_.data() + part.begin;
   const Table* const tend = tables_.data() + part.end;
   constexpr int kBatch = kProbeBatch;
-  // No rule of a later batch's tables that can match this key comes before `floor`: the largest Slot::bound of the
-  // buckets found so far (see computeSlotBounds).
+  // No rule of a later batch's tables that can match this key comes before `floor`: the largest SlotBounds::bound of
+  // the buckets found so far (see computeSlotBounds).
   std::uint32_t floor = 0;
-  // No rule of any later table that can match this key comes before `stop`: the largest Slot::stop of the buckets
+  // No rule of any later table that can match this key comes before `stop`: the largest SlotBounds::stop of the buckets
   // found so far.
   std::uint32_t stop = 0;
   while (t != tend && t->minPos < best && floor < best) {
@@ -1205,8 +1210,9 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
         while (s->count != 0 && other(s)) s = base + ((s - base + 1) & slotMask(t[j].shift));
         if (s->count == 0) continue;
       }
-      floor = std::max(floor, s->bound);
-      stop = std::max(stop, s->stop);
+      const SlotBounds bounds = slotBounds_[static_cast<std::size_t>(s - slots_.data())];
+      floor = std::max(floor, bounds.bound);
+      stop = std::max(stop, bounds.stop);
       if (s->count == kSplit) {
         // A split bucket: the sub-bucket of the key's sub-key value stands for it.
         if constexpr (kCount) ++counts->heads;

@@ -339,11 +339,11 @@
 // What was built:
 // - Per bucket, a bound: a key found in bucket B of table i lies in B's region (B's masked source and
 //   destination at the table's lengths, B's destination port if the table keys it), so no rule of a table after
-//   i's batch can match it unless the rule meets that region; slotBound_ (now Slot::bound) holds the best position of
-//   such rules (computeSlotBounds), and the lookup stops after a batch once its match is at or before the largest bound
-//   of the buckets it found. The bounds are sound whatever the table order; only rules that share no key with the
-//   bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22% (the
-//   21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
+//   i's batch can match it unless the rule meets that region; slotBound_ (now slotBounds_, .bound) holds the best
+//   position of such rules (computeSlotBounds), and the lookup stops after a batch once its match is at or before the
+//   largest bound of the buckets it found. The bounds are sound whatever the table order; only rules that share no key
+//   with the bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22%
+//   (the 21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
 //   bound per later table instead of one for all of them would cut to 5.55 probes (not built); leaving the port out
 //   of the region test, 31% would still probe a second batch.
 // - The partitions of 2,048 rules or more beside a large partition (the 100k sets' UDP, ICMP and other-protocol
@@ -382,36 +382,39 @@
 // ~140 in the block scans. Every lookup resolved all four slots of the first batch and prefetched four lines of
 // every found bucket, although its match is in table 0 for 41% of the lookups (counted in the fourth try). What was
 // built:
-// - Per slot of a large partition a second bound, Slot::stop: the best position of any rule of every table after
+// - Per slot of a large partition a second bound, SlotBounds::stop: the best position of any rule of every table after
 //   the slot's own (the rest of its batch as well as the later batches) that meets the bucket's region (the same
-//   test as Slot::bound; the last table of a batch copies its batch bound, the partition's last table has none).
+//   test as SlotBounds::bound; the last table of a batch copies its batch bound, the partition's last table has none).
 //   The batch still computes and prefetches all its slots first, but then resolves them one table at a time: a
 //   found bucket raises both floors and is scanned at once, and before each next table the lookup returns if its
 //   match is at or before the largest stop bound so far. Sound for any table order, like the batch bounds; the
 //   tables' best positions still end lookups too.
-// - Both bounds in the slot (32 bytes, aligned: 24 before, plus the parallel slotBound_ array), so a found slot's
-//   bounds are on the line the probe already read. Alone (slotBound_ moved in, nothing else): acl1_100k 76.4-79.1
-//   against main's 76.9-77.7 ns (3 alternated pairs, load ~3), level; the 1k/10k sets' slots grow by a third with
-//   no measurable change (below).
+// - Both bounds side by side in one array beside the slots (slotBounds_, 8 bytes a slot of a large partition; main
+//   had the batch bound alone in such an array), read with one load once a slot holds the key. Tried first and not
+//   kept: both bounds inside a 32-byte aligned Slot (so that a slot never straddles two lines and its bounds come
+//   with it): level on time (alone, the batch bound moved in: acl1_100k 76.4-79.1 against main's 76.9-77.7 ns, 3
+//   alternated pairs, load ~3; with the stop bounds, against this layout, 13:46, 3 pairs: acl1_100k 63.7 / 63.6,
+//   ipc1_50k 73.6 / 74.1, fw1_100k 123.5 / 124.1, acl2_10k 41.5 / 41.3), but the 1k/10k sets' bytes grew 6-9% with
+//   their slots (acl1_1k 97.0 -> 103.2 kB, acl2_10k 3.93 -> 4.29 MB) and acl1_100k's by 8 kB more than this layout.
 // Counted (counts/SET, main -> this; probes count whole batches and are unchanged; "slots" counts the probed tables
 // whose slots a lookup looked at, all of them in main): acl1_100k slots 5.48 -> 3.60, heads 1.20 -> 0.60, blocks
 // 2.64 -> 2.38; fw1_100k slots 8.16 -> 7.18, heads 3.72 -> 3.22, blocks 10.78 -> 10.45; ipc1_50k slots 4.94 -> 3.64,
 // heads 2.70 -> 1.42, blocks 4.77 -> 3.79. A found bucket's first block is now fetched right before its scan instead
 // of every found bucket's before any scan (and the blockPos_ line is no longer prefetched); that part was not
 // measured alone.
-// Measured (batch/SET CPU time, this build against main's /work/main/build-rel in alternated runs, 13:28 UTC, load
-// 0.9-1.6, three pairs each, medians): acl1_100k 76.6 -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k
-// 126.7 -> 126.3 (level: ~10 blocks a lookup, fewer stops), the 1k/10k sets level within 1.2% either way (acl1_1k 32.2
-// -> 32.1, fw1_10k 37.7 -> 38.2, ipc1_10k 42.4 -> 42.4). Instructions per lookup (callgrind, as above): acl1_100k 764
-// -> 585, fw1_100k 1,514 -> 1,309, ipc1_50k 893 -> 666. Cost: bytes of the lookup structures acl1_100k 2.338 -> 2.407
-// MB, fw1_100k 2.808 -> 2.829, ipc1_50k 2.953 -> 2.987 (the 1k/10k sets' slots grow 24 -> 32 bytes too, +6-9%:
-// acl1_1k 97.0 -> 103.2 kB, acl2_10k 3.93 -> 4.29 MB); build after a revoke (CPU, medians of 3, two alternated runs
-// each) acl1_100k 39.7 -> 47.4 ms, fw1_100k 49.6 -> 56.0, ipc1_50k 46.5-49.3 -> 52.0-52.8, acl1_1k 88 -> 89 us (the
-// stop scans: each table's bucket against the rules of every later table). Against dpdk-test-acl --alg=scalar
-// (bench/classify_vs_dpdk_sets.sh, 13:29-13:35 UTC, load 1.0-1.6): acl1_100k 0.84x (0.82-0.88) in 7 rounds where
-// main's build was 0.99x (0.96-1.06) in the next 7, and 0.83x (0.81-0.84: 63.8 against 76.7 ns) in a nine-set run
-// of 5 rounds right after, every set below DPDK (docs/PERFORMANCE.md, "Classification"). Not tried: keeping the
-// bounds in a parallel array sized to the large partitions' slots only (the 1k/10k sets would keep 24-byte slots).
+// Measured (batch/SET CPU time, alternated runs against main's /work/main/build-rel, three pairs each, medians; at
+// 13:28 UTC, load 0.9-1.6, with the 32-byte slots, which measured level with this layout at 13:46): acl1_100k 76.6
+// -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k 126.7 -> 126.3 (level: ~10 blocks a lookup, fewer
+// stops); the 1k/10k sets run main's code and layout. Instructions per lookup (callgrind, as above): acl1_100k 764 ->
+// 594, fw1_100k 1,514 -> 1,323, ipc1_50k 893 -> 676. Cost: bytes of the lookup structures acl1_100k
+// 2.338 -> 2.399 MB, fw1_100k 2.808 -> 2.817, ipc1_50k 2.953 -> 2.970 (the 1k/10k sets unchanged); build after a
+// revoke (CPU, medians of 3, two alternated runs each, 13:59) acl1_100k 39.6-40.0 -> 47.0 ms, fw1_100k 49.4-51.6 ->
+// 53.9-55.6, ipc1_50k 48.7 -> 52.2, acl1_1k (main's path) 88 -> 86 us (the stop scans: each table's buckets against the
+// rules of every later table). Against dpdk-test-acl --alg=scalar (bench/classify_vs_dpdk_sets.sh, 13:46-13:52 UTC,
+// load 0.8-1.4): acl1_100k 0.85x (0.82-0.86) in 7 rounds where main's build was 1.01x (0.97-1.02) in the next 7, and
+// 0.82x (0.80-0.84 in the four rounds where DPDK held its level: 63.4 against 77.5 ns) in a nine-set run of 5 rounds
+// right after, every set below DPDK (docs/PERFORMANCE.md, "Classification"). With the 32-byte slots, 13:29-13:35: 0.84x
+// and 0.83x, main 0.99x.
 //
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
@@ -533,8 +536,7 @@ class FastClassifier {
   static constexpr std::uint32_t kEmptyAux = 0xFFFFFFFFu;
   // A large partition's bucket split by a sub-key (see "Split buckets"): its slot's count.
   static constexpr std::uint32_t kSplit = 0x80000000u;
-  // 32 bytes, aligned: a slot never straddles two cache lines, so the one line a probe prefetches holds it whole.
-  struct alignas(32) Slot {
+  struct Slot {
     std::uint64_t ip = 0;           // masked source << 32 | masked destination
     std::uint32_t aux = kEmptyAux;  // masked (dport << 8 | proto)
     std::uint32_t begin = 0;        // first RuleGroup, or in a large partition first RuleBlock (and blockPos_ entry);
@@ -542,13 +544,15 @@ class FastClassifier {
     std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot; kSplit: split bucket
     std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry;
                                     // a split bucket: its sub-key (splitField << 16 | sub-key mask << 8 | shift)
-    // Large partitions: the best position of any rule of the tables probed in later batches that can match a key of
-    // this bucket (kNoMatch: none; 0: no bound; unused in small partitions and sub-buckets). A lookup stops after a
-    // batch once its match comes before the bound of a bucket it found: no later table can beat it (see "Later-batch
-    // bounds" above). In the slot, not a parallel array: no second cache line per probe (see "Bounds in the slot").
+  };
+  // A large partition's slot's bounds (slotBounds_), read once a probe has found the key's bucket in the slot.
+  struct SlotBounds {
+    // The best position of any rule of the tables probed in later batches that can match a key of the slot's bucket
+    // (kNoMatch: none; 0: no bound): a lookup stops after a batch once its match comes before the bound of a bucket
+    // it found (see "Later-batch bounds" above).
     std::uint32_t bound = 0;
-    // Large partitions: the same for the rules of every table after this slot's (this batch's later tables too), so
-    // that a lookup can stop inside a batch (see "Per-table bounds"). At most bound.
+    // The same for the rules of every table after the slot's own (the rest of its batch too): a lookup stops before
+    // the next table once its match comes before it (see "Per-table bounds" above). At most bound.
     std::uint32_t stop = 0;
   };
   struct Table {
@@ -631,6 +635,9 @@ class FastClassifier {
   std::vector<Table> tables_;  // partition by partition, each in ascending minPos
   Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
+  // Large partitions: one per slot (sized to the last large partition's slots; the entries of small partitions' slots
+  // unused). Beside the slots rather than in them, so that the small partitions keep 24-byte slots.
+  std::vector<SlotBounds> slotBounds_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
