@@ -289,7 +289,7 @@ void registerSet(const Set& s) {
     batchLookups(state, c, s.trace);
   })->Unit(benchmark::kMillisecond);
   // What the lookups of the trace touch in large partitions, per lookup (one iteration; no timing): tables probed,
-  // GroupHeads and sub-bucket entries looked at, RuleBlocks read; and the classifier's size.
+  // GroupHeads and sub-bucket entries looked at, RuleBlocks read, slots looked at; and the classifier's size.
   benchmark::RegisterBenchmark(("counts/" + s.name).c_str(), [&s](benchmark::State& state) {
     const FastClassifier c(s.rules);
     FastClassifier::LookupCounts n;
@@ -299,6 +299,7 @@ void registerSet(const Set& s) {
     state.counters["probes"] = static_cast<double>(n.probes) / lookups;
     state.counters["heads"] = static_cast<double>(n.heads) / lookups;
     state.counters["blocks"] = static_cast<double>(n.blocks) / lookups;
+    state.counters["slots"] = static_cast<double>(n.slots) / lookups;
     state.counters["split buckets"] = static_cast<double>(c.splitBuckets());
     state.counters["bytes"] = static_cast<double>(c.memoryBytes());
   })->Iterations(1);

@@ -179,7 +179,7 @@ inline void widenToContain(std::uint32_t& base, std::uint32_t& mask, std::uint32
 // Buckets of more than this many RuleBlocks get a GroupHead per this many blocks.
 constexpr std::uint32_t kGroupBlocks = 8;
 
-// Large partitions probe their tables this many at a time (classifyLarge); slotBound_ bounds what the tables of
+// Large partitions probe their tables this many at a time (classifyLarge); SlotBounds::bound bounds what the tables of
 // later batches can match (computeSlotBounds).
 constexpr int kProbeBatch = 4;
 
@@ -617,7 +617,7 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
     if (cost >= bestCost) {
       tables_.resize(tb);
       slots_.resize(sb);
-      slotBound_.resize(sb);
+      slotBounds_.resize(sb);
       blocks_.resize(bb);
       blockPos_.resize(bb);
       groupHeads_.resize(gb);
@@ -630,8 +630,8 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
       tables_.erase(tables_.begin() + static_cast<std::ptrdiff_t>(t0),
                     tables_.begin() + static_cast<std::ptrdiff_t>(tb));
       slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(s0), slots_.begin() + static_cast<std::ptrdiff_t>(sb));
-      slotBound_.erase(slotBound_.begin() + static_cast<std::ptrdiff_t>(s0),
-                       slotBound_.begin() + static_cast<std::ptrdiff_t>(sb));
+      slotBounds_.erase(slotBounds_.begin() + static_cast<std::ptrdiff_t>(s0),
+                        slotBounds_.begin() + static_cast<std::ptrdiff_t>(sb));
       blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(b0),
                     blocks_.begin() + static_cast<std::ptrdiff_t>(bb));
       blockPos_.erase(blockPos_.begin() + static_cast<std::ptrdiff_t>(b0),
@@ -668,12 +668,13 @@ void FastClassifier::buildTunedTables(std::size_t p, const std::vector<std::uint
 // notes. A key found in bucket B of table i lies in B's region: the source under B's masked source at the table's
 // source length, the destination likewise, the destination port equal to B's when the table keys it. A rule can
 // match the key only if it meets that region, so no rule of the tables probed after i's batch that can match the
-// key comes before slotBound_[B]: the best position among those tables' rules that meet B's region (kNoMatch: none
-// does). The protocol and source port are left out of the test (it may only say "meets" too often, which makes a
-// bound lower: still true).
+// key comes before B's SlotBounds::bound: the best position among those tables' rules that meet B's region (kNoMatch:
+// none does). SlotBounds::stop is the same over the rules of every table after i (the rest of i's batch too), which
+// lets a lookup stop inside a batch (see "Per-table bounds"). The protocol and source port are left out of the test (it
+// may only say "meets" too often, which makes a bound lower: still true).
 void FastClassifier::computeSlotBounds(Range part) {
   const std::uint32_t n = part.end - part.begin;
-  if (n <= static_cast<std::uint32_t>(kProbeBatch)) return;
+  if (n <= 1) return;
   // Each table's rules, from its buckets' blocks (a block shared by several buckets holds rules of this table only).
   std::vector<std::vector<std::uint32_t>> rulesOf(n);
   auto slotsOf = [&](const Table& t) {
@@ -713,53 +714,68 @@ void FastClassifier::computeSlotBounds(Range part) {
       dportLo.push_back(lo), dportHi.push_back(hi), pos.push_back(p);
     }
   };
-  std::vector<std::uint32_t> later, merged;
+  std::vector<std::uint32_t> after, later, merged;
+  auto add = [&](std::vector<std::uint32_t>& set, const std::vector<std::uint32_t>& rules) {
+    merged.clear();
+    std::merge(set.begin(), set.end(), rules.begin(), rules.end(), std::back_inserter(merged));
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    set.swap(merged);
+  };
   Later probe;
-  const auto batches = (n + kProbeBatch - 1) / kProbeBatch;
-  for (std::uint32_t b = batches - 1; b-- > 0;) {
-    for (std::uint32_t j = (b + 1) * kProbeBatch; j < std::min(n, (b + 2) * kProbeBatch); ++j) {
-      merged.clear();
-      std::merge(later.begin(), later.end(), rulesOf[j].begin(), rulesOf[j].end(), std::back_inserter(merged));
-      merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-      later.swap(merged);
+  // Per slot of table t, the best of `rules` (ascending positions) that meets the slot's bucket's region.
+  auto scanBounds = [&](const Table& t, const std::vector<std::uint32_t>& rules, std::uint32_t SlotBounds::*field) {
+    const auto tsrc = static_cast<std::uint32_t>(t.ipMask >> 32), tdst = static_cast<std::uint32_t>(t.ipMask);
+    const bool dport = (t.auxMask & kDportAux) != 0;
+    // Rules that meet the same regions of this table's buckets: only the first (best) one counts.
+    boost::unordered_flat_set<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>>
+        seenShape;
+    probe.clear();
+    for (const std::uint32_t pos : rules) {
+      const RuleBox& r = boxes_[pos];
+      const std::uint32_t sm = prefixMask(r.src.prefix) & tsrc, dm = prefixMask(r.dst.prefix) & tdst;
+      const std::uint32_t sb = r.src.base.v4Value() & sm, db = r.dst.base.v4Value() & dm;
+      const std::uint16_t lo = dport ? r.dportLo : 0, hi = dport ? r.dportHi : 65535;
+      if (seenShape.insert({sm, sb, dm, db, std::uint32_t{lo} << 16 | hi}).second)
+        probe.push(sm, sb, dm, db, lo, hi, pos);
     }
-    for (std::uint32_t i = b * kProbeBatch; i < (b + 1) * kProbeBatch; ++i) {
-      const Table& t = tables_[part.begin + i];
-      const auto tsrc = static_cast<std::uint32_t>(t.ipMask >> 32), tdst = static_cast<std::uint32_t>(t.ipMask);
-      const bool dport = (t.auxMask & kDportAux) != 0;
-      // Rules that meet the same regions of this table's buckets: only the first (best) one counts.
-      boost::unordered_flat_set<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>>
-          seenShape;
-      probe.clear();
-      for (const std::uint32_t pos : later) {
-        const RuleBox& r = boxes_[pos];
-        const std::uint32_t sm = prefixMask(r.src.prefix) & tsrc, dm = prefixMask(r.dst.prefix) & tdst;
-        const std::uint32_t sb = r.src.base.v4Value() & sm, db = r.dst.base.v4Value() & dm;
-        const std::uint16_t lo = dport ? r.dportLo : 0, hi = dport ? r.dportHi : 65535;
-        if (seenShape.insert({sm, sb, dm, db, std::uint32_t{lo} << 16 | hi}).second)
-          probe.push(sm, sb, dm, db, lo, hi, pos);
-      }
-      const std::size_t real = probe.pos.size();
-      while (probe.pos.size() % 4 != 0) probe.push(0, 1, 0, 1, 1, 0, kNoMatch);  // (x & 0) == 1 never holds
-      const std::span<const Slot> slots = slotsOf(t);
-      for (std::size_t k = 0; k < slots.size(); ++k) {
-        const Slot& x = slots[k];
-        if (x.count == 0) continue;
-        const Lanes vsrc = splat(static_cast<std::uint32_t>(x.ip >> 32)),
-                    vdst = splat(static_cast<std::uint32_t>(x.ip));
-        const Lanes vport = splat(x.aux >> 8 & 0xFFFF);
-        std::uint32_t bound = kNoMatch;
-        for (std::size_t q = 0; q < real; q += 4) {
-          const Lanes meets = ((vsrc & load(&probe.srcMask[q])) == load(&probe.srcBase[q])) &
-                              ((vdst & load(&probe.dstMask[q])) == load(&probe.dstBase[q])) &
-                              (vport >= load(&probe.dportLo[q])) & (vport <= load(&probe.dportHi[q]));
-          if (const unsigned bits = laneBits(meets); bits != 0) {
-            bound = probe.pos[q + static_cast<std::size_t>(std::countr_zero(bits))];
-            break;
-          }
+    const std::size_t real = probe.pos.size();
+    while (probe.pos.size() % 4 != 0) probe.push(0, 1, 0, 1, 1, 0, kNoMatch);  // (x & 0) == 1 never holds
+    const std::span<const Slot> slots = slotsOf(t);
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      const Slot& x = slots[k];
+      if (x.count == 0) continue;
+      const Lanes vsrc = splat(static_cast<std::uint32_t>(x.ip >> 32)), vdst = splat(static_cast<std::uint32_t>(x.ip));
+      const Lanes vport = splat(x.aux >> 8 & 0xFFFF);
+      std::uint32_t bound = kNoMatch;
+      for (std::size_t q = 0; q < real; q += 4) {
+        const Lanes meets = ((vsrc & load(&probe.srcMask[q])) == load(&probe.srcBase[q])) &
+                            ((vdst & load(&probe.dstMask[q])) == load(&probe.dstBase[q])) &
+                            (vport >= load(&probe.dportLo[q])) & (vport <= load(&probe.dportHi[q]));
+        if (const unsigned bits = laneBits(meets); bits != 0) {
+          bound = probe.pos[q + static_cast<std::size_t>(std::countr_zero(bits))];
+          break;
         }
-        slotBound_[t.slotBegin + k] = bound;
       }
+      slotBounds_[t.slotBegin + k].*field = bound;
+    }
+  };
+  // Table i: `after` holds the rules of tables (i, n) (its stop bounds), `later` those of the batches after i's
+  // (tables [laterFrom, n): its batch bounds; none in the last batch). Where the two sets are the same (the last
+  // table of a batch), the stop bounds are the batch bounds.
+  std::uint32_t laterFrom = n;
+  for (std::uint32_t i = n - 1; i-- > 0;) {
+    add(after, rulesOf[i + 1]);
+    const Table& t = tables_[part.begin + i];
+    const std::uint32_t from = (i / kProbeBatch + 1) * kProbeBatch;
+    if (from < n) {
+      while (laterFrom > from) add(later, rulesOf[--laterFrom]);
+      scanBounds(t, later, &SlotBounds::bound);
+    }
+    if (from == i + 1 && from < n) {
+      for (SlotBounds& x : std::span<SlotBounds>(slotBounds_.data() + t.slotBegin, 1u << (64 - t.shift)))
+        x.stop = x.bound;
+    } else {
+      scanBounds(t, after, &SlotBounds::stop);
     }
   }
 }
@@ -946,8 +962,7 @@ void FastClassifier::buildTables(const std::vector<std::uint32_t>& members, cons
               static_cast<std::uint8_t>(place.twoChoice ? 1 : 0),
               place.multiplier};
     slots_.resize(slots_.size() + capacity);
-    // Bounds are computed for the build that is kept (computeSlotBounds); 0 bounds nothing.
-    if (large) slotBound_.resize(slots_.size(), 0);
+    if (large) slotBounds_.resize(slots_.size());
     for (std::size_t k = 0; k < buckets.size(); ++k) {
       const auto& [key, positions] = *buckets[k];
       const std::uint32_t i = place.slotOf[k];
@@ -1014,6 +1029,7 @@ FastClassifier::LookupCounts FastClassifier::countLookups(std::span<const Classi
   out.probes = counts.probes;
   out.heads = counts.heads;
   out.blocks = counts.blocks;
+  out.slots = counts.slots;
   return out;
 }
 
@@ -1021,7 +1037,7 @@ std::size_t FastClassifier::memoryBytes() const {
   return groups_.size() * sizeof(RuleGroup) + blocks_.size() * sizeof(RuleBlock) +
          blockPos_.size() * sizeof(std::uint32_t) + groupHeads_.size() * sizeof(GroupHead) +
          subBuckets_.size() * sizeof(Slot) + tables_.size() * sizeof(Table) + slots_.size() * sizeof(Slot) +
-         slotBound_.size() * sizeof(std::uint32_t) + groups6_.size() * sizeof(RuleGroup6) +
+         slotBounds_.size() * sizeof(SlotBounds) + groups6_.size() * sizeof(RuleGroup6) +
          tables6_.size() * sizeof(Table6) + slots6_.size() * sizeof(Slot6) + keys6_.size() * sizeof(Key6);
 }
 
@@ -1151,13 +1167,16 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
   const Table* t = tables_.data() + part.begin;
   const Table* const tend = tables_.data() + part.end;
   constexpr int kBatch = kProbeBatch;
-  // No rule of a later batch's tables that can match this key comes before `floor`: the largest slotBound_ of the
-  // buckets found so far (see computeSlotBounds).
+  // No rule of a later batch's tables that can match this key comes before `floor`: the largest SlotBounds::bound of
+  // the buckets found so far (see computeSlotBounds).
   std::uint32_t floor = 0;
+  // No rule of any later table that can match this key comes before `stop`: the largest SlotBounds::stop of the buckets
+  // found so far.
+  std::uint32_t stop = 0;
   while (t != tend && t->minPos < best && floor < best) {
-    // A batch of tables at a time: first every table's home slot is computed and prefetched, then the
-    // slots are searched and the buckets found are prefetched, then the buckets are scanned in table order.
-    // The cache misses of the batch overlap instead of following one another.
+    // A batch of tables at a time: first every table's two slots are computed and prefetched (their cache misses
+    // overlap instead of following one another), then, table by table, the slots are searched and a bucket found
+    // is scanned at once, until the match beats every later table (see "Per-table bounds").
     int n = static_cast<int>(std::min<std::ptrdiff_t>(kBatch, tend - t));
     while (t[n - 1].minPos >= best) --n;  // t[0] qualifies
     if constexpr (kCount) counts->probes += static_cast<std::uint64_t>(n);
@@ -1174,45 +1193,38 @@ std::uint32_t FastClassifier::classifyLarge(const ClassifyKey& key, Range part, 
       __builtin_prefetch(home[j]);
       __builtin_prefetch(second[j]);
     }
-    const Slot* found[kBatch];
     for (int j = 0; j < n; ++j) {
-      // The key's bucket is in one of its two slots (or nowhere: an empty slot's aux equals no key's), decided
-      // without a branch; tables that fell back to linear probing walk on from the home slot.
+      // No rule left in this or any later table can beat our match (the tables' best positions), or no rule of a
+      // later table that can match the key (the stop bounds of the buckets found so far: see "Per-table bounds").
+      if (t[j].minPos >= best || stop >= best) return best;
+      if constexpr (kCount) ++counts->slots;
+      // The key's bucket is in one of its two slots (or nowhere: an empty slot's aux equals no key's); tables that
+      // fell back to linear probing walk on from the home slot.
       const Slot* s = home[j];
       auto other = [&](const Slot* x) { return (x->ip != ips[j]) | (x->aux != auxs[j]); };
       if (t[j].twoChoice != 0) [[likely]] {
         s = other(s) ? second[j] : s;
-        found[j] = other(s) ? nullptr : s;
+        if (other(s)) continue;
       } else {
         const Slot* base = slots_.data() + t[j].slotBegin;
         while (s->count != 0 && other(s)) s = base + ((s - base + 1) & slotMask(t[j].shift));
-        found[j] = s->count != 0 ? s : nullptr;
+        if (s->count == 0) continue;
       }
-      // Only a bucket that holds the key is fetched: a table without the key's bucket used to prefetch the
-      // blocks of whatever bucket its second slot held (cache lines that then pushed useful ones out); now
-      // it prefetches block 0, which stays cached (acl1_100k 100.3 -> 98.1 ns, fw1_100k 181.6 -> 174.7,
-      // ipc1_50k 117.2 -> 115.8, medians of 3 alternated pairs).
-      // The slot's bound whether or not it holds the key (s is a slot of the table either way), used only if it does.
-      floor = std::max(floor, found[j] != nullptr ? slotBound_[static_cast<std::size_t>(s - slots_.data())] : 0u);
-      if (found[j] != nullptr && s->count == kSplit) {
+      const SlotBounds bounds = slotBounds_[static_cast<std::size_t>(s - slots_.data())];
+      floor = std::max(floor, bounds.bound);
+      stop = std::max(stop, bounds.stop);
+      if (s->count == kSplit) {
         // A split bucket: the sub-bucket of the key's sub-key value stands for it.
         if constexpr (kCount) ++counts->heads;
-        found[j] = s =
-            subBuckets_.data() + s->begin + ((fields[s->group >> 16] >> (s->group & 0xFF)) & (s->group >> 8 & 0xFF));
+        s = subBuckets_.data() + s->begin + ((fields[s->group >> 16] >> (s->group & 0xFF)) & (s->group >> 8 & 0xFF));
       }
-      // The whole first block, its positions line too: with small buckets sharing blocks, most lookups end in a
-      // found bucket's first block, at any lane (acl1_100k 89.6 -> 88.2 ns, fw1_100k 143.6 -> 142.9, ipc1_50k
-      // 110.8 -> 110.4, medians of 5 alternated runs; before the sharing, the same fetch was 1% slower).
-      const std::uint32_t first = found[j] != nullptr ? s->begin : 0;
-      __builtin_prefetch(blocks_.data() + first);
-      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 64);
-      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 128);
-      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + first) + 192);
-      __builtin_prefetch(blockPos_.data() + first);
-    }
-    for (int j = 0; j < n; ++j) {
-      if (t[j].minPos >= best) return best;  // no rule left in this or any later table can beat our match
-      if (found[j] != nullptr) scan(*found[j]);
+      // The whole first block, its positions line too, fetched at once (most lookups end in a found bucket's first
+      // block, at any lane).
+      __builtin_prefetch(blocks_.data() + s->begin);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 64);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 128);
+      __builtin_prefetch(reinterpret_cast<const char*>(blocks_.data() + s->begin) + 192);
+      scan(*s);
     }
     t += n;
   }

@@ -632,15 +632,16 @@ TEST(FastClassifier, CopiedRuleDoesNotAnswerForAnotherSubBucket) {
 
 // Later-batch bounds (large partitions; see "Later-batch bounds" in fast_classifier.h): a lookup stops after a
 // batch of tables once its match is at or before the bound of a bucket it found, the best position of any rule in
-// the later batches' tables that meets the bucket's region. Rules of every length on nested prefixes of a few
-// addresses (so that rules of later, shorter tables meet the regions of earlier buckets, and rules longer than their
-// table sit beside them), exact ports, port ranges that contain the exact ones or not, any port; ranks mostly in
-// order of specificity (as in ClassBench's sets: the bounds then end many lookups early), some anywhere (a rule of
-// a later, coarser table that beats an earlier bucket's rules); duplicates; any-protocol and UDP rules; a few IPv6
-// boxes (small layout) in the same table. Keys on the rules' corners, some moved to another address or port. Every
-// answer must equal the linear scan's, with and without the bounds; the bounds must spare probes.
+// the later batches' tables that meets the bucket's region, and inside a batch once its match is at or before the
+// stop bound of a bucket it found (the same over every later table; see "Per-table bounds"). Rules of every length on
+// nested prefixes of a few addresses (so that rules of later, shorter tables meet the regions of earlier buckets, and
+// rules longer than their table sit beside them), exact ports, port ranges that contain the exact ones or not, any
+// port; ranks mostly in order of specificity (as in ClassBench's sets: the bounds then end many lookups early), some
+// anywhere (a rule of a later, coarser table that beats an earlier bucket's rules); duplicates; any-protocol and UDP
+// rules; a few IPv6 boxes (small layout) in the same table. Keys on the rules' corners, some moved to another address
+// or port. Every answer must equal the linear scan's, with and without the bounds; the bounds must spare probes.
 TEST(FastClassifier, LaterBatchBoundsAgreeWithLinear) {
-  std::uint64_t spared = 0;
+  std::uint64_t spared = 0, inBatchStops[2] = {0, 0};
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     std::mt19937_64 rng(seed * 104729);
     auto below = [&](std::uint64_t n) { return static_cast<std::uint32_t>(rng() % n); };
@@ -727,13 +728,21 @@ TEST(FastClassifier, LaterBatchBoundsAgreeWithLinear) {
         fast.classify(keys, out);
         for (std::size_t i = 0; i < keys.size(); ++i)
           ASSERT_EQ(out[i], wants[i]) << "batch: seed " << seed << " key " << i;
-        if (twoChoice) probes[bounds] = fast.countLookups(keys).probes;
+        if (twoChoice) {
+          const FastClassifier::LookupCounts counts = fast.countLookups(keys);
+          probes[bounds] = counts.probes;
+          EXPECT_LE(counts.slots, counts.probes) << "seed " << seed;
+          // Probed tables whose slots a lookup left alone: the tables' best positions end some lookups inside a
+          // batch, the stop bounds many more.
+          inBatchStops[bounds] += counts.probes - counts.slots;
+        }
       }
     }
     EXPECT_LE(probes[1], probes[0]) << "seed " << seed;
     spared += probes[0] - std::min(probes[0], probes[1]);
   }
   EXPECT_GT(spared, 0u) << "the bounds spared no probe";
+  EXPECT_GT(inBatchStops[1], inBatchStops[0]) << "the stop bounds ended no lookup inside a batch";
 }
 
 // A partition of tuneSiblingsFrom rules or more (and fewer than tuneFrom) is built like a large one when another

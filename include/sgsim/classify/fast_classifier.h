@@ -33,7 +33,8 @@
 // per GroupHead or sub-bucket entry looked at + 1 per RuleBlock read, counted on 2,048 seeded random corners of
 // the partition's own rules, is kept where it was built (the other is dropped; nothing is rebuilt). A large
 // partition's buckets also bound what the tables of later probe batches can match for a key they hold, which ends
-// most lookups after one batch (see "Later-batch bounds" below), and beside a large partition a partition of
+// most lookups after one batch (see "Later-batch bounds" below), and what every table after a bucket's own can
+// match, which ends many inside the first batch (see "Per-table bounds"); beside a large partition a partition of
 // `tuneSiblingsFrom` (2,048) rules or more is large too.
 // Boxes equal on every matched field to an earlier box are left out of the tables (they can never be the
 // first match).
@@ -338,11 +339,11 @@
 // What was built:
 // - Per bucket, a bound: a key found in bucket B of table i lies in B's region (B's masked source and
 //   destination at the table's lengths, B's destination port if the table keys it), so no rule of a table after
-//   i's batch can match it unless the rule meets that region; slotBound_ holds the best position of such rules
-//   (computeSlotBounds), and the lookup stops after a batch once its match is at or before the largest bound of
-//   the buckets it found. The bounds are sound whatever the table order; only rules that share no key with the
-//   bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22% (the
-//   21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
+//   i's batch can match it unless the rule meets that region; slotBound_ (now slotBounds_, .bound) holds the best
+//   position of such rules (computeSlotBounds), and the lookup stops after a batch once its match is at or before the
+//   largest bound of the buckets it found. The bounds are sound whatever the table order; only rules that share no key
+//   with the bucket's are left out. Counted on acl1_100k's TCP partition: lookups that probe a second batch 42% -> 22%
+//   (the 21% whose match is in a later batch must), probes 6.19 -> 5.57, heads 1.46 -> 1.16, blocks 3.13 -> 2.69. A
 //   bound per later table instead of one for all of them would cut to 5.55 probes (not built); leaving the port out
 //   of the region test, 31% would still probe a second batch.
 // - The partitions of 2,048 rules or more beside a large partition (the 100k sets' UDP, ICMP and other-protocol
@@ -374,14 +375,55 @@
 // nine-set run right after (load 2.1 -> 1.1); of its 12 rounds 10 below DPDK, two level within 0.3%; main's code
 // 1.11x (1.07-1.15 in its undisturbed rounds). See docs/PERFORMANCE.md, "Classification".
 //
+// Per-table bounds (issue 11 target 4, fifth try on acl1_100k; branch h-acl5). Analysed first (callgrind on one
+// pass of acl1_100k's trace through the batch API, main 8254f6c): 764 instructions a lookup, 83% in classifyLarge's
+// TCP/UDP/ICMP instance; per probed table ~22 instructions to hash and prefetch its two slots and ~39 to resolve
+// them, pick a split bucket's sub-bucket and prefetch the found bucket's first block (5.48 probes: ~335 of the 764),
+// ~140 in the block scans. Every lookup resolved all four slots of the first batch and prefetched four lines of
+// every found bucket, although its match is in table 0 for 41% of the lookups (counted in the fourth try). What was
+// built:
+// - Per slot of a large partition a second bound, SlotBounds::stop: the best position of any rule of every table after
+//   the slot's own (the rest of its batch as well as the later batches) that meets the bucket's region (the same
+//   test as SlotBounds::bound; the last table of a batch copies its batch bound, the partition's last table has none).
+//   The batch still computes and prefetches all its slots first, but then resolves them one table at a time: a
+//   found bucket raises both floors and is scanned at once, and before each next table the lookup returns if its
+//   match is at or before the largest stop bound so far. Sound for any table order, like the batch bounds; the
+//   tables' best positions still end lookups too.
+// - Both bounds side by side in one array beside the slots (slotBounds_, 8 bytes a slot of a large partition; main
+//   had the batch bound alone in such an array), read with one load once a slot holds the key. Tried first and not
+//   kept: both bounds inside a 32-byte aligned Slot (so that a slot never straddles two lines and its bounds come
+//   with it): level on time (alone, the batch bound moved in: acl1_100k 76.4-79.1 against main's 76.9-77.7 ns, 3
+//   alternated pairs, load ~3; with the stop bounds, against this layout, 13:46, 3 pairs: acl1_100k 63.7 / 63.6,
+//   ipc1_50k 73.6 / 74.1, fw1_100k 123.5 / 124.1, acl2_10k 41.5 / 41.3), but the 1k/10k sets' bytes grew 6-9% with
+//   their slots (acl1_1k 97.0 -> 103.2 kB, acl2_10k 3.93 -> 4.29 MB) and acl1_100k's by 8 kB more than this layout.
+// Counted (counts/SET, main -> this; probes count whole batches and are unchanged; "slots" counts the probed tables
+// whose slots a lookup looked at, all of them in main): acl1_100k slots 5.48 -> 3.60, heads 1.20 -> 0.60, blocks
+// 2.64 -> 2.38; fw1_100k slots 8.16 -> 7.18, heads 3.72 -> 3.22, blocks 10.78 -> 10.45; ipc1_50k slots 4.94 -> 3.64,
+// heads 2.70 -> 1.42, blocks 4.77 -> 3.79. A found bucket's first block is now fetched right before its scan instead
+// of every found bucket's before any scan (and the blockPos_ line is no longer prefetched); that part was not
+// measured alone.
+// Measured (batch/SET CPU time, alternated runs against main's /work/main/build-rel, three pairs each, medians; at
+// 13:28 UTC, load 0.9-1.6, with the 32-byte slots, which measured level with this layout at 13:46): acl1_100k 76.6
+// -> 64.0 ns (-16%), ipc1_50k 87.4 -> 74.1 (-15%), fw1_100k 126.7 -> 126.3 (level: ~10 blocks a lookup, fewer
+// stops); the 1k/10k sets run main's code and layout. Instructions per lookup (callgrind, as above): acl1_100k 764 ->
+// 594, fw1_100k 1,514 -> 1,323, ipc1_50k 893 -> 676. Cost: bytes of the lookup structures acl1_100k
+// 2.338 -> 2.399 MB, fw1_100k 2.808 -> 2.817, ipc1_50k 2.953 -> 2.970 (the 1k/10k sets unchanged); build after a
+// revoke (CPU, medians of 3, two alternated runs each, 13:59) acl1_100k 39.6-40.0 -> 47.0 ms, fw1_100k 49.4-51.6 ->
+// 53.9-55.6, ipc1_50k 48.7 -> 52.2, acl1_1k (main's path) 88 -> 86 us (the stop scans: each table's buckets against the
+// rules of every later table). Against dpdk-test-acl --alg=scalar (bench/classify_vs_dpdk_sets.sh, 13:46-13:52 UTC,
+// load 0.8-1.4): acl1_100k 0.85x (0.82-0.86) in 7 rounds where main's build was 1.01x (0.97-1.02) in the next 7, and
+// 0.82x (0.80-0.84 in the four rounds where DPDK held its level: 63.4 against 77.5 ns) in a nine-set run of 5 rounds
+// right after, every set below DPDK (docs/PERFORMANCE.md, "Classification"). With the 32-byte slots, 13:29-13:35: 0.84x
+// and 0.83x, main 0.99x.
+//
 // Complexity. Build: O(n · t) where t is the number of tables (t ≪ n: 24-52 over the four partitions
 // of the 1k/10k sets, 84-124 at 44k-51k); memory O(n) plus the any-protocol rules copied into each
 // partition. Lookup: at most t hash probes plus, per probed bucket, its rules in groups of four (blocks of
 // eight in large partitions); the worst case is a bucket of rules equal on every keyed field (no table can
 // separate them), and the rank cut-off stops most lookups long before the last table. IPv6: the same, with
 // IPv6's own tables (every partition in the small layout). A large partition's bounds add to the build, per
-// bucket, a scan of the later batches' rules (their distinct shapes at the table's lengths) up to the first
-// that meets the bucket.
+// bucket, two scans, of the later batches' rules and of every later table's (their distinct shapes at the table's
+// lengths), each up to the first that meets the bucket.
 //
 // Thread safety. Immutable after construction: classify() is const, touches no mutable state, and may be
 // called from any number of threads at once. A revoke builds a new FastClassifier (a new snapshot) and
@@ -448,9 +490,10 @@ class FastClassifier {
   std::size_t subBuckets() const { return subBuckets_.size(); }
   // What the IPv4 lookups of `keys` that search a large partition touched, summed (for the benchmarks and the
   // design notes): lookups, tables probed (batches of four counted whole), GroupHeads and split buckets' sub-bucket
-  // entries looked at, RuleBlocks read. Keys of small partitions and IPv6 keys are not counted.
+  // entries looked at, RuleBlocks read, and the probed tables whose slots were looked at (a lookup that a stop bound
+  // ends inside a batch leaves the batch's other slots alone). Keys of small partitions and IPv6 keys are not counted.
   struct LookupCounts {
-    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0;
+    std::uint64_t lookups = 0, probes = 0, heads = 0, blocks = 0, slots = 0;
   };
   LookupCounts countLookups(std::span<const ClassifyKey> keys) const;
   // Bytes of the lookup structures (tables, slots, rule groups and blocks, heads; not boxes()).
@@ -501,6 +544,16 @@ class FastClassifier {
     std::uint32_t count = 0;        // RuleGroups / RuleBlocks in the bucket; 0 = empty slot; kSplit: split bucket
     std::uint32_t group = 0;        // large partitions, buckets of more than 8 blocks: first groupHeads_ entry;
                                     // a split bucket: its sub-key (splitField << 16 | sub-key mask << 8 | shift)
+  };
+  // A large partition's slot's bounds (slotBounds_), read once a probe has found the key's bucket in the slot.
+  struct SlotBounds {
+    // The best position of any rule of the tables probed in later batches that can match a key of the slot's bucket
+    // (kNoMatch: none; 0: no bound): a lookup stops after a batch once its match comes before the bound of a bucket
+    // it found (see "Later-batch bounds" above).
+    std::uint32_t bound = 0;
+    // The same for the rules of every table after the slot's own (the rest of its batch too): a lookup stops before
+    // the next table once its match comes before it (see "Per-table bounds" above). At most bound.
+    std::uint32_t stop = 0;
   };
   struct Table {
     std::uint64_t ipMask;  // source prefix mask << 32 | destination prefix mask
@@ -554,8 +607,8 @@ class FastClassifier {
 
   // What a lookup touched, for choosing a large partition's configuration.
   struct Counts {
-    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read
-    std::uint64_t probes = 0, heads = 0, blocks = 0;
+    // tables probed, GroupHeads and split buckets' sub-bucket entries looked at, RuleBlocks read, slots looked at
+    std::uint64_t probes = 0, heads = 0, blocks = 0, slots = 0;
   };
 
   void buildTables(const std::vector<std::uint32_t>& members, const Options& options, bool large);
@@ -582,11 +635,9 @@ class FastClassifier {
   std::vector<Table> tables_;  // partition by partition, each in ascending minPos
   Partition partitions_[4];    // its tables for TCP, UDP, ICMP and every other protocol
   std::vector<Slot> slots_;
-  // Large partitions: per slot, the best position of any rule of the tables probed in later batches that can match
-  // a key of the slot's bucket (kNoMatch: none; 0: no bound; sized to the last large partition's slots, the entries
-  // of small partitions' slots unused). A lookup stops after a batch once its match comes before the bound of a
-  // bucket it found: no later table can beat it (see "Later-batch bounds" above).
-  std::vector<std::uint32_t> slotBound_;
+  // Large partitions: one per slot (sized to the last large partition's slots; the entries of small partitions' slots
+  // unused). Beside the slots rather than in them, so that the small partitions keep 24-byte slots.
+  std::vector<SlotBounds> slotBounds_;
   // IPv6: the same protocol partitions, tables and buckets, in the small-partition layout.
   std::vector<RuleGroup6> groups6_;
   std::vector<Table6> tables6_;
