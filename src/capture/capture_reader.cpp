@@ -325,6 +325,10 @@ void CaptureReader::mappedFrame(const std::uint8_t* record, Frame& frame) const 
   frame.data = record + 16;
 }
 
+inline __attribute__((always_inline)) bool CaptureReader::mapFaulted() const {
+  return g_mapGuards[mapped_.guard].faulted.load(std::memory_order_acquire);
+}
+
 // Every page of the `size` bytes at `p` read once, so that a page the file no longer has (cut short since it was
 // mapped) faults now, before the record is handed on (MapGuard); whether the window's guard saw a fault. The first
 // page has been read (the header); the others at their first byte (a record within one page costs nothing more:
@@ -334,7 +338,7 @@ inline __attribute__((always_inline)) bool CaptureReader::touchFaults(const std:
   const std::uintptr_t last = begin + size - 1;
   for (std::uintptr_t page = (begin | (g_pageSize - 1)) + 1; page <= last; page += g_pageSize)
     static_cast<void>(*reinterpret_cast<const volatile std::uint8_t*>(page));
-  return g_mapGuards[mapped_.guard].faulted.load(std::memory_order_acquire);
+  return mapFaulted();
 }
 
 // Mode::Indexed, a record of the index read: its number, and the first lines of the one four entries ahead asked for,
@@ -543,7 +547,7 @@ bool CaptureReader::scanRange(std::uint64_t from, std::uint64_t to,
         break;
       }
     }
-    if (g_mapGuards[m.guard].faulted.load(std::memory_order_acquire)) {
+    if (mapFaulted()) {
       shrank(fileSizeNow(m.fd, next));
       return true;
     }
@@ -743,7 +747,6 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
     keptEnds.clear();
   };
   // A file cut short while mapped: pages of zeros where its bytes were (MapGuard); nothing of this window is kept.
-  auto faulted = [&] { return g_mapGuards[m.guard].faulted.load(std::memory_order_acquire); };
   while (!rangeRefused_ && o < rangeTo_) {
     const auto at = [o] { return " at byte " + std::to_string(o); };  // for a refusal's words only
     if (m.fileSize - o < 12) {
@@ -806,14 +809,14 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
     }
     o += length;
     if (kept.size() == 4096) {
-      if (faulted()) {
+      if (mapFaulted()) {
         shrank(fileSizeNow(m.fd, o));
         return true;
       }
       flush();
     }
   }
-  if (faulted()) {
+  if (mapFaulted()) {
     shrank(fileSizeNow(m.fd, o));
     return true;
   }

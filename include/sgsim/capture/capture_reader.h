@@ -170,6 +170,7 @@ class CaptureReader {
   bool shrank(std::uint64_t size);  // the reading ends: the file has `size` bytes now
   bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
   bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
+  bool mapFaulted() const;  // MapGuard: whether reading the mapping has faulted (the file was cut short)
   bool touchFaults(const std::uint8_t* p, std::size_t size) const;  // MapGuard: every page read; a fault?
   void tookIndexed();  // Mode::Indexed: the index's next entry was read (its number; the next ones fetched)
   bool chainStartsAt(std::uint64_t offset);
