@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -337,6 +338,7 @@ std::optional<Error> FlowLogReader::start() {
     format_ = FlowLogFormat::Jsonl;
     pendingFirst_ = true;
     firstLine_ = first;
+    firstLineOffset_ = lineOffset_;
     return std::nullopt;
   }
   format_ = FlowLogFormat::Csv;
@@ -389,6 +391,7 @@ bool FlowLogReader::readLine(std::string_view& line) {
     if (nl != nullptr) {
       const std::size_t len = static_cast<const char*>(nl) - from;
       line = std::string_view(from, len);
+      lineOffset_ = consumed_ + begin_;
       begin_ += len + 1;
       ++line_;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -397,6 +400,7 @@ bool FlowLogReader::readLine(std::string_view& line) {
     if (eof_) {
       if (begin_ == end_) return false;
       line = std::string_view(from, end_ - begin_);  // the last line, without a newline
+      lineOffset_ = consumed_ + begin_;
       begin_ = end_;
       ++line_;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -409,6 +413,7 @@ bool FlowLogReader::readLine(std::string_view& line) {
     // Move what is left to the front and read more. A line handed out before stays valid: it is consumed before
     // the next call.
     std::memmove(buf_.data(), from, end_ - begin_);
+    consumed_ += begin_;
     end_ -= begin_;
     begin_ = 0;
     std::string err;
@@ -844,16 +849,21 @@ bool FlowLogReader::next(FlowRecord& out) {
   if (done_) return false;
   for (;;) {
     std::string_view line;
+    std::uint64_t offset = lineOffset_;
     if (pendingFirst_) {
       pendingFirst_ = false;
       line = firstLine_;
+      offset = firstLineOffset_;
     } else if (!readLine(line)) {
       done_ = true;
       return false;
+    } else {
+      offset = lineOffset_;
     }
     if (trim(line).empty()) continue;
     out.line = line_;
     out.fileIndex = fileIndex_;
+    out.offset = offset;
     if (format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(line, out)) {
       ++records_;
       return true;
@@ -874,6 +884,76 @@ bool FlowLogReader::next(FlowRecord& out) {
     ++records_;
     return true;
   }
+}
+
+struct FlowLogReader::Mapping {
+  void* at = MAP_FAILED;
+  std::size_t size = 0;
+  ~Mapping() {
+    if (at != MAP_FAILED) ::munmap(at, size);
+  }
+};
+
+std::optional<Error> FlowLogReader::mapWhole() {
+  if (source_->gz == nullptr) {  // fromText
+    whole_ = source_->text;
+    return std::nullopt;
+  }
+  if (gzip_)
+    return Error{path_, "compressed (gzip): an index lists where records start in a plain file; read it in place"};
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{path_, std::string("cannot open flow log: ") + std::strerror(errno)};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Error{path_, "not a regular file: an index reads a flow log by offsets"};
+  }
+  auto m = std::make_unique<Mapping>();
+  m->size = static_cast<std::size_t>(st.st_size);
+  if (m->size > 0) m->at = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (m->size > 0 && m->at == MAP_FAILED)
+    return Error{path_, std::string("cannot map flow log: ") + std::strerror(err)};
+  if (m->size > 0) whole_ = std::string_view(static_cast<const char*>(m->at), m->size);
+  mapping_ = std::move(m);
+  return std::nullopt;
+}
+
+bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, FlowRecord& out) {
+  const std::string where = path_ + ": line " + std::to_string(line);
+  const char* changed = ": the flow log is not what was indexed (it changed since): index it again";
+  if (offset >= whole_.size()) {
+    error_ = Error{where, std::string("the index lists a record past the end of the file") + changed};
+    return false;
+  }
+  const char* from = whole_.data() + offset;
+  const std::size_t avail = whole_.size() - offset;
+  const void* nl = std::memchr(from, '\n', std::min(avail, kMaxLine + 1));
+  if (nl == nullptr && avail > kMaxLine) {
+    error_ = Error{where, std::string("a line longer than 1 MiB") + changed};
+    return false;
+  }
+  std::string_view text(from, nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - from) : avail);
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  if (format_ == FlowLogFormat::Jsonl && offset == firstLineOffset_) {  // as start() read the first line
+    if (offset == 0 && text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+    text = trim(text);
+  }
+  out.line = line;
+  out.fileIndex = fileIndex_;
+  out.offset = offset;
+  std::string bad;
+  if (!(format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(text, out))) {
+    bad = format_ == FlowLogFormat::Csv ? parseCsv(text, out) : parseJson(text, out);
+    if (bad.empty() && out.status != FlowLogStatus::Ok) bad = "its log-status is not OK";
+  }
+  if (!bad.empty()) {
+    error_ = Error{where, "the index lists a record here, but " + bad + changed};
+    return false;
+  }
+  ++records_;
+  return true;
 }
 
 std::vector<Error> FlowLogReader::warnings() const {
@@ -919,6 +999,49 @@ MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers
   pending_.assign(readers_.size(), kNone);
   ahead_.resize(readers_.size());
   for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
+}
+
+MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers,
+                             std::vector<FlowLogIndexEntry> entries, Indexed)
+    : readers_(std::move(readers)), indexed_(true), entries_(std::move(entries)) {
+  pending_.assign(readers_.size(), kNone);
+  ahead_.resize(readers_.size());
+}
+
+Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::openIndexed(const std::vector<std::string>& paths,
+                                                                  std::vector<FlowLogIndexEntry> entries) {
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    auto r = FlowLogReader::open(paths[i], static_cast<std::uint16_t>(i));
+    if (!r) return r.error();
+    if (auto e = (*r)->mapWhole()) return *e;
+    readers.push_back(std::move(*r));
+  }
+  for (const FlowLogIndexEntry& e : entries)
+    if (e.file >= readers.size())
+      return Error{"flow-log index", "an entry names log " + std::to_string(e.file + 1) + " of " +
+                                         std::to_string(readers.size()) + ": not an index of these logs"};
+  return std::unique_ptr<MergedFlowLog>(new MergedFlowLog(std::move(readers), std::move(entries), Indexed{}));
+}
+
+bool MergedFlowLog::nextIndexed(Frame& frame) {
+  if (entryAt_ == entries_.size()) {
+    if (handedOut_.size() == 1) releaseMemory();
+    return false;
+  }
+  const FlowLogIndexEntry& e = entries_[entryAt_++];
+  FlowLogReader& r = *readers_[e.file];
+  const std::uint32_t at = newSlot();
+  if (!r.recordAt(e.offset, e.line, slot(at))) {
+    freeSlots_.push_back(at);
+    errors_.push_back(*r.error());
+    entryAt_ = entries_.size();  // the rest is not read: the run ends on the error, as at a log's bad line
+    if (handedOut_.size() == 1) releaseMemory();
+    return false;
+  }
+  slot(at).ordinal = e.ordinal;
+  handOut(at, frame);
+  return true;
 }
 
 void MergedFlowLog::FreeChunk::operator()(FlowRecord* p) const {
@@ -969,6 +1092,7 @@ void MergedFlowLog::fill(std::size_t file) {
 }
 
 bool MergedFlowLog::readAhead() {
+  if (indexed_) return false;  // no window to fill
   bool read = false;
   for (std::size_t f = 0; f < readers_.size(); ++f) {
     if (pending_[f] == kNone) continue;  // ended
@@ -1001,6 +1125,7 @@ bool MergedFlowLog::next(Frame& frame) {
     freeSlots_.push_back(handedOut_[0]);
     handedOut_[0] = kNone;
   }
+  if (indexed_) return nextIndexed(frame);
   // Take records in (roughly) start order until the oldest held start is a window behind the latest read.
   for (;;) {
     if (!held_.empty() && held_.begin()->first < latestStart_ - kReorderNs) break;
@@ -1056,14 +1181,6 @@ bool MergedFlowLog::next(Frame& frame) {
     __builtin_prefetch(ahead + offsetof(FlowRecord, startNs));
   }
   const std::uint32_t out = list[b.at[rank]++];
-  if (handedOut_.size() > 1) {  // the oldest kept record is done with
-    std::uint32_t& oldest = handedOut_[handedAt_];
-    if (oldest != kNone) freeSlots_.push_back(oldest);
-    oldest = out;
-    if (++handedAt_ == handedOut_.size()) handedAt_ = 0;
-  } else {
-    handedOut_[0] = out;
-  }
   const std::int64_t start = first->first;
   if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
     held_.erase(first);
@@ -1073,6 +1190,20 @@ bool MergedFlowLog::next(Frame& frame) {
     firstLateFile_ = r.fileIndex;
   }
   releasedStart_ = std::max(releasedStart_, start);
+  handOut(out, frame);
+  return true;
+}
+
+void MergedFlowLog::handOut(std::uint32_t out, Frame& frame) {
+  if (handedOut_.size() > 1) {  // the oldest kept record is done with
+    std::uint32_t& oldest = handedOut_[handedAt_];
+    if (oldest != kNone) freeSlots_.push_back(oldest);
+    oldest = out;
+    if (++handedAt_ == handedOut_.size()) handedAt_ = 0;
+  } else {
+    handedOut_[0] = out;
+  }
+  const FlowRecord& r = slot(out);
   frame = Frame{};
   frame.number = r.line;
   frame.tsNs = r.startNs;
@@ -1080,7 +1211,6 @@ bool MergedFlowLog::next(Frame& frame) {
   frame.capLen = 0;
   frame.fileIndex = r.fileIndex;
   frame.record = &r;
-  return true;
 }
 
 std::vector<Error> MergedFlowLog::warnings() const {

@@ -480,6 +480,10 @@ struct Sources {
   std::string splitDir;
   std::optional<ReplayStats::StreamSpan> indexedWhole;  // --index DIR, when the index is used
   std::vector<bool> readWhole;                          // and then, by capture, those read in place
+  // --index DIR of flow logs (pipeline/split.h, "Flow-log indexes"): the index, until runSources has checked that
+  // it counted the records not placed with this run's interfaces; then, when it is used, `logs` reads through it.
+  std::optional<FlowLogShard> flowIndex;
+  std::string indexDir;
 };
 
 // --split DIR --shard K/N: the shard's file, read with the original frame numbers and captures (pipeline/split.h).
@@ -534,6 +538,24 @@ Sources openIndex(const po::variables_map& vm, Sources s) {
     throw UsageError{named +
                      ": an index holds no decapsulated frames; with --decap give the captures (--shard K/N "
                      "reads them in place)"};
+  if (isFlowLogIndex(dir)) {
+    auto x = readFlowLogIndex(dir, *s.shard);
+    if (!x) throw UsageError{x.error().toString()};
+    s.paths = x->index.whole.inputs;
+    s.indexDir = dir;
+    if (!x->inPlace.empty()) {
+      std::cerr << "sgsim: note: " << named << ": " << x->inPlace << "; the flow logs are read in place\n";
+      auto logs = MergedFlowLog::open(s.paths);
+      if (!logs) throw UsageError{logs.error().toString()};
+      s.logs = std::move(*logs);
+      return s;
+    }
+    auto logs = MergedFlowLog::openIndexed(s.paths, std::move(x->entries));
+    if (!logs) throw UsageError{logs.error().toString()};
+    s.logs = std::move(*logs);
+    s.flowIndex = std::move(*x);  // runSources checks its interfaces against the run's
+    return s;
+  }
   auto index = readShardIndex(dir, *s.shard);
   if (!index) throw UsageError{index.error().toString()};
   s.paths = index->inputs;
@@ -599,6 +621,23 @@ void runPass(P& pass, AfterBatch afterBatch) {
   progress.done();
 }
 
+// What shard K of a split or a flow-log index knows of the whole input (the manifest's facts; the sources' own are
+// shard 1's).
+PassScope::Whole wholeOf(const SplitManifest& m, const Shard& shard) {
+  PassScope::Whole w;
+  w.names = m.inputs;
+  w.span = m.span;
+  w.firstLinkType = m.firstLinkType;
+  w.errors = m.errors;
+  w.sourceFacts = shard.index == 1;
+  w.warnings = m.warnings;
+  w.skippedBlocks = m.skippedBlocks;
+  w.noData = m.noData;
+  w.skipData = m.skipData;
+  w.badRecords = m.badRecords;
+  return w;
+}
+
 // One pass of an evaluation over the run's sources (captures or flow logs) to the end: the evaluation's refusal
 // (if any) and the accounting.
 struct PassOutcome {
@@ -636,18 +675,24 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
                        "shard)"};
     }
     scope.shard.reset();  // the shard's file holds only its frames
-    PassScope::Whole w;
-    w.names = m.inputs;
-    w.span = m.span;
-    w.firstLinkType = m.firstLinkType;
-    w.errors = m.errors;
-    w.sourceFacts = sources.shard->index == 1;
-    w.warnings = m.warnings;
-    w.skippedBlocks = m.skippedBlocks;
-    w.noData = m.noData;
-    w.skipData = m.skipData;
-    w.badRecords = m.badRecords;
-    scope.whole = std::move(w);
+    scope.whole = wholeOf(m, *sources.shard);
+  }
+  if (sources.flowIndex) {
+    // The index counted the records not placed at their ENI with its model's interfaces and direction: used only
+    // when they are this run's (else the logs are read in place: the same report).
+    const auto& planner = evaluation.planner();
+    if (sources.flowIndex->index.placement != placementDigest(planner.topology(), planner.options())) {
+      std::cerr << "sgsim: note: --index " << sources.indexDir
+                << ": made with other interfaces or another --host or --direction than this run's (they decide which "
+                   "records are not placed at their interface); the flow logs are read in place\n";
+      auto logs = MergedFlowLog::open(sources.paths);
+      if (!logs) throw UsageError{logs.error().toString()};
+      sources.logs = std::move(*logs);
+      sources.flowIndex.reset();
+    } else {
+      scope.shard.reset();  // the index lists only the shard's records
+      scope.whole = wholeOf(sources.flowIndex->index.whole, *sources.shard);
+    }
   }
   CaptureStreamOptions options = streamOptions(vm, evaluation.wantsFrameBytes(), std::move(decap));
   options.shard = scope.shard;  // in place: other shards' frames dropped on the reading thread (stage.h, "Shards")
@@ -657,6 +702,7 @@ PassOutcome runSources(const po::variables_map& vm, Sources& sources, E& evaluat
   if (sources.logs) {
     RecordStream<E::kSides> stream(*sources.logs, network, evaluation.planner(), options.thread);
     if (sources.split) stream.setNames(sources.split->inputs);
+    if (sources.flowIndex) stream.setCountUnplaced(false);  // the index's count is shard 1's warning
     Pass pass(stream, evaluation, std::move(scope));
     runPass(pass, afterBatch);
     out.refused = pass.finish();
@@ -1128,11 +1174,70 @@ std::uint32_t shardCount(const po::variables_map& vm) {
 }
 
 // sgsim split --index [--part I/M] (pipeline/split.h, "Indexes"): part I of the captures' index.
-int splitIndex(const po::variables_map& vm) {
-  if (vm.count("flow-log") || vm.count("decap") || vm.count("mirror"))
+// sgsim split --index --flow-log F... --model M: the flow logs' index (pipeline/split.h, "Flow-log indexes"), one
+// pass; the model's interfaces count the records not placed at their ENI for the whole input, as a run does.
+int splitIndexFlowLogs(const po::variables_map& vm) {
+  if (vm.count("part"))
+    throw UsageError{"--part: a flow-log index is made in one pass (the whole input's order needs every record)"};
+  if (!capturePaths(vm).empty())
+    throw UsageError{"--flow-log and capture files (" + capturePaths(vm).front() +
+                     ") cannot be indexed together: a run reads either captures or flow logs"};
+  if (!vm.count("model"))
     throw UsageError{
-        "--index indexes captures as they are: leave out --flow-log, --decap and --mirror (their shards "
-        "read the inputs in place)"};
+        "--index --flow-log needs --model (and the runs' --host and --direction): the index counts the records "
+        "not logged at an interface of the model for the whole input, which shard 1 reports"};
+  Common c = commonFrom(vm);
+  Model model = loadModelOrThrow(c);
+  const Network net(std::move(model));
+  const EvalOptions eval = evalOptions(vm, net, c);
+  const BasicPlanner<1> planner(std::shared_ptr<const Network>(std::shared_ptr<const Network>{}, &net), {nullptr},
+                                eval);
+  EniIndex enis(net);
+  FlowLogIndexOptions options;
+  options.shards = shardCount(vm);
+  options.outDir = vm["out"].as<std::string>();
+  options.progress = isatty(STDERR_FILENO) == 1;
+  options.placement = placementDigest(net, eval);
+  options.placed = [&](const FlowRecord& r) {
+    BasicPacketPlan<1> plan;
+    planner.plan(keyOfRecord(r), plan, false);
+    return placeRecord(r, enis, plan);
+  };
+  const auto logs = vm["flow-log"].as<std::vector<std::string>>();
+  auto x = indexFlowLogs(logs, options);
+  if (!x) throw UsageError{x.error().toString()};
+  const SplitManifest& m = x->whole;
+  if (!x->refused.empty()) {
+    std::cerr << "sgsim: note: " << x->refused << "\n";
+    std::cout << "not indexed: the " << m.shards << (m.shards == 1 ? " shard reads" : " shards read") << " the "
+              << (logs.size() == 1 ? "flow log" : "flow logs") << " in place (--index " << options.outDir
+              << " --shard K/" << m.shards << " says so)\n";
+    return kExitOk;
+  }
+  for (const Error& w : m.warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
+  for (const Error& e : m.errors) std::cerr << "sgsim: " << e.toString() << '\n';
+  std::string counts;
+  for (std::size_t k = 0; k < m.files.size() && k < 8; ++k)
+    counts += (k ? ", " : "") + std::to_string(m.files[k].frames);
+  if (m.files.size() > 8) counts += ", …";
+  std::cout << "indexed " << m.span.frames << (m.span.frames == 1 ? " record" : " records") << " of " << logs.size()
+            << (logs.size() == 1 ? " flow log" : " flow logs") << " for " << m.shards
+            << (m.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
+  return m.errors.empty() ? kExitOk : kExitUsage;
+}
+
+int splitIndex(const po::variables_map& vm) {
+  if (vm.count("flow-log")) {
+    if (vm.count("decap") || vm.count("mirror"))
+      throw UsageError{"--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate"};
+    return splitIndexFlowLogs(vm);
+  }
+  if (vm.count("model") || vm.count("host") || vm.count("direction") || vm.count("allow-unknown-fields"))
+    throw UsageError{"--model, --host and --direction go with --index --flow-log: a capture index needs no model"};
+  if (vm.count("decap") || vm.count("mirror"))
+    throw UsageError{
+        "--index indexes captures as they are: leave out --decap and --mirror (their shards read the inputs in "
+        "place)"};
   IndexOptions options;
   options.shards = shardCount(vm);
   if (vm.count("part")) {
@@ -1189,6 +1294,11 @@ int cmdSplit(int argc, char** argv) {
       "--index DIR --shard K/N)")(
       "part", po::value<std::string>(),
       "I/M: with --index, index part I of M of the captures' bytes (the M parts may run at once, into one DIR)")(
+      "model,m", po::value<std::string>(),
+      "with --index --flow-log: the model the shard runs use (its interfaces count the records not logged at one)")(
+      "host", po::value<std::string>(), "with --index --flow-log: the shard runs' --host")(
+      "direction", po::value<std::string>(), "with --index --flow-log: the shard runs' --direction")(
+      "allow-unknown-fields", "with --index --flow-log: read the model as the shard runs do")(
       "capture", po::value<std::vector<std::string>>(), "pcap or pcapng files (merged in time order)");
   po::positional_options_description pos;
   pos.add("capture", -1);
@@ -1196,12 +1306,15 @@ int cmdSplit(int argc, char** argv) {
   if (vm.count("help"))
     return printHelp("split",
                      "--shards N --out DIR ([--decap vxlan[:PORT] [--mirror VNI=ENI]...] CAPTURE... | --flow-log "
-                     "FILE... | --index [--part I/M] CAPTURE...)",
+                     "FILE... | --index [--part I/M] CAPTURE... | --index --model FILE [--host IP] [--direction D] "
+                     "--flow-log FILE...)",
                      d),
            kExitOk;
   if (vm.count("part") && !vm.count("index"))
     throw UsageError{"--part goes with --index: a split that copies frames is one pass"};
   if (vm.count("index")) return splitIndex(vm);
+  if (vm.count("model") || vm.count("host") || vm.count("direction") || vm.count("allow-unknown-fields"))
+    throw UsageError{"--model, --host and --direction go with --index --flow-log: a split copies records as they are"};
   SplitOptions options;
   options.shards = shardCount(vm);
   options.outDir = vm["out"].as<std::string>();

@@ -1,5 +1,7 @@
 #include "sgsim/pipeline/record_stream.h"
 
+#include <cstdio>
+
 namespace sgsim {
 
 PacketKey keyOfRecord(const FlowRecord& r) {
@@ -21,6 +23,31 @@ PacketKey keyOfRecord(const FlowRecord& r) {
   k.tcpFlags = r.proto == 6 ? r.tcpFlags : 0;
   if ((k.tcpFlags & 0x02) != 0) k.tcpFlags = static_cast<std::uint8_t>(k.tcpFlags & ~0x10);
   return k;
+}
+
+Error unplacedWarning(std::uint64_t count, std::string where, std::string_view eni) {
+  return Error{std::move(where), std::to_string(count) + (count == 1 ? " record was" : " records were") +
+                                     " not logged at an interface of the model holding its address (this one: eni-id " +
+                                     std::string(eni) +
+                                     "): checked by its addresses instead, at every modeled interface they touch"};
+}
+
+std::string placementDigest(const Network& network, const EvalOptions& options) {
+  // FNV-1a (64 bits) over a text that names everything placeRecord's answer depends on, each part length-prefixed.
+  std::string text = "mode " + std::to_string(static_cast<int>(options.mode)) + " eni " + std::to_string(options.eni);
+  for (std::size_t i = 0; i < network.eniCount(); ++i) {
+    const Eni& e = network.eni(i);
+    text += "\n" + std::to_string(e.id.size()) + ":" + e.id;
+    for (const IpAddr& a : e.addresses) text += " " + a.toString();
+  }
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(out) + "-" + std::to_string(network.eniCount());
 }
 
 EniIndex::EniIndex(const Network& network) {

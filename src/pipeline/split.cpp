@@ -63,6 +63,44 @@ std::string seconds(std::int64_t ns) {
   return std::to_string(s) + f;
 }
 
+// Reads the merged logs to their end: each record's place in the span of m (its ordinal is m.span.frames) and its
+// shard's count, then `each(record, shard - 1)`; the files' failures checked and progress shown every 65536 records.
+template <class Each>
+std::optional<Error> eachRecord(MergedFlowLog& merged, SplitManifest& m,
+                                const std::vector<std::unique_ptr<AtomicFile>>& outs, bool progress, Each each) {
+  Frame frame;
+  std::uint64_t shown = 0;
+  while (merged.next(frame)) {
+    const FlowRecord& r = *frame.record;
+    if (m.span.frames++ == 0) m.span.firstNs = m.span.lastNs = frame.tsNs;
+    if (frame.tsNs > m.span.lastNs) m.span.lastNs = frame.tsNs;
+    const std::uint32_t k = shardOf(keyOfRecord(r), m.shards) - 1;
+    ++m.files[k].frames;
+    each(r, k);
+    if ((m.span.frames & 0xFFFF) == 0) {
+      for (auto& o : outs)
+        if (auto e = o->failure()) return *e;
+      if (progress) {
+        std::fprintf(stderr, "\r%llu records ", static_cast<unsigned long long>(m.span.frames));
+        shown = m.span.frames;
+      }
+    }
+  }
+  if (shown > 0) std::fputs("\r\033[K", stderr);
+  return std::nullopt;
+}
+
+// What the readers said of the whole input, once it is read: errors, warnings (late records with them), counts.
+void takeReadersFacts(const MergedFlowLog& merged, SplitManifest& m) {
+  m.errors = merged.errors();
+  m.warnings = merged.warnings();
+  for (const auto& reader : merged.readers()) {
+    m.noData += reader->noData();
+    m.skipData += reader->skipData();
+    m.badRecords += reader->badRecords();
+  }
+}
+
 // One record as a JSON Lines record of the fields the reader reads (capture/flow_log.h), plus where it came from.
 void writeRecord(std::ostream& out, const FlowRecord& r) {
   auto text = [&](const char* name, const FlowText& t) { out << ",\"" << name << "\":\"" << t.view() << '"'; };
@@ -198,6 +236,10 @@ std::string manifestJson(const SplitManifest& m) {
   return json::serialize(root) + "\n";
 }
 
+namespace {
+Result<SplitManifest> readManifestFile(const std::string& file);
+}  // namespace
+
 Result<SplitManifest> readManifest(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -206,8 +248,15 @@ Result<SplitManifest> readManifest(const std::string& dir) {
                                                          "wrote"};
   const std::string file = (fs::path(dir) / "manifest.json").string();
   if (!fs::exists(file, ec))
-    return Error{file,
-                 "missing: the directory holds no split (`sgsim split --shards N --out " + dir + " …` makes one)"};
+    return Error{file, isFlowLogIndex(dir) ? "missing: the directory holds a flow-log index (read it with --index " +
+                                                 dir + " --shard K/N), not a split"
+                                           : "missing: the directory holds no split (`sgsim split --shards N --out " +
+                                                 dir + " …` makes one)"};
+  return readManifestFile(file);
+}
+
+namespace {
+Result<SplitManifest> readManifestFile(const std::string& file) {
   auto text = readWholeFile(file);
   if (!text) return text.error();
   json::error_code jec;
@@ -319,6 +368,7 @@ Result<SplitManifest> readManifest(const std::string& dir) {
   }
   return m;
 }
+}  // namespace
 
 Result<SplitManifest> splitCaptures(const std::vector<std::string>& captures, const SplitOptions& options) {
   if (captures.empty()) return Error{"", "no capture file given: sgsim split --shards N --out DIR CAPTURE..."};
@@ -405,32 +455,10 @@ Result<SplitManifest> splitFlowLogs(const std::vector<std::string>& logs, const 
     outs.push_back(std::move(*w));
     m.files.push_back(std::move(f));
   }
-  Frame frame;
-  std::uint64_t shown = 0;
-  while (merged.next(frame)) {
-    const FlowRecord& r = *frame.record;
-    if (m.span.frames++ == 0) m.span.firstNs = m.span.lastNs = frame.tsNs;
-    if (frame.tsNs > m.span.lastNs) m.span.lastNs = frame.tsNs;
-    const std::uint32_t k = shardOf(keyOfRecord(r), options.shards) - 1;
-    writeRecord(outs[k]->stream(), r);
-    ++m.files[k].frames;
-    if ((m.span.frames & 0xFFFF) == 0) {
-      for (auto& o : outs)
-        if (auto e = o->failure()) return *e;
-      if (options.progress) {
-        std::fprintf(stderr, "\r%llu records ", static_cast<unsigned long long>(m.span.frames));
-        shown = m.span.frames;
-      }
-    }
-  }
-  if (shown > 0) std::fputs("\r\033[K", stderr);
-  m.errors = merged.errors();
-  m.warnings = merged.warnings();
-  for (const auto& reader : merged.readers()) {
-    m.noData += reader->noData();
-    m.skipData += reader->skipData();
-    m.badRecords += reader->badRecords();
-  }
+  auto failed = eachRecord(merged, m, outs, options.progress,
+                           [&](const FlowRecord& r, std::uint32_t k) { writeRecord(outs[k]->stream(), r); });
+  if (failed) return *failed;
+  takeReadersFacts(merged, m);
   for (auto& o : outs)
     if (auto e = o->commit()) return *e;
   if (auto e = writeFileAtomically((fs::path(dir) / "manifest.json").string(), manifestJson(m))) return *e;
@@ -877,6 +905,189 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard) {
     s.records.push_back(std::make_unique<PartRecords>(std::move(segments), std::move(skipped)));
   }
   return s;
+}
+
+// ---- Flow-log indexes ---------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kFlowIndexFile = "flowlog-index.json";  // the index's own facts
+constexpr const char* kFlowWholeFile = "flowlog-whole.json";  // the whole input's, as a split's manifest holds them
+
+std::string flowShardName(std::uint32_t k) { return "flowlog.shard-" + std::to_string(k) + ".idx"; }
+
+std::string flowIndexJson(const FlowLogIndex& x) {
+  json::object root;
+  root["sgsimFlowLogIndex"] = FlowLogIndex::kVersion;
+  root["hash"] = kShardHash;
+  root["refused"] = x.refused;
+  root["placement"] = x.placement;
+  json::array files;
+  for (const FlowLogIndex::File& f : x.files) files.push_back(json::object{{"size", f.size}, {"mtimeNs", f.mtimeNs}});
+  root["files"] = std::move(files);
+  return json::serialize(root) + "\n";
+}
+
+}  // namespace
+
+bool isFlowLogIndex(const std::string& dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(dir) / kFlowIndexFile, ec);
+}
+
+Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const FlowLogIndexOptions& options) {
+  if (logs.empty()) return Error{"", "no flow log given: sgsim split --index --shards N --out DIR --flow-log FILE..."};
+  const std::string& dir = options.outDir;
+  if (auto e = prepareDir(dir)) return *e;
+  FlowLogIndex x;
+  x.placement = options.placement;
+  SplitManifest& m = x.whole;
+  m.shards = options.shards;
+  m.flowLog = true;
+  m.inputs = logs;
+  for (std::uint32_t k = 1; k <= options.shards; ++k) m.files.push_back(SplitManifest::File{flowShardName(k), {}, 0});
+  // Size and age first: a log written to while it is read is then seen as changed by the shards, which read in place.
+  for (const std::string& log : logs) {
+    const auto st = sizeAndTime(log);
+    x.files.push_back(st ? FlowLogIndex::File{st->first, st->second} : FlowLogIndex::File{});
+  }
+  auto opened = MergedFlowLog::open(logs);
+  if (!opened) return opened.error();
+  MergedFlowLog& merged = **opened;
+  for (const auto& reader : merged.readers()) {
+    struct stat st {};
+    if (reader->gzip())
+      x.refused = reader->path() + ": compressed (gzip): an index lists where records start in a plain file";
+    else if (::stat(reader->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      x.refused = reader->path() + ": not a regular file: an index reads a flow log by offsets";
+    if (!x.refused.empty()) break;
+  }
+  std::vector<std::unique_ptr<AtomicFile>> outs;
+  std::vector<std::vector<FlowLogIndexEntry>> pending(options.shards);
+  auto flush = [&](std::uint32_t k) {
+    auto& v = pending[k];
+    outs[k]->stream().write(reinterpret_cast<const char*>(v.data()),
+                            static_cast<std::streamsize>(v.size() * sizeof(FlowLogIndexEntry)));
+    v.clear();
+  };
+  if (x.refused.empty()) {
+    for (std::uint32_t k = 1; k <= options.shards; ++k) {
+      auto out = AtomicFile::create((fs::path(dir) / flowShardName(k)).string());
+      if (!out) return out.error();
+      outs.push_back(std::move(*out));
+    }
+    std::uint64_t unplaced = 0;
+    std::string firstUnplaced, firstUnplacedEni;
+    auto failed = eachRecord(merged, m, outs, options.progress, [&](const FlowRecord& r, std::uint32_t k) {
+      if (options.placed && !options.placed(r) && unplaced++ == 0) {
+        firstUnplaced = logs[r.fileIndex] + ": line " + std::to_string(r.line);
+        firstUnplacedEni = std::string(r.eni.view());
+      }
+      pending[k].push_back(FlowLogIndexEntry{r.offset, r.line, m.span.frames, r.fileIndex, 0});
+      if (pending[k].size() == 4096) flush(k);
+    });
+    if (failed) return *failed;
+    takeReadersFacts(merged, m);
+    // Where a run puts it: after the readers' warnings (RecordStream::account).
+    if (unplaced > 0) m.warnings.push_back(unplacedWarning(unplaced, firstUnplaced, firstUnplacedEni));
+    for (std::uint32_t k = 0; k < options.shards; ++k) {
+      flush(k);
+      if (auto e = outs[k]->commit(AtomicFile::Sync::Scratch)) return *e;
+    }
+  }
+  if (auto e =
+          writeFileAtomically((fs::path(dir) / kFlowWholeFile).string(), manifestJson(m), AtomicFile::Sync::Scratch))
+    return *e;
+  // Last: a directory with this file holds a whole index.
+  if (auto e =
+          writeFileAtomically((fs::path(dir) / kFlowIndexFile).string(), flowIndexJson(x), AtomicFile::Sync::Scratch))
+    return *e;
+  return x;
+}
+
+Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
+  const std::string file = (fs::path(dir) / kFlowIndexFile).string();
+  auto text = readWholeFile(file);
+  if (!text) return text.error();
+  json::error_code jec;
+  json::value doc = json::parse(*text, jec);
+  if (jec) return Error{file, "not JSON (" + jec.message() + "): index again"};
+  const ManifestReader r(file);
+  if (!doc.is_object()) return r.error("$", "expected an object");
+  const json::object& o = doc.as_object();
+  if (auto bad = r.onlyKeys(o, "$", {"sgsimFlowLogIndex", "hash", "refused", "placement", "files"})) return *bad;
+  auto version = r.integer(o, "$", "sgsimFlowLogIndex", 0, INT64_MAX);
+  if (!version) return version.error();
+  if (*version != FlowLogIndex::kVersion)
+    return r.error("$.sgsimFlowLogIndex", "version " + std::to_string(*version) + ", but this sgsim reads version " +
+                                              std::to_string(FlowLogIndex::kVersion) + ": index again");
+  auto hash = r.integer(o, "$", "hash", 0, INT64_MAX);
+  if (!hash) return hash.error();
+  if (*hash != kShardHash)
+    return r.error("$.hash", "shards hashed by version " + std::to_string(*hash) + ", this sgsim hashes by version " +
+                                 std::to_string(kShardHash) + ": index again");
+  FlowLogShard out;
+  FlowLogIndex& x = out.index;
+  auto refused = r.string(o, "$", "refused");
+  if (!refused) return refused.error();
+  x.refused = *refused;
+  auto placement = r.string(o, "$", "placement");
+  if (!placement) return placement.error();
+  x.placement = *placement;
+  auto files = r.member(o, "$", "files");
+  if (!files) return files.error();
+  if (!(*files)->is_array()) return r.error("$.files", "expected an array");
+  for (std::size_t i = 0; i < (*files)->as_array().size(); ++i) {
+    const std::string at = "$.files[" + std::to_string(i) + "]";
+    const json::value& f = (*files)->as_array()[i];
+    if (!f.is_object()) return r.error(at, "expected an object");
+    if (auto bad = r.onlyKeys(f.as_object(), at, {"size", "mtimeNs"})) return *bad;
+    auto size = r.integer(f.as_object(), at, "size", 0, INT64_MAX);
+    if (!size) return size.error();
+    auto mtime = r.integer(f.as_object(), at, "mtimeNs", INT64_MIN, INT64_MAX);
+    if (!mtime) return mtime.error();
+    x.files.push_back(FlowLogIndex::File{static_cast<std::uint64_t>(*size), *mtime});
+  }
+  auto whole = readManifestFile((fs::path(dir) / kFlowWholeFile).string());
+  if (!whole) return whole.error();
+  x.whole = std::move(*whole);
+  if (!x.whole.flowLog || x.files.size() != x.whole.inputs.size())
+    return Error{file, "does not match " + std::string(kFlowWholeFile) + " beside it: index again"};
+  if (x.whole.shards != shard.count)
+    return Error{"--shard " + shard.toString(), "the index in " + dir + " has " + std::to_string(x.whole.shards) +
+                                                    " shards: give --shard K/" + std::to_string(x.whole.shards)};
+  if (!x.refused.empty()) {
+    out.inPlace = x.refused;
+    return out;
+  }
+  for (std::size_t i = 0; i < x.files.size(); ++i) {
+    const auto now = sizeAndTime(x.whole.inputs[i]);
+    if (!now || now->first != x.files[i].size || now->second != x.files[i].mtimeNs) {
+      out.inPlace = x.whole.inputs[i] + ": " +
+                    (now ? "not the size and modification time it had when indexed" : "cannot be looked at now");
+      return out;
+    }
+  }
+  const SplitManifest::File& mine = x.whole.files[shard.index - 1];
+  const std::string entries = (fs::path(dir) / mine.file).string();
+  std::FILE* f = std::fopen(entries.c_str(), "rb");
+  if (f == nullptr) return Error{entries, std::string("cannot open: ") + std::strerror(errno) + ": index again"};
+  out.entries.resize(mine.frames);
+  const std::size_t got = std::fread(out.entries.data(), sizeof(FlowLogIndexEntry), out.entries.size(), f);
+  const bool more = std::fgetc(f) != EOF;
+  std::fclose(f);
+  if (got != out.entries.size() || more)
+    return Error{entries, "holds " + std::string(got != out.entries.size() ? "fewer" : "more") + " than the " +
+                              std::to_string(mine.frames) + " records " + kFlowWholeFile + " counts: index again"};
+  std::uint64_t last = 0;
+  for (const FlowLogIndexEntry& e : out.entries) {
+    if (e.file >= x.files.size() || e.ordinal <= last || e.ordinal > x.whole.span.frames ||
+        e.offset >= x.files[e.file].size)
+      return Error{entries, "an entry out of order or out of range (ordinal " + std::to_string(e.ordinal) +
+                                "): not an index of these logs; index again"};
+    last = e.ordinal;
+  }
+  return out;
 }
 
 }  // namespace sgsim

@@ -83,7 +83,7 @@ void ReplayStats::addRecord(const FlowRecord& r, const PacketVerdict& v) {
     ++driftUnlisted;
     return;
   }
-  key.firstRecord = ordinal;
+  key.firstRecord = r.ordinal != 0 ? r.ordinal : ordinal;  // read through a flow-log index: the record's own
   key.records = 1;
   key.packets = r.packets;
   key.bytes = r.bytes;

@@ -58,7 +58,11 @@ struct FlowText {
 };
 
 struct FlowRecord {
-  std::uint64_t line = 0;  // line in its file (the CSV header is line 1)
+  std::uint64_t line = 0;    // line in its file (the CSV header is line 1)
+  std::uint64_t offset = 0;  // where the line starts in its file (in the decompressed text of a gzip file)
+  // Read through a flow-log index (MergedFlowLog::openIndexed): its place among the records the whole input delivers
+  // (1 = the first); 0 otherwise.
+  std::uint64_t ordinal = 0;
   std::uint16_t fileIndex = 0;
   FlowLogStatus status = FlowLogStatus::Ok;
   bool accept = false;   // action: ACCEPT (true) or REJECT
@@ -81,6 +85,15 @@ inline std::uint64_t bytesOf(const Frame& f) { return f.record != nullptr ? f.re
 inline std::int64_t endOf(const Frame& f) { return f.record != nullptr ? f.record->endNs : f.tsNs; }
 
 enum class FlowLogFormat : std::uint8_t { Csv, Jsonl };
+
+// One record of a flow-log index (pipeline/split.h, "Flow-log indexes"): its log (by position among the inputs), the
+// offset of its line in that log, the line, and its ordinal (FlowRecord::ordinal). 32 bytes, as written to the
+// index's files.
+struct FlowLogIndexEntry {
+  std::uint64_t offset = 0, line = 0, ordinal = 0;
+  std::uint32_t file = 0, reserved = 0;
+};
+static_assert(sizeof(FlowLogIndexEntry) == 32);
 
 class FlowLogReader {
  public:
@@ -113,6 +126,12 @@ class FlowLogReader {
   void readSplitIds() { splitIds_ = true; }
   // Tests: read every CSV line the general way (parseCsv), to compare it with the one-pass reading of usual lines.
   void setFastCsv(bool on) { fastCsv_ = on; }
+  // Reading through an index (pipeline/split.h, "Flow-log indexes"): the file mapped whole (a gzip file cannot be:
+  // an error), then recordAt() parses the record whose line starts at `offset` (FlowRecord::offset as next() read it)
+  // the way next() parses it. recordAt() fails (error()) when that line is not a record with log-status OK: the file
+  // is not the one indexed.
+  std::optional<Error> mapWhole();
+  bool recordAt(std::uint64_t offset, std::uint64_t line, FlowRecord& out);
 
  private:
   struct Source;
@@ -141,6 +160,12 @@ class FlowLogReader {
   std::size_t begin_ = 0, end_ = 0;  // unread bytes of buf_
   bool eof_ = false;
   std::uint64_t line_ = 0;
+  std::uint64_t consumed_ = 0;    // bytes of the text moved out of buf_ before begin_
+  std::uint64_t lineOffset_ = 0;  // where the last line readLine() gave starts in the text
+  std::uint64_t firstLineOffset_ = 0;
+  struct Mapping;
+  std::unique_ptr<Mapping> mapping_;  // mapWhole()
+  std::string_view whole_;            // the whole text, once mapped
   std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
   std::size_t maxColumn_ = 0;         // the last column holding a field we read
   bool defaultOrder_ = false;         // the columns are SLS's default ones, version … tcp-flags, in that order
@@ -199,6 +224,12 @@ class MergedFlowLog {
   const std::vector<std::unique_ptr<FlowLogReader>>& readers() const { return readers_; }
   std::uint64_t lateRecords() const { return late_; }
 
+  // Reads the records an index lists (pipeline/split.h, "Flow-log indexes"), in the index's order, without a window:
+  // the index holds them in the order the whole input delivers them, each with its ordinal (FlowRecord::ordinal).
+  // The files must be plain (FlowLogReader::mapWhole).
+  static Result<std::unique_ptr<MergedFlowLog>> openIndexed(const std::vector<std::string>& paths,
+                                                            std::vector<FlowLogIndexEntry> entries);
+
   // The order of records of equal start (0 first): who most likely sent the conversation's first packet.
   static int openerRank(const FlowRecord& r);
 
@@ -217,6 +248,11 @@ class MergedFlowLog {
   };
   std::uint32_t newSlot();
   void fill(std::size_t file);
+  struct Indexed {};
+  MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, std::vector<FlowLogIndexEntry> entries, Indexed);
+  bool nextIndexed(Frame& frame);
+  // Hands out the record in slot `out` as `frame` (kept valid as keepHandedOut asked).
+  void handOut(std::uint32_t out, Frame& frame);
 
   std::vector<std::unique_ptr<FlowLogReader>> readers_;
   std::vector<std::uint32_t> pending_;  // each file's next record (a slot), or kNone
@@ -249,6 +285,9 @@ class MergedFlowLog {
   std::vector<Error> errors_;
   std::uint64_t late_ = 0, firstLateLine_ = 0;
   std::uint16_t firstLateFile_ = 0;
+  bool indexed_ = false;
+  std::vector<FlowLogIndexEntry> entries_;
+  std::size_t entryAt_ = 0;
 };
 
 }  // namespace sgsim

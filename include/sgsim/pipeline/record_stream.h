@@ -80,6 +80,15 @@ bool placeRecord(const FlowRecord& r, EniIndex& enis, BasicPacketPlan<Sides>& pl
   return true;
 }
 
+// The warning of records not placed at their ENI (placeRecord false): how many, the first (its log and line) and its
+// eni-id. One text for a run and for a flow-log index, which counts them for the whole input (pipeline/split.h).
+Error unplacedWarning(std::uint64_t count, std::string where, std::string_view eni);
+
+// What placeRecord's answers depend on besides the record: the model's interfaces (ids and addresses, in order) and
+// the planner's direction and interface (--direction, --host). A digest, so that a run can tell that a flow-log
+// index counted the records not placed as it would.
+std::string placementDigest(const Network& network, const EvalOptions& options);
+
 template <int Sides>
 struct PlannedRecord {
   PacketKey key;
@@ -98,7 +107,7 @@ class RecordStream {
   void plan(const FlowRecord& r, PlannedRecord<Sides>& p) {
     p.key = keyOfRecord(r);
     planner_.plan(p.key, p.plan, false);
-    if (!placeRecord(r, enis_, p.plan)) unplaced(r);
+    if (!placeRecord(r, enis_, p.plan) && countUnplaced_) unplaced(r);
   }
 
  public:
@@ -143,18 +152,16 @@ class RecordStream {
   // The logs the records' fileIndex names, when they are not the files read (`--split`: a shard file's records keep
   // their original log). Before the first next().
   void setNames(std::vector<std::string> names) { names_ = std::move(names); }
+  // Whether records not placed at their ENI are counted (a warning): not when a flow-log index counted them for the
+  // whole input (the shard's run then has that count; pipeline/split.h). Before the first next().
+  void setCountUnplaced(bool on) { countUnplaced_ = on; }
   const std::vector<Error>& errors() const { return logs_.errors(); }
   // The logs' warnings (bad, SKIPDATA and late records, records not placed at their ENI) and counts.
   void account(ReplayStats& stats) const {
     stats.flowLog = true;
     const auto warnings = logs_.warnings();
     stats.warnings.insert(stats.warnings.end(), warnings.begin(), warnings.end());
-    if (unplaced_ > 0)
-      stats.warnings.push_back(
-          Error{firstUnplaced_, std::to_string(unplaced_) + (unplaced_ == 1 ? " record was" : " records were") +
-                                    " not logged at an interface of the model holding its address (this one: eni-id " +
-                                    firstUnplacedEni_ +
-                                    "): checked by its addresses instead, at every modeled interface they touch"});
+    if (unplaced_ > 0) stats.warnings.push_back(unplacedWarning(unplaced_, firstUnplaced_, firstUnplacedEni_));
     for (const auto& r : logs_.readers()) {
       stats.flowLogCounts.noData += r->noData();
       stats.flowLogCounts.skipData += r->skipData();
@@ -176,6 +183,7 @@ class RecordStream {
   EniIndex enis_;
   const BasicPlanner<Sides> planner_;
   std::uint64_t unplaced_ = 0;
+  bool countUnplaced_ = true;
   std::string firstUnplaced_, firstUnplacedEni_;
   std::vector<std::string> names_;
   ReadAhead<PlannedRecord<Sides>, Prepare, MergedFlowLog> ahead_;  // last: its thread uses the members above

@@ -20,12 +20,14 @@
 // count. It is read strictly (readManifest): an unknown member is an error naming it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sgsim/capture/capture_reader.h"
+#include "sgsim/capture/flow_log.h"
 #include "sgsim/core/result.h"
 #include "sgsim/core/shard.h"
 #include "sgsim/report/replay_report.h"
@@ -175,5 +177,57 @@ struct ShardIndex {
   }
 };
 Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard);
+
+// ---- Flow-log indexes: `sgsim split --index --flow-log F... --model M` -------------------------------------------
+//
+// A shard run in place over flow logs (`--shard K/N --flow-log F...`) parses every record, because the order of the
+// whole input (the reorder window, late records), each record's place in it (the drift rows' firstRecord) and what
+// shard 1 reports for the whole input (bad, NODATA and SKIPDATA records, late records, records not placed at their
+// interface) need every record. An index reads the logs once, as the commands merge them (MergedFlowLog), and writes
+// for each shard the records it holds, in the order the whole input delivers them, each as its log, the offset of
+// its line, its line and its ordinal (FlowLogIndexEntry; DIR/flowlog.shard-K.idx); and DIR/flowlog-index.json with
+// the whole input's span, the readers' errors, warnings and counts, and the records not placed at their interface,
+// counted with the model's interfaces (`--model`, `--host`, `--direction`: placementDigest). A shard run (`--index
+// DIR --shard K/N`) then parses only its own lines, hands them on in the index's order with no window, and reports
+// what the run in place reports, byte for byte: the whole input's facts from the index (shard 1's), the rest from its
+// records.
+//
+// Exact or not used: the shard reads the logs in place (said in a note; the same report) when the index refused them
+// (a gzip log: no offsets into the file; a log that is not a regular file), when a log is not the size and age it was,
+// or when the run's interfaces or direction are not those the index counted with (placementDigest).
+struct FlowLogIndex {
+  static constexpr std::int64_t kVersion = 1;
+  SplitManifest whole;  // inputs, shards, span, errors, warnings (the placement warning last), counts; files: by shard
+  struct File {
+    std::uint64_t size = 0;
+    std::int64_t mtimeNs = 0;
+  };
+  std::vector<File> files;  // by log
+  std::string refused;      // why the logs cannot be read through an index ("" when they can)
+  std::string placement;    // placementDigest of the interfaces the records not placed were counted with
+};
+
+struct FlowLogIndexOptions {
+  std::uint32_t shards = 1;
+  std::string outDir;  // must be absent or empty
+  bool progress = false;
+  std::string placement;                          // placementDigest
+  std::function<bool(const FlowRecord&)> placed;  // placeRecord's answer for a record
+};
+
+// Indexes the flow logs. Fails when the directory is not new or empty, a log cannot be opened, or a file cannot be
+// written; a log that cannot be indexed (gzip) is not a failure: the index says so (refused) and holds no entries.
+Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const FlowLogIndexOptions& options);
+
+// Whether DIR holds a flow-log index (DIR/flowlog-index.json) rather than a capture index.
+bool isFlowLogIndex(const std::string& dir);
+
+// What shard K of a flow-log index reads: the index, and its entries; or, in `inPlace`, why the logs are read in place.
+struct FlowLogShard {
+  FlowLogIndex index;
+  std::string inPlace;
+  std::vector<FlowLogIndexEntry> entries;
+};
+Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard);
 
 }  // namespace sgsim

@@ -102,6 +102,8 @@ class BasicPlanner {
       if (fixed_[0] && fixed_[1]) change_ = std::make_shared<const NetworkChange>(*fixed_[0], *fixed_[1]);
   }
   void plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const;
+  const Network& topology() const { return *topology_; }
+  const EvalOptions& options() const { return options_; }
   // The same planner with each packet checked only at `eni`, in the direction its addresses give there (as --host
   // on a full model): a packet with neither address of that ENI is checked nowhere (`unmodeled`). Used for the
   // inner packets of a traffic-mirror session, which are copies of that one interface's traffic (--mirror).

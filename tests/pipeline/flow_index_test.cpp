@@ -1,0 +1,279 @@
+// Flow-log indexes (pipeline/split.h, "Flow-log indexes"): each shard reads through the index exactly the records a
+// shard in place keeps of the merged logs, in the same order, each with its place among the whole input's records;
+// the index holds the whole input's span, warnings (late records, bad and SKIPDATA records, then the records not
+// placed at their interface) and counts. Seeded random logs: several files, CSV in two column orders and JSON Lines,
+// CRLF lines, a byte-order mark, blank lines, bad records, NODATA and SKIPDATA, equal starts (the opener ranks),
+// records reordered within the window and records far behind it (late). And what an index refuses or finds changed.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../temp_files.h"
+#include "sgsim/capture/flow_log.h"
+#include "sgsim/core/shard.h"
+#include "sgsim/pipeline/record_stream.h"
+#include "sgsim/pipeline/split.h"
+
+namespace sgsim {
+namespace {
+
+constexpr const char* kDefaultHeader =
+    "version,vswitch-id,vm-id,vpc-id,account-id,eni-id,srcaddr,srcport,dstaddr,dstport,protocol,direction,packets,"
+    "bytes,start,end,log-status,action,tcp-flags";
+constexpr const char* kOtherHeader =
+    "start,end,eni-id,direction,srcaddr,dstaddr,srcport,dstport,protocol,tcp-flags,packets,bytes,action,log-status";
+
+// One random log of `n` lines as text: CSV (either header) or JSON Lines.
+std::string randomLog(std::mt19937& rng, int n, std::int64_t base) {
+  const int format = static_cast<int>(rng() % 3);  // 0 default CSV, 1 other CSV, 2 JSON Lines
+  const char* eol = rng() % 3 == 0 ? "\r\n" : "\n";
+  std::string text;
+  if (format == 2 && rng() % 2 == 0) text += "\xEF\xBB\xBF";
+  if (format == 0) text += std::string(kDefaultHeader) + eol;
+  if (format == 1) text += std::string(kOtherHeader) + eol;
+  std::int64_t t = base;
+  for (int i = 0; i < n; ++i) {
+    const unsigned kind = rng() % 100;
+    if (kind < 2) {
+      text += eol;  // blank
+      continue;
+    }
+    t += rng() % 4 == 0 ? static_cast<std::int64_t>(rng() % 30) : 0;  // equal starts are common
+    std::int64_t start = t;
+    if (kind < 8)
+      start -= 30 + rng() % 80;  // reordered within the window
+    else if (kind < 11)
+      start -= 200 + rng() % 400;  // late: far behind the window
+    const std::string status = kind >= 11 && kind < 14 ? "NODATA" : kind == 14 ? "SKIPDATA" : "OK";
+    // A few addresses, so that conversations repeat and both directions occur.
+    const std::string a = "10.0.0." + std::to_string(1 + rng() % 6), b = "198.51.100." + std::to_string(rng() % 5);
+    const bool in = rng() % 2 == 0;
+    const std::string src = in ? b : a, dst = in ? a : b;
+    const std::string proto = rng() % 4 == 0 ? "17" : "6";
+    std::string sport = std::to_string(rng() % 3 == 0 ? 22 : 1024 + rng() % 40);
+    const std::string dport = std::to_string(rng() % 3 == 0 ? 22 : 1024 + rng() % 40);
+    if (kind == 15) sport = "70000";  // bad: not a port
+    const std::string eni = rng() % 10 == 0 ? "eni-other" : "eni-" + std::to_string(rng() % 2);
+    const std::string flags = std::to_string(rng() % 4 == 0 ? 2 : rng() % 32);
+    const std::string packets = std::to_string(1 + rng() % 9), bytes = std::to_string(60 + rng() % 9000);
+    const std::string s = std::to_string(start), e = std::to_string(start + static_cast<std::int64_t>(rng() % 60));
+    const std::string action = rng() % 5 == 0 ? "REJECT" : "ACCEPT";
+    const std::string dir = in ? "in" : "out";
+    if (format == 0)
+      text += "1,vsw,i-1,vpc,123," + eni + "," + src + "," + sport + "," + dst + "," + dport + "," + proto + "," + dir +
+              "," + packets + "," + bytes + "," + s + "," + e + "," + status + "," + action + "," + flags;
+    else if (format == 1)
+      text += s + "," + e + "," + eni + "," + dir + "," + src + "," + dst + "," + sport + "," + dport + "," + proto +
+              "," + flags + "," + packets + "," + bytes + "," + action + "," + status;
+    else
+      text += "{\"eni-id\":\"" + eni + "\",\"srcaddr\":\"" + src + "\",\"srcport\":" + sport + ",\"dstaddr\":\"" + dst +
+              "\",\"dstport\":" + dport + ",\"protocol\":" + proto + ",\"direction\":\"" + dir +
+              "\",\"packets\":" + packets + ",\"bytes\":" + bytes + ",\"start\":" + s + ",\"end\":" + e +
+              ",\"log-status\":\"" + status + "\",\"action\":\"" + action + "\",\"tcp-flags\":" + flags + "}";
+    text += eol;
+  }
+  return text;
+}
+
+void writeText(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// Stands for placeRecord: a record logged at eni-other, or an outbound record of eni-1, is not placed.
+bool placed(const FlowRecord& r) {
+  const std::string_view eni = r.eni.view();
+  return eni != "eni-other" && !(eni == "eni-1" && !r.inbound);
+}
+
+std::vector<std::string> texts(const std::vector<Error>& errors) {
+  std::vector<std::string> out;
+  for (const Error& e : errors) out.push_back(e.toString());
+  return out;
+}
+
+struct Seen {
+  std::uint16_t file;
+  std::uint64_t line, ordinal;
+  std::int64_t start, end;
+  std::uint16_t sport, dport;
+  std::string src, dst, eni;
+  std::uint64_t packets, bytes;
+  bool accept, inbound;
+  std::uint8_t flags;
+  bool operator==(const Seen&) const = default;
+};
+Seen seen(const FlowRecord& r, std::uint64_t ordinal) {
+  return Seen{r.fileIndex, r.line,  ordinal,          r.startNs,        r.endNs,
+              r.sport,     r.dport, r.src.toString(), r.dst.toString(), std::string(r.eni.view()),
+              r.packets,   r.bytes, r.accept,         r.inbound,        r.tcpFlags};
+}
+
+TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
+  std::mt19937 rng(20261207);
+  std::size_t worlds = 0, late = 0, unplacedSeen = 0, compared = 0;
+  for (int world = 0; world < 40; ++world) {
+    test::TempDir dir("sgsim-flowindex");
+    std::vector<std::string> logs;
+    const int files = 1 + static_cast<int>(rng() % 3);
+    for (int f = 0; f < files; ++f) {
+      logs.push_back(dir.file("log" + std::to_string(f) + ".csv"));
+      writeText(logs.back(), randomLog(rng, 50 + static_cast<int>(rng() % 400), 1714554000 + rng() % 300));
+    }
+    // The reference: the merged logs as a run reads them, each record numbered as it is delivered.
+    auto whole = MergedFlowLog::open(logs);
+    ASSERT_TRUE(whole) << whole.error().toString();
+    std::vector<std::pair<Seen, FlowRecord>> all;
+    std::uint64_t unplaced = 0;
+    Frame frame;
+    while ((*whole)->next(frame)) {
+      all.emplace_back(seen(*frame.record, all.size() + 1), *frame.record);
+      if (!placed(*frame.record)) ++unplaced;
+    }
+    late += (*whole)->lateRecords();
+    unplacedSeen += unplaced;
+    for (std::uint32_t n : {1u, 2u, 3u}) {
+      const std::string out = dir.file("index-" + std::to_string(n));
+      FlowLogIndexOptions options;
+      options.shards = n;
+      options.outDir = out;
+      options.placement = "test";
+      options.placed = placed;
+      auto x = indexFlowLogs(logs, options);
+      ASSERT_TRUE(x) << x.error().toString();
+      EXPECT_EQ(x->refused, "");
+      EXPECT_EQ(x->whole.span.frames, all.size());
+      if (!all.empty()) {
+        EXPECT_EQ(x->whole.span.firstNs, all.front().first.start);
+        std::int64_t last = all.front().first.start;
+        for (const auto& [s, r] : all) last = std::max(last, s.start);
+        EXPECT_EQ(x->whole.span.lastNs, last);
+      }
+      // The readers' warnings and the late records' as the run has them, then the records not placed.
+      std::vector<Error> warnings = (*whole)->warnings();
+      if (unplaced > 0) {
+        ASSERT_FALSE(x->whole.warnings.empty());
+        EXPECT_NE(x->whole.warnings.back().message.find(std::to_string(unplaced) + " record"), std::string::npos)
+            << x->whole.warnings.back().message;
+        warnings.push_back(x->whole.warnings.back());
+      }
+      EXPECT_EQ(texts(x->whole.warnings), texts(warnings));
+      std::uint64_t noData = 0, skipData = 0, bad = 0;
+      for (const auto& r : (*whole)->readers()) {
+        noData += r->noData();
+        skipData += r->skipData();
+        bad += r->badRecords();
+      }
+      EXPECT_EQ(x->whole.noData, noData);
+      EXPECT_EQ(x->whole.skipData, skipData);
+      EXPECT_EQ(x->whole.badRecords, bad);
+      std::uint64_t listed = 0;
+      for (std::uint32_t k = 1; k <= n; ++k) {
+        auto shard = readFlowLogIndex(out, Shard{k, n});
+        ASSERT_TRUE(shard) << shard.error().toString();
+        EXPECT_EQ(shard->inPlace, "");
+        listed += shard->entries.size();
+        auto logsK = MergedFlowLog::openIndexed(logs, shard->entries);
+        ASSERT_TRUE(logsK) << logsK.error().toString();
+        (*logsK)->keepHandedOut(3);  // as a record stream asks: records stay valid for the calls after
+        std::vector<Seen> got, want;
+        while ((*logsK)->next(frame)) got.push_back(seen(*frame.record, frame.record->ordinal));
+        EXPECT_TRUE((*logsK)->errors().empty());
+        for (const auto& [s, r] : all)
+          if (shardOf(keyOfRecord(r), n) == k) want.push_back(s);
+        EXPECT_EQ(got, want) << "world " << world << ", shard " << k << "/" << n;
+        compared += got.size();
+      }
+      EXPECT_EQ(listed, all.size());
+    }
+    ++worlds;
+  }
+  EXPECT_EQ(worlds, 40u);
+  // The worlds hold what the test is about.
+  EXPECT_GT(late, 20u);
+  EXPECT_GT(unplacedSeen, 100u);
+  EXPECT_GT(compared, 10000u);
+}
+
+TEST(FlowLogIndex, ALogChangedSinceIsReadInPlaceOrRefusedByLine) {
+  std::mt19937 rng(7);
+  test::TempDir dir("sgsim-flowindex");
+  const std::string log = dir.file("a.csv");
+  std::string text = randomLog(rng, 200, 1714554000);
+  writeText(log, text);
+  FlowLogIndexOptions options;
+  options.shards = 2;
+  options.outDir = dir.file("ix");
+  auto x = indexFlowLogs({log}, options);
+  ASSERT_TRUE(x) << x.error().toString();
+  struct stat st {};
+  ASSERT_EQ(::stat(log.c_str(), &st), 0);
+  // The same size and modification time, other bytes: the shard reads them, and the first line that is not the
+  // record the index lists ends the run with an error naming it.
+  std::string changed = text;
+  for (std::size_t at = changed.find("ACCEPT"); at != std::string::npos; at = changed.find("ACCEPT", at))
+    changed.replace(at, 6, "ACCEPX");
+  for (std::size_t at = changed.find("REJECT"); at != std::string::npos; at = changed.find("REJECT", at))
+    changed.replace(at, 6, "REJECX");
+  writeText(log, changed);
+  const struct timespec times[2] = {st.st_atim, st.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, log.c_str(), times, 0), 0);
+  auto shard = readFlowLogIndex(options.outDir, Shard{1, 2});
+  ASSERT_TRUE(shard);
+  EXPECT_EQ(shard->inPlace, "");
+  ASSERT_FALSE(shard->entries.empty());
+  auto logs = MergedFlowLog::openIndexed({log}, shard->entries);
+  ASSERT_TRUE(logs);
+  Frame frame;
+  EXPECT_FALSE((*logs)->next(frame));
+  ASSERT_EQ((*logs)->errors().size(), 1u);
+  EXPECT_EQ((*logs)->errors()[0].where, log + ": line " + std::to_string(shard->entries[0].line));
+  EXPECT_NE((*logs)->errors()[0].message.find("index it again"), std::string::npos);
+  // Another size: read in place, said why.
+  writeText(log, text + text);
+  shard = readFlowLogIndex(options.outDir, Shard{2, 2});
+  ASSERT_TRUE(shard);
+  EXPECT_NE(shard->inPlace.find("not the size and modification time"), std::string::npos) << shard->inPlace;
+  // --shard K/N that is not the index's N, and an entries file cut short, are errors.
+  writeText(log, text);
+  ASSERT_EQ(::utimensat(AT_FDCWD, log.c_str(), times, 0), 0);
+  EXPECT_FALSE(readFlowLogIndex(options.outDir, Shard{1, 3}));
+  const std::string entries = dir.file("ix/flowlog.shard-2.idx");
+  std::filesystem::resize_file(entries, std::filesystem::file_size(entries) - 32);
+  auto cut = readFlowLogIndex(options.outDir, Shard{2, 2});
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().toString().find("fewer"), std::string::npos) << cut.error().toString();
+}
+
+TEST(FlowLogIndex, GzipLogsAreRefusedAndReadInPlace) {
+  std::mt19937 rng(11);
+  test::TempDir dir("sgsim-flowindex");
+  const std::string log = dir.file("a.csv.gz");
+  const std::string text = randomLog(rng, 100, 1714554000);
+  gzFile gz = gzopen(log.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  FlowLogIndexOptions options;
+  options.shards = 2;
+  options.outDir = dir.file("ix");
+  auto x = indexFlowLogs({log}, options);
+  ASSERT_TRUE(x) << x.error().toString();
+  EXPECT_NE(x->refused.find("gzip"), std::string::npos);
+  auto shard = readFlowLogIndex(options.outDir, Shard{1, 2});
+  ASSERT_TRUE(shard) << shard.error().toString();
+  EXPECT_EQ(shard->inPlace, x->refused);
+  EXPECT_TRUE(shard->entries.empty());
+  // And a directory with an index is not taken for a split.
+  auto split = readManifest(options.outDir);
+  ASSERT_FALSE(split);
+  EXPECT_NE(split.error().toString().find("flow-log index"), std::string::npos) << split.error().toString();
+}
+
+}  // namespace
+}  // namespace sgsim
