@@ -2,12 +2,14 @@
 """sgsim-dask: runs `sgsim whatif|audit|replay` over a Dask distributed cluster, one task per shard (issue 13).
 
 How a run goes (the commands are the contract of /work/prompts/scale_contract.md, see README "Scale-out"):
-  1. captures (the default, --index: on shared storage; each shard reads only its own frames):
+  1. captures and flow logs (the default, --index: on shared storage; each shard reads only its own frames or records):
      1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once;
          with the LocalCluster, here, as processes of this machine started before the cluster: see start_here)
+         or for flow logs, one pass: sgsim split --index --shards N --out WORKDIR/index --model M [--host IP]
+                                         [--direction D] --flow-log F...
      1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json
                              -o WORKDIR/index/shard-K.json
-     or flow logs, captures with --decap, or with --in-place:
+     or captures with --decap, or with --in-place:
          on the workers: sgsim COMMAND OPTIONS INPUTS --shard K/N --format json -o WORKDIR/shards/shard-K.json
                          (one task per shard, K = 1..N: each reads the inputs on shared storage and keeps its own
                          conversations; the split is each shard's reading-side filter, frames of other shards
@@ -71,17 +73,19 @@ runner options:
                     (`sgsim split --index --part I/N`), then each shard reads only its own frames through the
                     index (sgsim --index DIR --shard K/N): the shards' CPU adds up to about the single run's,
                     where in place every shard also reads every other shard's frames; the index is one more
-                    pass over the captures, run on all workers at once. Flow logs, and captures with --decap,
-                    are read in place (named with them, --index is refused); a capture the index cannot serve
-                    (truncated, a pcapng with SPBs, ...) is read whole by each shard, the others through the
-                    index, and the runner prints the note once
+                    pass over the captures, run on all workers at once. Flow logs are indexed in one pass
+                    (`sgsim split --index --flow-log`, with the shards' --model, --host and --direction), each
+                    shard then parsing only its own records; a gzip log is read whole by each shard (the note
+                    printed once). Captures with --decap are read in place (named with it, --index is refused);
+                    a capture the index cannot serve (truncated, a pcapng with SPBs, ...) is read whole by each
+                    shard, the others through the index, and the runner prints the note once
   --in-place        no index: each shard reads the inputs whole on shared storage and keeps its own
                     conversations (sgsim --shard K/N in place, other shards' frames dropped as they are read)
   --no-split        the same as --in-place (its name before indexes)
   --split           split the captures into one file per shard first (`sgsim split`, one task), then each shard
                     reads its own file (sgsim --split DIR --shard K/N): for shards sent to machines that do
                     not share the inputs' storage; it writes and reads the input once more. Captures only:
-                    with flow logs it is refused (they are read in place)
+                    with flow logs it is refused (they are indexed)
   --quiet           no progress on stderr (progress is shown only when stderr is a terminal)
   --timings         after the run, where the time went on stderr: the cluster's start, each step's wall and CPU
                     time and worker, the shards' CPU summed
@@ -282,12 +286,11 @@ def parse_args(argv):
     if plan.flow_logs and plan.split:
         raise UsageError("--split splits captures: flow logs are not split (a split log would put a record older than "
                          "the reorder window back in order in its shard's file, which the whole run does not; README, "
-                         "Shards): leave out --split, and each shard reads the logs in place, on storage every worker "
-                         "shares")
-    if plan.index and (plan.flow_logs or "--decap" in plan.split_options):
-        what = "flow logs" if plan.flow_logs else "captures decapsulated with --decap"
-        raise UsageError(f"--index indexes captures as they are: {what} are read in place by each shard; leave out "
-                         "--index")
+                         "Shards): leave out --split; the logs are indexed and each shard reads its own records, on "
+                         "storage every worker shares")
+    if plan.index and "--decap" in plan.split_options:
+        raise UsageError("--index indexes captures as they are: captures decapsulated with --decap are read in place "
+                         "by each shard; leave out --index")
     if plan.format not in MERGE_FORMATS:
         what = "the summary as JSON" if plan.command == "replay" else "JSON"
         raise UsageError(f"{plan.command} --format {plan.format or 'text'}: sgsim merge prints {what} only "
@@ -300,12 +303,33 @@ def split_command(plan, split_dir, shards):
 
 
 def indexes(plan):
-    """--index applies to captures read as they are (an index holds no decapsulated frames)."""
-    return bool(plan.captures) and not (plan.split or plan.in_place or plan.no_split) and \
+    """--index applies to captures read as they are (an index holds no decapsulated frames) and to flow logs."""
+    return bool(plan.captures or plan.flow_logs) and not (plan.split or plan.in_place or plan.no_split) and \
         "--decap" not in plan.split_options
 
 
+def index_parts(plan, shards):
+    """Captures are indexed in one part per shard, side by side; flow logs in one pass (the whole input's order needs
+    every record: `sgsim split --index --flow-log`)."""
+    return 1 if plan.flow_logs else shards
+
+
+# What a flow-log index is made with besides the logs: the options that decide which records are not placed at their
+# interface (pipeline/split.h, "Flow-log indexes"), the shards' own.
+PLACEMENT_OPTIONS = ("--model", "--host", "--direction", "--allow-unknown-fields")
+
+
 def index_command(plan, index_dir, part, parts, shards):
+    if plan.flow_logs:
+        placement, i = [], 0
+        while i < len(plan.shard_options):
+            option = plan.shard_options[i]
+            takes = option in VALUE_OPTIONS.values()
+            if option in PLACEMENT_OPTIONS:
+                placement += plan.shard_options[i:i + (2 if takes else 1)]
+            i += 2 if takes else 1
+        return ["split", "--index", "--shards", str(shards), "--out", index_dir] + placement + \
+            [a for log in plan.flow_logs for a in ("--flow-log", log)]
     return ["split", "--index", "--part", f"{part}/{parts}", "--shards", str(shards), "--out", index_dir] + \
         plan.captures
 
@@ -318,7 +342,8 @@ def shard_command(plan, run_dir, k, n):
     """Shard K of N: through the index in run_dir (captures, the default), of the inputs themselves (each shard
     reading them whole and keeping its own conversations: --shard in place), or with --split of the split in run_dir.
     Flow logs are never split: a split flow log puts a record older than the reorder window back in order in its
-    shard's file, which the whole run does not (README, Semantics decisions, Shards); in place is exact.
+    shard's file, which the whole run does not (README, Semantics decisions, Shards); their index and in place are
+    exact.
     Each shard is one task on one worker thread, so it reads and evaluates on one thread (--threads 1) unless the
     command line says otherwise: two threads per task on a worker thread each made the shards' CPU 1.21x the single
     run's on cap2m, where one thread each gives 1.00x (docs/PERFORMANCE.md, "Scale-out")."""
@@ -596,8 +621,9 @@ class LocalStart:
     """What a LocalCluster run does on this machine before the cluster starts (see start_here): the binary's
     check, the SHA-256 it found, and the index parts started as processes ({future: part}, empty without an index)."""
 
-    def __init__(self, sha256, executor=None, parts=None):
+    def __init__(self, sha256, executor=None, parts=None, shards=None):
         self.sha256, self.executor, self.parts, self.started = sha256, executor, parts or {}, time.monotonic()
+        self.shards = shards  # the shards the index parts were made for
 
 
 def start_here(plan, cwd, workdir, attempts):
@@ -615,10 +641,11 @@ def start_here(plan, cwd, workdir, attempts):
         return LocalStart(probe["sha256"])
     shards = plan.shards or local_workers(plan)  # one thread per worker (connect)
     run_dir = os.path.join(workdir, "index")
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=shards)
-    parts = {executor.submit(run_sgsim, plan.sgsim, probe["sha256"], index_command(plan, run_dir, i, shards, shards),
-                             cwd, b"", attempts, f"index-{i}", None, HERE): i for i in range(1, shards + 1)}
-    return LocalStart(probe["sha256"], executor, parts)
+    count = index_parts(plan, shards)
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=count)
+    parts = {executor.submit(run_sgsim, plan.sgsim, probe["sha256"], index_command(plan, run_dir, i, count, shards),
+                             cwd, b"", attempts, f"index-{i}", None, HERE): i for i in range(1, count + 1)}
+    return LocalStart(probe["sha256"], executor, parts, shards)
 
 
 def local_workers(plan):
@@ -733,7 +760,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, 
     if not local:
         progress.say("checking the workers' sgsim")
     sha = local.sha256 if local else check_workers(client.run(probe_worker, plan.sgsim, cwd, workdir))
-    shards = len(local.parts) if local and local.parts else plan.shards or sum(client.nthreads().values())
+    shards = local.shards if local and local.parts else plan.shards or sum(client.nthreads().values())
     splits = plan.captures and plan.split
 
     def submit(arguments, label, stdin=b"", output=None):
@@ -768,23 +795,24 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, 
         if split[0] != EXIT_OK and not (split[0] == EXIT_USAGE and split[3].get("wrote")):
             raise _failure("sgsim " + " ".join(command).replace(FRESH, split[3].get("fresh", FRESH)), split)
     elif indexes(plan):
-        progress.say(f"indexing in {shards} parts")
+        count = index_parts(plan, shards)
+        progress.say(f"indexing in {count} part{'s' if count > 1 else ''}")
         run_dir = os.path.join(workdir, "index")
         if local:
             parts, clock = local.parts, local.started
             done = ((parts[f], f.result()) for f in concurrent.futures.as_completed(parts))
         else:
-            parts = {submit(index_command(plan, run_dir, i, shards, shards), f"index-{i}"): i
-                     for i in range(1, shards + 1)}
-            done = ((parts[f], result(f, f"index part {parts[f]}/{shards}")) for f in as_completed(parts))
+            parts = {submit(index_command(plan, run_dir, i, count, shards), f"index-{i}"): i
+                     for i in range(1, count + 1)}
+            done = ((parts[f], result(f, f"index part {parts[f]}/{count}")) for f in as_completed(parts))
         last = 0.0  # local parts: when the last one ended, from their start (they end before the cluster is up)
         for i, part in done:
-            timing(f"index part {i}/{shards}", part)
+            timing(f"index part {i}/{count}", part)
             last = max(last, part[3].get("ended", 0.0) - clock)
             if part[0] != EXIT_OK:
                 for other in parts:
                     other.cancel()  # as for a failed shard: the run stops here
-                raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, shards, shards)), part)
+                raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, count, shards)), part)
         if plan.timings:
             notes.append(f"sgsim-dask: timings: index parts done {last:.2f} s after their start, here, beside the "
                          "cluster's start" if local else

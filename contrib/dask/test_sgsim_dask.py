@@ -106,12 +106,26 @@ class ParseArgs(unittest.TestCase):
         plan = parse_args(["whatif", "-m", "m.json", "--threads", "2", "a.pcap", "--format", "json"])
         self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 1, 2)[:4], ["whatif", "--model", "m.json",
                                                                                 "--threads"])
-        # an index holds no decapsulated frames, and flow logs are records: both are read in place by default
-        # (--index named for them is refused: test_refusals_name_the_argument)
-        for inputs in (["--decap", "vxlan", "a.pcap"], ["--flow-log", "f.csv"]):
-            plan = parse_args(["whatif", "-m", "m.json", "--format", "json"] + inputs)
-            self.assertFalse(sgsim_dask.indexes(plan))
-            self.assertNotIn("--index", sgsim_dask.shard_command(plan, "/w/s", 1, 2))
+        # an index holds no decapsulated frames: read in place by default (--index named with --decap is refused:
+        # test_refusals_name_the_argument)
+        plan = parse_args(["whatif", "-m", "m.json", "--format", "json", "--decap", "vxlan", "a.pcap"])
+        self.assertFalse(sgsim_dask.indexes(plan))
+        self.assertNotIn("--index", sgsim_dask.shard_command(plan, "/w/s", 1, 2))
+        # flow logs are indexed in one pass, with the shards' model, --host and --direction (they decide which records
+        # are not placed at their interface, which shard 1 reports for the whole input)
+        plan = parse_args(["whatif", "-m", "m.json", "--revoke", "r", "--host", "10.0.0.5", "--format", "json",
+                           "--allow-unknown-fields", "--flow-log", "f.csv", "--direction", "ingress", "--flow-log",
+                           "g.csv", "--max-flows", "9"])
+        self.assertTrue(sgsim_dask.indexes(plan))
+        self.assertEqual(sgsim_dask.index_parts(plan, 3), 1)
+        self.assertEqual(sgsim_dask.index_command(plan, "/w/index", 1, 1, 3),
+                         ["split", "--index", "--shards", "3", "--out", "/w/index", "--model", "m.json", "--host",
+                          "10.0.0.5", "--allow-unknown-fields", "--direction", "ingress", "--flow-log", "f.csv",
+                          "--flow-log", "g.csv"])
+        self.assertEqual(sgsim_dask.shard_command(plan, "/w/index", 2, 3),
+                         ["whatif", "--threads", "1", "--model", "m.json", "--revoke", "r", "--host", "10.0.0.5",
+                          "--allow-unknown-fields", "--direction", "ingress", "--max-flows", "9", "--index",
+                          "/w/index", "--shard", "2/3", "--format", "json", "-o", "/w/index/shard-2.json"])
 
     def test_audit_fail_on_is_decided_on_the_merged_report(self):
         plan = parse_args(["audit", "-m", "m", "--fail-on", "unused", "--fail-on", "broad", "--fail-on", "conflict",
@@ -147,7 +161,6 @@ class ParseArgs(unittest.TestCase):
             ("whatif", "--model", "m"): "give the captures",
             ("whatif", "--model", "m", "c.pcap", "--flow-log", "f"): "not both",
             ("--split", "replay", "--model", "m", "--format", "json", "--flow-log", "f"): "flow logs are not split",
-            ("--index", "replay", "--model", "m", "--format", "json", "--flow-log", "f"): "flow logs are read in place",
             ("--index", "replay", "--model", "m", "--format", "json", "--decap", "vxlan", "c.pcap"):
                 "captures decapsulated with --decap are read in place",
             ("replay", "--model", "m", "c.pcap"): "sgsim merge prints the summary as JSON only",
@@ -315,11 +328,22 @@ class OnLocalCluster(unittest.TestCase):
         self.assertIn("exit status 1", err)
         self.assertIn("sgsim: shard 2 failed on purpose", err)
 
-    def test_flow_logs_are_sharded_in_place(self):
-        rc, out, err = self.runner("audit", "--model", "m.json", "--format", "json", "--flow-log", "a.pcap")
+    def test_flow_logs_are_indexed_in_one_pass_or_read_in_place(self):
+        rc, out, err = self.runner("--workdir", "w", "audit", "--model", "m.json", "--format", "json", "--flow-log",
+                                   "a.csv")
+        self.assertEqual(rc, 0, err)
+        index = os.path.join(self.cwd, "w", "index")
+        with open(os.path.join(index, "flowlog-index.json")) as f:
+            self.assertEqual(json.load(f)["argv"], ["split", "--index", "--shards", "2", "--out", index, "--model",
+                                                    "m.json", "--flow-log", "a.csv"])
+        for s in json.loads(out)["shards"]:
+            self.assertNotIn("--flow-log", s["argv"])
+            self.assertIn("--index", s["argv"])
+        rc, out, err = self.runner("--in-place", "audit", "--model", "m.json", "--format", "json", "--flow-log",
+                                   "a.csv")
         self.assertEqual(rc, 0, err)
         for s in json.loads(out)["shards"]:
-            self.assertNotIn("--split", s["argv"])
+            self.assertNotIn("--index", s["argv"])
             self.assertIn("--flow-log", s["argv"])
 
     def test_by_default_the_parts_of_an_index_run_then_the_shards_read_through_it(self):
