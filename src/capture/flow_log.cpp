@@ -1029,6 +1029,11 @@ bool MergedFlowLog::nextIndexed(Frame& frame) {
     if (handedOut_.size() == 1) releaseMemory();
     return false;
   }
+  constexpr std::size_t kLinesAhead = 8;  // measured: docs/PERFORMANCE.md, "Scale-out"
+  if (entryAt_ + kLinesAhead < entries_.size()) {
+    const FlowLogIndexEntry& ahead = entries_[entryAt_ + kLinesAhead];
+    readers_[ahead.file]->prefetchAt(ahead.offset);
+  }
   const FlowLogIndexEntry& e = entries_[entryAt_++];
   FlowLogReader& r = *readers_[e.file];
   const std::uint32_t at = newSlot();

@@ -225,8 +225,9 @@ void addCaptureOptions(po::options_description& d, po::positional_options_descri
       "split", po::value<std::string>(),
       "DIR: read shard K (--shard K/N) of what `sgsim split --out DIR` wrote, instead of captures")(
       "index", po::value<std::string>(),
-      "DIR: read shard K (--shard K/N) of the captures through the index `sgsim split --index --out DIR` wrote "
-      "(only the shard's frames are read; where the index cannot be used, the captures are read in place)");
+      "DIR: read shard K (--shard K/N) of the captures or flow logs through the index `sgsim split --index --out "
+      "DIR` wrote (only the shard's frames or records are read; where the index cannot be used, they are read in "
+      "place)");
   pos.add("capture", -1);
 }
 
@@ -1199,9 +1200,8 @@ int splitIndexFlowLogs(const po::variables_map& vm) {
   options.progress = isatty(STDERR_FILENO) == 1;
   options.placement = placementDigest(net, eval);
   options.placed = [&](const FlowRecord& r) {
-    BasicPacketPlan<1> plan;
-    planner.plan(keyOfRecord(r), plan, false);
-    return placeRecord(r, enis, plan);
+    const auto [src, dst] = planner.ends(r.src, r.dst);
+    return placedAt(r, enis, src, dst);
   };
   const auto logs = vm["flow-log"].as<std::vector<std::string>>();
   auto x = indexFlowLogs(logs, options);
@@ -1290,8 +1290,8 @@ int cmdSplit(int argc, char** argv) {
       "flow-log", po::value<std::vector<std::string>>()->composing(),
       "VPC flow logs instead of captures (CSV or JSON Lines, gzip or not; repeatable)")(
       "index",
-      "write an index of where each shard's frames are in the captures, not copies of them (read with "
-      "--index DIR --shard K/N)")(
+      "write an index of where each shard's frames (or flow-log records, with --model) are in the inputs, not "
+      "copies of them (read with --index DIR --shard K/N)")(
       "part", po::value<std::string>(),
       "I/M: with --index, index part I of M of the captures' bytes (the M parts may run at once, into one DIR)")(
       "model,m", po::value<std::string>(),

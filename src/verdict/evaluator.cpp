@@ -98,18 +98,16 @@ void BasicPlanner<Sides>::plan(const PacketKey& key, BasicPacketPlan<Sides>& out
   if (key.status != DecodeStatus::Ok || (key.isFragment && !key.firstFragment)) return;
   // src/dst identify the ENIs at both ends (also when only one end is checked: the other still counts
   // as a peer for the intra-group policy); checkSrc/checkDst say which checks are made.
-  std::int32_t src = topology_->eniOf(key.src), dst = topology_->eniOf(key.dst);
+  const auto [src, dst] = ends(key.src, key.dst);
   switch (options_.mode) {
     case DirectionMode::Auto:
       out.checkSrc = src >= 0 && (options_.eni < 0 || src == options_.eni);
       out.checkDst = dst >= 0 && (options_.eni < 0 || dst == options_.eni);
       break;
     case DirectionMode::Ingress:
-      dst = options_.eni;
       out.checkDst = true;
       break;
     case DirectionMode::Egress:
-      src = options_.eni;
       out.checkSrc = true;
       break;
   }

@@ -132,6 +132,14 @@ class FlowLogReader {
   // is not the one indexed.
   std::optional<Error> mapWhole();
   bool recordAt(std::uint64_t offset, std::uint64_t line, FlowRecord& out);
+  // Asks for the first bytes of the line at `offset` (a record recordAt will read soon): the index's offsets are
+  // known ahead, and each line is otherwise a cache miss in the mapped file.
+  void prefetchAt(std::uint64_t offset) const {
+    if (offset < whole_.size()) {
+      __builtin_prefetch(whole_.data() + offset);
+      __builtin_prefetch(whole_.data() + std::min<std::uint64_t>(offset + 64, whole_.size() - 1));
+    }
+  }
 
  private:
   struct Source;

@@ -66,17 +66,15 @@ class EniIndex {
 
 // Restricts a plan to the record's own check (see above). Returns false when the record could not be placed at its
 // ENI (unknown eni-id, or the address is not the ENI's): the plan is then left as the addresses made it.
+// Whether a record whose packets' ends are the ENIs src and dst (BasicPlanner::ends) is placed at its ENI.
+inline bool placedAt(const FlowRecord& r, EniIndex& enis, std::int32_t src, std::int32_t dst) {
+  const std::int32_t eni = enis.find(r.eni);
+  return eni >= 0 && (r.inbound ? dst : src) == eni;
+}
 template <int Sides>
 bool placeRecord(const FlowRecord& r, EniIndex& enis, BasicPacketPlan<Sides>& plan) {
-  const std::int32_t eni = enis.find(r.eni);
-  if (eni < 0) return false;
-  if (r.inbound) {
-    if (plan.dst != eni) return false;
-    plan.checkSrc = false;
-  } else {
-    if (plan.src != eni) return false;
-    plan.checkDst = false;
-  }
+  if (!placedAt(r, enis, plan.src, plan.dst)) return false;
+  (r.inbound ? plan.checkSrc : plan.checkDst) = false;
   return true;
 }
 

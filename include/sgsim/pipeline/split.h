@@ -12,7 +12,8 @@
 // single file in the merged order, which a merge of per-capture files would not reproduce when a capture's frames
 // are out of time order.
 //
-// Flow logs (splitFlowLogs below) likewise, into one JSON Lines file per shard.
+// Flow logs (splitFlowLogs below) likewise, into one JSON Lines file per shard; or indexed (indexFlowLogs, "Flow-log
+// indexes" below), which copies no record and is exact where the split is not (late records, records not placed).
 //
 // The manifest (DIR/manifest.json) names the inputs as given, N, the --decap and --mirror options, the whole stream's
 // frame count, first observation (time origin and link type) and latest time, what the readers said (errors: a

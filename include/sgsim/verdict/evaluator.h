@@ -18,6 +18,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "sgsim/decode/packet_key.h"
 #include "sgsim/flow/conntrack.h"
@@ -102,6 +103,18 @@ class BasicPlanner {
       if (fixed_[0] && fixed_[1]) change_ = std::make_shared<const NetworkChange>(*fixed_[0], *fixed_[1]);
   }
   void plan(const PacketKey& key, BasicPacketPlan<Sides>& out, bool decide) const;
+  // The ENIs at both ends of a packet from `src` to `dst` (-1: none), as plan() sets BasicPacketPlan::src and dst.
+  std::pair<std::int32_t, std::int32_t> ends(const IpAddr& src, const IpAddr& dst) const {
+    switch (options_.mode) {
+      case DirectionMode::Ingress:
+        return {topology_->eniOf(src), options_.eni};
+      case DirectionMode::Egress:
+        return {options_.eni, topology_->eniOf(dst)};
+      case DirectionMode::Auto:
+        break;
+    }
+    return {topology_->eniOf(src), topology_->eniOf(dst)};
+  }
   const Network& topology() const { return *topology_; }
   const EvalOptions& options() const { return options_; }
   // The same planner with each packet checked only at `eni`, in the direction its addresses give there (as --host
