@@ -864,6 +864,7 @@ bool FlowLogReader::next(FlowRecord& out) {
     out.line = line_;
     out.fileIndex = fileIndex_;
     out.offset = offset;
+    if (hashLines_) out.lineHash = lineHash(line);
     if (format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(line, out)) {
       ++records_;
       return true;
@@ -920,7 +921,7 @@ std::optional<Error> FlowLogReader::mapWhole() {
   return std::nullopt;
 }
 
-bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, FlowRecord& out) {
+bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out) {
   const std::string where = path_ + ": line " + std::to_string(line);
   const char* changed = ": the flow log is not what was indexed (it changed since): index it again";
   if (offset >= whole_.size()) {
@@ -939,6 +940,10 @@ bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, FlowRecor
   if (format_ == FlowLogFormat::Jsonl && offset == firstLineOffset_) {  // as start() read the first line
     if (offset == 0 && text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
     text = trim(text);
+  }
+  if (lineHash(text) != hash) {
+    error_ = Error{where, std::string("the line's text is not the text indexed") + changed};
+    return false;
   }
   out.line = line;
   out.fileIndex = fileIndex_;
@@ -1037,7 +1042,7 @@ bool MergedFlowLog::nextIndexed(Frame& frame) {
   const FlowLogIndexEntry& e = entries_[entryAt_++];
   FlowLogReader& r = *readers_[e.file];
   const std::uint32_t at = newSlot();
-  if (!r.recordAt(e.offset, e.line, slot(at))) {
+  if (!r.recordAt(e.offset, e.line, e.lineHash, slot(at))) {
     freeSlots_.push_back(at);
     errors_.push_back(*r.error());
     entryAt_ = entries_.size();  // the rest is not read: the run ends on the error, as at a log's bad line

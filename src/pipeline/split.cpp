@@ -951,9 +951,14 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     const auto st = sizeAndTime(log);
     x.files.push_back(st ? FlowLogIndex::File{st->first, st->second} : FlowLogIndex::File{});
   }
-  auto opened = MergedFlowLog::open(logs);
-  if (!opened) return opened.error();
-  MergedFlowLog& merged = **opened;
+  std::vector<std::unique_ptr<FlowLogReader>> readers;
+  for (std::size_t i = 0; i < logs.size(); ++i) {
+    auto r = FlowLogReader::open(logs[i], static_cast<std::uint16_t>(i));
+    if (!r) return r.error();
+    (*r)->hashLines();  // before the merge reads its first records
+    readers.push_back(std::move(*r));
+  }
+  MergedFlowLog merged(std::move(readers));
   for (const auto& reader : merged.readers()) {
     struct stat st {};
     if (reader->gzip())
@@ -983,7 +988,7 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
         firstUnplaced = logs[r.fileIndex] + ": line " + std::to_string(r.line);
         firstUnplacedEni = std::string(r.eni.view());
       }
-      pending[k].push_back(FlowLogIndexEntry{r.offset, r.line, m.span.frames, r.fileIndex, 0});
+      pending[k].push_back(FlowLogIndexEntry{r.offset, r.line, m.span.frames, r.fileIndex, r.lineHash});
       if (pending[k].size() == 4096) flush(k);
     });
     if (failed) return *failed;

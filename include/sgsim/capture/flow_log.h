@@ -63,6 +63,9 @@ struct FlowRecord {
   // Read through a flow-log index (MergedFlowLog::openIndexed): its place among the records the whole input delivers
   // (1 = the first); 0 otherwise.
   std::uint64_t ordinal = 0;
+  // With FlowLogReader::hashLines: a hash of the line's text (lineHash), which a flow-log index keeps so that a
+  // shard can tell that the line at the offset is still the record indexed. 0 otherwise.
+  std::uint32_t lineHash = 0;
   std::uint16_t fileIndex = 0;
   FlowLogStatus status = FlowLogStatus::Ok;
   bool accept = false;   // action: ACCEPT (true) or REJECT
@@ -91,7 +94,8 @@ enum class FlowLogFormat : std::uint8_t { Csv, Jsonl };
 // index's files.
 struct FlowLogIndexEntry {
   std::uint64_t offset = 0, line = 0, ordinal = 0;
-  std::uint32_t file = 0, reserved = 0;
+  std::uint32_t file = 0;
+  std::uint32_t lineHash = 0;  // FlowLogReader::lineHash of the line: the shard checks it before it parses the line
 };
 static_assert(sizeof(FlowLogIndexEntry) == 32);
 
@@ -130,8 +134,14 @@ class FlowLogReader {
   // an error), then recordAt() parses the record whose line starts at `offset` (FlowRecord::offset as next() read it)
   // the way next() parses it. recordAt() fails (error()) when that line is not a record with log-status OK: the file
   // is not the one indexed.
+  // Sets FlowRecord::lineHash of the records next() reads (for an index). Before next().
+  void hashLines() { hashLines_ = true; }
+  // The hash of a record's line: the low 32 bits of std::hash (libstdc++'s murmur hash) of its text as parsed.
+  static std::uint32_t lineHash(std::string_view text) {
+    return static_cast<std::uint32_t>(std::hash<std::string_view>{}(text));
+  }
   std::optional<Error> mapWhole();
-  bool recordAt(std::uint64_t offset, std::uint64_t line, FlowRecord& out);
+  bool recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out);
   // Asks for the first bytes of the line at `offset` (a record recordAt will read soon): the index's offsets are
   // known ahead, and each line is otherwise a cache miss in the mapped file.
   void prefetchAt(std::uint64_t offset) const {
@@ -171,6 +181,7 @@ class FlowLogReader {
   std::uint64_t consumed_ = 0;    // bytes of the text moved out of buf_ before begin_
   std::uint64_t lineOffset_ = 0;  // where the last line readLine() gave starts in the text
   std::uint64_t firstLineOffset_ = 0;
+  bool hashLines_ = false;
   struct Mapping;
   std::unique_ptr<Mapping> mapping_;  // mapWhole()
   std::string_view whole_;            // the whole text, once mapped
