@@ -91,5 +91,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (merged.errors().size() != second.errors().size()) std::abort();
   for (std::size_t i = 0; i < merged.errors().size(); ++i)
     if (merged.errors()[i].toString() != second.errors()[i].toString()) std::abort();
+  // Through an index (pipeline/split.h, "Flow-log indexes"): each record's offset, line, ordinal and line hash as a
+  // reading that hashes its lines gives them; every other record read back by offset (a shard's share) is the record
+  // delivered there, with its ordinal, and no error.
+  auto third = sgsim::FlowLogReader::fromText(text, "fuzz.csv");
+  if (!third) std::abort();
+  (*third)->hashLines();
+  std::vector<std::unique_ptr<sgsim::FlowLogReader>> hashed;
+  hashed.push_back(std::move(*third));
+  sgsim::MergedFlowLog index(std::move(hashed));
+  std::vector<sgsim::FlowLogIndexEntry> entries;
+  while (index.next(frame)) {
+    const sgsim::FlowRecord& r = *frame.record;
+    if (entries.size() % 2 == 0 || entries.size() + 1 == seen.size())
+      entries.push_back({r.offset, r.line, entries.size() + 1, 0, r.lineHash});
+    else
+      entries.push_back({});  // not this shard's: left out below
+  }
+  if (entries.size() != seen.size()) std::abort();
+  std::vector<sgsim::FlowLogIndexEntry> mine;
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].ordinal != 0) {
+      mine.push_back(entries[i]);
+      at.push_back(i);
+    }
+  auto fourth = sgsim::FlowLogReader::fromText(text, "fuzz.csv");
+  if (!fourth || (*fourth)->mapWhole()) std::abort();
+  std::vector<std::unique_ptr<sgsim::FlowLogReader>> mapped;
+  mapped.push_back(std::move(*fourth));
+  auto shard = sgsim::MergedFlowLog::indexed(std::move(mapped), mine);
+  shard->keepHandedOut(kKeep);
+  std::size_t j = 0;
+  while (shard->next(frame)) {
+    if (j >= at.size() || describe(*frame.record) != seen[at[j]] || frame.record->ordinal != at[j] + 1) std::abort();
+    ++j;
+  }
+  if (j != at.size() || !shard->errors().empty()) std::abort();
   return 0;
 }

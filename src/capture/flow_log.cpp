@@ -1026,6 +1026,11 @@ Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::openIndexed(const std::vec
     if (e.file >= readers.size())
       return Error{"flow-log index", "an entry names log " + std::to_string(e.file + 1) + " of " +
                                          std::to_string(readers.size()) + ": not an index of these logs"};
+  return indexed(std::move(readers), std::move(entries));
+}
+
+std::unique_ptr<MergedFlowLog> MergedFlowLog::indexed(std::vector<std::unique_ptr<FlowLogReader>> readers,
+                                                      std::vector<FlowLogIndexEntry> entries) {
   return std::unique_ptr<MergedFlowLog>(new MergedFlowLog(std::move(readers), std::move(entries), Indexed{}));
 }
 

@@ -123,7 +123,9 @@ TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
     const int files = 1 + static_cast<int>(rng() % 3);
     for (int f = 0; f < files; ++f) {
       logs.push_back(dir.file("log" + std::to_string(f) + ".csv"));
-      writeText(logs.back(), randomLog(rng, 50 + static_cast<int>(rng() % 400), 1714554000 + rng() % 300));
+      // World 0's first log is larger than the reader's 2 MiB buffer: line offsets across its refills.
+      const int lines = world == 0 && f == 0 ? 30000 : 50 + static_cast<int>(rng() % 400);
+      writeText(logs.back(), randomLog(rng, lines, 1714554000 + rng() % 300));
     }
     // The reference: the merged logs as a run reads them, each record numbered as it is delivered.
     auto whole = MergedFlowLog::open(logs);
@@ -197,7 +199,7 @@ TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
   // The worlds hold what the test is about.
   EXPECT_GT(late, 20u);
   EXPECT_GT(unplacedSeen, 100u);
-  EXPECT_GT(compared, 10000u);
+  EXPECT_GT(compared, 50000u);
 }
 
 TEST(FlowLogIndex, ALogChangedSinceIsReadInPlaceOrRefusedByLine) {

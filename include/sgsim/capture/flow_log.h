@@ -248,6 +248,10 @@ class MergedFlowLog {
   // The files must be plain (FlowLogReader::mapWhole).
   static Result<std::unique_ptr<MergedFlowLog>> openIndexed(const std::vector<std::string>& paths,
                                                             std::vector<FlowLogIndexEntry> entries);
+  // The same from readers already mapped (FlowLogReader::mapWhole; tests and the fuzzer read text); every entry's file
+  // must be one of them.
+  static std::unique_ptr<MergedFlowLog> indexed(std::vector<std::unique_ptr<FlowLogReader>> readers,
+                                                std::vector<FlowLogIndexEntry> entries);
 
   // The order of records of equal start (0 first): who most likely sent the conversation's first packet.
   static int openerRank(const FlowRecord& r);

@@ -123,22 +123,23 @@
 //
 // Shards (issue 13). A run may count one shard of the stream (core/shard.h): --shard K/N filters in place (every
 // worker reads the whole stream), --split DIR --shard K/N reads the files `sgsim split` wrote for shard K (the
-// stream holds only that shard's observations). The filter is here, in Pass::step, for every evaluation and every
-// source, after decoding: an observation's shard is its evaluated key's (shardOf below; with --decap the inner
-// packet's addresses), so every packet of a conversation and every fragment (which has its first fragment's
-// addresses) is in the same shard. A capture stream applies the same shardOf earlier, on its reading thread right
-// after decoding (CaptureStreamOptions::shard), and drops the frames of other shards there, unplanned, uncopied and
-// never batched, but for the stream's first frame; it counts every frame's span itself (wholeSpan()), and what it
-// counts about the sources (decapsulation, mirrored traffic) it counts over every frame, as before. That early
-// filter only drops what Pass::step would skip, so the reports are the same; it makes a shard's reading side cost
-// little more than the reading itself (docs/PERFORMANCE.md, "Scale-out"). An observation of another shard is not
-// evaluated and not counted anywhere (frames, bytes, spans, verdict cells), but the time origin is the whole stream's:
-// begin() gets the stream's first observation whatever its shard (with --split, the manifest's first observation stands
-// in for it), and ReplayStats::stream holds the whole stream's span, by which whatif judges `--at`. What the sources
-// say about themselves rather than about an address pair (readers' warnings, skipped pcapng blocks, NODATA, SKIPDATA
-// and bad flow-log records, the decapsulation's warnings) is shard 1's, as frames without an address pair are, so that
-// a sum over the shards counts it once; the sources' errors (a capture that ends on a bad record) are every shard's,
-// because every shard's report is then incomplete.
+// stream holds only that shard's observations; a flow-log index, `--index DIR` of flow logs, likewise: its records
+// in the whole input's order, each with its ordinal, and PassScope::Whole from the index). The filter is here, in
+// Pass::step, for every evaluation and every source, after decoding: an observation's shard is its evaluated key's
+// (shardOf below; with --decap the inner packet's addresses), so every packet of a conversation and every fragment
+// (which has its first fragment's addresses) is in the same shard. A capture stream applies the same shardOf earlier,
+// on its reading thread right after decoding (CaptureStreamOptions::shard), and drops the frames of other shards there,
+// unplanned, uncopied and never batched, but for the stream's first frame; it counts every frame's span itself
+// (wholeSpan()), and what it counts about the sources (decapsulation, mirrored traffic) it counts over every frame, as
+// before. That early filter only drops what Pass::step would skip, so the reports are the same; it makes a shard's
+// reading side cost little more than the reading itself (docs/PERFORMANCE.md, "Scale-out"). An observation of another
+// shard is not evaluated and not counted anywhere (frames, bytes, spans, verdict cells), but the time origin is the
+// whole stream's: begin() gets the stream's first observation whatever its shard (with --split, the manifest's first
+// observation stands in for it), and ReplayStats::stream holds the whole stream's span, by which whatif judges `--at`.
+// What the sources say about themselves rather than about an address pair (readers' warnings, skipped pcapng blocks,
+// NODATA, SKIPDATA and bad flow-log records, the decapsulation's warnings) is shard 1's, as frames without an address
+// pair are, so that a sum over the shards counts it once; the sources' errors (a capture that ends on a bad record) are
+// every shard's, because every shard's report is then incomplete.
 //
 // Threads: a Pass, its evaluation and its accounting belong to the calling thread; the stream's reading thread
 // touches only the sources and the planner (immutable), and is stopped and joined when the stream is destroyed.
