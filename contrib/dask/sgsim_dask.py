@@ -308,6 +308,13 @@ def indexes(plan):
         "--decap" not in plan.split_options
 
 
+def index_dir(plan, workdir):
+    """Where the index goes. A flow-log index is one pass into a new directory (sgsim refuses one that is not empty),
+    so each attempt of it gets a folder of its own (FRESH), as a split does: an index Dask runs again after losing its
+    worker never meets the first attempt's files. Capture index parts share one folder (a part done is kept)."""
+    return os.path.join(workdir, "index-" + FRESH if plan.flow_logs else "index")
+
+
 def index_parts(plan, shards):
     """Captures are indexed in one part per shard, side by side; flow logs in one pass (the whole input's order needs
     every record: `sgsim split --index --flow-log`)."""
@@ -640,7 +647,7 @@ def start_here(plan, cwd, workdir, attempts):
     if not indexes(plan):
         return LocalStart(probe["sha256"])
     shards = plan.shards or local_workers(plan)  # one thread per worker (connect)
-    run_dir = os.path.join(workdir, "index")
+    run_dir = index_dir(plan, workdir)
     count = index_parts(plan, shards)
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=count)
     parts = {executor.submit(run_sgsim, plan.sgsim, probe["sha256"], index_command(plan, run_dir, i, count, shards),
@@ -797,7 +804,7 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, 
     elif indexes(plan):
         count = index_parts(plan, shards)
         progress.say(f"indexing in {count} part{'s' if count > 1 else ''}")
-        run_dir = os.path.join(workdir, "index")
+        run_dir = index_dir(plan, workdir)
         if local:
             parts, clock = local.parts, local.started
             done = ((parts[f], f.result()) for f in concurrent.futures.as_completed(parts))
@@ -812,7 +819,9 @@ def _run_in(plan, client, cwd, workdir, attempts, stdin_bytes, progress, notes, 
             if part[0] != EXIT_OK:
                 for other in parts:
                     other.cancel()  # as for a failed shard: the run stops here
-                raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, count, shards)), part)
+                raise _failure("sgsim " + " ".join(index_command(plan, run_dir, i, count, shards)).replace(
+                    FRESH, part[3].get("fresh", FRESH)), part)
+            run_dir = run_dir.replace(FRESH, part[3].get("fresh", ""))  # the attempt that succeeded
         if plan.timings:
             notes.append(f"sgsim-dask: timings: index parts done {last:.2f} s after their start, here, beside the "
                          "cluster's start" if local else

@@ -118,7 +118,7 @@ cluster_dir = tempfile.TemporaryDirectory()
 address, processes = start_cluster(cluster_dir.name)
 # The LocalCluster cases, then a few against the real scheduler (--scheduler ADDRESS).
 SCHEDULED = [(name + "_scheduler", args, extra + ["--scheduler", address]) for name, args, extra in CASES
-             if name in ("whatif_json", "audit_fail_on", "replay_json")]
+             if name in ("whatif_json", "audit_fail_on", "replay_json", "whatif_flow_log_index")]
 try:
     for name, args, extra in CASES + SCHEDULED:
         if only and name not in only:

@@ -332,13 +332,16 @@ class OnLocalCluster(unittest.TestCase):
         rc, out, err = self.runner("--workdir", "w", "audit", "--model", "m.json", "--format", "json", "--flow-log",
                                    "a.csv")
         self.assertEqual(rc, 0, err)
-        index = os.path.join(self.cwd, "w", "index")
+        # one folder per attempt of the index (sgsim writes a flow-log index only into a new directory)
+        folders = [d for d in os.listdir(os.path.join(self.cwd, "w")) if d.startswith("index-")]
+        self.assertEqual(len(folders), 1, folders)
+        index = os.path.join(self.cwd, "w", folders[0])
         with open(os.path.join(index, "flowlog-index.json")) as f:
             self.assertEqual(json.load(f)["argv"], ["split", "--index", "--shards", "2", "--out", index, "--model",
                                                     "m.json", "--flow-log", "a.csv"])
         for s in json.loads(out)["shards"]:
             self.assertNotIn("--flow-log", s["argv"])
-            self.assertIn("--index", s["argv"])
+            self.assertEqual(s["argv"][s["argv"].index("--index") + 1], index)
         rc, out, err = self.runner("--in-place", "audit", "--model", "m.json", "--format", "json", "--flow-log",
                                    "a.csv")
         self.assertEqual(rc, 0, err)
