@@ -1174,7 +1174,6 @@ std::uint32_t shardCount(const po::variables_map& vm) {
   return shards->count;
 }
 
-// sgsim split --index [--part I/M] (pipeline/split.h, "Indexes"): part I of the captures' index.
 // sgsim split --index --flow-log F... --model M: the flow logs' index (pipeline/split.h, "Flow-log indexes"), one
 // pass; the model's interfaces count the records not placed at their ENI for the whole input, as a run does.
 int splitIndexFlowLogs(const po::variables_map& vm) {
@@ -1226,6 +1225,7 @@ int splitIndexFlowLogs(const po::variables_map& vm) {
   return m.errors.empty() ? kExitOk : kExitUsage;
 }
 
+// sgsim split --index [--part I/M] (pipeline/split.h, "Indexes"): part I of the captures' index, or the flow logs'.
 int splitIndex(const po::variables_map& vm) {
   if (vm.count("flow-log")) {
     if (vm.count("decap") || vm.count("mirror"))
