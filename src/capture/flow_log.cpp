@@ -921,6 +921,16 @@ std::optional<Error> FlowLogReader::mapWhole() {
   return std::nullopt;
 }
 
+void FlowLogReader::dropBelow(std::uint64_t offset) {
+  if (!mapping_ || mapping_->at == MAP_FAILED) return;  // text (tests), or nothing mapped
+  constexpr std::uint64_t kPage = 4096;
+  const std::uint64_t upTo = std::min<std::uint64_t>(offset, whole_.size()) / kPage * kPage;
+  if (upTo <= dropped_) return;
+  // A hint: if the kernel declines, the pages only stay.
+  ::madvise(static_cast<char*>(mapping_->at) + dropped_, upTo - dropped_, MADV_DONTNEED);
+  dropped_ = upTo;
+}
+
 bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out) {
   const std::string where = path_ + ": line " + std::to_string(line);
   const char* changed = ": the flow log is not what was indexed (it changed since): index it again";
@@ -1011,6 +1021,14 @@ MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers
     : readers_(std::move(readers)), indexed_(true), entries_(std::move(entries)) {
   pending_.assign(readers_.size(), kNone);
   ahead_.resize(readers_.size());
+  const std::size_t files = readers_.size(), checkpoints = entries_.size() / kDropEvery + 1;
+  lowestAhead_.assign(checkpoints * files, UINT64_MAX);
+  std::vector<std::uint64_t> lowest(files, UINT64_MAX);
+  for (std::size_t i = entries_.size(); i-- > 0;) {
+    const FlowLogIndexEntry& e = entries_[i];
+    if (e.file < files) lowest[e.file] = std::min(lowest[e.file], e.offset);
+    if (i % kDropEvery == 0) std::copy(lowest.begin(), lowest.end(), lowestAhead_.begin() + (i / kDropEvery) * files);
+  }
 }
 
 Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::openIndexed(const std::vector<std::string>& paths,
@@ -1039,6 +1057,9 @@ bool MergedFlowLog::nextIndexed(Frame& frame) {
     if (handedOut_.size() == 1) releaseMemory();
     return false;
   }
+  if (entryAt_ % kDropEvery == 0 && entryAt_ > 0)
+    for (std::size_t f = 0; f < readers_.size(); ++f)
+      readers_[f]->dropBelow(lowestAhead_[(entryAt_ / kDropEvery) * readers_.size() + f]);
   constexpr std::size_t kLinesAhead = 8;  // measured: docs/PERFORMANCE.md, "Scale-out"
   if (entryAt_ + kLinesAhead < entries_.size()) {
     const FlowLogIndexEntry& ahead = entries_[entryAt_ + kLinesAhead];

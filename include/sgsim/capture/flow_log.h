@@ -142,6 +142,9 @@ class FlowLogReader {
   }
   std::optional<Error> mapWhole();
   bool recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out);
+  // Lets go of the mapped pages wholly below `offset` (no record read later starts there): a shard's memory then holds
+  // the part of the log it is reading, not every page it has read. The pages stay in the page cache.
+  void dropBelow(std::uint64_t offset);
   // Asks for the first bytes of the line at `offset` (a record recordAt will read soon): the index's offsets are
   // known ahead, and each line is otherwise a cache miss in the mapped file.
   void prefetchAt(std::uint64_t offset) const {
@@ -185,6 +188,7 @@ class FlowLogReader {
   struct Mapping;
   std::unique_ptr<Mapping> mapping_;  // mapWhole()
   std::string_view whole_;            // the whole text, once mapped
+  std::uint64_t dropped_ = 0;         // dropBelow: the mapped pages below this offset were let go
   std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
   std::size_t maxColumn_ = 0;         // the last column holding a field we read
   bool defaultOrder_ = false;         // the columns are SLS's default ones, version … tcp-flags, in that order
@@ -311,6 +315,11 @@ class MergedFlowLog {
   bool indexed_ = false;
   std::vector<FlowLogIndexEntry> entries_;
   std::size_t entryAt_ = 0;
+  // Every kDropEvery entries: by file, the lowest offset of the entries from there on (UINT64_MAX: none), so that
+  // the pages below it can be let go (FlowLogReader::dropBelow). Entries go about forward in each file, and back
+  // only as far as the reorder window took a record.
+  static constexpr std::size_t kDropEvery = 8192;
+  std::vector<std::uint64_t> lowestAhead_;  // [checkpoint × files + file]
 };
 
 }  // namespace sgsim
