@@ -1281,8 +1281,8 @@ int cmdSplit(int argc, char** argv) {
   d.add_options()("help,h", "this help")("shards,n", po::value<std::string>()->required(),
                                          "N: how many shards (1 to 65536)")(
       "out,o", po::value<std::string>()->required(),
-      "DIR: where the shard files and manifest.json go (new or empty); with --index, where the parts' files go "
-      "(made if absent; every part of one index into one DIR)")(
+      "DIR: where the shard files and manifest.json go (new or empty); with --index of captures, where the parts' "
+      "files go (made if absent; every part of one index into one DIR); with --index of flow logs, new or empty")(
       "decap", po::value<std::string>(),
       "vxlan[:PORT]: shard mirrored traffic by the inner packets' addresses, as the commands evaluate them with the "
       "same option")("mirror", po::value<std::vector<std::string>>()->composing(),
