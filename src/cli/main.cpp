@@ -1658,10 +1658,21 @@ int cmdMerge(int argc, char** argv) {
       throw UsageError{path + ": is a directory, not a report (give the JSON reports of the shards)"};
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UsageError{path + ": cannot read (" + std::strerror(errno) + ")"};
-    std::ostringstream text;
-    text << in.rdbuf();
+    // A regular file is read into a string of its size at once: through a stream and a copy, the reports' text was
+    // held twice and grown by doubling (merging fl3m's two reports of 27 MB touched ~110 MB more).
+    std::string text;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+      text.resize(static_cast<std::size_t>(st.st_size));
+      in.read(text.data(), st.st_size);
+      text.resize(static_cast<std::size_t>(in.gcount()));
+      if (in.bad()) throw UsageError{path + ": cannot read (" + std::strerror(errno) + ")"};
+      in.clear();
+    }
+    std::ostringstream rest;  // a pipe, or what a file has beyond the size it had
+    rest << in.rdbuf();
     if (in.bad()) throw UsageError{path + ": cannot read (" + std::strerror(errno) + ")"};
-    files.push_back(ReportFile{path, text.str()});
+    text += rest.view();
+    files.push_back(ReportFile{path, std::move(text)});
   }
   auto outFile = openOutput(vm);
   auto merged = mergeReports(files, options);
