@@ -23,11 +23,7 @@ namespace {
 using E = ApiErrorCode;
 
 std::uint64_t fnv1a(std::string_view s, std::uint64_t seed) {
-  std::uint64_t h = seed;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
+  std::uint64_t h = fnv1a64(s, seed);
   // splitmix64 finaliser: FNV alone leaves the high bits of short inputs poorly mixed.
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ULL;

@@ -701,12 +701,7 @@ std::string ensRuleBaseId(const std::string& groupId, const Rule& r) {
   key += '|';
   key += toString(r.policy);
   key += '|' + std::to_string(r.priority);
-  // FNV-1a: tiny, and the same on every platform and every run, which std::hash does not promise.
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
+  const std::uint64_t h = fnv1a64(key);
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>((h >> 32) ^ (h & 0xffffffffULL)));
   return std::string("ensr-") + buf;

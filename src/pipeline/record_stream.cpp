@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "sgsim/core/text.h"
+
 namespace sgsim {
 
 PacketKey keyOfRecord(const FlowRecord& r) {
@@ -33,20 +35,15 @@ Error unplacedWarning(std::uint64_t count, std::string where, std::string_view e
 }
 
 std::string placementDigest(const Network& network, const EvalOptions& options) {
-  // FNV-1a (64 bits) over a text that names everything placeRecord's answer depends on, each part length-prefixed.
+  // A hash of a text that names everything placeRecord's answer depends on, each id length-prefixed.
   std::string text = "mode " + std::to_string(static_cast<int>(options.mode)) + " eni " + std::to_string(options.eni);
   for (std::size_t i = 0; i < network.eniCount(); ++i) {
     const Eni& e = network.eni(i);
     text += "\n" + std::to_string(e.id.size()) + ":" + e.id;
     for (const IpAddr& a : e.addresses) text += " " + a.toString();
   }
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
   char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
   return std::string(out) + "-" + std::to_string(network.eniCount());
 }
 

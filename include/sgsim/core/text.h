@@ -17,6 +17,18 @@ std::optional<std::int64_t> parseInt(std::string_view s);
 // JSON string escaping for hand-written JSON Lines output.
 std::string jsonEscape(std::string_view s);
 
+// FNV-1a, 64 bits, from `seed` (the standard offset basis unless given): tiny, and the same on every platform and
+// every run, which std::hash does not promise. For ids and digests written into files; byte by byte, so not for
+// long texts on a hot path.
+inline std::uint64_t fnv1a64(std::string_view s, std::uint64_t seed = 0xcbf29ce484222325ULL) {
+  std::uint64_t h = seed;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
 // Levenshtein distance over letters compared case-insensitively (so "polcy" is 1 from "Policy").
 std::size_t editDistance(std::string_view a, std::string_view b);
 // The candidate closest to `word` when it is close enough to be a likely typo (distance at most 1 for short
