@@ -86,6 +86,11 @@ int fieldOf(std::string_view name) {
   return -1;
 }
 
+// A UTF-8 byte-order mark at the start of the text, which some exporters write, is not part of its first line.
+std::string_view withoutBom(std::string_view s) {
+  return s.size() >= 3 && s.substr(0, 3) == "\xEF\xBB\xBF" ? s.substr(3) : s;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
@@ -330,7 +335,7 @@ std::optional<Error> FlowLogReader::start() {
       if (error_) return error_;
       return Error{path_, "the flow log is empty: expected a CSV header line (version,vswitch-id,…) or JSON Lines"};
     }
-    if (line_ == 1 && first.size() >= 3 && first.substr(0, 3) == "\xEF\xBB\xBF") first.remove_prefix(3);  // BOM
+    if (line_ == 1) first = withoutBom(first);
     if (!trim(first).empty()) break;
   }
   first = trim(first);
@@ -845,6 +850,11 @@ std::string FlowLogReader::parseJson(std::string_view line, FlowRecord& out) {
   return bad;
 }
 
+std::string FlowLogReader::parseLine(std::string_view line, FlowRecord& out) {
+  if (format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(line, out)) return {};
+  return format_ == FlowLogFormat::Csv ? parseCsv(line, out) : parseJson(line, out);
+}
+
 bool FlowLogReader::next(FlowRecord& out) {
   if (done_) return false;
   for (;;) {
@@ -865,11 +875,7 @@ bool FlowLogReader::next(FlowRecord& out) {
     out.fileIndex = fileIndex_;
     out.offset = offset;
     if (hashLines_) out.lineHash = lineHash(line);
-    if (format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(line, out)) {
-      ++records_;
-      return true;
-    }
-    std::string bad = format_ == FlowLogFormat::Csv ? parseCsv(line, out) : parseJson(line, out);
+    std::string bad = parseLine(line, out);
     if (!bad.empty()) {
       badRecord(std::move(bad));
       continue;
@@ -895,17 +901,25 @@ struct FlowLogReader::Mapping {
   }
 };
 
+std::optional<Error> FlowLogReader::indexable() const {
+  if (source_->gz == nullptr) return std::nullopt;  // fromText
+  if (gzip_) return Error{path_, "compressed (gzip): an index lists where records start in a plain file"};
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return Error{path_, "not a regular file: an index reads a flow log by offsets"};
+  return std::nullopt;
+}
+
 std::optional<Error> FlowLogReader::mapWhole() {
+  if (auto why = indexable()) return why;
   if (source_->gz == nullptr) {  // fromText
     whole_ = source_->text;
     return std::nullopt;
   }
-  if (gzip_)
-    return Error{path_, "compressed (gzip): an index lists where records start in a plain file; read it in place"};
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{path_, std::string("cannot open flow log: ") + std::strerror(errno)};
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // replaced since indexable() looked
     ::close(fd);
     return Error{path_, "not a regular file: an index reads a flow log by offsets"};
   }
@@ -948,7 +962,7 @@ bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint
   std::string_view text(from, nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - from) : avail);
   if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
   if (format_ == FlowLogFormat::Jsonl && offset == firstLineOffset_) {  // as start() read the first line
-    if (offset == 0 && text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+    if (offset == 0) text = withoutBom(text);
     text = trim(text);
   }
   if (lineHash(text) != hash) {
@@ -958,11 +972,8 @@ bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint
   out.line = line;
   out.fileIndex = fileIndex_;
   out.offset = offset;
-  std::string bad;
-  if (!(format_ == FlowLogFormat::Csv && fastCsv_ && parseCsvFast(text, out))) {
-    bad = format_ == FlowLogFormat::Csv ? parseCsv(text, out) : parseJson(text, out);
-    if (bad.empty() && out.status != FlowLogStatus::Ok) bad = "its log-status is not OK";
-  }
+  std::string bad = parseLine(text, out);
+  if (bad.empty() && out.status != FlowLogStatus::Ok) bad = "its log-status is not OK";
   if (!bad.empty()) {
     error_ = Error{where, "the index lists a record here, but " + bad + changed};
     return false;

@@ -1174,6 +1174,25 @@ std::uint32_t shardCount(const po::variables_map& vm) {
   return shards->count;
 }
 
+// What split prints of each shard's count: the first 8, then "…".
+std::string firstCounts(const std::vector<std::uint64_t>& perShard) {
+  std::string counts;
+  for (std::size_t k = 0; k < perShard.size() && k < 8; ++k) counts += (k ? ", " : "") + std::to_string(perShard[k]);
+  if (perShard.size() > 8) counts += ", …";
+  return counts;
+}
+std::string shardCounts(const SplitManifest& m) {
+  std::vector<std::uint64_t> perShard;
+  for (const SplitManifest::File& f : m.files) perShard.push_back(f.frames);
+  return firstCounts(perShard);
+}
+
+// split's --model, --host, --direction and --allow-unknown-fields serve a flow-log index only.
+void refuseModelOptions(const po::variables_map& vm, const char* why) {
+  if (vm.count("model") || vm.count("host") || vm.count("direction") || vm.count("allow-unknown-fields"))
+    throw UsageError{std::string("--model, --host and --direction go with --index --flow-log: ") + why};
+}
+
 // sgsim split --index --flow-log F... --model M: the flow logs' index (pipeline/split.h, "Flow-log indexes"), one
 // pass; the model's interfaces count the records not placed at their ENI for the whole input, as a run does.
 int splitIndexFlowLogs(const po::variables_map& vm) {
@@ -1215,10 +1234,7 @@ int splitIndexFlowLogs(const po::variables_map& vm) {
   }
   for (const Error& w : m.warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
   for (const Error& e : m.errors) std::cerr << "sgsim: " << e.toString() << '\n';
-  std::string counts;
-  for (std::size_t k = 0; k < m.files.size() && k < 8; ++k)
-    counts += (k ? ", " : "") + std::to_string(m.files[k].frames);
-  if (m.files.size() > 8) counts += ", …";
+  const std::string counts = shardCounts(m);
   std::cout << "indexed " << m.span.frames << (m.span.frames == 1 ? " record" : " records") << " of " << logs.size()
             << (logs.size() == 1 ? " flow log" : " flow logs") << " for " << m.shards
             << (m.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
@@ -1232,8 +1248,7 @@ int splitIndex(const po::variables_map& vm) {
       throw UsageError{"--decap reads VXLAN packets inside captures; flow-log records hold no packets to decapsulate"};
     return splitIndexFlowLogs(vm);
   }
-  if (vm.count("model") || vm.count("host") || vm.count("direction") || vm.count("allow-unknown-fields"))
-    throw UsageError{"--model, --host and --direction go with --index --flow-log: a capture index needs no model"};
+  refuseModelOptions(vm, "a capture index needs no model");
   if (vm.count("decap") || vm.count("mirror"))
     throw UsageError{
         "--index indexes captures as they are: leave out --decap and --mirror (their shards read the inputs in "
@@ -1264,9 +1279,7 @@ int splitIndex(const po::variables_map& vm) {
       std::cerr << "sgsim: note: " << captures[i] << ": " << f.refused
                 << ": not indexed (the shards read it in place)\n";
   }
-  std::string counts;
-  for (std::size_t k = 0; k < perShard.size() && k < 8; ++k) counts += (k ? ", " : "") + std::to_string(perShard[k]);
-  if (perShard.size() > 8) counts += ", …";
+  const std::string counts = firstCounts(perShard);
   std::cout << "indexed part " << options.part << "/" << options.parts << ": " << frames
             << (frames == 1 ? " frame" : " frames") << " of " << captures.size()
             << (captures.size() == 1 ? " capture" : " captures") << " for " << options.shards
@@ -1313,8 +1326,7 @@ int cmdSplit(int argc, char** argv) {
   if (vm.count("part") && !vm.count("index"))
     throw UsageError{"--part goes with --index: a split that copies frames is one pass"};
   if (vm.count("index")) return splitIndex(vm);
-  if (vm.count("model") || vm.count("host") || vm.count("direction") || vm.count("allow-unknown-fields"))
-    throw UsageError{"--model, --host and --direction go with --index --flow-log: a split copies records as they are"};
+  refuseModelOptions(vm, "a split copies records as they are");
   SplitOptions options;
   options.shards = shardCount(vm);
   options.outDir = vm["out"].as<std::string>();
@@ -1341,10 +1353,7 @@ int cmdSplit(int argc, char** argv) {
   if (!m) throw UsageError{m.error().toString()};
   for (const Error& w : m->warnings) std::cerr << "sgsim: warning: " << w.toString() << '\n';
   for (const Error& e : m->errors) std::cerr << "sgsim: " << e.toString() << '\n';
-  std::string counts;
-  for (std::size_t k = 0; k < m->files.size() && k < 8; ++k)
-    counts += (k ? ", " : "") + std::to_string(m->files[k].frames);
-  if (m->files.size() > 8) counts += ", …";
+  const std::string counts = shardCounts(*m);
   const char* unit =
       m->flowLog ? (m->span.frames == 1 ? " record" : " records") : (m->span.frames == 1 ? " frame" : " frames");
   const char* input = m->flowLog ? (m->inputs.size() == 1 ? " flow log" : " flow logs")

@@ -256,15 +256,22 @@ Result<SplitManifest> readManifest(const std::string& dir) {
 }
 
 namespace {
-Result<SplitManifest> readManifestFile(const std::string& file) {
+// The JSON object `file` holds, or an error naming the file ("not JSON …: " + `again`, or "$: expected an object").
+Result<json::value> readObjectFile(const std::string& file, const char* again) {
   auto text = readWholeFile(file);
   if (!text) return text.error();
   json::error_code jec;
   json::value doc = json::parse(*text, jec);
-  if (jec) return Error{file, "not JSON (" + jec.message() + "): run the split again"};
+  if (jec) return Error{file, "not JSON (" + jec.message() + "): " + again};
+  if (!doc.is_object()) return ManifestReader(file).error("$", "expected an object");
+  return doc;
+}
+
+Result<SplitManifest> readManifestFile(const std::string& file) {
+  auto doc = readObjectFile(file, "run the split again");
+  if (!doc) return doc.error();
   const ManifestReader r(file);
-  if (!doc.is_object()) return r.error("$", "expected an object");
-  const json::object& o = doc.as_object();
+  const json::object& o = doc->as_object();
   if (auto bad = r.onlyKeys(o, "$",
                             {"sgsimSplit", "shards", "source", "inputs", "decap", "mirror", "frames", "firstNs",
                              "lastNs", "firstLinkType", "errors", "warnings", "skippedBlocks", "noDataRecords",
@@ -959,14 +966,11 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     readers.push_back(std::move(*r));
   }
   MergedFlowLog merged(std::move(readers));
-  for (const auto& reader : merged.readers()) {
-    struct stat st {};
-    if (reader->gzip())
-      x.refused = reader->path() + ": compressed (gzip): an index lists where records start in a plain file";
-    else if (::stat(reader->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      x.refused = reader->path() + ": not a regular file: an index reads a flow log by offsets";
-    if (!x.refused.empty()) break;
-  }
+  for (const auto& reader : merged.readers())
+    if (auto why = reader->indexable()) {
+      x.refused = why->toString();
+      break;
+    }
   std::vector<std::unique_ptr<AtomicFile>> outs;
   std::vector<std::vector<FlowLogIndexEntry>> pending(options.shards);
   auto flush = [&](std::uint32_t k) {
@@ -1012,14 +1016,10 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
 
 Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
   const std::string file = (fs::path(dir) / kFlowIndexFile).string();
-  auto text = readWholeFile(file);
-  if (!text) return text.error();
-  json::error_code jec;
-  json::value doc = json::parse(*text, jec);
-  if (jec) return Error{file, "not JSON (" + jec.message() + "): index again"};
+  auto doc = readObjectFile(file, "index again");
+  if (!doc) return doc.error();
   const ManifestReader r(file);
-  if (!doc.is_object()) return r.error("$", "expected an object");
-  const json::object& o = doc.as_object();
+  const json::object& o = doc->as_object();
   if (auto bad = r.onlyKeys(o, "$", {"sgsimFlowLogIndex", "hash", "refused", "placement", "files"})) return *bad;
   auto version = r.integer(o, "$", "sgsimFlowLogIndex", 0, INT64_MAX);
   if (!version) return version.error();

@@ -130,16 +130,20 @@ class FlowLogReader {
   void readSplitIds() { splitIds_ = true; }
   // Tests: read every CSV line the general way (parseCsv), to compare it with the one-pass reading of usual lines.
   void setFastCsv(bool on) { fastCsv_ = on; }
-  // Reading through an index (pipeline/split.h, "Flow-log indexes"): the file mapped whole (a gzip file cannot be:
-  // an error), then recordAt() parses the record whose line starts at `offset` (FlowRecord::offset as next() read it)
-  // the way next() parses it. recordAt() fails (error()) when that line is not a record with log-status OK: the file
-  // is not the one indexed.
   // Sets FlowRecord::lineHash of the records next() reads (for an index). Before next().
   void hashLines() { hashLines_ = true; }
-  // The hash of a record's line: the low 32 bits of std::hash (libstdc++'s murmur hash) of its text as parsed.
+  // The hash of a record's line: the low 32 bits of std::hash (libstdc++'s murmur hash) of its text as parsed. Not
+  // promised the same by other standard libraries: an index made by another build may then be refused by line,
+  // never read wrong.
   static std::uint32_t lineHash(std::string_view text) {
     return static_cast<std::uint32_t>(std::hash<std::string_view>{}(text));
   }
+  // Why the file cannot be read through an index (gzip: no offsets into the file; not a regular file), or nothing.
+  std::optional<Error> indexable() const;
+  // Reading through an index (pipeline/split.h, "Flow-log indexes"): the file mapped whole (an error when it is not
+  // indexable()), then recordAt() parses the record whose line starts at `offset` (FlowRecord::offset as next() read
+  // it) the way next() parses it. recordAt() fails (error()) when that line is not a record with log-status OK or
+  // (`hash`) its text is not the text indexed: the file is not the one indexed.
   std::optional<Error> mapWhole();
   bool recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out);
   // Lets go of the mapped pages wholly below `offset` (no record read later starts there): a shard's memory then holds
@@ -165,6 +169,9 @@ class FlowLogReader {
   // The usual line, read in one pass; false (nothing said) for any other, which parseCsv then reads.
   bool parseCsvFast(std::string_view line, FlowRecord& out);
   std::string parseJson(std::string_view line, FlowRecord& out);
+  // One line as next() and recordAt() read it (the one-pass reading first, for CSV): "" when it is a record of any
+  // log-status, else what is wrong.
+  std::string parseLine(std::string_view line, FlowRecord& out);
   void badRecord(std::string what);
   // The interned copy of an id (cut at FlowText::kCapacity); `field` (0-7) picks the cache of the last value of each id
   // field.
