@@ -5,8 +5,8 @@ How a run goes (the commands are the contract of /work/prompts/scale_contract.md
   1. captures and flow logs (the default, --index: on shared storage; each shard reads only its own frames or records):
      1a. on the workers: sgsim split --index --part I/N --shards N --out WORKDIR/index CAPTURES   (I = 1..N at once;
          with the LocalCluster, here, as processes of this machine started before the cluster: see start_here)
-         or for flow logs, one pass: sgsim split --index --shards N --out WORKDIR/index --model M [--host IP]
-                                         [--direction D] --flow-log F...
+         or for flow logs, one pass: sgsim split --index --shards N --out WORKDIR/index-ID --model M [--host IP]
+                                         [--direction D] --flow-log F...   (ID new to each attempt: index_dir)
      1b. on the workers: sgsim COMMAND OPTIONS --index WORKDIR/index --shard K/N --format json
                              -o WORKDIR/index/shard-K.json
      or captures with --decap, or with --in-place:

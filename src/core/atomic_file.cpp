@@ -247,6 +247,7 @@ Result<std::string> readWholeFile(const std::string& path) {
   struct stat st {};
   if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return Error{path, "is a directory, not a file"};
   std::string out;
+  if (S_ISREG(st.st_mode)) out.reserve(static_cast<std::size_t>(st.st_size));  // not grown by doubling
   char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
