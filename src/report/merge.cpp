@@ -1,7 +1,9 @@
 #include "sgsim/report/merge.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
@@ -108,12 +110,176 @@ std::vector<std::string> totalsOf(ReportKind k) {
   return t;
 }
 
+// A report's long lists (whatif's and replay's drift rows, whatif's changed flows), kept as the text of each row
+// rather than in the report's tree: a merge of two flow-log shards' reports of 27 MB each built trees of 360 MB, and
+// the kernel's zeroing of their pages was 58% of its time. Each row is parsed when it is merged and again when it is
+// written, one at a time, into the same small buffer (RowParser).
+struct Rows {
+  std::vector<std::string_view> drift, flows;
+  bool hasDrift = false, hasFlows = false;
+};
+
 struct Doc {
   std::string name;
-  json::object root;
+  std::string_view text;  // the report's whole text
+  json::object root;      // with Rows: the lists "drift" and "flows" here are empty, their rows in `rows`
+  Rows rows;
   std::vector<std::uint32_t> shards;  // ascending
   std::uint32_t count = 1;
   std::uint32_t hash = kShardHash;  // the shard hash's version (core/shard.h); 1 for a report without one
+};
+
+// The scan of a report's text for where its values end (splitRows); npos where the text is not JSON as far as it
+// looks. It checks only what splitRows needs: each row and the rest are parsed after it.
+constexpr std::size_t kNot = std::string_view::npos;
+
+bool blank(char ch) { return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'; }
+
+std::size_t skipBlank(std::string_view t, std::size_t i) {
+  while (i < t.size() && blank(t[i])) ++i;
+  return i;
+}
+
+std::size_t skipString(std::string_view t, std::size_t i) {  // t[i] is the opening quote
+  const char* const begin = t.data() + i + 1;
+  const char* const end = t.data() + t.size();
+  for (const char* p = begin;;) {
+    const auto* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    if (!q) return kNot;
+    const char* b = q;
+    while (b > begin && b[-1] == '\\') --b;
+    if ((q - b) % 2 == 0) return static_cast<std::size_t>(q - t.data()) + 1;  // not escaped
+    p = q + 1;
+  }
+}
+
+std::size_t skipValue(std::string_view t, std::size_t i) {
+  static constexpr auto kMarks = [] {
+    std::array<bool, 256> m{};
+    for (const unsigned char ch : {'"', '{', '[', '}', ']'}) m[ch] = true;
+    return m;
+  }();
+  if (i >= t.size()) return kNot;
+  if (t[i] == '"') return skipString(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    std::size_t depth = 0;
+    for (; i < t.size(); ++i) {
+      const char ch = t[i];
+      if (!kMarks[static_cast<unsigned char>(ch)]) continue;
+      if (ch == '"') {
+        i = skipString(t, i);
+        if (i == kNot) return kNot;
+        --i;
+      } else if (ch == '{' || ch == '[') {
+        ++depth;
+      } else if ((ch == '}' || ch == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+    return kNot;
+  }
+  const std::size_t from = i;
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !blank(t[i])) ++i;
+  return i == from ? kNot : i;
+}
+
+// A report's top-level lists "drift" and "flows", each row's text, and the rest of the report with those lists
+// emptied; nullopt (parse it whole, which says what is wrong) unless the text is an object whose keys have no escapes
+// and name each list once, with values, colons and commas where JSON has them.
+std::optional<std::pair<std::string, Rows>> splitRows(std::string_view t) {
+  std::size_t i = skipBlank(t, 0);
+  if (i == t.size() || t[i] != '{') return std::nullopt;
+  std::string rest;
+  Rows rows;
+  std::size_t copied = 0;  // t[copied, …) is still to copy into rest
+  i = skipBlank(t, i + 1);
+  if (i < t.size() && t[i] == '}') return std::make_pair(std::string(t), std::move(rows));
+  for (;;) {
+    if (i >= t.size() || t[i] != '"') return std::nullopt;
+    const std::size_t keyEnd = skipString(t, i);
+    if (keyEnd == kNot) return std::nullopt;
+    const std::string_view key = t.substr(i + 1, keyEnd - i - 2);
+    if (key.find('\\') != std::string_view::npos) return std::nullopt;
+    i = skipBlank(t, keyEnd);
+    if (i >= t.size() || t[i] != ':') return std::nullopt;
+    i = skipBlank(t, i + 1);
+    const std::size_t valueEnd = skipValue(t, i);
+    if (valueEnd == kNot) return std::nullopt;
+    const bool drift = key == "drift", flows = key == "flows";
+    if ((drift && rows.hasDrift) || (flows && rows.hasFlows)) return std::nullopt;
+    if ((drift || flows) && t[i] == '[') {
+      if (t[valueEnd - 1] != ']') return std::nullopt;
+      (drift ? rows.hasDrift : rows.hasFlows) = true;
+      std::vector<std::string_view>& list = drift ? rows.drift : rows.flows;
+      std::size_t j = skipBlank(t, i + 1);
+      if (j != valueEnd - 1) {
+        for (;;) {
+          const std::size_t end = skipValue(t, j);
+          if (end == kNot || end > valueEnd - 1) return std::nullopt;
+          list.push_back(t.substr(j, end - j));
+          j = skipBlank(t, end);
+          if (j == valueEnd - 1) break;
+          if (t[j] != ',') return std::nullopt;
+          j = skipBlank(t, j + 1);
+        }
+      }
+      rest.append(t.substr(copied, i - copied));
+      rest += "[]";
+      copied = valueEnd;
+    }
+    i = skipBlank(t, valueEnd);
+    if (i < t.size() && t[i] == ',') {
+      i = skipBlank(t, i + 1);
+      continue;
+    }
+    if (i < t.size() && t[i] == '}') break;
+    return std::nullopt;
+  }
+  rest.append(t.substr(copied));
+  return std::make_pair(std::move(rest), std::move(rows));
+}
+
+// The error of a report that is not JSON, as json::parse words what is wrong with its whole text.
+Error notJson(const std::string& name, std::string_view text) {
+  boost::system::error_code ec;
+  json::parse(text, ec);
+  return Error{name, "not JSON (" + (ec ? ec.message() : std::string("nested too deep")) +
+                         "): give the JSON reports of whatif, audit or replay --format json"};
+}
+
+// One row at a time, each into the same buffer (Rows).
+class RowParser {
+ public:
+  // Rows sit two deep in their report: json::parse's depth limit (32) counts them from there.
+  RowParser() : parser_(json::storage_ptr(), rowOptions()) {}
+  RowParser(const RowParser&) = delete;
+  RowParser& operator=(const RowParser&) = delete;
+  // The row's value, or null when its text is not JSON (the report's error: notJson).
+  json::value& parse(std::string_view text) {
+    value_.reset();
+    resource_.release();
+    parser_.reset(json::storage_ptr(&resource_));
+    boost::system::error_code ec;
+    parser_.write(text.data(), text.size(), ec);
+    if (ec) {
+      failed_ = true;
+      return value_.emplace(nullptr);
+    }
+    return value_.emplace(parser_.release());  // its storage the buffer's: moved, not copied
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  static json::parse_options rowOptions() {
+    json::parse_options o;
+    o.max_depth = 30;
+    return o;
+  }
+  unsigned char buffer_[16384];
+  json::monotonic_resource resource_{buffer_, sizeof buffer_};
+  json::parser parser_;
+  std::optional<json::value> value_;
+  bool failed_ = false;
 };
 
 // The first failure met; every check returns false once it is set.
@@ -220,14 +386,16 @@ struct SpanAcc {
 // A listed row's JSON stays where it was parsed (the reports live until the merge ends): copied once, into the
 // merged report.
 struct FlowItem {
-  ChangedFlow key;  // the ranking's fields
-  const json::object* value = nullptr;
+  ChangedFlow key;                      // the ranking's fields
+  std::string_view text;                // the row's text (Rows), or
+  const json::object* value = nullptr;  // the row in its report's tree
 };
 
 struct DriftItem {
   std::uint64_t bytes = 0, records = 0, firstFile = 0, firstLine = 0;
   std::uint64_t firstRecord = 0;  // the row's first record's position in the whole input (shards in place), or 0
-  const json::object* value = nullptr;
+  std::string_view text;          // the row's text (Rows), or
+  const json::object* value = nullptr;  // the row in its report's tree
 };
 
 struct FallbackAcc {
@@ -268,7 +436,31 @@ struct State {
   std::map<std::pair<int, int>, std::uint64_t> outcomes;
   std::map<std::string, std::map<std::string, std::uint64_t>> details;
   std::vector<RowAcc> rows;
+  RowParser parser;  // the rows of drift and flows, one at a time
 };
+
+// Calls f(path, row, text) on each row of the list `name` (drift or flows): parsed from its text when the report's
+// Rows hold it (text is that), else the row of the report's tree (text empty).
+template <class F>
+bool eachRow(Ctx& c, State& s, const Doc& d, const std::string& name, const json::value& v, F&& f) {
+  if (name == "drift" ? d.rows.hasDrift : d.rows.hasFlows) {
+    const std::vector<std::string_view>& list = name == "drift" ? d.rows.drift : d.rows.flows;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const json::value& row = s.parser.parse(list[i]);
+      if (s.parser.failed()) {
+        c.error = notJson(d.name, d.text);
+        return false;
+      }
+      if (!f(at(name, i), row, list[i])) return false;
+    }
+    return true;
+  }
+  const json::array* a = arrayOf(c, d.name, name, v);
+  if (!a) return false;
+  for (std::size_t i = 0; i < a->size(); ++i)
+    if (!f(at(name, i), (*a)[i], std::string_view())) return false;
+  return true;
+}
 
 bool mergeSpans(Ctx& c, State& s, const Doc& d, const json::value& v, bool first) {
   const json::array* a = arrayOf(c, d.name, "captureSpans", v);
@@ -393,36 +585,43 @@ bool driftFirst(Ctx& c, const State& s, const Doc& d, const std::string& path, c
 }
 
 bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v) {
-  const json::array* a = arrayOf(c, d.name, "drift", v);
-  if (!a) return false;
   std::uint64_t records = 0;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    const std::string path = at("drift", i);
-    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
-    const std::vector<std::string> keys = {"proto",   "src",    "dst",  "dport",   "eni",     "direction", "logged",
-                                           "verdict", "reason", "rule", "records", "packets", "bytes",     "first"};
-    std::vector<std::string> known = keys;
-    known.push_back("firstRecord");  // shards in place (report/replay_report.h, DriftRow::firstRecord)
-    DriftItem item;
-    if (!o || !checkKeys(c, d.name, path, *o, known, keys) ||
-        (o->contains("firstRecord") &&
-         (!countOf(c, d.name, path + ".firstRecord", o->at("firstRecord"), item.firstRecord) ||
-          (item.firstRecord == 0 && c.fail(d.name, path + ".firstRecord", "0: positions count from 1")))) ||
-        !countOf(c, d.name, path + ".bytes", o->at("bytes"), item.bytes) ||
-        !countOf(c, d.name, path + ".records", o->at("records"), item.records) ||
-        !driftFirst(c, s, d, path + ".first", o->at("first"), item))
-      return false;
-    records += item.records;
-    item.value = o;
-    s.drift.push_back(std::move(item));
-  }
+  const std::size_t before = s.drift.size();
+  const bool ok =
+      eachRow(c, s, d, "drift", v, [&](const std::string& path, const json::value& row, std::string_view text) {
+        const json::object* o = objectOf(c, d.name, path, row);
+        static const std::vector<std::string> keys = {"proto",     "src",     "dst",     "dport",  "eni",
+                                                      "direction", "logged",  "verdict", "reason", "rule",
+                                                      "records",   "packets", "bytes",   "first"};
+        // firstRecord: shards in place or through an index (report/replay_report.h, DriftRow::firstRecord)
+        static const std::vector<std::string> known = [] {
+          std::vector<std::string> k = keys;
+          k.push_back("firstRecord");
+          return k;
+        }();
+        DriftItem item;
+        if (!o || !checkKeys(c, d.name, path, *o, known, keys) ||
+            (o->contains("firstRecord") &&
+             (!countOf(c, d.name, path + ".firstRecord", o->at("firstRecord"), item.firstRecord) ||
+              (item.firstRecord == 0 && c.fail(d.name, path + ".firstRecord", "0: positions count from 1")))) ||
+            !countOf(c, d.name, path + ".bytes", o->at("bytes"), item.bytes) ||
+            !countOf(c, d.name, path + ".records", o->at("records"), item.records) ||
+            !driftFirst(c, s, d, path + ".first", o->at("first"), item))
+          return false;
+        records += item.records;
+        item.text = text;
+        if (text.empty()) item.value = o;
+        s.drift.push_back(std::move(item));
+        return true;
+      });
+  if (!ok) return false;
   // A run keeps at most ReplayStats::kMaxDriftRows rows, the first it meets (further records are counted, not
   // listed). A shard's list cut so is still exact to merge when its rows say where they were met (firstRecord: shards
   // in place): the whole run's first rows are among each shard's first ones (cutDrift). Without that, it is not.
   const json::value* totals = d.root.if_contains("totals");
   const json::value* drift = totals && totals->is_object() ? totals->get_object().if_contains("driftRecords") : nullptr;
   std::uint64_t counted = 0;
-  const bool placed = std::all_of(s.drift.end() - static_cast<std::ptrdiff_t>(a->size()), s.drift.end(),
+  const bool placed = std::all_of(s.drift.begin() + static_cast<std::ptrdiff_t>(before), s.drift.end(),
                                   [](const DriftItem& i) { return i.firstRecord != 0; });
   if (drift && countOf(c, d.name, "totals.driftRecords", *drift, counted) && counted != records && !placed)
     return c.fail(d.name, "drift",
@@ -511,18 +710,18 @@ bool sideEni(Ctx& c, const Doc& d, const std::string& path, const json::value& v
 }
 
 bool mergeFlows(Ctx& c, State& s, const Doc& d, const json::value& v) {
-  const json::array* a = arrayOf(c, d.name, "flows", v);
-  if (!a) return false;
   const bool several = s.captures.size() > 1;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    const std::string path = at("flows", i);
-    const json::object* o = objectOf(c, d.name, path, (*a)[i]);
-    std::vector<std::string> keys = {"change",    "proto",   "src",   "sport", "dst",  "dport",      "opener", "eni",
-                                     "direction", "packets", "bytes", "first", "last", "firstFrame", "before", "after"};
-    std::vector<std::string> known = keys;
-    if (several) keys.push_back("capture");
-    known.push_back("capture");
-    if (!o || !checkKeys(c, d.name, path, *o, known, keys)) return false;
+  return eachRow(c, s, d, "flows", v, [&](const std::string& path, const json::value& row, std::string_view text) {
+    const json::object* o = objectOf(c, d.name, path, row);
+    static const std::vector<std::string> one = {"change", "proto",      "src",       "sport",   "dst",   "dport",
+                                                 "opener", "eni",        "direction", "packets", "bytes", "first",
+                                                 "last",   "firstFrame", "before",    "after"};
+    static const std::vector<std::string> known = [] {
+      std::vector<std::string> k = one;
+      k.push_back("capture");
+      return k;
+    }();
+    if (!o || !checkKeys(c, d.name, path, *o, known, several ? known : one)) return false;
     FlowItem item;
     ChangedFlow& f = item.key;
     std::string proto, src, dst;
@@ -566,10 +765,11 @@ bool mergeFlows(Ctx& c, State& s, const Doc& d, const json::value& v) {
         return c.fail(d.name, path + ".capture", "\"" + file + "\" is not one of the report's captures");
       f.firstFile = static_cast<std::uint16_t>(it - s.captures.begin());
     }
-    item.value = o;
+    item.text = text;
+    if (text.empty()) item.value = o;
     s.flows.push_back(std::move(item));
-  }
-  return true;
+    return true;
+  });
 }
 
 // Space: equal in every shard but each region's touched, which is or-ed (null: not marked, in every shard).
@@ -955,13 +1155,12 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   std::vector<Doc> docs;
   std::optional<ReportKind> kind;
   for (const ReportFile& f : files) {
+    auto split = splitRows(f.text);
     boost::system::error_code ec;
-    json::value v = json::parse(f.text, ec, arena);
-    if (ec)
-      return Error{f.name,
-                   "not JSON (" + ec.message() + "): give the JSON reports of whatif, audit or replay --format json"};
+    json::value v = json::parse(split ? std::string_view(split->first) : std::string_view(f.text), ec, arena);
+    if (ec) return notJson(f.name, f.text);
     if (!v.is_object()) return Error{f.name, "not a JSON object: not a report of sgsim whatif, audit or replay"};
-    Doc d{f.name, std::move(v.get_object()), {}, 1};
+    Doc d{f.name, f.text, std::move(v.get_object()), split ? std::move(split->second) : Rows{}, {}, 1};
     const auto k = kindOf(d.root);
     if (!k)
       return Error{f.name,
@@ -1161,23 +1360,13 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
           if (a.firstFile != b.firstFile) return a.firstFile < b.firstFile;
           return a.firstLine < b.firstLine;
         });
-        json::array a(arena);
-        a.reserve(s.drift.size());
-        for (const DriftItem& d : s.drift) {
-          a.emplace_back(*d.value);
-          // Where each row was met matters only to further merges: the whole merge lists rows as one run does.
-          if (complete) a.back().as_object().erase("firstRecord");
-        }
-        root[name] = std::move(a);
+        root[name] = json::array();  // its rows written into the text (writeRows)
         break;
       }
       case How::Flows: {
         std::sort(s.flows.begin(), s.flows.end(),
                   [](const FlowItem& a, const FlowItem& b) { return rankedBefore(a.key, b.key); });
-        json::array a(arena);
-        a.reserve(s.flows.size());
-        for (const FlowItem& f : s.flows) a.emplace_back(*f.value);
-        root[name] = std::move(a);
+        root[name] = json::array();  // its rows written into the text (writeRows)
         break;
       }
       case How::Fallback:
@@ -1219,7 +1408,37 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     root["shard"] = json::object{{"index", std::move(index)}, {"count", count}, {"hash", docs.front().hash}};
   }
   if (auto n = totalOf(s, "changedFlows")) out.changedFlows = *n;
-  out.json = toPrettyJson(root, text);  // the merged report is at most about the reports' size (or 256 MiB)
+  // The report as toPrettyJson writes it, the rows of drift and flows written one at a time into their lists.
+  const std::string outline = toPrettyJson(root);
+  out.json.reserve(text);  // the merged report is at most about the reports' size (or 256 MiB)
+  std::vector<std::pair<std::size_t, std::string>> lists;  // (where its "[]" is in the outline, name)
+  for (const char* name : {"drift", "flows"}) {
+    const std::string placeholder = "\n  \"" + std::string(name) + "\": []";  // top level: no string holds a newline
+    const std::size_t where = first.root.contains(name) ? outline.find(placeholder) : std::string::npos;
+    if (where != std::string::npos) lists.emplace_back(where + placeholder.size() - 2, name);
+  }
+  std::sort(lists.begin(), lists.end());
+  std::size_t copied = 0;
+  for (const auto& [where, name] : lists) {
+    const bool drift = name == "drift";
+    const std::size_t n = drift ? s.drift.size() : s.flows.size();
+    if (n == 0) continue;
+    out.json.append(outline, copied, where - copied);
+    out.json += "[\n";
+    for (std::size_t i = 0; i < n; ++i) {
+      out.json += i ? ",\n    " : "    ";
+      const std::string_view rowText = drift ? s.drift[i].text : s.flows[i].text;
+      json::value copy;
+      json::value& row = !rowText.empty() ? s.parser.parse(rowText)
+                                          : (copy = json::value(drift ? *s.drift[i].value : *s.flows[i].value));
+      // Where each row was met matters only to further merges: the whole merge lists rows as one run does.
+      if (drift && complete) row.as_object().erase("firstRecord");
+      appendPrettyJson(out.json, row, 4);
+    }
+    out.json += "\n  ]";
+    copied = where + 2;
+  }
+  out.json.append(outline, copied);
   return out;
 }
 

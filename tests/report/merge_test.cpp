@@ -373,6 +373,116 @@ TEST(Merge, TheFullFlowTablesWarningSumsItsCountsAndStaysLast) {
   EXPECT_EQ(merged->notes.size(), 1u);
 }
 
+// A JSON value written with blanks of every kind between its tokens (and none here and there).
+void spaced(const json::value& v, std::mt19937& rng, std::string& out) {
+  static const char* const blanks[] = {"", " ", "\n", "\r\n\t ", "  "};
+  const auto blank = [&] { out += blanks[rng() % std::size(blanks)]; };
+  blank();
+  if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& kv : v.get_object()) {
+      if (!first) out += ',';
+      first = false;
+      blank();
+      out += json::serialize(json::value(kv.key()));
+      blank();
+      out += ':';
+      spaced(kv.value(), rng, out);
+    }
+    blank();
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+      if (i) out += ',';
+      spaced(v.get_array()[i], rng, out);
+    }
+    blank();
+    out += ']';
+  } else {
+    out += json::serialize(v);
+  }
+  blank();
+}
+
+TEST(Merge, ReadsReportsInAnyLayoutOfTheirJson) {
+  // merge reads the long lists (flows, drift) row by row from the text rather than into a tree: the reports
+  // re-written compact, with blanks anywhere, or with a list's key escaped merge as sgsim's own layout does.
+  std::mt19937 rng(44);
+  std::size_t rows = 0;
+  for (int round = 0; round < 80; ++round) {
+    const std::uint32_t n = 2 + round % 3;
+    const World w = randomWorld(rng, n);
+    const std::string whole = renderWhatIfJson(whatifOf(w, 0, n));
+    rows += json::parse(whole).at("flows").as_array().size();
+    std::vector<std::string> texts;
+    for (std::uint32_t k = 1; k <= n; ++k) {
+      std::string t = renderWhatIfJson(whatifOf(w, k, n));
+      switch (round % 4) {
+        case 0:
+          t = json::serialize(json::parse(t));
+          break;
+        case 1: {
+          std::string out;
+          spaced(json::parse(t), rng, out);
+          t = out;
+          break;
+        }
+        case 2: {  // "fl\u006fws": the same key, read into the tree
+          t = json::serialize(json::parse(t));
+          const auto at = t.find("\"flows\":");
+          ASSERT_NE(at, std::string::npos);
+          t.replace(at, 8, "\"fl\\u006fws\":");
+          break;
+        }
+        default:
+          break;
+      }
+      texts.push_back(t);
+    }
+    ASSERT_EQ(mergedOrError(shardFiles(texts)), whole) << "round " << round << ", layout " << round % 4;
+  }
+  EXPECT_GT(rows, 400u) << "the worlds have flows to list";
+}
+
+TEST(Merge, TextThatIsNotJsonIsRefusedAsJsonParseWordsIt) {
+  // Wherever a report is broken (in a row of its long lists, between them or elsewhere), merge says what json::parse
+  // says of the whole text, never merges what it could read of it.
+  const auto files = twoShards();
+  ASSERT_GT(json::parse(files[0].text).at("flows").as_array().size() +
+                json::parse(files[1].text).at("flows").as_array().size(),
+            2u);
+  std::mt19937 rng(8);
+  const char bytes[] = {'"', ',', ']', '}', '[', '{', ':', ' ', 'x', '\\', '1', '\n', '-', 'e'};
+  int broken = 0;
+  for (int round = 0; round < 4000; ++round) {
+    auto f = files;
+    std::string& t = f[round % 2].text;
+    if (round % 8 == 7) t = json::serialize(json::parse(t));
+    const std::size_t at = rng() % t.size();
+    switch (rng() % 3) {
+      case 0:
+        t.insert(at, 1, bytes[rng() % std::size(bytes)]);
+        break;
+      case 1:
+        t.erase(at, 1);
+        break;
+      default:
+        t.resize(at);
+        break;
+    }
+    boost::system::error_code ec;
+    json::parse(t, ec);
+    if (!ec) continue;  // still JSON: ABrokenReportIsRefusedNeverACrash's matter
+    ++broken;
+    ASSERT_EQ(mergedOrError(f), "error: " + f[round % 2].name + ": not JSON (" + ec.message() +
+                                    "): give the JSON reports of whatif, audit or replay --format json")
+        << t;
+  }
+  EXPECT_GT(broken, 2000);
+}
+
 // Every node of a JSON value, to pick one to break.
 void nodes(json::value& v, std::vector<json::value*>& out) {
   out.push_back(&v);
