@@ -11,12 +11,15 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -296,7 +299,58 @@ FlowLogReader::FlowLogReader(std::unique_ptr<Source> source, std::string path, s
   buf_.resize(kMaxLine * 2);
 }
 
-FlowLogReader::~FlowLogReader() = default;
+// parseAhead(): a ring of kDepth batches of kBatch records, the thread filling the oldest free batch, next() copying
+// records out of the oldest full one; one lock per batch.
+struct FlowLogReader::Ahead {
+  static constexpr std::size_t kBatch = 512, kDepth = 8;
+  std::vector<FlowRecord> ring = std::vector<FlowRecord>(kBatch * kDepth);
+  std::size_t count[kDepth] = {};  // records in each batch
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::uint64_t produced = 0, consumed = 0;  // batches
+  bool stop = false;
+  // next()'s side
+  bool holding = false;  // a batch (consumed % kDepth) is being read
+  std::size_t at = 0;
+  std::thread thread;
+};
+
+FlowLogReader::~FlowLogReader() {
+  if (ahead_ && ahead_->thread.joinable()) {
+    {
+      std::lock_guard lock(ahead_->mutex);
+      ahead_->stop = true;
+    }
+    ahead_->changed.notify_all();
+    ahead_->thread.join();
+  }
+}
+
+void FlowLogReader::parseAhead() {
+  ahead_ = std::make_unique<Ahead>();
+  ahead_->thread = std::thread([this] {
+    Ahead& a = *ahead_;
+    for (;;) {
+      std::uint64_t batch = 0;
+      {
+        std::unique_lock lock(a.mutex);
+        a.changed.wait(lock, [&] { return a.stop || a.produced - a.consumed < Ahead::kDepth; });
+        if (a.stop) return;
+        batch = a.produced % Ahead::kDepth;
+      }
+      std::size_t n = 0;
+      FlowRecord* records = a.ring.data() + batch * Ahead::kBatch;
+      while (n < Ahead::kBatch && nextHere(records[n])) ++n;
+      {
+        std::lock_guard lock(a.mutex);
+        a.count[batch] = n;
+        ++a.produced;
+      }
+      a.changed.notify_all();
+      if (n < Ahead::kBatch) return;  // the end, or an error: a short batch is the last
+    }
+  });
+}
 
 Result<std::unique_ptr<FlowLogReader>> FlowLogReader::open(const std::string& path, std::uint16_t fileIndex) {
   if (path == "-") return Error{"--flow-log -", "standard input is not read as a flow log; give a file"};
@@ -856,6 +910,34 @@ std::string FlowLogReader::parseLine(std::string_view line, FlowRecord& out) {
 }
 
 bool FlowLogReader::next(FlowRecord& out) {
+  if (!ahead_) return nextHere(out);
+  Ahead& a = *ahead_;
+  for (;;) {
+    if (a.holding) {
+      const std::size_t batch = a.consumed % Ahead::kDepth;
+      if (a.at < a.count[batch]) {
+        out = a.ring[batch * Ahead::kBatch + a.at++];
+        return true;
+      }
+      if (a.count[batch] < Ahead::kBatch) {  // the last batch, read: the thread has ended
+        if (a.thread.joinable()) a.thread.join();
+        return false;
+      }
+      {
+        std::lock_guard lock(a.mutex);
+        ++a.consumed;
+      }
+      a.changed.notify_all();
+      a.holding = false;
+    }
+    std::unique_lock lock(a.mutex);
+    a.changed.wait(lock, [&] { return a.produced > a.consumed; });
+    a.holding = true;
+    a.at = 0;
+  }
+}
+
+bool FlowLogReader::nextHere(FlowRecord& out) {
   if (done_) return false;
   for (;;) {
     std::string_view line;

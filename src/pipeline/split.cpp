@@ -942,6 +942,8 @@ bool isFlowLogIndex(const std::string& dir) {
   return fs::exists(fs::path(dir) / kFlowIndexFile, ec);
 }
 
+constexpr std::size_t kMaxParseThreads = 8;
+
 Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const FlowLogIndexOptions& options) {
   if (logs.empty()) return Error{"", "no flow log given: sgsim split --index --shards N --out DIR --flow-log FILE..."};
   const std::string& dir = options.outDir;
@@ -963,14 +965,14 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     auto r = FlowLogReader::open(logs[i], static_cast<std::uint16_t>(i));
     if (!r) return r.error();
     (*r)->hashLines();  // before the merge reads its first records
+    if (auto why = (*r)->indexable(); why && x.refused.empty()) x.refused = why->toString();
     readers.push_back(std::move(*r));
   }
+  // The parsing of each log on a thread of its own, beside the merge window and the entries on this one (about as
+  // long each): fl3m.csv's pass took ~0.6 of the time (docs/PERFORMANCE.md). Not for many logs at once: a thread each.
+  if (x.refused.empty() && readers.size() <= kMaxParseThreads)
+    for (auto& r : readers) r->parseAhead();
   MergedFlowLog merged(std::move(readers));
-  for (const auto& reader : merged.readers())
-    if (auto why = reader->indexable()) {
-      x.refused = why->toString();
-      break;
-    }
   std::vector<std::unique_ptr<AtomicFile>> outs;
   std::vector<std::vector<FlowLogIndexEntry>> pending(options.shards);
   auto flush = [&](std::uint32_t k) {

@@ -367,6 +367,60 @@ TEST(FlowLogReader, OnePassCsvReadingAgreesWithTheGeneralOne) {
   EXPECT_GT(bad, lines / 10);
 }
 
+TEST(FlowLogReader, ParsingAheadOnAThreadReadsWhatNextReads) {
+  // parseAhead() (the index pass) hands out the records, counts, warnings and error that next() reads on its own:
+  // logs of a few records to many batches (512 records each; exactly full batches too), bad, NODATA and SKIPDATA
+  // records, a fatal line (longer than 1 MiB) after thousands of records, and a reader dropped while its thread runs.
+  std::mt19937 rng(5);
+  for (int round = 0; round < 24; ++round) {
+    const std::size_t records =
+        round < 4 ? std::size_t{512} * static_cast<std::size_t>(round) : rng() % 9000 + (round % 3 == 0 ? 4096 : 1);
+    std::string text = kHeader;
+    for (std::size_t i = 0; i < records; ++i) {
+      const unsigned kind = rng() % 50;
+      const std::string status = kind == 0 ? "NODATA" : kind == 1 ? "SKIPDATA" : "OK";
+      text += "1,vsw-1,i-1,vpc-1,1234,eni-" + std::to_string(rng() % 3) + ",10.0.0." + std::to_string(rng() % 256) +
+              "," + std::to_string(rng() % 65536) + ",10.0.1.1," + (kind == 2 ? "99999" : "443") + ",6,in," +
+              std::to_string(rng() % 100) + ",1000," + std::to_string(1767225600 + i / 10) + "," +
+              std::to_string(1767225660 + i / 10) + "," + status + ",ACCEPT,2\n";
+    }
+    if (round % 6 == 5) text += std::string(FlowLogReader::kMaxLine * 4, 'x') + "\n1,2,3\n";
+    auto plain = FlowLogReader::fromText(text, "log.csv");
+    auto ahead = FlowLogReader::fromText(text, "log.csv");
+    ASSERT_TRUE(plain && ahead);
+    (*plain)->hashLines();
+    (*ahead)->hashLines();
+    (*ahead)->parseAhead();
+    if (round % 8 == 7) {  // dropped with its thread busy or waiting on a full ring
+      FlowRecord r;
+      ASSERT_TRUE((*ahead)->next(r));
+      ahead->reset();
+      continue;
+    }
+    const auto a = readAll(**plain), b = readAll(**ahead);
+    ASSERT_EQ(a.size(), b.size()) << "round " << round;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(describe(a[i]), describe(b[i])) << "round " << round << ", record " << i;
+      ASSERT_EQ(a[i].offset, b[i].offset);
+      ASSERT_EQ(a[i].lineHash, b[i].lineHash);
+    }
+    FlowRecord r;
+    EXPECT_FALSE((*ahead)->next(r)) << "and false again after the end";
+    EXPECT_EQ((*plain)->records(), (*ahead)->records());
+    EXPECT_EQ((*plain)->badRecords(), (*ahead)->badRecords());
+    EXPECT_EQ((*plain)->noData(), (*ahead)->noData());
+    EXPECT_EQ((*plain)->skipData(), (*ahead)->skipData());
+    ASSERT_EQ((*plain)->error().has_value(), (*ahead)->error().has_value());
+    if ((*plain)->error()) {
+      EXPECT_EQ((*plain)->error()->toString(), (*ahead)->error()->toString());
+    }
+    EXPECT_EQ(round % 6 == 5, (*ahead)->error().has_value());
+    const auto wa = (*plain)->warnings(), wb = (*ahead)->warnings();
+    ASSERT_EQ(wa.size(), wb.size());
+    for (std::size_t i = 0; i < wa.size(); ++i) EXPECT_EQ(wa[i].toString(), wb[i].toString());
+  }
+}
+
 // Numbers are whole decimal numbers as std::from_chars reads them (digits only: no sign, no blank), up to the limit.
 TEST(FlowLogReader, NumbersReadAsFromCharsReadsThem) {
   std::mt19937 rng(7);
