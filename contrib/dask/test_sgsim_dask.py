@@ -194,6 +194,44 @@ class ParseArgs(unittest.TestCase):
         self.assertEqual(sgsim_dask.final_exit(plan, [4, 4], 0, []), 0)
 
 
+class ReportMembers(unittest.TestCase):
+    def test_members_read_from_the_text_are_the_parsed_reports(self):
+        # Random reports laid out as sgsim lays out JSON (each top-level member on a line of its own, two spaces in;
+        # json.dumps(indent=2) keeps to it), with values holding what could mislead a scan (commas, quotes, braces
+        # and escaped newlines in strings, nested lists): the members read from the text are the parsed report's.
+        import random
+        rng = random.Random(13)
+        names = ("warnings", "errors", "rules")
+
+        def value(depth):
+            kind = rng.randrange(6 if depth < 3 else 3)
+            if kind == 0:
+                return rng.choice(['a, "b": 1', '\n  "errors": [', "}\n", "", "x\\"])
+            if kind == 1:
+                return rng.choice([0, -1, 2.5, True, None])
+            if kind == 2:
+                return rng.choice(["warnings", "rules", '",\n  "'])
+            if kind == 3:
+                return [value(depth + 1) for _ in range(rng.randrange(4))]
+            return {rng.choice(names + ("where", "message")): value(depth + 1) for _ in range(rng.randrange(4))}
+
+        for _ in range(300):
+            report = {}
+            for name in rng.sample(("captures", "warnings", "errors", "totals", "drift", "rules", "flows"),
+                                   rng.randrange(1, 7)):
+                report[name] = value(0)
+            text = (json.dumps(report, indent=2) + "\n" * rng.randrange(3)).encode()
+            self.assertEqual(sgsim_dask.report_members(text, names),
+                             {k: v for k, v in report.items() if k in names})
+            compact = json.dumps(report).encode()  # another layout: parsed whole
+            self.assertEqual(sgsim_dask.report_members(compact, names), report)
+
+    def test_text_that_is_not_a_report_is_refused(self):
+        for text in (b"", b"{\n  \"warnings\": [", b"[1, 2]", b"{\n  \"warnings\": [}\n}\n", b"nothing"):
+            with self.assertRaises(ValueError, msg=text):
+                sgsim_dask.report_members(text, ("warnings",))
+
+
 class Workers(unittest.TestCase):
     def probe(self, version="sgsim 0.1.0", sha="a" * 64, path="/usr/bin/sgsim", error=None):
         return {"version": version, "sha256": sha, "path": path, "error": error}
