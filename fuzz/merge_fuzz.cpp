@@ -1,7 +1,8 @@
 // libFuzzer target for sgsim merge (report/merge.h): any bytes as one or two shard reports (cut at the first NUL
 // byte), merged as --partial. Merge answers with a report or an error, never a crash; the answer does not depend on
 // how the reports' JSON is laid out (merge reads the drift and flows lists row by row from the text and the rest as a
-// tree: the reports re-written compact by Boost.JSON get the same answer); and text that is not JSON is refused.
+// tree: the reports re-written compact by Boost.JSON get the same answer; so do the rows read and written on two
+// threads); and text that is not JSON is refused.
 // merge_fuzz_replay (any compiler) reruns inputs: build/fuzz/merge_fuzz_replay fuzz/corpus_merge; fuzz/meson.build
 // has the command that builds it under libFuzzer by hand.
 
@@ -23,9 +24,10 @@ void check(bool ok, const char* what) {
   std::abort();
 }
 
-std::string answer(const std::vector<sgsim::ReportFile>& files) {
+std::string answer(const std::vector<sgsim::ReportFile>& files, std::size_t twoThreadsFrom = 20000) {
   sgsim::MergeOptions partial;
   partial.partial = true;
+  partial.twoThreadsFrom = twoThreadsFrom;
   auto m = sgsim::mergeReports(files, partial);
   return m ? "report\n" + m->json : "error\n" + m.error().toString();
 }
@@ -38,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<sgsim::ReportFile> files = {{"a.json", std::string(in.substr(0, cut))}};
   if (cut != std::string_view::npos) files.push_back({"b.json", std::string(in.substr(cut + 1))});
   const std::string given = answer(files);
+  check(answer(files, 1) == given, "the rows read and written on two threads get another answer");
   bool json = true;
   std::vector<sgsim::ReportFile> compact = files;
   for (sgsim::ReportFile& f : compact) {

@@ -201,9 +201,18 @@ std::vector<ReportFile> shardFiles(const std::vector<std::string>& texts) {
   return files;
 }
 
-std::string mergedOrError(const std::vector<ReportFile>& files, MergeOptions o = {}) {
+std::string answerOf(const std::vector<ReportFile>& files, const MergeOptions& o) {
   auto m = mergeReports(files, o);
   return m ? m->json : "error: " + m.error().toString();
+}
+
+// The merged report or "error: …", the same whether the rows are read and written on one thread or on two (every
+// test that merges through here checks both).
+std::string mergedOrError(const std::vector<ReportFile>& files, MergeOptions o = {}) {
+  const std::string one = answerOf(files, o);
+  o.twoThreadsFrom = 1;
+  EXPECT_EQ(answerOf(files, o), one) << "on two threads";
+  return one;
 }
 
 const Network& emptyNetwork() {
@@ -525,6 +534,9 @@ TEST(Merge, ABrokenReportIsRefusedNeverACrash) {
     Result<MergedReport> m = Error{};
     ASSERT_NO_THROW(m = mergeReports(files)) << f.text;
     refused += m ? 0 : 1;
+    MergeOptions two;
+    two.twoThreadsFrom = 1;
+    ASSERT_EQ(answerOf(files, two), m ? m->json : "error: " + m.error().toString()) << "on two threads";
   }
   EXPECT_GT(refused, 1500) << "most broken reports are refused";
 }

@@ -40,6 +40,9 @@ struct ReportFile {
 struct MergeOptions {
   bool partial = false;                // merge a subset of the shards (the result keeps a "shard" member)
   AuditSort sort = AuditSort::Impact;  // audit: the --sort the audits ran with
+  // From this many rows (drift and flows, all reports) on, the rows are read and written on two threads; the answer is
+  // the same either way (tests set 1 to compare).
+  std::size_t twoThreadsFrom = 20000;
 };
 
 struct MergedReport {
