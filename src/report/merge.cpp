@@ -256,20 +256,16 @@ class RowParser {
   RowParser() : parser_(json::storage_ptr(), rowOptions()) {}
   RowParser(const RowParser&) = delete;
   RowParser& operator=(const RowParser&) = delete;
-  // The row's value, or null when its text is not JSON (the report's error: notJson).
-  json::value& parse(std::string_view text) {
+  // The row's value, valid until the next call; null when its text is not JSON (the report's error: notJson).
+  json::value* parse(std::string_view text) {
     value_.reset();
     resource_.release();
     parser_.reset(json::storage_ptr(&resource_));
     boost::system::error_code ec;
     parser_.write(text.data(), text.size(), ec);
-    if (ec) {
-      failed_ = true;
-      return value_.emplace(nullptr);
-    }
-    return value_.emplace(parser_.release());  // its storage the buffer's: moved, not copied
+    if (ec) return nullptr;
+    return &value_.emplace(parser_.release());  // its storage the buffer's: moved, not copied
   }
-  bool failed() const { return failed_; }
 
  private:
   static json::parse_options rowOptions() {
@@ -281,8 +277,30 @@ class RowParser {
   json::monotonic_resource resource_{buffer_, sizeof buffer_};
   json::parser parser_;
   std::optional<json::value> value_;
-  bool failed_ = false;
 };
+
+// Runs here() on this thread and there(parser) on a second one with a RowParser of its own (the long lists' rows
+// read or written in two halves), waits for both, and rethrows what either threw.
+template <class Here, class There>
+void onTwoThreads(Here&& here, There&& there) {
+  std::exception_ptr failed;
+  std::thread other([&] {
+    try {
+      RowParser parser;
+      there(parser);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  try {
+    here();
+  } catch (...) {
+    other.join();
+    throw;
+  }
+  other.join();
+  if (failed) std::rethrow_exception(failed);
+}
 
 // The first failure met; every check returns false once it is set.
 struct Ctx {
@@ -448,12 +466,12 @@ bool eachRow(Ctx& c, RowParser& parser, const Doc& d, const std::string& name, c
   if (name == "drift" ? d.rows.hasDrift : d.rows.hasFlows) {
     const std::vector<std::string_view>& list = name == "drift" ? d.rows.drift : d.rows.flows;
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const json::value& row = parser.parse(list[i]);
-      if (parser.failed()) {
+      const json::value* row = parser.parse(list[i]);
+      if (!row) {
         c.error = notJson(d.name, d.text);
         return false;
       }
-      if (!f(at(name, i), row, list[i])) return false;
+      if (!f(at(name, i), *row, list[i])) return false;
     }
     return true;
   }
@@ -625,18 +643,21 @@ struct ReadRows {
   std::optional<Error> error;
 };
 
+// Rows read ahead, appended to `into`; false (c says why) when reading them failed.
+template <class Item>
+bool takeRows(Ctx& c, const ReadRows<Item>& ahead, std::vector<Item>& into) {
+  if (ahead.error) {
+    c.error = ahead.error;
+    return false;
+  }
+  into.insert(into.end(), ahead.items.begin(), ahead.items.end());
+  return true;
+}
+
 // `ahead`: the report's drift rows read ahead, or null (read here).
 bool mergeDrift(Ctx& c, State& s, const Doc& d, const json::value& v, ReadRows<DriftItem>* ahead) {
   const std::size_t before = s.drift.size();
-  if (ahead) {
-    if (ahead->error) {
-      c.error = ahead->error;
-      return false;
-    }
-    s.drift.insert(s.drift.end(), ahead->items.begin(), ahead->items.end());
-  } else if (!driftRows(c, s, d, v, s.parser, s.drift)) {
-    return false;
-  }
+  if (ahead ? !takeRows(c, *ahead, s.drift) : !driftRows(c, s, d, v, s.parser, s.drift)) return false;
   std::uint64_t records = 0;
   for (std::size_t i = before; i < s.drift.size(); ++i) records += s.drift[i].records;
   // A run keeps at most ReplayStats::kMaxDriftRows rows, the first it meets (further records are counted, not
@@ -799,13 +820,7 @@ bool flowRows(Ctx& c, const State& s, const Doc& d, const json::value& v, RowPar
 }
 
 bool mergeFlows(Ctx& c, State& s, const Doc& d, const json::value& v, ReadRows<FlowItem>* ahead) {
-  if (!ahead) return flowRows(c, s, d, v, s.parser, s.flows);
-  if (ahead->error) {
-    c.error = ahead->error;
-    return false;
-  }
-  s.flows.insert(s.flows.end(), ahead->items.begin(), ahead->items.end());
-  return true;
+  return ahead ? takeRows(c, *ahead, s.flows) : flowRows(c, s, d, v, s.parser, s.flows);
 }
 
 // Space: equal in every shard but each region's touched, which is or-ed (null: not marked, in every shard).
@@ -1284,38 +1299,20 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   for (const Doc& d : docs) lazyRows += d.rows.drift.size() + d.rows.flows.size();
   if (docs.size() > 1 && lazyRows >= options.twoThreadsFrom) {
     ahead.resize(docs.size());
+    const auto readList = [&](const Doc& d, const char* name, auto readRows, RowParser& parser, auto& into) {
+      const json::value* v = d.root.if_contains(name);
+      if (!v || !first.root.contains(name)) return;  // the loop below says what is missing
+      Ctx local;
+      if (!readRows(local, s, d, *v, parser, into.items))
+        into.error = local.error.value_or(Error{d.name + ": " + name, "not a list of rows merge reads"});
+    };
     const auto readAhead = [&](std::size_t from, RowParser& parser) {
       for (std::size_t i = from; i < docs.size(); i += 2) {
-        const Doc& d = docs[i];
-        for (const char* name : {"drift", "flows"}) {
-          const json::value* v = d.root.if_contains(name);
-          if (!v || !first.root.contains(name)) continue;  // the loop below says what is missing
-          Ctx local;
-          const bool drift = std::string_view(name) == "drift";
-          if (drift ? !driftRows(local, s, d, *v, parser, ahead[i].drift.items)
-                    : !flowRows(local, s, d, *v, parser, ahead[i].flows.items))
-            (drift ? ahead[i].drift.error : ahead[i].flows.error) =
-                local.error.value_or(Error{d.name + ": " + name, "not a list of rows merge reads"});
-        }
+        readList(docs[i], "drift", driftRows, parser, ahead[i].drift);
+        readList(docs[i], "flows", flowRows, parser, ahead[i].flows);
       }
     };
-    std::exception_ptr failed;
-    std::thread other([&] {
-      try {
-        RowParser parser;
-        readAhead(1, parser);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-    });
-    try {
-      readAhead(0, s.parser);
-    } catch (...) {
-      other.join();
-      throw;
-    }
-    other.join();
-    if (failed) std::rethrow_exception(failed);
+    onTwoThreads([&] { readAhead(0, s.parser); }, [&](RowParser& parser) { readAhead(1, parser); });
   }
 
   for (std::size_t i = 0; i < docs.size(); ++i) {
@@ -1511,8 +1508,8 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
       for (std::size_t i = from; i < end; ++i) {
         to += i ? ",\n    " : "    ";
         const std::string_view rowText = drift ? s.drift[i].text : s.flows[i].text;
-        json::value copy;
-        json::value& row = !rowText.empty() ? parser.parse(rowText)
+        json::value copy;  // a row of a report's tree, which stays as it is
+        json::value& row = !rowText.empty() ? *parser.parse(rowText)  // it parsed when it was merged
                                             : (copy = json::value(drift ? *s.drift[i].value : *s.flows[i].value));
         // Where each row was met matters only to further merges: the whole merge lists rows as one run does.
         if (drift && complete) row.as_object().erase("firstRecord");
@@ -1523,28 +1520,12 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
     // report's text, which no thread changes), then appended: fl3m's 100,000 drift rows are ~40% of its merge.
     const std::size_t half = n >= options.twoThreadsFrom && n > 1 ? n / 2 : n;
     std::string second;
-    std::exception_ptr failed;
-    std::thread other;
     if (half < n)
-      other = std::thread([&, half, n] {
-        try {
-          RowParser parser;
-          writeRows(second, parser, half, n);
-        } catch (...) {
-          failed = std::current_exception();
-        }
-      });
-    try {
-      writeRows(out.json, s.parser, 0, half);
-    } catch (...) {
-      if (other.joinable()) other.join();
-      throw;
-    }
-    if (other.joinable()) {
-      other.join();
-      if (failed) std::rethrow_exception(failed);
-      out.json += second;
-    }
+      onTwoThreads([&] { writeRows(out.json, s.parser, 0, half); },
+                   [&](RowParser& parser) { writeRows(second, parser, half, n); });
+    else
+      writeRows(out.json, s.parser, 0, n);
+    out.json += second;
     out.json += "\n  ]";
     copied = where + 2;
   }
