@@ -75,8 +75,8 @@ runner options:
                     where in place every shard also reads every other shard's frames; the index is one more
                     pass over the captures, run on all workers at once. Flow logs are indexed in one pass
                     (`sgsim split --index --flow-log`, with the shards' --model, --host and --direction), each
-                    shard then parsing only its own records; a gzip log is read whole by each shard (the note
-                    printed once). Captures with --decap are read in place (named with it, --index is refused);
+                    shard then parsing only its own records (of a gzip log, in the index's plain copy of its
+                    text). Captures with --decap are read in place (named with it, --index is refused);
                     a capture the index cannot serve (truncated, a pcapng with SPBs, ...) is read whole by each
                     shard, the others through the index, and the runner prints the note once
   --in-place        no index: each shard reads the inputs whole on shared storage and keeps its own

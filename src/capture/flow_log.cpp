@@ -352,21 +352,24 @@ void FlowLogReader::parseAhead() {
   });
 }
 
-Result<std::unique_ptr<FlowLogReader>> FlowLogReader::open(const std::string& path, std::uint16_t fileIndex) {
+Result<std::unique_ptr<FlowLogReader>> FlowLogReader::open(const std::string& path, std::uint16_t fileIndex,
+                                                           std::string name) {
   if (path == "-") return Error{"--flow-log -", "standard input is not read as a flow log; give a file"};
   // Opened once: zlib reads a plain file as it is and tells gzip by its magic number (gzdirect), so a pipe or a
   // FIFO (`--flow-log <(zcat …)`) is read like a file; opening it twice lost its first bytes.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{path, std::string("cannot open flow log: ") + std::strerror(errno)};
+  if (name.empty()) name = path;
+  if (fd < 0) return Error{name, std::string("cannot open flow log: ") + std::strerror(errno)};
   auto src = std::make_unique<Source>();
   src->gz = gzdopen(fd, "rb");
   if (src->gz == nullptr) {
     ::close(fd);
-    return Error{path, "cannot open flow log: out of memory"};
+    return Error{name, "cannot open flow log: out of memory"};
   }
   gzbuffer(src->gz, 1 << 18);
   const bool gzip = gzdirect(src->gz) == 0;
-  std::unique_ptr<FlowLogReader> r(new FlowLogReader(std::move(src), path, fileIndex));
+  std::unique_ptr<FlowLogReader> r(new FlowLogReader(std::move(src), std::move(name), fileIndex));
+  r->file_ = path;
   r->gzip_ = gzip;
   if (auto err = r->start()) return *err;
   return r;
@@ -483,6 +486,7 @@ bool FlowLogReader::readLine(std::string_view& line) {
       return false;
     }
     if (got == 0) eof_ = true;
+    if (copyText_ && got > 0) copyText_(std::string_view(buf_.data() + end_, static_cast<std::size_t>(got)));
     end_ += static_cast<std::size_t>(got);
   }
 }
@@ -983,11 +987,18 @@ struct FlowLogReader::Mapping {
   }
 };
 
+bool FlowLogReader::copyText(std::function<void(std::string_view)> sink) {
+  if (consumed_ != 0) return false;  // start() read past the first buffer: its first bytes are gone
+  if (end_ > 0) sink(std::string_view(buf_.data(), end_));
+  copyText_ = std::move(sink);
+  return true;
+}
+
 std::optional<Error> FlowLogReader::indexable() const {
   if (source_->gz == nullptr) return std::nullopt;  // fromText
   if (gzip_) return Error{path_, "compressed (gzip): an index lists where records start in a plain file"};
   struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+  if (::stat(file_.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return Error{path_, "not a regular file: an index reads a flow log by offsets"};
   return std::nullopt;
 }
@@ -998,7 +1009,7 @@ std::optional<Error> FlowLogReader::mapWhole() {
     whole_ = source_->text;
     return std::nullopt;
   }
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{path_, std::string("cannot open flow log: ") + std::strerror(errno)};
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // replaced since indexable() looked
@@ -1125,10 +1136,14 @@ MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers
 }
 
 Result<std::unique_ptr<MergedFlowLog>> MergedFlowLog::openIndexed(const std::vector<std::string>& paths,
-                                                                  std::vector<FlowLogIndexEntry> entries) {
+                                                                  std::vector<FlowLogIndexEntry> entries,
+                                                                  const std::vector<std::string>& texts) {
   std::vector<std::unique_ptr<FlowLogReader>> readers;
   for (std::size_t i = 0; i < paths.size(); ++i) {
-    auto r = FlowLogReader::open(paths[i], static_cast<std::uint16_t>(i));
+    const bool copy = i < texts.size() && !texts[i].empty();
+    auto r = copy ? FlowLogReader::open(texts[i], static_cast<std::uint16_t>(i), paths[i])
+                  : FlowLogReader::open(paths[i], static_cast<std::uint16_t>(i));
+    if (!r && copy) return Error{texts[i], "cannot read the index's copy of " + paths[i] + ": index again"};
     if (!r) return r.error();
     if (auto e = (*r)->mapWhole()) return *e;
     readers.push_back(std::move(*r));

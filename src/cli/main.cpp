@@ -551,7 +551,7 @@ Sources openIndex(const po::variables_map& vm, Sources s) {
       s.logs = std::move(*logs);
       return s;
     }
-    auto logs = MergedFlowLog::openIndexed(s.paths, std::move(x->entries));
+    auto logs = MergedFlowLog::openIndexed(s.paths, std::move(x->entries), x->texts);
     if (!logs) throw UsageError{logs.error().toString()};
     s.logs = std::move(*logs);
     s.flowIndex = std::move(*x);  // runSources checks its interfaces against the run's
@@ -1238,7 +1238,18 @@ int splitIndexFlowLogs(const po::variables_map& vm) {
   const std::string counts = shardCounts(m);
   std::cout << "indexed " << m.span.frames << (m.span.frames == 1 ? " record" : " records") << " of " << logs.size()
             << (logs.size() == 1 ? " flow log" : " flow logs") << " for " << m.shards
-            << (m.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir << '\n';
+            << (m.shards == 1 ? " shard" : " shards") << " (" << counts << ") in " << options.outDir;
+  std::size_t copies = 0;
+  std::uint64_t copied = 0;
+  for (const FlowLogIndex::File& f : x->files)
+    if (!f.text.empty()) {
+      ++copies;
+      copied += f.textSize;
+    }
+  if (copies > 0)
+    std::cout << ", with a plain copy of the text of " << (copies == 1 ? "the gzip log" : "each gzip log") << " ("
+              << copied << " bytes)";
+  std::cout << '\n';
   return m.errors.empty() ? kExitOk : kExitUsage;
 }
 

@@ -922,6 +922,14 @@ constexpr const char* kFlowIndexFile = "flowlog-index.json";  // the index's own
 constexpr const char* kFlowWholeFile = "flowlog-whole.json";  // the whole input's, as a split's manifest holds them
 
 std::string flowShardName(std::uint32_t k) { return "flowlog.shard-" + std::to_string(k) + ".idx"; }
+// The plain copy of the text of log `i` (0-based) when it is gzip.
+std::string flowTextName(std::size_t i) { return "flowlog-text-" + std::to_string(i + 1) + ".txt"; }
+
+// A gzip log's text, copied into the index as the pass reads it (FlowLogReader::copyText, on the reading thread).
+struct TextCopy {
+  std::unique_ptr<AtomicFile> out;
+  std::uint64_t bytes = 0;
+};
 
 std::string flowIndexJson(const FlowLogIndex& x) {
   json::object root;
@@ -930,7 +938,14 @@ std::string flowIndexJson(const FlowLogIndex& x) {
   root["refused"] = x.refused;
   root["placement"] = x.placement;
   json::array files;
-  for (const FlowLogIndex::File& f : x.files) files.push_back(json::object{{"size", f.size}, {"mtimeNs", f.mtimeNs}});
+  for (const FlowLogIndex::File& f : x.files) {
+    json::object o{{"size", f.size}, {"mtimeNs", f.mtimeNs}};
+    if (!f.text.empty()) {
+      o["text"] = f.text;
+      o["textSize"] = f.textSize;
+    }
+    files.push_back(std::move(o));
+  }
   root["files"] = std::move(files);
   return json::serialize(root) + "\n";
 }
@@ -958,14 +973,34 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
   // Size and age first: a log written to while it is read is then seen as changed by the shards, which read in place.
   for (const std::string& log : logs) {
     const auto st = sizeAndTime(log);
-    x.files.push_back(st ? FlowLogIndex::File{st->first, st->second} : FlowLogIndex::File{});
+    x.files.push_back(st ? FlowLogIndex::File{st->first, st->second, "", 0} : FlowLogIndex::File{});
   }
   std::vector<std::unique_ptr<FlowLogReader>> readers;
+  // By log; node-based, so that each reader's sink keeps its copy's address.
+  std::vector<std::unique_ptr<TextCopy>> copies(logs.size());
   for (std::size_t i = 0; i < logs.size(); ++i) {
     auto r = FlowLogReader::open(logs[i], static_cast<std::uint16_t>(i));
     if (!r) return r.error();
     (*r)->hashLines();  // before the merge reads its first records
-    if (auto why = (*r)->indexable(); why && x.refused.empty()) x.refused = why->toString();
+    auto why = (*r)->indexable();
+    struct stat st {};
+    if (why && (*r)->gzip() && (::stat(logs[i].c_str(), &st) != 0 || !S_ISREG(st.st_mode)))
+      why = Error{logs[i], "not a regular file: an index reads a flow log by offsets"};  // as a plain log's
+    else if (why && (*r)->gzip()) {
+      auto out = AtomicFile::create((fs::path(dir) / flowTextName(i)).string());
+      if (!out) return out.error();
+      copies[i] = std::make_unique<TextCopy>(TextCopy{std::move(*out), 0});
+      TextCopy* c = copies[i].get();
+      if ((*r)->copyText([c](std::string_view text) {
+            c->out->stream().write(text.data(), static_cast<std::streamsize>(text.size()));
+            c->bytes += text.size();
+          }))
+        why.reset();
+      else
+        why = Error{logs[i],
+                    "its header comes after more blank lines than a read holds (2 MiB): not copied into the index"};
+    }
+    if (why && x.refused.empty()) x.refused = why->toString();
     readers.push_back(std::move(*r));
   }
   // The parsing of each log on a thread of its own, beside the merge window and the entries on this one (about as
@@ -1004,6 +1039,13 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     for (std::uint32_t k = 0; k < options.shards; ++k) {
       flush(k);
       if (auto e = outs[k]->commit(AtomicFile::Sync::Scratch)) return *e;
+    }
+    // The copies: every record was handed over by the reading threads, so they wrote their last bytes before.
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+      if (!copies[i]) continue;
+      if (auto e = copies[i]->out->commit(AtomicFile::Sync::Scratch)) return *e;
+      x.files[i].text = flowTextName(i);
+      x.files[i].textSize = copies[i]->bytes;
     }
   }
   if (auto e =
@@ -1048,12 +1090,22 @@ Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
     const std::string at = "$.files[" + std::to_string(i) + "]";
     const json::value& f = (*files)->as_array()[i];
     if (!f.is_object()) return r.error(at, "expected an object");
-    if (auto bad = r.onlyKeys(f.as_object(), at, {"size", "mtimeNs"})) return *bad;
+    if (auto bad = r.onlyKeys(f.as_object(), at, {"size", "mtimeNs", "text", "textSize"})) return *bad;
     auto size = r.integer(f.as_object(), at, "size", 0, INT64_MAX);
     if (!size) return size.error();
     auto mtime = r.integer(f.as_object(), at, "mtimeNs", INT64_MIN, INT64_MAX);
     if (!mtime) return mtime.error();
-    x.files.push_back(FlowLogIndex::File{static_cast<std::uint64_t>(*size), *mtime});
+    FlowLogIndex::File file{static_cast<std::uint64_t>(*size), *mtime, "", 0};
+    if (f.as_object().contains("text") || f.as_object().contains("textSize")) {
+      auto text = r.string(f.as_object(), at, "text");
+      if (!text) return text.error();
+      if (*text != flowTextName(i)) return r.error(at + ".text", "\"" + *text + "\": expected " + flowTextName(i));
+      auto textSize = r.integer(f.as_object(), at, "textSize", 0, INT64_MAX);
+      if (!textSize) return textSize.error();
+      file.text = *text;
+      file.textSize = static_cast<std::uint64_t>(*textSize);
+    }
+    x.files.push_back(std::move(file));
   }
   auto whole = readManifestFile((fs::path(dir) / kFlowWholeFile).string());
   if (!whole) return whole.error();
@@ -1074,6 +1126,17 @@ Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
                     (now ? "not the size and modification time it had when indexed" : "cannot be looked at now");
       return out;
     }
+    out.texts.emplace_back();
+    if (x.files[i].text.empty()) continue;
+    const std::string copy = (fs::path(dir) / x.files[i].text).string();
+    const auto copied = sizeAndTime(copy);
+    if (!copied || copied->first != x.files[i].textSize) {
+      out.inPlace = copy + ", the index's copy of " + x.whole.inputs[i] + ": " +
+                    (copied ? "not the size it was written" : "cannot be looked at now");
+      out.texts.clear();
+      return out;
+    }
+    out.texts.back() = copy;
   }
   const SplitManifest::File& mine = x.whole.files[shard.index - 1];
   const std::string entries = (fs::path(dir) / mine.file).string();
@@ -1089,7 +1152,7 @@ Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
   std::uint64_t last = 0;
   for (const FlowLogIndexEntry& e : out.entries) {
     if (e.file >= x.files.size() || e.ordinal <= last || e.ordinal > x.whole.span.frames ||
-        e.offset >= x.files[e.file].size)
+        e.offset >= (x.files[e.file].text.empty() ? x.files[e.file].size : x.files[e.file].textSize))
       return Error{entries, "an entry out of order or out of range (ordinal " + std::to_string(e.ordinal) +
                                 "): not an index of these logs; index again"};
     last = e.ordinal;

@@ -421,6 +421,67 @@ TEST(FlowLogReader, ParsingAheadOnAThreadReadsWhatNextReads) {
   }
 }
 
+TEST(FlowLogReader, CopyTextHandsOverTheWholeDecompressedTextInOrder) {
+  // copyText() (the index of a gzip log keeps a plain copy): every byte of the text, from the first (the header and
+  // the blank lines before it), in order, once; on the reading thread or on parseAhead's; for gzip and plain files
+  // and texts up to several of the reader's buffers long; what was read before a fatal line, or a gzip file cut.
+  std::mt19937 rng(17);
+  const std::string dir = ::testing::TempDir();
+  for (int round = 0; round < 12; ++round) {
+    std::string text = std::string(rng() % 3 == 0 ? rng() % 5000 : 0, '\n') + kHeader;
+    const std::size_t records = round < 2 ? 60000 : rng() % 8000;
+    for (std::size_t i = 0; i < records; ++i)
+      text += "1,v,i,p,a,eni-web,10.0.0.9," + std::to_string(1000 + rng() % 5000) + ",10.0.0.5,22,6,in,1,60," +
+              std::to_string(100 + i) + ",200000," + (rng() % 40 == 0 ? "NODATA" : "OK") + ",ACCEPT,2\n";
+    if (round % 5 == 4) text += std::string(FlowLogReader::kMaxLine * 2, 'x') + "\n1,2,3\n";  // fatal
+    const bool gzip = round % 2 == 0, ahead = round % 4 < 2;
+    const std::string path = dir + "/copy_" + std::to_string(round) + (gzip ? ".csv.gz" : ".csv");
+    std::string onDisk = text;
+    if (gzip) {
+      gzFile gz = gzopen(path.c_str(), "wb");
+      ASSERT_NE(gz, nullptr);
+      ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+      ASSERT_EQ(gzclose(gz), Z_OK);
+      if (round == 6) {  // cut in the middle: the copy is what was decompressed, a prefix of the text
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        in.close();
+        std::ofstream(path, std::ios::binary | std::ios::trunc)
+            .write(bytes.data(), static_cast<long>(bytes.size() / 2));
+      }
+    } else {
+      std::ofstream(path, std::ios::binary) << text;
+    }
+    auto r = FlowLogReader::open(path, 0);
+    ASSERT_TRUE(r) << r.error().toString();
+    std::string copy;
+    std::size_t calls = 0;
+    ASSERT_TRUE((*r)->copyText([&](std::string_view t) {
+      copy.append(t);
+      ++calls;
+    }));
+    if (ahead) (*r)->parseAhead();
+    FlowRecord rec;
+    std::uint64_t lastOffset = 0;
+    while ((*r)->next(rec)) lastOffset = rec.offset;
+    if (round == 6) {
+      ASSERT_TRUE((*r)->error());
+      EXPECT_LT(copy.size(), text.size());
+      EXPECT_EQ(copy, text.substr(0, copy.size())) << "round " << round;
+      EXPECT_GT(copy.size(), lastOffset);
+    } else if (round % 5 == 4) {
+      ASSERT_TRUE((*r)->error());
+      EXPECT_EQ(copy, text.substr(0, copy.size())) << "round " << round;
+      EXPECT_GT(copy.size(), text.size() - FlowLogReader::kMaxLine * 2);  // up to the fatal line
+    } else {
+      EXPECT_FALSE((*r)->error()) << (*r)->error()->toString();
+      EXPECT_EQ(copy.size(), text.size()) << "round " << round;
+      EXPECT_TRUE(copy == text) << "round " << round;
+    }
+    if (round < 2) EXPECT_GT(calls, 1u);
+  }
+}
+
 // Numbers are whole decimal numbers as std::from_chars reads them (digits only: no sign, no blank), up to the limit.
 TEST(FlowLogReader, NumbersReadAsFromCharsReadsThem) {
   std::mt19937 rng(7);

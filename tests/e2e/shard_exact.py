@@ -216,7 +216,7 @@ def check_case(tmp, name, model, opts, inputs, splittable, req, ats):
             modes.append(("index", lambda k, d=indexdir: ["--index", d, "--shard", f"{k}/{n}"]))
         if "--flow-log" in inputs:
             # A flow-log index (pipeline/split.h, "Flow-log indexes"), made with the runs' model: each shard's report
-            # is the one in place, byte for byte (same_as_in_place below), or the logs are read in place (gzip).
+            # is the one in place, byte for byte (same_as_in_place below); a gzip log is read in the index's plain copy.
             indexdir = os.path.join(tmp, f"{name}-{n}-flowindex".replace(" ", "_").replace("/", "_"))
             run(["split", "--index", "--shards", str(n), "--out", indexdir, "--model", model] + inputs, ok=(0,))
             modes.append(("flow-log index", lambda k, d=indexdir: ["--index", d, "--shard", f"{k}/{n}"]))

@@ -84,6 +84,17 @@ std::string randomLog(std::mt19937& rng, int n, std::int64_t base) {
 }
 
 void writeText(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+void writeGzip(const std::string& path, const std::string& text) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  if (!text.empty())
+    ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  ASSERT_EQ(gzclose(gz), Z_OK);
+}
+std::string readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // Stands for placeRecord: a record logged at eni-other, or an outbound record of eni-1, is not placed.
 bool placed(const FlowRecord& r) {
@@ -121,11 +132,19 @@ TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
     test::TempDir dir("sgsim-flowindex");
     std::vector<std::string> logs;
     const int files = 1 + static_cast<int>(rng() % 3);
+    std::size_t copies = 0;
     for (int f = 0; f < files; ++f) {
-      logs.push_back(dir.file("log" + std::to_string(f) + ".csv"));
-      // World 0's first log is larger than the reader's 2 MiB buffer: line offsets across its refills.
-      const int lines = world == 0 && f == 0 ? 30000 : 50 + static_cast<int>(rng() % 400);
-      writeText(logs.back(), randomLog(rng, lines, 1714554000 + rng() % 300));
+      // A third of the logs gzip: the index holds a plain copy of each, which the shards read.
+      const bool gzip = (world + f) % 3 == 1;
+      copies += gzip ? 1 : 0;
+      logs.push_back(dir.file("log" + std::to_string(f) + (gzip ? ".csv.gz" : ".csv")));
+      // Worlds 0 and 1 (gzip) have a first log larger than the reader's 2 MiB buffer: line offsets across refills.
+      const int lines = world <= 1 && f == 0 ? 30000 : 50 + static_cast<int>(rng() % 400);
+      const std::string text = randomLog(rng, lines, 1714554000 + rng() % 300);
+      if (gzip)
+        writeGzip(logs.back(), text);
+      else
+        writeText(logs.back(), text);
     }
     // The reference: the merged logs as a run reads them, each record numbered as it is delivered.
     auto whole = MergedFlowLog::open(logs);
@@ -149,6 +168,9 @@ TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
       auto x = indexFlowLogs(logs, options);
       ASSERT_TRUE(x) << x.error().toString();
       EXPECT_EQ(x->refused, "");
+      std::size_t copied = 0;
+      for (const FlowLogIndex::File& f : x->files) copied += f.text.empty() ? 0 : 1;
+      EXPECT_EQ(copied, copies);
       EXPECT_EQ(x->whole.span.frames, all.size());
       if (!all.empty()) {
         EXPECT_EQ(x->whole.span.firstNs, all.front().first.start);
@@ -180,7 +202,10 @@ TEST(FlowLogIndex, ShardsReadTheirRecordsInTheWholeInputsOrder) {
         ASSERT_TRUE(shard) << shard.error().toString();
         EXPECT_EQ(shard->inPlace, "");
         listed += shard->entries.size();
-        auto logsK = MergedFlowLog::openIndexed(logs, shard->entries);
+        ASSERT_EQ(shard->texts.size(), logs.size());
+        for (std::size_t i = 0; i < logs.size(); ++i)
+          EXPECT_EQ(shard->texts[i].empty(), logs[i].ends_with(".csv")) << logs[i];
+        auto logsK = MergedFlowLog::openIndexed(logs, shard->entries, shard->texts);
         ASSERT_TRUE(logsK) << logsK.error().toString();
         (*logsK)->keepHandedOut(3);  // as a record stream asks: records stay valid for the calls after
         std::vector<Seen> got, want;
@@ -271,29 +296,86 @@ TEST(FlowLogIndex, ALogChangedSinceIsReadInPlaceOrRefusedByLine) {
   EXPECT_NE(cut.error().toString().find("fewer"), std::string::npos) << cut.error().toString();
 }
 
-TEST(FlowLogIndex, GzipLogsAreRefusedAndReadInPlace) {
+TEST(FlowLogIndex, GzipLogsAreReadThroughTheIndexsPlainCopy) {
   std::mt19937 rng(11);
   test::TempDir dir("sgsim-flowindex");
   const std::string log = dir.file("a.csv.gz");
   const std::string text = randomLog(rng, 100, 1714554000);
-  gzFile gz = gzopen(log.c_str(), "wb");
-  ASSERT_NE(gz, nullptr);
-  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
-  gzclose(gz);
+  writeGzip(log, text);
   FlowLogIndexOptions options;
   options.shards = 2;
   options.outDir = dir.file("ix");
   auto x = indexFlowLogs({log}, options);
   ASSERT_TRUE(x) << x.error().toString();
-  EXPECT_NE(x->refused.find("gzip"), std::string::npos);
+  EXPECT_EQ(x->refused, "");
+  ASSERT_EQ(x->files.size(), 1u);
+  EXPECT_EQ(x->files[0].text, "flowlog-text-1.txt");
+  EXPECT_EQ(x->files[0].textSize, text.size());
+  const std::string copy = dir.file("ix/flowlog-text-1.txt");
+  EXPECT_EQ(readText(copy), text);  // the decompressed text, byte for byte
   auto shard = readFlowLogIndex(options.outDir, Shard{1, 2});
   ASSERT_TRUE(shard) << shard.error().toString();
-  EXPECT_EQ(shard->inPlace, x->refused);
-  EXPECT_TRUE(shard->entries.empty());
+  EXPECT_EQ(shard->inPlace, "");
+  EXPECT_FALSE(shard->entries.empty());
+  ASSERT_EQ(shard->texts.size(), 1u);
+  EXPECT_EQ(shard->texts[0], copy);
+  // Read under the log's name: a record's mistake names the gzip log, not the copy.
+  std::string changed = text;
+  for (std::size_t at = changed.find("ACCEPT"); at != std::string::npos; at = changed.find("ACCEPT", at))
+    changed.replace(at, 6, "ACCEPX");
+  for (std::size_t at = changed.find("REJECT"); at != std::string::npos; at = changed.find("REJECT", at))
+    changed.replace(at, 6, "REJECX");
+  writeText(copy, changed);
+  auto logs = MergedFlowLog::openIndexed({log}, shard->entries, shard->texts);
+  ASSERT_TRUE(logs) << logs.error().toString();
+  Frame frame;
+  EXPECT_FALSE((*logs)->next(frame));
+  ASSERT_EQ((*logs)->errors().size(), 1u);
+  EXPECT_EQ((*logs)->errors()[0].where, log + ": line " + std::to_string(shard->entries[0].line));
+  // A copy of another size than written: read in place, said why, naming the copy.
+  writeText(copy, text + "\n");
+  shard = readFlowLogIndex(options.outDir, Shard{2, 2});
+  ASSERT_TRUE(shard) << shard.error().toString();
+  EXPECT_EQ(shard->inPlace, copy + ", the index's copy of " + log + ": not the size it was written");
+  EXPECT_TRUE(shard->texts.empty());
+  // A copy gone: the same.
+  std::filesystem::remove(copy);
+  shard = readFlowLogIndex(options.outDir, Shard{2, 2});
+  ASSERT_TRUE(shard) << shard.error().toString();
+  EXPECT_EQ(shard->inPlace, copy + ", the index's copy of " + log + ": cannot be looked at now");
+  // An index naming another file as the copy is refused, by its JSON path.
+  const std::string json = dir.file("ix/flowlog-index.json");
+  std::string doc = readText(json);
+  doc.replace(doc.find("flowlog-text-1.txt"), 18, "../../etc/passwd00");
+  writeText(json, doc);
+  auto bad = readFlowLogIndex(options.outDir, Shard{1, 2});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().toString().find("$.files[0].text"), std::string::npos) << bad.error().toString();
   // And a directory with an index is not taken for a split.
   auto split = readManifest(options.outDir);
   ASSERT_FALSE(split);
   EXPECT_NE(split.error().toString().find("flow-log index"), std::string::npos) << split.error().toString();
+}
+
+TEST(FlowLogIndex, AGzipLogWhoseHeaderIsPastTheFirstBufferIsRefusedAndReadInPlace) {
+  test::TempDir dir("sgsim-flowindex");
+  const std::string log = dir.file("a.csv.gz");
+  std::mt19937 rng(12);
+  // The reader starts on the first line that is not blank: 3 MiB of blank lines move its buffer on before the
+  // header, so the text's first bytes are no longer held to copy.
+  writeGzip(log, std::string(3 << 20, '\n') + randomLog(rng, 20, 1714554000));
+  FlowLogIndexOptions options;
+  options.shards = 2;
+  options.outDir = dir.file("ix");
+  auto x = indexFlowLogs({log}, options);
+  ASSERT_TRUE(x) << x.error().toString();
+  EXPECT_EQ(x->refused,
+            log + ": its header comes after more blank lines than a read holds (2 MiB): not copied into the index");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ix/flowlog-text-1.txt")));
+  auto shard = readFlowLogIndex(options.outDir, Shard{1, 2});
+  ASSERT_TRUE(shard) << shard.error().toString();
+  EXPECT_EQ(shard->inPlace, x->refused);
+  EXPECT_TRUE(shard->entries.empty());
 }
 
 }  // namespace

@@ -105,7 +105,10 @@ class FlowLogReader {
   static constexpr std::size_t kMaxLine = std::size_t{1} << 20;
 
   // Opens a file ("-" is not accepted: the format is told from the first line, which a pipe cannot give back).
-  static Result<std::unique_ptr<FlowLogReader>> open(const std::string& path, std::uint16_t fileIndex);
+  // `name`, when given, stands for the path in messages: a shard reads a gzip log's plain copy in its index under
+  // the log's own name (pipeline/split.h, "Flow-log indexes").
+  static Result<std::unique_ptr<FlowLogReader>> open(const std::string& path, std::uint16_t fileIndex,
+                                                     std::string name = {});
   // Reads from memory (tests, the fuzzer); `name` stands for the path in messages. Not gzip.
   static Result<std::unique_ptr<FlowLogReader>> fromText(std::string text, std::string name,
                                                          std::uint16_t fileIndex = 0);
@@ -143,6 +146,11 @@ class FlowLogReader {
   static std::uint32_t lineHash(std::string_view text) {
     return static_cast<std::uint32_t>(std::hash<std::string_view>{}(text));
   }
+  // Hands the log's text (decompressed), from its first byte, to `sink` as it is read, in order, on the thread
+  // that reads (parseAhead's): an index keeps a plain copy of a gzip log for its shards to read by offsets. Before
+  // next(); false, nothing handed, when the text before the first record is no longer all held (a header after
+  // more blank lines than one read of the buffer, 2 MiB).
+  bool copyText(std::function<void(std::string_view)> sink);
   // Why the file cannot be read through an index (gzip: no offsets into the file; not a regular file), or nothing.
   std::optional<Error> indexable() const;
   // Reading through an index (pipeline/split.h, "Flow-log indexes"): the file mapped whole (an error when it is not
@@ -184,8 +192,10 @@ class FlowLogReader {
   FlowText intern(std::string_view v, std::size_t field);
 
   std::unique_ptr<Source> source_;
-  std::string path_;
+  std::string path_;  // in messages
+  std::string file_;  // the file opened (open(); "" for fromText): what indexable() and mapWhole() look at
   std::uint16_t fileIndex_;
+  std::function<void(std::string_view)> copyText_;
   FlowLogFormat format_ = FlowLogFormat::Csv;
   bool gzip_ = false;
   std::optional<Error> error_;
@@ -265,8 +275,11 @@ class MergedFlowLog {
   // Reads the records an index lists (pipeline/split.h, "Flow-log indexes"), in the index's order, without a window:
   // the index holds them in the order the whole input delivers them, each with its ordinal (FlowRecord::ordinal).
   // The files must be plain (FlowLogReader::mapWhole).
+  // `texts`, when given, holds for each log the file to read in its place (a gzip log's plain copy; "" for the log
+  // itself), read under the log's name.
   static Result<std::unique_ptr<MergedFlowLog>> openIndexed(const std::vector<std::string>& paths,
-                                                            std::vector<FlowLogIndexEntry> entries);
+                                                            std::vector<FlowLogIndexEntry> entries,
+                                                            const std::vector<std::string>& texts = {});
   // The same from readers already mapped (FlowLogReader::mapWhole; tests and the fuzzer read text); every entry's file
   // must be one of them.
   static std::unique_ptr<MergedFlowLog> indexed(std::vector<std::unique_ptr<FlowLogReader>> readers,

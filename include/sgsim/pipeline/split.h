@@ -193,15 +193,24 @@ Result<ShardIndex> readShardIndex(const std::string& dir, Shard shard);
 // what the run in place reports, byte for byte: the whole input's facts from the index (shard 1's), the rest from its
 // records.
 //
+// A gzip log has no offsets to read a line at: the index keeps a plain copy of its text (DIR/flowlog-text-I.txt, I
+// the log's place among the inputs, written as the pass reads it), and the shards read their lines there, under the
+// log's name. So every shard parses only its own records of a gzip log too, instead of each decompressing and
+// parsing all of it; the price is the copy's room on the shared storage (the log's decompressed size).
+//
 // Exact or not used: the shard reads the logs in place (said in a note; the same report) when the index refused them
-// (a gzip log: no offsets into the file; a log that is not a regular file), when a log is not the size and age it was,
-// or when the run's interfaces or direction are not those the index counted with (placementDigest).
+// (a log that is not a regular file), when a log is not the size and age it was, when a copy is not the size it was
+// written, or when the run's interfaces or direction are not those the index counted with (placementDigest).
 struct FlowLogIndex {
   static constexpr std::int64_t kVersion = 1;
   SplitManifest whole;  // inputs, shards, span, errors, warnings (the placement warning last), counts; files: by shard
   struct File {
     std::uint64_t size = 0;
     std::int64_t mtimeNs = 0;
+    // A gzip log: the index's plain copy of its text (a file name in DIR), which the shards read in its place, and
+    // its size. "" for a plain log, read where it is.
+    std::string text;
+    std::uint64_t textSize = 0;
   };
   std::vector<File> files;  // by log
   std::string refused;      // why the logs cannot be read through an index ("" when they can)
@@ -217,7 +226,8 @@ struct FlowLogIndexOptions {
 };
 
 // Indexes the flow logs. Fails when the directory is not new or empty, a log cannot be opened, or a file cannot be
-// written; a log that cannot be indexed (gzip) is not a failure: the index says so (refused) and holds no entries.
+// written (a gzip log's copy too); a log that cannot be indexed (not a regular file) is not a failure: the index
+// says so (refused) and holds no entries.
 Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const FlowLogIndexOptions& options);
 
 // Whether DIR holds a flow-log index (DIR/flowlog-index.json) rather than a capture index.
@@ -228,6 +238,7 @@ struct FlowLogShard {
   FlowLogIndex index;
   std::string inPlace;
   std::vector<FlowLogIndexEntry> entries;
+  std::vector<std::string> texts;  // by log: the path of its copy in DIR to read in its place, or "" (the log itself)
 };
 Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard);
 
