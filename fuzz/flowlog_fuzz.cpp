@@ -4,7 +4,8 @@
 // warning and error names the file and a line; the merge hands out what the reader read, in start order except the
 // records it counts as late, and each record stays as it was for the calls asked (MergedFlowLog::keepHandedOut, as
 // the reading thread hands records on); a second reading, the general way (FlowLogReader::setFastCsv(false)) and with
-// records read ahead of the window between records (MergedFlowLog::readAhead), delivers the same.
+// records read ahead of the window between records (MergedFlowLog::readAhead), delivers the same; the text a reader
+// copies out (copyText) is the text read, and a shard reads its records back from that copy.
 
 #include <algorithm>
 #include <climits>
@@ -94,9 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Through an index (pipeline/split.h, "Flow-log indexes"): each record's offset, line, ordinal and line hash as a
   // reading that hashes its lines gives them; every other record read back by offset (a shard's share) is the record
   // delivered there, with its ordinal, and no error.
+  // The index's copy of the text (FlowLogReader::copyText, as for a gzip log) is the text, or the part of it read
+  // before a fatal line; the shard reads its records back from the copy.
   auto third = sgsim::FlowLogReader::fromText(text, "fuzz.csv");
   if (!third) std::abort();
   (*third)->hashLines();
+  std::string copy;
+  const bool copied = (*third)->copyText([&copy](std::string_view t) { copy.append(t); });
   std::vector<std::unique_ptr<sgsim::FlowLogReader>> hashed;
   hashed.push_back(std::move(*third));
   sgsim::MergedFlowLog index(std::move(hashed));
@@ -109,6 +114,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       entries.push_back({});  // not this shard's: left out below
   }
   if (entries.size() != seen.size()) std::abort();
+  if (copied && (copy.size() > text.size() || text.compare(0, copy.size(), copy) != 0 ||
+                 (index.errors().empty() && copy.size() != text.size())))
+    std::abort();
   std::vector<sgsim::FlowLogIndexEntry> mine;
   std::vector<std::size_t> at;
   for (std::size_t i = 0; i < entries.size(); ++i)
@@ -116,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       mine.push_back(entries[i]);
       at.push_back(i);
     }
-  auto fourth = sgsim::FlowLogReader::fromText(text, "fuzz.csv");
+  auto fourth = sgsim::FlowLogReader::fromText(copied ? copy : text, "fuzz.csv");
   if (!fourth || (*fourth)->mapWhole()) std::abort();
   std::vector<std::unique_ptr<sgsim::FlowLogReader>> mapped;
   mapped.push_back(std::move(*fourth));
