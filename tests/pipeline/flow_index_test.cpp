@@ -87,8 +87,9 @@ void writeText(const std::string& path, const std::string& text) { std::ofstream
 void writeGzip(const std::string& path, const std::string& text) {
   gzFile gz = gzopen(path.c_str(), "wb");
   ASSERT_NE(gz, nullptr);
-  if (!text.empty())
+  if (!text.empty()) {
     ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  }
   ASSERT_EQ(gzclose(gz), Z_OK);
 }
 std::string readText(const std::string& path) {
