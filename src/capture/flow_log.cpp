@@ -636,7 +636,7 @@ FlowText FlowLogReader::intern(std::string_view v, std::size_t field) {
   if (key == last.view()) return last;
   auto it = texts_.find(std::string_view(key));
   if (it == texts_.end()) it = texts_.insert(std::move(key)).first;
-  last = FlowText{it->data(), static_cast<std::uint8_t>(it->size())};
+  last = FlowText{&*it};
   return last;
 }
 
@@ -766,13 +766,13 @@ bool FlowLogReader::parseCsvFast(std::string_view line, FlowRecord& r) {
   unsigned same = 0;  // bit i: the value is the previous record's (lastText_[i])
   // An id: most records repeat the previous record's, compared in place before looking for the comma.
   auto id = [&](std::size_t i) __attribute__((always_inline)) {
-    const FlowText& last = lastText_[i];
-    const std::size_t k = last.size;
-    if (k != 0 && static_cast<std::size_t>(e - p) >= k && (p + k == e || p[k] == ',') && sameBytes(p, last.text, k)) {
+    const std::string_view last = lastText_[i].view();
+    const std::size_t k = last.size();
+    if (k != 0 && static_cast<std::size_t>(e - p) >= k && (p + k == e || p[k] == ',') && sameBytes(p, last.data(), k)) {
       idAt[i] = p;
       idSize[i] = k;
       p += k;
-      const char a = last.text[0], z = last.text[k - 1];  // as text() checks them
+      const char a = last[0], z = last[k - 1];  // as text() checks them
       same |= 1U << i;
       return a != '"' && a != ' ' && a != '\t' && z != ' ' && z != '\t' && z != '\r';
     }

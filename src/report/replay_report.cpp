@@ -155,9 +155,9 @@ std::string recordJson(const Network& n, const Frame& f, const FlowRecord& r, co
   s += ",\"log-status\":\"OK\",\"action\":\"" + std::string(r.accept ? "ACCEPT" : "REJECT") + "\"";
   s += ",\"tcp-flags\":" + (r.hasTcpFlags ? std::to_string(r.tcpFlags) : std::string("null"));
   if (r.trafficPath >= 0) s += ",\"traffic_path\":" + std::to_string(r.trafficPath);
-  if (r.srcType.size) s += ",\"srctype\":" + text(r.srcType);
-  if (r.dstType.size) s += ",\"dsttype\":" + text(r.dstType);
-  if (r.region.size) s += ",\"region\":" + text(r.region);
+  if (r.srcType.size()) s += ",\"srctype\":" + text(r.srcType);
+  if (r.dstType.size()) s += ",\"dsttype\":" + text(r.dstType);
+  if (r.region.size()) s += ",\"region\":" + text(r.region);
   s += "}}";
   return s;
 }

@@ -641,7 +641,7 @@ Result<std::string> explainRecord(const Network& net, const FrameFacts& f, const
   o << ", log-status OK, action " << (r.accept ? "ACCEPT" : "REJECT") << '\n';
   std::string ids;
   auto id = [&](const char* name, const FlowText& t) {
-    if (t.size > 0 && t.view() != "-")
+    if (t.size() > 0 && t.view() != "-")
       ids += (ids.empty() ? "" : ", ") + std::string(name) + " " + std::string(t.view());
   };
   id("vm-id", r.vm);

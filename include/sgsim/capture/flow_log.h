@@ -52,9 +52,11 @@ enum class FlowLogStatus : std::uint8_t { Ok, NoData, SkipData };
 // kCapacity are cut there and marked with a trailing '~' so that no output passes a cut id for a whole one.
 struct FlowText {
   static constexpr std::size_t kCapacity = 31;
-  const char* text = nullptr;
-  std::uint8_t size = 0;
-  std::string_view view() const { return {text, size}; }
+  // The reader's one copy of the value (FlowLogReader::intern), null when absent: one pointer, not a pointer and a
+  // size (8 bytes less per id, 64 per record, in the reorder window's hundreds of thousands of records).
+  const std::string* text = nullptr;
+  std::string_view view() const { return text != nullptr ? std::string_view(*text) : std::string_view(); }
+  std::size_t size() const { return text != nullptr ? text->size() : 0; }
 };
 
 struct FlowRecord {
@@ -316,8 +318,8 @@ class MergedFlowLog {
   // a new array at once, as a vector's doubling did (the window of a busy log holds hundreds of thousands).
   // A chunk fills one 2 MiB page where the kernel gives huge pages on request (madvise): the window's records are
   // read in another order than written, and with 4 KiB pages nearly every one cost a TLB miss.
-  static constexpr std::uint32_t kSlotChunk = 8192;
   static constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
+  static constexpr std::uint32_t kSlotChunk = kChunkBytes / sizeof(FlowRecord);
   static_assert(kSlotChunk * sizeof(FlowRecord) <= kChunkBytes);
   struct FreeChunk {
     void operator()(FlowRecord* p) const;

@@ -60,7 +60,7 @@ class EniIndex {
     bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
   };
   boost::unordered_flat_map<std::string, std::int32_t, Hash, Eq> ids_;
-  const char* lastText_ = nullptr;
+  const std::string* lastText_ = nullptr;
   std::int32_t lastEni_ = -1;
 };
 
