@@ -328,8 +328,9 @@ struct FlowLogReader::Source {
 
   // For a gzip file: decompress on a thread from now on (unless kMaxInflateThreads are running).
   void inflateAhead() {
-    if (gz == nullptr || inflate || inflateThreads.fetch_add(1) >= kMaxInflateThreads) {
-      if (gz != nullptr && !inflate) inflateThreads.fetch_sub(1);
+    if (gz == nullptr || inflate) return;
+    if (inflateThreads.fetch_add(1) >= kMaxInflateThreads) {
+      inflateThreads.fetch_sub(1);
       return;
     }
     inflate = std::make_unique<Inflate>();
@@ -1128,12 +1129,16 @@ bool FlowLogReader::copyText(std::function<void(std::string_view)> sink) {
   return true;
 }
 
+bool FlowLogReader::regularFile() const {
+  if (source_->gz == nullptr) return true;  // fromText
+  struct stat st {};
+  return ::stat(file_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 std::optional<Error> FlowLogReader::indexable() const {
   if (source_->gz == nullptr) return std::nullopt;  // fromText
+  if (!regularFile()) return Error{path_, "not a regular file: an index reads a flow log by offsets"};
   if (gzip_) return Error{path_, "compressed (gzip): an index lists where records start in a plain file"};
-  struct stat st {};
-  if (::stat(file_.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    return Error{path_, "not a regular file: an index reads a flow log by offsets"};
   return std::nullopt;
 }
 

@@ -982,21 +982,21 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     auto r = FlowLogReader::open(logs[i], static_cast<std::uint16_t>(i));
     if (!r) return r.error();
     (*r)->hashLines();  // before the merge reads its first records
-    auto why = (*r)->indexable();
-    struct stat st {};
-    if (why && (*r)->gzip() && (::stat(logs[i].c_str(), &st) != 0 || !S_ISREG(st.st_mode)))
-      why = Error{logs[i], "not a regular file: an index reads a flow log by offsets"};  // as a plain log's
-    else if (why && (*r)->gzip()) {
+    // A gzip log that is a regular file is copied into the index as it is read; any other log is read where it is,
+    // if it can be (a gzip FIFO cannot: indexable() names it as any FIFO).
+    std::optional<Error> why;
+    if (!(*r)->gzip() || !(*r)->regularFile()) {
+      why = (*r)->indexable();
+    } else {
       auto out = AtomicFile::create((fs::path(dir) / flowTextName(i)).string());
       if (!out) return out.error();
       copies[i] = std::make_unique<TextCopy>(TextCopy{std::move(*out), 0});
       TextCopy* c = copies[i].get();
-      if ((*r)->copyText([c](std::string_view text) {
-            c->out->stream().write(text.data(), static_cast<std::streamsize>(text.size()));
-            c->bytes += text.size();
-          }))
-        why.reset();
-      else
+      const bool copying = (*r)->copyText([c](std::string_view text) {
+        c->out->stream().write(text.data(), static_cast<std::streamsize>(text.size()));
+        c->bytes += text.size();
+      });
+      if (!copying)
         why = Error{logs[i],
                     "its header comes after more blank lines than a read holds (2 MiB): not copied into the index"};
     }

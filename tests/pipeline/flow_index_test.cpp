@@ -92,6 +92,12 @@ void writeGzip(const std::string& path, const std::string& text) {
   }
   ASSERT_EQ(gzclose(gz), Z_OK);
 }
+// The text with every action misspelled, at the same length (ACCEPX, REJECX): no line is a good record any more.
+std::string actionsMisspelled(std::string text) {
+  for (const auto& [from, to] : {std::pair{"ACCEPT", "ACCEPX"}, std::pair{"REJECT", "REJECX"}})
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) text.replace(at, 6, to);
+  return text;
+}
 std::string readText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -243,11 +249,7 @@ TEST(FlowLogIndex, ALogChangedSinceIsReadInPlaceOrRefusedByLine) {
   ASSERT_EQ(::stat(log.c_str(), &st), 0);
   // The same size and modification time, other bytes: the shard reads them, and the first line that is not the
   // record the index lists ends the run with an error naming it.
-  std::string changed = text;
-  for (std::size_t at = changed.find("ACCEPT"); at != std::string::npos; at = changed.find("ACCEPT", at))
-    changed.replace(at, 6, "ACCEPX");
-  for (std::size_t at = changed.find("REJECT"); at != std::string::npos; at = changed.find("REJECT", at))
-    changed.replace(at, 6, "REJECX");
+  const std::string changed = actionsMisspelled(text);
   writeText(log, changed);
   const struct timespec times[2] = {st.st_atim, st.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, log.c_str(), times, 0), 0);
@@ -321,11 +323,7 @@ TEST(FlowLogIndex, GzipLogsAreReadThroughTheIndexsPlainCopy) {
   ASSERT_EQ(shard->texts.size(), 1u);
   EXPECT_EQ(shard->texts[0], copy);
   // Read under the log's name: a record's mistake names the gzip log, not the copy.
-  std::string changed = text;
-  for (std::size_t at = changed.find("ACCEPT"); at != std::string::npos; at = changed.find("ACCEPT", at))
-    changed.replace(at, 6, "ACCEPX");
-  for (std::size_t at = changed.find("REJECT"); at != std::string::npos; at = changed.find("REJECT", at))
-    changed.replace(at, 6, "REJECX");
+  const std::string changed = actionsMisspelled(text);
   writeText(copy, changed);
   auto logs = MergedFlowLog::openIndexed({log}, shard->entries, shard->texts);
   ASSERT_TRUE(logs) << logs.error().toString();

@@ -153,8 +153,10 @@ class FlowLogReader {
   // next(); false, nothing handed, when the text before the first record is no longer all held (a header after
   // more blank lines than one read of the buffer, 2 MiB).
   bool copyText(std::function<void(std::string_view)> sink);
-  // Why the file cannot be read through an index (gzip: no offsets into the file; not a regular file), or nothing.
+  // Why the file cannot be read through an index (not a regular file; gzip: no offsets into the file), or nothing.
   std::optional<Error> indexable() const;
+  // Whether the file opened is a regular file (fromText: true).
+  bool regularFile() const;
   // Reading through an index (pipeline/split.h, "Flow-log indexes"): the file mapped whole (an error when it is not
   // indexable()), then recordAt() parses the record whose line starts at `offset` (FlowRecord::offset as next() read
   // it) the way next() parses it. recordAt() fails (error()) when that line is not a record with log-status OK or
