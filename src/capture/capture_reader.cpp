@@ -17,6 +17,8 @@
 #include <limits>
 #include <string_view>
 
+#include "sgsim/core/map_guard.h"
+
 namespace sgsim {
 namespace {
 
@@ -141,73 +143,6 @@ constexpr std::uint32_t kPcapMaxSnapLen = 262144;
 // How far ahead of the record being read the mapped file is fetched into the caches.
 constexpr std::uint64_t kPrefetchBytes = 4096;
 
-// A mapped file that another program cuts short while sgsim reads it makes every access to a page past the new end
-// fault with SIGBUS, which would end the run without a word. The windows being read are registered here; the
-// handler puts a page of zeros over a faulting page of a registered window, marks the window and lets the read go
-// on; nextMapped touches every page of a record before handing it on and then checks the mark, so a record that
-// lost its bytes is never handed on, and the reading ends with an error naming the frame (a cut that lands after
-// the check, while the frame is being decoded, is caught at the next record: the run still ends on the error).
-// A fault elsewhere is not ours: the default action, as without the handler.
-struct MapGuard {
-  std::atomic<bool> used{false};
-  std::atomic<std::uintptr_t> begin{0}, end{0};
-  std::atomic<bool> faulted{false};
-};
-constexpr int kMapGuards = 64;
-MapGuard g_mapGuards[kMapGuards];
-std::uintptr_t g_pageSize = 4096;  // set (sysconf) with the handler, before any window is mapped
-
-void onSigbus(int, siginfo_t* info, void*) {
-  const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
-  for (MapGuard& g : g_mapGuards) {
-    if (address >= g.begin.load(std::memory_order_acquire) && address < g.end.load(std::memory_order_acquire)) {
-      void* page = reinterpret_cast<void*>(address & ~(g_pageSize - 1));
-      if (::mmap(page, g_pageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) break;
-      g.faulted.store(true, std::memory_order_release);
-      return;
-    }
-  }
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGBUS, &dfl, nullptr);
-  ::raise(SIGBUS);
-}
-
-// A guard for a new mapped reading, the handler installed on first use; -1 when none is free (read by libpcap).
-int takeMapGuard() {
-  static const bool installed = [] {
-    g_pageSize = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    struct sigaction sa {};
-    sa.sa_sigaction = onSigbus;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    return ::sigaction(SIGBUS, &sa, nullptr) == 0;
-  }();
-  if (!installed) return -1;
-  for (int i = 0; i < kMapGuards; ++i) {
-    bool expected = false;
-    if (g_mapGuards[i].used.compare_exchange_strong(expected, true)) {
-      g_mapGuards[i].faulted.store(false);
-      return i;
-    }
-  }
-  return -1;
-}
-
-void guardWindow(int guard, const std::uint8_t* window, std::size_t size) {
-  if (guard < 0) return;
-  MapGuard& g = g_mapGuards[guard];
-  g.end.store(0, std::memory_order_release);
-  g.begin.store(reinterpret_cast<std::uintptr_t>(window), std::memory_order_release);
-  g.end.store(window == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(window) + size, std::memory_order_release);
-}
-
-void releaseMapGuard(int guard) {
-  if (guard < 0) return;
-  guardWindow(guard, nullptr, 0);
-  g_mapGuards[guard].used.store(false, std::memory_order_release);
-}
-
 // A record header the mapped reading takes as libpcap would hand it on unchanged (the record whole in the file is
 // checked apart).
 inline bool takesRecord(std::uint32_t snapLen, bool nanos, std::uint32_t sec, std::uint32_t frac, std::uint32_t capLen,
@@ -228,7 +163,7 @@ std::uint64_t fileSizeNow(int fd, std::uint64_t otherwise) {
 void CaptureReader::startMapped(int fd, const CaptureReadOptions& options) {
   const std::uint64_t size = fileSizeNow(fd, 0);
   if (size < 24) return;
-  mapped_.guard = takeMapGuard();
+  mapped_.guard = mapguard::take();
   if (mapped_.guard < 0) return;
   mapped_.fd = fd;
   mapped_.windowWanted = std::max<std::size_t>(options.window, 1);
@@ -269,10 +204,10 @@ const std::uint8_t* CaptureReader::mappedAt(std::uint64_t offset, std::size_t si
   Mapped& m = mapped_;
   if (m.window != nullptr && offset >= m.windowStart && offset + size <= m.windowStart + m.windowSize)
     return m.window + (offset - m.windowStart);
-  guardWindow(m.guard, nullptr, 0);
+  mapguard::watch(m.guard, nullptr, 0);
   if (m.window != nullptr) ::munmap(m.window, m.windowSize);
   m.window = nullptr;
-  const std::uint64_t start = offset / g_pageSize * g_pageSize;
+  const std::uint64_t start = offset / mapguard::pageSize() * mapguard::pageSize();
   const std::uint64_t want = std::max<std::uint64_t>(m.windowWanted, offset - start + size);
   const std::uint64_t length = std::min(want, m.fileSize - start);
   if (length < offset - start + size) return nullptr;
@@ -281,13 +216,13 @@ const std::uint8_t* CaptureReader::mappedAt(std::uint64_t offset, std::size_t si
   m.window = static_cast<std::uint8_t*>(p);
   m.windowStart = start;
   m.windowSize = length;
-  guardWindow(m.guard, m.window, length);
+  mapguard::watch(m.guard, m.window, length);
   return m.window + (offset - start);
 }
 
 // The mapped reading ends: the window unmapped, its guard free.
 void CaptureReader::endMapped() {
-  releaseMapGuard(mapped_.guard);
+  mapguard::release(mapped_.guard);
   if (mapped_.window != nullptr) ::munmap(mapped_.window, mapped_.windowSize);
   mapped_ = Mapped{};
 }
@@ -326,17 +261,17 @@ void CaptureReader::mappedFrame(const std::uint8_t* record, Frame& frame) const 
 }
 
 inline __attribute__((always_inline)) bool CaptureReader::mapFaulted() const {
-  return g_mapGuards[mapped_.guard].faulted.load(std::memory_order_acquire);
+  return mapguard::faulted(mapped_.guard);
 }
 
 // Every page of the `size` bytes at `p` read once, so that a page the file no longer has (cut short since it was
-// mapped) faults now, before the record is handed on (MapGuard); whether the window's guard saw a fault. The first
-// page has been read (the header); the others at their first byte (a record within one page costs nothing more:
+// mapped) faults now, before the record is handed on (core/map_guard.h); whether the window's guard saw a fault. The
+// first page has been read (the header); the others at their first byte (a record within one page costs nothing more:
 // reading its last byte was a cache miss per record where an index skips the bytes between records).
 inline __attribute__((always_inline)) bool CaptureReader::touchFaults(const std::uint8_t* p, std::size_t size) const {
   const auto begin = reinterpret_cast<std::uintptr_t>(p);
   const std::uintptr_t last = begin + size - 1;
-  for (std::uintptr_t page = (begin | (g_pageSize - 1)) + 1; page <= last; page += g_pageSize)
+  for (std::uintptr_t page = (begin | (mapguard::pageSize() - 1)) + 1; page <= last; page += mapguard::pageSize())
     static_cast<void>(*reinterpret_cast<const volatile std::uint8_t*>(page));
   return mapFaulted();
 }
@@ -390,7 +325,7 @@ bool CaptureReader::nextMapped(Frame& frame) {
   }
   // The end of the file as it was opened (libpcap reads on, should it have grown since), or a record libpcap would
   // not hand on as it is. A file cut short since: said, with the frames read from the zeros its last page's lost
-  // bytes read as without a fault (MapGuard).
+  // bytes read as without a fault (core/map_guard.h).
   if (const std::uint64_t now = fileSizeNow(m.fd, m.fileSize); now < m.fileSize) return shrank(now);
   if (mode_ != Mode::Whole) return mappedRefused();
   stopMapped(m.offset);
@@ -447,7 +382,8 @@ bool CaptureReader::scanRange(std::uint64_t from, std::uint64_t to,
   // A record that starts before a window's end ends at most this far past it.
   const std::uint64_t slack = 16 + std::uint64_t{m.snapLen};
   const std::uint64_t windowBytes = std::max<std::uint64_t>(
-      m.windowWanted > slack + g_pageSize ? m.windowWanted - slack - g_pageSize : 0, kScanLanes * m.scanLane);
+      m.windowWanted > slack + mapguard::pageSize() ? m.windowWanted - slack - mapguard::pageSize() : 0,
+      kScanLanes * m.scanLane);
   const std::uint64_t stop = std::min(rangeTo_, m.fileSize);
   std::array<std::uint64_t, kScanLanes + 1> starts{};
   std::array<std::uint64_t, kScanLanes> at{}, ends{};
@@ -497,8 +433,8 @@ bool CaptureReader::scanRange(std::uint64_t from, std::uint64_t to,
       const std::uint8_t* h = header(o);
       if (m.fileSize - o < 16 || !mappedTakes(h, o)) return std::nullopt;
       // A record's later pages are not touched as nextMapped touches them: the records go to the sink only after the
-      // whole window was read without a fault (MapGuard), and tag() reads the bytes it needs (touching every page was
-      // a cache miss per page, a fifth of the scan's time).
+      // whole window was read without a fault (core/map_guard.h), and tag() reads the bytes it needs (touching every
+      // page was a cache miss per page, a fifth of the scan's time).
       Frame frame;
       mappedFrame(h, frame);
       into.push_back(ScannedRecord{o, frame.tsNs, frame.capLen, tag(frame)});
@@ -673,7 +609,7 @@ std::optional<std::string> CaptureReader::mapPcapng() {
   const std::uint64_t size = fileSizeNow(fd, 0);
   pcapngHead_ = pcapng_->offset();
   if (pcapngHead_ > size) return "changed while it was being opened";
-  mapped_.guard = takeMapGuard();
+  mapped_.guard = mapguard::take();
   if (mapped_.guard < 0) return "cannot be read mapped now (too many files mapped at once)";
   mapped_.fd = fd;  // the pcapng reader's: closed by it, not by endMapped()
   mapped_.windowWanted = std::max<std::size_t>(options_.window, 1);
@@ -746,7 +682,8 @@ bool CaptureReader::scanPcapng(std::uint64_t from, std::uint64_t to,
     kept.clear();
     keptEnds.clear();
   };
-  // A file cut short while mapped: pages of zeros where its bytes were (MapGuard); nothing of this window is kept.
+  // A file cut short while mapped: pages of zeros where its bytes were (core/map_guard.h); nothing of this window is
+  // kept.
   while (!rangeRefused_ && o < rangeTo_) {
     const auto at = [o] { return " at byte " + std::to_string(o); };  // for a refusal's words only
     if (m.fileSize - o < 12) {

@@ -1140,15 +1140,9 @@ Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard) {
   }
   const SplitManifest::File& mine = x.whole.files[shard.index - 1];
   const std::string entries = (fs::path(dir) / mine.file).string();
-  std::FILE* f = std::fopen(entries.c_str(), "rb");
-  if (f == nullptr) return Error{entries, std::string("cannot open: ") + std::strerror(errno) + ": index again"};
-  out.entries.resize(mine.frames);
-  const std::size_t got = std::fread(out.entries.data(), sizeof(FlowLogIndexEntry), out.entries.size(), f);
-  const bool more = std::fgetc(f) != EOF;
-  std::fclose(f);
-  if (got != out.entries.size() || more)
-    return Error{entries, "holds " + std::string(got != out.entries.size() ? "fewer" : "more") + " than the " +
-                              std::to_string(mine.frames) + " records " + kFlowWholeFile + " counts: index again"};
+  auto mapped = FlowIndexEntries::map(entries, mine.frames, kFlowWholeFile);
+  if (!mapped) return mapped.error();
+  out.entries = std::move(*mapped);
   std::uint64_t last = 0;
   for (const FlowLogIndexEntry& e : out.entries) {
     if (e.file >= x.files.size() || e.ordinal <= last || e.ordinal > x.whole.span.frames ||

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -297,6 +298,56 @@ TEST(FlowLogIndex, ALogChangedSinceIsReadInPlaceOrRefusedByLine) {
   auto cut = readFlowLogIndex(options.outDir, Shard{2, 2});
   ASSERT_FALSE(cut);
   EXPECT_NE(cut.error().toString().find("fewer"), std::string::npos) << cut.error().toString();
+}
+
+// A log, or the shard's entries, cut short by another program while a shard reads them mapped (logrotate's
+// copytruncate): the pages past the new end would fault with SIGBUS and end the run without a word. The shard ends
+// on an error naming the file instead (and the log's line), having handed on only records read whole.
+TEST(FlowLogIndex, FilesCutShortWhileAShardReadsThemEndItWithAnError) {
+  std::mt19937 rng(20261208);
+  test::TempDir dir("sgsim-flowindex");
+  const std::string log = dir.file("a.csv");
+  const std::string text = randomLog(rng, 3000, 1714554000);
+  ASSERT_GT(text.size(), 64u * 1024);
+  writeText(log, text);
+  FlowLogIndexOptions options;
+  options.shards = 1;
+  options.outDir = dir.file("ix");
+  ASSERT_TRUE(indexFlowLogs({log}, options));
+  const std::string entries = dir.file("ix/flowlog.shard-1.idx");
+  for (const bool cutLog : {true, false}) {
+    SCOPED_TRACE(cutLog ? "the log cut short" : "the entries cut short");
+    writeText(log, text);
+    auto shard = readFlowLogIndex(options.outDir, Shard{1, 1});
+    if (!shard || !shard->inPlace.empty()) {  // the log rewritten: index it again
+      std::filesystem::remove_all(options.outDir);
+      ASSERT_TRUE(indexFlowLogs({log}, options));
+      shard = readFlowLogIndex(options.outDir, Shard{1, 1});
+    }
+    ASSERT_TRUE(shard) << shard.error().toString();
+    ASSERT_EQ(shard->inPlace, "");
+    ASSERT_GT(shard->entries.size(), 1000u);
+    auto logs = MergedFlowLog::openIndexed({log}, shard->entries);
+    ASSERT_TRUE(logs) << logs.error().toString();
+    Frame frame;
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE((*logs)->next(frame));
+    if (cutLog)
+      std::filesystem::resize_file(log, 4096);
+    else
+      std::filesystem::resize_file(entries, 0);
+    std::uint64_t more = 0;
+    while ((*logs)->next(frame)) ++more;
+    ASSERT_EQ((*logs)->errors().size(), 1u);
+    const Error& e = (*logs)->errors()[0];
+    EXPECT_NE(e.message.find("cut short while it was read"), std::string::npos) << e.toString();
+    if (cutLog) {
+      EXPECT_EQ(e.where.rfind(log + ": line ", 0), 0u) << e.toString();
+      EXPECT_LT(more, shard->entries.size() - 10);  // the lines within the first page only
+    } else {
+      EXPECT_EQ(e.where, entries);
+      EXPECT_EQ(more, 0u);
+    }
+  }
 }
 
 TEST(FlowLogIndex, GzipLogsAreReadThroughTheIndexsPlainCopy) {

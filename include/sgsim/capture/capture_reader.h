@@ -170,8 +170,8 @@ class CaptureReader {
   bool shrank(std::uint64_t size);  // the reading ends: the file has `size` bytes now
   bool positionMapped();            // readRange/readIndexed: where the next record is; false at the end
   bool mappedRefused();             // a record the mapped reading does not take, in a part or an index
-  bool mapFaulted() const;  // MapGuard: whether reading the mapping has faulted (the file was cut short)
-  bool touchFaults(const std::uint8_t* p, std::size_t size) const;  // MapGuard: every page read; a fault?
+  bool mapFaulted() const;  // core/map_guard.h: whether reading the mapping has faulted (the file was cut short)
+  bool touchFaults(const std::uint8_t* p, std::size_t size) const;  // core/map_guard.h: every page read; a fault?
   void tookIndexed();  // Mode::Indexed: the index's next entry was read (its number; the next ones fetched)
   bool chainStartsAt(std::uint64_t offset);
   bool nextPcapngIndexed(Frame& frame);
@@ -184,7 +184,7 @@ class CaptureReader {
   // The mapped reading of a plain pcap file (CaptureReadOptions): fd < 0 when not (or no longer) reading so.
   struct Mapped {
     int fd = -1;
-    int guard = -1;  // its slot among the windows a SIGBUS is caught in (capture_reader.cpp, MapGuard)
+    int guard = -1;  // its slot among the windows a SIGBUS is caught in (core/map_guard.h)
     // The last 512 records handed on: where each ended in the file and its frame number, the i-th at [i % 512].
     std::array<std::uint64_t, 512> ends{}, numbers{};
     std::uint64_t handed = 0;

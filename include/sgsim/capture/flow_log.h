@@ -101,6 +101,35 @@ struct FlowLogIndexEntry {
 };
 static_assert(sizeof(FlowLogIndexEntry) == 32);
 
+// A shard's entries: the index's file of them mapped (map: read where the page cache holds them, with no copy and no
+// memory of the process's own, which on a shard of millions of records was tens of MB written before the first
+// record was read), or a list made in memory (tests, the fuzzer). Copies share the mapping. A file cut short while
+// mapped reads as entries of zeros, which cutShort() tells (core/map_guard.h).
+class FlowIndexEntries {
+ public:
+  FlowIndexEntries() = default;
+  FlowIndexEntries(std::vector<FlowLogIndexEntry> entries);  // NOLINT: a list is entries
+  // The file, which must hold exactly `count` entries. Errors name the file: it cannot be opened or mapped, or holds
+  // fewer or more (`counted` says who counted them).
+  static Result<FlowIndexEntries> map(const std::string& path, std::uint64_t count, const std::string& counted);
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const FlowLogIndexEntry& operator[](std::size_t i) const { return data_[i]; }
+  const FlowLogIndexEntry* begin() const { return data_; }
+  const FlowLogIndexEntry* end() const { return data_ + size_; }
+  // Whether the mapped file was cut short since it was mapped (its pages read since then as zeros).
+  bool cutShort() const;
+  // The file mapped, or "flow-log index" for a list made in memory.
+  const std::string& path() const;
+
+ private:
+  struct Mapping;
+  std::shared_ptr<const std::vector<FlowLogIndexEntry>> owned_;
+  std::shared_ptr<const Mapping> mapping_;
+  const FlowLogIndexEntry* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 class FlowLogReader {
  public:
   static constexpr std::size_t kMaxNamedBad = 10;
@@ -282,12 +311,12 @@ class MergedFlowLog {
   // `texts`, when given, holds for each log the file to read in its place (a gzip log's plain copy; "" for the log
   // itself), read under the log's name.
   static Result<std::unique_ptr<MergedFlowLog>> openIndexed(const std::vector<std::string>& paths,
-                                                            std::vector<FlowLogIndexEntry> entries,
+                                                            FlowIndexEntries entries,
                                                             const std::vector<std::string>& texts = {});
   // The same from readers already mapped (FlowLogReader::mapWhole; tests and the fuzzer read text); every entry's file
   // must be one of them.
   static std::unique_ptr<MergedFlowLog> indexed(std::vector<std::unique_ptr<FlowLogReader>> readers,
-                                                std::vector<FlowLogIndexEntry> entries);
+                                                FlowIndexEntries entries);
 
   // The order of records of equal start (0 first): who most likely sent the conversation's first packet.
   static int openerRank(const FlowRecord& r);
@@ -308,7 +337,7 @@ class MergedFlowLog {
   std::uint32_t newSlot();
   void fill(std::size_t file);
   struct Indexed {};
-  MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, std::vector<FlowLogIndexEntry> entries, Indexed);
+  MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, FlowIndexEntries entries, Indexed);
   bool nextIndexed(Frame& frame);
   // Hands out the record in slot `out` as `frame` (kept valid as keepHandedOut asked).
   void handOut(std::uint32_t out, Frame& frame);
@@ -345,7 +374,7 @@ class MergedFlowLog {
   std::uint64_t late_ = 0, firstLateLine_ = 0;
   std::uint16_t firstLateFile_ = 0;
   bool indexed_ = false;
-  std::vector<FlowLogIndexEntry> entries_;
+  FlowIndexEntries entries_;
   std::size_t entryAt_ = 0;
   // Every kDropEvery entries: by file, the lowest offset of the entries from there on (UINT64_MAX: none), so that
   // the pages below it can be let go (FlowLogReader::dropBelow). Entries go about forward in each file, and back

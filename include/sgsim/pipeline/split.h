@@ -237,7 +237,7 @@ bool isFlowLogIndex(const std::string& dir);
 struct FlowLogShard {
   FlowLogIndex index;
   std::string inPlace;
-  std::vector<FlowLogIndexEntry> entries;
+  FlowIndexEntries entries;        // the shard's file of them, mapped
   std::vector<std::string> texts;  // by log: the path of its copy in DIR to read in its place, or "" (the log itself)
 };
 Result<FlowLogShard> readFlowLogIndex(const std::string& dir, Shard shard);
