@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "sgsim/core/map_guard.h"
+#include "sgsim/core/mapped_file.h"
 
 namespace sgsim {
 
@@ -1250,17 +1251,6 @@ std::vector<Error> FlowLogReader::warnings() const {
 
 // ---- a shard's entries ------------------------------------------------------------------------------------
 
-struct FlowIndexEntries::Mapping {
-  std::string path;
-  void* at = MAP_FAILED;
-  std::size_t size = 0;
-  int guard = -1;
-  ~Mapping() {
-    mapguard::release(guard);
-    if (at != MAP_FAILED) ::munmap(at, size);
-  }
-};
-
 FlowIndexEntries::FlowIndexEntries(std::vector<FlowLogIndexEntry> entries)
     : owned_(std::make_shared<const std::vector<FlowLogIndexEntry>>(std::move(entries))),
       data_(owned_->data()),
@@ -1268,45 +1258,24 @@ FlowIndexEntries::FlowIndexEntries(std::vector<FlowLogIndexEntry> entries)
 
 Result<FlowIndexEntries> FlowIndexEntries::map(const std::string& path, std::uint64_t count,
                                                const std::string& counted) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{path, std::string("cannot open: ") + std::strerror(errno) + ": index again"};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return Error{path, "not a regular file: index again"};
-  }
-  const auto bytes = static_cast<std::uint64_t>(st.st_size);
-  if (bytes != count * sizeof(FlowLogIndexEntry)) {
-    ::close(fd);
-    return Error{path, "holds " + std::string(bytes < count * sizeof(FlowLogIndexEntry) ? "fewer" : "more") +
-                           " than the " + std::to_string(count) + " records " + counted + " counts: index again"};
-  }
+  auto m = MappedFile::open(path, "not a regular file: index again");
+  if (!m) return Error{m.error().where, m.error().message + ": index again"};
+  const std::uint64_t want = count * sizeof(FlowLogIndexEntry);
+  if ((*m)->size() != want)
+    return Error{path, "holds " + std::string((*m)->size() < want ? "fewer" : "more") + " than the " +
+                           std::to_string(count) + " records " + counted + " counts: index again"};
   FlowIndexEntries out;
-  if (count == 0) {
-    ::close(fd);
-    return out;
-  }
-  auto m = std::make_shared<Mapping>();
-  m->path = path;
-  m->size = static_cast<std::size_t>(bytes);
-  // Populated: every entry is read at once (checked, and scanned for the pages each log can let go).
-  m->at = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  const int err = errno;
-  ::close(fd);
-  if (m->at == MAP_FAILED) return Error{path, std::string("cannot map: ") + std::strerror(err)};
-  m->guard = mapguard::take();  // none free (1024 files mapped at once): read unguarded
-  mapguard::watch(m->guard, m->at, m->size);
-  out.data_ = static_cast<const FlowLogIndexEntry*>(m->at);
+  out.data_ = static_cast<const FlowLogIndexEntry*>((*m)->data());
   out.size_ = static_cast<std::size_t>(count);
-  out.mapping_ = std::move(m);
+  out.mapping_ = std::move(*m);
   return out;
 }
 
-bool FlowIndexEntries::cutShort() const { return mapping_ && mapguard::faulted(mapping_->guard); }
+bool FlowIndexEntries::cutShort() const { return mapping_ && mapping_->cutShort(); }
 
 const std::string& FlowIndexEntries::path() const {
   static const std::string kInMemory = "flow-log index";
-  return mapping_ ? mapping_->path : kInMemory;
+  return mapping_ ? mapping_->path() : kInMemory;
 }
 
 // ---- several files, in the mapping's order ----------------------------------------------------------------

@@ -1196,7 +1196,7 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   // Its blocks on huge pages (ArenaBlocks), the first as large as the reports' text: the DOM of a report takes a
   // few times its text.
   std::size_t text = 0;
-  for (const ReportFile& f : files) text += f.text.size();
+  for (const ReportFile& f : files) text += f.view().size();
   text = std::min(text, std::size_t{256} << 20);  // beyond, the arena grows as it needs
   // Not shared: values of a storage that is neither shared nor freed piece by piece skip their destructors' walk
   // (boost::json::value::~value), which took 8% of the merge; every value here is gone before the arena.
@@ -1206,12 +1206,12 @@ Result<MergedReport> mergeReports(const std::vector<ReportFile>& files, const Me
   std::vector<Doc> docs;
   std::optional<ReportKind> kind;
   for (const ReportFile& f : files) {
-    auto split = splitRows(f.text);
+    auto split = splitRows(f.view());
     boost::system::error_code ec;
-    json::value v = json::parse(split ? std::string_view(split->first) : std::string_view(f.text), ec, arena);
-    if (ec) return notJson(f.name, f.text);
+    json::value v = json::parse(split ? std::string_view(split->first) : f.view(), ec, arena);
+    if (ec) return notJson(f.name, f.view());
     if (!v.is_object()) return Error{f.name, "not a JSON object: not a report of sgsim whatif, audit or replay"};
-    Doc d{f.name, f.text, std::move(v.get_object()), split ? std::move(split->second) : Rows{}, {}, 1};
+    Doc d{f.name, f.view(), std::move(v.get_object()), split ? std::move(split->second) : Rows{}, {}, 1};
     const auto k = kindOf(d.root);
     if (!k)
       return Error{f.name,

@@ -40,6 +40,7 @@
 
 #include "sgsim/capture/frame.h"
 #include "sgsim/core/ip.h"
+#include "sgsim/core/mapped_file.h"
 #include "sgsim/core/result.h"
 
 namespace sgsim {
@@ -123,9 +124,8 @@ class FlowIndexEntries {
   const std::string& path() const;
 
  private:
-  struct Mapping;
   std::shared_ptr<const std::vector<FlowLogIndexEntry>> owned_;
-  std::shared_ptr<const Mapping> mapping_;
+  std::shared_ptr<const MappedFile> mapping_;
   const FlowLogIndexEntry* data_ = nullptr;
   std::size_t size_ = 0;
 };

@@ -21,9 +21,12 @@
 // whose "shard" member lists them ({"index": [1, 3], "count": 4}) and merges again with the others.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sgsim/core/mapped_file.h"
 #include "sgsim/core/result.h"
 #include "sgsim/report/audit_report.h"
 
@@ -34,7 +37,9 @@ const char* toString(ReportKind k);  // "whatif", "audit", "replay --format json
 
 struct ReportFile {
   std::string name;  // as errors name it (the path given)
-  std::string text;
+  std::string text;  // the report's text, unless `mapped`
+  std::shared_ptr<const MappedFile> mapped;  // a regular file mapped (sgsim merge): its text in place of `text`
+  std::string_view view() const { return mapped ? mapped->text() : std::string_view(text); }
 };
 
 struct MergeOptions {
