@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -761,13 +762,18 @@ UsageError formatError(const std::string& given, const std::vector<std::string>&
 }
 
 // `tail` after `text`: a JSON report's last newline, without a copy of the report to add it (fl3m's is 39 MB).
-void emitReport(std::unique_ptr<AtomicFile>& file, const std::string& text, std::string_view tail = {}) {
-  if (!file) {
-    std::cout << text << tail;
-    return;
-  }
-  file->stream() << text << tail;
+// A report written by `write` to the output as it is made (a report too large to build whole first).
+void emitReportWith(std::unique_ptr<AtomicFile>& file, const std::function<void(std::ostream&)>& write,
+                    std::string_view tail = {}) {
+  std::ostream& os = file ? file->stream() : std::cout;
+  write(os);
+  os << tail;
+  if (!file) return;
   if (auto err = file->commit()) throw UsageError{err->toString()};
+}
+void emitReport(std::unique_ptr<AtomicFile>& file, const std::string& text, std::string_view tail = {}) {
+  emitReportWith(
+      file, [&](std::ostream& os) { os << text; }, tail);
 }
 
 // ---- commands --------------------------------------------------------------------------------------------
@@ -1026,7 +1032,8 @@ int cmdWhatIf(int argc, char** argv) {
   if (fmt == "text")
     emitReport(outFile, renderWhatIfText(report));
   else if (fmt == "json")
-    emitReport(outFile, renderWhatIfJson(report), "\n");
+    emitReportWith(
+        outFile, [&](std::ostream& os) { writeWhatIfJson(report, os); }, "\n");
   else if (fmt == "csv")
     emitReport(outFile, renderWhatIfCsv(report));
   else

@@ -274,6 +274,12 @@ std::string renderWhatIfText(const WhatIfReport& r) {
 }
 
 std::string renderWhatIfJson(const WhatIfReport& r) {
+  std::ostringstream os;
+  writeWhatIfJson(r, os);
+  return std::move(os).str();
+}
+
+void writeWhatIfJson(const WhatIfReport& r, std::ostream& os) {
   boost::json::object root;
   boost::json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
@@ -357,8 +363,12 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
   root["flows"] = boost::json::array();
   root["space"] = spaceJson(r);
   addShardJson(root, r.shard);
-  // toPrettyJson(root), with the rows of "drift" and "flows" made and written one at a time.
+  // toPrettyJson(root), with the rows of "drift" and "flows" made and written one at a time, in pieces of about
+  // kFlushBytes: grown by doubling to the whole report and then copied out, the text of a shard's report of 27 MB
+  // was twice that in fresh pages.
+  constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
   std::string out = "{\n";
+  out.reserve(2 * kFlushBytes);
   auto rows = [&](const auto& list, auto&& json) {
     if (list.empty()) {
       out += "[]";
@@ -368,6 +378,10 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
     for (std::size_t i = 0; i < list.size(); ++i) {
       out += i > 0 ? ",\n    " : "    ";
       json(out, list[i], 4);
+      if (out.size() >= kFlushBytes) {  // the same buffer again: a report of 100,000 rows is tens of MB
+        os.write(out.data(), static_cast<std::streamsize>(out.size()));
+        out.clear();
+      }
     }
     out += "\n  ]";
   };
@@ -387,7 +401,7 @@ std::string renderWhatIfJson(const WhatIfReport& r) {
       appendPrettyJson(out, kv.value(), 2);
   }
   out += "\n}\n";
-  return out;
+  os.write(out.data(), static_cast<std::streamsize>(out.size()));
 }
 
 std::string renderWhatIfCsv(const WhatIfReport& r) {

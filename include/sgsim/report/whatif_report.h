@@ -57,6 +57,8 @@ std::string sideText(const SideDecision& s);
 
 std::string renderWhatIfText(const WhatIfReport& r);
 std::string renderWhatIfJson(const WhatIfReport& r);
+// The same text written to `os` in pieces as it is made (no copy of the whole report in memory).
+void writeWhatIfJson(const WhatIfReport& r, std::ostream& os);
 std::string renderWhatIfCsv(const WhatIfReport& r);
 
 }  // namespace sgsim
