@@ -1511,10 +1511,12 @@ bool MergedFlowLog::next(Frame& frame) {
   // The window's records were written a window ago (hundreds of thousands of records in a busy log, and slots are
   // reused in any order): fetch the ones next in line before they are read, or each costs a cache miss per line.
   if (b.at[rank] + kPrefetchAhead < list.size()) {
-    // What this thread reads of it: line, file, bytes and start (the ids after eni-id are the consumer's to read).
+    // What this thread reads of it (line, file, bytes and start), and the eni-id, which the consumer reads first (to
+    // place the record at its interface: 6% of an index pass over fl3m.csv when it was not fetched).
     const char* ahead = reinterpret_cast<const char*>(&slot(list[b.at[rank] + kPrefetchAhead]));
     __builtin_prefetch(ahead);
     __builtin_prefetch(ahead + offsetof(FlowRecord, startNs));
+    __builtin_prefetch(ahead + offsetof(FlowRecord, eni));
   }
   const std::uint32_t out = list[b.at[rank]++];
   const std::int64_t start = first->first;
