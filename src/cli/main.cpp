@@ -1149,7 +1149,8 @@ int cmdAudit(int argc, char** argv) {
   if (fmt == "text")
     emitReport(outFile, renderAuditText(report));
   else if (fmt == "json")
-    emitReport(outFile, renderAuditJson(report), "\n");
+    emitReportWith(
+        outFile, [&](std::ostream& os) { writeAuditJson(os, report); }, "\n");
   else if (fmt == "csv")
     emitReport(outFile, renderAuditCsv(report));
   else

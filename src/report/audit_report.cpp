@@ -430,6 +430,12 @@ std::string renderAuditText(const AuditReport& r) {
 }
 
 std::string renderAuditJson(const AuditReport& r) {
+  std::ostringstream os;
+  writeAuditJson(os, r);
+  return std::move(os).str();
+}
+
+void writeAuditJson(std::ostream& os, const AuditReport& r) {
   json::object root;
   json::array caps;
   for (const auto& c : r.captures) caps.emplace_back(c);
@@ -441,7 +447,7 @@ std::string renderAuditJson(const AuditReport& r) {
   root["errors"] = issuesJson(r.stats.captureErrors);
   if (r.stats.flowLog) {
     root["totals"] = json::parse("{" + flowLogCountsJson(r.stats) + "}");
-    if (r.network != nullptr) root["drift"] = json::parse(driftJson(r.stats, *r.network, 0));
+    if (r.network != nullptr) root["drift"] = json::array();
   }
   json::array rules;
   for (const auto& row : r.rules) {
@@ -474,7 +480,9 @@ std::string renderAuditJson(const AuditReport& r) {
   }
   root["rules"] = std::move(rules);
   addShardJson(root, r.shard);
-  return toPrettyJson(root);
+  std::vector<PrettyRows> rows;
+  if (root.contains("drift")) rows.push_back(driftPrettyRows(r.stats, *r.network));
+  writePrettyJson(os, root, rows);
 }
 
 std::string renderAuditCsv(const AuditReport& r) {

@@ -311,7 +311,8 @@ class JsonWriter : public ReplayWriter {
   void begin(const ReplayContext& ctx) override { ctx_ = ctx; }
   void frame(const Frame&, const PacketKey&, const PacketVerdict&) override {}
   void finish(const ReplayStats& s) override {
-    out_ << renderReplayJson(s, ctx_.captureNames, *ctx_.network, ctx_.shard) << '\n';
+    writeReplayJson(out_, s, ctx_.captureNames, *ctx_.network, ctx_.shard);
+    out_ << '\n';
   }
 
  private:
@@ -407,6 +408,13 @@ std::string renderSummary(const ReplayStats& s) {
 
 std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string>& captures, const Network& network,
                              const std::optional<Shard>& shard) {
+  std::ostringstream os;
+  writeReplayJson(os, s, captures, network, shard);
+  return std::move(os).str();
+}
+
+void writeReplayJson(std::ostream& os, const ReplayStats& s, const std::vector<std::string>& captures,
+                     const Network& network, const std::optional<Shard>& shard) {
   namespace json = boost::json;
   json::object root;
   json::array caps;
@@ -430,9 +438,13 @@ std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string
   }
   root["totals"] = std::move(t);
   addOutcomesJson(root, s);
-  if (s.flowLog) root["drift"] = json::parse(driftJson(s, network, 0));
+  std::vector<PrettyRows> rows;
+  if (s.flowLog) {
+    root["drift"] = json::array();
+    rows.push_back(driftPrettyRows(s, network));
+  }
   addShardJson(root, shard);
-  return toPrettyJson(root);
+  writePrettyJson(os, root, rows);
 }
 
 std::vector<DriftRow> driftRanked(const ReplayStats& s) {
@@ -538,6 +550,13 @@ void appendDriftRowJson(std::string& out, const ReplayStats& s, const Network& n
   o.text("first", driftWhere(s, r));
   if (r.firstRecord) o.number("firstRecord", r.firstRecord);
   o.end();
+}
+
+PrettyRows driftPrettyRows(const ReplayStats& s, const Network& n) {
+  auto ranked = std::make_shared<const std::vector<DriftRow>>(driftRanked(s));
+  return PrettyRows{"drift", ranked->size(), [&s, &n, ranked](std::string& out, std::size_t i, int indent) {
+                      appendDriftRowJson(out, s, n, (*ranked)[i], indent);
+                    }};
 }
 
 std::vector<Error> allWarnings(const ReplayStats& s) {

@@ -363,45 +363,11 @@ void writeWhatIfJson(const WhatIfReport& r, std::ostream& os) {
   root["flows"] = boost::json::array();
   root["space"] = spaceJson(r);
   addShardJson(root, r.shard);
-  // toPrettyJson(root), with the rows of "drift" and "flows" made and written one at a time, in pieces of about
-  // kFlushBytes: grown by doubling to the whole report and then copied out, the text of a shard's report of 27 MB
-  // was twice that in fresh pages.
-  constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
-  std::string out = "{\n";
-  out.reserve(2 * kFlushBytes);
-  auto rows = [&](const auto& list, auto&& json) {
-    if (list.empty()) {
-      out += "[]";
-      return;
-    }
-    out += "[\n";
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      out += i > 0 ? ",\n    " : "    ";
-      json(out, list[i], 4);
-      if (out.size() >= kFlushBytes) {  // the same buffer again: a report of 100,000 rows is tens of MB
-        os.write(out.data(), static_cast<std::streamsize>(out.size()));
-        out.clear();
-      }
-    }
-    out += "\n  ]";
-  };
-  bool first = true;
-  for (const auto& kv : root) {
-    out += first ? "  \"" : ",\n  \"";
-    first = false;
-    out.append(kv.key().data(), kv.key().size());
-    out += "\": ";
-    if (kv.key() == "drift")
-      rows(driftRanked(r.stats), [&](std::string& o, const DriftRow& d, int indent) {
-        appendDriftRowJson(o, r.stats, *r.network, d, indent);
-      });
-    else if (kv.key() == "flows")
-      rows(r.flows, flowJson);
-    else
-      appendPrettyJson(out, kv.value(), 2);
-  }
-  out += "\n}\n";
-  os.write(out.data(), static_cast<std::streamsize>(out.size()));
+  std::vector<PrettyRows> rows;
+  if (root.contains("drift")) rows.push_back(driftPrettyRows(r.stats, *r.network));
+  rows.push_back(
+      {"flows", r.flows.size(), [&](std::string& o, std::size_t i, int indent) { flowJson(o, r.flows[i], indent); }});
+  writePrettyJson(os, root, rows);
 }
 
 std::string renderWhatIfCsv(const WhatIfReport& r) {

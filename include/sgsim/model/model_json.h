@@ -10,9 +10,12 @@
 // shapes. parseModel(serializeModel(m)) == m for every model the loader produced (and every model the API layer
 // derives from one).
 
+#include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sgsim/core/ip.h"
 #include "sgsim/core/result.h"
@@ -20,6 +23,7 @@
 
 namespace boost::json {
 class value;
+class object;
 }  // namespace boost::json
 
 namespace sgsim {
@@ -58,6 +62,18 @@ std::string toPrettyJson(const boost::json::value& value, std::size_t reserve = 
 // The same layout for a value nested `indent` spaces deep, appended (no newline after it): a report writes its long
 // lists one row at a time with it instead of building them into one tree.
 void appendPrettyJson(std::string& out, const boost::json::value& value, int indent);
+
+// A long list of a report's top level, written one row at a time: `count` rows, row i appended by `row(out, i,
+// indent)` in the layout appendPrettyJson gives (a report's drift rows and flows: 100,000 of each over a day's flow
+// log, whose tree cost more than the run that found them).
+struct PrettyRows {
+  std::string name;  // the member of the root it fills (an empty array there)
+  std::size_t count = 0;
+  std::function<void(std::string& out, std::size_t i, int indent)> row;
+};
+// toPrettyJson(root) written to `os` in pieces of about 1 MB as it is made, the members named in `rows` filled row by
+// row: neither the tree of the rows nor the whole text is ever in memory.
+void writePrettyJson(std::ostream& os, const boost::json::object& root, const std::vector<PrettyRows>& rows);
 
 // The stable id of an ENS rule (ENS Describe output has none): "ensr-" + 8 hex digits of a hash of the group
 // id and the rule's identity fields (SEMANTICS §5), without the "-2", "-3" suffix given to exact duplicates.

@@ -113,6 +113,8 @@ struct AuditReport {
 
 std::string renderAuditText(const AuditReport& r);
 std::string renderAuditJson(const AuditReport& r);
+// The same text written to `os` in pieces as it is made.
+void writeAuditJson(std::ostream& os, const AuditReport& r);
 std::string renderAuditCsv(const AuditReport& r);
 
 }  // namespace sgsim

@@ -15,6 +15,7 @@
 #include "sgsim/core/result.h"
 #include "sgsim/core/shard.h"
 #include "sgsim/decode/packet_key.h"
+#include "sgsim/model/model_json.h"
 #include "sgsim/verdict/evaluator.h"
 
 namespace boost::json {
@@ -148,6 +149,9 @@ std::string renderSummary(const ReplayStats& s);
 // every row, ranked), and "shard" last for a shard's run. `network` names the drift rows.
 std::string renderReplayJson(const ReplayStats& s, const std::vector<std::string>& captures, const Network& network,
                              const std::optional<Shard>& shard);
+// The same text written to `os` in pieces as it is made.
+void writeReplayJson(std::ostream& os, const ReplayStats& s, const std::vector<std::string>& captures,
+                     const Network& network, const std::optional<Shard>& shard);
 // "pcaps/a.pcap: 1391 frames, 2024-05-01T09:00:05.000000000Z .. 2024-05-01T09:09:46.001000000Z (+0.000s ..
 // +581.001s, 581.001 s)", offsets from originNs; "pcaps/b.pcap: 0 frames" for an empty one.
 std::string describeCaptureSpan(const CaptureSpan& c, std::int64_t originNs);
@@ -189,5 +193,8 @@ std::string driftJson(const ReplayStats& s, const Network& n, std::size_t limit)
 // One row of driftJson (the same members and values) appended as toPrettyJson lays it out `indent` spaces deep, for a
 // report that writes its rows one at a time instead of parsing the whole list into its tree.
 void appendDriftRowJson(std::string& out, const ReplayStats& s, const Network& n, const DriftRow& r, int indent);
+// The "drift" list of a JSON report (model/model_json.h, writePrettyJson): the rows ranked as driftRanked, each as
+// appendDriftRowJson writes it. `s` and `n` must outlive it.
+PrettyRows driftPrettyRows(const ReplayStats& s, const Network& n);
 
 }  // namespace sgsim
