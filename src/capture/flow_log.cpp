@@ -1307,6 +1307,13 @@ MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers
   for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
 }
 
+MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, Compactor compact)
+    : readers_(std::move(readers)), compact_(std::move(compact)) {
+  pending_.assign(readers_.size(), kNone);
+  ahead_.resize(readers_.size());
+  for (std::size_t i = 0; i < readers_.size(); ++i) fill(i);
+}
+
 MergedFlowLog::MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, FlowIndexEntries entries, Indexed)
     : readers_(std::move(readers)), indexed_(true), entries_(std::move(entries)) {
   pending_.assign(readers_.size(), kNone);
@@ -1391,15 +1398,26 @@ std::uint32_t MergedFlowLog::newSlot() {
     freeSlots_.pop_back();
     return s;
   }
-  if (slotCount_ % kSlotChunk == 0) {
+  if (slotCount_ % (compact_ ? kCompactChunk : kSlotChunk) == 0) {
     void* mem = std::aligned_alloc(kChunkBytes, kChunkBytes);
     if (mem == nullptr) throw std::bad_alloc();
     ::madvise(mem, kChunkBytes, MADV_HUGEPAGE);  // a hint: without huge pages the chunk is 512 pages
-    FlowRecord* records = static_cast<FlowRecord*>(mem);
-    std::uninitialized_default_construct_n(records, kSlotChunk);
-    slotChunks_.emplace_back(records);
+    if (compact_) {
+      auto* records = static_cast<CompactFlowRecord*>(mem);
+      std::uninitialized_default_construct_n(records, kCompactChunk);
+      compactChunks_.emplace_back(records);
+    } else {
+      auto* records = static_cast<FlowRecord*>(mem);
+      std::uninitialized_default_construct_n(records, kSlotChunk);
+      slotChunks_.emplace_back(records);
+    }
   }
   return slotCount_++;
+}
+
+void MergedFlowLog::FreeCompactChunk::operator()(CompactFlowRecord* p) const {
+  std::destroy_n(p, kCompactChunk);
+  std::free(p);
 }
 
 void MergedFlowLog::fill(std::size_t file) {
@@ -1409,16 +1427,12 @@ void MergedFlowLog::fill(std::size_t file) {
     --aheadCount_;
     // Records read ahead were written up to kMaxAhead records ago: fetch the start, ports and flags (what next()
     // compares and ranks) of one a few places on before it is read.
-    if (!q.empty()) {
-      const char* nextUp = reinterpret_cast<const char*>(&slot(q[std::min(q.size() - 1, kPrefetchAhead)]));
-      __builtin_prefetch(nextUp);
-      __builtin_prefetch(nextUp + offsetof(FlowRecord, startNs));
-    }
+    if (!q.empty()) prefetchSlot(q[std::min(q.size() - 1, kPrefetchAhead)]);
     return;
   }
   FlowLogReader& r = *readers_[file];
   const std::uint32_t at = newSlot();
-  if (r.next(slot(at))) {
+  if (readInto(r, at)) {
     pending_[file] = at;
     return;
   }
@@ -1435,7 +1449,7 @@ bool MergedFlowLog::readAhead() {
     FlowLogReader& r = *readers_[f];
     for (int i = 0; i < 256 && aheadCount_ < kMaxAhead; ++i) {
       const std::uint32_t at = newSlot();
-      if (!r.next(slot(at))) {  // the end or an error: fill() meets it once the records before it are taken
+      if (!readInto(r, at)) {  // the end or an error: fill() meets it once the records before it are taken
         freeSlots_.push_back(at);
         break;
       }
@@ -1450,6 +1464,8 @@ bool MergedFlowLog::readAhead() {
 void MergedFlowLog::releaseMemory() {
   slotChunks_.clear();
   slotChunks_.shrink_to_fit();
+  compactChunks_.clear();
+  compactChunks_.shrink_to_fit();
   freeSlots_.clear();
   freeSlots_.shrink_to_fit();
   slotCount_ = 0;
@@ -1462,29 +1478,48 @@ bool MergedFlowLog::next(Frame& frame) {
     handedOut_[0] = kNone;
   }
   if (indexed_) return nextIndexed(frame);
+  const std::uint32_t out = nextInOrder();
+  if (out == kNone) return false;
+  handOut(out, frame);
+  return true;
+}
+
+const CompactFlowRecord* MergedFlowLog::nextCompact() {
+  if (handedOut_[0] != kNone) {  // valid until this call
+    freeSlots_.push_back(handedOut_[0]);
+    handedOut_[0] = kNone;
+  }
+  const std::uint32_t out = nextInOrder();
+  if (out == kNone) return nullptr;
+  handedOut_[0] = out;
+  return &compactSlot(out);
+}
+
+std::uint32_t MergedFlowLog::nextInOrder() {
   // Take records in (roughly) start order until the oldest held start is a window behind the latest read.
   for (;;) {
     if (!held_.empty() && held_.begin()->first < latestStart_ - kReorderNs) break;
     std::size_t best = readers_.size();
     for (std::size_t i = 0; i < readers_.size(); ++i)
-      if (pending_[i] != kNone && (best == readers_.size() || slot(pending_[i]).startNs < slot(pending_[best]).startNs))
-        best = i;
+      if (pending_[i] != kNone && (best == readers_.size() || startOf(pending_[i]) < startOf(pending_[best]))) best = i;
     if (best == readers_.size()) break;
     const std::uint32_t at = pending_[best];
-    const FlowRecord& r = slot(at);
+    const std::int64_t startNs = startOf(at);
+    const std::uint16_t fileIndex = fileOf(at);
+    const std::uint64_t line = lineOf(at);
     // Logs come about in start order: the newest bucket is the usual one.
-    auto it = !held_.empty() && held_.rbegin()->first == r.startNs ? std::prev(held_.end())
-                                                                   : held_.try_emplace(r.startNs).first;
+    auto it =
+        !held_.empty() && held_.rbegin()->first == startNs ? std::prev(held_.end()) : held_.try_emplace(startNs).first;
     Bucket& b = it->second;
-    const int rank = openerRank(r);
+    const int rank = rankOf(at);
     std::vector<std::uint32_t>& list = b.byRank[rank];
     if (!list.empty() && b.inOrder[rank] &&
-        (r.fileIndex != b.lastFile[rank] ? r.fileIndex < b.lastFile[rank] : r.line < b.lastLine[rank]))
+        (fileIndex != b.lastFile[rank] ? fileIndex < b.lastFile[rank] : line < b.lastLine[rank]))
       b.inOrder[rank] = false;
-    b.lastFile[rank] = r.fileIndex;
-    b.lastLine[rank] = r.line;
+    b.lastFile[rank] = fileIndex;
+    b.lastLine[rank] = line;
     list.push_back(at);
-    latestStart_ = std::max(latestStart_, r.startNs);
+    latestStart_ = std::max(latestStart_, startNs);
     fill(best);
   }
   if (held_.empty()) {
@@ -1492,7 +1527,7 @@ bool MergedFlowLog::next(Frame& frame) {
     // which malloc maps and unmaps on their own), here unless records handed out are kept (keepHandedOut: the
     // consumer calls releaseMemory() once it is done with them). Their ids live in the readers.
     if (handedOut_.size() == 1) releaseMemory();
-    return false;
+    return kNone;
   }
   auto first = held_.begin();
   Bucket& b = first->second;
@@ -1502,33 +1537,53 @@ bool MergedFlowLog::next(Frame& frame) {
   if (!b.sorted[rank]) {
     // Arrival order is file order within a file; files merged at equal starts may interleave.
     const auto byFileLine = [&](std::uint32_t x, std::uint32_t y) {
-      const FlowRecord &p = slot(x), &q = slot(y);
-      return p.fileIndex != q.fileIndex ? p.fileIndex < q.fileIndex : p.line < q.line;
+      return fileOf(x) != fileOf(y) ? fileOf(x) < fileOf(y) : lineOf(x) < lineOf(y);
     };
     if (!b.inOrder[rank]) std::stable_sort(list.begin(), list.end(), byFileLine);
     b.sorted[rank] = true;
   }
   // The window's records were written a window ago (hundreds of thousands of records in a busy log, and slots are
   // reused in any order): fetch the ones next in line before they are read, or each costs a cache miss per line.
-  if (b.at[rank] + kPrefetchAhead < list.size()) {
-    // What this thread reads of it (line, file, bytes and start), and the eni-id, which the consumer reads first (to
-    // place the record at its interface: 6% of an index pass over fl3m.csv when it was not fetched).
-    const char* ahead = reinterpret_cast<const char*>(&slot(list[b.at[rank] + kPrefetchAhead]));
-    __builtin_prefetch(ahead);
-    __builtin_prefetch(ahead + offsetof(FlowRecord, startNs));
-    __builtin_prefetch(ahead + offsetof(FlowRecord, eni));
-  }
+  if (b.at[rank] + kPrefetchAhead < list.size()) prefetchSlot(list[b.at[rank] + kPrefetchAhead]);
   const std::uint32_t out = list[b.at[rank]++];
   const std::int64_t start = first->first;
   if (b.at[0] == b.byRank[0].size() && b.at[1] == b.byRank[1].size() && b.at[2] == b.byRank[2].size())
     held_.erase(first);
-  const FlowRecord& r = slot(out);
   if (start < releasedStart_ && late_++ == 0) {
-    firstLateLine_ = r.line;
-    firstLateFile_ = r.fileIndex;
+    firstLateLine_ = lineOf(out);
+    firstLateFile_ = fileOf(out);
   }
   releasedStart_ = std::max(releasedStart_, start);
-  handOut(out, frame);
+  return out;
+}
+
+void MergedFlowLog::prefetchSlot(std::uint32_t at) const {
+  if (compact_) {
+    __builtin_prefetch(&compactSlot(at));
+    return;
+  }
+  // What the window reads of it (line, file, bytes and start), and the eni-id, which the consumer reads first (to
+  // place the record at its interface: 6% of an index pass over fl3m.csv when it was not fetched).
+  const char* p = reinterpret_cast<const char*>(&slot(at));
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + offsetof(FlowRecord, startNs));
+  __builtin_prefetch(p + offsetof(FlowRecord, eni));
+}
+
+bool MergedFlowLog::readInto(FlowLogReader& r, std::uint32_t at) {
+  if (!compact_) return r.next(slot(at));
+  if (!r.next(scratch_)) return false;
+  CompactFlowRecord& c = compactSlot(at);
+  c.startNs = scratch_.startNs;
+  c.line = scratch_.line;
+  c.offset = scratch_.offset;
+  c.eni = scratch_.eni;
+  c.lineHash = scratch_.lineHash;
+  c.fileIndex = scratch_.fileIndex;
+  c.rank = static_cast<std::uint8_t>(openerRank(scratch_));
+  c.shard = 0;
+  c.placed = true;
+  compact_(scratch_, c);
   return true;
 }
 

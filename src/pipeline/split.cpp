@@ -63,30 +63,52 @@ std::string seconds(std::int64_t ns) {
   return std::to_string(s) + f;
 }
 
-// Reads the merged logs to their end: each record's place in the span of m (its ordinal is m.span.frames) and its
-// shard's count, then `each(record, shard - 1)`; the files' failures checked and progress shown every 65536 records.
+// The records of the whole input as they are delivered: each one's place in the span of m (its ordinal is
+// m.span.frames) and its shard's count; the files' failures checked and progress shown every 65536 records.
+class RecordTally {
+ public:
+  RecordTally(SplitManifest& m, const std::vector<std::unique_ptr<AtomicFile>>& outs, bool progress)
+      : m_(m), outs_(outs), progress_(progress) {}
+  ~RecordTally() {
+    if (shown_ > 0) std::fputs("\r\033[K", stderr);
+  }
+  RecordTally(const RecordTally&) = delete;
+  RecordTally& operator=(const RecordTally&) = delete;
+  // A record of shard k + 1 starting at startNs; an output's failure ends the reading.
+  std::optional<Error> add(std::int64_t startNs, std::uint32_t k) {
+    if (m_.span.frames++ == 0) m_.span.firstNs = m_.span.lastNs = startNs;
+    if (startNs > m_.span.lastNs) m_.span.lastNs = startNs;
+    ++m_.files[k].frames;
+    if ((m_.span.frames & 0xFFFF) == 0) {
+      for (auto& o : outs_)
+        if (auto e = o->failure()) return *e;
+      if (progress_) {
+        std::fprintf(stderr, "\r%llu records ", static_cast<unsigned long long>(m_.span.frames));
+        shown_ = m_.span.frames;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  SplitManifest& m_;
+  const std::vector<std::unique_ptr<AtomicFile>>& outs_;
+  bool progress_;
+  std::uint64_t shown_ = 0;
+};
+
+// Reads the merged logs to their end (RecordTally), then `each(record, shard - 1)` for each.
 template <class Each>
 std::optional<Error> eachRecord(MergedFlowLog& merged, SplitManifest& m,
                                 const std::vector<std::unique_ptr<AtomicFile>>& outs, bool progress, Each each) {
+  RecordTally tally(m, outs, progress);
   Frame frame;
-  std::uint64_t shown = 0;
   while (merged.next(frame)) {
     const FlowRecord& r = *frame.record;
-    if (m.span.frames++ == 0) m.span.firstNs = m.span.lastNs = frame.tsNs;
-    if (frame.tsNs > m.span.lastNs) m.span.lastNs = frame.tsNs;
     const std::uint32_t k = shardOf(keyOfRecord(r), m.shards) - 1;
-    ++m.files[k].frames;
+    if (auto e = tally.add(frame.tsNs, k)) return e;
     each(r, k);
-    if ((m.span.frames & 0xFFFF) == 0) {
-      for (auto& o : outs)
-        if (auto e = o->failure()) return *e;
-      if (progress) {
-        std::fprintf(stderr, "\r%llu records ", static_cast<unsigned long long>(m.span.frames));
-        shown = m.span.frames;
-      }
-    }
   }
-  if (shown > 0) std::fputs("\r\033[K", stderr);
   return std::nullopt;
 }
 
@@ -1007,7 +1029,12 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
   // long each): fl3m.csv's pass took ~0.6 of the time (docs/PERFORMANCE.md). Not for many logs at once: a thread each.
   if (x.refused.empty() && readers.size() <= kMaxParseThreads)
     for (auto& r : readers) r->parseAhead();
-  MergedFlowLog merged(std::move(readers));
+  // The window holds compact records (capture/flow_log.h, CompactFlowRecord): each one's shard and placement are
+  // worked out as it is read, from the whole record.
+  MergedFlowLog merged(std::move(readers), [&](const FlowRecord& r, CompactFlowRecord& c) {
+    c.shard = shardOf(keyOfRecord(r), m.shards) - 1;
+    c.placed = !options.placed || options.placed(r);
+  });
   std::vector<std::unique_ptr<AtomicFile>> outs;
   std::vector<std::vector<FlowLogIndexEntry>> pending(options.shards);
   auto flush = [&](std::uint32_t k) {
@@ -1024,15 +1051,19 @@ Result<FlowLogIndex> indexFlowLogs(const std::vector<std::string>& logs, const F
     }
     std::uint64_t unplaced = 0;
     std::string firstUnplaced, firstUnplacedEni;
-    auto failed = eachRecord(merged, m, outs, options.progress, [&](const FlowRecord& r, std::uint32_t k) {
-      if (options.placed && !options.placed(r) && unplaced++ == 0) {
-        firstUnplaced = logs[r.fileIndex] + ": line " + std::to_string(r.line);
-        firstUnplacedEni = std::string(r.eni.view());
+    {
+      RecordTally tally(m, outs, options.progress);
+      while (const CompactFlowRecord* r = merged.nextCompact()) {
+        const std::uint32_t k = r->shard;
+        if (auto e = tally.add(r->startNs, k)) return *e;
+        if (!r->placed && unplaced++ == 0) {
+          firstUnplaced = logs[r->fileIndex] + ": line " + std::to_string(r->line);
+          firstUnplacedEni = std::string(r->eni.view());
+        }
+        pending[k].push_back(FlowLogIndexEntry{r->offset, r->line, m.span.frames, r->fileIndex, r->lineHash});
+        if (pending[k].size() == 4096) flush(k);
       }
-      pending[k].push_back(FlowLogIndexEntry{r.offset, r.line, m.span.frames, r.fileIndex, r.lineHash});
-      if (pending[k].size() == 4096) flush(k);
-    });
-    if (failed) return *failed;
+    }
     takeReadersFacts(merged, m);
     // Where a run puts it: after the readers' warnings (RecordStream::account).
     if (unplaced > 0) m.warnings.push_back(unplacedWarning(unplaced, firstUnplaced, firstUnplacedEni));

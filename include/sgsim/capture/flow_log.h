@@ -267,6 +267,22 @@ class FlowLogReader {
   FlowText lastText_[kTextFields];
 };
 
+// A record as a flow-log index pass keeps it in the reorder window (MergedFlowLog's compact mode): what orders it,
+// where its line is, and what the pass decided of it as it was read (its shard, whether it is placed at its
+// interface). 48 bytes, where a FlowRecord is 192: the window holds hundreds of thousands of records (~560,000 over
+// fl3m.csv), and on a VM that zeroes fresh pages slowly their memory was ~40% of the pass's reading thread.
+struct CompactFlowRecord {
+  std::int64_t startNs = 0;
+  std::uint64_t line = 0, offset = 0;
+  FlowText eni;  // the reader's copy of the eni-id
+  std::uint32_t lineHash = 0;
+  std::uint32_t shard = 0;  // set by the compactor
+  std::uint16_t fileIndex = 0;
+  std::uint8_t rank = 0;  // MergedFlowLog::openerRank
+  bool placed = true;     // set by the compactor
+};
+static_assert(sizeof(CompactFlowRecord) == 48);
+
 // Several flow logs read as one stream, in the order the session mapping needs (README, Semantics decisions): by
 // start; among records of equal start, first a TCP record whose flags hold SYN without ACK, then a record sent to
 // the conversation's server port (the well-known port below 1024 when only one is; else the lower), then the rest;
@@ -283,6 +299,13 @@ class MergedFlowLog {
   static Result<std::unique_ptr<MergedFlowLog>> open(const std::vector<std::string>& paths);
   // From readers already opened (tests); fileIndex of each as it was opened.
   explicit MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers);
+  // Compact mode (a flow-log index pass): the same order, the window holding CompactFlowRecords, each made from its
+  // record as it is read (start, line, offset, eni-id, line hash, file, opener rank) and finished by `compact` (its
+  // shard and placement), which sees the whole record. Read with nextCompact(), not next().
+  using Compactor = std::function<void(const FlowRecord&, CompactFlowRecord&)>;
+  MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, Compactor compact);
+  // Compact mode: the next record in the order next() gives, valid until the next call; null at the end.
+  const CompactFlowRecord* nextCompact();
 
   // The next record as a frame: number = its line, tsNs = its start, wireLen = its bytes (capped at 2^32 − 1: read
   // bytesOf()), record = its fields, valid until the next call (or longer: keepHandedOut).
@@ -335,6 +358,17 @@ class MergedFlowLog {
     std::uint64_t lastLine[3] = {0, 0, 0};
   };
   std::uint32_t newSlot();
+  // What the window reads of a slot, in either mode.
+  std::int64_t startOf(std::uint32_t at) const { return compact_ ? compactSlot(at).startNs : slot(at).startNs; }
+  std::uint16_t fileOf(std::uint32_t at) const { return compact_ ? compactSlot(at).fileIndex : slot(at).fileIndex; }
+  std::uint64_t lineOf(std::uint32_t at) const { return compact_ ? compactSlot(at).line : slot(at).line; }
+  int rankOf(std::uint32_t at) const { return compact_ ? compactSlot(at).rank : openerRank(slot(at)); }
+  // The slot's first bytes, and in full mode the cache lines of its start and eni-id: fetched ahead of their use.
+  void prefetchSlot(std::uint32_t at) const;
+  // Reads the file's next record into slot `at` (compact mode: through the compactor); false at its end or error.
+  bool readInto(FlowLogReader& r, std::uint32_t at);
+  // The slot next in the window's order, or kNone at the end (next() and nextCompact() hand it out).
+  std::uint32_t nextInOrder();
   void fill(std::size_t file);
   struct Indexed {};
   MergedFlowLog(std::vector<std::unique_ptr<FlowLogReader>> readers, FlowIndexEntries entries, Indexed);
@@ -359,6 +393,19 @@ class MergedFlowLog {
   std::uint32_t slotCount_ = 0;
   FlowRecord& slot(std::uint32_t i) { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
   const FlowRecord& slot(std::uint32_t i) const { return slotChunks_[i / kSlotChunk][i % kSlotChunk]; }
+  // Compact mode: the slots are CompactFlowRecords, in chunks of the same size; each record is read whole into
+  // scratch_ first.
+  static constexpr std::uint32_t kCompactChunk = kChunkBytes / sizeof(CompactFlowRecord);
+  struct FreeCompactChunk {
+    void operator()(CompactFlowRecord* p) const;
+  };
+  std::vector<std::unique_ptr<CompactFlowRecord[], FreeCompactChunk>> compactChunks_;
+  CompactFlowRecord& compactSlot(std::uint32_t i) { return compactChunks_[i / kCompactChunk][i % kCompactChunk]; }
+  const CompactFlowRecord& compactSlot(std::uint32_t i) const {
+    return compactChunks_[i / kCompactChunk][i % kCompactChunk];
+  }
+  Compactor compact_;
+  FlowRecord scratch_;
   std::vector<std::uint32_t> freeSlots_;
   static constexpr std::size_t kMaxAhead = std::size_t{1} << 17;
   std::vector<std::deque<std::uint32_t>> ahead_;  // each file's records read ahead (slots), oldest first
