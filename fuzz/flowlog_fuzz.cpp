@@ -5,7 +5,8 @@
 // records it counts as late, and each record stays as it was for the calls asked (MergedFlowLog::keepHandedOut, as
 // the reading thread hands records on); a second reading, the general way (FlowLogReader::setFastCsv(false)) and with
 // records read ahead of the window between records (MergedFlowLog::readAhead), delivers the same; the text a reader
-// copies out (copyText) is the text read, and a shard reads its records back from that copy.
+// copies out (copyText) is the text read, and a shard reads its records back from that copy; the window in compact
+// mode (an index pass's) delivers the same records in the same order.
 
 #include <algorithm>
 #include <climits>
@@ -106,8 +107,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   hashed.push_back(std::move(*third));
   sgsim::MergedFlowLog index(std::move(hashed));
   std::vector<sgsim::FlowLogIndexEntry> entries;
+  std::vector<sgsim::CompactFlowRecord> whole;  // every record as a compact window keeps it, for the check below
   while (index.next(frame)) {
     const sgsim::FlowRecord& r = *frame.record;
+    whole.push_back({r.startNs, r.line, r.offset, r.eni, r.lineHash, r.sport, r.fileIndex,
+                     static_cast<std::uint8_t>(sgsim::MergedFlowLog::openerRank(r)), r.inbound});
     if (entries.size() % 2 == 0 || entries.size() + 1 == seen.size())
       entries.push_back({r.offset, r.line, entries.size() + 1, 0, r.lineHash});
     else
@@ -116,6 +120,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (entries.size() != seen.size()) std::abort();
   if (copied && (copy.size() > text.size() || text.compare(0, copy.size(), copy) != 0 ||
                  (index.errors().empty() && copy.size() != text.size())))
+    std::abort();
+  // The window in compact mode (a flow-log index pass's) delivers the same records in the same order, as compact
+  // records (start, line, offset, eni-id, line hash, file, opener rank) with what the compactor set from each record
+  // whole, and counts the same late records and errors.
+  auto fifth = sgsim::FlowLogReader::fromText(text, "fuzz.csv");
+  if (!fifth) std::abort();
+  (*fifth)->hashLines();
+  std::vector<std::unique_ptr<sgsim::FlowLogReader>> compactReaders;
+  compactReaders.push_back(std::move(*fifth));
+  sgsim::MergedFlowLog compact(std::move(compactReaders), [](const sgsim::FlowRecord& r, sgsim::CompactFlowRecord& c) {
+    c.shard = r.sport;
+    c.placed = r.inbound;
+  });
+  std::size_t delivered = 0;
+  for (const sgsim::CompactFlowRecord* c; (c = compact.nextCompact()) != nullptr; ++delivered) {
+    if (delivered >= whole.size()) std::abort();
+    const sgsim::CompactFlowRecord& w = whole[delivered];
+    if (c->startNs != w.startNs || c->line != w.line || c->offset != w.offset || c->eni.view() != w.eni.view() ||
+        c->lineHash != w.lineHash || c->shard != w.shard || c->fileIndex != w.fileIndex || c->rank != w.rank ||
+        c->placed != w.placed)
+      std::abort();
+  }
+  if (delivered != whole.size() || compact.lateRecords() != index.lateRecords() ||
+      compact.errors().size() != index.errors().size())
     std::abort();
   std::vector<sgsim::FlowLogIndexEntry> mine;
   std::vector<std::size_t> at;
