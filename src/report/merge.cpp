@@ -205,29 +205,34 @@ std::optional<std::pair<std::string, Rows>> splitRows(std::string_view t) {
     i = skipBlank(t, keyEnd);
     if (i >= t.size() || t[i] != ':') return std::nullopt;
     i = skipBlank(t, i + 1);
-    const std::size_t valueEnd = skipValue(t, i);
-    if (valueEnd == kNot) return std::nullopt;
     const bool drift = key == "drift", flows = key == "flows";
     if ((drift && rows.hasDrift) || (flows && rows.hasFlows)) return std::nullopt;
-    if ((drift || flows) && t[i] == '[') {
-      if (t[valueEnd - 1] != ']') return std::nullopt;
+    std::size_t valueEnd = kNot;
+    if ((drift || flows) && i < t.size() && t[i] == '[') {
+      // Row by row, in one pass over the list (skipping the whole list first read every row twice).
       (drift ? rows.hasDrift : rows.hasFlows) = true;
       std::vector<std::string_view>& list = drift ? rows.drift : rows.flows;
       std::size_t j = skipBlank(t, i + 1);
-      if (j != valueEnd - 1) {
-        for (;;) {
-          const std::size_t end = skipValue(t, j);
-          if (end == kNot || end > valueEnd - 1) return std::nullopt;
-          list.push_back(t.substr(j, end - j));
-          j = skipBlank(t, end);
-          if (j == valueEnd - 1) break;
-          if (t[j] != ',') return std::nullopt;
+      while (j < t.size() && t[j] != ']') {
+        const std::size_t end = skipValue(t, j);
+        if (end == kNot) return std::nullopt;
+        list.push_back(t.substr(j, end - j));
+        j = skipBlank(t, end);
+        if (j < t.size() && t[j] == ',') {
           j = skipBlank(t, j + 1);
+          if (j < t.size() && t[j] == ']') return std::nullopt;  // a comma before the end
+        } else if (j < t.size() && t[j] != ']') {
+          return std::nullopt;
         }
       }
+      if (j >= t.size()) return std::nullopt;
+      valueEnd = j + 1;
       rest.append(t.substr(copied, i - copied));
       rest += "[]";
       copied = valueEnd;
+    } else {
+      valueEnd = skipValue(t, i);
+      if (valueEnd == kNot) return std::nullopt;
     }
     i = skipBlank(t, valueEnd);
     if (i < t.size() && t[i] == ',') {
