@@ -24,7 +24,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "sgsim/core/map_guard.h"
 #include "sgsim/core/mapped_file.h"
 
 namespace sgsim {
@@ -1117,16 +1116,6 @@ bool FlowLogReader::nextHere(FlowRecord& out) {
   }
 }
 
-struct FlowLogReader::Mapping {
-  void* at = MAP_FAILED;
-  std::size_t size = 0;
-  int guard = -1;  // core/map_guard.h: a log cut short while mapped is an error, not a SIGBUS
-  ~Mapping() {
-    mapguard::release(guard);
-    if (at != MAP_FAILED) ::munmap(at, size);
-  }
-};
-
 bool FlowLogReader::copyText(std::function<void(std::string_view)> sink) {
   if (consumed_ != 0) return false;  // start() read past the first buffer: its first bytes are gone
   if (end_ > 0) sink(std::string_view(buf_.data(), end_));
@@ -1153,37 +1142,18 @@ std::optional<Error> FlowLogReader::mapWhole() {
     whole_ = source_->text;
     return std::nullopt;
   }
-  const int fd = ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error{path_, std::string("cannot open flow log: ") + std::strerror(errno)};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // replaced since indexable() looked
-    ::close(fd);
-    return Error{path_, "not a regular file: an index reads a flow log by offsets"};
-  }
-  auto m = std::make_unique<Mapping>();
-  m->size = static_cast<std::size_t>(st.st_size);
-  if (m->size > 0) m->at = ::mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);
-  if (m->size > 0 && m->at == MAP_FAILED)
-    return Error{path_, std::string("cannot map flow log: ") + std::strerror(err)};
-  if (m->size > 0) {
-    whole_ = std::string_view(static_cast<const char*>(m->at), m->size);
-    m->guard = mapguard::take();  // none free (1024 files mapped at once): read unguarded
-    mapguard::watch(m->guard, m->at, m->size);
-  }
-  mapping_ = std::move(m);
+  // Not populated: a shard reads only its own lines. Guarded (core/map_guard.h): a log cut short while mapped is an
+  // error (recordAt), not a SIGBUS. Errors name the log, not the file read in its place (a gzip log's copy).
+  auto m = MappedFile::open(file_, "not a regular file: an index reads a flow log by offsets",  // replaced since
+                            MappedFile::Populate::No, "flow log");                              // indexable() looked
+  if (!m) return Error{path_, m.error().message};
+  mapping_ = std::move(*m);
+  whole_ = mapping_->text();
   return std::nullopt;
 }
 
 void FlowLogReader::dropBelow(std::uint64_t offset) {
-  if (!mapping_ || mapping_->at == MAP_FAILED) return;  // text (tests), or nothing mapped
-  constexpr std::uint64_t kPage = 4096;
-  const std::uint64_t upTo = std::min<std::uint64_t>(offset, whole_.size()) / kPage * kPage;
-  if (upTo <= dropped_) return;
-  // A hint: if the kernel declines, the pages only stay.
-  ::madvise(static_cast<char*>(mapping_->at) + dropped_, upTo - dropped_, MADV_DONTNEED);
-  dropped_ = upTo;
+  if (mapping_) mapping_->dropBelow(offset);  // not for text (tests)
 }
 
 bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint32_t hash, FlowRecord& out) {
@@ -1200,7 +1170,7 @@ bool FlowLogReader::recordAt(std::uint64_t offset, std::uint64_t line, std::uint
   // A page the file no longer has reads as zeros (core/map_guard.h): checked once the line is found, and again once
   // it is parsed.
   const auto cutShort = [&] {
-    if (!mapping_ || !mapguard::faulted(mapping_->guard)) return false;
+    if (!mapping_ || !mapping_->cutShort()) return false;
     error_ = Error{where(), std::string("the file was cut short while it was read") + changed};
     return true;
   };

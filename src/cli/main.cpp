@@ -761,8 +761,8 @@ UsageError formatError(const std::string& given, const std::vector<std::string>&
                     (near.empty() ? "" : "; did you mean " + near + "?")};
 }
 
-// `tail` after `text`: a JSON report's last newline, without a copy of the report to add it (fl3m's is 39 MB).
-// A report written by `write` to the output as it is made (a report too large to build whole first).
+// A report written by `write` to the output as it is made (a report too large to build whole first), then `tail`: a
+// JSON report's last newline, without a copy of the report to add it (fl3m's is 39 MB).
 void emitReportWith(std::unique_ptr<AtomicFile>& file, const std::function<void(std::ostream&)>& write,
                     std::string_view tail = {}) {
   std::ostream& os = file ? file->stream() : std::cout;
@@ -1683,11 +1683,12 @@ int cmdMerge(int argc, char** argv) {
   std::vector<ReportFile> files;
   for (const std::string& path : vm["report"].as<std::vector<std::string>>()) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    const bool known = ::stat(path.c_str(), &st) == 0;
+    if (known && S_ISDIR(st.st_mode))
       throw UsageError{path + ": is a directory, not a report (give the JSON reports of the shards)"};
     // A regular file is read mapped, where the page cache holds it: read into memory, the reports' text was the
     // kernel zeroing pages before it was a copy (merging fl3m's two reports of 27 MB each).
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (known && S_ISREG(st.st_mode)) {
       auto mapped = MappedFile::open(path, "not a regular file");
       if (!mapped) throw UsageError{mapped.error().toString()};
       files.push_back(ReportFile{path, "", std::move(*mapped)});

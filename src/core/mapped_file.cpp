@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -12,10 +13,12 @@
 
 namespace sgsim {
 
-Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, const std::string& notRegular) {
+Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, const std::string& notRegular,
+                                                     Populate populate, const std::string& what) {
+  const std::string kind = what.empty() ? "" : " " + what;
   // Not blocking: a FIFO is refused as not a regular file, not waited on for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return Error{path, std::string("cannot open: ") + std::strerror(errno)};
+  if (fd < 0) return Error{path, "cannot open" + kind + ": " + std::strerror(errno)};
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -25,12 +28,12 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path, co
   m->path_ = path;
   m->size_ = static_cast<std::size_t>(st.st_size);
   if (m->size_ > 0) {
-    // Populated: the callers read it all, at once.
-    void* at = ::mmap(nullptr, m->size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    const int flags = MAP_PRIVATE | (populate == Populate::Yes ? MAP_POPULATE : 0);
+    void* at = ::mmap(nullptr, m->size_, PROT_READ, flags, fd, 0);
     const int err = errno;
     if (at == MAP_FAILED) {
       ::close(fd);
-      return Error{path, std::string("cannot map: ") + std::strerror(err)};
+      return Error{path, "cannot map" + kind + ": " + std::strerror(err)};
     }
     m->at_ = at;
     m->guard_ = mapguard::take();  // none free (1024 files mapped at once): read unguarded
@@ -45,6 +48,13 @@ MappedFile::~MappedFile() {
   if (at_ != nullptr) ::munmap(at_, size_);
 }
 
-bool MappedFile::cutShort() const { return mapguard::faulted(guard_); }
+void MappedFile::dropBelow(std::uint64_t offset) {
+  const std::uint64_t page = mapguard::pageSize();
+  const std::uint64_t upTo = std::min<std::uint64_t>(offset, size_) / page * page;
+  if (at_ == nullptr || upTo <= dropped_) return;
+  // A hint: if the kernel declines, the pages only stay.
+  ::madvise(static_cast<char*>(at_) + dropped_, upTo - dropped_, MADV_DONTNEED);
+  dropped_ = upTo;
+}
 
 }  // namespace sgsim

@@ -243,10 +243,8 @@ class FlowLogReader {
   bool hashLines_ = false;
   struct Ahead;
   std::unique_ptr<Ahead> ahead_;  // parseAhead()
-  struct Mapping;
-  std::unique_ptr<Mapping> mapping_;  // mapWhole()
-  std::string_view whole_;            // the whole text, once mapped
-  std::uint64_t dropped_ = 0;         // dropBelow: the mapped pages below this offset were let go
+  std::unique_ptr<MappedFile> mapping_;  // mapWhole()
+  std::string_view whole_;               // the whole text, once mapped
   std::vector<std::int8_t> columns_;  // CSV: field id of each column, -1 ignored
   std::size_t maxColumn_ = 0;         // the last column holding a field we read
   bool defaultOrder_ = false;         // the columns are SLS's default ones, version … tcp-flags, in that order
